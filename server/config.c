@@ -1,0 +1,714 @@
+/*
+ * config: owns struct config - the built-in defaults, loading and validating
+ * shmchatd.conf (flat libconfig settings named like the struct fields), the
+ * MOTD file, and the "what changed" summary logged on reload.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+/* quoted: found next to this file, i.e. server/config.h, not autoconf's */
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+
+#define CONFIG_FILE_MAX	(1024 * 1024)	/* a config file is never this big */
+#define MOTD_FILE_MAX	(64 * 1024)
+
+/* ---------------------------------------------------------------- defaults */
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	/* void API and a few dozen bytes at start-up: nothing sane to go on with */
+	if (p == NULL)
+		fatalx("config: out of memory");
+	return p;
+}
+
+void
+config_init_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->server_name = xstrdup("shmchat.localhost");
+	c->network = xstrdup("shmchat");
+	c->description = xstrdup("shmchat IRC server");
+	c->listen[0] = xstrdup("127.0.0.1:6667");
+	c->listen[1] = xstrdup("[::1]:6667");
+	c->nlisten = 2;
+	c->password = NULL;
+	c->motd = NULL;
+	c->motd_file = NULL;
+	c->motd_text = NULL;
+
+	c->max_clients = 1024;
+	c->max_channels_per_client = 20;
+	c->nick_len = 30;
+	c->channel_len = 50;
+	c->topic_len = 390;
+	c->away_len = 200;
+	c->sendq = 1048576;
+
+	c->registration_timeout = 30;
+	c->ping_interval = 120;
+	c->ping_timeout = 60;
+	c->stall_timeout = 10;
+
+	c->ring_size = 8388608;
+	c->inbox_size = 4096;
+
+	c->log_level = LOG_LEVEL_INFO;
+}
+
+void
+config_free(struct config *c)
+{
+	free(c->server_name);
+	free(c->network);
+	free(c->description);
+	for (int i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++)
+		free(c->listen[i]);
+	free(c->password);
+	free(c->motd);
+	free(c->motd_file);
+	free(c->motd_text);
+	/* zeroed, so a second free or a following init is harmless */
+	memset(c, 0, sizeof *c);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void SHMCHAT_PRINTF(3, 4)
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* "FILE:LINE: msg" for a setting; @include'd settings carry their own file */
+static int SHMCHAT_PRINTF(5, 6)
+setting_err(char *err, size_t errlen, const char *path,
+    const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = config_setting_source_file(s);
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	seterr(err, errlen, "%s:%u: %s", file != NULL ? file : path,
+	    config_setting_source_line(s), msg);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- files */
+
+/*
+ * Whole file into a NUL-terminated malloc'd buffer. Returns 0 or -errno
+ * (-EFBIG above limit). Directories are refused here because libconfig's
+ * scanner exit()s on a read error.
+ */
+static int
+read_file(const char *path, size_t limit, char **out, size_t *outlen)
+{
+	struct stat st;
+	size_t len = 0, cap = 4096;
+	char *buf = NULL, *p;
+	int fd, rc = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		goto out;
+	}
+	for (;;) {
+		if (len + 1 >= cap || buf == NULL) {
+			if (buf != NULL)
+				cap *= 2;
+			p = realloc(buf, cap);
+			if (p == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+		}
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > limit) {
+			rc = -EFBIG;
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/*
+ * libconfig 1.5 stores an integer literal without an L suffix in an int and
+ * silently wraps it ("4294971392" reads as 4096). Re-read the literal from
+ * the source line and report whether it really is the value we were given.
+ * Unlocatable literals (odd layouts, @include'd files) are assumed fine.
+ */
+static bool
+int_literal_matches(const char *text, unsigned line, const char *name,
+    long long v)
+{
+	const char *p = text, *end;
+	size_t nlen = strlen(name);
+	bool found = false;
+
+	for (unsigned l = 1; l < line && p != NULL; l++) {
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	if (p == NULL)
+		return true;
+	end = strchr(p, '\n');
+	if (end == NULL)
+		end = p + strlen(p);
+	for (const char *q = p; q + nlen <= end; q++) {
+		const char *r = q + nlen;
+		int base = 10;
+		long long lit;
+		char *e;
+
+		if (strncmp(q, name, nlen) != 0 ||
+		    (q > p && (q[-1] == '_' || q[-1] == '-' || q[-1] == '*' ||
+		    (q[-1] >= 'a' && q[-1] <= 'z') || (q[-1] >= 'A' && q[-1] <= 'Z') ||
+		    (q[-1] >= '0' && q[-1] <= '9'))))
+			continue;
+		while (r < end && (*r == ' ' || *r == '\t'))
+			r++;
+		if (r >= end || (*r != '=' && *r != ':'))
+			continue;
+		r++;
+		while (r < end && (*r == ' ' || *r == '\t'))
+			r++;
+		/* libconfig reads 010 as ten, so only 0x switches base */
+		const char *d = r + (*r == '-' || *r == '+');
+		if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X'))
+			base = 16;
+		errno = 0;
+		lit = strtoll(r, &e, base);
+		if (e == r)
+			continue;
+		if (errno != ERANGE && lit == v)
+			return true;
+		found = true;	/* maybe inside a string or comment: keep looking */
+	}
+	return !found;
+}
+
+/* ---------------------------------------------------------------- settings */
+
+static const char *
+check_hostname(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > 63 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
+		return "must be 1 to 63 letters, digits, '-' or '.'";
+	return NULL;
+}
+
+static bool
+has_space_or_ctl(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return true;
+	return false;
+}
+
+static const char *
+check_network(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > 32 || has_space_or_ctl(v))
+		return "must be 1 to 32 characters without spaces";
+	return NULL;
+}
+
+static const char *
+check_description(const char *v)
+{
+	size_t n = strlen(v);
+
+	/* goes into numeric replies: one line, leave room for the rest */
+	if (n < 1 || n > 200 || strpbrk(v, "\r\n") != NULL)
+		return "must be 1 to 200 characters on one line";
+	return NULL;
+}
+
+static const char *
+check_password(const char *v)
+{
+	/* "" means no password; spaces would need a client-side ':' */
+	if (strlen(v) > 128 || has_space_or_ctl(v))
+		return "must be at most 128 characters without spaces";
+	return NULL;
+}
+
+enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL };
+
+#define OPT_EMPTY_UNSET	0x1	/* string "" means NULL (feature off) */
+#define OPT_POW2	0x2	/* integer must be a power of two */
+
+struct opt {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;
+	long long min, max;
+	unsigned flags;
+	const char *(*check)(const char *);
+};
+
+#define F(field)	offsetof(struct config, field)
+static const struct opt opts[] = {
+	{ "server_name", OPT_STR, F(server_name), 0, 0, 0, check_hostname },
+	{ "network", OPT_STR, F(network), 0, 0, 0, check_network },
+	{ "description", OPT_STR, F(description), 0, 0, 0, check_description },
+	{ "listen", OPT_LISTEN, F(listen), 0, 0, 0, NULL },
+	{ "password", OPT_STR, F(password), 0, 0, OPT_EMPTY_UNSET, check_password },
+	{ "motd", OPT_STR, F(motd), 0, 0, OPT_EMPTY_UNSET, NULL },
+	{ "motd_file", OPT_STR, F(motd_file), 0, 0, OPT_EMPTY_UNSET, NULL },
+	{ "max_clients", OPT_INT, F(max_clients), 1, 1000000, 0, NULL },
+	{ "max_channels_per_client", OPT_INT, F(max_channels_per_client), 1, 10000, 0, NULL },
+	{ "nick_len", OPT_INT, F(nick_len), 9, 64, 0, NULL },
+	{ "channel_len", OPT_INT, F(channel_len), 2, 200, 0, NULL },
+	/* a topic or away text must still fit a 512-byte line with its prefix */
+	{ "topic_len", OPT_INT, F(topic_len), 1, 400, 0, NULL },
+	{ "away_len", OPT_INT, F(away_len), 1, 400, 0, NULL },
+	{ "sendq", OPT_LONG, F(sendq), 4096, 1073741824, 0, NULL },
+	{ "registration_timeout", OPT_INT, F(registration_timeout), 1, 3600, 0, NULL },
+	{ "ping_interval", OPT_INT, F(ping_interval), 1, 86400, 0, NULL },
+	{ "ping_timeout", OPT_INT, F(ping_timeout), 1, 86400, 0, NULL },
+	{ "stall_timeout", OPT_INT, F(stall_timeout), 1, 3600, 0, NULL },
+	{ "ring_size", OPT_LONG, F(ring_size), 65536, 1073741824, 0, NULL },
+	{ "inbox_size", OPT_INT, F(inbox_size), 64, 1048576, OPT_POW2, NULL },
+	{ "log_level", OPT_LOGLEVEL, F(log_level), 0, 0, 0, NULL },
+};
+#undef F
+
+static const struct {
+	const char *name;
+	int level;
+} log_levels[] = {
+	{ "err", LOG_LEVEL_ERR },
+	{ "warning", LOG_LEVEL_WARNING },
+	{ "notice", LOG_LEVEL_NOTICE },
+	{ "info", LOG_LEVEL_INFO },
+	{ "debug", LOG_LEVEL_DEBUG },
+};
+
+struct load_ctx {
+	const char *path;
+	const char *text;	/* file contents, for int_literal_matches() */
+	char *err;
+	size_t errlen;
+	const config_setting_t *motd_file_at;	/* for motd_file errors */
+};
+
+static int
+set_listen(struct config *n, struct load_ctx *lc, const config_setting_t *s)
+{
+	struct sockaddr_storage ss[CONFIG_MAX_LISTEN];
+	socklen_t sslen[CONFIG_MAX_LISTEN];
+	bool single = config_setting_type(s) == CONFIG_TYPE_STRING;
+	int count;
+
+	/* a lone string is accepted as a one-entry list */
+	if (single)
+		count = 1;
+	else if (config_setting_is_array(s) || config_setting_is_list(s))
+		count = config_setting_length(s);
+	else
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "listen must be an array of strings");
+	if (count < 1 || count > CONFIG_MAX_LISTEN)
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "listen must have 1 to %d entries", CONFIG_MAX_LISTEN);
+
+	for (int i = 0; i < n->nlisten; i++) {
+		free(n->listen[i]);
+		n->listen[i] = NULL;
+	}
+	n->nlisten = 0;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = single ? s :
+		    config_setting_get_elem(s, (unsigned)i);
+		const char *v;
+
+		if (e == NULL || config_setting_type(e) != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path,
+			    e != NULL ? e : s, "listen entries must be strings");
+		v = config_setting_get_string(e);
+		if (listen_parse_addr(v, &ss[i], &sslen[i]) < 0)
+			return setting_err(lc->err, lc->errlen, lc->path, e,
+			    "listen entry '%s' is not HOST:PORT, [IPV6]:PORT, "
+			    "*:PORT or PORT with a numeric address", v);
+		/* the second bind would fail anyway; say why at load time */
+		for (int j = 0; j < i; j++)
+			if (sslen[j] == sslen[i] &&
+			    memcmp(&ss[j], &ss[i], sslen[i]) == 0)
+				return setting_err(lc->err, lc->errlen, lc->path,
+				    e, "listen entry '%s' is listed twice", v);
+		n->listen[i] = strdup(v);
+		if (n->listen[i] == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, e,
+			    "out of memory");
+		n->nlisten = i + 1;
+	}
+	return 0;
+}
+
+static int
+set_one(struct config *n, struct load_ctx *lc, const struct opt *o,
+    const config_setting_t *s)
+{
+	char *field = (char *)n + o->off;
+	int type = config_setting_type(s);
+
+	switch (o->kind) {
+	case OPT_STR: {
+		const char *v, *why;
+		char **dst = (char **)(void *)field;
+
+		if (type != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "%s must be a string", o->name);
+		v = config_setting_get_string(s);
+		if (o->check != NULL && (why = o->check(v)) != NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "%s %s", o->name, why);
+		free(*dst);
+		*dst = NULL;
+		if (*v == '\0' && (o->flags & OPT_EMPTY_UNSET))
+			return 0;
+		if ((*dst = strdup(v)) == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "out of memory");
+		return 0;
+	}
+	case OPT_INT:
+	case OPT_LONG: {
+		long long v;
+
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "%s must be an integer", o->name);
+		v = config_setting_get_int64(s);
+		if (type == CONFIG_TYPE_INT && config_setting_source_file(s) == NULL &&
+		    !int_literal_matches(lc->text, config_setting_source_line(s),
+		    o->name, v))
+			v = o->max + 1;	/* wrapped: out of range whatever it shows */
+		if (v < o->min || v > o->max ||
+		    ((o->flags & OPT_POW2) && (v & (v - 1)) != 0))
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "%s must be %sbetween %lld and %lld", o->name,
+			    (o->flags & OPT_POW2) ? "a power of two " : "",
+			    o->min, o->max);
+		if (o->kind == OPT_INT)
+			*(int *)(void *)field = (int)v;
+		else
+			*(long *)(void *)field = (long)v;
+		return 0;
+	}
+	case OPT_LISTEN:
+		return set_listen(n, lc, s);
+	case OPT_LOGLEVEL:
+		if (type == CONFIG_TYPE_STRING) {
+			const char *v = config_setting_get_string(s);
+
+			for (size_t i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
+				if (strcmp(v, log_levels[i].name) == 0) {
+					*(int *)(void *)field = log_levels[i].level;
+					return 0;
+				}
+		}
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "log_level must be one of \"err\", \"warning\", \"notice\", "
+		    "\"info\", \"debug\"");
+	}
+	return setting_err(lc->err, lc->errlen, lc->path, s, "internal error");
+}
+
+static int
+apply(struct config *n, struct load_ctx *lc, const config_t *cf)
+{
+	const config_setting_t *root = config_root_setting(cf);
+	int count = config_setting_length(root);
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const struct opt *o = NULL;
+
+		for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+			if (strcmp(name, opts[k].name) == 0) {
+				o = &opts[k];
+				break;
+			}
+		if (o == NULL) {
+			/* reserved for the admin interface settings (not yet read) */
+			if (strcmp(name, "admin") == 0) {
+				if (!config_setting_is_group(s))
+					return setting_err(lc->err, lc->errlen,
+					    lc->path, s, "admin must be a group");
+				continue;
+			}
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting '%s'", name);
+		}
+		if (set_one(n, lc, o, s) < 0)
+			return -1;
+		if (strcmp(name, "motd_file") == 0)
+			lc->motd_file_at = s;
+	}
+	return 0;
+}
+
+/* MOTD text as sent: no CRs (a CRLF file works), one trailing newline off */
+static char *
+motd_normalize(char *t)
+{
+	char *w = t;
+	size_t n;
+
+	for (char *r = t; *r; r++)
+		if (*r != '\r')
+			*w++ = *r;
+	*w = '\0';
+	n = strlen(t);
+	if (n > 0 && t[n - 1] == '\n')
+		t[--n] = '\0';
+	if (n == 0) {
+		free(t);
+		return NULL;	/* nothing to show: 422 like no MOTD */
+	}
+	return t;
+}
+
+static int
+resolve_motd(struct config *n, struct load_ctx *lc)
+{
+	if (n->motd_file != NULL) {
+		const config_setting_t *s = lc->motd_file_at;
+		const char *slash = strrchr(lc->path, '/');
+		char *text;
+		size_t len;
+		int r;
+
+		/* relative to the config file, not to wherever we were started */
+		if (n->motd_file[0] != '/' && slash != NULL) {
+			char *abs;
+
+			if (asprintf(&abs, "%.*s/%s", (int)(slash - lc->path),
+			    lc->path, n->motd_file) < 0)
+				return setting_err(lc->err, lc->errlen, lc->path,
+				    s, "out of memory");
+			free(n->motd_file);
+			n->motd_file = abs;
+		}
+		r = read_file(n->motd_file, MOTD_FILE_MAX, &text, &len);
+		if (r == -EFBIG)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "motd_file %s is larger than %d KiB", n->motd_file,
+			    MOTD_FILE_MAX / 1024);
+		if (r < 0)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "cannot read motd_file %s: %s", n->motd_file,
+			    strerror(-r));
+		if (memchr(text, '\0', len) != NULL) {
+			free(text);
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "motd_file %s contains a NUL byte", n->motd_file);
+		}
+		n->motd_text = motd_normalize(text);
+	} else if (n->motd != NULL) {
+		char *t = strdup(n->motd);
+
+		if (t == NULL) {
+			seterr(lc->err, lc->errlen, "%s: out of memory", lc->path);
+			return -1;
+		}
+		n->motd_text = motd_normalize(t);
+	}
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *path, bool must_exist,
+    char *err, size_t errlen)
+{
+	struct load_ctx lc = { .path = path, .err = err, .errlen = errlen };
+	struct config n;
+	config_t cf;
+	char *text;
+	size_t len;
+	int r;
+
+	seterr(err, errlen, "%s", "");
+	/* a reload starts from the defaults: a removed setting reverts */
+	config_init_defaults(&n);
+	r = read_file(path, CONFIG_FILE_MAX, &text, &len);
+	if (r == -ENOENT && !must_exist)
+		goto ok;
+	if (r < 0) {
+		seterr(err, errlen, "%s: %s", path,
+		    r == -EFBIG ? "file too large" : strerror(-r));
+		goto fail;
+	}
+	if (memchr(text, '\0', len) != NULL) {
+		seterr(err, errlen, "%s: contains a NUL byte", path);
+		free(text);
+		goto fail;
+	}
+
+	config_init(&cf);
+	if (config_read_string(&cf, text) != CONFIG_TRUE) {
+		const char *file = config_error_file(&cf);
+
+		seterr(err, errlen, "%s:%d: %s", file != NULL ? file : path,
+		    config_error_line(&cf), config_error_text(&cf));
+		r = -1;
+	} else {
+		lc.text = text;
+		r = apply(&n, &lc, &cf);
+		if (r == 0)
+			r = resolve_motd(&n, &lc);
+	}
+	config_destroy(&cf);
+	free(text);
+	if (r < 0)
+		goto fail;
+ok:
+	config_free(c);
+	*c = n;
+	return 0;
+fail:
+	config_free(&n);
+	config_free(c);
+	config_init_defaults(c);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- diff */
+
+struct out {
+	char *p;
+	size_t len, cap;
+	bool any;
+};
+
+static void
+out_name(struct out *o, const char *name)
+{
+	int r;
+
+	if (o->cap == 0)
+		return;
+	r = snprintf(o->p + o->len, o->cap - o->len, "%s%s",
+	    o->any ? ", " : "", name);
+	o->any = true;
+	if (r < 0 || (size_t)r >= o->cap - o->len)
+		o->len = o->cap - 1;	/* truncated; keep it terminated */
+	else
+		o->len += (size_t)r;
+}
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+void
+config_diff(const struct config *old, const struct config *new,
+    char *out, size_t outlen)
+{
+	struct out o = { .p = out, .cap = outlen };
+	bool listen_differs = old->nlisten != new->nlisten;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	for (int i = 0; !listen_differs && i < new->nlisten &&
+	    i < CONFIG_MAX_LISTEN; i++)
+		listen_differs = str_differs(old->listen[i], new->listen[i]);
+
+#define DS(f)	do { if (str_differs(old->f, new->f)) out_name(&o, #f); } while (0)
+#define DI(f)	do { if (old->f != new->f) out_name(&o, #f); } while (0)
+	DS(server_name);
+	DS(network);
+	DS(description);
+	if (listen_differs)
+		out_name(&o, "listen");
+	DS(password);
+	DS(motd);
+	DS(motd_file);
+	DS(motd_text);
+	DI(max_clients);
+	DI(max_channels_per_client);
+	DI(nick_len);
+	DI(channel_len);
+	DI(topic_len);
+	DI(away_len);
+	DI(sendq);
+	DI(registration_timeout);
+	DI(ping_interval);
+	DI(ping_timeout);
+	DI(stall_timeout);
+	DI(ring_size);
+	DI(inbox_size);
+	DI(log_level);
+#undef DS
+#undef DI
+	if (!o.any && outlen > 0)
+		snprintf(out, outlen, "nothing");
+}

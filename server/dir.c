@@ -1,0 +1,461 @@
+/* dir: clients, nicks, channels and memberships (master only) */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dir.h"
+#include "irc.h"
+
+/* ------------------------------------------------ folded-name hash table */
+
+struct dir_map_ent {
+	const char *key;	/* points into the owning user/channel record */
+	uint32_t val;
+};
+
+struct dir_map {
+	struct dir_map_ent *ents;
+	uint32_t cap, used, tomb;
+};
+
+static const char DIR_TOMB[] = "";
+
+static uint64_t
+dir_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static struct dir_map *
+dir_map_new(uint32_t cap)
+{
+	struct dir_map *m = calloc(1, sizeof *m);
+
+	if (m == NULL)
+		return NULL;
+	m->cap = cap;
+	m->ents = calloc(cap, sizeof *m->ents);
+	if (m->ents == NULL) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void
+dir_map_free(struct dir_map *m)
+{
+	if (m != NULL)
+		free(m->ents);
+	free(m);
+}
+
+static struct dir_map_ent *
+dir_map_slot(const struct dir_map *m, const char *key, bool for_insert)
+{
+	uint32_t mask = m->cap - 1, i = dir_hash(key) & mask;
+	struct dir_map_ent *tomb = NULL;
+
+	for (;;) {
+		struct dir_map_ent *e = &m->ents[i];
+		if (e->key == NULL)
+			return for_insert && tomb ? tomb : e;
+		if (e->key == DIR_TOMB) {
+			if (tomb == NULL)
+				tomb = e;
+		} else if (strcmp(e->key, key) == 0)
+			return e;
+		i = (i + 1) & mask;
+	}
+}
+
+static int
+dir_map_grow(struct dir_map *m)
+{
+	struct dir_map_ent *old = m->ents;
+	uint32_t oldcap = m->cap, cap = m->cap;
+
+	if ((m->used + 1) * 2 > cap)
+		cap *= 2;
+	m->ents = calloc(cap, sizeof *m->ents);
+	if (m->ents == NULL) {
+		m->ents = old;
+		return -ENOMEM;
+	}
+	m->cap = cap;
+	m->tomb = 0;
+	for (uint32_t i = 0; i < oldcap; i++)
+		if (old[i].key != NULL && old[i].key != DIR_TOMB)
+			*dir_map_slot(m, old[i].key, true) = old[i];
+	free(old);
+	return 0;
+}
+
+static int
+dir_map_put(struct dir_map *m, const char *key, uint32_t val)
+{
+	struct dir_map_ent *e;
+
+	if ((m->used + m->tomb + 1) * 4 > m->cap * 3 && dir_map_grow(m) < 0)
+		return -ENOMEM;
+	e = dir_map_slot(m, key, true);
+	if (e->key == DIR_TOMB)
+		m->tomb--;
+	if (e->key == NULL || e->key == DIR_TOMB)
+		m->used++;
+	e->key = key;
+	e->val = val;
+	return 0;
+}
+
+static int
+dir_map_get(const struct dir_map *m, const char *key)
+{
+	struct dir_map_ent *e = dir_map_slot(m, key, false);
+
+	return e->key == NULL ? -1 : (int)e->val;
+}
+
+static void
+dir_map_del(struct dir_map *m, const char *key)
+{
+	struct dir_map_ent *e = dir_map_slot(m, key, false);
+
+	if (e->key != NULL) {
+		e->key = DIR_TOMB;
+		m->used--;
+		m->tomb++;
+	}
+}
+
+/* ------------------------------------------------------------- directory */
+
+int
+dir_init(struct dir *d, uint32_t nslots)
+{
+	memset(d, 0, sizeof *d);
+	d->nslots = nslots;
+	d->users = calloc(nslots, sizeof *d->users);
+	d->free_slots = calloc(nslots, sizeof *d->free_slots);
+	d->nicks = dir_map_new(64);
+	d->channels = dir_map_new(64);
+	if (!d->users || !d->free_slots || !d->nicks || !d->channels) {
+		dir_free(d);
+		return -ENOMEM;
+	}
+	/* lowest slots first: a small server touches few inbox pages */
+	for (uint32_t i = 0; i < nslots; i++)
+		d->free_slots[i] = nslots - 1 - i;
+	d->nfree = nslots;
+	return 0;
+}
+
+void
+dir_free(struct dir *d)
+{
+	if (d->users != NULL)
+		for (uint32_t i = 0; i < d->nslots; i++) {
+			free(d->users[i].chans);
+			free(d->users[i].away);
+		}
+	for (uint32_t i = 0; i < d->nchans_alloc; i++) {
+		free(d->chans[i]->members);
+		free(d->chans[i]->topic);
+		free(d->chans[i]);
+	}
+	free(d->users);
+	free(d->free_slots);
+	free(d->chans);
+	free(d->free_chans);
+	dir_map_free(d->nicks);
+	dir_map_free(d->channels);
+	memset(d, 0, sizeof *d);
+}
+
+int
+dir_user_alloc(struct dir *d, uint32_t *gen)
+{
+	struct dir_user *u;
+	uint32_t slot;
+
+	if (d->nfree == 0)
+		return -ENOSPC;
+	slot = d->free_slots[--d->nfree];
+	u = &d->users[slot];
+	u->state = DIR_CONNECTED;
+	u->gen++;
+	u->nick[0] = u->key[0] = u->user[0] = u->host[0] = u->realname[0] = '\0';
+	u->nchans = 0;
+	u->connected_at = time(NULL);
+	d->nconnected++;
+	*gen = u->gen;
+	return slot;
+}
+
+void
+dir_user_release(struct dir *d, uint32_t slot)
+{
+	struct dir_user *u = &d->users[slot];
+
+	if (u->state == DIR_FREE)
+		return;
+	while (u->nchans > 0)
+		dir_part(d, slot, u->chans[u->nchans - 1]);
+	if (u->key[0] != '\0')
+		dir_map_del(d->nicks, u->key);
+	dir_set_state(d, slot, DIR_FREE);
+	u->nick[0] = u->key[0] = '\0';
+	free(u->away);
+	u->away = NULL;
+	u->gen++;		/* anything still addressed to the old client misses */
+	d->nconnected--;
+	d->free_slots[d->nfree++] = slot;
+}
+
+int
+dir_nick_find(const struct dir *d, const char *nick)
+{
+	char key[DIR_NICK_MAX + 1];
+
+	if (irc_casefold(key, sizeof key, nick) < 0)
+		return -1;
+	return dir_map_get(d->nicks, key);
+}
+
+int
+dir_nick_set(struct dir *d, uint32_t slot, const char *nick)
+{
+	struct dir_user *u = &d->users[slot];
+	char key[DIR_NICK_MAX + 1];
+	int owner;
+
+	if (irc_casefold(key, sizeof key, nick) < 0)
+		return -ENAMETOOLONG;
+	owner = dir_map_get(d->nicks, key);
+	if (owner >= 0 && (uint32_t)owner != slot)
+		return -EEXIST;
+	if (u->key[0] != '\0')
+		dir_map_del(d->nicks, u->key);
+	strcpy(u->key, key);
+	strcpy(u->nick, nick);
+	if (dir_map_put(d->nicks, u->key, slot) < 0) {
+		u->key[0] = '\0';
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct dir_chan *
+dir_chan_find(const struct dir *d, const char *name)
+{
+	char key[DIR_CHAN_MAX + 1];
+	int id;
+
+	if (irc_casefold(key, sizeof key, name) < 0)
+		return NULL;
+	id = dir_map_get(d->channels, key);
+	return id < 0 ? NULL : d->chans[id];
+}
+
+static struct dir_chan *
+dir_chan_create(struct dir *d, const char *name)
+{
+	struct dir_chan *c;
+	uint32_t id;
+
+	if (strlen(name) > DIR_CHAN_MAX)
+		return NULL;
+	if (d->nfree_chans > 0) {
+		id = d->free_chans[--d->nfree_chans];
+	} else {
+		uint32_t n = d->nchans_alloc ? d->nchans_alloc * 2 : 16;
+		struct dir_chan **nc = realloc(d->chans, n * sizeof *nc);
+		uint32_t *nf;
+		if (nc == NULL)
+			return NULL;
+		d->chans = nc;
+		nf = realloc(d->free_chans, n * sizeof *nf);
+		if (nf == NULL)
+			return NULL;
+		d->free_chans = nf;
+		for (uint32_t i = d->nchans_alloc; i < n; i++) {
+			if ((d->chans[i] = calloc(1, sizeof **nc)) == NULL) {
+				n = i;
+				break;
+			}
+		}
+		if (n == d->nchans_alloc)
+			return NULL;
+		for (uint32_t i = n; i-- > d->nchans_alloc + 1;)
+			d->free_chans[d->nfree_chans++] = i;
+		id = d->nchans_alloc;
+		d->nchans_alloc = n;
+	}
+	c = d->chans[id];
+	c->used = true;
+	c->id = id;
+	c->gen++;
+	strcpy(c->name, name);
+	irc_casefold(c->key, sizeof c->key, name);
+	free(c->topic);
+	c->topic = NULL;
+	c->topic_by[0] = '\0';
+	c->topic_at = 0;
+	c->created = time(NULL);
+	c->nmembers = 0;
+	if (dir_map_put(d->channels, c->key, id) < 0) {
+		c->used = false;
+		d->free_chans[d->nfree_chans++] = id;
+		return NULL;
+	}
+	d->nchannels++;
+	return c;
+}
+
+static void
+dir_chan_destroy(struct dir *d, struct dir_chan *c)
+{
+	dir_map_del(d->channels, c->key);
+	free(c->topic);
+	c->topic = NULL;
+	free(c->members);
+	c->members = NULL;
+	c->cap = c->nmembers = 0;
+	c->used = false;
+	c->gen++;
+	d->free_chans[d->nfree_chans++] = c->id;
+	d->nchannels--;
+}
+
+bool
+dir_is_member(const struct dir *d, uint32_t chan_id, uint32_t slot)
+{
+	const struct dir_user *u = &d->users[slot];
+
+	for (uint32_t i = 0; i < u->nchans; i++)
+		if (u->chans[i] == chan_id)
+			return true;
+	return false;
+}
+
+int
+dir_join(struct dir *d, uint32_t slot, const char *name, uint64_t joined_at,
+    unsigned max_chans, struct dir_chan **out)
+{
+	struct dir_user *u = &d->users[slot];
+	struct dir_chan *c = dir_chan_find(d, name);
+	bool created = false;
+
+	if (c != NULL && dir_is_member(d, c->id, slot)) {
+		*out = c;
+		return -EALREADY;
+	}
+	if (u->nchans >= max_chans)
+		return -ENOSPC;
+	if (u->nchans == u->cap) {
+		uint32_t n = u->cap ? u->cap * 2 : 4;
+		uint32_t *p = realloc(u->chans, n * sizeof *p);
+		if (p == NULL)
+			return -ENOMEM;
+		u->chans = p;
+		u->cap = n;
+	}
+	if (c == NULL) {
+		if ((c = dir_chan_create(d, name)) == NULL)
+			return -ENOMEM;
+		created = true;
+	}
+	if (c->nmembers == c->cap) {
+		uint32_t n = c->cap ? c->cap * 2 : 4;
+		struct dir_member *p = realloc(c->members, n * sizeof *p);
+		if (p == NULL) {
+			if (created)
+				dir_chan_destroy(d, c);
+			return -ENOMEM;
+		}
+		c->members = p;
+		c->cap = n;
+	}
+	c->members[c->nmembers++] = (struct dir_member){ slot, u->gen, joined_at };
+	u->chans[u->nchans++] = c->id;
+	*out = c;
+	return 0;
+}
+
+int
+dir_part(struct dir *d, uint32_t slot, uint32_t chan_id)
+{
+	struct dir_user *u = &d->users[slot];
+	struct dir_chan *c = dir_chan_get(d, chan_id);
+	uint32_t i;
+
+	if (c == NULL)
+		return -ENOENT;
+	for (i = 0; i < u->nchans && u->chans[i] != chan_id; i++)
+		;
+	if (i == u->nchans)
+		return -ENOENT;
+	/* keep the user's channel order (WHOIS lists it) */
+	memmove(&u->chans[i], &u->chans[i + 1], (u->nchans - i - 1) * sizeof *u->chans);
+	u->nchans--;
+	for (i = 0; i < c->nmembers; i++)
+		if (c->members[i].slot == slot) {
+			/* keep join order too: NAMES and WHO show it */
+			memmove(&c->members[i], &c->members[i + 1],
+			    (c->nmembers - i - 1) * sizeof *c->members);
+			c->nmembers--;
+			break;
+		}
+	if (c->nmembers == 0)
+		dir_chan_destroy(d, c);
+	return 0;
+}
+
+int
+dir_set_topic(struct dir *d, uint32_t chan_id, const char *topic, const char *by, time_t at)
+{
+	struct dir_chan *c = dir_chan_get(d, chan_id);
+	char *t = NULL;
+
+	if (c == NULL)
+		return -ENOENT;
+	if (topic[0] != '\0' && (t = strdup(topic)) == NULL)
+		return -ENOMEM;
+	free(c->topic);
+	c->topic = t;
+	snprintf(c->topic_by, sizeof c->topic_by, "%s", by);
+	c->topic_at = at;
+	return 0;
+}
+
+int
+dir_set_away(struct dir *d, uint32_t slot, const char *msg)
+{
+	struct dir_user *u = &d->users[slot];
+	char *a = NULL;
+
+	if (msg != NULL && msg[0] != '\0' && (a = strdup(msg)) == NULL)
+		return -ENOMEM;
+	free(u->away);
+	u->away = a;
+	return 0;
+}
+
+void
+dir_set_state(struct dir *d, uint32_t slot, enum dir_state st)
+{
+	struct dir_user *u = &d->users[slot];
+
+	if (u->state == DIR_REGISTERED && st != DIR_REGISTERED)
+		d->nregistered--;
+	else if (u->state != DIR_REGISTERED && st == DIR_REGISTERED)
+		d->nregistered++;
+	u->state = st;
+}

@@ -1,0 +1,97 @@
+/*
+ * ipc_proto: messages between the master and a worker over their
+ * AF_UNIX SOCK_SEQPACKET socketpair (one datagram = one message, so
+ * framing comes from the kernel). Every message starts with struct
+ * ipc_hdr; receivers check type and size before reading further and
+ * treat anything malformed as a broken peer.
+ *
+ * Chat lines never travel here: they go through the shared ring (ring.h).
+ * Replies to requests also come back through the ring, as records to the
+ * requesting slot, the last one carrying struct ipc_ack in its extra area,
+ * so a client sees its replies and the channel traffic in one order.
+ */
+#ifndef SHMCHAT_IPC_PROTO_H
+#define SHMCHAT_IPC_PROTO_H
+
+#include <stdint.h>
+
+#define IPC_VERSION	1
+#define IPC_MSG_MAX	4096	/* bytes; requests carry at most a few IRC params */
+
+enum ipc_type {
+	/* worker -> master */
+	IPC_KICK = 1,		/* records committed: run fan-out */
+	IPC_SPACE_WAIT,		/* the ring is full: wake me when it has room */
+	IPC_REQ,		/* struct ipc_req + NUL-separated string args */
+	/* master -> worker */
+	IPC_WAKE = 64,		/* inbox has entries, or ring space returned */
+	IPC_CLOSE,		/* say ERROR :Closing Link (reason) and exit; args: reason */
+	IPC_SETTINGS,		/* struct ipc_settings: reloaded limits and timeouts */
+};
+
+struct ipc_hdr {
+	uint16_t type;
+	uint16_t version;
+	uint32_t len;		/* whole message */
+};
+
+/* directory requests a worker makes; the master owns nicks and channels */
+enum ipc_req_cmd {
+	REQ_REGISTER = 1,	/* nick user realname host */
+	REQ_NICK,		/* newnick */
+	REQ_JOIN,		/* channel [channel ...] (already split) */
+	REQ_PART,		/* channel reason */
+	REQ_PART_ALL,		/* JOIN 0 */
+	REQ_QUIT,		/* reason (no ack: the worker exits) */
+	REQ_TOPIC,		/* channel [newtopic] */
+	REQ_NAMES,		/* [channel] */
+	REQ_WHO,		/* mask */
+	REQ_WHOIS,		/* nick */
+	REQ_LIST,		/* [channel ...] */
+	REQ_LUSERS,
+	REQ_AWAY,		/* [message] */
+	REQ_ISON,		/* nick ... */
+	REQ_USERHOST,		/* nick ... */
+	REQ_MOTD,
+	REQ_CANNOTSEND,		/* channel: the worker is not a member; master picks 403/404 */
+	REQ_MAX
+};
+
+struct ipc_req {
+	struct ipc_hdr hdr;
+	uint32_t id;		/* echoed in the ack */
+	uint16_t cmd;		/* enum ipc_req_cmd */
+	uint16_t nargs;
+	/* nargs NUL-terminated strings follow */
+};
+
+/* what the worker keeps per joined channel */
+struct ipc_chanref {
+	uint32_t id, gen;
+};
+
+enum ipc_ack_status {
+	ACK_OK = 0,
+	ACK_FAILED = 1,		/* an error numeric was sent with it */
+};
+
+/* extra data of the last reply record of a request (ring kind TO_SLOT) */
+struct ipc_ack {
+	uint32_t magic;		/* IPC_ACK_MAGIC */
+	uint32_t req_id;
+	uint16_t cmd;
+	uint16_t status;
+	uint16_t nchans;	/* JOIN: channels joined; PART: channels left */
+	uint16_t namelen;	/* REGISTER/NICK: length of the nick that follows */
+	/* then nchans x (struct ipc_chanref + uint8 len + name), then the nick */
+};
+#define IPC_ACK_MAGIC	0x61636b31u
+
+struct ipc_settings {
+	struct ipc_hdr hdr;
+	int64_t sendq;
+	int32_t ping_interval, ping_timeout, registration_timeout;
+	int32_t nick_len, channel_len, topic_len, away_len, max_channels;
+};
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * listen: owns the master's listening sockets - taking them over from
+ * systemd socket activation or binding the configured addresses - and the
+ * textual form of socket addresses ("1.2.3.4:5", "[::1]:5").
+ */
+#include <config.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+/* quoted: found next to this file, i.e. server/config.h, not autoconf's */
+#include "config.h"
+#include "listen.h"
+
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* append "; msg" style warnings without overflowing err */
+static void __attribute__((format(printf, 3, 4)))
+adderr(char *err, size_t errlen, const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (errlen == 0)
+		return;
+	used = strnlen(err, errlen);
+	if (used >= errlen - 1)
+		return;
+	if (used > 0) {
+		snprintf(err + used, errlen - used, "; ");
+		used = strnlen(err, errlen);
+	}
+	va_start(ap, fmt);
+	vsnprintf(err + used, errlen - used, fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+static int
+parse_port(const char *s, in_port_t *port)
+{
+	unsigned long v = 0;
+	size_t n = strlen(s);
+
+	/* digits only: no sign, no spaces, no service names */
+	if (n < 1 || n > 5 || strspn(s, "0123456789") != n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (v > 65535)
+		return -EINVAL;
+	*port = htons((uint16_t)v);
+	return 0;
+}
+
+int
+listen_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port, *colon;
+	in_port_t p;
+
+	if (spec == NULL || *spec == '\0')
+		return -EINVAL;
+	memset(ss, 0, sizeof *ss);
+
+	if (strchr(spec, ':') == NULL) {
+		/* bare "PORT": every IPv4 address */
+		if (parse_port(spec, &p) < 0)
+			return -EINVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = p;
+		*len = sizeof *sin;
+		return 0;
+	}
+
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		size_t hl;
+
+		if (close == NULL || close[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(close - spec - 1);
+		if (hl == 0 || hl >= sizeof host)
+			return -EINVAL;
+		memcpy(host, spec + 1, hl);
+		host[hl] = '\0';
+		if (parse_port(close + 2, &p) < 0 ||
+		    inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = p;
+		*len = sizeof *sin6;
+		return 0;
+	}
+
+	colon = strchr(spec, ':');
+	port = colon + 1;
+	/* a second ':' means an unbracketed IPv6 address: ambiguous, refuse */
+	if (strchr(port, ':') != NULL || colon == spec ||
+	    (size_t)(colon - spec) >= sizeof host || parse_port(port, &p) < 0)
+		return -EINVAL;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	if (strcmp(host, "*") == 0) {
+		/* all IPv4 and IPv6 addresses: [::], bound dual-stack by listen_open */
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = p;
+		*len = sizeof *sin6;
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -EINVAL;
+	sin->sin_family = AF_INET;
+	sin->sin_port = p;
+	*len = sizeof *sin;
+	return 0;
+}
+
+void
+listen_format_addr(const struct sockaddr *sa, char *out, size_t outlen, bool with_port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (outlen == 0)
+		return;
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		if (inet_ntop(AF_INET, &sin->sin_addr, a, sizeof a) == NULL)
+			break;
+		if (with_port)
+			snprintf(out, outlen, "%s:%u", a, ntohs(sin->sin_port));
+		else
+			snprintf(out, outlen, "%s", a);
+		return;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		bool mapped = IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr);
+
+		/* a v4 client on a dual-stack socket is a v4 client */
+		if (inet_ntop(mapped ? AF_INET : AF_INET6,
+		    mapped ? (const void *)&sin6->sin6_addr.s6_addr[12] :
+		    (const void *)&sin6->sin6_addr, a, sizeof a) == NULL)
+			break;
+		if (!with_port)
+			snprintf(out, outlen, "%s", a);
+		else if (mapped)
+			snprintf(out, outlen, "%s:%u", a, ntohs(sin6->sin6_port));
+		else
+			snprintf(out, outlen, "[%s]:%u", a, ntohs(sin6->sin6_port));
+		return;
+	}
+	case AF_UNIX: {
+		/* only from socket activation; sun_path need not be terminated */
+		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+		const char *path = un->sun_path;
+		size_t max = sizeof un->sun_path;
+
+		if (path[0] == '\0')	/* abstract namespace */
+			snprintf(out, outlen, "unix:@%.*s", (int)strnlen(path + 1,
+			    max - 1), path + 1);
+		else
+			snprintf(out, outlen, "unix:%.*s", (int)strnlen(path, max),
+			    path);
+		return;
+	}
+	default:
+		break;
+	}
+	snprintf(out, outlen, "(address family %d)", (int)sa->sa_family);
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static void
+name_fd(struct listen_set *ls, int i)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(ls->fds[i], (struct sockaddr *)&ss, &len) < 0)
+		snprintf(ls->names[i], sizeof ls->names[i], "fd %d", ls->fds[i]);
+	else
+		listen_format_addr((struct sockaddr *)&ss, ls->names[i],
+		    sizeof ls->names[i], true);
+}
+
+static int
+from_systemd(struct listen_set *ls, int n, char **fdnames, char *err, size_t errlen)
+{
+	if (n > LISTEN_MAX) {
+		seterr(err, errlen, "socket activation: %d sockets passed, at most %d "
+		    "supported", n, LISTEN_MAX);
+		for (int i = 0; i < n; i++)
+			close(SD_LISTEN_FDS_START + i);
+		return -1;
+	}
+	/* adopt them all first so any failure closes every one */
+	for (int i = 0; i < n; i++)
+		ls->fds[i] = SD_LISTEN_FDS_START + i;
+	ls->n = n;
+	ls->activated = true;
+	for (int i = 0; i < n; i++) {
+		int fd = ls->fds[i], fl, r;
+		const char *fdname = fdnames != NULL && fdnames[i] != NULL ?
+		    fdnames[i] : "unknown";
+
+		r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
+		if (r <= 0) {
+			seterr(err, errlen, "socket activation: fd %d (%s) is not "
+			    "a listening stream socket%s%s", fd, fdname,
+			    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+			return -1;
+		}
+		if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+		    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+		    (fl = fcntl(fd, F_GETFD)) < 0 ||
+		    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+			seterr(err, errlen, "socket activation: fd %d (%s): %s",
+			    fd, fdname, strerror(errno));
+			return -1;
+		}
+		name_fd(ls, i);
+	}
+	return 0;
+}
+
+/* IPv6 off in this kernel or on this host: skippable, unlike a busy port */
+static bool
+family_unavailable(int family, int e)
+{
+	return e == EAFNOSUPPORT || (family == AF_INET6 && e == EADDRNOTAVAIL);
+}
+
+/* one bound, listening socket for ss, or -errno */
+static int
+bind_one(const struct sockaddr_storage *ss, socklen_t len, bool dual)
+{
+	int fd, one = 1, v6only = dual ? 0 : 1, e;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &v6only, sizeof v6only) < 0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int
+from_config(struct listen_set *ls, const struct config *c, char *err, size_t errlen)
+{
+	char skipped[512] = "", what[64];
+	int nskipped = 0;
+
+	if (c->nlisten < 1) {
+		seterr(err, errlen, "no listen addresses configured");
+		return -1;
+	}
+	for (int i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		bool any;
+		int fd;
+
+		if (listen_parse_addr(c->listen[i], &ss, &len) < 0) {
+			seterr(err, errlen, "invalid listen address '%s'",
+			    c->listen[i] != NULL ? c->listen[i] : "");
+			goto fail;
+		}
+		listen_format_addr((struct sockaddr *)&ss, what, sizeof what, true);
+		/* "*:PORT" is [::] taking IPv4 too, or plain 0.0.0.0 without IPv6 */
+		any = strncmp(c->listen[i], "*:", 2) == 0;
+		fd = bind_one(&ss, len, any);
+		if (fd < 0 && any && family_unavailable(AF_INET6, -fd)) {
+			struct sockaddr_in sin = {
+				.sin_family = AF_INET,
+				.sin_port = ((struct sockaddr_in6 *)&ss)->sin6_port,
+				.sin_addr.s_addr = htonl(INADDR_ANY),
+			};
+
+			memset(&ss, 0, sizeof ss);
+			memcpy(&ss, &sin, sizeof sin);
+			len = sizeof sin;
+			listen_format_addr((struct sockaddr *)&ss, what,
+			    sizeof what, true);
+			fd = bind_one(&ss, len, false);
+		}
+		if (fd < 0 && family_unavailable(ss.ss_family, -fd)) {
+			adderr(skipped, sizeof skipped, "%s: %s", what, strerror(-fd));
+			nskipped++;
+			continue;
+		}
+		if (fd < 0) {
+			seterr(err, errlen, "cannot listen on %s: %s", what,
+			    strerror(-fd));
+			goto fail;
+		}
+		ls->fds[ls->n] = fd;
+		name_fd(ls, ls->n);
+		ls->n++;
+	}
+	if (ls->n == 0) {
+		seterr(err, errlen, "cannot listen on any address: %s", skipped);
+		return -1;
+	}
+	if (nskipped > 0)
+		seterr(err, errlen, "skipped listen address%s %s",
+		    nskipped > 1 ? "es" : "", skipped);
+	return 0;
+fail:
+	listen_close(ls);
+	return -1;
+}
+
+int
+listen_open(struct listen_set *ls, const struct config *c, char *err, size_t errlen)
+{
+	char **fdnames = NULL;
+	int n, rc;
+
+	memset(ls, 0, sizeof *ls);
+	for (int i = 0; i < LISTEN_MAX; i++)
+		ls->fds[i] = -1;
+	if (errlen > 0)
+		err[0] = '\0';
+
+	/* unset LISTEN_* so the workers we fork never try to take them */
+	n = sd_listen_fds_with_names(1, &fdnames);
+	if (n < 0) {
+		seterr(err, errlen, "socket activation: %s", strerror(-n));
+		rc = -1;
+	} else if (n > 0) {
+		rc = from_systemd(ls, n, fdnames, err, errlen);
+		if (rc < 0)
+			listen_close(ls);
+	} else {
+		rc = from_config(ls, c, err, errlen);
+	}
+	if (fdnames != NULL) {
+		for (char **p = fdnames; *p != NULL; p++)
+			free(*p);
+		free(fdnames);
+	}
+	return rc;
+}
+
+void
+listen_close(struct listen_set *ls)
+{
+	for (int i = 0; i < ls->n && i < LISTEN_MAX; i++)
+		if (ls->fds[i] >= 0) {
+			close(ls->fds[i]);
+			ls->fds[i] = -1;
+		}
+	ls->n = 0;
+}

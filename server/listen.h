@@ -1,0 +1,41 @@
+/*
+ * listen: the master's listening sockets. Under systemd socket activation
+ * they come from sd_listen_fds_with_names() (any number, named or not);
+ * otherwise the configured addresses are bound here (IPv6 sockets are
+ * IPV6_V6ONLY so 127.0.0.1:6667 and [::1]:6667 can coexist). All returned
+ * sockets are non-blocking and close-on-exec.
+ */
+#ifndef SHMCHAT_LISTEN_H
+#define SHMCHAT_LISTEN_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct config;
+
+#define LISTEN_MAX 64
+
+struct listen_set {
+	int fds[LISTEN_MAX];
+	char names[LISTEN_MAX][64];	/* "127.0.0.1:6667", "[::]:6667" as bound */
+	int n;
+	bool activated;			/* came from systemd */
+};
+
+/*
+ * Fill ls. Must run in the master before any fork (LISTEN_PID must match).
+ * Returns 0, or -1 with a message in err.
+ */
+int listen_open(struct listen_set *ls, const struct config *c, char *err, size_t errlen);
+void listen_close(struct listen_set *ls);
+
+/*
+ * Parse "HOST:PORT", "[V6]:PORT", "*:PORT" (all IPv4 and IPv6 addresses) or
+ * "PORT". Numeric addresses only (no DNS at start-up). Returns 0 or -EINVAL.
+ */
+int listen_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
+
+/* "1.2.3.4:5" / "[::1]:5" for a socket address; IPv4-mapped v6 shown as v4 */
+void listen_format_addr(const struct sockaddr *sa, char *out, size_t outlen, bool with_port);
+
+#endif

@@ -1,0 +1,887 @@
+/* master: event loop, accept + fork, reaping, signals, reload, shutdown */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fanout.h"
+#include "irc.h"
+#include "log.h"
+#include "master.h"
+#include "master_req.h"
+#include "worker.h"
+
+#define EV_LISTEN	1u
+#define EV_SIGNAL	2u
+#define EV_TIMER	3u
+#define EV_WORKER	4u
+#define EV(type, idx)	(((uint64_t)(type) << 32) | (uint32_t)(idx))
+
+#define TICK_MS		200
+#define FANOUT_BUDGET	4096
+#define SHUTDOWN_GRACE	10	/* seconds before remaining workers get SIGKILL */
+
+/* ------------------------------------------------------------ pid -> slot */
+
+struct pidmap {
+	pid_t *pids;
+	uint32_t *slots;
+	uint32_t cap;
+};
+
+static struct pidmap *
+pidmap_new(uint32_t n)
+{
+	struct pidmap *p = calloc(1, sizeof *p);
+	uint32_t cap = 16;
+
+	while (cap < n * 2)
+		cap *= 2;
+	if (p == NULL)
+		return NULL;
+	p->cap = cap;
+	p->pids = calloc(cap, sizeof *p->pids);
+	p->slots = calloc(cap, sizeof *p->slots);
+	if (!p->pids || !p->slots) {
+		free(p->pids);
+		free(p->slots);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* linear probing with backward-shift deletion: no tombstones */
+static uint32_t
+pidmap_pos(const struct pidmap *p, pid_t pid)
+{
+	uint32_t i = ((uint32_t)pid * 2654435761u) & (p->cap - 1);
+
+	while (p->pids[i] != 0 && p->pids[i] != pid)
+		i = (i + 1) & (p->cap - 1);
+	return i;
+}
+
+static void
+pidmap_put(struct pidmap *p, pid_t pid, uint32_t slot)
+{
+	uint32_t i = pidmap_pos(p, pid);
+
+	p->pids[i] = pid;
+	p->slots[i] = slot;
+}
+
+static int
+pidmap_take(struct pidmap *p, pid_t pid)
+{
+	uint32_t i = pidmap_pos(p, pid), j, mask = p->cap - 1;
+	int slot;
+
+	if (p->pids[i] == 0)
+		return -1;
+	slot = p->slots[i];
+	p->pids[i] = 0;
+	for (j = (i + 1) & mask; p->pids[j] != 0; j = (j + 1) & mask) {
+		uint32_t home = ((uint32_t)p->pids[j] * 2654435761u) & mask;
+		/* move j back to i if its home is not in (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			p->pids[i] = p->pids[j];
+			p->slots[i] = p->slots[j];
+			p->pids[j] = 0;
+			i = j;
+		}
+	}
+	return slot;
+}
+
+static void
+pidmap_free(struct pidmap *p)
+{
+	if (p == NULL)
+		return;
+	free(p->pids);
+	free(p->slots);
+	free(p);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+master_status_text(struct master *m, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "Listening on %s; %u clients, %u channels",
+	    m->listen_desc, m->dir.nregistered, m->dir.nchannels);
+}
+
+static void
+master_update_status(struct master *m)
+{
+	char status[512];
+
+	master_status_text(m, status, sizeof status);
+	notify_status(&m->notify, status);
+}
+
+struct pending_hdr {
+	struct ring_target t;
+	uint32_t owner, owner_gen;
+	size_t len;
+};
+
+int
+master_emit_as(struct master *m, uint32_t owner, uint32_t owner_gen,
+    const struct ring_target *t, const void *payload, size_t len)
+{
+	struct pending_hdr h = { *t, owner, owner_gen, len };
+	bool kick;
+	int rc;
+
+	if (buf_used(&m->pending) == 0) {
+		rc = ring_publish(&m->ring, owner, owner_gen, t, payload, len, &kick);
+		if (rc == 0) {
+			m->fanout_due = true;
+			return 0;
+		}
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	/* the ring is full: keep order by queueing behind what already waits */
+	h.t.extra = NULL;
+	if (buf_append(&m->pending, &h, sizeof h) < 0 ||
+	    buf_append(&m->pending, t->extra, t->extra_len) < 0 ||
+	    buf_append(&m->pending, payload, len) < 0) {
+		log_warnx("out of memory queueing a record; dropped");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+master_emit(struct master *m, const struct ring_target *t, const void *payload, size_t len)
+{
+	return master_emit_as(m, RING_OWNER_MASTER, 0, t, payload, len);
+}
+
+static void
+master_flush_pending(struct master *m)
+{
+	while (buf_used(&m->pending) > 0) {
+		struct pending_hdr h;
+		const char *p = buf_head(&m->pending);
+		bool kick;
+		int rc;
+
+		memcpy(&h, p, sizeof h);
+		h.t.extra = p + sizeof h;
+		rc = ring_publish(&m->ring, h.owner, h.owner_gen, &h.t,
+		    p + sizeof h + h.t.extra_len, h.len, &kick);
+		if (rc == -EAGAIN)
+			return;
+		if (rc < 0)
+			log_warnx("dropping a queued record: %s", strerror(-rc));
+		m->fanout_due = true;
+		buf_consume(&m->pending, sizeof h + h.t.extra_len + h.len);
+	}
+}
+
+void
+master_close_slot(struct master *m, uint32_t slot, const char *reason)
+{
+	struct mslot *ms = &m->slots[slot];
+	const char *args[1] = { reason };
+
+	if (ms->pid != 0 && !ms->ipc.dead)
+		ipc_send_strings(&ms->ipc, IPC_CLOSE, args, 1);
+}
+
+static void
+master_send_settings(struct master *m, uint32_t slot)
+{
+	struct ipc_settings s = {
+		.sendq = m->cfg->sendq,
+		.ping_interval = m->cfg->ping_interval,
+		.ping_timeout = m->cfg->ping_timeout,
+		.registration_timeout = m->cfg->registration_timeout,
+		.nick_len = m->cfg->nick_len,
+		.channel_len = m->cfg->channel_len,
+		.topic_len = m->cfg->topic_len,
+		.away_len = m->cfg->away_len,
+		.max_channels = m->cfg->max_channels_per_client,
+	};
+
+	if (m->slots[slot].pid != 0)
+		ipc_send(&m->slots[slot].ipc, IPC_SETTINGS, &s, sizeof s);
+}
+
+/* ------------------------------------------------------------ accept/fork */
+
+static void
+master_refuse(int fd, const char *host, const char *why)
+{
+	char line[IRC_MAXLINE + 1];
+	size_t n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)", host, why);
+
+	/* best effort on a fresh socket: the kernel buffer takes one line */
+	(void)!write(fd, line, n);
+	close(fd);
+}
+
+static void
+master_accept_one(struct master *m, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char host[DIR_HOST_MAX + 1];
+	int fd, sp[2], rc, slot;
+	uint32_t gen;
+	pid_t pid;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			log_warn("accept");	/* keep serving; retried next event */
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	listen_format_addr((struct sockaddr *)&ss, host, sizeof host, false);
+	if (host[0] == ':') {
+		/* "::1" would read as a prefix separator in nick!user@host */
+		memmove(host + 1, host, strlen(host) + 1);
+		host[0] = '0';
+	}
+	if (m->stopping) {
+		master_refuse(fd, host, "Server shutting down");
+		return;
+	}
+	if (m->dir.nconnected >= (uint32_t)m->cfg->max_clients ||
+	    (slot = dir_user_alloc(&m->dir, &gen)) < 0) {
+		log_notice("refusing %s: server full (%d clients)", host, m->cfg->max_clients);
+		master_refuse(fd, host, "Server is full");
+		return;
+	}
+	snprintf(m->dir.users[slot].host, sizeof m->dir.users[slot].host, "%s", host);
+	if ((rc = ipc_pair(sp)) < 0) {
+		errno = -rc;
+		log_warn("socketpair for %s", host);
+		dir_user_release(&m->dir, slot);
+		master_refuse(fd, host, "Server is busy, try again later");
+		return;
+	}
+	ring_inbox_reset(&m->ring, slot);
+
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork for %s", host);
+		close(sp[0]);
+		close(sp[1]);
+		dir_user_release(&m->dir, slot);
+		master_refuse(fd, host, "Server is busy, try again later");
+		return;
+	}
+	if (pid == 0) {
+		struct worker_args wa = {
+			.cfg = m->cfg, .ring = m->ring, .slot = slot, .gen = gen,
+			.client_fd = fd, .ipc_fd = sp[1],
+		};
+		snprintf(wa.host, sizeof wa.host, "%s", host);
+		_exit(worker_run(&wa));
+	}
+	close(sp[1]);
+	close(fd);
+
+	struct mslot *ms = &m->slots[slot];
+	memset(ms, 0, sizeof *ms);
+	ms->pid = pid;
+	ipc_peer_init(&ms->ipc, sp[0]);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_WORKER, slot) };
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) < 0) {
+		log_warn("epoll_ctl for worker %ld", (long)pid);
+		kill(pid, SIGKILL);	/* reaped as usual; the slot is freed then */
+	} else
+		ms->in_epoll = true;
+	pidmap_put(m->pids, pid, slot);
+	ms->live_idx = m->nlive;
+	m->live[m->nlive++] = slot;
+	log_debug("client %s: worker %ld, slot %d", host, (long)pid, slot);
+}
+
+static void
+master_accept(struct master *m, int lfd)
+{
+	/* bounded, so a connection storm cannot starve the running clients */
+	for (int i = 0; i < 64; i++) {
+		int before = m->dir.nconnected;
+		master_accept_one(m, lfd);
+		if ((int)m->dir.nconnected == before && errno == EAGAIN)
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------- reaping */
+
+static void
+master_slot_gone(struct master *m, uint32_t slot, int status)
+{
+	struct mslot *ms = &m->slots[slot];
+	struct dir_user *u = &m->dir.users[slot];
+	char why[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+	if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("worker %ld (%s) %s", (long)ms->pid,
+		    u->nick[0] ? u->nick : u->host, why);
+	else
+		log_debug("worker %ld (%s) %s", (long)ms->pid,
+		    u->nick[0] ? u->nick : u->host, why);
+
+	if (ring_abandon(&m->ring, slot, u->gen) > 0)
+		m->fanout_due = true;
+	if (u->state == DIR_REGISTERED && !m->stopping) {
+		char reason[96];
+		snprintf(reason, sizeof reason, "Connection lost (worker %s)", why);
+		master_req_quit(m, slot, reason);
+	}
+	ring_inbox_reset(&m->ring, slot);
+	if (ms->in_epoll)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, ms->ipc.fd, NULL);
+	ipc_peer_close(&ms->ipc);
+	/* remove from the live list (swap with last) */
+	uint32_t last = m->live[--m->nlive];
+	m->live[ms->live_idx] = last;
+	m->slots[last].live_idx = ms->live_idx;
+	for (uint32_t i = 0; i < m->nwaiters; i++)
+		if (m->waiters[i] == slot) {
+			m->waiters[i] = m->waiters[--m->nwaiters];
+			break;
+		}
+	if (m->stalled && m->stall_slot == slot)
+		m->stalled = false;
+	dir_user_release(&m->dir, slot);
+	ms->pid = 0;
+	ms->space_wait = false;
+	m->fanout_due = true;
+}
+
+static void
+master_reap(struct master *m)
+{
+	for (;;) {
+		int status, slot;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid == 0)
+			return;
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_warn("waitpid");
+			return;
+		}
+		slot = pidmap_take(m->pids, pid);
+		if (slot < 0) {
+			log_debug("reaped unknown child %ld", (long)pid);
+			continue;
+		}
+		master_slot_gone(m, slot, status);
+	}
+}
+
+/* --------------------------------------------------------- reload/shutdown */
+
+static void
+master_reload(struct master *m)
+{
+	struct config *nc = malloc(sizeof *nc);
+	char err[512], diff[512];
+
+	notify_reloading(&m->notify);
+	if (nc == NULL) {
+		log_warnx("reload: out of memory");
+		goto done;
+	}
+	config_init_defaults(nc);
+	if (config_load(nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
+		log_errx("reload failed, keeping the running configuration: %s", err);
+		config_free(nc);
+		free(nc);
+		goto done;
+	}
+	if (nc->max_clients > (int)m->nslots) {
+		log_warnx("reload: max_clients %d exceeds the %u slots sized at start; "
+		    "using %u until restart", nc->max_clients, m->nslots, m->nslots);
+		nc->max_clients = m->nslots;
+	}
+	config_diff(m->cfg, nc, diff, sizeof diff);
+	/* listen addresses and shared-memory sizes only change on restart */
+	for (int i = 0; i < nc->nlisten; i++)
+		free(nc->listen[i]);
+	memcpy(nc->listen, m->cfg->listen, sizeof nc->listen);
+	nc->nlisten = m->cfg->nlisten;
+	m->cfg->nlisten = 0;
+	nc->ring_size = m->cfg->ring_size;
+	nc->inbox_size = m->cfg->inbox_size;
+	config_free(m->cfg);
+	free(m->cfg);
+	m->cfg = nc;
+	log_set_level(nc->log_level);
+	for (uint32_t i = 0; i < m->nlive; i++)
+		master_send_settings(m, m->live[i]);
+	log_notice("configuration reloaded (changed: %s)", diff);
+done:
+	{
+		char status[512];
+		master_status_text(m, status, sizeof status);
+		notify_ready(&m->notify, status);
+	}
+}
+
+static void
+master_shutdown(struct master *m, const char *reason)
+{
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	snprintf(m->stop_reason, sizeof m->stop_reason, "%s", reason);
+	notify_stopping(&m->notify);
+	log_notice("shutting down (%s), closing %u clients", reason, m->nlive);
+	for (int i = 0; i < m->ls.n; i++)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->ls.fds[i], NULL);
+	listen_close(&m->ls);
+	for (uint32_t i = 0; i < m->nlive; i++)
+		master_close_slot(m, m->live[i], reason);
+	m->stop_deadline = time(NULL) + SHUTDOWN_GRACE;
+}
+
+static void
+master_signal(struct master *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sigfd, &si, sizeof si) == sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			master_reap(m);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			master_shutdown(m, "Server shutting down");
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s", m->config_path);
+			master_reload(m);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* -------------------------------------------------------------- workers */
+
+static void
+master_worker_msg(struct master *m, uint32_t slot, const char *msg, size_t len)
+{
+	const struct ipc_hdr *h = (const void *)msg;
+	struct mslot *ms = &m->slots[slot];
+
+	switch (h->type) {
+	case IPC_KICK:
+		m->fanout_due = true;
+		break;
+	case IPC_SPACE_WAIT:
+		if (!ms->space_wait) {
+			ms->space_wait = true;
+			m->waiters[m->nwaiters++] = slot;
+		}
+		m->fanout_due = true;
+		break;
+	case IPC_REQ:
+		if (master_req_handle(m, slot, msg, len) < 0)
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	return;
+bad:
+	/* a worker that speaks nonsense is broken: stop it, keep the rest */
+	log_warnx("worker %ld sent a malformed message (type %u, %zu bytes); killing it",
+	    (long)ms->pid, h->type, len);
+	kill(ms->pid, SIGKILL);
+}
+
+static void
+master_worker_event(struct master *m, uint32_t slot, uint32_t events)
+{
+	struct mslot *ms = &m->slots[slot];
+	char msg[IPC_MSG_MAX];
+
+	if (ms->pid == 0)
+		return;
+	if (events & EPOLLOUT) {
+		if (ipc_flush(&ms->ipc) == 0) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_WORKER, slot) };
+			epoll_ctl(m->epfd, EPOLL_CTL_MOD, ms->ipc.fd, &ev);
+		}
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		/* bounded per event so one chatty worker cannot starve the loop */
+		for (int i = 0; i < 256; i++) {
+			ssize_t n = ipc_recv(&ms->ipc, msg);
+			if (n == -EAGAIN)
+				break;
+			if (n == -EBADMSG) {
+				log_warnx("worker %ld: malformed message; killing it", (long)ms->pid);
+				kill(ms->pid, SIGKILL);
+				break;
+			}
+			if (n <= 0) {
+				/* EOF: the worker is exiting; SIGCHLD finishes the job */
+				if (ms->in_epoll) {
+					epoll_ctl(m->epfd, EPOLL_CTL_DEL, ms->ipc.fd, NULL);
+					ms->in_epoll = false;
+				}
+				break;
+			}
+			master_worker_msg(m, slot, msg, n);
+			if (ms->pid == 0)
+				break;
+		}
+	}
+}
+
+/* after each loop turn: queued output to workers needs EPOLLOUT */
+static void
+master_watch_output(struct master *m)
+{
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		struct mslot *ms = &m->slots[m->live[i]];
+		if (ipc_pending(&ms->ipc) && ms->in_epoll && !ms->ipc.dead) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
+			    .data.u64 = EV(EV_WORKER, m->live[i]) };
+			epoll_ctl(m->epfd, EPOLL_CTL_MOD, ms->ipc.fd, &ev);
+		}
+	}
+}
+
+/* ---------------------------------------------------------- ring upkeep */
+
+static void
+master_ring_upkeep(struct master *m)
+{
+	bool want = m->nwaiters > 0 || buf_used(&m->pending) > 0 ||
+	    ring_used(&m->ring) > m->ring.cap / 2;
+
+	if (!want)
+		return;
+	ring_reclaim(&m->ring, m->live, m->nlive);
+	master_flush_pending(m);
+	/* wake publishers only once there is room worth retrying for */
+	if (m->nwaiters > 0 && ring_free_bytes(&m->ring) >= 2 * RING_REC_MAX) {
+		for (uint32_t i = 0; i < m->nwaiters; i++) {
+			m->slots[m->waiters[i]].space_wait = false;
+			fanout_queue_wake(m, m->waiters[i]);
+		}
+		m->nwaiters = 0;
+	}
+	if (m->nwaiters > 0 && ring_free_bytes(&m->ring) < 2 * RING_REC_MAX) {
+		/* full: who holds the tail back? the oldest unread inbox */
+		uint64_t min = UINT64_MAX;
+		uint32_t holder = UINT32_MAX;
+		for (uint32_t i = 0; i < m->nlive; i++) {
+			uint64_t o = ring_inbox_oldest(&m->ring, m->live[i]);
+			if (o < min) {
+				min = o;
+				holder = m->live[i];
+			}
+		}
+		if (holder != UINT32_MAX) {
+			ring_drain_notify_request(&m->ring, holder);
+			fanout_queue_wake(m, holder);
+			if (!m->stalled || m->stall_slot != holder) {
+				m->stalled = true;
+				m->stall_slot = holder;
+				clock_gettime(CLOCK_MONOTONIC, &m->stall_since);
+			}
+		}
+	}
+}
+
+static void
+master_check_stall(struct master *m)
+{
+	struct timespec now;
+	struct mslot *ms;
+
+	if (!m->stalled)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - m->stall_since.tv_sec < m->cfg->stall_timeout)
+		return;
+	if (m->stall_slot >= m->nslots || (ms = &m->slots[m->stall_slot])->pid == 0) {
+		m->stalled = false;
+		return;
+	}
+	log_warnx("worker %ld (slot %u) has held the shared ring for %d s; cutting it loose",
+	    (long)ms->pid, m->stall_slot, m->cfg->stall_timeout);
+	kill(ms->pid, SIGKILL);
+	m->stall_since = now;
+}
+
+static void
+master_tick(struct master *m)
+{
+	uint64_t t = now_ms(), expirations;
+	static time_t last_status;
+
+	while (read(m->timerfd, &expirations, sizeof expirations) > 0)
+		;
+	if (m->notify.watchdog_usec && t >= m->watchdog_next_ms) {
+		notify_watchdog(&m->notify);
+		m->watchdog_next_ms = t + m->notify.watchdog_usec / 2000;
+	}
+	if (time(NULL) != last_status && !m->stopping) {
+		last_status = time(NULL);
+		master_update_status(m);
+	}
+	if (m->stalled)
+		m->fanout_due = true;	/* retry a stuck fan-out */
+	master_check_stall(m);
+	if (m->stopping && time(NULL) >= m->stop_deadline) {
+		for (uint32_t i = 0; i < m->nlive; i++) {
+			log_warnx("worker %ld did not exit in time; killing it",
+			    (long)m->slots[m->live[i]].pid);
+			kill(m->slots[m->live[i]].pid, SIGKILL);
+		}
+		m->stop_deadline = time(NULL) + 5;
+	}
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void
+master_raise_nofile(uint32_t need)
+{
+	struct rlimit rl;
+
+	/* one socketpair end per client, plus listeners and a margin */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need + 64 ?
+	    need + 64 : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need + 64)
+		log_warnx("open file limit %llu is below what max_clients=%u needs (%u); "
+		    "raise LimitNOFILE", (unsigned long long)rl.rlim_cur, need, need + 64);
+}
+
+static int
+master_setup(struct master *m)
+{
+	char err[512];
+	sigset_t mask;
+	size_t segsize;
+	int rc;
+
+	m->nslots = m->cfg->max_clients;
+	master_raise_nofile(m->nslots);
+
+	if (listen_open(&m->ls, m->cfg, err, sizeof err) < 0) {
+		log_errx("%s", err);
+		return -1;
+	}
+	if (err[0] != '\0')
+		log_warnx("%s", err);
+	m->listen_desc[0] = '\0';
+	for (int i = 0; i < m->ls.n; i++) {
+		size_t l = strlen(m->listen_desc);
+		snprintf(m->listen_desc + l, sizeof m->listen_desc - l, "%s%s",
+		    i ? ", " : "", m->ls.names[i]);
+		log_info("listening on %s%s", m->ls.names[i],
+		    m->ls.activated ? " (socket activation)" : "");
+	}
+
+	segsize = ring_segment_size(m->nslots, m->cfg->inbox_size, m->cfg->ring_size);
+	if ((rc = shm_create(&m->seg, segsize)) < 0) {
+		errno = -rc;
+		log_warn("cannot create the shared-memory segment (%zu bytes)", segsize);
+		return -1;
+	}
+	if ((rc = ring_init(&m->ring, m->seg.mem, segsize, m->nslots,
+	    m->cfg->inbox_size, m->cfg->ring_size)) < 0) {
+		errno = -rc;
+		log_warn("cannot initialise the shared ring");
+		return -1;
+	}
+	log_debug("shared segment %s: %zu bytes (%u slots, ring %ld bytes)",
+	    m->seg.name, segsize, m->nslots, m->cfg->ring_size);
+
+	if (dir_init(&m->dir, m->nslots) < 0 ||
+	    (m->slots = calloc(m->nslots, sizeof *m->slots)) == NULL ||
+	    (m->live = calloc(m->nslots, sizeof *m->live)) == NULL ||
+	    (m->recips = calloc(m->nslots, sizeof *m->recips)) == NULL ||
+	    (m->wakes = calloc(m->nslots, sizeof *m->wakes)) == NULL ||
+	    (m->waiters = calloc(m->nslots, sizeof *m->waiters)) == NULL ||
+	    (m->pids = pidmap_new(m->nslots)) == NULL) {
+		log_errx("out of memory for %u client slots", m->nslots);
+		return -1;
+	}
+	for (uint32_t i = 0; i < m->nslots; i++)
+		m->slots[i].ipc.fd = -1;
+	buf_init(&m->pending);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (m->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_warn("signalfd");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
+		log_warn("epoll/timerfd");
+		return -1;
+	}
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
+	    .it_value = { 0, TICK_MS * 1000000L } };
+	timerfd_settime(m->timerfd, 0, &its, NULL);
+
+	struct epoll_event ev = { .events = EPOLLIN };
+	ev.data.u64 = EV(EV_SIGNAL, 0);
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->sigfd, &ev);
+	ev.data.u64 = EV(EV_TIMER, 0);
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->timerfd, &ev);
+	for (int i = 0; i < m->ls.n; i++) {
+		ev.data.u64 = EV(EV_LISTEN, i);
+		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->ls.fds[i], &ev) < 0) {
+			log_warn("epoll_ctl listen");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+master_cleanup(struct master *m)
+{
+	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
+		if (m->slots[i].ipc.fd >= 0)
+			ipc_peer_close(&m->slots[i].ipc);
+	listen_close(&m->ls);
+	shm_destroy(&m->seg);
+	dir_free(&m->dir);
+	free(m->slots);
+	free(m->live);
+	free(m->recips);
+	free(m->wakes);
+	free(m->waiters);
+	pidmap_free(m->pids);
+	buf_free(&m->pending);
+	if (m->epfd >= 0)
+		close(m->epfd);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+	if (m->timerfd >= 0)
+		close(m->timerfd);
+	config_free(m->cfg);
+	free(m->cfg);
+}
+
+int
+master_run(struct config *cfg, const char *config_path, bool must_exist)
+{
+	struct master mst, *m = &mst;
+	struct epoll_event evs[256];
+	char status[512];
+
+	memset(m, 0, sizeof *m);
+	m->cfg = cfg;
+	m->config_path = config_path;
+	m->config_must_exist = must_exist;
+	m->epfd = m->sigfd = m->timerfd = -1;
+	m->started = time(NULL);
+	log_set_role("master");
+	notify_init(&m->notify);
+
+	if (master_setup(m) < 0) {
+		master_cleanup(m);
+		return 1;
+	}
+	master_status_text(m, status, sizeof status);
+	notify_ready(&m->notify, status);
+	log_notice("shmchatd " PACKAGE_VERSION " ready: %s", status);
+
+	while (!m->stopping || m->nlive > 0) {
+		int timeout = m->fanout_due ? 0 : -1;
+		int n = epoll_wait(m->epfd, evs, 256, timeout);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("epoll_wait");
+			m->exit_code = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t type = evs[i].data.u64 >> 32, idx = (uint32_t)evs[i].data.u64;
+			switch (type) {
+			case EV_LISTEN:
+				if (!m->stopping)
+					master_accept(m, m->ls.fds[idx]);
+				break;
+			case EV_SIGNAL:
+				master_signal(m);
+				break;
+			case EV_TIMER:
+				master_tick(m);
+				break;
+			case EV_WORKER:
+				master_worker_event(m, idx, evs[i].events);
+				break;
+			}
+		}
+		if (m->fanout_due) {
+			m->fanout_due = fanout_run(m, FANOUT_BUDGET);
+			master_ring_upkeep(m);
+			fanout_flush_wakes(m);
+		} else if (m->nwaiters > 0 || buf_used(&m->pending) > 0) {
+			master_ring_upkeep(m);
+			fanout_flush_wakes(m);
+		}
+		master_watch_output(m);
+	}
+	/* every worker is reaped: nothing else holds the segment */
+	log_notice("stopped");
+	master_cleanup(m);
+	return m->exit_code;
+}

@@ -1,0 +1,210 @@
+/*
+ * ring: the shared-memory message path between shmchatd's processes.
+ *
+ * Layout of the segment (created by the master before any fork, inherited
+ * by every worker through fork):
+ *
+ *   struct ring_hdr          lock, head, tail, fan-out cursor, kick flag, stats
+ *   struct ring_slot[n]      per client: inbox head/tail, sleeping flag
+ *   uint32_t inbox[n][m]     per client: ring offsets of records to deliver
+ *   data[cap]                the records themselves (variable size, 8-aligned)
+ *
+ * A record is published once and read by every recipient; the master never
+ * reads payloads, only record headers.
+ *
+ * CONCURRENCY CONTRACT
+ *
+ * Positions (head, tail, fanout, record positions) are 64-bit byte counts
+ * that only grow; offset = position % cap. Records never straddle the end of
+ * the data area: a PAD record fills the gap instead.
+ *
+ * hdr->lock     process-shared ROBUST mutex; held only to reserve space:
+ *               check head - tail, write the record header with state
+ *               RESERVED, then advance head. A holder killed inside leaves
+ *               head consistent (the header is written before head moves);
+ *               the next locker gets EOWNERDEAD and marks it consistent.
+ * hdr->head     written under lock by publishers (any process).
+ * hdr->tail     written by the master only (ring_reclaim), read by
+ *               publishers under lock. Space below tail is free.
+ * rec->state    RESERVED (under lock) -> COMMITTED by the publisher after
+ *               copying the payload (release store), or -> ABANDONED by the
+ *               master after reaping a publisher that died in between.
+ * hdr->fanout   written by the master only: everything before it has been
+ *               handed to recipients' inboxes. It stops at the first
+ *               RESERVED record, so recipients see one global order, which
+ *               includes each sender's own order.
+ * hdr->kick     set to 1 by a publisher after committing; whoever turns it
+ *               from 0 to 1 tells the master over its socketpair. The master
+ *               clears it before each fan-out pass, so no commit is missed
+ *               and the master gets one wake per pass, not one per message.
+ * slot->inbox_head  written by the master only (after writing the entry).
+ * slot->inbox_tail  written by that slot's worker only, after it has copied
+ *               the record out: the master may reuse the record's space
+ *               only when no live slot's inbox still holds it.
+ * slot->sleeping  the worker sets it before blocking and re-checks its
+ *               inbox; the master exchanges it to 0 after pushing, and only
+ *               when it was 1 does it send a wake-up over the socketpair.
+ *
+ * Overwrite safety: tail = min(fanout, the oldest record still queued in a
+ * live slot's inbox), computed by the master. So a record is never reused
+ * before every live recipient has taken it. Dead slots do not count: when a
+ * worker dies its slot is freed (generation bumped) and its inbox dropped.
+ *
+ * Failure of a participant: a dead publisher's RESERVED records are marked
+ * ABANDONED (ring_abandon) when the master reaps it; a dead reader simply
+ * stops counting for the tail. A live but stuck process (stopped, starved)
+ * can hold the fan-out cursor (RESERVED record) or the tail (full inbox,
+ * unread record): the master measures how long and cuts it loose after
+ * stall_timeout. Nobody else ever waits on it: publishers that find the
+ * ring full stop reading their own client (back-pressure on the sender)
+ * and are woken by the master when space returns.
+ */
+#ifndef SHMCHAT_RING_H
+#define SHMCHAT_RING_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RING_MAGIC		0x73686d63u	/* "shmc" */
+#define RING_VERSION		1
+#define RING_OWNER_MASTER	UINT32_MAX
+#define RING_REC_MAX		16384	/* bytes, header included */
+#define RING_EXTRA_MAX		1024
+
+enum ring_state {
+	RING_FREE = 0,
+	RING_RESERVED = 1,
+	RING_COMMITTED = 2,
+	RING_ABANDONED = 3,
+	RING_PAD = 4,
+};
+
+/* who receives a record; resolved by the master at fan-out */
+enum ring_kind {
+	RING_TO_CHAN = 1,	/* members of channel (id, gen) */
+	RING_TO_SLOT = 2,	/* one client (id, gen) */
+	RING_TO_NICK = 3,	/* client whose nick is in extra (PRIVMSG nick) */
+	RING_TO_CHANS = 4,	/* members of the (id, gen) pairs in extra, once each */
+	RING_TO_ALL = 5,	/* every registered client */
+};
+
+enum ring_flags {
+	RING_F_EXCLUDE_ORIGIN = 1 << 0,	/* not back to the publishing slot */
+	RING_F_INCLUDE_TARGET = 1 << 1,	/* TO_CHANS: also slot (id, gen) */
+	RING_F_REPLY_ERRORS = 1 << 2,	/* TO_NICK: 401/301 to origin (PRIVMSG, not NOTICE) */
+};
+
+struct ring_rec {
+	_Atomic uint32_t state;
+	uint32_t size;		/* whole record, 8-aligned */
+	uint32_t owner;		/* publishing slot or RING_OWNER_MASTER */
+	uint32_t owner_gen;
+	uint32_t target_id;
+	uint32_t target_gen;
+	uint8_t kind;
+	uint8_t flags;
+	uint16_t extra_len;	/* bytes of target data after the header */
+	uint16_t payload_len;	/* bytes of CR LF terminated lines after extra */
+	uint16_t reserved;
+};
+
+struct ring_hdr {
+	uint32_t magic, version;
+	uint32_t nslots, inbox_size;
+	uint64_t cap;
+	uint64_t slots_off, inbox_off, data_off, total;
+	pthread_mutex_t lock;
+	_Alignas(64) _Atomic uint64_t head;
+	uint64_t published;	/* records, under lock */
+	_Alignas(64) _Atomic uint64_t tail;
+	_Atomic uint64_t fanout;
+	_Alignas(64) _Atomic uint32_t kick;
+};
+
+struct ring_slot {
+	_Atomic uint32_t inbox_head;
+	_Atomic uint32_t sleeping;
+	_Atomic uint32_t drain_notify;	/* master waits for this inbox to drain */
+	char pad0[64 - 3 * sizeof(uint32_t)];
+	_Atomic uint32_t inbox_tail;
+	char pad1[64 - sizeof(uint32_t)];
+};
+
+/* process-local view of the mapping; plain pointers, valid after fork */
+struct ring {
+	struct ring_hdr *hdr;
+	struct ring_slot *slots;
+	uint32_t *inbox;
+	char *data;
+	uint64_t cap;
+	uint32_t nslots, inbox_size;
+};
+
+struct ring_target {
+	enum ring_kind kind;
+	uint32_t flags;
+	uint32_t id, gen;
+	const void *extra;
+	size_t extra_len;
+};
+
+/* bytes of shared memory needed */
+size_t ring_segment_size(uint32_t nslots, uint32_t inbox_size, uint64_t cap);
+/* master, once: format mem (zeroed) and fill r; returns 0 or -errno */
+int ring_init(struct ring *r, void *mem, size_t size, uint32_t nslots,
+    uint32_t inbox_size, uint64_t cap);
+
+/*
+ * Publish payload (whole CR LF lines) to target. Returns 0, -EAGAIN when the
+ * ring has no room now (retry after the master wakes you), -EMSGSIZE when
+ * the record can never fit. *kick is set when the caller must tell the
+ * master that records are waiting.
+ */
+int ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
+    const struct ring_target *t, const void *payload, size_t len, bool *kick);
+/* free bytes right now (publishers use it to decide when to retry) */
+uint64_t ring_free_bytes(const struct ring *r);
+
+/* worker side: next record queued for slot, or NULL */
+const struct ring_rec *ring_inbox_peek(struct ring *r, uint32_t slot);
+void ring_inbox_pop(struct ring *r, uint32_t slot);
+bool ring_inbox_empty(struct ring *r, uint32_t slot);
+/* before blocking: true if the caller may sleep, false if entries arrived */
+bool ring_sleep_prepare(struct ring *r, uint32_t slot);
+void ring_sleep_cancel(struct ring *r, uint32_t slot);
+/* after popping: true when the master asked to hear that this inbox drained */
+bool ring_drain_notify_due(struct ring *r, uint32_t slot);
+static inline const char *ring_rec_extra(const struct ring_rec *rec)
+{ return (const char *)(rec + 1); }
+static inline const char *ring_rec_payload(const struct ring_rec *rec)
+{ return (const char *)(rec + 1) + rec->extra_len; }
+
+/* master side */
+/* clear the kick flag; call before each fan-out pass */
+void ring_kick_clear(struct ring *r);
+/*
+ * The record at the fan-out cursor: 1 and *rec when one is committed,
+ * 0 when the cursor reached head, -EINPROGRESS when it waits on a RESERVED
+ * record (*rec set, so the caller can see the owner).
+ */
+int ring_fanout_peek(struct ring *r, const struct ring_rec **rec, uint64_t *pos);
+void ring_fanout_advance(struct ring *r);
+uint32_t ring_inbox_room(struct ring *r, uint32_t slot);
+/* ask slot's worker to send IPC_KICK once it has taken entries out */
+void ring_drain_notify_request(struct ring *r, uint32_t slot);
+/* push the record at pos into slot's inbox (caller checked room); true if the slot sleeps and needs a wake */
+bool ring_inbox_push(struct ring *r, uint32_t slot, uint64_t pos);
+/* forget a dead or new slot's inbox */
+void ring_inbox_reset(struct ring *r, uint32_t slot);
+/* oldest position still queued in slot's inbox, or UINT64_MAX */
+uint64_t ring_inbox_oldest(struct ring *r, uint32_t slot);
+/* mark RESERVED records of a dead publisher ABANDONED; returns how many */
+int ring_abandon(struct ring *r, uint32_t owner, uint32_t owner_gen);
+/* move tail to min(fanout, oldest queued in live slots); returns the new tail */
+uint64_t ring_reclaim(struct ring *r, const uint32_t *live, size_t nlive);
+uint64_t ring_used(const struct ring *r);
+
+#endif

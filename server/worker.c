@@ -1,0 +1,569 @@
+/* worker: per-client process: socket I/O, inbox delivery, master requests */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "irc.h"
+#include "log.h"
+#include "notify.h"
+#include "numeric.h"
+#include "worker.h"
+#include "worker_cmd.h"
+
+#define WORKER_CLOSE_GRACE	3	/* seconds to flush the final ERROR */
+#define DRAIN_BUDGET		1024	/* inbox records per turn */
+#define LINE_BUDGET		256	/* client lines per turn */
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ------------------------------------------------------------- output */
+
+void
+worker_send(struct worker *w, const char *line, size_t len)
+{
+	if (w->closing)
+		return;
+	if ((long)(buf_used(&w->sendq) + len) > w->sendq_max) {
+		/* the client does not read fast enough: cut it, nobody else waits */
+		worker_close(w, "Max SendQ exceeded", true);
+		return;
+	}
+	if (buf_append(&w->sendq, line, len) < 0)
+		worker_close(w, "Out of memory", true);
+}
+
+void
+worker_num(struct worker *w, const char *num, const char *fmt, ...)
+{
+	char text[IRC_MAXLINE * 2], line[IRC_MAXLINE + 1];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	n = irc_fmt(line, sizeof line, ":%s %s %s %s", w->cfg->server_name, num,
+	    w->nick[0] ? w->nick : "*", text);
+	worker_send(w, line, n);
+}
+
+void
+worker_close(struct worker *w, const char *reason, bool tell_master)
+{
+	char line[IRC_MAXLINE + 1];
+	size_t n;
+
+	if (w->closing)
+		return;
+	if (tell_master && w->registered) {
+		const char *args[1] = { reason };
+		worker_request(w, REQ_QUIT, args, 1);
+	}
+	n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)", w->host, reason);
+	/* what is queued is dropped: the final word must get through */
+	buf_consume(&w->sendq, buf_used(&w->sendq));
+	buf_append(&w->sendq, line, n);
+	w->closing = true;
+	w->close_deadline = mono_now() + WORKER_CLOSE_GRACE;
+	log_debug("closing %s: %s", w->nick[0] ? w->nick : w->host, reason);
+}
+
+/* ------------------------------------------------------ master requests */
+
+static void
+worker_req_send(struct worker *w, const struct worker_req *q)
+{
+	char msg[sizeof(struct ipc_req) + WORKER_REQ_ARGS];
+	struct ipc_req *req = (struct ipc_req *)msg;
+
+	req->id = ++w->req_next;
+	req->cmd = q->cmd;
+	req->nargs = q->nargs;
+	memcpy(msg + sizeof *req, q->args, q->len);
+	if (ipc_send(&w->ipc, IPC_REQ, msg, sizeof *req + q->len) < 0) {
+		w->exit_now = true;	/* the master is gone */
+		return;
+	}
+	/* QUIT gets no answer: the worker leaves right after */
+	w->req_wait = q->cmd == REQ_QUIT ? 0 : req->id;
+}
+
+void
+worker_request(struct worker *w, uint16_t cmd, const char *const *args, int nargs)
+{
+	struct worker_req q = { .cmd = cmd, .nargs = 0, .len = 0 };
+
+	for (int i = 0; i < nargs; i++) {
+		size_t n = strlen(args[i]) + 1;
+		if (q.len + n > sizeof q.args)
+			n = 0;	/* cannot happen with IRC-sized args; drop the arg */
+		if (n == 0)
+			continue;
+		memcpy(q.args + q.len, args[i], n);
+		q.len += n;
+		q.nargs++;
+	}
+	if (w->req_wait == 0 && w->reqq_len == 0) {
+		worker_req_send(w, &q);
+		return;
+	}
+	if (w->reqq_len == WORKER_REQQ) {
+		log_warnx("request queue full; dropping a request");
+		return;
+	}
+	w->reqq[(w->reqq_head + w->reqq_len++) % WORKER_REQQ] = q;
+}
+
+static void
+worker_req_next(struct worker *w)
+{
+	if (w->req_wait != 0 || w->reqq_len == 0)
+		return;
+	struct worker_req q = w->reqq[w->reqq_head];
+	w->reqq_head = (w->reqq_head + 1) % WORKER_REQQ;
+	w->reqq_len--;
+	worker_req_send(w, &q);
+}
+
+struct worker_chan *
+worker_chan_find(struct worker *w, const char *name)
+{
+	for (uint32_t i = 0; i < w->nchans; i++)
+		if (irc_casecmp(w->chans[i].name, name) == 0)
+			return &w->chans[i];
+	return NULL;
+}
+
+static void
+worker_chan_add(struct worker *w, const struct ipc_chanref *ref, const char *name, size_t nl)
+{
+	for (uint32_t i = 0; i < w->nchans; i++)
+		if (w->chans[i].id == ref->id && w->chans[i].gen == ref->gen)
+			return;
+	struct worker_chan *p = realloc(w->chans, (w->nchans + 1) * sizeof *p);
+	if (p == NULL)
+		return;
+	w->chans = p;
+	p[w->nchans].id = ref->id;
+	p[w->nchans].gen = ref->gen;
+	if (nl > DIR_CHAN_MAX)
+		nl = DIR_CHAN_MAX;
+	memcpy(p[w->nchans].name, name, nl);
+	p[w->nchans].name[nl] = '\0';
+	w->nchans++;
+}
+
+static void
+worker_chan_del(struct worker *w, const struct ipc_chanref *ref)
+{
+	for (uint32_t i = 0; i < w->nchans; i++)
+		if (w->chans[i].id == ref->id && w->chans[i].gen == ref->gen) {
+			w->chans[i] = w->chans[--w->nchans];
+			return;
+		}
+}
+
+/* the last record of a reply: apply what the master decided */
+static void
+worker_ack(struct worker *w, const char *extra, size_t len)
+{
+	struct ipc_ack a;
+	const char *p = extra + sizeof a, *end = extra + len;
+
+	memcpy(&a, extra, sizeof a);
+	if (a.req_id != w->req_wait) {
+		log_warnx("unexpected ack %u (waiting for %u)", a.req_id, w->req_wait);
+		return;
+	}
+	for (unsigned i = 0; i < a.nchans; i++) {
+		struct ipc_chanref ref;
+		size_t nl;
+		if (end - p < (ptrdiff_t)sizeof ref + 1)
+			break;
+		memcpy(&ref, p, sizeof ref);
+		nl = (unsigned char)p[sizeof ref];
+		if (end - p < (ptrdiff_t)(sizeof ref + 1 + nl))
+			break;
+		if (a.cmd == REQ_JOIN && a.status == ACK_OK)
+			worker_chan_add(w, &ref, p + sizeof ref + 1, nl);
+		else if (a.cmd == REQ_PART || a.cmd == REQ_PART_ALL)
+			worker_chan_del(w, &ref);
+		p += sizeof ref + 1 + nl;
+	}
+	if ((a.cmd == REQ_REGISTER || a.cmd == REQ_NICK) && a.status == ACK_OK &&
+	    a.namelen > 0 && a.namelen <= DIR_NICK_MAX && end - p >= a.namelen) {
+		memcpy(w->nick, p, a.namelen);
+		w->nick[a.namelen] = '\0';
+	}
+	if (a.cmd == REQ_REGISTER) {
+		w->registering = false;
+		if (a.status == ACK_OK) {
+			w->registered = true;
+			log_set_role("worker %s", w->nick);
+		} else
+			w->nick[0] = '\0';	/* 433 sent: wait for another NICK */
+	}
+	w->req_wait = 0;
+	worker_req_next(w);
+}
+
+/* ----------------------------------------------------------- the ring */
+
+int
+worker_publish(struct worker *w, const struct ring_target *t, const char *line, size_t len)
+{
+	bool kick;
+	int rc = ring_publish(&w->ring, w->slot, w->gen, t, line, len, &kick);
+
+	if (rc == -EAGAIN) {
+		/* ring full: stop reading this client until the master says */
+		if (!w->space_wait) {
+			struct ipc_hdr h;
+			w->space_wait = true;
+			ipc_send(&w->ipc, IPC_SPACE_WAIT, &h, sizeof h);
+		}
+		return rc;
+	}
+	if (rc < 0) {
+		log_warnx("cannot publish a %zu-byte line: %s", len, strerror(-rc));
+		return 0;	/* dropped; not retried */
+	}
+	if (kick) {
+		struct ipc_hdr h;
+		if (ipc_send(&w->ipc, IPC_KICK, &h, sizeof h) < 0)
+			w->exit_now = true;
+	}
+	return 0;
+}
+
+/* move inbox records into the send queue */
+static bool
+worker_drain(struct worker *w)
+{
+	const struct ring_rec *rec;
+	unsigned n = 0;
+
+	while (n < DRAIN_BUDGET && (rec = ring_inbox_peek(&w->ring, w->slot)) != NULL) {
+		uint32_t plen = rec->payload_len;
+
+		if (rec->size < sizeof *rec + rec->extra_len + plen) {
+			log_warnx("corrupt record in inbox (size %u); skipped", rec->size);
+		} else {
+			if (plen > 0)
+				worker_send(w, ring_rec_payload(rec), plen);
+			if (rec->owner == RING_OWNER_MASTER && rec->kind == RING_TO_SLOT &&
+			    rec->extra_len >= sizeof(struct ipc_ack)) {
+				uint32_t magic;
+				memcpy(&magic, ring_rec_extra(rec), sizeof magic);
+				if (magic == IPC_ACK_MAGIC)
+					worker_ack(w, ring_rec_extra(rec), rec->extra_len);
+			}
+		}
+		ring_inbox_pop(&w->ring, w->slot);
+		n++;
+	}
+	if (n > 0 && ring_drain_notify_due(&w->ring, w->slot)) {
+		struct ipc_hdr h;
+		ipc_send(&w->ipc, IPC_KICK, &h, sizeof h);
+	}
+	return n > 0;
+}
+
+/* ------------------------------------------------------------ input */
+
+static bool
+worker_input_blocked(const struct worker *w)
+{
+	return w->req_wait != 0 || w->reqq_len > 0 || w->space_wait || w->closing;
+}
+
+/* handle buffered lines and read more; returns true on progress */
+static bool
+worker_read(struct worker *w)
+{
+	bool progress = false;
+
+	for (int i = 0; i < LINE_BUDGET && !worker_input_blocked(w) && !w->eof; i++) {
+		const char *line;
+		size_t len;
+		enum linebuf_result r = linebuf_next(&w->in, &line, &len);
+
+		if (r == LINEBUF_LINE) {
+			progress = true;
+			w->last_rx = mono_now();
+			w->ping_sent = 0;
+			if (len > 0 && worker_cmd_line(w, line, len) == -EAGAIN) {
+				/* ring full: keep the line for a retry */
+				linebuf_unget(&w->in);
+				break;
+			}
+			continue;
+		}
+		if (r == LINEBUF_TOOLONG) {
+			progress = true;
+			worker_num(w, ERR_INPUTTOOLONG, ":Input line was too long");
+			continue;
+		}
+		size_t avail;
+		char *space = linebuf_space(&w->in, &avail);
+		ssize_t n = read(w->cfd, space, avail);
+		if (n > 0) {
+			linebuf_commit(&w->in, n);
+			progress = true;
+			continue;
+		}
+		if (n == 0) {
+			w->eof = true;
+			worker_close(w, "Connection closed", true);
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			w->eof = true;
+			worker_close(w, strerror(errno), true);
+		}
+		break;
+	}
+	return progress;
+}
+
+/* ------------------------------------------------------- master messages */
+
+static void
+worker_ipc(struct worker *w)
+{
+	char msg[IPC_MSG_MAX];
+
+	for (;;) {
+		ssize_t n = ipc_recv(&w->ipc, msg);
+		const struct ipc_hdr *h = (const void *)msg;
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			/* EOF: the master died; nothing left to serve */
+			w->exit_now = true;
+			return;
+		}
+		switch (h->type) {
+		case IPC_WAKE:
+			w->space_wait = false;
+			break;
+		case IPC_CLOSE: {
+			const char *reason[1];
+			if (ipc_strings(msg, n, sizeof *h, reason, 1) == 1)
+				worker_close(w, reason[0], false);
+			else
+				worker_close(w, "Closed by server", false);
+			break;
+		}
+		case IPC_SETTINGS:
+			if ((size_t)n == sizeof(struct ipc_settings)) {
+				const struct ipc_settings *s = (const void *)msg;
+				w->sendq_max = s->sendq;
+				w->ping_interval = s->ping_interval;
+				w->ping_timeout = s->ping_timeout;
+				w->registration_timeout = s->registration_timeout;
+				w->nick_len = s->nick_len;
+				w->channel_len = s->channel_len;
+				w->topic_len = s->topic_len;
+				w->away_len = s->away_len;
+				w->max_channels = s->max_channels;
+			}
+			break;
+		default:
+			log_warnx("unexpected message %u from the master", h->type);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ timers */
+
+static int
+worker_timers(struct worker *w)
+{
+	time_t now = mono_now(), next;
+
+	if (w->closing)
+		return now >= w->close_deadline ? (w->exit_now = true, 0) :
+		    (int)(w->close_deadline - now) * 1000;
+	if (!w->registered) {
+		if (now - w->connected >= w->registration_timeout) {
+			worker_close(w, "Registration timeout", false);
+			return 0;
+		}
+		return (int)(w->connected + w->registration_timeout - now) * 1000;
+	}
+	if (w->ping_sent) {
+		if (now - w->ping_sent >= w->ping_timeout) {
+			char reason[64];
+			snprintf(reason, sizeof reason, "Ping timeout: %lld seconds",
+			    (long long)(now - w->last_rx));
+			worker_close(w, reason, true);
+			return 0;
+		}
+		next = w->ping_sent + w->ping_timeout;
+	} else if (now - w->last_rx >= w->ping_interval) {
+		char line[IRC_MAXLINE + 1];
+		size_t n = irc_fmt(line, sizeof line, "PING :%s", w->cfg->server_name);
+		worker_send(w, line, n);
+		w->ping_sent = now;
+		next = now + w->ping_timeout;
+	} else
+		next = w->last_rx + w->ping_interval;
+	return (int)(next - now) * 1000;
+}
+
+/* ------------------------------------------------------------- setup */
+
+static int
+worker_setup(struct worker *w, struct worker_args *wa)
+{
+	int lo = wa->client_fd < wa->ipc_fd ? wa->client_fd : wa->ipc_fd;
+	int hi = wa->client_fd < wa->ipc_fd ? wa->ipc_fd : wa->client_fd;
+	sigset_t none;
+	int one = 1;
+
+	/* keep stdio, the client and our socketpair end; drop the master's fds */
+	if (lo > 3)
+		close_range(3, lo - 1, 0);
+	if (hi > lo + 1)
+		close_range(lo + 1, hi - 1, 0);
+	close_range(hi + 1, ~0U, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	notify_forget();
+	log_set_role("worker %s", wa->host);
+
+	memset(w, 0, sizeof *w);
+	w->cfg = wa->cfg;
+	w->ring = wa->ring;
+	w->slot = wa->slot;
+	w->gen = wa->gen;
+	w->cfd = wa->client_fd;
+	ipc_peer_init(&w->ipc, wa->ipc_fd);
+	snprintf(w->host, sizeof w->host, "%s", wa->host);
+	w->sendq_max = w->cfg->sendq;
+	w->ping_interval = w->cfg->ping_interval;
+	w->ping_timeout = w->cfg->ping_timeout;
+	w->registration_timeout = w->cfg->registration_timeout;
+	w->nick_len = w->cfg->nick_len;
+	w->channel_len = w->cfg->channel_len;
+	w->topic_len = w->cfg->topic_len;
+	w->away_len = w->cfg->away_len;
+	w->max_channels = w->cfg->max_channels_per_client;
+	w->connected = w->last_rx = mono_now();
+	buf_init(&w->sendq);
+	if (linebuf_init(&w->in, IRC_MAXLINE) < 0)
+		return -1;
+	if (setsockopt(w->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 &&
+	    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+		log_warn("TCP_NODELAY");
+	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_warn("epoll_create1");
+		return -1;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ipc.fd, &ev) < 0)
+		return -1;
+	ev.data.u32 = 0;
+	w->cfd_events = EPOLLIN;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->cfd, &ev) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+worker_watch(struct worker *w)
+{
+	uint32_t want = 0;
+
+	if (!worker_input_blocked(w) && !w->eof)
+		want |= EPOLLIN;
+	if (buf_used(&w->sendq) > 0)
+		want |= EPOLLOUT;
+	if (want != w->cfd_events) {
+		struct epoll_event ev = { .events = want, .data.u32 = 0 };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->cfd, &ev) == 0)
+			w->cfd_events = want;
+	}
+}
+
+int
+worker_run(struct worker_args *wa)
+{
+	struct worker wk, *w = &wk;
+
+	if (worker_setup(w, wa) < 0) {
+		log_warn("worker setup failed");
+		return 1;
+	}
+	while (!w->exit_now) {
+		struct epoll_event evs[4];
+		int timeout, n;
+		bool progress;
+
+		/* bounded turns so output is flushed between batches */
+		for (int turn = 0; turn < 8 && !w->exit_now; turn++) {
+			worker_ipc(w);
+			progress = worker_drain(w);
+			if (!w->closing)
+				progress |= worker_read(w);
+			if (!progress)
+				break;
+		}
+		if (buf_used(&w->sendq) > 0) {
+			ssize_t r = buf_write_fd(&w->sendq, w->cfd);
+			if (r < 0) {
+				/* the client is gone; nothing more to say to it */
+				if (!w->closing)
+					worker_close(w, "Connection reset", true);
+				buf_consume(&w->sendq, buf_used(&w->sendq));
+			}
+		}
+		if (buf_used(&w->sendq) == 0) {
+			buf_shrink(&w->sendq, 4096);
+			if (w->closing)
+				break;
+		}
+		if (w->exit_now)
+			break;
+		timeout = worker_timers(w);
+		if (w->exit_now)
+			break;
+		worker_watch(w);
+		if (!ring_sleep_prepare(&w->ring, w->slot))
+			continue;
+		n = epoll_wait(w->epfd, evs, 4, timeout < 0 ? 0 : timeout);
+		ring_sleep_cancel(&w->ring, w->slot);
+		if (n < 0 && errno != EINTR) {
+			log_warn("epoll_wait");
+			break;
+		}
+	}
+	/* the queued QUIT request, if any, leaves before we do */
+	ipc_flush(&w->ipc);
+	shutdown(w->cfd, SHUT_WR);
+	return 0;
+}

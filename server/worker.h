@@ -1,0 +1,98 @@
+/*
+ * worker: one forked process per client connection. It owns the client's
+ * TCP socket and its end of a socketpair to the master, and nothing else
+ * (every other inherited descriptor is closed at once). It frames and
+ * parses the client's lines, answers what it can alone, publishes chat
+ * lines into the shared ring, asks the master for directory changes, and
+ * moves records from its inbox into a bounded send queue.
+ */
+#ifndef SHMCHAT_WORKER_H
+#define SHMCHAT_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "dir.h"
+#include "ipc.h"
+#include "linebuf.h"
+#include "ring.h"
+
+struct config;
+struct irc_msg;
+
+struct worker_args {
+	const struct config *cfg;
+	struct ring ring;
+	uint32_t slot, gen;
+	int client_fd, ipc_fd;
+	char host[DIR_HOST_MAX + 1];
+};
+
+struct worker_chan {
+	uint32_t id, gen;
+	char name[DIR_CHAN_MAX + 1];
+};
+
+#define WORKER_REQQ	32
+#define WORKER_REQ_ARGS	600
+
+struct worker_req {
+	uint16_t cmd;
+	uint16_t nargs;
+	uint16_t len;
+	char args[WORKER_REQ_ARGS];
+};
+
+struct worker {
+	const struct config *cfg;
+	struct ring ring;
+	uint32_t slot, gen;
+	int cfd, epfd;
+	uint32_t cfd_events;
+	struct ipc_peer ipc;
+	char host[DIR_HOST_MAX + 1];
+	char nick[DIR_NICK_MAX + 1];
+	char user[DIR_USER_MAX + 1];
+	char realname[DIR_REAL_MAX + 1];
+	char pass[130];
+	bool got_pass, got_user, cap_negotiating, registered, registering;
+	struct linebuf in;
+	struct buf sendq;
+	struct worker_chan *chans;
+	uint32_t nchans;
+
+	/* settings (refreshed by IPC_SETTINGS on reload) */
+	long sendq_max;
+	int ping_interval, ping_timeout, registration_timeout;
+	int nick_len, channel_len, topic_len, away_len, max_channels;
+
+	/* requests to the master: one in flight, the rest queued */
+	uint32_t req_next, req_wait;
+	struct worker_req reqq[WORKER_REQQ];
+	unsigned reqq_head, reqq_len;
+
+	bool space_wait;	/* ring full: input paused until woken */
+	bool closing;		/* ERROR sent, flushing, then exit */
+	bool eof;		/* client closed its side */
+	bool exit_now;
+	time_t close_deadline;
+	time_t connected, last_rx, ping_sent;
+};
+
+/* the child side of fork(): never returns to the master's code */
+int worker_run(struct worker_args *wa);
+
+/* used by worker_cmd */
+void worker_send(struct worker *w, const char *line, size_t len);
+void worker_num(struct worker *w, const char *num, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void worker_close(struct worker *w, const char *reason, bool tell_master);
+int worker_publish(struct worker *w, const struct ring_target *t,
+    const char *line, size_t len);
+void worker_request(struct worker *w, uint16_t cmd, const char *const *args, int nargs);
+struct worker_chan *worker_chan_find(struct worker *w, const char *name);
+void worker_try_register(struct worker *w);
+
+#endif
