@@ -285,8 +285,11 @@ req_nick(struct reply *r, uint32_t id, const char **a, int n)
 		reply_ack(r, &ab);
 		return;
 	}
-	len = irc_fmt(line, sizeof line, ":%s NICK :%s", old, u->nick);
-	emit_to_peers(m, r->slot, true, line, len);
+	/* before registration a nick is only reserved: nobody to tell */
+	if (u->state == DIR_REGISTERED) {
+		len = irc_fmt(line, sizeof line, ":%s NICK :%s", old, u->nick);
+		emit_to_peers(m, r->slot, true, line, len);
+	}
 	ack_init(&ab, id, REQ_NICK, true);
 	ack_add_nick(&ab, u->nick);
 	reply_ack(r, &ab);
@@ -736,7 +739,7 @@ master_req_handle(struct master *m, uint32_t slot, const char *msg, size_t len)
 		return -EBADMSG;
 	/* only registration is allowed before registration */
 	if (u->state != DIR_REGISTERED && req->cmd != REQ_REGISTER &&
-	    req->cmd != REQ_QUIT)
+	    req->cmd != REQ_NICK && req->cmd != REQ_QUIT)
 		return u->state == DIR_QUITTING ? 0 : -EBADMSG;
 	if (req->cmd == REQ_REGISTER && u->state != DIR_CONNECTED)
 		return -EBADMSG;

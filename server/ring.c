@@ -161,7 +161,8 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 
 	if (t->extra_len)
 		memcpy(rec + 1, t->extra, t->extra_len);
-	memcpy((char *)(rec + 1) + t->extra_len, payload, len);
+	if (len)
+		memcpy((char *)(rec + 1) + t->extra_len, payload, len);
 	atomic_store_explicit(&rec->state, RING_COMMITTED, memory_order_release);
 	*kick = atomic_exchange(&h->kick, 1) == 0;
 	return 0;

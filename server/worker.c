@@ -44,7 +44,14 @@ worker_send(struct worker *w, const char *line, size_t len)
 	if (w->closing)
 		return;
 	if ((long)(buf_used(&w->sendq) + len) > w->sendq_max) {
-		/* the client does not read fast enough: cut it, nobody else waits */
+		/*
+		 * The client does not read fast enough: cut it, nobody else
+		 * waits. Drop the backlog but finish the line already on the
+		 * wire, so the ERROR starts a line of its own.
+		 */
+		char *nl = memchr(buf_head(&w->sendq), '\n', buf_used(&w->sendq));
+		if (nl != NULL)
+			w->sendq.len = w->sendq.off + (nl - buf_head(&w->sendq)) + 1;
 		worker_close(w, "Max SendQ exceeded", true);
 		return;
 	}
@@ -80,8 +87,6 @@ worker_close(struct worker *w, const char *reason, bool tell_master)
 		worker_request(w, REQ_QUIT, args, 1);
 	}
 	n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)", w->host, reason);
-	/* what is queued is dropped: the final word must get through */
-	buf_consume(&w->sendq, buf_used(&w->sendq));
 	buf_append(&w->sendq, line, n);
 	w->closing = true;
 	w->close_deadline = mono_now() + WORKER_CLOSE_GRACE;
@@ -215,15 +220,16 @@ worker_ack(struct worker *w, const char *extra, size_t len)
 		memcpy(w->nick, p, a.namelen);
 		w->nick[a.namelen] = '\0';
 	}
+	w->req_wait = 0;
+	if (a.cmd == REQ_NICK && !w->registered)
+		worker_try_register(w);	/* the nick is ours now */
 	if (a.cmd == REQ_REGISTER) {
 		w->registering = false;
 		if (a.status == ACK_OK) {
 			w->registered = true;
 			log_set_role("worker %s", w->nick);
-		} else
-			w->nick[0] = '\0';	/* 433 sent: wait for another NICK */
+		}
 	}
-	w->req_wait = 0;
 	worker_req_next(w);
 }
 

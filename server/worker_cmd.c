@@ -83,13 +83,8 @@ cmd_nick(struct worker *w, const struct irc_msg *m)
 		worker_num(w, ERR_ERRONEUSNICKNAME, "%s :Erroneous nickname", nick);
 		return 0;
 	}
-	if (!w->registered) {
-		if (w->registering)
-			return 0;
-		snprintf(w->nick, sizeof w->nick, "%s", nick);
-		worker_try_register(w);
+	if (w->registering)
 		return 0;
-	}
 	if (strcmp(nick, w->nick) == 0)
 		return 0;
 	const char *args[1] = { nick };

@@ -681,6 +681,26 @@ static void ipc_snapshot(struct srv *s)
 	s->nmsq_before = list_msq(&s->msq_before);
 }
 
+/*
+ * The daemon names its segments shmchat-<creator pid>-<random>: one made by
+ * a live process outside this server's process group belongs to someone
+ * else (a unit test or another test run going on at the same time).
+ */
+static bool shm_foreign(const struct srv *s, const char *name)
+{
+	char *end;
+	long pid;
+	pid_t pg;
+
+	if (strncmp(name, "shmchat-", 8))
+		return false;
+	pid = strtol(name + 8, &end, 10);
+	if (end == name + 8 || *end != '-' || pid <= 0 || pid == s->pid)
+		return false;
+	pg = getpgid((pid_t)pid);
+	return pg >= 0 && pg != s->pid;
+}
+
 /* names of new objects into buf; returns how many */
 static int ipc_new(struct srv *s, char *buf, size_t cap, bool remove_them)
 {
@@ -695,7 +715,7 @@ static int ipc_new(struct srv *s, char *buf, size_t cap, bool remove_them)
 
 		for (int j = 0; j < s->nshm_before && !old; j++)
 			old = !strcmp(names[i], s->shm_before[j]);
-		if (old)
+		if (old || shm_foreign(s, names[i]))
 			continue;
 		count++;
 		if (used < cap)
