@@ -26,10 +26,8 @@ fanout_flush_wakes(struct master *m)
 	struct ipc_hdr h;
 
 	for (uint32_t i = 0; i < m->nwakes; i++) {
-		struct mslot *ms = &m->slots[m->wakes[i]];
-		ms->wake_queued = false;
-		if (ms->pid != 0 && !ms->ipc.dead)
-			ipc_send(&ms->ipc, IPC_WAKE, &h, sizeof h);
+		m->slots[m->wakes[i]].wake_queued = false;
+		master_send(m, m->wakes[i], IPC_WAKE, &h, sizeof h);
 	}
 	m->nwakes = 0;
 }

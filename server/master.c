@@ -205,14 +205,41 @@ master_flush_pending(struct master *m)
 	}
 }
 
+static void
+master_arm_output(struct master *m, uint32_t slot)
+{
+	struct mslot *ms = &m->slots[slot];
+
+	if (ipc_pending(&ms->ipc) && ms->in_epoll && !ms->out_watched) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
+		    .data.u64 = EV(EV_WORKER, slot) };
+		if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, ms->ipc.fd, &ev) == 0)
+			ms->out_watched = true;
+	}
+}
+
+void
+master_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t len)
+{
+	struct mslot *ms = &m->slots[slot];
+
+	if (ms->pid == 0 || ms->ipc.dead)
+		return;
+	if (ipc_send(&ms->ipc, type, msg, len) == 0)
+		master_arm_output(m, slot);
+}
+
 void
 master_close_slot(struct master *m, uint32_t slot, const char *reason)
 {
-	struct mslot *ms = &m->slots[slot];
-	const char *args[1] = { reason };
+	char msg[IPC_MSG_MAX];
+	size_t n = strlen(reason) + 1;
 
-	if (ms->pid != 0 && !ms->ipc.dead)
-		ipc_send_strings(&ms->ipc, IPC_CLOSE, args, 1);
+	if (n > sizeof msg - sizeof(struct ipc_hdr))
+		n = sizeof msg - sizeof(struct ipc_hdr);
+	memcpy(msg + sizeof(struct ipc_hdr), reason, n);
+	msg[sizeof(struct ipc_hdr) + n - 1] = '\0';
+	master_send(m, slot, IPC_CLOSE, msg, sizeof(struct ipc_hdr) + n);
 }
 
 static void
@@ -230,8 +257,7 @@ master_send_settings(struct master *m, uint32_t slot)
 		.max_channels = m->cfg->max_channels_per_client,
 	};
 
-	if (m->slots[slot].pid != 0)
-		ipc_send(&m->slots[slot].ipc, IPC_SETTINGS, &s, sizeof s);
+	master_send(m, slot, IPC_SETTINGS, &s, sizeof s);
 }
 
 /* ------------------------------------------------------------ accept/fork */
@@ -259,9 +285,17 @@ master_accept_one(struct master *m, int lfd)
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-			log_warn("accept");	/* keep serving; retried next event */
-		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/*
+			 * The pending connection stays readable: stop watching
+			 * the listeners for a second instead of spinning.
+			 */
+			log_warn("accept (pausing new connections for 1 s)");
+			for (int i = 0; i < m->ls.n; i++)
+				epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->ls.fds[i], NULL);
+			m->accept_resume_ms = now_ms() + 1000;
+			errno = EAGAIN;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("accept");
 		return;
@@ -332,10 +366,11 @@ static void
 master_accept(struct master *m, int lfd)
 {
 	/* bounded, so a connection storm cannot starve the running clients */
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && m->accept_resume_ms == 0; i++) {
 		int before = m->dir.nconnected;
+		errno = 0;
 		master_accept_one(m, lfd);
-		if ((int)m->dir.nconnected == before && errno == EAGAIN)
+		if ((int)m->dir.nconnected == before && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 	}
 }
@@ -546,9 +581,10 @@ master_worker_event(struct master *m, uint32_t slot, uint32_t events)
 	if (ms->pid == 0)
 		return;
 	if (events & EPOLLOUT) {
-		if (ipc_flush(&ms->ipc) == 0) {
+		if (ipc_flush(&ms->ipc) <= 0 && ms->in_epoll) {
 			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_WORKER, slot) };
 			epoll_ctl(m->epfd, EPOLL_CTL_MOD, ms->ipc.fd, &ev);
+			ms->out_watched = false;
 		}
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -573,20 +609,6 @@ master_worker_event(struct master *m, uint32_t slot, uint32_t events)
 			master_worker_msg(m, slot, msg, n);
 			if (ms->pid == 0)
 				break;
-		}
-	}
-}
-
-/* after each loop turn: queued output to workers needs EPOLLOUT */
-static void
-master_watch_output(struct master *m)
-{
-	for (uint32_t i = 0; i < m->nlive; i++) {
-		struct mslot *ms = &m->slots[m->live[i]];
-		if (ipc_pending(&ms->ipc) && ms->in_epoll && !ms->ipc.dead) {
-			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
-			    .data.u64 = EV(EV_WORKER, m->live[i]) };
-			epoll_ctl(m->epfd, EPOLL_CTL_MOD, ms->ipc.fd, &ev);
 		}
 	}
 }
@@ -673,6 +695,14 @@ master_tick(struct master *m)
 	}
 	if (m->stalled)
 		m->fanout_due = true;	/* retry a stuck fan-out */
+	if (m->accept_resume_ms && t >= m->accept_resume_ms && !m->stopping) {
+		m->accept_resume_ms = 0;
+		for (int i = 0; i < m->ls.n; i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_LISTEN, i) };
+			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->ls.fds[i], &ev) < 0)
+				log_warn("resuming accept on %s", m->ls.names[i]);
+		}
+	}
 	master_check_stall(m);
 	if (m->stopping && time(NULL) >= m->stop_deadline) {
 		for (uint32_t i = 0; i < m->nlive; i++) {
@@ -856,7 +886,7 @@ master_run(struct config *cfg, const char *config_path, bool must_exist)
 			uint32_t type = evs[i].data.u64 >> 32, idx = (uint32_t)evs[i].data.u64;
 			switch (type) {
 			case EV_LISTEN:
-				if (!m->stopping)
+				if (!m->stopping && m->accept_resume_ms == 0)
 					master_accept(m, m->ls.fds[idx]);
 				break;
 			case EV_SIGNAL:
@@ -878,7 +908,6 @@ master_run(struct config *cfg, const char *config_path, bool must_exist)
 			master_ring_upkeep(m);
 			fanout_flush_wakes(m);
 		}
-		master_watch_output(m);
 	}
 	/* every worker is reaped: nothing else holds the segment */
 	log_notice("stopped");

@@ -25,6 +25,7 @@ struct mslot {
 	pid_t pid;		/* 0 when free */
 	struct ipc_peer ipc;
 	bool in_epoll;
+	bool out_watched;	/* EPOLLOUT armed for queued messages */
 	bool space_wait;	/* waits for ring space */
 	bool wake_queued;
 	bool quit_sent;		/* QUIT already told to peers */
@@ -57,6 +58,7 @@ struct master {
 	struct notify notify;
 	bool stopping;
 	bool fanout_due;
+	uint64_t accept_resume_ms;	/* accept paused (out of fds) until then */
 	time_t stop_deadline;
 	char stop_reason[256];
 	time_t started;
@@ -79,6 +81,8 @@ int master_emit(struct master *m, const struct ring_target *t,
 /* the same, attributed to a client slot (for RING_F_EXCLUDE_ORIGIN) */
 int master_emit_as(struct master *m, uint32_t owner, uint32_t owner_gen,
     const struct ring_target *t, const void *payload, size_t len);
+/* send a message to a worker; arms EPOLLOUT when it has to queue */
+void master_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t len);
 /* ask the worker in slot to close its client with reason */
 void master_close_slot(struct master *m, uint32_t slot, const char *reason);
 /* for master_req: hint from the master's own state */

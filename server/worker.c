@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -136,7 +137,12 @@ worker_request(struct worker *w, uint16_t cmd, const char *const *args, int narg
 		log_warnx("request queue full; dropping a request");
 		return;
 	}
-	w->reqq[(w->reqq_head + w->reqq_len++) % WORKER_REQQ] = q;
+	/* only the used part of the args is stored: idle workers stay small */
+	if (buf_append(&w->reqq, &q, offsetof(struct worker_req, args) + q.len) < 0) {
+		log_warnx("out of memory; dropping a request");
+		return;
+	}
+	w->reqq_len++;
 }
 
 static void
@@ -144,9 +150,12 @@ worker_req_next(struct worker *w)
 {
 	if (w->req_wait != 0 || w->reqq_len == 0)
 		return;
-	struct worker_req q = w->reqq[w->reqq_head];
-	w->reqq_head = (w->reqq_head + 1) % WORKER_REQQ;
-	w->reqq_len--;
+	struct worker_req q;
+	memcpy(&q, buf_head(&w->reqq), offsetof(struct worker_req, args));
+	memcpy(q.args, buf_head(&w->reqq) + offsetof(struct worker_req, args), q.len);
+	buf_consume(&w->reqq, offsetof(struct worker_req, args) + q.len);
+	if (--w->reqq_len == 0)
+		buf_free(&w->reqq);
 	worker_req_send(w, &q);
 }
 
@@ -355,7 +364,7 @@ worker_read(struct worker *w)
 static void
 worker_ipc(struct worker *w)
 {
-	char msg[IPC_MSG_MAX];
+	static char msg[IPC_MSG_MAX];	/* static: keeps the worker's stack shallow */
 
 	for (;;) {
 		ssize_t n = ipc_recv(&w->ipc, msg);
@@ -504,6 +513,15 @@ static void
 worker_watch(struct worker *w)
 {
 	uint32_t want = 0;
+	bool ipc_out = ipc_flush(&w->ipc) > 0;
+
+	/* the master is slow to read: wait for room rather than spin */
+	if (ipc_out != w->ipc_out_watched) {
+		struct epoll_event ev = { .events = EPOLLIN | (ipc_out ? EPOLLOUT : 0),
+		    .data.u32 = 1 };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->ipc.fd, &ev) == 0)
+			w->ipc_out_watched = ipc_out;
+	}
 
 	if (!worker_input_blocked(w) && !w->eof)
 		want |= EPOLLIN;
@@ -549,7 +567,7 @@ worker_run(struct worker_args *wa)
 			}
 		}
 		if (buf_used(&w->sendq) == 0) {
-			buf_shrink(&w->sendq, 4096);
+			buf_shrink(&w->sendq, 0);	/* an idle client holds no buffer */
 			if (w->closing)
 				break;
 		}

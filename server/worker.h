@@ -35,7 +35,7 @@ struct worker_chan {
 	char name[DIR_CHAN_MAX + 1];
 };
 
-#define WORKER_REQQ	32
+#define WORKER_REQQ	32	/* requests queued behind the one in flight */
 #define WORKER_REQ_ARGS	600
 
 struct worker_req {
@@ -51,6 +51,7 @@ struct worker {
 	uint32_t slot, gen;
 	int cfd, epfd;
 	uint32_t cfd_events;
+	bool ipc_out_watched;
 	struct ipc_peer ipc;
 	char host[DIR_HOST_MAX + 1];
 	char nick[DIR_NICK_MAX + 1];
@@ -70,8 +71,8 @@ struct worker {
 
 	/* requests to the master: one in flight, the rest queued */
 	uint32_t req_next, req_wait;
-	struct worker_req reqq[WORKER_REQQ];
-	unsigned reqq_head, reqq_len;
+	struct buf reqq;	/* queued requests: header + args, in order */
+	unsigned reqq_len;
 
 	bool space_wait;	/* ring full: input paused until woken */
 	bool closing;		/* ERROR sent, flushing, then exit */

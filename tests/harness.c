@@ -87,13 +87,32 @@ static void nap_ms(int ms)
 
 /* ---------------------------------------------------------------- files */
 
-void h_mkdtemp(char *out, size_t cap)
+/* every temp dir of this test program lives in one base dir, created by
+ * harness_init() in main() and removed by harness_finish(), so even the dirs
+ * of a test process that crashed or timed out go away */
+static char g_basedir[PATH_MAX];
+
+static void make_basedir(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
+	if (g_basedir[0])
+		return;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	snprintf(out, cap, "%s/shmchat-test-XXXXXX", tmp);
+	snprintf(g_basedir, sizeof g_basedir, "%s/shmchat-test-XXXXXX", tmp);
+	if (!mkdtemp(g_basedir)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", g_basedir, strerror(errno));
+		g_basedir[0] = '\0';
+	}
+}
+
+void h_mkdtemp(char *out, size_t cap)
+{
+	make_basedir();
+	if (!g_basedir[0])
+		H_FAIL("no temp dir");
+	snprintf(out, cap, "%s/t-XXXXXX", g_basedir);
 	if (!mkdtemp(out))
 		H_FAIL("mkdtemp %s: %s", out, strerror(errno));
 }
@@ -260,7 +279,17 @@ void harness_init(void)
 	else if (getenv("SHMCHAT_VALGRIND"))
 		h_scale = 5;
 	ensure_std_fds();
+	make_basedir();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+void harness_finish(void)
+{
+	harness_teardown();
+	harness_reap_orphans();
+	if (g_basedir[0])
+		h_rmtree(g_basedir);
+	g_basedir[0] = '\0';
 }
 
 void harness_setup(void)
@@ -1651,7 +1680,8 @@ void harness_reap_orphans(void)
 			pid_t pg = getpgid(pid);
 
 			if (pg > 0 && pg != me) {
-				fprintf(stderr, "warning: killing orphaned process group %d\n", (int)pg);
+				fprintf(stderr, "warning: killing orphaned process %d (group %d)\n",
+					pid, (int)pg);
 				kill(-pg, SIGKILL);
 				killed++;
 			}

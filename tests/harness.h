@@ -88,6 +88,8 @@ void harness_setup(void);
 void harness_teardown(void);
 /* kill the process groups of orphaned daemons main() adopted, reap them */
 void harness_reap_orphans(void);
+/* end of main(): reap orphans, remove the temp dirs */
+void harness_finish(void);
 
 /* --------------------------------------------------------------- server */
 
@@ -199,7 +201,7 @@ long long h_now_ms(void);
 void h_write_file(const char *path, const char *text);
 /* a temp dir for the current test, removed by the teardown */
 const char *h_tmpdir(void);
-/* make a temp dir under $TMPDIR (or /tmp) */
+/* make a temp dir (under $TMPDIR or /tmp, in this program's base dir) */
 void h_mkdtemp(char *out, size_t cap);
 /* remove a directory tree */
 void h_rmtree(const char *dir);
