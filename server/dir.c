@@ -219,6 +219,16 @@ dir_user_release(struct dir *d, uint32_t slot)
 	d->free_slots[d->nfree++] = slot;
 }
 
+void
+dir_nick_clear(struct dir *d, uint32_t slot)
+{
+	struct dir_user *u = &d->users[slot];
+
+	if (u->key[0] != '\0')
+		dir_map_del(d->nicks, u->key);
+	u->key[0] = '\0';
+}
+
 int
 dir_nick_find(const struct dir *d, const char *nick)
 {

@@ -85,6 +85,8 @@ void dir_user_release(struct dir *d, uint32_t slot);
 static inline struct dir_user *dir_user(struct dir *d, uint32_t slot)
 { return &d->users[slot]; }
 
+/* give up the nick (QUIT): another client may take it at once */
+void dir_nick_clear(struct dir *d, uint32_t slot);
 /* slot owning nick, or -1 */
 int dir_nick_find(const struct dir *d, const char *nick);
 /* 0, -EEXIST (another slot has it), -ENAMETOOLONG */

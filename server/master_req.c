@@ -441,6 +441,7 @@ master_req_quit(struct master *m, uint32_t slot, const char *reason)
 	emit_to_peers(m, slot, false, line, len);
 	while (u->nchans > 0)
 		dir_part(&m->dir, slot, u->chans[u->nchans - 1]);
+	dir_nick_clear(&m->dir, slot);	/* free for the next client at once */
 	dir_set_state(&m->dir, slot, DIR_QUITTING);
 	log_info("%s quit (%s)", pfx, reason);
 }

@@ -589,5 +589,12 @@ worker_run(struct worker_args *wa)
 	/* the queued QUIT request, if any, leaves before we do */
 	ipc_flush(&w->ipc);
 	shutdown(w->cfd, SHUT_WR);
+	close(w->cfd);
+	close(w->epfd);
+	ipc_peer_close(&w->ipc);
+	linebuf_free(&w->in);
+	buf_free(&w->sendq);
+	buf_free(&w->reqq);
+	free(w->chans);
 	return 0;
 }

@@ -165,12 +165,16 @@ static char *read_file(const char *path, size_t *lenp)
 		return NULL;
 	for (;;) {
 		if (cap - len < 4096) {
+			char *nb;
+
 			cap = cap ? cap * 2 : 8192;
-			buf = realloc(buf, cap + 1);
-			if (!buf) {
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
 				fclose(f);
 				return NULL;
 			}
+			buf = nb;
 		}
 		n = fread(buf + len, 1, cap - len, f);
 		if (n == 0)
@@ -234,7 +238,7 @@ static void dump_context(void)
 			srv_dump_log(g_srv[i], 60);
 }
 
-_Noreturn void h_fail(const char *file, int line, const char *fmt, ...)
+void h_fail(const char *file, int line, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -276,7 +280,7 @@ void harness_init(void)
 	h_scale = 1;
 	if (sc && atoi(sc) > 0)
 		h_scale = atoi(sc);
-	else if (getenv("SHMCHAT_VALGRIND"))
+	else if (getenv("SHMCHAT_VALGRIND") || getenv("SHMCHATD_WRAPPER"))
 		h_scale = 5;
 	ensure_std_fds();
 	make_basedir();
@@ -355,6 +359,56 @@ static void free_env(char **env, const char *notify, char *pidslot)
 	free(env);
 }
 
+/*
+ * argv for the daemon: SHMCHATD_WRAPPER (words split on blanks, e.g. the
+ * valgrind-wrap script of `make check-valgrind`) + SHMCHATD_PATH + args.
+ * The first word is resolved along PATH here, before fork().
+ */
+static char **make_argv(const char *const args[])
+{
+	const char *w = getenv("SHMCHATD_WRAPPER");
+	size_t n = 0, k = 0;
+	char **argv, *words = strdup(w ? w : "");
+
+	for (const char *const *a = args; *a; a++)
+		n++;
+	argv = calloc(n + 2 + (words ? strlen(words) : 0) / 2 + 2, sizeof *argv);
+	if (!argv || !words)
+		H_FAIL("out of memory");
+	for (char *save = NULL, *t = strtok_r(words, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save))
+		argv[k++] = strdup(t);
+	free(words);
+	if (k > 0 && !strchr(argv[0], '/')) {
+		const char *path = getenv("PATH");
+		char *dirs = strdup(path ? path : "/usr/bin:/bin");
+
+		for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d;
+		     d = strtok_r(NULL, ":", &save)) {
+			char full[PATH_MAX];
+
+			snprintf(full, sizeof full, "%s/%s", d, argv[0]);
+			if (access(full, X_OK) == 0) {
+				free(argv[0]);
+				argv[0] = strdup(full);
+				break;
+			}
+		}
+		free(dirs);
+	}
+	for (size_t i = 0; i < n; i++)
+		argv[k++] = strdup(args[i]);
+	argv[k] = NULL;
+	return argv;
+}
+
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
 /* async-signal-safe decimal formatting */
 static void put_dec(char *dst, long v)
 {
@@ -423,6 +477,8 @@ int h_run(const char *const argv[], char *out, size_t cap, int ms)
 	int st = 0, rc = -1;
 	long long deadline = h_now_ms() + ms;
 
+	char **av = make_argv(argv);
+
 	h_mkdtemp(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/out", dir);
 	env = make_env(NULL, false, NULL);
@@ -434,10 +490,11 @@ int h_run(const char *const argv[], char *out, size_t cap, int ms)
 		child_common(parent);
 		child_stdio(path);
 		close_from(3);
-		execve(argv[0], (char *const *)argv, env);
+		execve(av[0], av, env);
 		_exit(127);
 	}
 	free_env(env, NULL, NULL);
+	free_argv(av);
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 
@@ -664,9 +721,14 @@ static int list_shm(char ***out)
 
 	if (d) {
 		while ((e = readdir(d))) {
+			char **nv;
+
 			if (strncmp(e->d_name, "shmchat", 7))
 				continue;
-			v = realloc(v, (size_t)(n + 1) * sizeof *v);
+			nv = realloc(v, (size_t)(n + 1) * sizeof *v);
+			if (!nv)
+				break;
+			v = nv;
 			v[n++] = strdup(e->d_name);
 		}
 		closedir(d);
@@ -686,9 +748,14 @@ static int list_msq(int **out)
 			long key;
 			int id;
 
+			int *nv;
+
 			if (sscanf(line, "%ld %d", &key, &id) != 2)
 				continue;
-			v = realloc(v, (size_t)(n + 1) * sizeof *v);
+			nv = realloc(v, (size_t)(n + 1) * sizeof *v);
+			if (!nv)
+				break;
+			v = nv;
 			v[n++] = id;
 		}
 		fclose(f);
@@ -977,7 +1044,8 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 	char *pidslot = NULL;
 	int lfd = -1;
 	pid_t parent = getpid();
-	const char *argv[] = { SHMCHATD_PATH, "--config", NULL, NULL };
+	const char *args[] = { SHMCHATD_PATH, "--config", NULL, NULL };
+	char **argv;
 
 	if (!s)
 		H_FAIL("out of memory");
@@ -992,7 +1060,8 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 	snprintf(s->log, sizeof s->log, "%s/shmchatd.log", s->dir);
 	srv_register(s);
 	srv_write_conf(s, extra);
-	argv[2] = s->conf;
+	args[2] = s->conf;
+	argv = make_argv(args);
 	if (access(SHMCHATD_PATH, X_OK) < 0)
 		H_FAIL("daemon %s not runnable: %s", SHMCHATD_PATH, strerror(errno));
 	if (activated)
@@ -1020,9 +1089,10 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 		} else {
 			close_from(3);
 		}
-		execve(argv[0], (char *const *)argv, env);
+		execve(argv[0], argv, env);
 		_exit(127);
 	}
+	free_argv(argv);
 	s->reaped = false;
 	s->pidfd = pidfd_open_compat(s->pid);
 	if (s->pidfd >= 0)
@@ -1072,6 +1142,33 @@ struct srv *srv_start_bind(const char *extra_conf)
 	return srv_spawn(extra_conf, false);
 }
 
+/*
+ * The daemon's log must hold no sanitizer or valgrind report: a worker that
+ * trips one exits non-zero, which the master only logs, so look for it here.
+ */
+static void srv_check_log(struct srv *s)
+{
+	static const char *const bad[] = {
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+		"Invalid read", "Invalid write", "uninitialised",
+		"definitely lost in loss record", "exited with status 99",
+	};
+	char *log = read_file(s->log, NULL);
+
+	if (log == NULL)
+		return;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *hit = strstr(log, bad[i]);
+		if (hit != NULL) {
+			char excerpt[300];
+			snprintf(excerpt, sizeof excerpt, "%s", hit);
+			free(log);
+			H_FAIL("the daemon's log reports a memory error: %s", excerpt);
+		}
+	}
+	free(log);
+}
+
 void srv_stop(struct srv *s)
 {
 	char st[128], members[1024];
@@ -1094,6 +1191,7 @@ void srv_stop(struct srv *s)
 		H_FAIL("processes left in the daemon's group after shutdown:%s", members);
 	}
 	srv_check_ipc(s, true);
+	srv_check_log(s);
 }
 
 void srv_kill(struct srv *s)
@@ -1338,9 +1436,8 @@ void cli_send(struct cli *c, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof buf - 2)
 		H_FAIL("cli_send: line too long for the harness");
-	buf[n++] = '\r';
-	buf[n++] = '\n';
-	cli_send_raw(c, buf, (size_t)n);
+	memcpy(buf + n, "\r\n", 2);
+	cli_send_raw(c, buf, (size_t)n + 2);
 }
 
 static void hist_add(struct cli *c, const char *line, size_t len)
@@ -1565,7 +1662,7 @@ void cli_register_send(struct cli *c, const char *nick)
 	size_t i;
 
 	snprintf(c->nick, sizeof c->nick, "%s", nick);
-	for (i = 0; nick[i] && i < 9; i++)
+	for (i = 0; i < 9 && nick[i]; i++)
 		c->user[i] = isalnum((unsigned char)nick[i]) ?
 			(char)tolower((unsigned char)nick[i]) : 'x';
 	c->user[i] = '\0';
@@ -1582,10 +1679,25 @@ void cli_register_wait(struct cli *c)
 	if (!m)
 		H_FAIL("out of memory");
 	deadline = h_now_ms() + T_LONG;
-	if (!cli_wait(c, "001", NULL, T_LONG, m)) {
-		free(m);
-		H_FAIL("client %s: no 001 welcome within %d ms%s", nick, T_LONG,
-		       c->eof ? " (EOF)" : "");
+	for (;;) {
+		if (!cli_next(c, left_ms(deadline), m)) {
+			free(m);
+			H_FAIL("client %s: no 001 welcome within %d ms%s", nick, T_LONG,
+			       c->eof ? " (EOF)" : "");
+		}
+		if (!strcmp(m->command, "001"))
+			break;
+		/* registration refused: say why at once */
+		if (!strcmp(m->command, "431") || !strcmp(m->command, "432") ||
+		    !strcmp(m->command, "433") || !strcmp(m->command, "464") ||
+		    !strcmp(m->command, "ERROR")) {
+			char why[256];
+
+			snprintf(why, sizeof why, "%s", msg_last(m));
+			free(m);
+			H_FAIL("client %s: registration refused: %s :%s", nick,
+			       c->hist[(c->nhist - 1) % 16], why);
+		}
 	}
 	for (;;) {
 		if (!cli_next(c, left_ms(deadline), m)) {

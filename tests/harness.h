@@ -25,7 +25,11 @@
 #error "SHMCHATD_PATH must be defined by the build"
 #endif
 
-/* timeouts are multiplied by this (SHMCHAT_TEST_SCALE, or 5 under valgrind) */
+/*
+ * Timeouts are multiplied by this: SHMCHAT_TEST_SCALE, else 5 when
+ * SHMCHAT_VALGRIND or SHMCHATD_WRAPPER is set. SHMCHATD_WRAPPER (blank-
+ * separated words) is put in front of the daemon's command line.
+ */
 extern int h_scale;
 #define T_SHORT	(2000 * h_scale)	/* ms: a reply that should come at once */
 #define T_LONG	(10000 * h_scale)	/* ms: something that takes a while */
@@ -72,8 +76,8 @@ struct cli {
 /* ------------------------------------------------------------ failures */
 
 /* report a test failure with context, clean everything up, never returns */
-_Noreturn void h_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void h_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
 
 #define H_FAIL(...) h_fail(__FILE__, __LINE__, __VA_ARGS__)
 #define H_ASSERT(cond, ...) do { \
