@@ -137,10 +137,14 @@ master_status_text(struct master *m, char *out, size_t outlen)
 static void
 master_update_status(struct master *m)
 {
+	static char last[512];
 	char status[512];
 
 	master_status_text(m, status, sizeof status);
-	notify_status(&m->notify, status);
+	if (strcmp(status, last) != 0) {
+		notify_status(&m->notify, status);
+		memcpy(last, status, sizeof last);
+	}
 }
 
 struct pending_hdr {
@@ -377,12 +381,30 @@ master_accept(struct master *m, int lfd)
 
 /* ---------------------------------------------------------------- reaping */
 
+static void master_worker_event(struct master *m, uint32_t slot, uint32_t events);
+
+/* never signal a reaped pid: the kernel may have handed it to another process */
+static void
+master_kill(struct mslot *ms)
+{
+	if (ms->pid > 0 && !ms->reaped)
+		kill(ms->pid, SIGKILL);
+}
+
 static void
 master_slot_gone(struct master *m, uint32_t slot, int status)
 {
 	struct mslot *ms = &m->slots[slot];
 	struct dir_user *u = &m->dir.users[slot];
 	char why[64];
+
+	/*
+	 * What the worker said before dying (its QUIT and reason, typically)
+	 * is still in the socket: hear it before declaring the client lost.
+	 */
+	ms->reaped = true;
+	if (ms->ipc.fd >= 0)
+		master_worker_event(m, slot, EPOLLIN);
 
 	if (WIFSIGNALED(status))
 		snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
@@ -569,7 +591,7 @@ bad:
 	/* a worker that speaks nonsense is broken: stop it, keep the rest */
 	log_warnx("worker %ld sent a malformed message (type %u, %zu bytes); killing it",
 	    (long)ms->pid, h->type, len);
-	kill(ms->pid, SIGKILL);
+	master_kill(ms);
 }
 
 static void
@@ -595,7 +617,7 @@ master_worker_event(struct master *m, uint32_t slot, uint32_t events)
 				break;
 			if (n == -EBADMSG) {
 				log_warnx("worker %ld: malformed message; killing it", (long)ms->pid);
-				kill(ms->pid, SIGKILL);
+				master_kill(ms);
 				break;
 			}
 			if (n <= 0) {
@@ -673,7 +695,7 @@ master_check_stall(struct master *m)
 	}
 	log_warnx("worker %ld (slot %u) has held the shared ring for %d s; cutting it loose",
 	    (long)ms->pid, m->stall_slot, m->cfg->stall_timeout);
-	kill(ms->pid, SIGKILL);
+	master_kill(ms);
 	m->stall_since = now;
 }
 
@@ -691,7 +713,7 @@ master_tick(struct master *m)
 	}
 	if (time(NULL) != last_status && !m->stopping) {
 		last_status = time(NULL);
-		master_update_status(m);
+		master_update_status(m);	/* sends only when the text changed */
 	}
 	if (m->stalled)
 		m->fanout_due = true;	/* retry a stuck fan-out */
@@ -708,7 +730,7 @@ master_tick(struct master *m)
 		for (uint32_t i = 0; i < m->nlive; i++) {
 			log_warnx("worker %ld did not exit in time; killing it",
 			    (long)m->slots[m->live[i]].pid);
-			kill(m->slots[m->live[i]].pid, SIGKILL);
+			master_kill(&m->slots[m->live[i]]);
 		}
 		m->stop_deadline = time(NULL) + 5;
 	}

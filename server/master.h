@@ -28,7 +28,7 @@ struct mslot {
 	bool out_watched;	/* EPOLLOUT armed for queued messages */
 	bool space_wait;	/* waits for ring space */
 	bool wake_queued;
-	bool quit_sent;		/* QUIT already told to peers */
+	bool reaped;		/* waited for: its pid may belong to someone else now */
 	uint64_t mark;		/* fan-out de-duplication stamp */
 	uint32_t live_idx;	/* position in master.live */
 };
