@@ -1006,6 +1006,46 @@ START_TEST(test_sighup_reload)
 }
 END_TEST
 
+START_TEST(test_reload_invalid)
+{
+	struct srv *s = srv_start("motd = \"kept\";");
+	struct cli *a = cli_new(s, "keeper");
+
+	join(a, "#k");
+	srv_write_conf(s, "motd = \"never\";\nmax_clients = \"many\";");
+	H_ASSERT(kill(s->pid, SIGHUP) == 0, "kill SIGHUP: %s", strerror(errno));
+	H_ASSERT(srv_wait_notify(s, "RELOADING=1", T_SHORT, NULL, 0), "no RELOADING=1 after SIGHUP");
+	H_ASSERT(srv_wait_notify(s, "READY=1", T_LONG, NULL, 0), "no READY=1 after a failed reload");
+	H_ASSERT(cli_sync(a, "ERROR") == 0, "client got ERROR during the failed reload");
+	cli_send(a, "MOTD");
+	expect_motd(a, "kept");
+	srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_watchdog_status)
+{
+	struct srv *s;
+	struct cli *a, *b;
+	char out[512];
+
+	/* sd_watchdog_enabled() only needs WATCHDOG_USEC when WATCHDOG_PID is unset */
+	srv_extra_env = "WATCHDOG_USEC=400000";
+	s = srv_start(NULL);
+	srv_extra_env = NULL;
+	for (int i = 0; i < 3; i++)
+		H_ASSERT(srv_wait_notify(s, "WATCHDOG=1", T_SHORT, NULL, 0),
+		    "no WATCHDOG=1 (%d) with WatchdogSec=0.4s", i);
+	a = cli_new(s, "stat1");
+	b = cli_new(s, "stat2");
+	join(a, "#s1");
+	join(b, "#s2");
+	H_ASSERT(srv_wait_status(s, "2 clients, 2 channels", T_LONG, out, sizeof out),
+	    "STATUS never said 2 clients, 2 channels");
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_sigterm)
 {
 	struct srv *s = srv_start(NULL);
@@ -1374,6 +1414,8 @@ int main(void)
 
 	tc = tcase(su, "lifecycle", 30);
 	tcase_add_test(tc, test_sighup_reload);
+	tcase_add_test(tc, test_reload_invalid);
+	tcase_add_test(tc, test_watchdog_status);
 	tcase_add_test(tc, test_sigterm);
 	tcase_add_test(tc, test_master_death);
 	tcase_add_test(tc, test_kill_worker);

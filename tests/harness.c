@@ -314,6 +314,8 @@ static pid_t pidfd_open_compat(pid_t pid)
 }
 
 /* environment for the daemon: ours minus the systemd variables */
+const char *srv_extra_env;
+
 static char **make_env(const char *notify, bool activated, char **pidslot)
 {
 	size_t n = 0, k = 0;
@@ -338,6 +340,8 @@ static char **make_env(const char *notify, bool activated, char **pidslot)
 		sprintf(v, "NOTIFY_SOCKET=%s", notify);
 		env[k++] = v;
 	}
+	if (srv_extra_env)
+		env[k++] = (char *)srv_extra_env;
 	if (activated) {
 		env[k++] = (char *)"LISTEN_FDS=1";
 		*pidslot = calloc(1, 40);

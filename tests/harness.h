@@ -31,6 +31,8 @@
  * separated words) is put in front of the daemon's command line.
  */
 extern int h_scale;
+/* one more NAME=value for the next daemons' environment (e.g. WATCHDOG_USEC) */
+extern const char *srv_extra_env;
 #define T_SHORT	(2000 * h_scale)	/* ms: a reply that should come at once */
 #define T_LONG	(10000 * h_scale)	/* ms: something that takes a while */
 
