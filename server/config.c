@@ -71,6 +71,9 @@ config_init_defaults(struct config *c)
 	c->inbox_size = 4096;
 
 	c->log_level = LOG_LEVEL_INFO;
+
+	c->admin_queue_key = 0x53434d51;	/* ADMINQ_DEFAULT_KEY */
+	c->admin_group = xstrdup("shmchat");
 }
 
 void
@@ -85,6 +88,7 @@ config_free(struct config *c)
 	free(c->motd);
 	free(c->motd_file);
 	free(c->motd_text);
+	free(c->admin_group);
 	/* zeroed, so a second free or a following init is harmless */
 	memset(c, 0, sizeof *c);
 }
@@ -477,6 +481,46 @@ set_one(struct config *n, struct load_ctx *lc, const struct opt *o,
 	return setting_err(lc->err, lc->errlen, lc->path, s, "internal error");
 }
 
+/* admin = { queue_key = 0x...; group = "shmchat"; } */
+static int
+apply_admin(struct config *n, struct load_ctx *lc, const config_setting_t *grp)
+{
+	int count = config_setting_length(grp);
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s);
+		int type = config_setting_type(s);
+
+		if (strcmp(name, "queue_key") == 0) {
+			long long v;
+			if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "admin.queue_key must be an integer");
+			v = config_setting_get_int64(s);
+			/* 0 is IPC_PRIVATE: a queue nobody else could find */
+			if (v < 1 || v > 0x7fffffff)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "admin.queue_key must be between 1 and 0x7fffffff");
+			n->admin_queue_key = (long)v;
+		} else if (strcmp(name, "group") == 0) {
+			const char *v;
+			if (type != CONFIG_TYPE_STRING)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "admin.group must be a string");
+			v = config_setting_get_string(s);
+			if (v[0] == '\0' || strlen(v) > 32 || has_space_or_ctl(v))
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "admin.group must be a group name (1 to 32 characters)");
+			free(n->admin_group);
+			n->admin_group = xstrdup(v);
+		} else
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting 'admin.%s'", name);
+	}
+	return 0;
+}
+
 static int
 apply(struct config *n, struct load_ctx *lc, const config_t *cf)
 {
@@ -494,11 +538,12 @@ apply(struct config *n, struct load_ctx *lc, const config_t *cf)
 				break;
 			}
 		if (o == NULL) {
-			/* reserved for the admin interface settings (not yet read) */
 			if (strcmp(name, "admin") == 0) {
 				if (!config_setting_is_group(s))
 					return setting_err(lc->err, lc->errlen,
 					    lc->path, s, "admin must be a group");
+				if (apply_admin(n, lc, s) < 0)
+					return -1;
 				continue;
 			}
 			return setting_err(lc->err, lc->errlen, lc->path, s,
@@ -707,6 +752,8 @@ config_diff(const struct config *old, const struct config *new,
 	DI(ring_size);
 	DI(inbox_size);
 	DI(log_level);
+	DI(admin_queue_key);
+	DS(admin_group);
 #undef DS
 #undef DI
 	if (!o.any && outlen > 0)

@@ -23,10 +23,15 @@ enum ipc_type {
 	IPC_KICK = 1,		/* records committed: run fan-out */
 	IPC_SPACE_WAIT,		/* the ring is full: wake me when it has room */
 	IPC_REQ,		/* struct ipc_req + NUL-separated string args */
+	/* admin process -> master */
+	IPC_ADMIN_REQ = 16,	/* struct ipc_admin_req + NUL-separated args */
+	IPC_ADMIN_DONE,		/* the answer is on the queue (or dropped) */
 	/* master -> worker */
 	IPC_WAKE = 64,		/* inbox has entries, or ring space returned */
 	IPC_CLOSE,		/* say ERROR :Closing Link (reason) and exit; args: reason */
 	IPC_SETTINGS,		/* struct ipc_settings: reloaded limits and timeouts */
+	/* master -> admin process */
+	IPC_ADMIN_REPLY = 80,	/* struct ipc_admin_reply + data: one part of an answer */
 };
 
 struct ipc_hdr {
@@ -86,6 +91,25 @@ struct ipc_ack {
 	/* then nchans x (struct ipc_chanref + uint8 len + name), then the nick */
 };
 #define IPC_ACK_MAGIC	0x61636b31u
+
+/* a validated shmchatctl request, forwarded by the admin process */
+struct ipc_admin_req {
+	struct ipc_hdr hdr;
+	int32_t pid;		/* the requester: reply mtype */
+	uint32_t id;
+	uint16_t cmd;		/* enum adminq_cmd */
+	uint16_t nargs;
+};
+
+struct ipc_admin_reply {
+	struct ipc_hdr hdr;
+	int32_t pid;
+	uint32_t id;
+	uint16_t status;	/* enum adminq_status */
+	uint16_t last;		/* 1 on the final part */
+	uint32_t len;		/* data bytes that follow */
+};
+#define IPC_ADMIN_DATA_MAX	(IPC_MSG_MAX - (int)sizeof(struct ipc_admin_reply))
 
 struct ipc_settings {
 	struct ipc_hdr hdr;

@@ -27,6 +27,7 @@
 #define EV_SIGNAL	2u
 #define EV_TIMER	3u
 #define EV_WORKER	4u
+#define EV_ADMIN	5u	/* master_admin.c tags its fd the same way */
 #define EV(type, idx)	(((uint64_t)(type) << 32) | (uint32_t)(idx))
 
 #define TICK_MS		200
@@ -461,6 +462,8 @@ master_reap(struct master *m)
 				log_warn("waitpid");
 			return;
 		}
+		if (master_admin_reaped(m, pid, status))
+			continue;
 		slot = pidmap_take(m->pids, pid);
 		if (slot < 0) {
 			log_debug("reaped unknown child %ld", (long)pid);
@@ -472,20 +475,23 @@ master_reap(struct master *m)
 
 /* --------------------------------------------------------- reload/shutdown */
 
-static void
-master_reload(struct master *m)
+int
+master_reload(struct master *m, char *out, size_t outlen)
 {
 	struct config *nc = malloc(sizeof *nc);
 	char err[512], diff[512];
+	int rc = -1;
 
 	notify_reloading(&m->notify);
 	if (nc == NULL) {
 		log_warnx("reload: out of memory");
+		snprintf(out, outlen, "reload failed: out of memory");
 		goto done;
 	}
 	config_init_defaults(nc);
 	if (config_load(nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
 		log_errx("reload failed, keeping the running configuration: %s", err);
+		snprintf(out, outlen, "reload failed, configuration kept: %s", err);
 		config_free(nc);
 		free(nc);
 		goto done;
@@ -504,6 +510,11 @@ master_reload(struct master *m)
 	m->cfg->nlisten = 0;
 	nc->ring_size = m->cfg->ring_size;
 	nc->inbox_size = m->cfg->inbox_size;
+	/* the queue exists already: its key and group change on restart */
+	nc->admin_queue_key = m->cfg->admin_queue_key;
+	free(nc->admin_group);
+	nc->admin_group = m->cfg->admin_group;
+	m->cfg->admin_group = NULL;
 	config_free(m->cfg);
 	free(m->cfg);
 	m->cfg = nc;
@@ -511,15 +522,18 @@ master_reload(struct master *m)
 	for (uint32_t i = 0; i < m->nlive; i++)
 		master_send_settings(m, m->live[i]);
 	log_notice("configuration reloaded (changed: %s)", diff);
+	snprintf(out, outlen, "reloaded (changed: %s)", diff);
+	rc = 0;
 done:
 	{
 		char status[512];
 		master_status_text(m, status, sizeof status);
 		notify_ready(&m->notify, status);
 	}
+	return rc;
 }
 
-static void
+void
 master_shutdown(struct master *m, const char *reason)
 {
 	if (m->stopping)
@@ -551,8 +565,11 @@ master_signal(struct master *m)
 			master_shutdown(m, "Server shutting down");
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: reloading %s", m->config_path);
-			master_reload(m);
+			{
+				char result[600];
+				log_info("SIGHUP: reloading %s", m->config_path);
+				master_reload(m, result, sizeof result);
+			}
 			break;
 		default:
 			break;
@@ -717,6 +734,7 @@ master_tick(struct master *m)
 	}
 	if (m->stalled)
 		m->fanout_due = true;	/* retry a stuck fan-out */
+	master_admin_tick(m, t);
 	if (m->accept_resume_ms && t >= m->accept_resume_ms && !m->stopping) {
 		m->accept_resume_ms = 0;
 		for (int i = 0; i < m->ls.n; i++) {
@@ -840,12 +858,14 @@ master_setup(struct master *m)
 			return -1;
 		}
 	}
-	return 0;
+	/* the queue and the admin process exist before READY=1 */
+	return master_admin_setup(m);
 }
 
 static void
 master_cleanup(struct master *m)
 {
+	master_admin_stop(m);	/* the queue goes on every exit path */
 	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
 		if (m->slots[i].ipc.fd >= 0)
 			ipc_peer_close(&m->slots[i].ipc);
@@ -881,6 +901,8 @@ master_run(struct config *cfg, const char *config_path, bool must_exist)
 	m->config_path = config_path;
 	m->config_must_exist = must_exist;
 	m->epfd = m->sigfd = m->timerfd = -1;
+	m->admin.qid = -1;
+	m->admin.ipc.fd = -1;
 	m->started = time(NULL);
 	log_set_role("master");
 	notify_init(&m->notify);
@@ -919,6 +941,9 @@ master_run(struct config *cfg, const char *config_path, bool must_exist)
 				break;
 			case EV_WORKER:
 				master_worker_event(m, idx, evs[i].events);
+				break;
+			case EV_ADMIN:
+				master_admin_event(m, evs[i].events);
 				break;
 			}
 		}

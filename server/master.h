@@ -17,6 +17,7 @@
 #include "dir.h"
 #include "ipc.h"
 #include "listen.h"
+#include "master_admin.h"
 #include "notify.h"
 #include "ring.h"
 #include "shm.h"
@@ -70,6 +71,7 @@ struct master {
 	uint64_t watchdog_next_ms;
 	char listen_desc[256];
 	int exit_code;
+	struct master_admin admin;
 };
 
 /* run the daemon until shutdown (takes ownership of cfg); returns the exit status */
@@ -85,6 +87,10 @@ int master_emit_as(struct master *m, uint32_t owner, uint32_t owner_gen,
 void master_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t len);
 /* ask the worker in slot to close its client with reason */
 void master_close_slot(struct master *m, uint32_t slot, const char *reason);
+/* SIGHUP's work: 0 with "reloaded (changed: ...)" in out, or -1 with the error */
+int master_reload(struct master *m, char *out, size_t outlen);
+/* SIGTERM's work: tell every worker to close, stop accepting */
+void master_shutdown(struct master *m, const char *reason);
 /* for master_req: hint from the master's own state */
 void master_status_text(struct master *m, char *out, size_t outlen);
 

@@ -314,6 +314,9 @@ ring_inbox_reset(struct ring *r, uint32_t slot)
 
 	atomic_store(&s->inbox_head, 0);
 	atomic_store(&s->inbox_tail, 0);
+	atomic_store(&s->last_active, 0);
+	atomic_store(&s->bytes_in, 0);
+	atomic_store(&s->bytes_out, 0);
 	atomic_store(&s->sleeping, 0);
 	atomic_store(&s->drain_notify, 0);
 }

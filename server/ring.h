@@ -130,7 +130,10 @@ struct ring_slot {
 	_Atomic uint32_t drain_notify;	/* master waits for this inbox to drain */
 	char pad0[64 - 3 * sizeof(uint32_t)];
 	_Atomic uint32_t inbox_tail;
-	char pad1[64 - sizeof(uint32_t)];
+	/* the worker's own statistics, read by the master for shmchatctl who */
+	_Atomic uint32_t last_active;	/* CLOCK_MONOTONIC seconds of the last message sent */
+	_Atomic uint64_t bytes_in, bytes_out;
+	char pad1[64 - 2 * sizeof(uint32_t) - 2 * sizeof(uint64_t)];
 };
 
 /* process-local view of the mapping; plain pointers, valid after fork */

@@ -37,6 +37,13 @@ mono_now(void)
 	return ts.tv_sec;
 }
 
+void
+worker_mark_active(struct worker *w)
+{
+	atomic_store_explicit(&w->ring.slots[w->slot].last_active, (uint32_t)mono_now(),
+	    memory_order_relaxed);
+}
+
 /* ------------------------------------------------------------- output */
 
 void
@@ -344,6 +351,8 @@ worker_read(struct worker *w)
 		ssize_t n = read(w->cfd, space, avail);
 		if (n > 0) {
 			linebuf_commit(&w->in, n);
+			atomic_fetch_add_explicit(&w->ring.slots[w->slot].bytes_in, n,
+			    memory_order_relaxed);
 			progress = true;
 			continue;
 		}
@@ -559,6 +568,9 @@ worker_run(struct worker_args *wa)
 		}
 		if (buf_used(&w->sendq) > 0) {
 			ssize_t r = buf_write_fd(&w->sendq, w->cfd);
+			if (r > 0)
+				atomic_fetch_add_explicit(&w->ring.slots[w->slot].bytes_out,
+				    r, memory_order_relaxed);
 			if (r < 0) {
 				/* the client is gone; nothing more to say to it */
 				if (!w->closing)

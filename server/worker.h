@@ -95,5 +95,7 @@ int worker_publish(struct worker *w, const struct ring_target *t,
 void worker_request(struct worker *w, uint16_t cmd, const char *const *args, int nargs);
 struct worker_chan *worker_chan_find(struct worker *w, const char *name);
 void worker_try_register(struct worker *w);
+/* the client spoke (PRIVMSG/NOTICE): resets its idle time */
+void worker_mark_active(struct worker *w);
 
 #endif

@@ -209,6 +209,7 @@ cmd_message(struct worker *w, const struct irc_msg *m)
 	}
 	snprintf(targets, sizeof targets, "%s", m->params[0]);
 	nt = split_commas(targets, tv, MAX_TARGETS);
+	worker_mark_active(w);
 	for (int i = 0; i < nt; i++) {
 		struct ring_target t = { 0 };
 		size_t len;

@@ -892,6 +892,20 @@ void srv_write_conf(struct srv *s, const char *extra)
 	conf_add(buf, sizeof buf, extra, "network", "network = \"TestNet\";");
 	conf_add(buf, sizeof buf, extra, "log_level", "log_level = \"debug\";");
 	conf_add(buf, sizeof buf, extra, "listen", "listen = [\"127.0.0.1:0\"];");
+	/*
+	 * A queue key of its own: servers of parallel test runs, and a real
+	 * shmchatd on this machine, must never meet on the default key.
+	 */
+	if (s->admin_key == 0) {
+		static unsigned counter;
+		s->admin_key = 0x5c000000L | ((long)(getpid() & 0xffff) << 8) | (counter++ & 0xff);
+	}
+	if (!extra || !strstr(extra, "admin")) {
+		char line[128];
+		snprintf(line, sizeof line, "admin = { queue_key = 0x%lx; group = \"root\"; };",
+		    s->admin_key);
+		conf_add(buf, sizeof buf, NULL, "admin", line);
+	}
 	if (extra) {
 		strncat(buf, extra, sizeof buf - strlen(buf) - 2);
 		strcat(buf, "\n");

@@ -52,6 +52,7 @@ struct srv {
 	int notify_fd;
 	struct h_notify *nt;
 	char status[512];	/* last STATUS= seen */
+	long admin_key;		/* this server's shmchatctl queue key, unique per run */
 	/* IPC objects that existed before this server started */
 	char **shm_before;
 	int nshm_before;

@@ -1,0 +1,224 @@
+/* admin: SysV queue <-> master bridge for shmchatctl (see admin.h) */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "adminq.h"
+#include "ipc.h"
+#include "log.h"
+#include "notify.h"
+
+#define ADMIN_SEND_PATIENCE_MS	2000	/* a live requester that does not read */
+#define ADMIN_MASTER_TIMEOUT_MS	10000
+
+struct admin {
+	int qid;
+	struct ipc_peer ipc;
+	uint32_t dropped;	/* reply parts dropped since start */
+};
+
+static void
+admin_nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * One reply part onto the queue. Never blocks for long: when the queue is
+ * full and the requester is gone, its unread replies are purged; a live
+ * requester that does not read gets ADMIN_SEND_PATIENCE_MS, then loses it.
+ * Returns false when the rest of this reply should be dropped too.
+ */
+static bool
+admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part,
+    bool last, const char *data, size_t len)
+{
+	static struct adminq_msg m;
+	ssize_t n = adminq_encode_reply(&m, to, id, status, part, last, data, len);
+	int waited = 0, rc;
+
+	if (n < 0)
+		return false;
+	for (;;) {
+		rc = adminq_send(a->qid, &m, n);
+		if (rc == 0)
+			return true;
+		if (rc != -EAGAIN) {
+			errno = -rc;
+			log_warn("reply to pid %ld", (long)to);
+			return false;
+		}
+		if (kill(to, 0) < 0 && errno == ESRCH) {
+			int purged = adminq_purge(a->qid, to);
+			log_warnx("queue full and pid %ld is gone: dropped its reply "
+			    "(%d stale parts purged)", (long)to, purged);
+			a->dropped++;
+			return false;
+		}
+		if (waited >= ADMIN_SEND_PATIENCE_MS) {
+			log_warnx("queue full and pid %ld does not read it: reply dropped",
+			    (long)to);
+			adminq_purge(a->qid, to);
+			a->dropped++;
+			return false;
+		}
+		admin_nap_ms(10);
+		waited += 10;
+	}
+}
+
+/* an answer the admin process gives by itself (bad request, version) */
+static void
+admin_answer(struct admin *a, pid_t to, uint32_t id, unsigned status, const char *text)
+{
+	admin_put(a, to, id, status, 0, true, text, strlen(text));
+}
+
+/* wait for the master's reply to the forwarded request and relay it */
+static int
+admin_relay(struct admin *a, pid_t to, uint32_t id)
+{
+	static char msg[IPC_MSG_MAX];
+	unsigned part = 0;
+	bool sending = true;
+
+	for (;;) {
+		struct pollfd p = { .fd = a->ipc.fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, ADMIN_MASTER_TIMEOUT_MS) == 0) {
+			log_warnx("the master did not answer request %u within %d s",
+			    id, ADMIN_MASTER_TIMEOUT_MS / 1000);
+			return -ETIMEDOUT;
+		}
+		n = ipc_recv(&a->ipc, msg);
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EPIPE : (int)n;
+		const struct ipc_admin_reply *r = (const void *)msg;
+		if (r->hdr.type != IPC_ADMIN_REPLY || (size_t)n < sizeof *r ||
+		    r->len != n - sizeof *r) {
+			log_warnx("unexpected message %u from the master", r->hdr.type);
+			return -EBADMSG;
+		}
+		if (r->pid != to || r->id != id)
+			continue;	/* the tail of an earlier, abandoned answer */
+		if (sending)
+			sending = admin_put(a, to, id, r->status, part++, r->last,
+			    msg + sizeof *r, r->len);
+		if (r->last)
+			return 0;
+	}
+}
+
+static void
+admin_forward(struct admin *a, const struct adminq_req *r)
+{
+	char msg[IPC_MSG_MAX];
+	struct ipc_admin_req *q = (struct ipc_admin_req *)msg;
+	size_t off = sizeof *q;
+
+	q->pid = r->pid;
+	q->id = r->id;
+	q->cmd = r->cmd;
+	q->nargs = r->nargs;
+	for (int i = 0; i < r->nargs; i++) {
+		size_t n = strlen(r->args[i]) + 1;
+		if (off + n > sizeof msg) {
+			admin_answer(a, r->pid, r->id, ADMINQ_BAD_REQUEST, "arguments too long");
+			return;
+		}
+		memcpy(msg + off, r->args[i], n);
+		off += n;
+	}
+	if (ipc_send(&a->ipc, IPC_ADMIN_REQ, msg, off) < 0 || ipc_flush(&a->ipc) < 0) {
+		log_warn("cannot reach the master");
+		_exit(1);
+	}
+	if (admin_relay(a, r->pid, r->id) == -EPIPE)
+		_exit(0);	/* the master is gone */
+	struct ipc_hdr h;
+	ipc_send(&a->ipc, IPC_ADMIN_DONE, &h, sizeof h);
+}
+
+int
+admin_run(int qid, int ipc_fd)
+{
+	struct admin a = { .qid = qid };
+	static struct adminq_msg m;
+	sigset_t none;
+
+	/* keep stdio and our socketpair end only */
+	if (ipc_fd > 3)
+		close_range(3, ipc_fd - 1, 0);
+	close_range(ipc_fd + 1, ~0U, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);	/* Ctrl-C in a terminal is for the master */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	/* blocked in msgrcv, it would not notice the master's death otherwise */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 0;
+	notify_forget();
+	log_set_role("admin");
+	ipc_peer_init(&a.ipc, ipc_fd);
+	/* blocking reads from the master: one request at a time */
+	fcntl(ipc_fd, F_SETFL, fcntl(ipc_fd, F_GETFL) & ~O_NONBLOCK);
+
+	/*
+	 * Receive once, so the queue's msg_lrpid names this live shmchatd:
+	 * that is how a second instance tells a queue in use from a stale one.
+	 */
+	m.mtype = 2;
+	if (adminq_send(qid, &m, 0) == 0)
+		adminq_recv(qid, &m, 2, 0);
+
+	for (;;) {
+		struct adminq_req r;
+		ssize_t n = adminq_recv(qid, &m, ADMINQ_MTYPE_REQUEST, -1);
+		int rc;
+
+		if (n < 0) {
+			if (n == -EINTR)
+				continue;
+			if (n == -EIDRM || n == -EINVAL)
+				return 0;	/* the master removed the queue: shutdown */
+			errno = (int)-n;
+			log_warn("msgrcv");
+			return 1;
+		}
+		rc = adminq_decode_req(&m, n, &r);
+		if (rc == -EPROTO) {
+			log_warnx("request from pid %ld speaks protocol %u, not %u",
+			    (long)r.pid, r.version, ADMINQ_VERSION);
+			admin_answer(&a, r.pid, r.id, ADMINQ_INCOMPATIBLE,
+			    "incompatible shmchatctl and shmchatd (protocol versions differ)");
+			continue;
+		}
+		if (rc < 0) {
+			log_warnx("dropped a malformed message (%zd bytes) from the queue", n);
+			if (r.pid > 1 && kill(r.pid, 0) == 0)
+				admin_answer(&a, r.pid, r.id, ADMINQ_BAD_REQUEST,
+				    "malformed request");
+			continue;
+		}
+		log_debug("%s request from pid %ld", adminq_cmd_name(r.cmd), (long)r.pid);
+		admin_forward(&a, &r);
+	}
+}

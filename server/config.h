@@ -1,0 +1,78 @@
+/*
+ * config: shmchatd.conf (libconfig syntax) -> struct config.
+ *
+ * Every setting has a built-in default, so the daemon runs with no file at
+ * all. Loading validates everything (types, ranges, unknown keys) and
+ * reports the first problem as "FILE:LINE: what is wrong". A reload builds a
+ * fresh struct config and swaps it in only when it loaded cleanly.
+ */
+#ifndef SHMCHAT_CONFIG_H
+#define SHMCHAT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/shmchat/shmchatd.conf"
+
+#define CONFIG_MAX_LISTEN 16
+
+struct config {
+	/* server identity */
+	char *server_name;		/* "shmchat.localhost" */
+	char *network;			/* "shmchat" */
+	char *description;		/* "shmchat IRC server" (WHOIS 312, LIST etc.) */
+	/* where to listen when not socket-activated: "HOST:PORT", "[V6]:PORT", "*:PORT" */
+	char *listen[CONFIG_MAX_LISTEN];	/* "127.0.0.1:6667", "[::1]:6667" */
+	int nlisten;
+	char *password;			/* NULL: no PASS required */
+	char *motd;			/* inline text, may contain \n; NULL = none */
+	char *motd_file;		/* path; read at load/reload; wins over motd */
+	char *motd_text;		/* resolved MOTD (from motd_file or motd), NULL -> 422 */
+
+	/* limits */
+	int max_clients;		/* 1024; the shared segment is sized for it at start */
+	int max_channels_per_client;	/* 20 (CHANLIMIT) */
+	int nick_len;			/* 30 (NICKLEN) */
+	int channel_len;		/* 50 (CHANNELLEN) */
+	int topic_len;			/* 390 (TOPICLEN) */
+	int away_len;			/* 200 (AWAYLEN) */
+	long sendq;			/* 1048576 bytes per client */
+
+	/* timeouts, seconds */
+	int registration_timeout;	/* 30 */
+	int ping_interval;		/* 120: idle this long -> server sends PING */
+	int ping_timeout;		/* 60: no reply this long after PING -> drop */
+	int stall_timeout;		/* 10: a worker holding the shared ring this long is cut loose */
+
+	/* shared memory */
+	long ring_size;			/* 8388608 bytes of message ring */
+	int inbox_size;			/* 4096 entries per client (power of two) */
+
+	int log_level;			/* 6 = info; "err","warning","notice","info","debug" in the file */
+
+	/* admin = { queue_key = ...; group = "..."; }: shmchatctl's message queue */
+	long admin_queue_key;		/* 0x53434d51; a fixed key, never ftok() */
+	char *admin_group;		/* "shmchat": members may use shmchatctl */
+};
+
+void config_init_defaults(struct config *c);
+void config_free(struct config *c);
+
+/*
+ * Load path over the defaults. If the file does not exist and !must_exist,
+ * the defaults stand (returns 0). On error returns -1 with a message such as
+ * "/etc/shmchat/shmchatd.conf:12: max_clients must be between 1 and 1000000"
+ * in err; c is then left holding the defaults (free it either way).
+ */
+int config_load(struct config *c, const char *path, bool must_exist,
+    char *err, size_t errlen);
+
+/* human-readable list of differences ("motd, ping_timeout"), for reload logs */
+void config_diff(const struct config *old, const struct config *new,
+    char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,598 @@
+/* master_admin: the queue, the admin process, and answers to shmchatctl */
+#include <config.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "adminq.h"
+#include "irc.h"
+#include "log.h"
+#include "master.h"
+#include "master_admin.h"
+#include "master_req.h"
+
+#define ADMIN_RESTART_DELAY_MS	1000	/* between restarts of a crashing admin */
+#define EV_ADMIN_TAG		((uint64_t)5 << 32)
+
+static uint64_t
+admin_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------- the process */
+
+static int
+master_admin_start(struct master *m)
+{
+	struct master_admin *a = &m->admin;
+	int sp[2], rc;
+	pid_t pid;
+
+	if ((rc = ipc_pair(sp)) < 0) {
+		errno = -rc;
+		log_warn("socketpair for the admin process");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork of the admin process");
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0)
+		_exit(admin_run(a->qid, sp[1]));
+	close(sp[1]);
+	a->pid = pid;
+	a->started_ms = admin_now_ms();
+	a->restart_ms = 0;
+	ipc_peer_init(&a->ipc, sp[0]);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_ADMIN_TAG };
+	a->in_epoll = epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) == 0;
+	a->out_watched = false;
+	if (!a->in_epoll)
+		log_warn("epoll_ctl for the admin process");
+	log_debug("admin process %ld serves queue key 0x%08lx", (long)pid, a->key);
+	return 0;
+}
+
+int
+master_admin_setup(struct master *m)
+{
+	struct master_admin *a = &m->admin;
+	gid_t gid = (gid_t)-1;
+	struct group *gr;
+	bool replaced;
+
+	a->key = m->cfg->admin_queue_key;
+	a->qid = -1;
+	ipc_peer_init(&a->ipc, -1);
+	errno = 0;
+	if ((gr = getgrnam(m->cfg->admin_group)) != NULL) {
+		gid = gr->gr_gid;
+		snprintf(a->group, sizeof a->group, "%s", m->cfg->admin_group);
+	} else
+		log_warnx("admin group '%s' does not exist: only root can use shmchatctl",
+		    m->cfg->admin_group);
+	a->qid = adminq_create((key_t)a->key, gid, &replaced);
+	if (a->qid == -EADDRINUSE) {
+		log_errx("another shmchatd already serves the admin queue with key 0x%08lx; "
+		    "set admin.queue_key to run a second instance", a->key);
+		return -1;
+	}
+	if (a->qid < 0) {
+		errno = -a->qid;
+		log_warn("cannot create the admin queue (key 0x%08lx)", a->key);
+		a->qid = -1;
+		return -1;
+	}
+	if (replaced)
+		log_notice("replaced a stale admin queue (key 0x%08lx) left by an earlier instance",
+		    a->key);
+	return master_admin_start(m);
+}
+
+bool
+master_admin_reaped(struct master *m, pid_t pid, int status)
+{
+	struct master_admin *a = &m->admin;
+
+	if (pid == 0 || pid != a->pid)
+		return false;
+	if (!m->stopping)
+		log_warnx("admin process %ld %s %d; restarting it", (long)pid,
+		    WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (a->in_epoll)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, a->ipc.fd, NULL);
+	a->in_epoll = false;
+	ipc_peer_close(&a->ipc);
+	a->pid = 0;
+	a->busy = 0;
+	if (!m->stopping) {
+		uint64_t now = admin_now_ms();
+		/* a crash loop should not become a fork loop */
+		a->restart_ms = now - a->started_ms < ADMIN_RESTART_DELAY_MS ?
+		    a->started_ms + ADMIN_RESTART_DELAY_MS : now;
+		master_admin_tick(m, now);
+	}
+	return true;
+}
+
+void
+master_admin_tick(struct master *m, uint64_t now_ms)
+{
+	struct master_admin *a = &m->admin;
+
+	if (a->pid == 0 && a->restart_ms != 0 && now_ms >= a->restart_ms && !m->stopping &&
+	    a->qid >= 0) {
+		if (master_admin_start(m) < 0)
+			a->restart_ms = now_ms + ADMIN_RESTART_DELAY_MS;
+	}
+}
+
+/*
+ * Before the queue goes, let the last answer (to `shmchatctl shutdown`,
+ * typically) reach its reader: wait, bounded, until the admin process has
+ * relayed everything and the queue is empty.
+ */
+static void
+master_admin_drain(struct master *m)
+{
+	struct master_admin *a = &m->admin;
+	uint64_t deadline = admin_now_ms() + 1000;
+
+	while (a->pid > 0 && a->ipc.fd >= 0 && admin_now_ms() < deadline) {
+		struct pollfd p = { .fd = a->ipc.fd, .events = POLLIN };
+		char msg[IPC_MSG_MAX];
+
+		if (ipc_flush(&a->ipc) < 0)
+			break;
+		if (a->busy == 0 && !ipc_pending(&a->ipc)) {
+			struct msqid_ds ds;
+			if (a->qid < 0 || msgctl(a->qid, IPC_STAT, &ds) < 0 || ds.msg_qnum == 0)
+				break;
+		}
+		if (poll(&p, 1, 10) > 0 && ipc_recv(&a->ipc, msg) > 0 &&
+		    ((struct ipc_hdr *)msg)->type == IPC_ADMIN_DONE && a->busy > 0)
+			a->busy--;
+	}
+}
+
+void
+master_admin_stop(struct master *m)
+{
+	struct master_admin *a = &m->admin;
+
+	master_admin_drain(m);
+	/* removing the queue wakes the admin process out of msgrcv (EIDRM) */
+	adminq_remove(a->qid);
+	a->qid = -1;
+	if (a->pid > 0) {
+		kill(a->pid, SIGTERM);
+		while (waitpid(a->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		a->pid = 0;
+	}
+	if (a->ipc.fd >= 0)
+		ipc_peer_close(&a->ipc);
+}
+
+/* ----------------------------------------------------------- answers */
+
+/* rows of tab-separated fields; tabs and line breaks in values become spaces */
+static void
+row(struct buf *b, int n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *f = va_arg(ap, const char *);
+		size_t l = strlen(f);
+		char *dst = buf_reserve(b, l + 1);
+		if (dst == NULL)
+			break;
+		for (size_t k = 0; k < l; k++)
+			dst[k] = f[k] == '\t' || f[k] == '\n' || f[k] == '\r' ? ' ' : f[k];
+		dst[l] = i + 1 < n ? '\t' : '\n';
+		buf_commit(b, l + 1);
+	}
+	va_end(ap);
+}
+
+static void
+master_admin_send(struct master *m, pid_t to, uint32_t id, unsigned status,
+    const char *data, size_t len)
+{
+	struct master_admin *a = &m->admin;
+	char msg[IPC_MSG_MAX];
+	struct ipc_admin_reply *r = (struct ipc_admin_reply *)msg;
+
+	do {
+		size_t n = len > (size_t)IPC_ADMIN_DATA_MAX ? (size_t)IPC_ADMIN_DATA_MAX : len;
+		r->pid = to;
+		r->id = id;
+		r->status = status;
+		r->last = n == len;
+		r->len = n;
+		memcpy(msg + sizeof *r, data, n);
+		if (ipc_send(&a->ipc, IPC_ADMIN_REPLY, msg, sizeof *r + n) < 0) {
+			log_warnx("cannot send an answer to the admin process");
+			return;
+		}
+		data += n;
+		len -= n;
+	} while (len > 0);
+	if (ipc_pending(&a->ipc) && a->in_epoll && !a->out_watched) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = EV_ADMIN_TAG };
+		if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, a->ipc.fd, &ev) == 0)
+			a->out_watched = true;
+	}
+}
+
+static void
+answer(struct master *m, const struct ipc_admin_req *q, unsigned status, struct buf *b)
+{
+	master_admin_send(m, q->pid, q->id, status, buf_head(b), buf_used(b));
+	buf_free(b);
+}
+
+static void
+refuse(struct master *m, const struct ipc_admin_req *q, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	master_admin_send(m, q->pid, q->id, ADMINQ_REFUSED, text, strlen(text));
+}
+
+static void
+result(struct master *m, const struct ipc_admin_req *q, const char *fmt, ...)
+{
+	struct buf b;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	buf_init(&b);
+	row(&b, 1, "result");
+	row(&b, 1, text);
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+static void
+kv(struct buf *b, const char *key, const char *fmt, ...)
+{
+	char val[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof val, fmt, ap);
+	va_end(ap);
+	row(b, 2, key, val);
+}
+
+static void
+do_status(struct master *m, const struct ipc_admin_req *q)
+{
+	struct buf b;
+
+	buf_init(&b);
+	row(&b, 2, "key", "value");
+	kv(&b, "version", "%s", PACKAGE_VERSION);
+	kv(&b, "pid", "%ld", (long)getpid());
+	kv(&b, "uptime", "%lld", (long long)(time(NULL) - m->started));
+	kv(&b, "started", "%lld", (long long)m->started);
+	kv(&b, "listen", "%s", m->listen_desc);
+	kv(&b, "clients", "%u", m->dir.nregistered);
+	kv(&b, "connections", "%u", m->dir.nconnected);
+	kv(&b, "channels", "%u", m->dir.nchannels);
+	kv(&b, "max_clients", "%d", m->cfg->max_clients);
+	kv(&b, "messages", "%llu", (unsigned long long)m->ring.hdr->published);
+	kv(&b, "deliveries", "%llu", (unsigned long long)m->delivered);
+	kv(&b, "ring_used", "%llu", (unsigned long long)ring_used(&m->ring));
+	kv(&b, "ring_size", "%llu", (unsigned long long)m->ring.cap);
+	kv(&b, "shm_name", "%s", m->seg.name);
+	kv(&b, "shm_size", "%zu", m->seg.size);
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+static void
+who_row(struct master *m, struct buf *b, uint32_t slot, time_t mono_now)
+{
+	struct dir_user *u = &m->dir.users[slot];
+	struct ring_slot *rs = &m->ring.slots[slot];
+	char uh[DIR_USER_MAX + DIR_HOST_MAX + 2], chans[1024] = "", idle[24], since[24],
+	    pid[16], in[24], out[24];
+	uint32_t last = atomic_load_explicit(&rs->last_active, memory_order_relaxed);
+	size_t len = 0;
+
+	snprintf(uh, sizeof uh, "%s@%s", u->user, u->host);
+	for (uint32_t i = 0; i < u->nchans && len < sizeof chans - 1; i++) {
+		const struct dir_chan *c = dir_chan_get(&m->dir, u->chans[i]);
+		if (c != NULL)
+			len += snprintf(chans + len, sizeof chans - len, "%s%s",
+			    len ? " " : "", c->name);
+	}
+	/* never spoke: idle since it connected */
+	snprintf(idle, sizeof idle, "%lld", last ? (long long)(mono_now - last) :
+	    (long long)(time(NULL) - u->connected_at));
+	snprintf(since, sizeof since, "%lld", (long long)u->connected_at);
+	snprintf(pid, sizeof pid, "%ld", (long)m->slots[slot].pid);
+	snprintf(in, sizeof in, "%llu", (unsigned long long)atomic_load_explicit(
+	    &rs->bytes_in, memory_order_relaxed));
+	snprintf(out, sizeof out, "%llu", (unsigned long long)atomic_load_explicit(
+	    &rs->bytes_out, memory_order_relaxed));
+	row(b, 8, u->nick, uh, chans, idle, since, pid, in, out);
+}
+
+static void
+do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
+{
+	struct timespec ts;
+	struct buf b;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	buf_init(&b);
+	if (q->nargs == 1) {
+		struct dir_chan *c = dir_chan_find(&m->dir, args[0]);
+		if (c == NULL) {
+			refuse(m, q, "no such channel: %s", args[0]);
+			return;
+		}
+		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
+		    "bytes_in", "bytes_out");
+		for (uint32_t i = 0; i < c->nmembers; i++)
+			who_row(m, &b, c->members[i].slot, ts.tv_sec);
+	} else {
+		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
+		    "bytes_in", "bytes_out");
+		for (uint32_t i = 0; i < m->nlive; i++)
+			if (m->dir.users[m->live[i]].state == DIR_REGISTERED)
+				who_row(m, &b, m->live[i], ts.tv_sec);
+	}
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+static void
+do_channels(struct master *m, const struct ipc_admin_req *q)
+{
+	struct buf b;
+
+	buf_init(&b);
+	row(&b, 3, "name", "members", "topic");
+	for (uint32_t i = 0; i < m->dir.nchans_alloc; i++) {
+		const struct dir_chan *c = m->dir.chans[i];
+		char n[16];
+		if (!c->used)
+			continue;
+		snprintf(n, sizeof n, "%u", c->nmembers);
+		row(&b, 3, c->name, n, c->topic ? c->topic : "");
+	}
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+static void
+do_kick(struct master *m, const struct ipc_admin_req *q, const char **args)
+{
+	const char *reason = q->nargs > 1 && args[1][0] ? args[1] : "Kicked by the administrator";
+	int slot = dir_nick_find(&m->dir, args[0]);
+	char nick[DIR_NICK_MAX + 1];
+
+	if (slot < 0 || m->dir.users[slot].state != DIR_REGISTERED) {
+		refuse(m, q, "no such nick: %s", args[0]);
+		return;
+	}
+	snprintf(nick, sizeof nick, "%s", m->dir.users[slot].nick);
+	/* peers hear the QUIT now; the worker says ERROR :Closing Link and leaves */
+	master_req_quit(m, slot, reason);
+	master_close_slot(m, slot, reason);
+	log_notice("kicked %s (%s) on request of pid %ld", nick, reason, (long)q->pid);
+	result(m, q, "kicked %s", nick);
+}
+
+static void
+do_wall(struct master *m, const struct ipc_admin_req *q, const char **args)
+{
+	char line[IRC_MAXLINE + 1];
+	struct ring_target t = { .kind = RING_TO_ALL };
+	size_t n = irc_fmt(line, sizeof line, ":%s NOTICE * :%s", m->cfg->server_name, args[0]);
+	unsigned clients = m->dir.nregistered;
+
+	if (master_emit(m, &t, line, n) < 0) {
+		refuse(m, q, "could not queue the notice");
+		return;
+	}
+	log_notice("wall from pid %ld: %s", (long)q->pid, args[0]);
+	result(m, q, "sent to %u client%s", clients, clients == 1 ? "" : "s");
+}
+
+static void
+do_motd(struct master *m, const struct ipc_admin_req *q)
+{
+	const char *p = m->cfg->motd_text;
+	struct buf b;
+
+	buf_init(&b);
+	row(&b, 1, "motd");
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		char line[1024];
+		snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), p);
+		row(&b, 1, line);
+		p += l + (nl != NULL);
+	}
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+static void
+do_motd_set(struct master *m, const struct ipc_admin_req *q, const char **args)
+{
+	char *t = args[0][0] ? strdup(args[0]) : NULL;
+
+	if (args[0][0] && t == NULL) {
+		refuse(m, q, "out of memory");
+		return;
+	}
+	free(m->cfg->motd_text);
+	m->cfg->motd_text = t;
+	log_notice("MOTD replaced on request of pid %ld (until the next reload)", (long)q->pid);
+	if (t != NULL)
+		result(m, q, "MOTD set (%zu bytes; a reload restores the configured one)",
+		    strlen(t));
+	else
+		result(m, q, "MOTD cleared");
+}
+
+static void
+do_motd_reload(struct master *m, const struct ipc_admin_req *q)
+{
+	struct config nc;
+	char err[512];
+
+	config_init_defaults(&nc);
+	if (config_load(&nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
+		config_free(&nc);
+		refuse(m, q, "%s", err);
+		return;
+	}
+	free(m->cfg->motd_text);
+	m->cfg->motd_text = nc.motd_text;
+	nc.motd_text = NULL;
+	config_free(&nc);
+	result(m, q, "MOTD reloaded (%s)", m->cfg->motd_text ? "set" : "none configured");
+}
+
+static void
+do_ipc(struct master *m, const struct ipc_admin_req *q)
+{
+	struct master_admin *a = &m->admin;
+	struct buf b;
+	char id[32], detail[256];
+
+	buf_init(&b);
+	row(&b, 3, "kind", "id", "detail");
+	snprintf(id, sizeof id, "%d", a->qid);
+	snprintf(detail, sizeof detail, "key 0x%08lx mode 0660 group %s", a->key,
+	    a->group[0] ? a->group : "(none: root only)");
+	row(&b, 3, "queue", id, detail);
+	snprintf(detail, sizeof detail, "%zu bytes (%u slots, inbox %u, ring %llu bytes)",
+	    m->seg.size, m->nslots, m->ring.inbox_size, (unsigned long long)m->ring.cap);
+	row(&b, 3, "shm", m->seg.name, detail);
+	snprintf(id, sizeof id, "%d", a->ipc.fd);
+	snprintf(detail, sizeof detail, "admin process %ld", (long)a->pid);
+	row(&b, 3, "admin", id, detail);
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		uint32_t s = m->live[i];
+		snprintf(id, sizeof id, "%d", m->slots[s].ipc.fd);
+		snprintf(detail, sizeof detail, "worker %ld slot %u %s", (long)m->slots[s].pid,
+		    s, m->dir.users[s].nick[0] ? m->dir.users[s].nick : m->dir.users[s].host);
+		row(&b, 3, "socketpair", id, detail);
+	}
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+static void
+master_admin_request(struct master *m, const char *msg, size_t len)
+{
+	const struct ipc_admin_req *q = (const void *)msg;
+	const char *args[8];
+	char text[600];
+	int n;
+
+	if (len < sizeof *q)
+		goto bad;
+	n = ipc_strings(msg, len, sizeof *q, args, 8);
+	if (n < 0 || n != q->nargs)
+		goto bad;
+	switch (q->cmd) {
+	case ADMINQ_STATUS:	do_status(m, q); break;
+	case ADMINQ_WHO:	do_who(m, q, args); break;
+	case ADMINQ_CHANNELS:	do_channels(m, q); break;
+	case ADMINQ_KICK:	if (n < 1) goto bad; do_kick(m, q, args); break;
+	case ADMINQ_WALL:	if (n < 1) goto bad; do_wall(m, q, args); break;
+	case ADMINQ_MOTD:	do_motd(m, q); break;
+	case ADMINQ_MOTD_SET:	if (n < 1) goto bad; do_motd_set(m, q, args); break;
+	case ADMINQ_MOTD_RELOAD: do_motd_reload(m, q); break;
+	case ADMINQ_RELOAD:
+		if (master_reload(m, text, sizeof text) < 0)
+			refuse(m, q, "%s", text);
+		else
+			result(m, q, "%s", text);
+		break;
+	case ADMINQ_SHUTDOWN:
+		result(m, q, "shutting down");
+		log_notice("shutdown requested by pid %ld", (long)q->pid);
+		master_shutdown(m, n > 0 && args[0][0] ? args[0] : "Server shutting down");
+		break;
+	case ADMINQ_IPC:	do_ipc(m, q); break;
+	default:
+		goto bad;
+	}
+	return;
+bad:
+	/* the admin process validated it: a mismatch means it is broken */
+	log_warnx("malformed request from the admin process; restarting it");
+	if (m->admin.pid > 0)
+		kill(m->admin.pid, SIGKILL);
+}
+
+void
+master_admin_event(struct master *m, uint32_t events)
+{
+	struct master_admin *a = &m->admin;
+	char msg[IPC_MSG_MAX];
+
+	if (a->ipc.fd < 0)
+		return;
+	if ((events & EPOLLOUT) && ipc_flush(&a->ipc) <= 0 && a->in_epoll) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_ADMIN_TAG };
+		epoll_ctl(m->epfd, EPOLL_CTL_MOD, a->ipc.fd, &ev);
+		a->out_watched = false;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = ipc_recv(&a->ipc, msg);
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			/* exiting; SIGCHLD tells the rest */
+			if (a->in_epoll)
+				epoll_ctl(m->epfd, EPOLL_CTL_DEL, a->ipc.fd, NULL);
+			a->in_epoll = false;
+			return;
+		}
+		if (((const struct ipc_hdr *)msg)->type == IPC_ADMIN_REQ) {
+			a->busy++;
+			master_admin_request(m, msg, n);
+		} else if (((const struct ipc_hdr *)msg)->type == IPC_ADMIN_DONE) {
+			if (a->busy > 0)
+				a->busy--;
+		} else
+			log_warnx("unexpected message from the admin process");
+	}
+}

@@ -1,0 +1,43 @@
+/*
+ * master_admin: the master's side of shmchatctl. It owns the SysV queue
+ * (created at start, removed on every exit path), forks the admin process
+ * (admin.c) and restarts it if it dies, and answers the requests the admin
+ * process forwards: status, who, channels, kick, wall, motd, reload,
+ * shutdown, ipc. Answers are rows of tab-separated fields (adminq.h).
+ */
+#ifndef SHMCHAT_MASTER_ADMIN_H
+#define SHMCHAT_MASTER_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ipc.h"
+
+struct master;
+
+struct master_admin {
+	int qid;		/* -1: none */
+	long key;
+	char group[40];		/* "" when the group does not exist */
+	pid_t pid;		/* the admin process, 0 when not running */
+	struct ipc_peer ipc;
+	bool in_epoll, out_watched;
+	unsigned busy;		/* requests forwarded and not yet relayed */
+	uint64_t restart_ms;	/* when to start it again, 0: not due */
+	uint64_t started_ms;
+};
+
+/* create the queue and start the admin process; -1 on failure (logged) */
+int master_admin_setup(struct master *m);
+/* the admin process's socketpair is readable/writable */
+void master_admin_event(struct master *m, uint32_t events);
+/* true when pid was the admin process (then it is handled here) */
+bool master_admin_reaped(struct master *m, pid_t pid, int status);
+/* restart a dead admin process when due */
+void master_admin_tick(struct master *m, uint64_t now_ms);
+/* stop the admin process and remove the queue (every exit path) */
+void master_admin_stop(struct master *m);
+
+#endif
