@@ -207,7 +207,8 @@ dir_user_release(struct dir *d, uint32_t slot)
 	if (u->state == DIR_FREE)
 		return;
 	while (u->nchans > 0)
-		dir_part(d, slot, u->chans[u->nchans - 1]);
+		if (dir_part(d, slot, u->chans[u->nchans - 1]) < 0)
+			u->nchans--;	/* inconsistent entry: drop it, never loop */
 	if (u->key[0] != '\0')
 		dir_map_del(d->nicks, u->key);
 	dir_set_state(d, slot, DIR_FREE);

@@ -440,7 +440,8 @@ master_req_quit(struct master *m, uint32_t slot, const char *reason)
 	len = irc_fmt(line, sizeof line, ":%s QUIT :%s", pfx, reason);
 	emit_to_peers(m, slot, false, line, len);
 	while (u->nchans > 0)
-		dir_part(&m->dir, slot, u->chans[u->nchans - 1]);
+		if (dir_part(&m->dir, slot, u->chans[u->nchans - 1]) < 0)
+			u->nchans--;	/* inconsistent entry: drop it, never loop */
 	dir_nick_clear(&m->dir, slot);	/* free for the next client at once */
 	dir_set_state(&m->dir, slot, DIR_QUITTING);
 	log_info("%s quit (%s)", pfx, reason);

@@ -44,7 +44,8 @@ ring_init(struct ring *r, void *mem, size_t size, uint32_t nslots,
 	pthread_mutexattr_t ma;
 	int rc;
 
-	if (cap % 8 || cap < 2 * RING_REC_MAX || inbox_size == 0 ||
+	if (cap % 8 || cap < 2 * RING_REC_MAX || inbox_size == 0 || nslots == 0 ||
+	    (uint64_t)nslots * inbox_size > UINT32_MAX ||
 	    (inbox_size & (inbox_size - 1)) || cap / 8 > UINT32_MAX ||
 	    size < ring_segment_size(nslots, inbox_size, cap))
 		return -EINVAL;
@@ -203,8 +204,12 @@ ring_inbox_pop(struct ring *r, uint32_t slot)
 {
 	struct ring_slot *s = &r->slots[slot];
 
-	/* release: our reads of the record happen before the master may reuse it */
-	atomic_fetch_add_explicit(&s->inbox_tail, 1, memory_order_release);
+	/*
+	 * Our reads of the record happen before the master may reuse it
+	 * (release); seq_cst also orders it against ring_drain_notify_due's
+	 * load, pairing with the master's request then re-read of the tail.
+	 */
+	atomic_fetch_add(&s->inbox_tail, 1);
 }
 
 bool
@@ -232,8 +237,7 @@ ring_drain_notify_due(struct ring *r, uint32_t slot)
 {
 	struct ring_slot *s = &r->slots[slot];
 
-	return atomic_load_explicit(&s->drain_notify, memory_order_relaxed) &&
-	    atomic_exchange(&s->drain_notify, 0) == 1;
+	return atomic_load(&s->drain_notify) && atomic_exchange(&s->drain_notify, 0) == 1;
 }
 
 /* ---------------------------------------------------------------- master */
