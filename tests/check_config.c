@@ -97,6 +97,8 @@ assert_defaults(const struct config *c)
 	ck_assert_int_eq(c->ring_size, 8388608);
 	ck_assert_int_eq(c->inbox_size, 4096);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
+	ck_assert_int_eq(c->admin_queue_key, 0x53434d51);
+	ck_assert_str_eq(c->admin_group, "shmchat");
 }
 
 /*
@@ -421,7 +423,23 @@ START_TEST(test_admin_group)
 	    "  group = \"shmchat-admin\";\n};\nnick_len = 12;\n", err, sizeof err,
 	    NULL, 0), 0);
 	ck_assert_int_eq(c.nick_len, 12);
+	ck_assert_int_eq(c.admin_queue_key, 1234);
+	ck_assert_str_eq(c.admin_group, "shmchat-admin");
 	config_free(&c);
+
+	/* defaults, and each kind of mistake with its line */
+	config_init_defaults(&c);
+	ck_assert_int_eq(c.admin_queue_key, 0x53434d51);
+	ck_assert_str_eq(c.admin_group, "shmchat");
+	config_free(&c);
+	assert_load_error("admin = {\n  queue_key = 0;\n};\n", 2,
+	    "admin.queue_key must be between 1 and 0x7fffffff");
+	assert_load_error("admin = {\n  queue_key = \"x\";\n};\n", 2,
+	    "admin.queue_key must be an integer");
+	assert_load_error("admin = {\n\n  group = \"a b\";\n};\n", 3,
+	    "admin.group must be a group name (1 to 32 characters)");
+	assert_load_error("admin = {\n  colour = 1;\n};\n", 2,
+	    "unknown setting 'admin.colour'");
 }
 END_TEST
 
@@ -485,7 +503,7 @@ START_TEST(test_example_conf)
 		"motd", "motd_file", "max_clients", "max_channels_per_client",
 		"nick_len", "channel_len", "topic_len", "away_len", "sendq",
 		"registration_timeout", "ping_interval", "ping_timeout",
-		"stall_timeout", "ring_size", "inbox_size", "log_level",
+		"stall_timeout", "ring_size", "inbox_size", "log_level", "admin",
 	};
 	struct config c;
 	char path[4096], err[512], line[1024], want[64];
