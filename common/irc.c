@@ -221,46 +221,56 @@ irc_utf8_cut(const char *s, size_t len)
 	return k < need ? i - 1 : len;
 }
 
+size_t
+irc_utf8_seqlen(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c, lo = 0x80, hi = 0xBF;
+	size_t need, j;
+
+	if (len == 0)
+		return 0;
+	c = u[0];
+	if (c < 0x80)
+		return 1;
+	/* the second byte's range excludes overlongs, surrogates, > U+10FFFF */
+	if (c >= 0xC2 && c <= 0xDF)
+		need = 1;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else
+		return 0;
+	if (len <= need)
+		return 0;
+	if (u[1] < lo || u[1] > hi)
+		return 0;
+	for (j = 2; j <= need; j++)
+		if ((u[j] & 0xC0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
 bool
 irc_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char c = u[i];
-		unsigned char lo = 0x80, hi = 0xBF;
-		size_t need, j;
+		size_t n = irc_utf8_seqlen(s + i, len - i);
 
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		/* the second byte's range excludes overlongs, surrogates, > U+10FFFF */
-		if (c >= 0xC2 && c <= 0xDF)
-			need = 1;
-		else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else
+		if (n == 0)
 			return false;
-		if (len - i <= need)
-			return false;
-		if (u[i + 1] < lo || u[i + 1] > hi)
-			return false;
-		for (j = 2; j <= need; j++)
-			if ((u[i + j] & 0xC0) != 0x80)
-				return false;
-		i += need + 1;
+		i += n;
 	}
 	return true;
 }

@@ -57,6 +57,12 @@ size_t irc_fmt(char *out, size_t cap, const char *fmt, ...)
 size_t irc_utf8_cut(const char *s, size_t len);
 /* true when s[0..len) is valid UTF-8 */
 bool irc_utf8_valid(const char *s, size_t len);
+/*
+ * Length (1..4) of the valid UTF-8 sequence that starts s[0..len), or 0 when
+ * s starts with an invalid or truncated one (or len is 0). Lets a reader
+ * step over bad bytes one at a time, e.g. to show U+FFFD for each.
+ */
+size_t irc_utf8_seqlen(const char *s, size_t len);
 
 /*
  * Case mapping "rfc1459": A-Z [ ] \ ~ fold to a-z { } | ^ (the server

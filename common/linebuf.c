@@ -131,3 +131,10 @@ linebuf_unget(struct linebuf *lb)
 	if (returned_bytes(lb) > 0)
 		lb->scan = 0;
 }
+
+void
+linebuf_reset(struct linebuf *lb)
+{
+	lb->len = lb->scan = 0;
+	lb->discarding = false;
+}

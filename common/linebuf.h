@@ -43,5 +43,7 @@ enum linebuf_result linebuf_next(struct linebuf *lb, const char **line, size_t *
 void linebuf_unget(struct linebuf *lb);
 /* bytes buffered but not yet returned as lines */
 size_t linebuf_pending(const struct linebuf *lb);
+/* forget everything buffered (a new connection starts with no half line) */
+void linebuf_reset(struct linebuf *lb);
 
 #endif

@@ -434,6 +434,26 @@ START_TEST(utf8_cut)
 }
 END_TEST
 
+START_TEST(utf8_seqlen)
+{
+	ck_assert_uint_eq(irc_utf8_seqlen("", 0), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("a", 1), 1);
+	ck_assert_uint_eq(irc_utf8_seqlen("\0", 1), 1);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xc3\xa9x", 3), 2);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xe2\x82\xac", 3), 3);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xf0\x9f\x98\x80", 4), 4);
+	/* truncated by len, invalid leads, overlongs, surrogates */
+	ck_assert_uint_eq(irc_utf8_seqlen("\xc3\xa9", 1), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\x80", 1), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xff", 1), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xc0\xaf", 2), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xe0\x80\xaf", 3), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xed\xa0\x80", 3), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xf4\x90\x80\x80", 4), 0);
+	ck_assert_uint_eq(irc_utf8_seqlen("\xe2\x82x", 3), 0);
+}
+END_TEST
+
 START_TEST(utf8_valid)
 {
 	static const char *good[] = {
@@ -601,6 +621,7 @@ irc_suite(void)
 	tc = tcase_create("utf8");
 	tcase_add_test(tc, utf8_cut);
 	tcase_add_test(tc, utf8_valid);
+	tcase_add_test(tc, utf8_seqlen);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

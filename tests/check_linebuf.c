@@ -354,6 +354,27 @@ START_TEST(pending)
 }
 END_TEST
 
+START_TEST(reset)
+{
+	struct linebuf lb;
+	struct events ev = { 0 };
+
+	ck_assert_int_eq(linebuf_init(&lb, 16), 0);
+	/* a half line, then a reset: it must not prefix the next line */
+	feed(&lb, &ev, "HALF LI", 7, 0);
+	linebuf_reset(&lb);
+	ck_assert_uint_eq(linebuf_pending(&lb), 0);
+	feed(&lb, &ev, "PING x\r\n", 8, 0);
+	/* inside an overlong line, then a reset: the next line is whole */
+	feed(&lb, &ev, "0123456789012345678", 19, 0);
+	linebuf_reset(&lb);
+	feed(&lb, &ev, "OK\n", 3, 0);
+	ev_expect(&ev, "6:PING x|!|2:OK|");
+	ev_free(&ev);
+	linebuf_free(&lb);
+}
+END_TEST
+
 START_TEST(commit_clamped)
 {
 	struct linebuf lb;
@@ -479,6 +500,7 @@ linebuf_suite(void)
 	tcase_add_test(tc, line_stays_valid);
 	tcase_add_test(tc, pending);
 	tcase_add_test(tc, commit_clamped);
+	tcase_add_test(tc, reset);
 	tcase_add_test(tc, randomized);
 	suite_add_tcase(s, tc);
 	return s;

@@ -741,7 +741,8 @@ static int list_shm(char ***out)
 	return n;
 }
 
-static int list_msq(int **out)
+/* queues with this key only: other test programs run beside us (make -j) */
+static int list_msq(long want_key, int **out)
 {
 	FILE *f = fopen("/proc/sysvipc/msg", "r");
 	char line[512];
@@ -754,7 +755,7 @@ static int list_msq(int **out)
 
 			int *nv;
 
-			if (sscanf(line, "%ld %d", &key, &id) != 2)
+			if (sscanf(line, "%ld %d", &key, &id) != 2 || key != want_key)
 				continue;
 			nv = realloc(v, (size_t)(n + 1) * sizeof *v);
 			if (!nv)
@@ -778,7 +779,7 @@ static void free_names(char **v, int n)
 static void ipc_snapshot(struct srv *s)
 {
 	s->nshm_before = list_shm(&s->shm_before);
-	s->nmsq_before = list_msq(&s->msq_before);
+	s->nmsq_before = list_msq(s->admin_key, &s->msq_before);
 }
 
 /*
@@ -806,7 +807,7 @@ static int ipc_new(struct srv *s, char *buf, size_t cap, bool remove_them)
 {
 	char **names;
 	int *ids;
-	int nn = list_shm(&names), ni = list_msq(&ids), count = 0;
+	int nn = list_shm(&names), ni = list_msq(s->admin_key, &ids), count = 0;
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -900,11 +901,17 @@ void srv_write_conf(struct srv *s, const char *extra)
 		static unsigned counter;
 		s->admin_key = 0x5c000000L | ((long)(getpid() & 0xffff) << 8) | (counter++ & 0xff);
 	}
-	if (!extra || !strstr(extra, "admin")) {
+	if (extra && strstr(extra, "queue_key")) {
+		/* the test picked its own key: watch that one for leftovers */
+		const char *k = strstr(extra, "queue_key");
+		k += strcspn(k, "=") + 1;
+		s->admin_key = strtol(k, NULL, 0);
+	}
+	{
 		char line[128];
 		snprintf(line, sizeof line, "admin = { queue_key = 0x%lx; group = \"root\"; };",
 		    s->admin_key);
-		conf_add(buf, sizeof buf, NULL, "admin", line);
+		conf_add(buf, sizeof buf, extra, "admin", line);
 	}
 	if (extra) {
 		strncat(buf, extra, sizeof buf - strlen(buf) - 2);

@@ -1,0 +1,388 @@
+/* event: classification of IRC lines into events; numeric reply table */
+#include <config.h>
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event.h"
+
+/*
+ * Numeric replies we know, with a template for their text: $N is param N
+ * (param 0 is our nick), $- the last param. EV_NONE rows are shown as
+ * nothing (ends of lists, capability lists). A numeric not in the table is
+ * shown raw; an unlisted 4xx/5xx one as an error in generic form.
+ */
+static const struct numeric_row {
+	const char *num;
+	enum event_type type;
+	const char *tmpl;
+} numeric_rows[] = {
+	{ "001", EV_SERVER, "$-" },
+	{ "002", EV_SERVER, "$-" },
+	{ "003", EV_SERVER, "$-" },
+	{ "004", EV_NONE, NULL },
+	{ "005", EV_NONE, NULL },
+	{ "250", EV_SERVER, "$-" },
+	{ "251", EV_SERVER, "$-" },
+	{ "252", EV_SERVER, "$1 $-" },
+	{ "253", EV_SERVER, "$1 $-" },
+	{ "254", EV_SERVER, "$1 $-" },
+	{ "255", EV_SERVER, "$-" },
+	{ "265", EV_SERVER, "$-" },
+	{ "266", EV_SERVER, "$-" },
+	{ "301", EV_SERVER, "$1 is away: $-" },
+	{ "305", EV_SERVER, "$-" },
+	{ "306", EV_SERVER, "$-" },
+	{ "311", EV_SERVER, "$1 is $2@$3 ($-)" },
+	{ "312", EV_SERVER, "$1 is on $2 ($-)" },
+	{ "313", EV_SERVER, "$1 $-" },
+	{ "314", EV_SERVER, "$1 was $2@$3 ($-)" },
+	{ "315", EV_NONE, NULL },
+	{ "317", EV_SERVER, "$1 has been idle $2 seconds" },
+	{ "318", EV_NONE, NULL },
+	{ "319", EV_SERVER, "$1 is on $-" },
+	{ "321", EV_NONE, NULL },
+	{ "322", EV_SERVER, "$1 ($2 users): $-" },
+	{ "323", EV_NONE, NULL },
+	{ "324", EV_SERVER, "$1 has modes $2" },
+	{ "329", EV_NONE, NULL },
+	{ "330", EV_SERVER, "$1 is logged in as $2" },
+	{ "331", EV_SERVER, "$1 has no topic" },
+	{ "332", EV_TOPIC_IS, NULL },
+	{ "333", EV_SERVER, "Topic of $1 set by $2" },
+	{ "341", EV_SERVER, "Inviting $1 to $2" },
+	{ "351", EV_SERVER, "$1 $2 $-" },
+	{ "352", EV_SERVER, "$1 $5 ($2@$3) $6 $-" },
+	{ "353", EV_SERVER, "Users on $2: $-" },
+	{ "366", EV_NONE, NULL },
+	{ "369", EV_NONE, NULL },
+	{ "371", EV_SERVER, "$-" },
+	{ "372", EV_SERVER, "$-" },
+	{ "374", EV_NONE, NULL },
+	{ "375", EV_SERVER, "$-" },
+	{ "376", EV_NONE, NULL },
+	{ "378", EV_SERVER, "$1 $-" },
+	{ "381", EV_SERVER, "$-" },
+	{ "391", EV_SERVER, "Time on $1: $-" },
+	{ "396", EV_SERVER, "$1 $-" },
+	{ "422", EV_SERVER, "$-" },	/* no MOTD: not worth calling an error */
+};
+
+static const char *
+param(const struct irc_msg *m, int i)
+{
+	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
+}
+
+static const char *
+last(const struct irc_msg *m)
+{
+	return m->nparams > 0 ? param(m, m->nparams - 1) : "";
+}
+
+/* append s to the event's text buffer */
+static void
+put(struct event *ev, size_t *n, const char *s, size_t len)
+{
+	size_t room = sizeof ev->textb - 1 - *n;
+
+	if (len > room)
+		len = irc_utf8_cut(s, room);
+	memcpy(ev->textb + *n, s, len);
+	*n += len;
+	ev->textb[*n] = '\0';
+}
+
+static void
+expand(struct event *ev, const struct irc_msg *m, const char *tmpl)
+{
+	size_t n = 0;
+	const char *p;
+
+	ev->textb[0] = '\0';
+	for (p = tmpl; *p != '\0'; p++) {
+		const char *s;
+
+		if (p[0] == '$' && p[1] == '-') {
+			s = last(m);
+			p++;
+		} else if (p[0] == '$' && p[1] >= '0' && p[1] <= '9') {
+			s = param(m, p[1] - '0');
+			p++;
+		} else {
+			put(ev, &n, p, 1);
+			continue;
+		}
+		put(ev, &n, s, strlen(s));
+	}
+	ev->text = ev->textb;
+}
+
+/* "p1 p2: last" without our nick, for numerics we have no template for */
+static void
+generic(struct event *ev, const struct irc_msg *m)
+{
+	size_t n = 0;
+	int i;
+
+	ev->textb[0] = '\0';
+	for (i = 1; i < m->nparams - 1; i++) {
+		if (i > 1)
+			put(ev, &n, " ", 1);
+		put(ev, &n, param(m, i), strlen(param(m, i)));
+	}
+	if (m->nparams > 2)
+		put(ev, &n, ": ", 2);
+	if (m->nparams > 1)
+		put(ev, &n, last(m), strlen(last(m)));
+	ev->text = ev->textb;
+}
+
+static void
+set_raw(struct event *ev, const char *raw, size_t rawlen)
+{
+	size_t n = 0;
+
+	ev->type = EV_RAW;
+	ev->textb[0] = '\0';
+	if (raw != NULL) {
+		if (rawlen > 0 && raw[rawlen - 1] == '\r')
+			rawlen--;
+		put(ev, &n, raw, rawlen);
+	}
+	ev->text = ev->textb;
+}
+
+static void
+numeric(struct event *ev, const struct irc_msg *m, const char *raw, size_t rawlen)
+{
+	size_t i;
+
+	ev->numeric = m->command;
+	for (i = 0; i < sizeof numeric_rows / sizeof numeric_rows[0]; i++) {
+		const struct numeric_row *r = &numeric_rows[i];
+
+		if (strcmp(r->num, m->command) != 0)
+			continue;
+		ev->type = r->type;
+		if (r->type == EV_TOPIC_IS) {
+			ev->from = NULL;
+			ev->target = param(m, 1);
+			ev->text = last(m);
+		} else if (r->tmpl != NULL)
+			expand(ev, m, r->tmpl);
+		return;
+	}
+	if (m->command[0] == '4' || m->command[0] == '5') {
+		ev->type = EV_ERROR;
+		generic(ev, m);
+		return;
+	}
+	set_raw(ev, raw, rawlen);
+}
+
+bool
+event_is_channel(const char *name)
+{
+	return name != NULL && name[0] != '\0' && strchr("#&+!", name[0]) != NULL;
+}
+
+/* a message's text: CTCP requests are \1CMD args\1 */
+static void
+message(struct event *ev, const struct irc_msg *m, bool notice)
+{
+	const char *text = param(m, 1);
+	size_t len = strlen(text), n = 0;
+
+	ev->target = param(m, 0);
+	ev->priv = !event_is_channel(ev->target);
+	ev->type = notice ? EV_NOTICE : EV_MESSAGE;
+	ev->text = text;
+	if (len < 2 || text[0] != '\001')
+		return;
+	text++;
+	len--;
+	if (text[len - 1] == '\001')
+		len--;
+	if (!notice && len >= 6 && !strncasecmp(text, "ACTION", 6) &&
+	    (len == 6 || text[6] == ' ')) {
+		ev->type = EV_ACTION;
+		text += len > 6 ? 7 : 6;
+		len -= len > 6 ? 7 : 6;
+	} else if (!notice) {
+		const char *sp = memchr(text, ' ', len);
+
+		ev->type = EV_CTCP;
+		if (sp != NULL)
+			len = (size_t)(sp - text);
+	}
+	put(ev, &n, text, len);
+	ev->text = ev->textb;
+}
+
+void
+event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
+    const char *raw, size_t rawlen)
+{
+	const char *cmd = m->command;
+	const char *bang;
+
+	memset(ev, 0, offsetof(struct event, fromb));
+	ev->fromb[0] = ev->textb[0] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ev->time);
+	ev->type = EV_NONE;
+
+	if (m->prefix != NULL) {
+		bang = strchr(m->prefix, '!');
+		if (bang != NULL) {
+			size_t n = (size_t)(bang - m->prefix);
+
+			if (n >= sizeof ev->fromb)
+				n = sizeof ev->fromb - 1;
+			memcpy(ev->fromb, m->prefix, n);
+			ev->fromb[n] = '\0';
+			ev->from = ev->fromb;
+			ev->userhost = bang + 1;
+		} else
+			ev->from = m->prefix;
+		ev->self = mynick != NULL && !irc_casecmp(ev->from, mynick);
+	}
+
+	if (cmd[0] >= '0' && cmd[0] <= '9') {
+		numeric(ev, m, raw, rawlen);
+		return;
+	}
+	if (!strcmp(cmd, "PRIVMSG") || !strcmp(cmd, "NOTICE")) {
+		bool notice = cmd[0] == 'N';
+
+		if (m->nparams < 2) {
+			set_raw(ev, raw, rawlen);
+			return;
+		}
+		message(ev, m, notice);
+		/* a notice from a server, not a person (no nick!user@host) */
+		if (notice && (m->prefix == NULL || ev->userhost == NULL))
+			ev->type = EV_SERVER;
+		return;
+	}
+	if (!strcmp(cmd, "JOIN") && m->nparams >= 1) {
+		ev->type = EV_JOIN;
+		ev->target = param(m, 0);
+	} else if (!strcmp(cmd, "PART") && m->nparams >= 1) {
+		ev->type = EV_PART;
+		ev->target = param(m, 0);
+		ev->text = m->nparams >= 2 ? param(m, 1) : NULL;
+	} else if (!strcmp(cmd, "QUIT")) {
+		ev->type = EV_QUIT;
+		ev->text = m->nparams >= 1 ? param(m, 0) : NULL;
+	} else if (!strcmp(cmd, "NICK") && m->nparams >= 1) {
+		ev->type = EV_NICK;
+		ev->text = param(m, 0);
+	} else if (!strcmp(cmd, "KICK") && m->nparams >= 2) {
+		ev->type = EV_KICK;
+		ev->target = param(m, 0);
+		ev->victim = param(m, 1);
+		ev->text = m->nparams >= 3 ? param(m, 2) : NULL;
+	} else if (!strcmp(cmd, "TOPIC") && m->nparams >= 1) {
+		ev->type = EV_TOPIC;
+		ev->target = param(m, 0);
+		ev->text = m->nparams >= 2 ? param(m, 1) : "";
+	} else if (!strcmp(cmd, "MODE") && m->nparams >= 2) {
+		size_t n = 0;
+
+		ev->type = EV_MODE;
+		ev->target = param(m, 0);
+		for (int i = 1; i < m->nparams; i++) {
+			if (i > 1)
+				put(ev, &n, " ", 1);
+			put(ev, &n, param(m, i), strlen(param(m, i)));
+		}
+		ev->text = ev->textb;
+	} else if (!strcmp(cmd, "INVITE") && m->nparams >= 2) {
+		ev->type = EV_INVITE;
+		ev->target = param(m, 1);
+	} else if (!strcmp(cmd, "ERROR")) {
+		ev->type = EV_ERROR;
+		ev->text = last(m);
+	} else if (!strcmp(cmd, "PING") || !strcmp(cmd, "PONG") || !strcmp(cmd, "CAP")) {
+		ev->type = EV_NONE;
+	} else {
+		set_raw(ev, raw, rawlen);
+	}
+}
+
+void
+event_local(struct event *ev, enum event_type type, const char *from,
+    const char *target, const char *text)
+{
+	memset(ev, 0, offsetof(struct event, fromb));
+	ev->fromb[0] = ev->textb[0] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ev->time);
+	ev->type = type;
+	if (from != NULL) {
+		snprintf(ev->fromb, sizeof ev->fromb, "%s", from);
+		ev->from = ev->fromb;
+		ev->self = true;
+	}
+	ev->target = target;
+	if (text != NULL) {
+		size_t n = 0;
+
+		put(ev, &n, text, strlen(text));
+		ev->text = ev->textb;
+	}
+	ev->priv = target != NULL && !event_is_channel(target);
+}
+
+bool
+event_public(const struct event *ev)
+{
+	switch (ev->type) {
+	case EV_MESSAGE:
+	case EV_ACTION:
+	case EV_NOTICE:
+	case EV_JOIN:
+	case EV_PART:
+	case EV_QUIT:
+	case EV_NICK:
+	case EV_KICK:
+	case EV_TOPIC:
+	case EV_TOPIC_IS:
+	case EV_INVITE:
+	case EV_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *
+event_type_name(enum event_type type)
+{
+	static const char *const names[] = {
+		[EV_NONE] = "none",
+		[EV_MESSAGE] = "message",
+		[EV_ACTION] = "action",
+		[EV_NOTICE] = "notice",
+		[EV_CTCP] = "ctcp",
+		[EV_JOIN] = "join",
+		[EV_PART] = "part",
+		[EV_QUIT] = "quit",
+		[EV_NICK] = "nick",
+		[EV_KICK] = "kick",
+		[EV_TOPIC] = "topic",
+		[EV_TOPIC_IS] = "topic",
+		[EV_MODE] = "mode",
+		[EV_INVITE] = "invite",
+		[EV_ERROR] = "error",
+		[EV_SERVER] = "server",
+		[EV_RAW] = "raw",
+		[EV_NOTE] = "note",
+	};
+
+	if ((size_t)type < sizeof names / sizeof names[0] && names[type] != NULL)
+		return names[type];
+	return "unknown";
+}

@@ -1,0 +1,22 @@
+/*
+ * jsonout: events as JSON, one object per line, for scripts:
+ * {"type":"message","time":"2025-01-02T03:04:05.678Z","from":"alice",
+ *  "target":"#ops","text":"hi"}. The five keys are always there (null when
+ * not applicable); a kick adds "nick" (who was kicked). Output is always
+ * valid UTF-8 JSON: invalid bytes become U+FFFD, control characters are
+ * escaped. Pure: appends to a buf, no I/O.
+ */
+#ifndef SHMCHAT_JSONOUT_H
+#define SHMCHAT_JSONOUT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "event.h"
+
+/* append s[0..len) as a JSON string (with quotes); 0 or -ENOMEM */
+int jsonout_string(struct buf *b, const char *s, size_t len);
+/* append one event object and a newline; 0 or -ENOMEM */
+int jsonout_event(struct buf *b, const struct event *ev);
+
+#endif

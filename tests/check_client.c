@@ -1,0 +1,1158 @@
+/*
+ * check_client: unit tests for the client's pure modules (libclient.a):
+ * command parsing, message splitting, event classification, output
+ * formatting, JSON encoding, channel state and completion, the session's
+ * registration logic and option/config parsing.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "chans.h"
+#include "cmd.h"
+#include "complete.h"
+#include "event.h"
+#include "irc.h"
+#include "jsonout.h"
+#include "opts.h"
+#include "render.h"
+#include "session.h"
+#include "split.h"
+
+/* ------------------------------------------------------------------ cmd */
+
+static struct cmd cmd;
+static char cmdline[1024];
+
+static enum cmd_kind
+parse(const char *s)
+{
+	snprintf(cmdline, sizeof cmdline, "%s", s);
+	cmd_parse(cmdline, &cmd);
+	return cmd.kind;
+}
+
+START_TEST(cmd_text)
+{
+	ck_assert_int_eq(parse("hello world"), CMD_TEXT);
+	ck_assert_str_eq(cmd.text, "hello world");
+	ck_assert_int_eq(parse(""), CMD_NONE);
+	ck_assert_int_eq(parse("   "), CMD_NONE);
+	/* "//" escapes a leading slash */
+	ck_assert_int_eq(parse("//join is a command"), CMD_TEXT);
+	ck_assert_str_eq(cmd.text, "/join is a command");
+	/* a pasted newline is not part of it */
+	ck_assert_int_eq(parse("hi\r\n"), CMD_TEXT);
+	ck_assert_str_eq(cmd.text, "hi");
+}
+END_TEST
+
+START_TEST(cmd_join_part)
+{
+	ck_assert_int_eq(parse("/join #ops"), CMD_JOIN);
+	ck_assert_str_eq(cmd.arg, "#ops");
+	ck_assert_ptr_null(cmd.text);
+	ck_assert_int_eq(parse("/JOIN   #ops   secret  "), CMD_JOIN);
+	ck_assert_str_eq(cmd.arg, "#ops");
+	ck_assert_str_eq(cmd.text, "secret");
+	ck_assert_int_eq(parse("/join ops"), CMD_JOIN);
+	ck_assert_str_eq(cmd.arg, "#ops");
+	ck_assert_int_eq(parse("/j #a,#b"), CMD_JOIN);
+	ck_assert_str_eq(cmd.arg, "#a,#b");
+	ck_assert_int_eq(parse("/join"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/join #channel [key]");
+
+	ck_assert_int_eq(parse("/part"), CMD_PART);
+	ck_assert_ptr_null(cmd.arg);
+	ck_assert_ptr_null(cmd.text);
+	ck_assert_int_eq(parse("/part #ops see you"), CMD_PART);
+	ck_assert_str_eq(cmd.arg, "#ops");
+	ck_assert_str_eq(cmd.text, "see you");
+	/* not a channel: the reason for leaving the current one */
+	ck_assert_int_eq(parse("/leave gone fishing"), CMD_PART);
+	ck_assert_ptr_null(cmd.arg);
+	ck_assert_str_eq(cmd.text, "gone fishing");
+}
+END_TEST
+
+START_TEST(cmd_messages)
+{
+	ck_assert_int_eq(parse("/msg bob hi there  "), CMD_MSG);
+	ck_assert_str_eq(cmd.arg, "bob");
+	ck_assert_str_eq(cmd.text, "hi there");
+	ck_assert_int_eq(parse("/msg bob"), CMD_USAGE);
+	ck_assert_int_eq(parse("/msg"), CMD_USAGE);
+	ck_assert_int_eq(parse("/notice #c note"), CMD_NOTICE);
+	ck_assert_int_eq(parse("/me waves  at you"), CMD_ME);
+	ck_assert_str_eq(cmd.text, "waves  at you");
+	ck_assert_int_eq(parse("/me"), CMD_USAGE);
+	ck_assert_int_eq(parse("/query bob"), CMD_QUERY);
+	ck_assert_str_eq(cmd.arg, "bob");
+	ck_assert_int_eq(parse("/query"), CMD_QUERY);
+	ck_assert_ptr_null(cmd.arg);
+}
+END_TEST
+
+START_TEST(cmd_others)
+{
+	ck_assert_int_eq(parse("/quit"), CMD_QUIT);
+	ck_assert_ptr_null(cmd.text);
+	ck_assert_int_eq(parse("/quit  see you later"), CMD_QUIT);
+	ck_assert_str_eq(cmd.text, "see you later");
+	ck_assert_int_eq(parse("/nick newbie"), CMD_NICK);
+	ck_assert_int_eq(parse("/nick"), CMD_USAGE);
+	ck_assert_int_eq(parse("/topic"), CMD_TOPIC);
+	ck_assert_int_eq(parse("/topic a new topic"), CMD_TOPIC);
+	ck_assert_ptr_null(cmd.arg);
+	ck_assert_str_eq(cmd.text, "a new topic");
+	ck_assert_int_eq(parse("/topic #c a new topic"), CMD_TOPIC);
+	ck_assert_str_eq(cmd.arg, "#c");
+	ck_assert_int_eq(parse("/names"), CMD_NAMES);
+	ck_assert_int_eq(parse("/who #c"), CMD_WHO);
+	ck_assert_int_eq(parse("/whois bob"), CMD_WHOIS);
+	ck_assert_int_eq(parse("/whois"), CMD_USAGE);
+	ck_assert_int_eq(parse("/list"), CMD_LIST);
+	ck_assert_int_eq(parse("/away back soon"), CMD_AWAY);
+	ck_assert_int_eq(parse("/raw PRIVMSG #c :x y"), CMD_RAW);
+	ck_assert_str_eq(cmd.text, "PRIVMSG #c :x y");
+	ck_assert_int_eq(parse("/raw"), CMD_USAGE);
+	ck_assert_int_eq(parse("/help join"), CMD_HELP);
+	ck_assert_str_eq(cmd.arg, "join");
+	ck_assert_int_eq(parse("/frobnicate x"), CMD_UNKNOWN);
+	ck_assert_str_eq(cmd.name, "frobnicate");
+	ck_assert_int_eq(parse("/"), CMD_UNKNOWN);
+	ck_assert_ptr_nonnull(cmd_find("QUOTE"));
+	ck_assert_ptr_null(cmd_find("nope"));
+}
+END_TEST
+
+static const char *
+irc_of(const char *line, const char *chan)
+{
+	static char out[1024];
+
+	parse(line);
+	if (cmd_irc(&cmd, chan, out, sizeof out) <= 0 && out[0] == '\0')
+		return "";
+	return out;
+}
+
+START_TEST(cmd_to_irc)
+{
+	ck_assert_str_eq(irc_of("/join #a key", NULL), "JOIN #a key");
+	ck_assert_str_eq(irc_of("/join #a", NULL), "JOIN #a");
+	ck_assert_str_eq(irc_of("/part", "#cur"), "PART #cur");
+	ck_assert_str_eq(irc_of("/part bye now", "#cur"), "PART #cur :bye now");
+	ck_assert_str_eq(irc_of("/part #x", "#cur"), "PART #x");
+	ck_assert_str_eq(irc_of("/topic", "#cur"), "TOPIC #cur");
+	ck_assert_str_eq(irc_of("/topic new one", "#cur"), "TOPIC #cur :new one");
+	ck_assert_str_eq(irc_of("/names", "#cur"), "NAMES #cur");
+	ck_assert_str_eq(irc_of("/who", "#cur"), "WHO #cur");
+	ck_assert_str_eq(irc_of("/whois bob", NULL), "WHOIS bob");
+	ck_assert_str_eq(irc_of("/nick bob2", NULL), "NICK bob2");
+	ck_assert_str_eq(irc_of("/list", NULL), "LIST");
+	ck_assert_str_eq(irc_of("/away lunch", NULL), "AWAY :lunch");
+	ck_assert_str_eq(irc_of("/away", NULL), "AWAY");
+	ck_assert_str_eq(irc_of("/quit", NULL), "QUIT :Leaving");
+	ck_assert_str_eq(irc_of("/quit bye", NULL), "QUIT :bye");
+	ck_assert_str_eq(irc_of("/raw MODE #c +t", NULL), "MODE #c +t");
+	/* no current channel: an explanation, not a line */
+	ck_assert_str_eq(irc_of("/part", NULL), "no current channel: /part [#channel] [reason]");
+	parse("/part");
+	{
+		char out[128];
+
+		ck_assert_int_eq(cmd_irc(&cmd, NULL, out, sizeof out), -1);
+		parse("/me x");
+		ck_assert_int_eq(cmd_irc(&cmd, "#c", out, sizeof out), 0);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- split */
+
+/* split text with room, check every piece, return the pieces joined by '|' */
+static char *
+split_all(const char *text, size_t room)
+{
+	static char out[65536];
+	size_t len = strlen(text), used = 0, adv, n;
+
+	out[0] = '\0';
+	while (len > 0) {
+		n = split_next(text, len, room, &adv);
+		ck_assert_uint_gt(n, 0);
+		ck_assert_uint_ge(adv, n);
+		ck_assert_uint_le(adv, len);
+		ck_assert_msg(n <= room || room < 4, "piece of %zu bytes for room %zu", n, room);
+		used += (size_t)snprintf(out + used, sizeof out - used, "%s%.*s",
+		    used ? "|" : "", (int)n, text);
+		text += adv;
+		len -= adv;
+	}
+	return out;
+}
+
+START_TEST(split_short_and_words)
+{
+	ck_assert_str_eq(split_all("hello", 10), "hello");
+	ck_assert_str_eq(split_all("hello world", 5), "hello|world");
+	ck_assert_str_eq(split_all("hello world again", 12), "hello world|again");
+	/* no space: a hard cut */
+	ck_assert_str_eq(split_all("abcdefghij", 4), "abcd|efgh|ij");
+	/* exactly at the limit */
+	ck_assert_str_eq(split_all("abcd efgh", 4), "abcd|efgh");
+}
+END_TEST
+
+START_TEST(split_utf8)
+{
+	/* é is 2 bytes, € 3, 😀 4: no piece may end inside one */
+	static const char *const texts[] = {
+		"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+		"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+		"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+		"a\xf0\x9f\x98\x80" "bc\xe2\x82\xac" "d\xc3\xa9\xf0\x9f\x98\x80xyz",
+	};
+
+	for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+		for (size_t room = 4; room < 12; room++) {
+			const char *text = texts[t];
+			size_t len = strlen(text), adv, n, total = 0;
+
+			while (len > 0) {
+				n = split_next(text, len, room, &adv);
+				ck_assert_msg(irc_utf8_valid(text, n),
+				    "text %zu room %zu: piece ends inside a character", t, room);
+				ck_assert_uint_le(n, room);
+				total += adv;
+				text += adv;
+				len -= adv;
+			}
+			ck_assert_uint_eq(total, strlen(texts[t]));
+		}
+	/* room below one character: the character goes whole */
+	ck_assert_str_eq(split_all("\xf0\x9f\x98\x80\xf0\x9f\x98\x80", 2),
+	    "\xf0\x9f\x98\x80|\xf0\x9f\x98\x80");
+}
+END_TEST
+
+START_TEST(split_fits_relayed_line)
+{
+	char text[3000], line[1024];
+	const char *nick = "deploybot", *target = "#operations";
+	size_t room, len, adv, n, pieces = 0, total = 0;
+	const char *p = text;
+
+	/* words of varied length with multibyte characters between */
+	text[0] = '\0';
+	for (int i = 0; strlen(text) < 2900; i++)
+		strcat(text, i % 3 ? "word\xc3\xa9 " : "longerwordwithoutspaces\xe2\x82\xac");
+	room = split_room(nick, "deploybot", "build-17.example.org", "PRIVMSG", target, 0);
+	ck_assert_uint_eq(room, 512 - strlen(":deploybot!deploybot@build-17.example.org PRIVMSG #operations :\r\n"));
+	len = strlen(text);
+	while (len > 0) {
+		int k;
+
+		n = split_next(p, len, room, &adv);
+		k = snprintf(line, sizeof line, ":%s!%s@%s PRIVMSG %s :%.*s\r\n", nick,
+		    "deploybot", "build-17.example.org", target, (int)n, p);
+		ck_assert_int_le(k, IRC_MAXLINE);
+		ck_assert(irc_utf8_valid(p, n));
+		pieces++;
+		total += adv;
+		p += adv;
+		len -= adv;
+	}
+	ck_assert_uint_eq(total, strlen(text));
+	ck_assert_uint_ge(pieces, 6);
+	/* unknown user/host: the guesses are on the safe side */
+	ck_assert_uint_lt(split_room("n", NULL, NULL, "PRIVMSG", "#c", 0),
+	    split_room("n", "u", "h", "PRIVMSG", "#c", 0));
+	/* an absurdly long target still leaves room for something */
+	{
+		char big[600];
+
+		memset(big, 'x', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		ck_assert_uint_eq(split_room("n", "u", "h", "PRIVMSG", big, 0), 1);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- event */
+
+static struct irc_msg msg;
+static struct event ev;
+
+static const struct event *
+classify(const char *line, const char *me)
+{
+	ck_assert_int_eq(irc_parse(&msg, line, strlen(line)), IRC_PARSE_OK);
+	event_from_msg(&ev, &msg, me, line, strlen(line));
+	return &ev;
+}
+
+START_TEST(event_messages)
+{
+	classify(":alice!a@h PRIVMSG #ops :hello there", "me");
+	ck_assert_int_eq(ev.type, EV_MESSAGE);
+	ck_assert_str_eq(ev.from, "alice");
+	ck_assert_str_eq(ev.userhost, "a@h");
+	ck_assert_str_eq(ev.target, "#ops");
+	ck_assert_str_eq(ev.text, "hello there");
+	ck_assert(!ev.priv);
+	ck_assert(!ev.self);
+
+	classify(":alice!a@h PRIVMSG me :psst", "ME");
+	ck_assert(ev.priv);
+
+	classify(":alice!a@h PRIVMSG #ops :\001ACTION waves\001", "me");
+	ck_assert_int_eq(ev.type, EV_ACTION);
+	ck_assert_str_eq(ev.text, "waves");
+	classify(":alice!a@h PRIVMSG #ops :\001ACTION\001", "me");
+	ck_assert_int_eq(ev.type, EV_ACTION);
+	ck_assert_str_eq(ev.text, "");
+	classify(":alice!a@h PRIVMSG me :\001VERSION\001", "me");
+	ck_assert_int_eq(ev.type, EV_CTCP);
+	ck_assert_str_eq(ev.text, "VERSION");
+
+	classify(":alice!a@h NOTICE #ops :note", "me");
+	ck_assert_int_eq(ev.type, EV_NOTICE);
+	classify(":irc.test NOTICE * :*** Looking up your hostname", "me");
+	ck_assert_int_eq(ev.type, EV_SERVER);
+	classify("NOTICE AUTH :hi", "me");
+	ck_assert_int_eq(ev.type, EV_SERVER);
+}
+END_TEST
+
+START_TEST(event_channel_changes)
+{
+	classify(":bob!b@h JOIN #ops", "me");
+	ck_assert_int_eq(ev.type, EV_JOIN);
+	ck_assert_str_eq(ev.target, "#ops");
+	classify(":bob!b@h PART #ops :bye", "me");
+	ck_assert_int_eq(ev.type, EV_PART);
+	ck_assert_str_eq(ev.text, "bye");
+	classify(":bob!b@h PART #ops", "me");
+	ck_assert_ptr_null(ev.text);
+	classify(":bob!b@h QUIT :Quit: gone", "me");
+	ck_assert_int_eq(ev.type, EV_QUIT);
+	ck_assert_ptr_null(ev.target);
+	classify(":bob!b@h NICK :robert", "me");
+	ck_assert_int_eq(ev.type, EV_NICK);
+	ck_assert_str_eq(ev.from, "bob");
+	ck_assert_str_eq(ev.text, "robert");
+	classify(":me!m@h NICK :me2", "me");
+	ck_assert(ev.self);
+	classify(":op!o@h KICK #ops bob :behave", "me");
+	ck_assert_int_eq(ev.type, EV_KICK);
+	ck_assert_str_eq(ev.victim, "bob");
+	ck_assert_str_eq(ev.text, "behave");
+	classify(":op!o@h TOPIC #ops :new topic", "me");
+	ck_assert_int_eq(ev.type, EV_TOPIC);
+	ck_assert_str_eq(ev.text, "new topic");
+	classify(":irc.test 332 me #ops :the topic", "me");
+	ck_assert_int_eq(ev.type, EV_TOPIC_IS);
+	ck_assert_str_eq(ev.target, "#ops");
+	ck_assert_str_eq(ev.text, "the topic");
+	ck_assert_ptr_null(ev.from);
+}
+END_TEST
+
+START_TEST(event_numerics)
+{
+	classify(":irc.test 404 me #ops :Cannot send to channel", "me");
+	ck_assert_int_eq(ev.type, EV_ERROR);
+	ck_assert_str_eq(ev.text, "#ops: Cannot send to channel");
+	ck_assert_str_eq(ev.numeric, "404");
+	classify(":irc.test 421 me FOO :Unknown command", "me");
+	ck_assert_int_eq(ev.type, EV_ERROR);
+	ck_assert_str_eq(ev.text, "FOO: Unknown command");
+	classify(":irc.test 451 * :You have not registered", "me");
+	ck_assert_str_eq(ev.text, "You have not registered");
+	classify(":irc.test 311 me bob bobu 127.0.0.1 * :Bob B", "me");
+	ck_assert_int_eq(ev.type, EV_SERVER);
+	ck_assert_str_eq(ev.text, "bob is bobu@127.0.0.1 (Bob B)");
+	classify(":irc.test 353 me = #ops :@alice bob", "me");
+	ck_assert_str_eq(ev.text, "Users on #ops: @alice bob");
+	classify(":irc.test 366 me #ops :End of /NAMES list.", "me");
+	ck_assert_int_eq(ev.type, EV_NONE);
+	/* unknown numerics and commands are shown raw */
+	classify(":irc.test 999 me foo :bar baz", "me");
+	ck_assert_int_eq(ev.type, EV_RAW);
+	ck_assert_str_eq(ev.text, ":irc.test 999 me foo :bar baz");
+	classify(":irc.test FROB x", "me");
+	ck_assert_int_eq(ev.type, EV_RAW);
+	classify("PING :x", "me");
+	ck_assert_int_eq(ev.type, EV_NONE);
+	classify("ERROR :Closing Link: h (bye)", "me");
+	ck_assert_int_eq(ev.type, EV_ERROR);
+	ck_assert_str_eq(ev.text, "Closing Link: h (bye)");
+	/* a short PRIVMSG is not a message */
+	classify(":a!b@c PRIVMSG #x", "me");
+	ck_assert_int_eq(ev.type, EV_RAW);
+	ck_assert(event_public(classify(":a!b@c PRIVMSG #x :y", "me")));
+	ck_assert(!event_public(classify(":irc.test 001 me :Welcome", "me")));
+	ck_assert_str_eq(event_type_name(EV_TOPIC_IS), "topic");
+}
+END_TEST
+
+/* --------------------------------------------------------------- render */
+
+static char rendered[4096];
+
+static const char *
+show(const char *line, const char *current, bool color)
+{
+	struct render_opts ro = { .color = color, .time = true, .current = current };
+
+	classify(line, "me");
+	ev.time.tv_sec = 3600 * 13 + 60 * 7;	/* 13:07 UTC */
+	ev.time.tv_nsec = 0;
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	return rendered;
+}
+
+static void
+utc(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
+START_TEST(render_lines)
+{
+	utc();
+	ck_assert_str_eq(show(":alice!a@h PRIVMSG #ops :hi", "#ops", false), "13:07 <alice> hi");
+	ck_assert_str_eq(show(":alice!a@h PRIVMSG #ops :hi", "#dev", false), "13:07 #ops <alice> hi");
+	ck_assert_str_eq(show(":alice!a@h PRIVMSG #OPS :hi", "#ops", false), "13:07 <alice> hi");
+	ck_assert_str_eq(show(":alice!a@h PRIVMSG me :psst", "#ops", false), "13:07 *alice* psst");
+	ck_assert_str_eq(show(":alice!a@h PRIVMSG #ops :\001ACTION waves\001", "#ops", false),
+	    "13:07 * alice waves");
+	ck_assert_str_eq(show(":alice!a@h NOTICE #ops :n", NULL, false), "13:07 -alice:#ops- n");
+	ck_assert_str_eq(show(":alice!a@h NOTICE me :n", NULL, false), "13:07 -alice- n");
+	ck_assert_str_eq(show(":bob!b@h JOIN #ops", NULL, false),
+	    "13:07 -!- bob (b@h) has joined #ops");
+	ck_assert_str_eq(show(":bob!b@h PART #ops :later", NULL, false),
+	    "13:07 -!- bob has left #ops (later)");
+	ck_assert_str_eq(show(":bob!b@h QUIT :gone", NULL, false), "13:07 -!- bob has quit (gone)");
+	ck_assert_str_eq(show(":bob!b@h NICK robert", NULL, false),
+	    "13:07 -!- bob is now known as robert");
+	ck_assert_str_eq(show(":me!m@h NICK me2", NULL, false),
+	    "13:07 -!- You are now known as me2");
+	ck_assert_str_eq(show(":op!o@h KICK #ops bob :behave", NULL, false),
+	    "13:07 -!- bob was kicked from #ops by op (behave)");
+	ck_assert_str_eq(show(":op!o@h TOPIC #ops :deploys at 5", NULL, false),
+	    "13:07 -!- op changed the topic of #ops to: deploys at 5");
+	ck_assert_str_eq(show(":irc.test 332 me #ops :deploys at 5", NULL, false),
+	    "13:07 -!- Topic for #ops: deploys at 5");
+	ck_assert_str_eq(show(":irc.test 404 me #ops :Cannot send to channel", NULL, false),
+	    "13:07 -!- Error: #ops: Cannot send to channel");
+	ck_assert_str_eq(show(":irc.test 999 me x :y", NULL, false),
+	    "13:07 -!- [raw] :irc.test 999 me x :y");
+	ck_assert_str_eq(show("PING :x", NULL, false), "");
+}
+END_TEST
+
+START_TEST(render_own)
+{
+	struct render_opts ro = { .color = false, .time = false, .current = "#ops" };
+
+	event_local(&ev, EV_MESSAGE, "me", "#ops", "hello");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "<me> hello");
+	event_local(&ev, EV_MESSAGE, "me", "bob", "psst");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "-> *bob* psst");
+	event_local(&ev, EV_ACTION, "me", "#ops", "waves");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "* me waves");
+	event_local(&ev, EV_NOTE, NULL, NULL, "connecting");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "-!- connecting");
+}
+END_TEST
+
+START_TEST(render_hostile_text)
+{
+	char out[256];
+
+	utc();
+	/* invalid UTF-8: one U+FFFD per bad byte, valid text kept */
+	render_clean(out, sizeof out, "a\xff" "b\xc3", 4);
+	ck_assert_str_eq(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	render_clean(out, sizeof out, "\xc3\xa9t\xc3\xa9", 5);
+	ck_assert_str_eq(out, "\xc3\xa9t\xc3\xa9");
+	/* terminal escapes and other controls never pass */
+	render_clean(out, sizeof out, "x\033[2Jy\x07z\x7f", 9);
+	ck_assert_str_eq(out, "x\xef\xbf\xbd[2Jy\xef\xbf\xbdz\xef\xbf\xbd");
+	/* C1 CSI (U+009B) as well */
+	render_clean(out, sizeof out, "a\xc2\x9b" "2J", 5);
+	ck_assert_str_eq(out, "a\xef\xbf\xbd" "2J");
+	/* IRC formatting is dropped */
+	render_clean(out, sizeof out, "\x02" "bold\x02 \x03" "4,12red\x03 \x1dit\x0f", 21);
+	ck_assert_str_eq(out, "bold red it");
+	render_clean(out, sizeof out, "\x04" "ff0000,00ff00hex", 17);
+	ck_assert_str_eq(out, "hex");
+	render_clean(out, sizeof out, "tab\there", 8);
+	ck_assert_str_eq(out, "tab here");
+	/* a small buffer is cut on a character boundary */
+	render_clean(out, 5, "\xe2\x82\xac\xe2\x82\xac", 6);
+	ck_assert_str_eq(out, "\xe2\x82\xac");
+	/* the same in a whole line, nick included */
+	ck_assert_str_eq(show(":ev\033il!a@h PRIVMSG #ops :\033]0;pwned\007", "#ops", false),
+	    "13:07 <ev\xef\xbf\xbdil> \xef\xbf\xbd]0;pwned\xef\xbf\xbd");
+}
+END_TEST
+
+START_TEST(render_colors)
+{
+	utc();
+	show(":alice!a@h PRIVMSG #ops :hi", "#ops", true);
+	ck_assert_ptr_nonnull(strstr(rendered, "\033["));
+	ck_assert_ptr_nonnull(strstr(rendered, "alice\033[0m"));
+	show(":alice!a@h PRIVMSG #ops :hi", "#ops", false);
+	ck_assert_ptr_null(strchr(rendered, '\033'));
+	show(":bob!b@h JOIN #ops", NULL, true);
+	ck_assert_ptr_nonnull(strstr(rendered, "\033[36m-!-\033[0m"));
+	ck_assert_int_eq(render_nick_color("Alice"), render_nick_color("alice"));
+	ck_assert_int_ge(render_nick_color("x"), 31);
+	ck_assert_int_le(render_nick_color("x"), 96);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- json */
+
+static char *
+json_of(const struct event *e)
+{
+	static char out[4096];
+	struct buf b;
+
+	buf_init(&b);
+	ck_assert_int_eq(jsonout_event(&b, e), 0);
+	snprintf(out, sizeof out, "%.*s", (int)buf_used(&b), buf_head(&b));
+	buf_free(&b);
+	return out;
+}
+
+static char *
+json_str(const char *s, size_t len)
+{
+	static char out[1024];
+	struct buf b;
+
+	buf_init(&b);
+	ck_assert_int_eq(jsonout_string(&b, s, len), 0);
+	snprintf(out, sizeof out, "%.*s", (int)buf_used(&b), buf_head(&b));
+	buf_free(&b);
+	return out;
+}
+
+START_TEST(json_events)
+{
+	classify(":alice!a@h PRIVMSG #ops :hi \"there\"", "me");
+	ev.time.tv_sec = 1700000000;
+	ev.time.tv_nsec = 123456789;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"message\",\"time\":\"2023-11-14T22:13:20.123Z\",\"from\":\"alice\","
+	    "\"target\":\"#ops\",\"text\":\"hi \\\"there\\\"\"}\n");
+	classify(":bob!b@h JOIN #ops", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"join\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"bob\","
+	    "\"target\":\"#ops\",\"text\":null}\n");
+	classify(":op!o@h KICK #ops bob :x", "me");
+	ev.time.tv_sec = 0;
+	ck_assert_ptr_nonnull(strstr(json_of(&ev), ",\"text\":\"x\",\"nick\":\"bob\"}\n"));
+	classify(":bob!b@h QUIT", "me");
+	ev.time.tv_sec = 0;
+	ck_assert_ptr_nonnull(strstr(json_of(&ev), "\"type\":\"quit\""));
+	ck_assert_ptr_nonnull(strstr(json_of(&ev), "\"target\":null,\"text\":null}"));
+}
+END_TEST
+
+START_TEST(json_strings)
+{
+	ck_assert_str_eq(json_str("plain", 5), "\"plain\"");
+	ck_assert_str_eq(json_str("a\"b\\c", 5), "\"a\\\"b\\\\c\"");
+	ck_assert_str_eq(json_str("l1\nl2\r\t", 7), "\"l1\\nl2\\r\\t\"");
+	ck_assert_str_eq(json_str("\x01\x1f\x7f", 3), "\"\\u0001\\u001f\\u007f\"");
+	ck_assert_str_eq(json_str("a\0b", 3), "\"a\\u0000b\"");
+	/* valid UTF-8 passes, invalid bytes become \ufffd */
+	ck_assert_str_eq(json_str("\xc3\xa9\xf0\x9f\x98\x80", 6), "\"\xc3\xa9\xf0\x9f\x98\x80\"");
+	ck_assert_str_eq(json_str("x\xff\xc3y", 4), "\"x\\ufffd\\ufffdy\"");
+	ck_assert_str_eq(json_str("\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\"");
+	ck_assert_str_eq(json_str("", 0), "\"\"");
+}
+END_TEST
+
+/*
+ * Random lines from a hostile server: whatever parses must classify,
+ * render to clean UTF-8 without control characters, and encode to JSON
+ * without raw control characters or invalid UTF-8 (ASan/valgrind watch).
+ */
+START_TEST(hostile_random)
+{
+	static const char *const pieces[] = {
+		":", "!", "@", " ", "PRIVMSG", "NOTICE", "JOIN", "KICK", "332", "404",
+		"999", "001", "#c", "me", "\001ACTION", "\001", "\033[2J", "\xff",
+		"\xc3", "\xed\xa0\x80", "\xe2\x82\xac", "\x03" "12,4", "\x02", "x",
+	};
+	struct render_opts ro = { .color = false, .time = true, .current = "#c" };
+	unsigned seed = 12345;
+	struct buf b;
+
+	buf_init(&b);
+	for (int iter = 0; iter < 20000; iter++) {
+		char line[600];
+		size_t n = 0;
+		int k = (int)(rand_r(&seed) % 12);
+
+		for (int i = 0; i < k; i++) {
+			const char *p = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
+
+			if (n + strlen(p) < sizeof line - 1) {
+				memcpy(line + n, p, strlen(p));
+				n += strlen(p);
+			}
+		}
+		line[n] = '\0';
+		if (irc_parse(&msg, line, n) != IRC_PARSE_OK)
+			continue;
+		event_from_msg(&ev, &msg, "me", line, n);
+		render_event(rendered, sizeof rendered, &ev, &ro);
+		ck_assert(irc_utf8_valid(rendered, strlen(rendered)));
+		for (const char *p = rendered; *p; p++)
+			ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f,
+			    "control character in \"%s\" from \"%s\"", rendered, line);
+		buf_consume(&b, buf_used(&b));
+		ck_assert_int_eq(jsonout_event(&b, &ev), 0);
+		ck_assert(irc_utf8_valid(buf_head(&b), buf_used(&b)));
+		for (size_t i = 0; i + 1 < buf_used(&b); i++)
+			ck_assert((unsigned char)buf_head(&b)[i] >= 0x20);
+		ck_assert_int_eq(buf_head(&b)[buf_used(&b) - 1], '\n');
+	}
+	buf_free(&b);
+}
+END_TEST
+
+/* -------------------------------------------------- chans and complete */
+
+START_TEST(chans_members)
+{
+	struct chans cs;
+	struct chan *c;
+
+	chans_init(&cs);
+	ck_assert_ptr_nonnull(chans_add(&cs, "#Ops", NULL));
+	ck_assert_ptr_nonnull(chans_add(&cs, "#dev", "key"));
+	ck_assert_ptr_eq(chans_find(&cs, "#ops"), &cs.v[0]);
+	ck_assert_ptr_eq(chans_add(&cs, "#OPS", NULL), &cs.v[0]);
+	ck_assert_uint_eq(cs.n, 2);
+	c = chans_find(&cs, "#ops");
+	c->names_fresh = true;
+	ck_assert_int_eq(chans_names(c, "@alice +bob  carol dave!d@h"), 0);
+	ck_assert_uint_eq(c->nnicks, 4);
+	ck_assert_str_eq(c->nicks[0], "alice");
+	ck_assert_str_eq(c->nicks[3], "dave");
+	ck_assert_int_eq(chans_member_add(chans_find(&cs, "#dev"), "Bob"), 0);
+	ck_assert_int_eq(chans_rename(&cs, "BOB", "robert"), 0);
+	ck_assert_str_eq(c->nicks[1], "robert");
+	ck_assert_str_eq(cs.v[1].nicks[0], "robert");
+	chans_quit(&cs, "robert");
+	ck_assert_uint_eq(c->nnicks, 3);
+	ck_assert_uint_eq(cs.v[1].nnicks, 0);
+	chans_member_del(c, "ALICE");
+	ck_assert_uint_eq(c->nnicks, 2);
+	/* a fresh NAMES reply replaces the list */
+	c->names_fresh = true;
+	chans_names(c, "zed");
+	ck_assert_uint_eq(c->nnicks, 1);
+	chans_remove(&cs, "#OPS");
+	ck_assert_uint_eq(cs.n, 1);
+	ck_assert_str_eq(cs.v[0].name, "#dev");
+	ck_assert_str_eq(cs.v[0].key, "key");
+	chans_free(&cs);
+}
+END_TEST
+
+START_TEST(complete_nicks)
+{
+	char *nicks[] = { "Alice", "alex", "bob", "[x]" };
+	struct complete c;
+
+	ck_assert_uint_eq(complete_nick(&c, "bo", 2, nicks, 4), 1);
+	ck_assert_uint_eq(c.word_start, 0);
+	ck_assert_str_eq(c.text, "bob: ");
+	ck_assert_uint_eq(complete_nick(&c, "hi ali", 6, nicks, 4), 1);
+	ck_assert_uint_eq(c.word_start, 3);
+	ck_assert_str_eq(c.text, "Alice ");
+	ck_assert_uint_eq(complete_nick(&c, "al", 2, nicks, 4), 2);
+	ck_assert_str_eq(c.text, "Al");
+	ck_assert_uint_eq(complete_nick(&c, "zz", 2, nicks, 4), 0);
+	/* rfc1459: { is [ */
+	ck_assert_uint_eq(complete_nick(&c, "{", 1, nicks, 4), 1);
+	ck_assert_str_eq(c.text, "[x]: ");
+	/* only the text before the cursor counts */
+	ck_assert_uint_eq(complete_nick(&c, "bo and more", 2, nicks, 4), 1);
+}
+END_TEST
+
+/* -------------------------------------------------------------- session */
+
+static struct buf sbuf;
+static struct session sess;
+
+static unsigned
+feed(const char *line)
+{
+	ck_assert_int_eq(irc_parse(&msg, line, strlen(line)), IRC_PARSE_OK);
+	return session_handle(&sess, &msg);
+}
+
+/* what was queued since last time, CR LF shown as '|' */
+static const char *
+sent(void)
+{
+	static char out[4096];
+	size_t n = buf_used(&sbuf), k = 0;
+
+	for (size_t i = 0; i < n && k + 1 < sizeof out; i++) {
+		char ch = buf_head(&sbuf)[i];
+
+		if (ch == '\r')
+			continue;
+		out[k++] = ch == '\n' ? '|' : ch;
+	}
+	out[k] = '\0';
+	buf_consume(&sbuf, n);
+	return out;
+}
+
+static void
+sess_setup(void)
+{
+	buf_init(&sbuf);
+	session_init(&sess, &sbuf, "alice", "al", "Alice A", NULL);
+}
+
+static void
+sess_teardown(void)
+{
+	session_free(&sess);
+	buf_free(&sbuf);
+}
+
+START_TEST(session_register_join)
+{
+	static char pw[] = "sesame";
+	unsigned f;
+
+	ck_assert_int_eq(session_join(&sess, "#ops", NULL), 0);
+	ck_assert_str_eq(sent(), "");	/* not registered: remembered only */
+	sess.password = pw;
+	ck_assert_int_eq(session_register(&sess), 0);
+	ck_assert_str_eq(sent(), "PASS :sesame|NICK alice|USER al 0 * :Alice A|");
+	ck_assert_uint_eq(feed("PING :abc"), 0);
+	ck_assert_str_eq(sent(), "PONG :abc|");
+	f = feed(":irc.test 001 alice :Welcome to the Net alice!al@127.0.0.1");
+	ck_assert(f & SESS_REGISTERED);
+	ck_assert(!(f & SESS_NOTE));
+	ck_assert_str_eq(sess.userhost, "al@127.0.0.1");
+	ck_assert_str_eq(sess.server, "irc.test");
+	ck_assert_str_eq(sent(), "JOIN #ops|");
+	f = feed(":alice!al@127.0.0.1 JOIN #ops");
+	ck_assert(f & SESS_JOINED);
+	ck_assert_str_eq(sess.chan, "#ops");
+	ck_assert(chans_find(&sess.chans, "#ops")->joined);
+	feed(":irc.test 353 alice = #ops :alice @bob");
+	ck_assert_uint_eq(chans_find(&sess.chans, "#ops")->nnicks, 2);
+	ck_assert_int_eq(session_join(&sess, "#dev", "k"), 0);
+	ck_assert_str_eq(sent(), "JOIN #dev k|");
+	f = feed(":irc.test 475 alice #dev :Cannot join channel (+k)");
+	ck_assert(f & SESS_JOIN_FAILED);
+	ck_assert_ptr_null(chans_find(&sess.chans, "#dev"));
+	f = feed(":alice!al@h PART #ops");
+	ck_assert(f & SESS_LEFT);
+	ck_assert_ptr_null(chans_find(&sess.chans, "#ops"));
+	ck_assert_int_eq(session_ack(&sess), 0);
+	ck_assert_str_eq(sent(), "PING :shmchat-ack-1|");
+	ck_assert_uint_eq(feed(":irc.test PONG irc.test :other"), 0);
+	ck_assert(feed(":irc.test PONG irc.test :shmchat-ack-1") & SESS_ACK);
+}
+END_TEST
+
+START_TEST(session_nick_collision)
+{
+	unsigned f;
+
+	session_join(&sess, "#ops", NULL);
+	session_register(&sess);
+	sent();
+	f = feed(":irc.test 433 * alice :Nickname is already in use");
+	ck_assert(f & SESS_NOTE);
+	ck_assert(f & SESS_HANDLED);
+	ck_assert_str_eq(sess.nick, "alice_");
+	ck_assert_str_eq(sent(), "NICK alice_|");
+	feed(":irc.test 433 * alice_ :Nickname is already in use");
+	ck_assert_str_eq(sent(), "NICK alice2|");
+	f = feed(":irc.test 001 alice2 :Welcome");
+	ck_assert(f & SESS_REGISTERED);
+	ck_assert(f & SESS_NOTE);
+	ck_assert_ptr_nonnull(strstr(sess.note, "alice was taken"));
+	ck_assert_str_eq(sent(), "JOIN #ops|");
+	/* after a reconnect we ask for the nick we wanted, and rejoin */
+	session_reset(&sess);
+	ck_assert_str_eq(sess.nick, "alice");
+	ck_assert(!chans_find(&sess.chans, "#ops")->joined);
+	/* a 433 after registration (a /nick) is not ours to handle */
+	feed(":irc.test 001 alice :Welcome");
+	sent();
+	ck_assert_uint_eq(feed(":irc.test 433 alice bob :Nickname is already in use"), 0);
+	ck_assert_str_eq(sent(), "");
+}
+END_TEST
+
+START_TEST(session_nick_too_long)
+{
+	char alt[64];
+
+	session_alt_nick(alt, sizeof alt, "alice", 1, 30);
+	ck_assert_str_eq(alt, "alice_");
+	session_alt_nick(alt, sizeof alt, "alice", 12, 30);
+	ck_assert_str_eq(alt, "alice12");
+	session_alt_nick(alt, sizeof alt, "abcdefghi", 1, 9);
+	ck_assert_str_eq(alt, "abcdefgh_");
+	session_alt_nick(alt, sizeof alt, "abcdefghi", 3, 9);
+	ck_assert_str_eq(alt, "abcdefgh3");
+
+	/* a 9-character nick in use on a server with NICKLEN 9 */
+	session_free(&sess);
+	session_init(&sess, &sbuf, "deploybot", "d", "D", NULL);
+	session_register(&sess);
+	sent();
+	feed(":irc.test 433 * deploybot :Nickname is already in use");
+	ck_assert_str_eq(sent(), "NICK deploybot_|");
+	/* too long: the same try, shorter */
+	feed(":irc.test 432 * deploybot_ :Nickname too long, max. 9 characters");
+	ck_assert_str_eq(sent(), "NICK deploybo_|");
+	/* the wanted nick itself refused: give up */
+	session_reset(&sess);
+	ck_assert(feed(":irc.test 432 * deploybot :Erroneous Nickname") & SESS_REFUSED);
+	ck_assert_int_eq(sess.refused, SESS_REFUSED_OTHER);
+}
+END_TEST
+
+START_TEST(session_refusals)
+{
+	session_register(&sess);
+	ck_assert(feed(":irc.test 464 * :Password incorrect") & SESS_REFUSED);
+	ck_assert_int_eq(sess.refused, SESS_REFUSED_PASSWORD);
+	session_reset(&sess);
+	ck_assert(feed("ERROR :Closing Link: (Server is full)") & SESS_REFUSED);
+	ck_assert_int_eq(sess.refused, SESS_REFUSED_OTHER);
+	ck_assert_ptr_nonnull(strstr(sess.note, "Server is full"));
+}
+END_TEST
+
+START_TEST(session_tracks_others)
+{
+	session_join(&sess, "#ops", NULL);
+	feed(":irc.test 001 alice :Welcome");
+	feed(":alice!a@h JOIN #ops");
+	feed(":irc.test 353 alice = #ops :alice bob");
+	feed(":irc.test 366 alice #ops :End");
+	feed(":carol!c@h JOIN #ops");
+	ck_assert_uint_eq(chans_find(&sess.chans, "#ops")->nnicks, 3);
+	feed(":bob!b@h NICK robert");
+	ck_assert_str_eq(chans_find(&sess.chans, "#ops")->nicks[1], "robert");
+	feed(":robert!b@h QUIT :bye");
+	feed(":op!o@h KICK #ops carol :x");
+	ck_assert_uint_eq(chans_find(&sess.chans, "#ops")->nnicks, 1);
+	ck_assert(feed(":alice!a@h NICK alicia") & SESS_NICK);
+	ck_assert_str_eq(sess.nick, "alicia");
+	ck_assert_str_eq(sess.want_nick, "alicia");
+	ck_assert(feed(":op!o@h KICK #ops alicia :out") & SESS_LEFT);
+	ck_assert_ptr_null(chans_find(&sess.chans, "#ops"));
+}
+END_TEST
+
+/* ----------------------------------------------------------------- opts */
+
+static int
+opts_of(struct opts *o, char *err, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = (char *)"shmchat";
+	for (; *args; args++)
+		argv[argc++] = (char *)*args;
+	argv[argc] = NULL;
+	opts_init(o);
+	return opts_parse(o, argc, argv, err, 256);
+}
+
+START_TEST(opts_server)
+{
+	char *h = NULL, *p = NULL;
+
+	ck_assert_int_eq(opts_parse_server("irc.example.org", &h, &p), 0);
+	ck_assert_str_eq(h, "irc.example.org");
+	ck_assert_str_eq(p, "6667");
+	ck_assert_int_eq(opts_parse_server("127.0.0.1:6697", &h, &p), 0);
+	ck_assert_str_eq(h, "127.0.0.1");
+	ck_assert_str_eq(p, "6697");
+	ck_assert_int_eq(opts_parse_server("[::1]:7000", &h, &p), 0);
+	ck_assert_str_eq(h, "::1");
+	ck_assert_str_eq(p, "7000");
+	ck_assert_int_eq(opts_parse_server("[::1]", &h, &p), 0);
+	ck_assert_str_eq(p, "6667");
+	ck_assert_int_eq(opts_parse_server("fe80::1", &h, &p), 0);
+	ck_assert_str_eq(h, "fe80::1");
+	ck_assert_int_eq(opts_parse_server("host:0", &h, &p), -1);
+	ck_assert_int_eq(opts_parse_server("host:70000", &h, &p), -1);
+	ck_assert_int_eq(opts_parse_server("host:", &h, &p), -1);
+	ck_assert_int_eq(opts_parse_server(":6667", &h, &p), -1);
+	ck_assert_int_eq(opts_parse_server("[::1]x", &h, &p), -1);
+	ck_assert_int_eq(opts_parse_server("host:12ab", &h, &p), -1);
+	free(h);
+	free(p);
+}
+END_TEST
+
+START_TEST(opts_command_line)
+{
+	struct opts o;
+	char err[256];
+
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-n", "bot", "-c", "#a,b",
+	    "--channel", "#c", "--server", "h:1", "-l", "--json", "--timeout", "5",
+	    "--password", "pw", "--to", "bob", "--no-color", NULL }), OPTS_OK);
+	ck_assert_str_eq(o.nick, "bot");
+	ck_assert_uint_eq(o.nchannels, 3);
+	ck_assert_str_eq(o.channels[1], "#b");
+	ck_assert_str_eq(o.host, "h");
+	ck_assert_str_eq(o.port, "1");
+	ck_assert_int_eq(o.mode, OPTS_LISTEN);
+	ck_assert(o.json);
+	ck_assert(o.no_color);
+	ck_assert_int_eq(o.timeout, 5);
+	ck_assert_str_eq(o.password, "pw");
+	ck_assert_str_eq(o.target, "bob");
+	opts_free(&o);
+
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--help", NULL }), OPTS_HELP);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-V", NULL }), OPTS_VERSION);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-n", "9bad", NULL }), OPTS_ERR_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "invalid nick"));
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--json", NULL }), OPTS_ERR_USAGE);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--bogus", NULL }), OPTS_ERR_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "--bogus"));
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-n", NULL }), OPTS_ERR_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "needs an argument"));
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "stray", NULL }), OPTS_ERR_USAGE);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-T", "0", NULL }), OPTS_ERR_USAGE);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-c", "#a b", NULL }), OPTS_OK);
+	ck_assert_uint_eq(o.nchannels, 2);
+	opts_free(&o);
+}
+END_TEST
+
+static char *
+write_conf(const char *text)
+{
+	static char path[] = "/tmp/check_client_conf_XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/check_client_conf_XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+START_TEST(opts_config_file)
+{
+	struct opts o;
+	char err[256], *path;
+
+	path = write_conf("server = \"irc.example.org:7000\";\nnick = \"filenick\";\n"
+	    "channel = [\"#one\", \"two\"];\ncolor = false;\ntimeout = 9;\nrealname = \"R\";\n");
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-C", path, "-n", "clinick", NULL }),
+	    OPTS_OK);
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	/* the command line wins */
+	ck_assert_str_eq(o.nick, "clinick");
+	ck_assert_str_eq(o.host, "irc.example.org");
+	ck_assert_str_eq(o.port, "7000");
+	ck_assert_uint_eq(o.nchannels, 2);
+	ck_assert_str_eq(o.channels[1], "#two");
+	ck_assert(o.no_color);
+	ck_assert_int_eq(o.timeout, 9);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert_str_eq(o.realname, "R");
+	ck_assert_str_eq(o.user, o.user);
+	opts_free(&o);
+	unlink(path);
+
+	/* channels on the command line replace the file's */
+	path = write_conf("channel = \"#file\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, "-c", "#cli", NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert_uint_eq(o.nchannels, 1);
+	ck_assert_str_eq(o.channels[0], "#cli");
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("nick = \"ok\";\nnikc = \"typo\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, ":2: unknown setting 'nikc'"));
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("nick = \"ok\";\nserver = ;\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, ":2: "));
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("timeout = \"long\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "timeout"));
+	opts_free(&o);
+	unlink(path);
+
+	/* an explicit file must exist */
+	opts_of(&o, err, (const char *[]){ "-C", "/nonexistent/shmchat.conf", NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	opts_free(&o);
+}
+END_TEST
+
+START_TEST(opts_xdg_and_defaults)
+{
+	char path[512], nick[16];
+	struct opts o;
+	char err[256];
+
+	setenv("XDG_CONFIG_HOME", "/x/y", 1);
+	ck_assert_int_eq(opts_xdg_path(path, sizeof path), 0);
+	ck_assert_str_eq(path, "/x/y/shmchat/shmchat.conf");
+	setenv("XDG_CONFIG_HOME", "relative", 1);
+	setenv("HOME", "/home/u", 1);
+	ck_assert_int_eq(opts_xdg_path(path, sizeof path), 0);
+	ck_assert_str_eq(path, "/home/u/.config/shmchat/shmchat.conf");
+
+	opts_sanitize_nick(nick, sizeof nick, "john.smith");
+	ck_assert_str_eq(nick, "johnsmith");
+	opts_sanitize_nick(nick, sizeof nick, "1root");
+	ck_assert_str_eq(nick, "root");
+	opts_sanitize_nick(nick, sizeof nick, "verylongloginname");
+	ck_assert_str_eq(nick, "verylongl");
+	opts_sanitize_nick(nick, sizeof nick, "...");
+	ck_assert_str_eq(nick, "shmchat");
+
+	setenv("USER", "tester", 1);
+	opts_init(&o);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert_str_eq(o.host, "localhost");
+	ck_assert_str_eq(o.port, "6667");
+	ck_assert_str_eq(o.nick, "tester");
+	ck_assert_str_eq(o.user, "tester");
+	opts_free(&o);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- main */
+
+int
+main(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc;
+	SRunner *sr;
+	int failed;
+
+	tc = tcase_create("cmd");
+	tcase_add_test(tc, cmd_text);
+	tcase_add_test(tc, cmd_join_part);
+	tcase_add_test(tc, cmd_messages);
+	tcase_add_test(tc, cmd_others);
+	tcase_add_test(tc, cmd_to_irc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("split");
+	tcase_add_test(tc, split_short_and_words);
+	tcase_add_test(tc, split_utf8);
+	tcase_add_test(tc, split_fits_relayed_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("event");
+	tcase_add_test(tc, event_messages);
+	tcase_add_test(tc, event_channel_changes);
+	tcase_add_test(tc, event_numerics);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("render");
+	tcase_add_test(tc, render_lines);
+	tcase_add_test(tc, render_own);
+	tcase_add_test(tc, render_hostile_text);
+	tcase_add_test(tc, render_colors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("json");
+	tcase_add_test(tc, json_events);
+	tcase_add_test(tc, json_strings);
+	tcase_add_test(tc, hostile_random);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chans");
+	tcase_add_test(tc, chans_members);
+	tcase_add_test(tc, complete_nicks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("session");
+	tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+	tcase_add_test(tc, session_register_join);
+	tcase_add_test(tc, session_nick_collision);
+	tcase_add_test(tc, session_nick_too_long);
+	tcase_add_test(tc, session_refusals);
+	tcase_add_test(tc, session_tracks_others);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("opts");
+	tcase_add_test(tc, opts_server);
+	tcase_add_test(tc, opts_command_line);
+	tcase_add_test(tc, opts_config_file);
+	tcase_add_test(tc, opts_xdg_and_defaults);
+	suite_add_tcase(s, tc);
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
