@@ -126,7 +126,7 @@ adminq_encode_reply(struct adminq_msg *m, pid_t to, uint32_t id, unsigned status
     unsigned part, bool last, const char *data, size_t len)
 {
 	struct adminq_reply_hdr h = {
-		.magic = ADMINQ_MAGIC, .version = ADMINQ_VERSION, .status = status,
+		.magic = ADMINQ_REPLY_MAGIC, .version = ADMINQ_VERSION, .status = status,
 		.id = id, .part = part, .flags = last ? ADMINQ_F_LAST : 0, .len = len,
 	};
 
@@ -146,7 +146,7 @@ adminq_decode_reply(const struct adminq_msg *m, size_t len, struct adminq_reply_
 	if (len < sizeof *h || len > sizeof m->body)
 		return -EBADMSG;
 	memcpy(h, m->body, sizeof *h);
-	if (h->magic != ADMINQ_MAGIC || h->version != ADMINQ_VERSION ||
+	if (h->magic != ADMINQ_REPLY_MAGIC || h->version != ADMINQ_VERSION ||
 	    h->len != len - sizeof *h)
 		return -EBADMSG;
 	*data = m->body + sizeof *h;

@@ -24,7 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ADMINQ_MAGIC		0x53434151u	/* "SCAQ" */
+#define ADMINQ_MAGIC		0x53434151u	/* "SCAQ": requests */
+#define ADMINQ_REPLY_MAGIC	0x53434152u	/* "SCAR": replies, never mistaken for a request */
 #define ADMINQ_VERSION		1
 #define ADMINQ_DEFAULT_KEY	0x53434d51	/* "SCMQ": fixed, never ftok() */
 #define ADMINQ_MTYPE_REQUEST	1L

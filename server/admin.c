@@ -18,13 +18,14 @@
 #include "log.h"
 #include "notify.h"
 
-#define ADMIN_SEND_PATIENCE_MS	2000	/* a live requester that does not read */
+#define ADMIN_SEND_PATIENCE_MS	500	/* a live requester that does not read */
 #define ADMIN_MASTER_TIMEOUT_MS	10000
 
 struct admin {
 	int qid;
 	struct ipc_peer ipc;
 	uint32_t dropped;	/* reply parts dropped since start */
+	uint32_t malformed;	/* malformed messages since start */
 };
 
 static void
@@ -212,7 +213,10 @@ admin_run(int qid, int ipc_fd)
 			continue;
 		}
 		if (rc < 0) {
-			log_warnx("dropped a malformed message (%zd bytes) from the queue", n);
+			/* anyone in the group can send junk: don't let it flood the journal */
+			if (++a.malformed <= 10 || a.malformed % 1000 == 0)
+				log_warnx("dropped a malformed message (%zd bytes) from the queue "
+				    "(%u so far)", n, a.malformed);
 			if (r.pid > 1 && kill(r.pid, 0) == 0)
 				admin_answer(&a, r.pid, r.id, ADMINQ_BAD_REQUEST,
 				    "malformed request");

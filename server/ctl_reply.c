@@ -57,7 +57,7 @@ ctl_reply_add(struct ctl_reply *r, const struct adminq_msg *m, size_t len)
 		return -EBADMSG;
 	/* magic and version lead every version's header: say which one it is */
 	memcpy(&h, m->body, sizeof h);
-	if (h.magic != ADMINQ_MAGIC)
+	if (h.magic != ADMINQ_REPLY_MAGIC)
 		return -EBADMSG;
 	if (h.version != ADMINQ_VERSION) {
 		r->peer_version = h.version;

@@ -1022,7 +1022,7 @@ static void fake_server(int q, int ms)
 			break;
 		case FAKE_VERSION2: {
 			struct adminq_reply_hdr h = {
-				.magic = ADMINQ_MAGIC, .version = 2, .id = r.id, .flags = ADMINQ_F_LAST,
+				.magic = ADMINQ_REPLY_MAGIC, .version = 2, .id = r.id, .flags = ADMINQ_F_LAST,
 			};
 
 			m.mtype = r.pid;

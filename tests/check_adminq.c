@@ -188,10 +188,12 @@ START_TEST(req_reject_magic)
 	    -EBADMSG);
 	ck_assert_int_eq(decode(raw_req(ADMINQ_MAGIC ^ 0x100, ADMINQ_VERSION, ADMINQ_STATUS,
 	    4242, 1, 0, 0, NULL, 0)), -EBADMSG);
-	/* a reply is not a request: same magic, but the header is another */
+	/* a reply is not a request, even one without data (same header size) */
 	ck_assert_int_eq(adminq_encode_reply(&msg, 4242, 1, ADMINQ_OK, 0, true, "x", 1),
 	    RHDR + 1);
 	ck_assert_int_eq(decode(RHDR + 1), -EBADMSG);
+	ck_assert_int_eq(adminq_encode_reply(&msg, 4242, 1, ADMINQ_OK, 0, true, "", 0), RHDR);
+	ck_assert_int_eq(decode(RHDR), -EBADMSG);
 }
 END_TEST
 
