@@ -63,6 +63,7 @@ struct client {
 	int status;
 	char final[600];	/* said on stderr once the terminal is restored */
 	struct buf out;		/* listen mode output */
+	struct irc_msg msg;	/* the line being handled (9 KiB: not on the stack) */
 };
 
 static long long
@@ -211,6 +212,17 @@ show_event(struct client *c, const struct event *ev)
 
 static void update_prompt(struct client *c);
 
+/* try again after the backoff, which doubles up to its maximum */
+static void
+retry_later(struct client *c)
+{
+	c->phase = PH_WAITING;
+	c->deadline = now_ms() + c->backoff_ms;
+	c->backoff_ms = c->backoff_ms * 2 > CLIENT_BACKOFF_MAX_MS ?
+	    CLIENT_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	update_prompt(c);
+}
+
 static void
 start_connect(struct client *c)
 {
@@ -224,12 +236,9 @@ start_connect(struct client *c)
 			    c->o->port, err);
 			return;
 		}
-		c->phase = PH_WAITING;
-		c->deadline = now_ms() + c->backoff_ms;
 		say(c, "cannot connect to %s:%s: %s; trying again in %d s", c->o->host,
 		    c->o->port, err, c->backoff_ms / 1000);
-		c->backoff_ms = c->backoff_ms * 2 > CLIENT_BACKOFF_MAX_MS ?
-		    CLIENT_BACKOFF_MAX_MS : c->backoff_ms * 2;
+		retry_later(c);
 	}
 }
 
@@ -251,7 +260,7 @@ lost(struct client *c, const char *why)
 	if (c->mode == OPTS_SCRIPT) {
 		finish(c, EX_TEMPFAIL, "%s:%s: %s before %s", c->o->host, c->o->port, why,
 		    !c->ever_registered ? "registration completed" :
-		    !c->sending ? "joining the channels" : "the server confirmed delivery");
+		    !c->sending ? "the channels were joined" : "delivery was confirmed");
 		return;
 	}
 	if (!c->ever_registered) {
@@ -259,13 +268,9 @@ lost(struct client *c, const char *why)
 		    c->o->port, why);
 		return;
 	}
-	c->phase = PH_WAITING;
-	c->deadline = now_ms() + c->backoff_ms;
 	say(c, "%s%s; reconnecting in %d s", was_ready ? "disconnected: " : "", why,
 	    c->backoff_ms / 1000);
-	c->backoff_ms = c->backoff_ms * 2 > CLIENT_BACKOFF_MAX_MS ?
-	    CLIENT_BACKOFF_MAX_MS : c->backoff_ms * 2;
-	update_prompt(c);
+	retry_later(c);
 }
 
 static void
@@ -665,13 +670,13 @@ on_complete(void *arg, const char *line, size_t cursor, struct complete *cp)
 static void
 server_line(struct client *c, const char *line, size_t len)
 {
-	static struct irc_msg m;	/* 9 KiB: not on the stack every line */
+	struct irc_msg *m = &c->msg;
 	struct event ev;
 	unsigned f;
 
 	if (c->o->verbose)
 		trace_in(c, line, len);
-	if (irc_parse(&m, line, len) != IRC_PARSE_OK) {
+	if (irc_parse(m, line, len) != IRC_PARSE_OK) {
 		/* an unparsable line: shown raw to a person, ignored otherwise */
 		if (len > 0 && c->mode == OPTS_INTERACTIVE) {
 			char raw[IRC_MAXLINE + 1];
@@ -683,9 +688,9 @@ server_line(struct client *c, const char *line, size_t len)
 		}
 		return;
 	}
-	f = session_handle(&c->sess, &m);
+	f = session_handle(&c->sess, m);
 	if (f & SESS_REFUSED) {
-		event_from_msg(&ev, &m, c->sess.nick, line, len);
+		event_from_msg(&ev, m, c->sess.nick, line, len);
 		if (c->mode == OPTS_INTERACTIVE)
 			show_event(c, &ev);
 		if (!c->ever_registered) {
@@ -710,10 +715,10 @@ server_line(struct client *c, const char *line, size_t len)
 		update_prompt(c);
 	}
 	/* the server's goodbye to our QUIT is no news */
-	if (c->phase == PH_QUITTING && !strcmp(m.command, "ERROR"))
+	if (c->phase == PH_QUITTING && !strcmp(m->command, "ERROR"))
 		f |= SESS_HANDLED;
 	if (!(f & SESS_HANDLED)) {
-		event_from_msg(&ev, &m, c->sess.nick, line, len);
+		event_from_msg(&ev, m, c->sess.nick, line, len);
 		show_event(c, &ev);
 	}
 	if (f & SESS_JOINED) {
@@ -773,6 +778,7 @@ static void
 timers(struct client *c)
 {
 	long long now = now_ms();
+	char why[128];
 
 	if (c->phase == PH_READY && c->conn.state == CONN_UP) {
 		if (c->ping_sent == 0 && now - c->last_rx >= CLIENT_KEEPALIVE_MS) {
@@ -780,8 +786,6 @@ timers(struct client *c)
 			c->ping_sent = now;
 		} else if (c->ping_sent != 0 &&
 		    now - c->ping_sent >= (long long)c->o->timeout * 1000) {
-			char why[128];
-
 			snprintf(why, sizeof why, "no answer from the server for %d s",
 			    (int)((now - c->last_rx) / 1000));
 			lost(c, why);
@@ -796,12 +800,10 @@ timers(struct client *c)
 		start_connect(c);
 		break;
 	case PH_REGISTERING:
-		lost(c, "no answer to registration");
-		break;
 	case PH_READY:
-		/* script mode: joining or the acknowledgement took too long */
-		lost(c, c->ack_sent ? "no acknowledgement from the server" :
-		    "no answer to JOIN");
+		/* registering; in script mode also joining, or the PING's PONG */
+		snprintf(why, sizeof why, "no answer from the server for %d s", c->o->timeout);
+		lost(c, why);
 		break;
 	case PH_QUITTING:
 		c->done = true;
@@ -822,7 +824,8 @@ signals_setup(struct client *c)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	/* a closed socket or stdout is an error return, not a death */
-	sigaction(SIGPIPE, &sa, NULL);
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -853,7 +856,8 @@ signals_read(struct client *c)
 			/* stop as asked, with the terminal as we found it */
 			if (c->ui != NULL)
 				ui_suspend(c->ui);
-			kill(getpid(), SIGSTOP);
+			if (kill(getpid(), SIGSTOP) < 0)
+				say(c, "cannot stop: %s", strerror(errno));
 			if (c->ui != NULL)
 				ui_resume(c->ui);
 			break;
@@ -867,7 +871,7 @@ signals_read(struct client *c)
 			}
 			if (c->mode == OPTS_SCRIPT)
 				fail_quit(c, EX_TEMPFAIL, "interrupted before %s",
-				    c->ack_sent ? "the server confirmed delivery" : "all input was sent");
+				    c->ack_sent ? "delivery was confirmed" : "all input was sent");
 			else
 				quit(c, "Leaving", EX_OK);
 			break;
@@ -992,7 +996,7 @@ client_run(struct opts *o)
 {
 	struct client *c = calloc(1, sizeof *c);
 	char err[512];
-	int status;
+	int status, rc;
 	const char *nc = getenv("NO_COLOR");
 
 	if (c == NULL) {
@@ -1031,8 +1035,8 @@ client_run(struct opts *o)
 		    session_join(&c->sess, c->target, NULL) < 0)
 			finish(c, EX_OSERR, "out of memory");
 	}
-	if (!c->done && signals_setup(c) < 0)
-		finish(c, EX_OSERR, "cannot set up signal handling: %s", strerror(errno));
+	if (!c->done && (rc = signals_setup(c)) < 0)
+		finish(c, EX_OSERR, "cannot set up signal handling: %s", strerror(-rc));
 	if (!c->done && c->mode == OPTS_INTERACTIVE) {
 		c->ui = ui_new("shmchat", on_line, on_complete, c, err, sizeof err);
 		if (c->ui == NULL)

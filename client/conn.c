@@ -144,8 +144,9 @@ conn_connect_step(struct conn *c, long long now, char *err, size_t cap)
 	if (soerr == 0) {
 		int one = 1;
 
-		/* interactive traffic: small lines, send them at once */
-		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		/* interactive traffic: small lines, send them at once (best
+		 * effort: without it lines are only a little later) */
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->state = CONN_UP;
 		freeaddrinfo(c->ai);
 		c->ai = c->cur = NULL;

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <histedit.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,39 +73,33 @@ columns(struct ui *u)
 	return cols;
 }
 
-/* rows between the first input row and the cursor, and after it */
-static void
-input_rows(struct ui *u, int *above, int *total)
+/* rows between the first input row and the cursor */
+static int
+cursor_row(struct ui *u)
 {
 	const LineInfo *li = el_line(u->el);
-	size_t pw = width(u->prompt, strlen(u->prompt));
-	size_t cw = pw, ew = pw;
-	int cols = columns(u);
+	size_t w = width(u->prompt, strlen(u->prompt));
 
-	if (li != NULL) {
-		cw += width(li->buffer, (size_t)(li->cursor - li->buffer));
-		ew += width(li->buffer, (size_t)(li->lastchar - li->buffer));
-	}
+	if (li != NULL)
+		w += width(li->buffer, (size_t)(li->cursor - li->buffer));
 	/* libedit moves to the next row once a row is exactly full */
-	*above = (int)(cw / (size_t)cols);
-	*total = (int)(ew / (size_t)cols) + 1;
+	return (int)(w / (size_t)columns(u));
 }
 
 static void
 flush(struct ui *u)
 {
-	if (fflush(u->out) == EOF && errno != EAGAIN)
-		clearerr(u->out);	/* a vanished terminal: SIGHUP ends us */
+	/* a vanished terminal: SIGHUP (or POLLHUP) ends us, nothing to do here */
+	if (fflush(u->out) == EOF)
+		clearerr(u->out);
 }
 
 /* move to the start of the first input row and clear it and all below */
 static void
 erase_input(struct ui *u)
 {
-	int above, total;
+	int above = cursor_row(u);
 
-	input_rows(u, &above, &total);
-	(void)total;
 	if (above > 0)
 		fprintf(u->out, "\033[%dA", above);
 	fputs("\r\033[J", u->out);

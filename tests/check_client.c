@@ -980,10 +980,11 @@ END_TEST
 static char *
 write_conf(const char *text)
 {
-	static char path[] = "/tmp/check_client_conf_XXXXXX";
+	static char path[4096];
+	const char *tmp = getenv("TMPDIR");
 	int fd;
 
-	strcpy(path, "/tmp/check_client_conf_XXXXXX");
+	snprintf(path, sizeof path, "%s/check_client_conf_XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));

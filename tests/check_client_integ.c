@@ -947,8 +947,9 @@ START_TEST(test_listen_json)
 	cli_send(w, "PRIVMSG #ops :the end");
 	json_expect(l, "message", "watcher", "the end", T_LONG);
 
-	n = json_lines(l, ev, 64);
-	C_ASSERT(n >= 11, "only %d JSON lines", n);
+	/* bob's PART goes through the master: it may trail "the end" */
+	json_expect(l, "part", "bob", "later", T_SHORT);
+	json_expect(l, "join", "bob", NULL, 0);
 	json_expect(l, "message", "watcher", "hello \"quoted\" \\ back\tslash", 0);
 	json_expect(l, "action", "watcher", "waves", 0);
 	json_expect(l, "notice", "watcher", "a notice", 0);
@@ -956,8 +957,8 @@ START_TEST(test_listen_json)
 	json_expect(l, "message", "watcher", "bad \xef\xbf\xbd\xef\xbf\xbd utf8 \xef\xbf\xbd", 0);
 	json_expect(l, "message", "watcher", "\033[2J escape", 0);
 	json_expect(l, "topic", "watcher", "new topic", 0);
-	json_expect(l, "join", "bob", NULL, 0);
-	json_expect(l, "part", "bob", "later", 0);
+	n = json_lines(l, ev, 64);
+	C_ASSERT(n == 11, "%d JSON lines, expected 11", n);
 	for (int i = 0; i < n && i < 64; i++) {
 		const char *t = jget(&ev[i], "time");
 
@@ -965,10 +966,12 @@ START_TEST(test_listen_json)
 		if (!strcmp(jget(&ev[i], "text"), "psst"))
 			C_ASSERT(!strcmp(jget(&ev[i], "target"), "lis"), "target %s",
 			    jget(&ev[i], "target"));
+		else if (!strcmp(jget(&ev[i], "type"), "message"))
+			C_ASSERT(!strcmp(jget(&ev[i], "target"), "#ops"), "target %s",
+			    jget(&ev[i], "target"));
 	}
-	C_ASSERT(!strcmp(jget(&ev[1], "type"), "message") &&
-	    !strcmp(jget(&ev[1], "target"), "#ops"), "second event %s to %s",
-	    jget(&ev[1], "type"), jget(&ev[1], "target"));
+	C_ASSERT(!strcmp(jget(&ev[0], "type"), "join") && !strcmp(jget(&ev[0], "from"), "lis"),
+	    "first event %s from %s", jget(&ev[0], "type"), jget(&ev[0], "from"));
 
 	kill(l->pid, SIGINT);
 	kid_expect_exit(l, 0, T_LONG);
@@ -1162,7 +1165,7 @@ START_TEST(test_hostile_server)
 	fd = fake_accept(lfd, l);
 	fake_expect(fd, &got, "USER ", l);
 	kid_expect_exit(l, EX_TEMPFAIL, T_LONG);
-	C_ASSERT(has(&l->e, "no answer to registration"), "stderr: %s", l->e.p);
+	C_ASSERT(has(&l->e, "for 1 s before registration completed"), "stderr: %s", l->e.p);
 	close(fd);
 	free(got.p);
 	memset(&got, 0, sizeof got);
@@ -1174,7 +1177,7 @@ START_TEST(test_hostile_server)
 	fake_expect(fd, &got, "USER ", l);
 	FAKE(fd, ":fake 001 bot :Welcome\r\n:fake NOTICE bot :and then noth");
 	kid_expect_exit(l, EX_TEMPFAIL, T_LONG);
-	C_ASSERT(has(&l->e, "no answer to JOIN"), "stderr: %s", l->e.p);
+	C_ASSERT(has(&l->e, "for 1 s before the channels were joined"), "stderr: %s", l->e.p);
 	close(fd);
 	free(got.p);
 
@@ -1188,7 +1191,7 @@ START_TEST(test_hostile_server)
 	fake_expect(fd, &got, "PING :shmchat-ack", l);
 	close(fd);
 	kid_expect_exit(l, EX_TEMPFAIL, T_LONG);
-	C_ASSERT(has(&l->e, "before the server confirmed delivery"), "stderr: %s", l->e.p);
+	C_ASSERT(has(&l->e, "closed the connection before delivery was confirmed"), "stderr: %s", l->e.p);
 	free(got.p);
 	close(lfd);
 }
