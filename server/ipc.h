@@ -16,7 +16,7 @@
 
 struct ipc_peer {
 	int fd;
-	struct buf outq;	/* queued messages: uint32 length + bytes */
+	struct buf outq;	/* queued messages: uint32 length, int32 fd, bytes */
 	bool dead;		/* EOF or error seen */
 };
 
@@ -27,6 +27,11 @@ void ipc_peer_close(struct ipc_peer *p);
 
 /* queue/send one message of len bytes whose first bytes are struct ipc_hdr (filled here) */
 int ipc_send(struct ipc_peer *p, uint16_t type, void *msg, size_t len);
+/*
+ * The same with a descriptor attached (SCM_RIGHTS). The caller keeps fd:
+ * when the message has to wait in the queue, a duplicate waits with it.
+ */
+int ipc_send_fd(struct ipc_peer *p, uint16_t type, void *msg, size_t len, int fd);
 /* a message made of a header and NUL-separated strings */
 int ipc_send_strings(struct ipc_peer *p, uint16_t type, const char *const *args, int nargs);
 /* flush queued messages: 0 when empty, 1 when some remain, -errno on error */
@@ -38,6 +43,8 @@ static inline bool ipc_pending(const struct ipc_peer *p) { return buf_used(&p->o
  * 0 on EOF, -EAGAIN when none is waiting, -EBADMSG if malformed, -errno.
  */
 ssize_t ipc_recv(struct ipc_peer *p, void *buf);
+/* the same, also taking a descriptor that came with it (*fd = -1 if none) */
+ssize_t ipc_recv_fd(struct ipc_peer *p, void *buf, int *fd);
 
 /*
  * Split NUL-separated strings that follow a header of hdrlen bytes in a

@@ -30,6 +30,11 @@ enum ipc_type {
 	IPC_WAKE = 64,		/* inbox has entries, or ring space returned */
 	IPC_CLOSE,		/* say ERROR :Closing Link (reason) and exit; args: reason */
 	IPC_SETTINGS,		/* struct ipc_settings: reloaded limits and timeouts */
+	IPC_ASSIGN,		/* struct ipc_assign + the client's socket (SCM_RIGHTS) */
+	/* master <-> fork server */
+	IPC_FS_SPAWN = 96,	/* struct ipc_fs_spawn + the worker's socketpair end */
+	IPC_FS_SPAWNED,		/* struct ipc_fs_spawned: pid, or the fork() errno */
+	IPC_FS_EXITED,		/* struct ipc_fs_exited: a worker was reaped */
 	/* master -> admin process */
 	IPC_ADMIN_REPLY = 80,	/* struct ipc_admin_reply + data: one part of an answer */
 };
@@ -111,11 +116,45 @@ struct ipc_admin_reply {
 };
 #define IPC_ADMIN_DATA_MAX	(IPC_MSG_MAX - (int)sizeof(struct ipc_admin_reply))
 
-struct ipc_settings {
-	struct ipc_hdr hdr;
+/* what a worker needs of the configuration; sent at start and on reload */
+struct ipc_wsettings {
 	int64_t sendq;
 	int32_t ping_interval, ping_timeout, registration_timeout;
 	int32_t nick_len, channel_len, topic_len, away_len, max_channels;
+	char server_name[64];
+	char description[204];
+	char password[132];	/* "" when none is required */
+};
+
+struct ipc_settings {
+	struct ipc_hdr hdr;
+	struct ipc_wsettings s;
+};
+
+/* a new worker's first message: its client (the socket rides along) */
+struct ipc_assign {
+	struct ipc_hdr hdr;
+	uint32_t slot, gen;
+	char host[72];
+	struct ipc_wsettings s;
+};
+
+struct ipc_fs_spawn {
+	struct ipc_hdr hdr;
+	uint32_t slot, gen;	/* echoed in the answer */
+};
+
+struct ipc_fs_spawned {
+	struct ipc_hdr hdr;
+	uint32_t slot, gen;
+	int32_t pid;		/* 0 when fork() failed */
+	int32_t err;		/* its errno */
+};
+
+struct ipc_fs_exited {
+	struct ipc_hdr hdr;
+	int32_t pid;
+	int32_t status;		/* as from waitpid() */
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -20,14 +21,15 @@
 #include "irc.h"
 #include "log.h"
 #include "master.h"
+#include "forkserver.h"
 #include "master_req.h"
-#include "worker.h"
 
 #define EV_LISTEN	1u
 #define EV_SIGNAL	2u
 #define EV_TIMER	3u
 #define EV_WORKER	4u
 #define EV_ADMIN	5u	/* master_admin.c tags its fd the same way */
+#define EV_FORKSERVER	6u
 #define EV(type, idx)	(((uint64_t)(type) << 32) | (uint32_t)(idx))
 
 #define TICK_MS		200
@@ -247,22 +249,48 @@ master_close_slot(struct master *m, uint32_t slot, const char *reason)
 	master_send(m, slot, IPC_CLOSE, msg, sizeof(struct ipc_hdr) + n);
 }
 
+/* what a worker needs of the configuration */
+static void
+master_fill_wsettings(struct master *m, struct ipc_wsettings *s)
+{
+	memset(s, 0, sizeof *s);
+	s->sendq = m->cfg->sendq;
+	s->ping_interval = m->cfg->ping_interval;
+	s->ping_timeout = m->cfg->ping_timeout;
+	s->registration_timeout = m->cfg->registration_timeout;
+	s->nick_len = m->cfg->nick_len;
+	s->channel_len = m->cfg->channel_len;
+	s->topic_len = m->cfg->topic_len;
+	s->away_len = m->cfg->away_len;
+	s->max_channels = m->cfg->max_channels_per_client;
+	snprintf(s->server_name, sizeof s->server_name, "%s", m->cfg->server_name);
+	snprintf(s->description, sizeof s->description, "%s", m->cfg->description);
+	if (m->cfg->password != NULL)
+		snprintf(s->password, sizeof s->password, "%s", m->cfg->password);
+}
+
 static void
 master_send_settings(struct master *m, uint32_t slot)
 {
-	struct ipc_settings s = {
-		.sendq = m->cfg->sendq,
-		.ping_interval = m->cfg->ping_interval,
-		.ping_timeout = m->cfg->ping_timeout,
-		.registration_timeout = m->cfg->registration_timeout,
-		.nick_len = m->cfg->nick_len,
-		.channel_len = m->cfg->channel_len,
-		.topic_len = m->cfg->topic_len,
-		.away_len = m->cfg->away_len,
-		.max_channels = m->cfg->max_channels_per_client,
-	};
+	struct ipc_settings s;
 
+	master_fill_wsettings(m, &s.s);
 	master_send(m, slot, IPC_SETTINGS, &s, sizeof s);
+}
+
+/* the fork server's channel: EPOLLOUT while requests wait in its queue */
+static void
+master_fs_arm_output(struct master *m)
+{
+	struct forkserver *fs = &m->fs;
+	bool want = ipc_pending(&fs->ipc);
+
+	if (fs->in_epoll && want != fs->out_watched) {
+		struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0),
+		    .data.u64 = EV(EV_FORKSERVER, 0) };
+		if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, fs->ipc.fd, &ev) == 0)
+			fs->out_watched = want;
+	}
 }
 
 /* ------------------------------------------------------------ accept/fork */
@@ -286,7 +314,6 @@ master_accept_one(struct master *m, int lfd)
 	char host[DIR_HOST_MAX + 1];
 	int fd, sp[2], rc, slot;
 	uint32_t gen;
-	pid_t pid;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
@@ -331,40 +358,39 @@ master_accept_one(struct master *m, int lfd)
 	}
 	ring_inbox_reset(&m->ring, slot);
 
-	pid = fork();
-	if (pid < 0) {
-		log_warn("fork for %s", host);
-		close(sp[0]);
+	/*
+	 * The client's socket goes to the worker with its first message; the
+	 * message waits in the socketpair until the fork server has forked
+	 * the worker that owns the other end.
+	 */
+	struct mslot *ms = &m->slots[slot];
+	struct ipc_assign a = { .slot = slot, .gen = gen };
+	memset(ms, 0, sizeof *ms);
+	ms->pending_fd = -1;
+	ipc_peer_init(&ms->ipc, sp[0]);
+	snprintf(a.host, sizeof a.host, "%s", host);
+	master_fill_wsettings(m, &a.s);
+	if ((rc = ipc_send_fd(&ms->ipc, IPC_ASSIGN, &a, sizeof a, fd)) < 0 ||
+	    (rc = forkserver_spawn(&m->fs, slot, gen, sp[1])) < 0) {
+		errno = -rc;
+		log_warn("cannot start a worker for %s", host);
 		close(sp[1]);
+		ipc_peer_close(&ms->ipc);
 		dir_user_release(&m->dir, slot);
 		master_refuse(fd, host, "Server is busy, try again later");
 		return;
 	}
-	if (pid == 0) {
-		struct worker_args wa = {
-			.cfg = m->cfg, .ring = m->ring, .slot = slot, .gen = gen,
-			.client_fd = fd, .ipc_fd = sp[1],
-		};
-		snprintf(wa.host, sizeof wa.host, "%s", host);
-		_exit(worker_run(&wa));
-	}
 	close(sp[1]);
-	close(fd);
-
-	struct mslot *ms = &m->slots[slot];
-	memset(ms, 0, sizeof *ms);
-	ms->pid = pid;
-	ipc_peer_init(&ms->ipc, sp[0]);
+	ms->pending_fd = fd;	/* kept to tell the client if fork() fails */
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_WORKER, slot) };
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) < 0) {
-		log_warn("epoll_ctl for worker %ld", (long)pid);
-		kill(pid, SIGKILL);	/* reaped as usual; the slot is freed then */
-	} else
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) == 0)
 		ms->in_epoll = true;
-	pidmap_put(m->pids, pid, slot);
+	else
+		log_warn("epoll_ctl for the worker of %s", host);
 	ms->live_idx = m->nlive;
 	m->live[m->nlive++] = slot;
-	log_debug("client %s: worker %ld, slot %d", host, (long)pid, slot);
+	master_fs_arm_output(m);
+	log_debug("client %s: slot %d, worker requested", host, slot);
 }
 
 static void
@@ -428,7 +454,11 @@ master_slot_gone(struct master *m, uint32_t slot, int status)
 	ring_inbox_reset(&m->ring, slot);
 	if (ms->in_epoll)
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, ms->ipc.fd, NULL);
+	ms->in_epoll = false;
 	ipc_peer_close(&ms->ipc);
+	if (ms->pending_fd >= 0)
+		close(ms->pending_fd);
+	ms->pending_fd = -1;
 	/* remove from the live list (swap with last) */
 	uint32_t last = m->live[--m->nlive];
 	m->live[ms->live_idx] = last;
@@ -446,11 +476,38 @@ master_slot_gone(struct master *m, uint32_t slot, int status)
 	m->fanout_due = true;
 }
 
+static void master_fs_lost(struct master *m);
+
+/* a process is gone: ours (SIGCHLD) or a worker the fork server reaped */
+static void
+master_child_exited(struct master *m, pid_t pid, int status)
+{
+	int slot;
+
+	if (master_admin_reaped(m, pid, status))
+		return;
+	if (pid == m->fs.pid) {
+		if (!m->stopping)
+			log_warnx("the fork server (pid %ld) %s %d", (long)pid,
+			    WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		m->fs.pid = 0;
+		master_fs_lost(m);
+		return;
+	}
+	slot = pidmap_take(m->pids, pid);
+	if (slot < 0) {
+		log_debug("reaped unknown child %ld", (long)pid);
+		return;
+	}
+	master_slot_gone(m, slot, status);
+}
+
 static void
 master_reap(struct master *m)
 {
 	for (;;) {
-		int status, slot;
+		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 
 		if (pid == 0)
@@ -462,14 +519,126 @@ master_reap(struct master *m)
 				log_warn("waitpid");
 			return;
 		}
-		if (master_admin_reaped(m, pid, status))
-			continue;
-		slot = pidmap_take(m->pids, pid);
-		if (slot < 0) {
-			log_debug("reaped unknown child %ld", (long)pid);
-			continue;
+		master_child_exited(m, pid, status);
+	}
+}
+
+/* ------------------------------------------------------------ fork server */
+
+static int
+master_fs_watch(struct master *m)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_FORKSERVER, 0) };
+
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->fs.ipc.fd, &ev) < 0) {
+		log_warn("epoll_ctl for the fork server");
+		return -1;
+	}
+	m->fs.in_epoll = true;
+	m->fs.out_watched = false;
+	return 0;
+}
+
+/* the fork server answered a spawn request */
+static void
+master_worker_spawned(struct master *m, const struct ipc_fs_spawned *r)
+{
+	struct mslot *ms;
+
+	if (r->slot >= m->nslots || m->dir.users[r->slot].gen != r->gen ||
+	    (ms = &m->slots[r->slot])->pending_fd < 0) {
+		/* the slot is gone already; a real worker will exit on EOF */
+		return;
+	}
+	if (r->pid > 0) {
+		ms->pid = r->pid;
+		pidmap_put(m->pids, r->pid, r->slot);
+		close(ms->pending_fd);
+		ms->pending_fd = -1;
+		log_debug("slot %u: worker %ld", r->slot, (long)r->pid);
+		return;
+	}
+	errno = r->err;
+	log_warn("no worker for %s", m->dir.users[r->slot].host);
+	master_refuse(ms->pending_fd, m->dir.users[r->slot].host,
+	    "Server is busy, try again later");
+	ms->pending_fd = -1;
+	ms->reaped = true;
+	master_slot_gone(m, r->slot, 0);
+}
+
+/* spawns that were in flight when the fork server died never happen */
+static void
+master_fs_lost(struct master *m)
+{
+	struct forkserver *fs = &m->fs;
+
+	if (fs->in_epoll)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fs->ipc.fd, NULL);
+	fs->in_epoll = false;
+	ipc_peer_close(&fs->ipc);
+	for (uint32_t i = 0; i < m->nlive;) {
+		uint32_t slot = m->live[i];
+		struct mslot *ms = &m->slots[slot];
+		if (ms->pid == 0 && ms->pending_fd >= 0) {
+			struct ipc_fs_spawned r = { .slot = slot,
+			    .gen = m->dir.users[slot].gen, .err = ECHILD };
+			master_worker_spawned(m, &r);	/* frees the slot: same i again */
+		} else
+			i++;
+	}
+	/* workers it reaped but could not report: their channel is closed */
+	for (uint32_t i = 0; i < m->nlive;) {
+		uint32_t slot = m->live[i];
+		struct mslot *ms = &m->slots[slot];
+		if (ms->eof && ms->pid > 0 && !ms->reaped) {
+			ms->reaped = true;
+			pidmap_take(m->pids, ms->pid);
+			master_slot_gone(m, slot, 0);
+		} else
+			i++;
+	}
+	if (m->stopping)
+		return;
+	/* its workers are ours now (child subreaper); a new one for new clients */
+	if (forkserver_start(&m->fs, &m->ring) == 0 && master_fs_watch(m) == 0)
+		log_notice("fork server restarted (pid %ld)", (long)m->fs.pid);
+}
+
+static void
+master_fs_event(struct master *m, uint32_t events)
+{
+	struct forkserver *fs = &m->fs;
+	char msg[IPC_MSG_MAX];
+
+	if (fs->ipc.fd < 0)
+		return;
+	if (events & EPOLLOUT) {
+		ipc_flush(&fs->ipc);
+		master_fs_arm_output(m);
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (int i = 0; i < 512; i++) {
+		ssize_t n = ipc_recv(&fs->ipc, msg);
+		const struct ipc_hdr *h = (const void *)msg;
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			/* it is exiting: SIGCHLD finishes the job */
+			if (fs->in_epoll)
+				epoll_ctl(m->epfd, EPOLL_CTL_DEL, fs->ipc.fd, NULL);
+			fs->in_epoll = false;
+			return;
 		}
-		master_slot_gone(m, slot, status);
+		if (h->type == IPC_FS_SPAWNED && (size_t)n == sizeof(struct ipc_fs_spawned))
+			master_worker_spawned(m, (const void *)msg);
+		else if (h->type == IPC_FS_EXITED && (size_t)n == sizeof(struct ipc_fs_exited))
+			master_child_exited(m, ((const struct ipc_fs_exited *)(const void *)msg)->pid,
+			    ((const struct ipc_fs_exited *)(const void *)msg)->status);
+		else
+			log_warnx("unexpected message %u from the fork server", h->type);
 	}
 }
 
@@ -638,10 +807,20 @@ master_worker_event(struct master *m, uint32_t slot, uint32_t events)
 				break;
 			}
 			if (n <= 0) {
-				/* EOF: the worker is exiting; SIGCHLD finishes the job */
+				/* EOF: the worker is exiting; its reaper tells the rest */
 				if (ms->in_epoll) {
 					epoll_ctl(m->epfd, EPOLL_CTL_DEL, ms->ipc.fd, NULL);
 					ms->in_epoll = false;
+				}
+				ms->eof = true;
+				/*
+				 * With no fork server, whoever reaped it may never
+				 * say so: the closed channel is proof enough.
+				 */
+				if (m->fs.pid == 0 && !ms->reaped && ms->pid > 0) {
+					ms->reaped = true;
+					pidmap_take(m->pids, ms->pid);
+					master_slot_gone(m, slot, 0);
 				}
 				break;
 			}
@@ -812,6 +991,16 @@ master_setup(struct master *m)
 	log_debug("shared segment %s: %zu bytes (%u slots, ring %ld bytes)",
 	    m->seg.name, segsize, m->nslots, m->cfg->ring_size);
 
+	/*
+	 * Workers are forked from a fork server made now, while this process
+	 * is small: what they share then never changes under them. Workers
+	 * orphaned by a fork server's death come back to us to be reaped.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+	if (forkserver_start(&m->fs, &m->ring) < 0)
+		return -1;
+
 	if (dir_init(&m->dir, m->nslots) < 0 ||
 	    (m->slots = calloc(m->nslots, sizeof *m->slots)) == NULL ||
 	    (m->live = calloc(m->nslots, sizeof *m->live)) == NULL ||
@@ -858,6 +1047,8 @@ master_setup(struct master *m)
 			return -1;
 		}
 	}
+	if (master_fs_watch(m) < 0)
+		return -1;
 	/* the queue and the admin process exist before READY=1 */
 	return master_admin_setup(m);
 }
@@ -866,6 +1057,7 @@ static void
 master_cleanup(struct master *m)
 {
 	master_admin_stop(m);	/* the queue goes on every exit path */
+	forkserver_stop(&m->fs);
 	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
 		if (m->slots[i].ipc.fd >= 0)
 			ipc_peer_close(&m->slots[i].ipc);
@@ -903,6 +1095,7 @@ master_run(struct config *cfg, const char *config_path, bool must_exist)
 	m->epfd = m->sigfd = m->timerfd = -1;
 	m->admin.qid = -1;
 	m->admin.ipc.fd = -1;
+	m->fs.ipc.fd = -1;
 	m->started = time(NULL);
 	log_set_role("master");
 	notify_init(&m->notify);
@@ -944,6 +1137,9 @@ master_run(struct config *cfg, const char *config_path, bool must_exist)
 				break;
 			case EV_ADMIN:
 				master_admin_event(m, evs[i].events);
+				break;
+			case EV_FORKSERVER:
+				master_fs_event(m, evs[i].events);
 				break;
 			}
 		}

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dir.h"
+#include "forkserver.h"
 #include "ipc.h"
 #include "listen.h"
 #include "master_admin.h"
@@ -30,6 +31,8 @@ struct mslot {
 	bool space_wait;	/* waits for ring space */
 	bool wake_queued;
 	bool reaped;		/* waited for: its pid may belong to someone else now */
+	bool eof;		/* its channel closed: the worker has exited */
+	int pending_fd;		/* the client's socket until the worker exists, else -1 */
 	uint64_t mark;		/* fan-out de-duplication stamp */
 	uint32_t live_idx;	/* position in master.live */
 };
@@ -72,6 +75,7 @@ struct master {
 	char listen_desc[256];
 	int exit_code;
 	struct master_admin admin;
+	struct forkserver fs;
 };
 
 /* run the daemon until shutdown (takes ownership of cfg); returns the exit status */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "irc.h"
 #include "log.h"
 #include "notify.h"
@@ -51,7 +51,7 @@ worker_send(struct worker *w, const char *line, size_t len)
 {
 	if (w->closing)
 		return;
-	if ((long)(buf_used(&w->sendq) + len) > w->sendq_max) {
+	if ((long)(buf_used(&w->sendq) + len) > w->set.sendq) {
 		/*
 		 * The client does not read fast enough: cut it, nobody else
 		 * waits. Drop the backlog but finish the line already on the
@@ -77,7 +77,7 @@ worker_num(struct worker *w, const char *num, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	n = irc_fmt(line, sizeof line, ":%s %s %s %s", w->cfg->server_name, num,
+	n = irc_fmt(line, sizeof line, ":%s %s %s %s", w->set.server_name, num,
 	    w->nick[0] ? w->nick : "*", text);
 	worker_send(w, line, n);
 }
@@ -370,6 +370,8 @@ worker_read(struct worker *w)
 
 /* ------------------------------------------------------- master messages */
 
+static void worker_apply_settings(struct worker *w, const struct ipc_wsettings *s);
+
 static void
 worker_ipc(struct worker *w)
 {
@@ -399,18 +401,9 @@ worker_ipc(struct worker *w)
 			break;
 		}
 		case IPC_SETTINGS:
-			if ((size_t)n == sizeof(struct ipc_settings)) {
-				const struct ipc_settings *s = (const void *)msg;
-				w->sendq_max = s->sendq;
-				w->ping_interval = s->ping_interval;
-				w->ping_timeout = s->ping_timeout;
-				w->registration_timeout = s->registration_timeout;
-				w->nick_len = s->nick_len;
-				w->channel_len = s->channel_len;
-				w->topic_len = s->topic_len;
-				w->away_len = s->away_len;
-				w->max_channels = s->max_channels;
-			}
+			if ((size_t)n == sizeof(struct ipc_settings))
+				worker_apply_settings(w, &((const struct ipc_settings *)
+				    (const void *)msg)->s);
 			break;
 		default:
 			log_warnx("unexpected message %u from the master", h->type);
@@ -429,74 +422,121 @@ worker_timers(struct worker *w)
 		return now >= w->close_deadline ? (w->exit_now = true, 0) :
 		    (int)(w->close_deadline - now) * 1000;
 	if (!w->registered) {
-		if (now - w->connected >= w->registration_timeout) {
+		if (now - w->connected >= w->set.registration_timeout) {
 			worker_close(w, "Registration timeout", false);
 			return 0;
 		}
-		return (int)(w->connected + w->registration_timeout - now) * 1000;
+		return (int)(w->connected + w->set.registration_timeout - now) * 1000;
 	}
 	if (w->ping_sent) {
-		if (now - w->ping_sent >= w->ping_timeout) {
+		if (now - w->ping_sent >= w->set.ping_timeout) {
 			char reason[64];
 			snprintf(reason, sizeof reason, "Ping timeout: %lld seconds",
 			    (long long)(now - w->last_rx));
 			worker_close(w, reason, true);
 			return 0;
 		}
-		next = w->ping_sent + w->ping_timeout;
-	} else if (now - w->last_rx >= w->ping_interval) {
+		next = w->ping_sent + w->set.ping_timeout;
+	} else if (now - w->last_rx >= w->set.ping_interval) {
 		char line[IRC_MAXLINE + 1];
-		size_t n = irc_fmt(line, sizeof line, "PING :%s", w->cfg->server_name);
+		size_t n = irc_fmt(line, sizeof line, "PING :%s", w->set.server_name);
 		worker_send(w, line, n);
 		w->ping_sent = now;
-		next = now + w->ping_timeout;
+		next = now + w->set.ping_timeout;
 	} else
-		next = w->last_rx + w->ping_interval;
+		next = w->last_rx + w->set.ping_interval;
 	return (int)(next - now) * 1000;
 }
 
 /* ------------------------------------------------------------- setup */
 
-static int
-worker_setup(struct worker *w, struct worker_args *wa)
+/* settings from the master, made safe to use whatever arrived */
+static void
+worker_apply_settings(struct worker *w, const struct ipc_wsettings *s)
 {
-	int lo = wa->client_fd < wa->ipc_fd ? wa->client_fd : wa->ipc_fd;
-	int hi = wa->client_fd < wa->ipc_fd ? wa->ipc_fd : wa->client_fd;
+	w->set = *s;
+	w->set.server_name[sizeof w->set.server_name - 1] = '\0';
+	w->set.description[sizeof w->set.description - 1] = '\0';
+	w->set.password[sizeof w->set.password - 1] = '\0';
+	if (w->set.sendq < 4096)
+		w->set.sendq = 4096;
+	if (w->set.nick_len < 1 || w->set.nick_len > DIR_NICK_MAX)
+		w->set.nick_len = DIR_NICK_MAX;
+	if (w->set.channel_len < 2 || w->set.channel_len > DIR_CHAN_MAX)
+		w->set.channel_len = DIR_CHAN_MAX;
+}
+
+/* the master's first message: which client, and the socket to it */
+static int
+worker_wait_assign(struct worker *w, int ipc_fd)
+{
+	static char msg[IPC_MSG_MAX];
+	struct ipc_peer p;
+
+	ipc_peer_init(&p, ipc_fd);
+	for (;;) {
+		struct pollfd pfd = { .fd = ipc_fd, .events = POLLIN };
+		int cfd;
+		ssize_t n;
+
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return -1;
+		n = ipc_recv_fd(&p, msg, &cfd);
+		if (n == -EAGAIN)
+			continue;
+		if (n <= 0)
+			return -1;	/* the master is gone before giving us a client */
+		const struct ipc_assign *a = (const void *)msg;
+		if (a->hdr.type != IPC_ASSIGN || (size_t)n != sizeof *a || cfd < 0 ||
+		    a->slot >= w->ring.nslots) {
+			if (cfd >= 0)
+				close(cfd);
+			log_warnx("unexpected first message from the master");
+			return -1;
+		}
+		w->slot = a->slot;
+		w->gen = a->gen;
+		w->cfd = cfd;
+		size_t hl = strnlen(a->host, sizeof a->host);
+		if (hl > DIR_HOST_MAX)
+			hl = DIR_HOST_MAX;
+		memcpy(w->host, a->host, hl);
+		w->host[hl] = '\0';
+		worker_apply_settings(w, &a->s);
+		w->ipc = p;
+		return 0;
+	}
+}
+
+static int
+worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
+{
 	sigset_t none;
 	int one = 1;
 
-	/* keep stdio, the client and our socketpair end; drop the master's fds */
-	if (lo > 3)
-		close_range(3, lo - 1, 0);
-	if (hi > lo + 1)
-		close_range(lo + 1, hi - 1, 0);
-	close_range(hi + 1, ~0U, 0);
+	/* keep stdio and our socketpair end; drop what the fork server held */
+	if (ipc_fd > 3)
+		close_range(3, ipc_fd - 1, 0);
+	close_range(ipc_fd + 1, ~0U, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * Ctrl-C or a hangup in the terminal reach the whole process group:
+	 * they are the master's to act on (it closes every client properly).
+	 */
 	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
 	notify_forget();
-	log_set_role("worker %s", wa->host);
 
 	memset(w, 0, sizeof *w);
-	w->cfg = wa->cfg;
-	w->ring = wa->ring;
-	w->slot = wa->slot;
-	w->gen = wa->gen;
-	w->cfd = wa->client_fd;
-	ipc_peer_init(&w->ipc, wa->ipc_fd);
-	snprintf(w->host, sizeof w->host, "%s", wa->host);
-	w->sendq_max = w->cfg->sendq;
-	w->ping_interval = w->cfg->ping_interval;
-	w->ping_timeout = w->cfg->ping_timeout;
-	w->registration_timeout = w->cfg->registration_timeout;
-	w->nick_len = w->cfg->nick_len;
-	w->channel_len = w->cfg->channel_len;
-	w->topic_len = w->cfg->topic_len;
-	w->away_len = w->cfg->away_len;
-	w->max_channels = w->cfg->max_channels_per_client;
+	w->ring = *ring;
+	w->cfd = w->epfd = -1;
+	if (worker_wait_assign(w, ipc_fd) < 0)
+		return -1;
+	log_set_role("worker %s", w->host);
 	w->connected = w->last_rx = mono_now();
 	buf_init(&w->sendq);
 	if (linebuf_init(&w->in, IRC_MAXLINE) < 0)
@@ -544,12 +584,14 @@ worker_watch(struct worker *w)
 }
 
 int
-worker_run(struct worker_args *wa)
+worker_run(const struct ring *ring, int ipc_fd)
 {
-	struct worker wk, *w = &wk;
+	static struct worker wk;	/* static: keeps the worker's stack shallow */
+	struct worker *w = &wk;
 
-	if (worker_setup(w, wa) < 0) {
-		log_warn("worker setup failed");
+	if (worker_setup(w, ring, ipc_fd) < 0) {
+		if (w->cfd >= 0)
+			close(w->cfd);
 		return 1;
 	}
 	while (!w->exit_now) {

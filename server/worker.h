@@ -22,13 +22,6 @@
 struct config;
 struct irc_msg;
 
-struct worker_args {
-	const struct config *cfg;
-	struct ring ring;
-	uint32_t slot, gen;
-	int client_fd, ipc_fd;
-	char host[DIR_HOST_MAX + 1];
-};
 
 struct worker_chan {
 	uint32_t id, gen;
@@ -46,7 +39,7 @@ struct worker_req {
 };
 
 struct worker {
-	const struct config *cfg;
+	struct ipc_wsettings set;	/* from the master: at start and on reload */
 	struct ring ring;
 	uint32_t slot, gen;
 	int cfd, epfd;
@@ -64,10 +57,6 @@ struct worker {
 	struct worker_chan *chans;
 	uint32_t nchans;
 
-	/* settings (refreshed by IPC_SETTINGS on reload) */
-	long sendq_max;
-	int ping_interval, ping_timeout, registration_timeout;
-	int nick_len, channel_len, topic_len, away_len, max_channels;
 
 	/* requests to the master: one in flight, the rest queued */
 	uint32_t req_next, req_wait;
@@ -82,8 +71,12 @@ struct worker {
 	time_t connected, last_rx, ping_sent;
 };
 
-/* the child side of fork(): never returns to the master's code */
-int worker_run(struct worker_args *wa);
+/*
+ * A new worker (forked by the fork server): wait for the master's
+ * IPC_ASSIGN on ipc_fd, which brings the client's socket, then serve that
+ * client until it leaves. Returns the exit status.
+ */
+int worker_run(const struct ring *ring, int ipc_fd);
 
 /* used by worker_cmd */
 void worker_send(struct worker *w, const char *line, size_t len);

@@ -47,8 +47,8 @@ worker_try_register(struct worker *w)
 	if (w->registered || w->registering || w->nick[0] == '\0' || !w->got_user ||
 	    w->cap_negotiating)
 		return;
-	if (w->cfg->password != NULL &&
-	    (!w->got_pass || strcmp(w->pass, w->cfg->password) != 0)) {
+	if (w->set.password[0] != '\0' &&
+	    (!w->got_pass || strcmp(w->pass, w->set.password) != 0)) {
 		worker_num(w, ERR_PASSWDMISMATCH, ":Password incorrect");
 		worker_close(w, "Bad Password", false);
 		return;
@@ -79,7 +79,7 @@ cmd_nick(struct worker *w, const struct irc_msg *m)
 		worker_num(w, ERR_NONICKNAMEGIVEN, ":No nickname given");
 		return 0;
 	}
-	if (!irc_nick_valid(nick, w->nick_len)) {
+	if (!irc_nick_valid(nick, w->set.nick_len)) {
 		worker_num(w, ERR_ERRONEUSNICKNAME, "%s :Erroneous nickname", nick);
 		return 0;
 	}
@@ -129,14 +129,14 @@ cmd_cap(struct worker *w, const struct irc_msg *m)
 	if (strcasecmp(sub, "LS") == 0) {
 		if (!w->registered)
 			w->cap_negotiating = true;
-		n = irc_fmt(line, sizeof line, ":%s CAP %s LS :", w->cfg->server_name, who);
+		n = irc_fmt(line, sizeof line, ":%s CAP %s LS :", w->set.server_name, who);
 	} else if (strcasecmp(sub, "LIST") == 0) {
-		n = irc_fmt(line, sizeof line, ":%s CAP %s LIST :", w->cfg->server_name, who);
+		n = irc_fmt(line, sizeof line, ":%s CAP %s LIST :", w->set.server_name, who);
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		if (!w->registered)
 			w->cap_negotiating = true;
 		/* no capabilities yet: refuse whatever was asked for */
-		n = irc_fmt(line, sizeof line, ":%s CAP %s NAK :%s", w->cfg->server_name,
+		n = irc_fmt(line, sizeof line, ":%s CAP %s NAK :%s", w->set.server_name,
 		    who, m->nparams > 1 ? m->params[1] : "");
 	} else if (strcasecmp(sub, "END") == 0) {
 		w->cap_negotiating = false;
@@ -160,8 +160,8 @@ cmd_ping(struct worker *w, const struct irc_msg *m)
 		worker_num(w, "409", ":No origin specified");
 		return 0;
 	}
-	n = irc_fmt(line, sizeof line, ":%s PONG %s :%s", w->cfg->server_name,
-	    w->cfg->server_name, m->params[0]);
+	n = irc_fmt(line, sizeof line, ":%s PONG %s :%s", w->set.server_name,
+	    w->set.server_name, m->params[0]);
 	worker_send(w, line, n);
 	return 0;
 }
@@ -263,7 +263,7 @@ cmd_join(struct worker *w, const struct irc_msg *m)
 	snprintf(list, sizeof list, "%s", m->params[0]);
 	n = split_commas(list, cv, WORKER_REQQ - 1);
 	for (int i = 0; i < n; i++) {
-		if (!irc_chan_valid(cv[i], w->channel_len)) {
+		if (!irc_chan_valid(cv[i], w->set.channel_len)) {
 			worker_num(w, ERR_NOSUCHCHANNEL, "%s :No such channel", cv[i]);
 			continue;
 		}
@@ -417,7 +417,7 @@ cmd_version(struct worker *w, const struct irc_msg *m)
 {
 	(void)m;
 	worker_num(w, RPL_VERSION, "shmchat-" PACKAGE_VERSION ". %s :%s",
-	    w->cfg->server_name, w->cfg->description);
+	    w->set.server_name, w->set.description);
 	return 0;
 }
 
@@ -431,7 +431,7 @@ cmd_time(struct worker *w, const struct irc_msg *m)
 	(void)m;
 	localtime_r(&now, &tm);
 	strftime(when, sizeof when, "%A %B %d %Y -- %H:%M:%S %z", &tm);
-	worker_num(w, RPL_TIME, "%s :%s", w->cfg->server_name, when);
+	worker_num(w, RPL_TIME, "%s :%s", w->set.server_name, when);
 	return 0;
 }
 

@@ -1310,7 +1310,11 @@ static bool pid_has_socket(pid_t pid, unsigned long ino)
 	return found;
 }
 
-static pid_t child_with_socket(pid_t master, unsigned long ino)
+/*
+ * The descendant of master (workers are the fork server's children, so
+ * grandchildren; depth-bounded) that holds the socket with inode ino.
+ */
+static pid_t descendant_with_socket(pid_t master, unsigned long ino, int depth)
 {
 	char path[64];
 	DIR *d;
@@ -1332,9 +1336,12 @@ static pid_t child_with_socket(pid_t master, unsigned long ino)
 		f = fopen(cp, "r");
 		if (!f)
 			continue;
-		while (found < 0 && fscanf(f, "%d", &pid) == 1)
+		while (found < 0 && fscanf(f, "%d", &pid) == 1) {
 			if (pid_has_socket(pid, ino))
 				found = pid;
+			else if (depth > 0)
+				found = descendant_with_socket(pid, ino, depth - 1);
+		}
 		fclose(f);
 	}
 	closedir(d);
@@ -1347,7 +1354,7 @@ pid_t srv_worker_of(struct srv *s, struct cli *c, int ms)
 
 	for (;;) {
 		unsigned long ino = find_inode(s->port, c->local_port);
-		pid_t w = ino ? child_with_socket(s->pid, ino) : -1;
+		pid_t w = ino ? descendant_with_socket(s->pid, ino, 2) : -1;
 
 		if (w > 0)
 			return w;
