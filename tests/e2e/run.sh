@@ -1,0 +1,293 @@
+#!/bin/bash
+# tests/e2e/run.sh: the Debian packages in a booted Debian 12 (make check-e2e).
+#
+# Builds shmchat-server and shmchat-client with dpkg-buildpackage (which
+# runs make check) and checks them with lintian, installs them with apt
+# into a fresh copy of a cached debootstrap root, boots it with
+# systemd-nspawn (private network) and checks from outside: socket
+# activation, two shmchat clients chatting, shmchatctl, reload, restart,
+# upgrade, stop without leftovers, the journal, remove and purge.
+# Needs root; exits 77 (skip) where containers cannot be booted.
+#
+#   run.sh [--tarball FILE | --source DIR | --debs DIR] [--refresh] [--keep]
+#
+#   --tarball FILE  build from this release tarball (make check-e2e: make dist)
+#   --source DIR    build from this tree: tracked and untracked files of a git
+#                   checkout, not ignored ones (default: this script's tree)
+#   --debs DIR      use the .deb files in DIR instead of building
+#   --refresh       debootstrap the cached root again
+#   --keep          keep the work directory under /var/tmp
+# Cache: /var/cache/shmchat-e2e (SHMCHAT_E2E_CACHE). Time limit: 1800 s
+# (SHMCHAT_E2E_TIMEOUT).
+set -uo pipefail
+E2E_NAME=check-e2e
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+
+tarball="" source="" debs=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tarball) tarball=$(readlink -f "$2"); shift ;;
+	--source) source=$(readlink -f "$2"); shift ;;
+	--debs) debs=$(readlink -f "$2"); shift ;;
+	--refresh) E2E_REFRESH=1 ;;
+	--keep) SHMCHAT_E2E_KEEP=1 ;;
+	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 64 ;;
+	esac
+	shift
+done
+[ -z "$tarball$source$debs" ] && source=$(cd "$here/../.." && pwd)
+
+need_root
+e2e_init
+start_watchdog "${SHMCHAT_E2E_TIMEOUT:-1800}"
+install_host_tools debootstrap=debootstrap systemd-nspawn=systemd-container \
+	nsenter=util-linux flock=util-linux pgrep=procps \
+	dpkg-buildpackage=dpkg-dev dpkg-checkbuilddeps=dpkg-dev lintian=lintian
+
+root=$e2e_work/root
+name=shmchat-e2e-$$
+KEY=$((0x53434d51))
+
+e2e_diagnose() {
+	[ -n "$e2e_leader" ] || return 0
+	echo "# --- diagnostics"
+	E2E_CMD_TIMEOUT=20 cexec systemctl --no-pager status shmchatd.socket shmchatd.service 2>&1 |
+		sed 's/^/#   /'
+	E2E_CMD_TIMEOUT=20 cexec journalctl --no-pager -n 60 -u shmchatd.socket -u shmchatd.service 2>&1 |
+		sed 's/^/#   /'
+	for f in bob.out bob.err alice.out alice.err; do
+		[ -s "$root/root/$f" ] && { echo "# $f:"; tail -n 20 "$root/root/$f" | sed 's/^/#   /'; }
+	done
+}
+
+# -------------------------------------------------------------- packages
+if [ -z "$debs" ]; then
+	step "building the Debian packages"
+	src=$e2e_work/src
+	mkdir -p "$src"
+	if [ -n "$tarball" ]; then
+		tar -xzf "$tarball" -C "$src" --strip-components=1 || die "cannot unpack $tarball"
+	elif [ -d "$source/.git" ] || git -C "$source" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$source" ls-files -z -co --exclude-standard |
+			tar -C "$source" --null -T - -cf - | tar -C "$src" -xf - ||
+			die "cannot copy $source"
+	else
+		die "$source is not a git checkout: use --tarball (make check-e2e does)"
+	fi
+	if ! (cd "$src" && dpkg-checkbuilddeps >/dev/null 2>&1); then
+		say "installing the Build-Depends (apt-get build-dep)"
+		(cd "$src" && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get build-dep -y -qq . \
+			>"$e2e_work/build-dep.log" 2>&1) ||
+			{ tail -n 20 "$e2e_work/build-dep.log" >&2; die "apt-get build-dep failed"; }
+	fi
+	check "dpkg-buildpackage -us -uc -b (make check included)" \
+		bash -c "cd '$src' && timeout 1800 dpkg-buildpackage -us -uc -b -jauto >'$e2e_work/build.log' 2>&1 ||
+			{ tail -n 60 '$e2e_work/build.log'; exit 1; }"
+	debs=$e2e_work/debs
+	mkdir -p "$debs"
+	mv "$e2e_work"/*.deb "$e2e_work"/*.changes "$e2e_work"/*.buildinfo "$debs"/ 2>/dev/null
+	check "lintian --fail-on error,warning" \
+		timeout 600 lintian --fail-on error,warning "$debs"/shmchat_*.changes
+fi
+server_deb=$(ls "$debs"/shmchat-server_*.deb 2>/dev/null | head -n1)
+client_deb=$(ls "$debs"/shmchat-client_*.deb 2>/dev/null | head -n1)
+[ -n "$server_deb" ] && [ -n "$client_deb" ] || die "no shmchat-server/shmchat-client .deb in $debs"
+
+# ------------------------------------------------------------- container
+step "a fresh Debian 12 root from the debootstrap cache"
+new_root "$root"
+echo "$name" >"$root/etc/hostname"
+probe_nspawn "$root"
+mkdir -p "$root/root/debs"
+cp "$server_deb" "$client_deb" "$root/root/debs/"
+# the container has no network: fetch what the packages depend on now,
+# into the shared archive cache that apt inside will find
+nspawn_run "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --download-only \
+	--no-install-recommends /root/debs/*.deb' >"$e2e_work/download.log" 2>&1 ||
+	{ tail -n 20 "$e2e_work/download.log" >&2; die "cannot download the dependencies"; }
+
+step "booting it with systemd-nspawn"
+boot_container "$root" "$name" "$e2e_work/console.log" --private-network \
+	--bind="$E2E_CACHE/archives:/var/cache/apt/archives"
+
+# ---------------------------------------------------------------- tests
+# (each check runs in a subshell: these helpers may fail freely)
+main_pid() { cexec systemctl show -P MainPID shmchatd.service; }
+is_active() { [ "$(cexec systemctl is-active "$1")" = active ]; }
+not_active() { ! is_active "$1"; }
+no_shmchatd() { ! cexec pgrep -x shmchatd; }
+ctl() { cexec shmchatctl "$@"; }
+who_has() { ctl who | grep -qw "$1"; }
+bob_got() { grep -qF "<alice> $1" "$root/root/bob.out"; }
+journal() { cexec journalctl -q --no-pager -u shmchatd.service -o cat "$@"; }
+
+socket_listens() {
+	local l
+	l=$(cexec systemctl show -P Listen shmchatd.socket)
+	[ "$l" = "[::]:6667 (Stream)" ] || { echo "Listen=$l"; return 1; }
+	is_active shmchatd.socket
+}
+not_started_yet() { not_active shmchatd.service && no_shmchatd; }
+runs_as_shmchat() {
+	local u
+	u=$(cexec ps -o user= -p "$(main_pid)" | tr -d ' ')
+	[ "$u" = shmchat ] || { echo "runs as '$u'"; return 1; }
+}
+status_text() { cexec systemctl show -P StatusText shmchatd.service | grep clients; }
+queue_ok() {
+	# /proc/sysvipc/msg: key msqid perms cbytes qnum lspid lrpid uid gid ...
+	local gid
+	gid=$(cexec getent group shmchat | cut -d: -f3)
+	cexec cat /proc/sysvipc/msg | awk -v k="$KEY" -v g="$gid" \
+		'$1 == k && $3 == "660" && $9 == g { f = 1 } END { exit !f }' ||
+		{ cexec cat /proc/sysvipc/msg; return 1; }
+}
+no_queue() {
+	! cexec cat /proc/sysvipc/msg | awk -v k="$KEY" '$1 == k { f = 1 } END { exit !f }'
+}
+shm_empty() {
+	local left
+	left=$(cexec find /dev/shm -mindepth 1)
+	[ -z "$left" ] || { echo "left in /dev/shm: $left"; return 1; }
+}
+clients_are() { ctl status | grep -qx "clients: $1"; }
+both_in_channel() {
+	local out
+	out=$(ctl who --channel '#e2e') && grep -qw alice <<<"$out" && grep -qw bob <<<"$out"
+}
+denied_77() {
+	cexec runuser -u dave -- shmchatctl status
+	[ $? -eq 77 ]
+}
+motd_reloaded() { ctl motd | grep -q 'reloaded by the e2e test'; }
+exposure_ok() {
+	echo "$sec"
+	grep -Eq 'exposure level for shmchatd.service: [0-9.]+ (SAFE|OK)' <<<"$sec"
+}
+journal_info() { journal -p info..info | grep -q 'listening on .*(socket activation)'; }
+journal_notice() {
+	local out
+	out=$(journal -p notice..notice)
+	grep -q ' ready' <<<"$out" && grep -q 'configuration reloaded' <<<"$out"
+}
+journal_clean() {
+	local raw errs
+	raw=$(journal | grep -E '^<[0-7]>')
+	errs=$(journal -p err)
+	[ -z "$raw$errs" ] || { echo "$raw$errs"; return 1; }
+}
+journal_stopped() { journal -p notice..notice | grep -q 'stopped'; }
+pid_changed() { local p; p=$(main_pid); [ "$p" != "$1" ] && [ "$p" != 0 ]; }
+got_closing_link() {
+	retry 15 grep -q '^ERROR :Closing Link' "$hold" || { cat "$hold"; return 1; }
+}
+exit_status_0() {
+	local r
+	r=$(cexec systemctl show -P Result shmchatd.service)/$(cexec systemctl show -P ExecMainStatus shmchatd.service)
+	[ "$r" = success/0 ] || { echo "Result/ExecMainStatus: $r"; return 1; }
+}
+units_inactive() { not_active shmchatd.service && not_active shmchatd.socket; }
+port_closed() { ! cnet timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6667' 2>/dev/null; }
+
+step "install"
+check "apt-get install shmchat-server shmchat-client" \
+	cexec sh -c 'apt-get install -y -q --no-install-recommends /root/debs/shmchat-server_*.deb /root/debs/shmchat-client_*.deb'
+check "user shmchat exists (sysusers.d)" cexec getent passwd shmchat
+check "shmchatd.socket is enabled" test "$(cexec systemctl is-enabled shmchatd.socket)" = enabled
+check "shmchatd.socket is listening on [::]:6667" socket_listens
+check "shmchatd is not running before the first connection" not_started_yet
+
+step "socket activation"
+check "the first connection (IPv4) starts shmchatd and gets 001" irc_welcome 127.0.0.1 probe4
+check "shmchatd.service is active" is_active shmchatd.service
+check "an IPv6 connection gets 001" irc_welcome ::1 probe6
+pid=$(main_pid)
+check "shmchatd runs as user shmchat" runs_as_shmchat
+check "STATUS= reaches systemd" status_text
+check "admin queue: key 0x53434d51, mode 0660, group shmchat" queue_ok
+check "nothing named in /dev/shm (the segment is unlinked)" shm_empty
+
+step "two shmchat clients inside the container"
+cexec systemd-run -q --unit=e2e-bob --collect -p StandardOutput=file:/root/bob.out \
+	-p StandardError=file:/root/bob.err \
+	shmchat --server localhost:6667 --nick bob --channel '#e2e' --listen >/dev/null
+check "bob is connected (shmchatctl who)" retry 20 who_has bob
+cexec sh -c ': >/root/alice.in'
+cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=file:/root/alice.out \
+	-p StandardError=file:/root/alice.err \
+	sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+check "alice is connected (shmchatctl who)" retry 20 who_has alice
+cexec sh -c 'echo "hello from alice" >>/root/alice.in'
+check "bob receives alice's message" retry 20 bob_got "hello from alice"
+check "shmchatctl status shows 2 clients" clients_are 2
+check "shmchatctl who shows alice and bob in #e2e" both_in_channel
+cexec sh -c 'useradd -M -G shmchat carol && useradd -M dave'
+check "a member of group shmchat may use shmchatctl" cexec runuser -u carol -- shmchatctl status
+check "anyone else gets exit status 77" denied_77
+
+step "reload"
+cexec sh -c 'echo "motd = \"reloaded by the e2e test\";" >>/etc/shmchat/shmchatd.conf'
+check "systemctl reload shmchatd" cexec systemctl reload shmchatd
+check "reload kept the main PID" test "$(main_pid)" = "$pid"
+check "reload applied the file (shmchatctl motd)" retry 10 motd_reloaded
+check "the clients stayed connected" clients_are 2
+cexec sh -c 'echo "still here after the reload" >>/root/alice.in'
+check "and still chat" retry 20 bob_got "still here after the reload"
+
+step "sandbox"
+sec=$(cexec systemd-analyze security --no-pager shmchatd.service | tail -n 1)
+echo "# $sec"
+check "systemd-analyze security rates it OK or better" exposure_ok
+
+step "journal"
+check "info: listening on ... (socket activation)" journal_info
+check "notice: ready, configuration reloaded" journal_notice
+check "no raw <N> prefixes, nothing at err or worse" journal_clean
+
+step "restart and upgrade"
+check "systemctl restart shmchatd" cexec systemctl restart shmchatd
+check "a new main PID" pid_changed "$pid"
+pid=$(main_pid)
+check "the old instance closed its clients (ERROR :Closing Link)" \
+	retry 20 grep -q 'Closing Link: .*(Server shutting down)' "$root/root/bob.out"
+check "bob (--listen) reconnected to the new one" retry 20 who_has bob
+check "answers after the restart" irc_welcome 127.0.0.1 probe-restart
+check "package upgrade (reinstall)" \
+	cexec sh -c 'apt-get install -y -q --reinstall /root/debs/shmchat-server_*.deb'
+check "the upgrade restarted the running service" pid_changed "$pid"
+check "and it is active" is_active shmchatd.service
+
+step "stop"
+# bob (--listen) would reconnect and so start shmchatd again
+cexec systemctl stop e2e-bob e2e-alice
+hold=$e2e_work/hold.log
+: >"$hold"
+cnet timeout 120 bash -c "$E2E_IRC_PROBE" _ 127.0.0.1 holder hold "$hold" &
+holder=$!
+track_bg $holder
+check "a client is connected" retry 20 who_has holder
+check "systemctl stop shmchatd" cexec systemctl stop shmchatd.service
+check "the client got ERROR :Closing Link" got_closing_link
+check "shmchatd exited with status 0" exit_status_0
+check "no shmchatd process left" no_shmchatd
+check "no /dev/shm object left" shm_empty
+check "no message queue left" no_queue
+check "notice: stopped" journal_stopped
+check "the socket still listens and starts it again" irc_welcome 127.0.0.1 probe-again
+
+step "remove and purge"
+check "apt-get remove shmchat-server" cexec apt-get remove -y -q shmchat-server
+check "remove stopped the service and the socket" units_inactive
+check "no shmchatd process left" no_shmchatd
+check "nothing listens on 6667" port_closed
+check "the configuration file stays after remove" cexec test -f /etc/shmchat/shmchatd.conf
+check "apt-get purge shmchat-server shmchat-client" \
+	cexec apt-get purge -y -q shmchat-server shmchat-client
+check "purge removed /etc/shmchat" cexec test ! -e /etc/shmchat
+check "purge removed the socket's enablement" \
+	cexec test ! -e /etc/systemd/system/sockets.target.wants/shmchatd.socket
+
+exit 0
