@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,6 +73,16 @@ config_init_defaults(struct config *c)
 
 	c->log_level = LOG_LEVEL_INFO;
 
+	c->max_clients_per_ip = 100;
+	c->flood_rate = 10;
+	c->flood_burst = 30;
+	c->flood_queue = 8192;
+	c->limits_exempt[0] = xstrdup("127.0.0.1");
+	c->limits_exempt[1] = xstrdup("::1");
+	c->nlimits_exempt = 2;
+	c->user = xstrdup("shmchat");
+	c->group = xstrdup("shmchat");
+
 	c->admin_queue_key = 0x53434d51;	/* ADMINQ_DEFAULT_KEY */
 	c->admin_group = xstrdup("shmchat");
 }
@@ -89,6 +100,10 @@ config_free(struct config *c)
 	free(c->motd_file);
 	free(c->motd_text);
 	free(c->admin_group);
+	for (int i = 0; i < c->nlimits_exempt && i < CONFIG_MAX_LISTEN; i++)
+		free(c->limits_exempt[i]);
+	free(c->user);
+	free(c->group);
 	/* zeroed, so a second free or a following init is harmless */
 	memset(c, 0, sizeof *c);
 }
@@ -297,7 +312,18 @@ check_password(const char *v)
 	return NULL;
 }
 
-enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL };
+/* a user or group name: what useradd accepts, roughly */
+static const char *
+check_account(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > 32 || has_space_or_ctl(v) || strchr(v, ':') != NULL)
+		return "must be a user or group name (1 to 32 characters)";
+	return NULL;
+}
+
+enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL, OPT_ADDRS };
 
 #define OPT_EMPTY_UNSET	0x1	/* string "" means NULL (feature off) */
 #define OPT_POW2	0x2	/* integer must be a power of two */
@@ -335,6 +361,13 @@ static const struct opt opts[] = {
 	{ "ring_size", OPT_LONG, F(ring_size), 65536, 1073741824, 0, NULL },
 	{ "inbox_size", OPT_INT, F(inbox_size), 64, 1048576, OPT_POW2, NULL },
 	{ "log_level", OPT_LOGLEVEL, F(log_level), 0, 0, 0, NULL },
+	{ "max_clients_per_ip", OPT_INT, F(max_clients_per_ip), 0, 1000000, 0, NULL },
+	{ "flood_rate", OPT_INT, F(flood_rate), 0, 100000, 0, NULL },
+	{ "flood_burst", OPT_INT, F(flood_burst), 1, 100000, 0, NULL },
+	{ "flood_queue", OPT_INT, F(flood_queue), 512, 16777216, 0, NULL },
+	{ "limits_exempt", OPT_ADDRS, F(limits_exempt), 0, 0, 0, NULL },
+	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
+	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
 };
 #undef F
 
@@ -410,6 +443,50 @@ set_listen(struct config *n, struct load_ctx *lc, const config_setting_t *s)
 	return 0;
 }
 
+/* limits_exempt: numeric IPv4/IPv6 addresses, kept in canonical form */
+static int
+set_addrs(struct config *n, struct load_ctx *lc, const config_setting_t *s)
+{
+	int count;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		count = 1;
+	else if (config_setting_is_array(s) || config_setting_is_list(s))
+		count = config_setting_length(s);
+	else
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "limits_exempt must be an array of addresses");
+	if (count > CONFIG_MAX_LISTEN)
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "limits_exempt must have at most %d entries", CONFIG_MAX_LISTEN);
+	for (int i = 0; i < n->nlimits_exempt; i++) {
+		free(n->limits_exempt[i]);
+		n->limits_exempt[i] = NULL;
+	}
+	n->nlimits_exempt = 0;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING ? s :
+		    config_setting_get_elem(s, (unsigned)i);
+		unsigned char bin[sizeof(struct in6_addr)];
+		char canon[INET6_ADDRSTRLEN];
+		const char *v;
+		int af;
+
+		if (e == NULL || config_setting_type(e) != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path,
+			    e != NULL ? e : s, "limits_exempt entries must be strings");
+		v = config_setting_get_string(e);
+		af = strchr(v, ':') != NULL ? AF_INET6 : AF_INET;
+		if (inet_pton(af, v, bin) != 1 || inet_ntop(af, bin, canon, sizeof canon) == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, e,
+			    "limits_exempt entry '%s' is not a numeric IPv4 or IPv6 address", v);
+		if ((n->limits_exempt[i] = strdup(canon)) == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, e, "out of memory");
+		n->nlimits_exempt = i + 1;
+	}
+	return 0;
+}
+
 static int
 set_one(struct config *n, struct load_ctx *lc, const struct opt *o,
     const config_setting_t *s)
@@ -464,6 +541,8 @@ set_one(struct config *n, struct load_ctx *lc, const struct opt *o,
 	}
 	case OPT_LISTEN:
 		return set_listen(n, lc, s);
+	case OPT_ADDRS:
+		return set_addrs(n, lc, s);
 	case OPT_LOGLEVEL:
 		if (type == CONFIG_TYPE_STRING) {
 			const char *v = config_setting_get_string(s);
@@ -754,6 +833,19 @@ config_diff(const struct config *old, const struct config *new,
 	DI(log_level);
 	DI(admin_queue_key);
 	DS(admin_group);
+	DI(max_clients_per_ip);
+	DI(flood_rate);
+	DI(flood_burst);
+	DI(flood_queue);
+	DS(user);
+	DS(group);
+	{
+		bool differ = old->nlimits_exempt != new->nlimits_exempt;
+		for (int i = 0; !differ && i < old->nlimits_exempt; i++)
+			differ = str_differs(old->limits_exempt[i], new->limits_exempt[i]);
+		if (differ)
+			out_name(&o, "limits_exempt");
+	}
 #undef DS
 #undef DI
 	if (!o.any && outlen > 0)

@@ -54,6 +54,18 @@ struct config {
 
 	int log_level;			/* 6 = info; "err","warning","notice","info","debug" in the file */
 
+	/* connection and flood limits; limits_exempt addresses skip both */
+	int max_clients_per_ip;		/* 100; 0 = no limit */
+	int flood_rate;			/* 10 lines/s refill of each client's bucket; 0 = off */
+	int flood_burst;		/* 30 lines the bucket holds */
+	int flood_queue;		/* 8192 bytes unread while throttled -> Excess Flood */
+	char *limits_exempt[CONFIG_MAX_LISTEN];	/* "127.0.0.1", "::1" */
+	int nlimits_exempt;
+
+	/* started as root: drop to this user and group after binding */
+	char *user;			/* "shmchat", or "nobody" when it does not exist */
+	char *group;			/* "shmchat", or "nogroup" */
+
 	/* admin = { queue_key = ...; group = "..."; }: shmchatctl's message queue */
 	long admin_queue_key;		/* 0x53434d51; a fixed key, never ftok() */
 	char *admin_group;		/* "shmchat": members may use shmchatctl */

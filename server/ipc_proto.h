@@ -121,6 +121,7 @@ struct ipc_wsettings {
 	int64_t sendq;
 	int32_t ping_interval, ping_timeout, registration_timeout;
 	int32_t nick_len, channel_len, topic_len, away_len, max_channels;
+	int32_t flood_rate, flood_burst, flood_queue;	/* rate 0: no flood control */
 	char server_name[64];
 	char description[204];
 	char password[132];	/* "" when none is required */

@@ -23,6 +23,8 @@
 #include "master.h"
 #include "forkserver.h"
 #include "master_req.h"
+#include "peers.h"
+#include "privdrop.h"
 
 #define EV_LISTEN	1u
 #define EV_SIGNAL	2u
@@ -251,9 +253,12 @@ master_close_slot(struct master *m, uint32_t slot, const char *reason)
 
 /* what a worker needs of the configuration */
 static void
-master_fill_wsettings(struct master *m, struct ipc_wsettings *s)
+master_fill_wsettings(struct master *m, struct ipc_wsettings *s, bool exempt)
 {
 	memset(s, 0, sizeof *s);
+	s->flood_rate = exempt ? 0 : m->cfg->flood_rate;
+	s->flood_burst = m->cfg->flood_burst;
+	s->flood_queue = m->cfg->flood_queue;
 	s->sendq = m->cfg->sendq;
 	s->ping_interval = m->cfg->ping_interval;
 	s->ping_timeout = m->cfg->ping_timeout;
@@ -274,7 +279,7 @@ master_send_settings(struct master *m, uint32_t slot)
 {
 	struct ipc_settings s;
 
-	master_fill_wsettings(m, &s.s);
+	master_fill_wsettings(m, &s.s, m->slots[slot].exempt);
 	master_send(m, slot, IPC_SETTINGS, &s, sizeof s);
 }
 
@@ -333,6 +338,10 @@ master_accept_one(struct master *m, int lfd)
 		return;
 	}
 	listen_format_addr((struct sockaddr *)&ss, host, sizeof host, false);
+	bool exempt = false;
+	for (int i = 0; i < m->cfg->nlimits_exempt; i++)
+		if (strcmp(host, m->cfg->limits_exempt[i]) == 0)
+			exempt = true;
 	if (host[0] == ':') {
 		/* "::1" would read as a prefix separator in nick!user@host */
 		memmove(host + 1, host, strlen(host) + 1);
@@ -346,6 +355,15 @@ master_accept_one(struct master *m, int lfd)
 	    (slot = dir_user_alloc(&m->dir, &gen)) < 0) {
 		log_notice("refusing %s: server full (%d clients)", host, m->cfg->max_clients);
 		master_refuse(fd, host, "Server is full");
+		return;
+	}
+	/* before any process exists for it: a flood from one address stays cheap */
+	if (!exempt && m->cfg->max_clients_per_ip > 0 &&
+	    peers_count(m->peers, host) >= (uint32_t)m->cfg->max_clients_per_ip) {
+		dir_user_release(&m->dir, slot);
+		log_notice("refusing %s: %d connections from that address already", host,
+		    m->cfg->max_clients_per_ip);
+		master_refuse(fd, host, "Too many connections from your address");
 		return;
 	}
 	snprintf(m->dir.users[slot].host, sizeof m->dir.users[slot].host, "%s", host);
@@ -367,9 +385,10 @@ master_accept_one(struct master *m, int lfd)
 	struct ipc_assign a = { .slot = slot, .gen = gen };
 	memset(ms, 0, sizeof *ms);
 	ms->pending_fd = -1;
+	ms->exempt = exempt;
 	ipc_peer_init(&ms->ipc, sp[0]);
 	snprintf(a.host, sizeof a.host, "%s", host);
-	master_fill_wsettings(m, &a.s);
+	master_fill_wsettings(m, &a.s, exempt);
 	if ((rc = ipc_send_fd(&ms->ipc, IPC_ASSIGN, &a, sizeof a, fd)) < 0 ||
 	    (rc = forkserver_spawn(&m->fs, slot, gen, sp[1])) < 0) {
 		errno = -rc;
@@ -382,6 +401,7 @@ master_accept_one(struct master *m, int lfd)
 	}
 	close(sp[1]);
 	ms->pending_fd = fd;	/* kept to tell the client if fork() fails */
+	ms->counted = peers_add(m->peers, host) > 0;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_WORKER, slot) };
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) == 0)
 		ms->in_epoll = true;
@@ -459,6 +479,9 @@ master_slot_gone(struct master *m, uint32_t slot, int status)
 	if (ms->pending_fd >= 0)
 		close(ms->pending_fd);
 	ms->pending_fd = -1;
+	if (ms->counted)
+		peers_del(m->peers, u->host);
+	ms->counted = false;
 	/* remove from the live list (swap with last) */
 	uint32_t last = m->live[--m->nlive];
 	m->live[ms->live_idx] = last;
@@ -998,6 +1021,13 @@ master_setup(struct master *m)
 	 */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");
+	/* the last things root is needed for: then drop it, before any fork */
+	if (master_admin_create(m) < 0)
+		return -1;
+	if (privdrop(m->cfg, m->admin.qid, err, sizeof err) < 0) {
+		log_errx("%s", err);
+		return -1;
+	}
 	if (forkserver_start(&m->fs, &m->ring) < 0)
 		return -1;
 
@@ -1007,7 +1037,8 @@ master_setup(struct master *m)
 	    (m->recips = calloc(m->nslots, sizeof *m->recips)) == NULL ||
 	    (m->wakes = calloc(m->nslots, sizeof *m->wakes)) == NULL ||
 	    (m->waiters = calloc(m->nslots, sizeof *m->waiters)) == NULL ||
-	    (m->pids = pidmap_new(m->nslots)) == NULL) {
+	    (m->pids = pidmap_new(m->nslots)) == NULL ||
+	    (m->peers = peers_new(m->nslots)) == NULL) {
 		log_errx("out of memory for %u client slots", m->nslots);
 		return -1;
 	}
@@ -1050,7 +1081,7 @@ master_setup(struct master *m)
 	if (master_fs_watch(m) < 0)
 		return -1;
 	/* the queue and the admin process exist before READY=1 */
-	return master_admin_setup(m);
+	return master_admin_start(m);
 }
 
 static void
@@ -1070,6 +1101,7 @@ master_cleanup(struct master *m)
 	free(m->wakes);
 	free(m->waiters);
 	pidmap_free(m->pids);
+	peers_free(m->peers);
 	buf_free(&m->pending);
 	if (m->epfd >= 0)
 		close(m->epfd);

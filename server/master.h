@@ -32,6 +32,8 @@ struct mslot {
 	bool wake_queued;
 	bool reaped;		/* waited for: its pid may belong to someone else now */
 	bool eof;		/* its channel closed: the worker has exited */
+	bool counted;		/* counts toward its address's connection limit */
+	bool exempt;		/* address in limits_exempt: no flood control */
 	int pending_fd;		/* the client's socket until the worker exists, else -1 */
 	uint64_t mark;		/* fan-out de-duplication stamp */
 	uint32_t live_idx;	/* position in master.live */
@@ -50,6 +52,7 @@ struct master {
 	struct mslot *slots;
 	uint32_t nslots;
 	struct pidmap *pids;
+	struct peers *peers;	/* connections per remote address */
 	uint32_t *live;		/* slots with a running worker */
 	uint32_t nlive;
 	uint32_t *recips;	/* fan-out scratch */

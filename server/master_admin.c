@@ -37,7 +37,7 @@ admin_now_ms(void)
 
 /* ------------------------------------------------------- the process */
 
-static int
+int
 master_admin_start(struct master *m)
 {
 	struct master_admin *a = &m->admin;
@@ -73,7 +73,7 @@ master_admin_start(struct master *m)
 }
 
 int
-master_admin_setup(struct master *m)
+master_admin_create(struct master *m)
 {
 	struct master_admin *a = &m->admin;
 	gid_t gid = (gid_t)-1;
@@ -105,7 +105,7 @@ master_admin_setup(struct master *m)
 	if (replaced)
 		log_notice("replaced a stale admin queue (key 0x%08lx) left by an earlier instance",
 		    a->key);
-	return master_admin_start(m);
+	return 0;
 }
 
 bool

@@ -29,8 +29,10 @@ struct master_admin {
 	uint64_t started_ms;
 };
 
-/* create the queue and start the admin process; -1 on failure (logged) */
-int master_admin_setup(struct master *m);
+/* create the queue; -1 on failure (logged) */
+int master_admin_create(struct master *m);
+/* fork the admin process (after privileges are dropped); -1 on failure */
+int master_admin_start(struct master *m);
 /* the admin process's socketpair is readable/writable */
 void master_admin_event(struct master *m, uint32_t events);
 /* true when pid was the admin process (then it is handled here) */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -316,7 +317,62 @@ worker_drain(struct worker *w)
 static bool
 worker_input_blocked(const struct worker *w)
 {
-	return w->req_wait != 0 || w->reqq_len > 0 || w->space_wait || w->closing;
+	return w->req_wait != 0 || w->reqq_len > 0 || w->space_wait || w->closing ||
+	    w->throttled;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Flood control: a token bucket in thousandths of a line, flood_burst
+ * lines deep, refilled at flood_rate lines a second. Returns true when the
+ * next line may be handled; otherwise the client is throttled (we stop
+ * reading it) until a whole token is back, and cut off when what it has
+ * sent meanwhile passes flood_queue bytes.
+ */
+static bool
+worker_flood_take(struct worker *w)
+{
+	uint64_t now = mono_ms();
+	int64_t cap = (int64_t)w->set.flood_burst * 1000;
+	int unread = 0;
+
+	if (w->set.flood_rate <= 0)
+		return true;
+	w->flood_tokens += (int64_t)(now - w->flood_at) * w->set.flood_rate;
+	if (w->flood_tokens > cap)
+		w->flood_tokens = cap;
+	w->flood_at = now;
+	if (w->flood_tokens >= 1000) {
+		w->flood_tokens -= 1000;
+		w->throttled = false;
+		return true;
+	}
+	w->throttled = true;
+	if (ioctl(w->cfd, FIONREAD, &unread) < 0)
+		unread = 0;
+	if ((size_t)unread + linebuf_pending(&w->in) > (size_t)w->set.flood_queue)
+		worker_close(w, "Excess Flood", true);
+	return false;
+}
+
+/* milliseconds until a throttled client may send its next line */
+static int
+worker_flood_wait_ms(const struct worker *w)
+{
+	int64_t missing;
+
+	if (!w->throttled || w->set.flood_rate <= 0)
+		return -1;
+	missing = 1000 - w->flood_tokens - (int64_t)(mono_ms() - w->flood_at) * w->set.flood_rate;
+	return missing <= 0 ? 0 : (int)((missing + w->set.flood_rate - 1) / w->set.flood_rate);
 }
 
 /* handle buffered lines and read more; returns true on progress */
@@ -331,6 +387,10 @@ worker_read(struct worker *w)
 		enum linebuf_result r = linebuf_next(&w->in, &line, &len);
 
 		if (r == LINEBUF_LINE) {
+			if (!worker_flood_take(w)) {
+				linebuf_unget(&w->in);	/* handled once the bucket refills */
+				break;
+			}
 			progress = true;
 			w->last_rx = mono_now();
 			w->ping_sent = 0;
@@ -413,8 +473,25 @@ worker_ipc(struct worker *w)
 
 /* ------------------------------------------------------------ timers */
 
+static int worker_timers_idle(struct worker *w);
+
+/* the next deadline in ms: flood refill, then idle and closing timers */
 static int
 worker_timers(struct worker *w)
+{
+	int t = worker_timers_idle(w), f = worker_flood_wait_ms(w);
+
+	if (f >= 0 && !w->closing) {
+		if (f == 0)
+			w->throttled = false;	/* a token is due: read again */
+		if (t < 0 || f < t)
+			t = f;
+	}
+	return t;
+}
+
+static int
+worker_timers_idle(struct worker *w)
 {
 	time_t now = mono_now(), next;
 
@@ -538,6 +615,8 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 		return -1;
 	log_set_role("worker %s", w->host);
 	w->connected = w->last_rx = mono_now();
+	w->flood_at = mono_ms();
+	w->flood_tokens = (int64_t)w->set.flood_burst * 1000;
 	buf_init(&w->sendq);
 	if (linebuf_init(&w->in, IRC_MAXLINE) < 0)
 		return -1;

@@ -64,6 +64,9 @@ struct worker {
 	unsigned reqq_len;
 
 	bool space_wait;	/* ring full: input paused until woken */
+	bool throttled;		/* flood control: input paused until a token is back */
+	int64_t flood_tokens;	/* thousandths of a line */
+	uint64_t flood_at;	/* CLOCK_MONOTONIC ms of the last refill */
 	bool closing;		/* ERROR sent, flushing, then exit */
 	bool eof;		/* client closed its side */
 	bool exit_now;

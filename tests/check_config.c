@@ -99,6 +99,15 @@ assert_defaults(const struct config *c)
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
 	ck_assert_int_eq(c->admin_queue_key, 0x53434d51);
 	ck_assert_str_eq(c->admin_group, "shmchat");
+	ck_assert_int_eq(c->max_clients_per_ip, 100);
+	ck_assert_int_eq(c->flood_rate, 10);
+	ck_assert_int_eq(c->flood_burst, 30);
+	ck_assert_int_eq(c->flood_queue, 8192);
+	ck_assert_int_eq(c->nlimits_exempt, 2);
+	ck_assert_str_eq(c->limits_exempt[0], "127.0.0.1");
+	ck_assert_str_eq(c->limits_exempt[1], "::1");
+	ck_assert_str_eq(c->user, "shmchat");
+	ck_assert_str_eq(c->group, "shmchat");
 }
 
 /*
@@ -440,6 +449,17 @@ START_TEST(test_admin_group)
 	    "admin.group must be a group name (1 to 32 characters)");
 	assert_load_error("admin = {\n  colour = 1;\n};\n", 2,
 	    "unknown setting 'admin.colour'");
+	assert_load_error("\nlimits_exempt = [\"1.2.3.4\", \"localhost\"];\n", 2,
+	    "limits_exempt entry 'localhost' is not a numeric IPv4 or IPv6 address");
+	assert_load_error("user = \"a b\";\n", 1,
+	    "user must be a user or group name (1 to 32 characters)");
+	config_init_defaults(&c);
+	ck_assert_int_eq(load_text(&c, "limits_exempt = [\"0:0::1\", \"10.0.0.1\"];\n"
+	    "flood_rate = 0;\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_str_eq(c.limits_exempt[0], "::1");	/* canonical form */
+	ck_assert_str_eq(c.limits_exempt[1], "10.0.0.1");
+	ck_assert_int_eq(c.flood_rate, 0);
+	config_free(&c);
 }
 END_TEST
 
@@ -504,6 +524,8 @@ START_TEST(test_example_conf)
 		"nick_len", "channel_len", "topic_len", "away_len", "sendq",
 		"registration_timeout", "ping_interval", "ping_timeout",
 		"stall_timeout", "ring_size", "inbox_size", "log_level", "admin",
+		"max_clients_per_ip", "flood_rate", "flood_burst", "flood_queue",
+		"limits_exempt", "user", "group",
 	};
 	struct config c;
 	char path[4096], err[512], line[1024], want[64];

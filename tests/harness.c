@@ -894,6 +894,12 @@ void srv_write_conf(struct srv *s, const char *extra)
 	conf_add(buf, sizeof buf, extra, "log_level", "log_level = \"debug\";");
 	conf_add(buf, sizeof buf, extra, "listen", "listen = [\"127.0.0.1:0\"];");
 	/*
+	 * Tests run as root with their files in private temp dirs: keep root so
+	 * reloads can read them (check_faults tests the switch to a user).
+	 */
+	conf_add(buf, sizeof buf, extra, "user", "user = \"root\";");
+	conf_add(buf, sizeof buf, extra, "group", "group = \"root\";");
+	/*
 	 * A queue key of its own: servers of parallel test runs, and a real
 	 * shmchatd on this machine, must never meet on the default key.
 	 */
