@@ -232,7 +232,8 @@ master_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t le
 {
 	struct mslot *ms = &m->slots[slot];
 
-	if (ms->pid == 0 || ms->ipc.dead)
+	/* a worker still being forked reads it right after its assignment */
+	if (ms->ipc.fd < 0 || ms->ipc.dead || ms->reaped)
 		return;
 	if (ipc_send(&ms->ipc, type, msg, len) == 0)
 		master_arm_output(m, slot);
