@@ -315,6 +315,7 @@ static pid_t pidfd_open_compat(pid_t pid)
 
 /* environment for the daemon: ours minus the systemd variables */
 const char *srv_extra_env;
+void (*srv_pre_exec)(const struct srv *s);
 
 static char **make_env(const char *notify, bool activated, char **pidslot)
 {
@@ -1120,6 +1121,8 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 		} else {
 			close_from(3);
 		}
+		if (srv_pre_exec)
+			srv_pre_exec(s);
 		execve(argv[0], argv, env);
 		_exit(127);
 	}

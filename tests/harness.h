@@ -33,6 +33,13 @@
 extern int h_scale;
 /* one more NAME=value for the next daemons' environment (e.g. WATCHDOG_USEC) */
 extern const char *srv_extra_env;
+struct srv;
+/*
+ * Called in the daemon's child process right before execve() (after its
+ * stdio, descriptors and signals are set up), e.g. to lower an rlimit or
+ * change credentials. Only async-signal-safe calls; _exit() on failure.
+ */
+extern void (*srv_pre_exec)(const struct srv *s);
 #define T_SHORT	(2000 * h_scale)	/* ms: a reply that should come at once */
 #define T_LONG	(10000 * h_scale)	/* ms: something that takes a while */
 
