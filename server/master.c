@@ -907,7 +907,8 @@ master_check_stall(struct master *m)
 	if (!m->stalled)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec - m->stall_since.tv_sec < m->cfg->stall_timeout)
+	if ((now.tv_sec - m->stall_since.tv_sec) * 1000 +
+	    (now.tv_nsec - m->stall_since.tv_nsec) / 1000000 < m->cfg->stall_timeout * 1000L)
 		return;
 	if (m->stall_slot >= m->nslots || (ms = &m->slots[m->stall_slot])->pid == 0) {
 		m->stalled = false;

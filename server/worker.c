@@ -52,6 +52,13 @@ worker_send(struct worker *w, const char *line, size_t len)
 {
 	if (w->closing)
 		return;
+	/* what the socket takes now does not count against the send queue */
+	if ((long)(buf_used(&w->sendq) + len) > w->set.sendq && buf_used(&w->sendq) > 0) {
+		ssize_t r = buf_write_fd(&w->sendq, w->cfd);
+		if (r > 0)
+			atomic_fetch_add_explicit(&w->ring.slots[w->slot].bytes_out, r,
+			    memory_order_relaxed);
+	}
 	if ((long)(buf_used(&w->sendq) + len) > w->set.sendq) {
 		/*
 		 * The client does not read fast enough: cut it, nobody else
