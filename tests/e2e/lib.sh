@@ -292,8 +292,17 @@ boot_container() {
 		fi
 		sleep 0.5
 	done
-	state=$(timeout 90 nsenter -t "$e2e_leader" -m -u -i -n -p -- \
-		env -i PATH="$E2E_PATH" systemctl is-system-running --wait 2>&1)
+	# until its manager answers (the bus socket comes a moment after the
+	# process) and has finished starting up
+	end=$((SECONDS + 120))
+	while :; do
+		state=$(timeout 60 nsenter -t "$e2e_leader" -m -u -i -n -p -- \
+			env -i PATH="$E2E_PATH" systemctl is-system-running --wait 2>&1 </dev/null)
+		case $state in running|degraded) break ;; esac
+		[ $SECONDS -ge $end ] && break
+		kill -0 "$e2e_nspawn_pid" 2>/dev/null || break
+		sleep 0.5
+	done
 	case $state in
 	running) ;;
 	degraded)

@@ -83,7 +83,7 @@ if [ -z "$debs" ]; then
 			>"$e2e_work/build-dep.log" 2>&1) ||
 			{ tail -n 20 "$e2e_work/build-dep.log" >&2; die "apt-get build-dep failed"; }
 	fi
-	check "dpkg-buildpackage -us -uc -b (make check included)" \
+	check "dpkg-buildpackage -us -uc -b (runs make check)" \
 		bash -c "cd '$src' && timeout 1800 dpkg-buildpackage -us -uc -b -jauto >'$e2e_work/build.log' 2>&1 ||
 			{ tail -n 60 '$e2e_work/build.log'; exit 1; }"
 	debs=$e2e_work/debs
@@ -135,6 +135,24 @@ runs_as_shmchat() {
 	local u
 	u=$(cexec ps -o user= -p "$(main_pid)" | tr -d ' ')
 	[ "$u" = shmchat ] || { echo "runs as '$u'"; return 1; }
+}
+# LimitNOFILE= can only go as high as the limit the container's init got
+# from whoever started it (a sandbox may cap it)
+limits_ok() {
+	local unit tasks nofile cap
+	unit=$(cexec systemctl show -P LimitNOFILE shmchatd.service)
+	tasks=$(cexec systemctl show -P TasksMax shmchatd.service)
+	nofile=$(cexec cat /proc/"$(main_pid)"/limits | awk '/^Max open files/ { print $4 }')
+	cap=$(cexec cat /proc/1/limits | awk '/^Max open files/ { print $5 }')
+	[ "$cap" -gt 65536 ] 2>/dev/null && cap=65536
+	echo "LimitNOFILE=$unit TasksMax=$tasks, shmchatd has $nofile open files (at most $cap here)"
+	[ "$unit" = 65536 ] && [ "$tasks" = 65536 ] && [ "$nofile" = "$cap" ]
+}
+watchdog_fed() {
+	local wd
+	wd=$(cexec systemctl show -P WatchdogTimestampMonotonic shmchatd.service)
+	[ "$(cexec systemctl show -P WatchdogUSec shmchatd.service)" = 30s ] &&
+		[ -n "$wd" ] && [ "$wd" != 0 ] && [ "$wd" != "$wd0" ]
 }
 status_text() { cexec systemctl show -P StatusText shmchatd.service | grep clients; }
 queue_ok() {
@@ -205,7 +223,9 @@ check "the first connection (IPv4) starts shmchatd and gets 001" irc_welcome 127
 check "shmchatd.service is active" is_active shmchatd.service
 check "an IPv6 connection gets 001" irc_welcome ::1 probe6
 pid=$(main_pid)
+wd0=$(cexec systemctl show -P WatchdogTimestampMonotonic shmchatd.service)
 check "shmchatd runs as user shmchat" runs_as_shmchat
+check "LimitNOFILE=65536 and TasksMax=65536 apply" limits_ok
 check "STATUS= reaches systemd" status_text
 check "admin queue: key 0x53434d51, mode 0660, group shmchat" queue_ok
 check "nothing named in /dev/shm (the segment is unlinked)" shm_empty
@@ -237,6 +257,9 @@ check "the clients stayed connected" clients_are 2
 cexec sh -c 'echo "still here after the reload" >>/root/alice.in'
 check "and still chat" retry 20 bob_got "still here after the reload"
 
+step "watchdog"
+check "WATCHDOG=1 reaches systemd (every 15 s)" retry 30 watchdog_fed
+
 step "sandbox"
 sec=$(cexec systemd-analyze security --no-pager shmchatd.service | tail -n 1)
 echo "# $sec"
@@ -262,7 +285,7 @@ check "and it is active" is_active shmchatd.service
 
 step "stop"
 # bob (--listen) would reconnect and so start shmchatd again
-cexec systemctl stop e2e-bob e2e-alice
+cexec systemctl stop e2e-bob e2e-alice 2>/dev/null
 hold=$e2e_work/hold.log
 : >"$hold"
 cnet timeout 120 bash -c "$E2E_IRC_PROBE" _ 127.0.0.1 holder hold "$hold" &
