@@ -1,0 +1,538 @@
+#!/bin/bash
+# bench/compare.sh: run the same workloads against shmchatd and ngircd, side
+# by side, several rounds, and print the medians and the ratio
+# shmchatd/ngircd of every figure as Markdown (docs/benchmarks.md).
+#
+# Every run gets a fresh server on a loopback port with a temporary
+# configuration, and the servers alternate within each round. shmbench (the
+# load generator, bench/shmbench.c) prints one RESULT line per run; they all
+# go to results.txt in the output directory, with the servers' logs.
+#
+# Usage: bench/compare.sh [OPTION]...   (--help for the options)
+set -u
+
+me=compare.sh
+build=.
+shmchatd=
+shmbench=
+ngircd=
+rounds=3
+only="a b c d e f f2 g"
+servers="shmchatd ngircd"
+outdir=
+port_base=
+quick=0
+big=10000
+big_timeout=300
+ngircd_big_rounds=0
+do_perf=0
+retries=2
+window=64
+conc=8
+join_conc=64
+
+usage() {
+	cat <<'EOF'
+Usage: bench/compare.sh [OPTION]...
+Runs the benchmark workloads against shmchatd and ngircd on loopback ports,
+ROUNDS rounds each, and prints Markdown tables of the medians with the
+ratio shmchatd/ngircd.
+
+  --build-dir DIR       build directory holding bench/shmbench and
+                        server/shmchatd (default: .)
+  --shmchatd PATH       the shmchatd binary (default: DIR/server/shmchatd)
+  --shmbench PATH       the load generator (default: DIR/bench/shmbench)
+  --ngircd PATH         the ngircd binary (default: ngircd from PATH)
+  --rounds N            rounds per workload and server (default 3)
+  --only "LIST"         workloads to run, from: a b c d e f f2 g (default all)
+  --servers "LIST"      shmchatd, ngircd or both (default both)
+  --big N               clients of (f) and of the largest (g) (default 10000)
+  --big-timeout SEC     time limit of one run with --big clients (default 300)
+  --ngircd-big-rounds N rounds of ngircd's (f) when --big is over 2000
+                        (default 0: its JOIN phase alone takes 14 minutes at
+                        10,000 clients; f2 compares both at 2,000)
+  --window W            messages in flight per sender, (a)-(c) (default 64)
+  --concurrency C       connections being registered at once (default 8:
+                        ngircd listens with a backlog of 10)
+  --join-concurrency J  JOINs in flight (default 64)
+  --quick               a smoke run: fewer messages, 1,000 clients for (f)/(g)
+  --perf                perf stat on each server during (b), round 1
+  --retries N           re-run a run disturbed by other work on the machine
+                        (over 10 % of its CPU) up to N times (default 2)
+  --out DIR             keep results and logs there (default: a new temp dir)
+  --port-base P         shmchatd listens on P, ngircd on P+1 (default: free ports)
+  -h, --help            this help
+
+Workloads (N clients in one channel, S senders, M messages per sender):
+  a  N=10, all send, closed loop (M=20000)       throughput
+  b  N=100, all send, closed loop (M=1000)       throughput
+  c  N=1000, S=10, closed loop (M=1000)          throughput
+  d  N=100, S=10 at 20 msg/s each (M=100, 5 s)   latency under moderate load
+  e  connection storm: 2000 clients register     registrations/s
+  f  N=--big in the channel, 5 broadcasts        time until all N-1 have one
+     (f2: the same with 2,000 clients, to compare with ngircd)
+  g  N=1, 1000 and --big idle clients (no JOIN)  memory (PSS)
+EOF
+}
+
+die() { echo "$me: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build-dir) build=$2; shift ;;
+	--shmchatd) shmchatd=$2; shift ;;
+	--shmbench) shmbench=$2; shift ;;
+	--ngircd) ngircd=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
+	--only) only=$2; shift ;;
+	--servers) servers=$2; shift ;;
+	--big) big=$2; shift ;;
+	--big-timeout) big_timeout=$2; shift ;;
+	--ngircd-big-rounds) ngircd_big_rounds=$2; shift ;;
+	--window) window=$2; shift ;;
+	--concurrency) conc=$2; shift ;;
+	--join-concurrency) join_conc=$2; shift ;;
+	--quick) quick=1 ;;
+	--perf) do_perf=1 ;;
+	--retries) retries=$2; shift ;;
+	--out) outdir=$2; shift ;;
+	--port-base) port_base=$2; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 64 ;;
+	esac
+	shift
+done
+
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+[ -n "$shmchatd" ] || shmchatd=$build/server/shmchatd
+[ -n "$shmbench" ] || shmbench=$build/bench/shmbench
+[ -n "$ngircd" ] || ngircd=$(command -v ngircd || true)
+for s in $servers; do
+	case $s in
+	shmchatd) [ -x "$shmchatd" ] || die "no shmchatd at $shmchatd (make, or --shmchatd PATH)" ;;
+	ngircd) [ -n "$ngircd" ] && [ -x "$ngircd" ] ||
+		die "ngircd not found: apt-get install ngircd (or --ngircd PATH, or --servers shmchatd)" ;;
+	*) die "unknown server '$s'" ;;
+	esac
+done
+[ -x "$shmbench" ] || die "no shmbench at $shmbench (make, or --shmbench PATH)"
+command -v ss >/dev/null || die "ss (iproute2) is needed to see when a server listens"
+shmchatd=$(cd "$(dirname "$shmchatd")" && pwd)/$(basename "$shmchatd")
+shmbench=$(cd "$(dirname "$shmbench")" && pwd)/$(basename "$shmbench")
+[ "$quick" = 1 ] && big=1000
+
+# more descriptors: 10,000 clients need as many sockets in shmbench and in
+# the server (root may raise the hard limit; otherwise take what it allows)
+ulimit -Hn 65536 2>/dev/null
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+[ "$nofile" -ge $((big + 100)) ] ||
+	echo "$me: warning: ulimit -n is $nofile, too few for $big clients" >&2
+
+if [ -z "$outdir" ]; then
+	outdir=$(mktemp -d /tmp/shmbench.XXXXXX) || die "mktemp failed"
+else
+	mkdir -p "$outdir" || die "cannot create $outdir"
+fi
+outdir=$(cd "$outdir" && pwd)
+# ngircd drops root for "nobody": its PID file goes to a directory it may write
+mkdir -p "$outdir/run" && chmod 755 "$outdir" && chmod 1777 "$outdir/run"
+results=$outdir/results.txt
+: >"$results"
+
+port_free() { [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+if [ -z "$port_base" ]; then
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		if port_free $p && port_free $((p + 1)); then port_base=$p; break; fi
+	done
+	[ -n "$port_base" ] || die "no free port pair found"
+fi
+port_s=$port_base
+port_n=$((port_base + 1))
+qkey=$((0x53420000 + ($$ % 65536)))
+
+cat >"$outdir/shmchatd.conf" <<EOF
+# shmchatd for bench/compare.sh
+listen = [ "127.0.0.1:$port_s" ];
+max_clients = $((big + 2000));
+log_level = "warning";
+sendq = 8388608;
+motd = "shmchat benchmark";
+ping_interval = 3600;
+registration_timeout = 600;
+admin = { queue_key = $qkey; group = "root"; };
+EOF
+mkdir -p "$outdir/ngircd.conf.d"
+cat >"$outdir/ngircd.conf" <<EOF
+# ngircd for bench/compare.sh: loopback only, no limits, no flood penalty
+[Global]
+	Name = bench.test
+	Info = shmchat benchmark
+	AdminInfo1 = benchmark
+	AdminInfo2 = benchmark
+	AdminEMail = bench@bench.test
+	Listen = 127.0.0.1
+	Ports = $port_n
+	MotdPhrase = "ngircd benchmark"
+	PidFile = $outdir/run/ngircd.pid
+[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxNickLength = 30
+	MaxPenaltyTime = 0
+	PingTimeout = 3600
+	PongTimeout = 3600
+[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+	IncludeDir = $outdir/ngircd.conf.d
+EOF
+if [[ " $servers " == *" ngircd "* ]]; then
+	"$ngircd" --configtest -f "$outdir/ngircd.conf" >"$outdir/ngircd-configtest.txt" 2>&1 ||
+		die "ngircd --configtest failed, see $outdir/ngircd-configtest.txt"
+	grep -q "MaxPenaltyTime = 0" "$outdir/ngircd-configtest.txt" ||
+		echo "$me: warning: this ngircd ignores MaxPenaltyTime: flood penalties stay on" >&2
+fi
+if [[ " $servers " == *" shmchatd "* ]]; then
+	"$shmchatd" -t -c "$outdir/shmchatd.conf" >"$outdir/shmchatd-configtest.txt" 2>&1 ||
+		die "shmchatd rejects its configuration, see $outdir/shmchatd-configtest.txt"
+fi
+
+# ------------------------------------------------------------ servers
+srv_pid=
+stop_server() {
+	[ -n "$srv_pid" ] || return 0
+	kill -TERM "$srv_pid" 2>/dev/null
+	# shmchatd tells its workers to go and reaps them (up to 10 s)
+	for _ in $(seq 300); do
+		kill -0 "$srv_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- -"$srv_pid" 2>/dev/null
+	wait "$srv_pid" 2>/dev/null
+	# whatever was left of its process group, gone
+	for _ in $(seq 100); do
+		pgrep -g "$srv_pid" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	srv_pid=
+}
+cleanup() {
+	[ -n "${perf_pid:-}" ] && kill -INT "$perf_pid" 2>/dev/null
+	stop_server
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server NAME: sets srv_pid and srv_port
+start_server() {
+	local name=$1 log=$outdir/$1.log
+	case $name in
+	shmchatd)
+		srv_port=$port_s
+		setsid "$shmchatd" -c "$outdir/shmchatd.conf" </dev/null >>"$log" 2>&1 &
+		;;
+	ngircd)
+		srv_port=$port_n
+		setsid "$ngircd" -n -f "$outdir/ngircd.conf" </dev/null >>"$log" 2>&1 &
+		;;
+	esac
+	srv_pid=$!
+	for _ in $(seq 200); do
+		kill -0 "$srv_pid" 2>/dev/null || { srv_pid=; return 1; }
+		port_free "$srv_port" || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ------------------------------------------------------------ workloads
+m_a=20000 m_b=1000 m_c=1000 m_d=100
+[ "$quick" = 1 ] && m_a=5000 m_b=300 m_c=300 m_d=40
+common="-c $conc --join-concurrency $join_conc"
+wl_args() {
+	case $1 in
+	a) echo "-n 10 -m $m_a -w $window $common -t 120" ;;
+	b) echo "-n 100 -m $m_b -w $window $common -t 120" ;;
+	c) echo "-n 1000 -s 10 -m $m_c -w $window $common -t 180" ;;
+	d) echo "-n 100 -s 10 -r 20 -m $m_d $common -t 120" ;;
+	e) echo "-n 2000 --storm $common -t 120" ;;
+	f) echo "-n $big --broadcast -m 5 --mem $common -t $big_timeout" ;;
+	f2) echo "-n 2000 --broadcast -m 5 --mem $common -t 300" ;;
+	g1) echo "-n 1 --idle --no-join $common -t 60" ;;
+	g1000) echo "-n 1000 --idle --no-join $common -t 120" ;;
+	gbig) echo "-n $big --idle --no-join $common -t $big_timeout" ;;
+	esac
+}
+wl_title() {
+	case $1 in
+	a) echo "(a) 10 clients, all sending" ;;
+	b) echo "(b) 100 clients, all sending" ;;
+	c) echo "(c) 1,000 clients, 10 senders" ;;
+	d) echo "(d) 100 clients, 10 senders at 20 msg/s" ;;
+	e) echo "(e) connection storm, 2,000 clients" ;;
+	f) echo "(f) $big clients, one broadcast" ;;
+	f2) echo "(f) 2,000 clients, one broadcast" ;;
+	g1) echo "(g) 1 idle client" ;;
+	g1000) echo "(g) 1,000 idle clients" ;;
+	gbig) echo "(g) $big idle clients" ;;
+	esac
+}
+runs=()
+for w in $only; do
+	case $w in
+	a|b|c|d|e|f|f2) runs+=("$w") ;;
+	g) runs+=(g1); [ "$big" != 1000 ] && runs+=(g1000); runs+=(gbig) ;;
+	*) die "unknown workload '$w' (a b c d e f f2 g)" ;;
+	esac
+done
+
+# one_run SERVER WORKLOAD ROUND: appends "SERVER WORKLOAD ROUND RESULT ..."
+one_run() {
+	local srv=$1 w=$2 r=$3 try line perf_out
+	for try in $(seq 0 "$retries"); do
+		if ! start_server "$srv"; then
+			echo "$me: $srv did not start, see $outdir/$srv.log" >&2
+			stop_server
+			echo "$srv $w $r RESULT status=server_failed" >>"$results"
+			return
+		fi
+		perf_pid=
+		if [ "$do_perf" = 1 ] && [ "$w" = b ] && [ "$r" = 1 ] && [ "$try" = 0 ] &&
+			command -v perf >/dev/null; then
+			perf_out=$outdir/perf-stat-$srv.txt
+			# every process of the server (a fork server too): workers
+			# forked later inherit the counters
+			perf stat -e task-clock,context-switches,cpu-migrations \
+				-p "$(pgrep -d, -g "$srv_pid")" -o "$perf_out" >/dev/null 2>&1 &
+			perf_pid=$!
+			sleep 0.3
+		fi
+		# shellcheck disable=SC2046
+		line=$("$shmbench" -p "$srv_port" -P "$srv_pid" --label "$srv/$w/$r" \
+			$(wl_args "$w") 2>>"$outdir/shmbench.log" | tee -a "$outdir/shmbench.log" |
+			grep '^RESULT' | tail -n 1)
+		if [ -n "$perf_pid" ]; then
+			kill -INT "$perf_pid" 2>/dev/null
+			wait "$perf_pid" 2>/dev/null
+			perf_pid=
+		fi
+		stop_server
+		[ -n "$line" ] || line="RESULT status=no_result"
+		local frac
+		frac=$(sed -n 's/.* other_frac=\([0-9.]*\).*/\1/p' <<<"$line")
+		if [ -n "$frac" ] && [ "$try" -lt "$retries" ] &&
+			awk -v f="$frac" 'BEGIN { exit !(f > 0.10) }'; then
+			echo "$me: $srv $w round $r disturbed (other work took ${frac} of the machine), again" >&2
+			echo "$srv $w $r DISTURBED $line" >>"$results"
+			continue
+		fi
+		break
+	done
+	echo "$srv $w $r $line" >>"$results"
+	printf '%-8s %-5s round %s: %s\n' "$srv" "$w" "$r" \
+		"$(grep -o 'status=[a-z_]*\|deliv_per_s=[0-9]*\|lat_p99_us=[0-9.]*\|reg_per_s=[0-9]*\|bcast_ms=[0-9.]*\|total_pss_kb=[0-9]*\|lost=[0-9]*' <<<"$line" | tr '\n' ' ')" >&2
+}
+
+start=$(date +%s)
+echo "$me: results and logs in $outdir" >&2
+for w in "${runs[@]}"; do
+	for r in $(seq "$rounds"); do
+		order=$servers
+		# alternate which server goes first
+		[ $((r % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$servers" | tac | tr '\n' ' ')
+		for srv in $order; do
+			# ngircd's JOIN phase at 10,000 clients takes minutes
+			if [ "$srv" = ngircd ] && [ "$w" = f ] && [ "$big" -gt 2000 ] &&
+				[ "$r" -gt "$ngircd_big_rounds" ]; then
+				continue
+			fi
+			one_run "$srv" "$w" "$r"
+		done
+	done
+done
+elapsed=$(( $(date +%s) - start ))
+
+# ------------------------------------------------------------ tables
+# val SERVER WORKLOAD KEY: the median over the rounds ("-" if none)
+val() {
+	grep "^$1 $2 [0-9]* RESULT" "$results" | grep -o " $3=[^ ]*" | cut -d= -f2 |
+		grep -E '^-?[0-9.]+$' | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
+			else if (NR % 2) print v[(NR + 1) / 2];
+			else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# sumv SERVER WORKLOAD KEY: the sum over the rounds
+sumv() {
+	grep "^$1 $2 [0-9]* RESULT" "$results" | grep -o " $3=[^ ]*" | cut -d= -f2 |
+		awk '{ s += $1; n++ } END { if (n) print s; else print "-" }'
+}
+nrounds() { grep -c "^$1 $2 [0-9]* RESULT" "$results"; }
+statuses() {
+	grep "^$1 $2 [0-9]* RESULT" "$results" | grep -o ' status=[^ ]*' | cut -d= -f2 |
+		sort | uniq -c | awk '{ printf "%s%s×%s", (NR > 1 ? ", " : ""), $2, $1 }'
+}
+# fmt VALUE SCALE DECIMALS
+fmt() {
+	[ "$1" = - ] && { echo -; return; }
+	awk -v v="$1" -v s="$2" -v d="$3" 'BEGIN {
+		x = v * s; if (d == 0) { s = sprintf("%.0f", x);
+			# thousands separators
+			n = length(s); o = ""; for (i = 1; i <= n; i++) { o = o substr(s, i, 1);
+				if ((n - i) % 3 == 0 && i < n && substr(s, 1, 1) != "-") o = o "," } print o }
+		else printf "%." d "f\n", x }'
+}
+ratio() {
+	if [ "$1" = - ] || [ "$2" = - ]; then echo -; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+# row WORKLOAD LABEL KEY SCALE DECIMALS [noratio]
+row() {
+	local s n r
+	s=$(val shmchatd "$1" "$3")
+	n=$(val ngircd "$1" "$3")
+	r=$(ratio "$s" "$n")
+	[ -n "${6:-}" ] && r=
+	echo "| $2 | $(fmt "$s" "$4" "$5") | $(fmt "$n" "$4" "$5") | $r |"
+}
+# a figure made of two runs: (KEY of W2 - KEY of W1) / (N2 - N1)
+growth() {
+	local srv=$1 key=$2 a b
+	a=$(val "$srv" g1 "$key")
+	b=$(val "$srv" gbig "$key")
+	if [ "$a" = - ] || [ "$b" = - ]; then echo -; return; fi
+	awk -v a="$a" -v b="$b" -v n="$big" 'BEGIN { printf "%.2f\n", (b - a) / (n - 1) }'
+}
+
+srcver=unknown
+if [ -f "$srcdir/.git/HEAD" ]; then
+	head=$(cat "$srcdir/.git/HEAD")
+	case $head in
+	"ref: "*)
+		ref=${head#ref: }
+		if [ -f "$srcdir/.git/$ref" ]; then
+			srcver="$(cut -c1-12 "$srcdir/.git/$ref") ($ref)"
+		elif [ -f "$srcdir/.git/packed-refs" ]; then
+			srcver="$(awk -v r="$ref" '$2 == r { print substr($1, 1, 12) }' "$srcdir/.git/packed-refs") ($ref)"
+		fi ;;
+	*) srcver=$(cut -c1-12 <<<"$head") ;;
+	esac
+fi
+
+{
+echo "### Results of $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "- shmchatd: $("$shmchatd" --version 2>/dev/null | head -n1), source $srcver"
+[ -n "$ngircd" ] && echo "- ngircd: $("$ngircd" --version 2>/dev/null | head -n1)"
+echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+echo "- $rounds round(s), medians; window $window, registration concurrency $conc, JOIN concurrency $join_conc$([ "$quick" = 1 ] && echo ", --quick"); $elapsed s in all"
+echo "- ratio = shmchatd / ngircd: above 1 is better for rates, below 1 for times and memory"
+echo
+echo "| figure | shmchatd | ngircd | ratio |"
+echo "|---|---:|---:|---:|"
+for w in "${runs[@]}"; do
+	echo "| **$(wl_title "$w")** | $(statuses shmchatd "$w") | $(statuses ngircd "$w") | |"
+	case $w in
+	a|b|c)
+		row "$w" "deliveries/s" deliv_per_s 1 0
+		row "$w" "latency p50 (ms)" lat_p50_us 0.001 2
+		row "$w" "latency p99 (ms)" lat_p99_us 0.001 2
+		row "$w" "server CPU (cores)" srv_cores 1 2
+		row "$w" "server CPU per delivery (ns)" srv_ns_per_deliv 1 0
+		row "$w" "shmbench CPU (s)" bench_cpu_s 1 2 noratio
+		echo "| lost + reordered, all rounds | $(sumv shmchatd "$w" lost) + $(sumv shmchatd "$w" reordered) | $(sumv ngircd "$w" lost) + $(sumv ngircd "$w" reordered) | |"
+		;;
+	d)
+		row d "latency p50 (ms)" lat_p50_us 0.001 3
+		row d "latency p90 (ms)" lat_p90_us 0.001 3
+		row d "latency p99 (ms)" lat_p99_us 0.001 3
+		row d "latency max (ms)" lat_max_us 0.001 3
+		row d "server CPU (cores)" srv_cores 1 3
+		echo "| lost + reordered, all rounds | $(sumv shmchatd d lost) + $(sumv shmchatd d reordered) | $(sumv ngircd d lost) + $(sumv ngircd d reordered) | |"
+		;;
+	e)
+		row e "registrations/s" reg_per_s 1 0
+		row e "registration p50 (ms)" reg_p50_ms 1 2
+		row e "registration p99 (ms)" reg_p99_ms 1 2
+		row e "server CPU (cores)" srv_cores 1 2
+		row e "server CPU per registration (us)" srv_us_per_reg 1 0
+		;;
+	f|f2)
+		[ "$(nrounds ngircd "$w")" = 0 ] && [[ " $servers " == *" ngircd "* ]] &&
+			echo "| ngircd not run: --ngircd-big-rounds 0 (its JOIN phase takes minutes) | | | |"
+		row "$w" "broadcast to all, median of 5 (ms)" bcast_ms 1 1
+		row "$w" "broadcast to all, slowest of 5 (ms)" bcast_max_ms 1 1
+		row "$w" "receiver latency p50 (ms)" lat_p50_us 0.001 1
+		row "$w" "server processes" srv_procs 1 0 noratio
+		row "$w" "workers (incl. spares)" workers 1 0 noratio
+		row "$w" "setup: registration (s)" reg_s 1 1 noratio
+		row "$w" "setup: JOIN phase (s)" join_s 1 1 noratio
+		;;
+	g1|g1000|gbig)
+		row "$w" "master PSS (kB)" master_pss_kb 1 0
+		row "$w" "workers (incl. spares)" workers 1 0 noratio
+		row "$w" "worker PSS, average (kB)" worker_pss_avg_kb 1 1 noratio
+		row "$w" "worker PSS, largest (kB)" worker_pss_max_kb 1 0 noratio
+		row "$w" "fork server / helper PSS (kB)" helper_pss_kb 1 0 noratio
+		row "$w" "total PSS (kB)" total_pss_kb 1 0
+		;;
+	esac
+done
+if [[ " ${runs[*]} " == *" gbig "* ]] && [[ " ${runs[*]} " == *" g1 "* ]]; then
+	echo "| **(g) growth per client, 1 → $big** | | | |"
+	s=$(growth shmchatd master_pss_kb); n=$(growth ngircd master_pss_kb)
+	echo "| master PSS per client (kB) | $s | $n | $(ratio "$s" "$n") |"
+	s=$(growth shmchatd total_pss_kb); n=$(growth ngircd total_pss_kb)
+	echo "| total PSS per client (kB) | $s | $n | $(ratio "$s" "$n") |"
+fi
+echo
+
+# the issue's targets, checked on these medians
+check() { if awk "BEGIN { exit !($2) }"; then echo "| $1 | met |"; else echo "| $1 | **missed** |"; fi; }
+has() { [[ " ${runs[*]} " == *" $1 "* ]]; }
+echo "| target (shmchatd) | |"
+echo "|---|---|"
+for w in b c; do
+	has $w || continue
+	s=$(val shmchatd $w deliv_per_s); n=$(val ngircd $w deliv_per_s)
+	l=$(sumv shmchatd $w lost); o=$(sumv shmchatd $w reordered)
+	[ "$s" = - ] || [ "$n" = - ] && continue
+	check "($w) ≥ 2× ngircd's deliveries/s with no loss: $(ratio "$s" "$n")×, lost $l, reordered $o" \
+		"$s >= 2 * $n && \"$l\" == \"0\" && \"$o\" == \"0\""
+done
+if has d; then
+	p=$(val shmchatd d lat_p99_us)
+	[ "$p" = - ] || check "(d) p99 latency ≤ 2 ms: $(fmt "$p" 0.001 3) ms" "$p <= 2000"
+fi
+if has e; then
+	s=$(val shmchatd e reg_per_s); n=$(val ngircd e reg_per_s)
+	[ "$s" = - ] || [ "$n" = - ] ||
+		check "(e) registrations/s ≥ ngircd's: $(fmt "$s" 1 0) vs $(fmt "$n" 1 0)" "$s >= $n"
+fi
+if has f; then
+	b=$(val shmchatd f bcast_ms); p=$(val shmchatd f workers)
+	[ "$b" = - ] || [ "$p" = - ] || check "(f) $big clients, one worker each ($p workers), broadcast < 100 ms: $b ms" \
+		"$b < 100 && $p >= $big"
+fi
+if has gbig; then
+	wk=$(val shmchatd gbig worker_pss_avg_kb); g=$(growth shmchatd master_pss_kb)
+	[ "$wk" = - ] || check "(g) idle worker ≤ 64 kB PSS: $wk kB" "$wk <= 64"
+	[ "$g" = - ] || check "(g) master grows ≤ 2 kB per client: $g kB" "$g <= 2"
+fi
+disturbed=$(grep -c ' DISTURBED ' "$results")
+echo
+echo "Runs repeated because other work took over 10 % of the machine: $disturbed."
+for f in "$outdir"/perf-stat-*.txt; do
+	[ -f "$f" ] || continue
+	echo
+	echo "perf stat, $(basename "$f" .txt | sed 's/perf-stat-//') during (b) round 1 (setup included):"
+	echo
+	echo '```'
+	grep -E 'task-clock|context-switches|cpu-migrations|elapsed' "$f" | sed 's/^ *//'
+	echo '```'
+done
+} | tee "$outdir/tables.md"
+echo "$me: raw results in $results, tables in $outdir/tables.md" >&2
