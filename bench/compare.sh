@@ -27,6 +27,7 @@ big_timeout=300
 ngircd_big_rounds=0
 do_perf=0
 retries=2
+tables_only=0
 window=64
 conc=8
 join_conc=64
@@ -60,6 +61,8 @@ ratio shmchatd/ngircd.
   --retries N           re-run a run disturbed by other work on the machine
                         (over 10 % of its CPU) up to N times (default 2)
   --out DIR             keep results and logs there (default: a new temp dir)
+  --tables-only         run nothing: print the tables of DIR/results.txt
+                        (with --out DIR; the other options as for that run)
   --port-base P         shmchatd listens on P, ngircd on P+1 (default: free ports)
   -h, --help            this help
 
@@ -96,6 +99,7 @@ while [ $# -gt 0 ]; do
 	--perf) do_perf=1 ;;
 	--retries) retries=$2; shift ;;
 	--out) outdir=$2; shift ;;
+	--tables-only) tables_only=1 ;;
 	--port-base) port_base=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 64 ;;
@@ -129,7 +133,9 @@ nofile=$(ulimit -n)
 [ "$nofile" -ge $((big + 100)) ] ||
 	echo "$me: warning: ulimit -n is $nofile, too few for $big clients" >&2
 
-if [ -z "$outdir" ]; then
+if [ "$tables_only" = 1 ]; then
+	[ -n "$outdir" ] && [ -f "$outdir/results.txt" ] || die "--tables-only needs --out DIR with a results.txt"
+elif [ -z "$outdir" ]; then
 	outdir=$(mktemp -d /tmp/shmbench.XXXXXX) || die "mktemp failed"
 else
 	mkdir -p "$outdir" || die "cannot create $outdir"
@@ -138,7 +144,7 @@ outdir=$(cd "$outdir" && pwd)
 # ngircd drops root for "nobody": its PID file goes to a directory it may write
 mkdir -p "$outdir/run" && chmod 755 "$outdir" && chmod 1777 "$outdir/run"
 results=$outdir/results.txt
-: >"$results"
+[ "$tables_only" = 1 ] || : >"$results"
 
 port_free() { [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 if [ -z "$port_base" ]; then
@@ -339,7 +345,8 @@ one_run() {
 
 start=$(date +%s)
 echo "$me: results and logs in $outdir" >&2
-for w in "${runs[@]}"; do
+[ "$tables_only" = 1 ] && runs_todo=() || runs_todo=("${runs[@]}")
+for w in "${runs_todo[@]}"; do
 	for r in $(seq "$rounds"); do
 		order=$servers
 		# alternate which server goes first
@@ -428,7 +435,7 @@ echo
 echo "- shmchatd: $("$shmchatd" --version 2>/dev/null | head -n1), source $srcver"
 [ -n "$ngircd" ] && echo "- ngircd: $("$ngircd" --version 2>/dev/null | head -n1)"
 echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-echo "- $rounds round(s), medians; window $window, registration concurrency $conc, JOIN concurrency $join_conc$([ "$quick" = 1 ] && echo ", --quick"); $elapsed s in all"
+echo "- $rounds round(s), medians; window $window, registration concurrency $conc, JOIN concurrency $join_conc$([ "$quick" = 1 ] && echo ", --quick")$([ "$tables_only" = 1 ] || echo "; $elapsed s in all")"
 echo "- ratio = shmchatd / ngircd: above 1 is better for rates, below 1 for times and memory"
 echo
 echo "| figure | shmchatd | ngircd | ratio |"

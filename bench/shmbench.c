@@ -9,8 +9,9 @@
  *             registered at the end of its registration burst, the end of
  *             the MOTD (376 or 422). The registration rate is N divided by
  *             the time from the first connect() to the last 376/422.
- *   join      every client JOINs the channel (at most --concurrency JOINs
- *             in flight) and the phase ends with the last 366.
+ *   join      every client JOINs the channel (at most --join-concurrency
+ *             JOINs in flight) and the phase ends with the last 366
+ *             (--idle --no-join skips it).
  *   sync      every client sends PING and waits for its PONG, then the
  *             loop waits until nothing arrives for 50 ms (the JOIN burst
  *             has drained), so the send phase starts on a quiet server.
@@ -32,7 +33,7 @@
  * --storm stops after the connect phase; --broadcast sends --messages
  * single messages from one sender, one at a time, and reports how long
  * each took to reach all N-1 others; --idle stops after the sync phase,
- * waits --settle ms and reports memory. With --server-pid, the server's
+ * waits --settle-ms and reports memory. With --server-pid, the server's
  * CPU time over the measured phase and, for --idle or --mem, its
  * memory (PSS from smaps_rollup) are reported too.
  *
@@ -1014,7 +1015,8 @@ report(void)
 	/* the share of the machine that went to other work: a disturbed run */
 	double other_frac = host_cap > 0 && other_cpu > 0 ? other_cpu / host_cap : 0;
 	static const char *mnames[] = { "closed", "open", "storm", "broadcast", "idle" };
-	bool sending = opt.mode != M_STORM && opt.mode != M_IDLE;
+	/* the send figures only once the send phase has begun */
+	bool sending = opt.mode != M_STORM && opt.mode != M_IDLE && t_send_start != 0;
 
 	if (phase != PH_DONE)
 		status = interrupted ? "interrupted" : "timeout";
@@ -1051,9 +1053,9 @@ report(void)
 			    hist_quantile(&h_lat, 0.5) / 1e3, hist_quantile(&h_lat, 0.9) / 1e3,
 			    hist_quantile(&h_lat, 0.99) / 1e3, h_lat.count ? h_lat.max / 1e3 : 0);
 			if (h_done.count)
-				printf("  delivered to all: p50 %.1f us, p99 %.1f us, max %.1f us (first %s)\n",
+				printf("  delivered to all receivers: p50 %.1f us, p99 %.1f us, max %.1f us\n",
 				    hist_quantile(&h_done, 0.5) / 1e3, hist_quantile(&h_done, 0.99) / 1e3,
-				    h_done.max / 1e3, opt.mode == M_BCAST ? "below" : "n/a");
+				    h_done.max / 1e3);
 		}
 		if (have_cpu)
 			printf("  server CPU: %.2f s over %.3f s (%.2f cores), %u processes; shmbench CPU %.2f s\n",
@@ -1464,5 +1466,19 @@ main(int argc, char **argv)
 				note("setsockopt(SO_LINGER): %s", strerror(errno));
 			close(cl[i].fd);
 		}
+	for (uint32_t i = 0; i < opt.clients; i++)
+		free(cl[i].out.p);
+	for (uint32_t s = 0; s < opt.senders; s++) {
+		free(snd[s].left);
+		free(snd[s].t_sent);
+	}
+	free(snd);
+	free(expect);
+	free(evs);
+	free(rbuf);
+	free(flushq);
+	free(cl);
+	close(tfd);
+	close(epfd);
 	return exit_code;
 }
