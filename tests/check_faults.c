@@ -187,24 +187,6 @@ static long proc_kb(pid_t pid, const char *name)
 	return proc_status(pid, name, v) >= 1 ? v[0] : -1;
 }
 
-static int proc_nfds(pid_t pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* every descendant of root (children of each of its threads, recursively) */
 static int descendants(pid_t root, pid_t *out, int max, int n, int depth)
 {
@@ -811,7 +793,7 @@ START_TEST(test_accept_emfile)
 	srv_pre_exec = pre_exec_nofile;
 	s = srv_start("max_clients = 200; log_level = \"info\";");
 	srv_pre_exec = NULL;
-	base = proc_nfds(s->pid);
+	base = h_proc_nfds(s->pid);
 	H_ASSERT(base > 0 && base < 30, "master has %d descriptors at start", base);
 	/* fill the master's descriptor table with registered clients */
 	for (;;) {
@@ -1070,7 +1052,7 @@ START_TEST(test_connection_flood)
 	}
 	procs = count_descendants(s);
 	rss0 = proc_kb(s->pid, "VmRSS");
-	fds0 = proc_nfds(s->pid);
+	fds0 = h_proc_nfds(s->pid);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1126,7 +1108,7 @@ START_TEST(test_connection_flood)
 		}
 	}
 	rss1 = proc_kb(s->pid, "VmRSS");
-	fds1 = proc_nfds(s->pid);
+	fds1 = h_proc_nfds(s->pid);
 	fprintf(stderr, "connection flood: %d attempts in %lld ms, %d refused with the ERROR line, "
 		"%d otherwise; daemon processes %d (max %d seen); master RSS %ld -> %ld kB, fds "
 		"%ld -> %ld\n", nflood, h_now_ms() - t0, refused, other, procs, maxprocs, rss0, rss1,

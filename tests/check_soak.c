@@ -77,24 +77,6 @@ static long smaps_kb(pid_t pid, const char *field)
 	return v;
 }
 
-static int nfds(pid_t pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* children of pid (all threads), into out; returns how many */
 static int children(pid_t pid, pid_t *out, int max)
 {
@@ -373,10 +355,10 @@ START_TEST(test_soak)
 		}
 		/* the master closes a worker's socketpair once it has handled the
 		 * exit report: give it a moment to come back to the low mark */
-		x.fds = nfds(s->pid);
+		x.fds = h_proc_nfds(s->pid);
 		while (fds_low > 0 && x.fds > fds_low && h_now_ms() < deadline) {
 			poll(NULL, 0, 5);
-			x.fds = nfds(s->pid);
+			x.fds = h_proc_nfds(s->pid);
 		}
 		if (fds_low == 0 || x.fds < fds_low)
 			fds_low = x.fds;

@@ -1357,6 +1357,24 @@ static pid_t descendant_with_socket(pid_t master, unsigned long ino, int depth)
 	return found;
 }
 
+int h_proc_nfds(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 pid_t srv_worker_of(struct srv *s, struct cli *c, int ms)
 {
 	long long deadline = h_now_ms() + ms;

@@ -142,6 +142,8 @@ bool srv_wait_master(struct srv *s, int ms);
 /* assert no leaked IPC objects (remove them if any) */
 void srv_check_ipc(struct srv *s, bool fail_on_leak);
 /* pid of the worker holding c's connection (via /proc/net/tcp inode), or -1 */
+/* open descriptors of pid (/proc/PID/fd), -1 when unreadable */
+int h_proc_nfds(pid_t pid);
 pid_t srv_worker_of(struct srv *s, struct cli *c, int ms);
 /* print the last lines of the server log to stderr */
 void srv_dump_log(struct srv *s, int lines);

@@ -7,8 +7,8 @@
 #   tests/fuzz/run.sh [--seconds N] [--out DIR] [--build-dir DIR] [NAME...]
 #
 # NAME: irc (irc_parse + linebuf), adminq (the admin queue decoders);
-# default both. --build-dir: where configure wrote config.h (else a stub is
-# used). The seed corpora in tests/fuzz/corpus/NAME are only read; what the
+# default both. --build-dir: where configure wrote config.h (else a minimal
+# one defining _GNU_SOURCE is written). The seed corpora in tests/fuzz/corpus/NAME are only read; what the
 # fuzzer finds goes to OUT/corpus-NAME and is reused by the next run.
 # `make fuzz FUZZ_SECONDS=60` runs this from the build directory.
 set -euo pipefail
