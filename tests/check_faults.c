@@ -757,7 +757,13 @@ START_TEST(test_stuck_reader_latency)
 	fprintf(stderr, "stuck reader: cut after %lld ms; listener got %d messages, max latency "
 		"%lld ms, %d over 200 ms\n", tquit - t0, next - 1, maxlat, over);
 	H_ASSERT(maxlat < 1000LL * h_scale, "a message took %lld ms to the listener", maxlat);
-	H_ASSERT(cli_wait_eof(d, T_LONG), "stuck client still connected");
+	{
+		char why[256];
+
+		cli_resume_reading(d);
+		H_ASSERT(cli_wait_eof(d, T_LONG), "stuck client still connected: %s",
+			 cli_tcp_report(d, why, sizeof why));
+	}
 	H_ASSERT(cli_sync(a, "ERROR") == 0 && cli_sync(r, "ERROR") == 0, "ERROR to the others");
 	srv_stop(s);
 }

@@ -1225,6 +1225,7 @@ START_TEST(test_sendq)
 		H_ASSERT(!r->eof, "the reading member was disconnected");
 	}
 	/* now drain the one that never read */
+	cli_resume_reading(a);
 	while (cli_line(a, T_LONG, &line, &len)) {
 		struct irc_msg am;
 
@@ -1239,8 +1240,12 @@ START_TEST(test_sendq)
 			last_a = n;
 		}
 	}
-	H_ASSERT(a->eof, "the non-reading client was not disconnected (%d lines, last message %d)",
-		 lines_a, last_a);
+	{
+		char why[256];
+
+		H_ASSERT(a->eof, "the non-reading client was not disconnected (%d lines, last "
+			 "message %d): %s", lines_a, last_a, cli_tcp_report(a, why, sizeof why));
+	}
 	{
 		static const char want[] = "ERROR :Closing Link: 127.0.0.1 (Max SendQ exceeded)";
 		const char *e = strstr(last_line, want);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>	/* struct tcp_info with byte counters */
 #include <arpa/inet.h>
 
 #include <check.h>
@@ -1655,6 +1656,32 @@ bool cli_wait_eof(struct cli *c, int ms)
 		if (!cli_fill(c, left_ms(deadline)) && h_now_ms() >= deadline)
 			return false;
 	}
+}
+
+void cli_resume_reading(struct cli *c)
+{
+	int size = 1 << 20;
+
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) < 0)
+		H_FAIL("SO_RCVBUF: %s", strerror(errno));
+}
+
+const char *cli_tcp_report(struct cli *c, char *buf, size_t size)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+		snprintf(buf, size, "TCP_INFO: %s", strerror(errno));
+		return buf;
+	}
+	snprintf(buf, size,
+		 "tcp state %u, %llu bytes received, last data %u ms ago, rcv_space %u, "
+		 "%zu bytes unread in the test's buffer",
+		 ti.tcpi_state, (unsigned long long)ti.tcpi_bytes_received,
+		 ti.tcpi_last_data_recv, ti.tcpi_rcv_space, c->rend - c->rstart);
+	return buf;
 }
 
 int cli_sync(struct cli *c, const char *cmd)

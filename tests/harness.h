@@ -181,6 +181,12 @@ bool cli_next(struct cli *c, int ms, struct irc_msg *m);
 bool cli_wait(struct cli *c, const char *cmd, const char *from, int ms, struct irc_msg *m);
 /* wait for EOF, discarding lines; true if EOF came within ms */
 bool cli_wait_eof(struct cli *c, int ms);
+/* a client that had stopped reading reads again: give it a normal receive
+ * buffer so draining what the server queued does not crawl through a tiny
+ * TCP window at the pace of the sender's persist timer */
+void cli_resume_reading(struct cli *c);
+/* the kernel's view of the client's connection, for failure reports */
+const char *cli_tcp_report(struct cli *c, char *buf, size_t size);
 /*
  * Round trip: send "PING :sync<n>", read until its PONG; returns the number
  * of lines seen before it whose command is cmd (any line if cmd is NULL).
