@@ -27,10 +27,23 @@ linebuf_init(struct linebuf *lb, size_t maxline)
 	return 0;
 }
 
+int
+linebuf_init_in(struct linebuf *lb, char *storage, size_t maxline)
+{
+	memset(lb, 0, sizeof *lb);
+	if (maxline < 3 || storage == NULL)
+		return -EINVAL;
+	lb->buf = storage;
+	lb->maxline = maxline;
+	lb->borrowed = true;
+	return 0;
+}
+
 void
 linebuf_free(struct linebuf *lb)
 {
-	free(lb->buf);
+	if (!lb->borrowed)
+		free(lb->buf);
 	memset(lb, 0, sizeof *lb);
 }
 

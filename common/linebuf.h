@@ -19,6 +19,7 @@ struct linebuf {
 	size_t len;		/* bytes held */
 	size_t scan;		/* bytes already searched for LF */
 	bool discarding;	/* inside an overlong line */
+	bool borrowed;		/* buf is the caller's: linebuf_free() keeps it */
 };
 
 enum linebuf_result {
@@ -29,6 +30,9 @@ enum linebuf_result {
 
 /* returns 0 or -ENOMEM */
 int linebuf_init(struct linebuf *lb, size_t maxline);
+/* the same in storage of the caller's (maxline bytes, outliving lb);
+ * returns 0 or -EINVAL */
+int linebuf_init_in(struct linebuf *lb, char *storage, size_t maxline);
 void linebuf_free(struct linebuf *lb);
 /* where to read() into, and how many bytes fit (always > 0 after next()) */
 char *linebuf_space(struct linebuf *lb, size_t *avail);

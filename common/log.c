@@ -9,14 +9,16 @@
 
 #include "log.h"
 
-static char log_role[32] = "shmchat";
+static char log_role_own[32] = "shmchat";
+static char *log_role = log_role_own;
+static size_t log_role_size = sizeof log_role_own;
 static enum log_level log_max = LOG_LEVEL_INFO;
 static int log_prefix = -1;	/* -1: decide on first use */
 
 void
 log_init(const char *role, enum log_level max_level)
 {
-	snprintf(log_role, sizeof log_role, "%s", role);
+	snprintf(log_role, log_role_size, "%s", role);
 	log_max = max_level;
 	log_prefix = !isatty(STDERR_FILENO);
 }
@@ -27,8 +29,18 @@ log_set_role(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(log_role, sizeof log_role, fmt, ap);
+	vsnprintf(log_role, log_role_size, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_set_role_storage(char *buf, size_t size)
+{
+	if (buf == NULL || size == 0)
+		return;
+	snprintf(buf, size, "%s", log_role);
+	log_role = buf;
+	log_role_size = size;
 }
 
 void

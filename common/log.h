@@ -28,6 +28,12 @@ enum log_level {
 /* verbosity: lines above max_level are dropped */
 void log_init(const char *role, enum log_level max_level);
 void log_set_role(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
+/*
+ * Keep the role name in buf (size bytes, living as long as the process)
+ * from now on. A process forked by the thousand puts it beside the rest of
+ * its private state, so that naming itself dirties no page of its own.
+ */
+void log_set_role_storage(char *buf, size_t size);
 void log_set_level(enum log_level max_level);
 
 void log_warn(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);

@@ -60,7 +60,15 @@ forkserver_spawn_one(struct ipc_peer *p, int sigfd, const struct ring *ring,
 static int
 forkserver_run(const struct ring *ring, int fd)
 {
-	static char msg[IPC_MSG_MAX];
+	/*
+	 * On the stack, next to the frames every worker writes anyway: a page
+	 * we write between two forks leaves the previous worker holding the
+	 * old copy alone, a page of memory per client.
+	 */
+	union {
+		struct ipc_fs_spawn req;
+		char raw[256];
+	} in;
 	struct ipc_peer p;
 	sigset_t mask;
 	int sigfd;
@@ -78,6 +86,7 @@ forkserver_run(const struct ring *ring, int fd)
 	if (getppid() == 1)
 		return 0;
 	notify_forget();
+	worker_prefork();
 	log_set_role("forkserver");
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -114,11 +123,15 @@ forkserver_run(const struct ring *ring, int fd)
 			continue;
 		for (int i = 0; i < 64; i++) {
 			int wfd;
-			ssize_t n = ipc_recv_fd(&p, msg, &wfd);
-			const struct ipc_fs_spawn *req = (const void *)msg;
+			ssize_t n = ipc_recv_into(&p, &in, sizeof in, &wfd);
+			const struct ipc_fs_spawn *req = &in.req;
 
 			if (n == -EAGAIN)
 				break;
+			if (n == -EBADMSG) {
+				log_warnx("malformed message from the master, dropped");
+				continue;
+			}
 			if (n <= 0)
 				return 0;	/* EOF: the master is done with us */
 			if (req->hdr.type != IPC_FS_SPAWN || (size_t)n != sizeof *req || wfd < 0) {

@@ -166,12 +166,18 @@ ipc_recv(struct ipc_peer *p, void *buf)
 ssize_t
 ipc_recv_fd(struct ipc_peer *p, void *buf, int *fdp)
 {
+	return ipc_recv_into(p, buf, IPC_MSG_MAX, fdp);
+}
+
+ssize_t
+ipc_recv_into(struct ipc_peer *p, void *buf, size_t size, int *fdp)
+{
 	const struct ipc_hdr *h = buf;
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { buf, IPC_MSG_MAX };
+	struct iovec iov = { buf, size < IPC_MSG_MAX ? size : IPC_MSG_MAX };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = u.buf, .msg_controllen = sizeof u.buf };
 	ssize_t n;
@@ -209,7 +215,7 @@ ipc_recv_fd(struct ipc_peer *p, void *buf, int *fdp)
 		p->dead = true;
 		return 0;
 	}
-	if ((size_t)n < sizeof *h || n > IPC_MSG_MAX || h->len != (size_t)n ||
+	if ((size_t)n < sizeof *h || (size_t)n > iov.iov_len || h->len != (size_t)n ||
 	    h->version != IPC_VERSION) {
 		if (got >= 0)
 			close(got);

@@ -45,6 +45,9 @@ static inline bool ipc_pending(const struct ipc_peer *p) { return buf_used(&p->o
 ssize_t ipc_recv(struct ipc_peer *p, void *buf);
 /* the same, also taking a descriptor that came with it (*fd = -1 if none) */
 ssize_t ipc_recv_fd(struct ipc_peer *p, void *buf, int *fd);
+/* the same into size bytes: a longer message is dropped as -EBADMSG (a
+ * process forked per client keeps its buffers, and so its pages, few) */
+ssize_t ipc_recv_into(struct ipc_peer *p, void *buf, size_t size, int *fd);
 
 /*
  * Split NUL-separated strings that follow a header of hdrlen bytes in a

@@ -17,6 +17,7 @@
 
 #define IPC_VERSION	1
 #define IPC_MSG_MAX	4096	/* bytes; requests carry at most a few IRC params */
+#define IPC_WORKER_MSG_MAX 1024	/* master -> worker messages are short */
 
 enum ipc_type {
 	/* worker -> master */
@@ -157,5 +158,9 @@ struct ipc_fs_exited {
 	int32_t pid;
 	int32_t status;		/* as from waitpid() */
 };
+
+_Static_assert(sizeof(struct ipc_assign) <= IPC_WORKER_MSG_MAX &&
+    sizeof(struct ipc_settings) <= IPC_WORKER_MSG_MAX,
+    "every message to a worker fits its buffer");
 
 #endif

@@ -242,7 +242,7 @@ master_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t le
 void
 master_close_slot(struct master *m, uint32_t slot, const char *reason)
 {
-	char msg[IPC_MSG_MAX];
+	char msg[IPC_WORKER_MSG_MAX];
 	size_t n = strlen(reason) + 1;
 
 	if (n > sizeof msg - sizeof(struct ipc_hdr))

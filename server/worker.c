@@ -437,19 +437,47 @@ worker_read(struct worker *w)
 
 /* ------------------------------------------------------- master messages */
 
+/*
+ * Everything a worker writes of its own, in one page-aligned block. Every
+ * private page costs 4 kB per client, so the worker's state, its name for
+ * the log, its input line and the head of the message buffer (all that
+ * small messages touch) share the first page; nothing is on the heap while
+ * the client is idle outside channels (docs/benchmarks.md, memory).
+ */
+static struct worker_mem {
+	struct worker w;
+	char role[48];
+	char inbuf[IRC_MAXLINE];
+	char msg[IPC_WORKER_MSG_MAX];	/* one master message at a time */
+	struct irc_msg cmd;	/* the client's command being run; large */
+} wmem __attribute__((aligned(4096)));
+
+_Static_assert(offsetof(struct worker_mem, cmd.store) + IRC_MAXLINE <= 4096,
+    "a worker's state, a message and a parsed line fit in one page");
+
+struct irc_msg *
+worker_cmd_msg(void)
+{
+	return &wmem.cmd;
+}
+
 static void worker_apply_settings(struct worker *w, const struct ipc_wsettings *s);
 
 static void
 worker_ipc(struct worker *w)
 {
-	static char msg[IPC_MSG_MAX];	/* static: keeps the worker's stack shallow */
+	char *msg = wmem.msg;
 
 	for (;;) {
-		ssize_t n = ipc_recv(&w->ipc, msg);
+		ssize_t n = ipc_recv_into(&w->ipc, msg, sizeof wmem.msg, NULL);
 		const struct ipc_hdr *h = (const void *)msg;
 
 		if (n == -EAGAIN)
 			return;
+		if (n == -EBADMSG) {
+			log_warnx("malformed message from the master, dropped");
+			continue;
+		}
 		if (n <= 0) {
 			/* EOF: the master died; nothing left to serve */
 			w->exit_now = true;
@@ -554,7 +582,7 @@ worker_apply_settings(struct worker *w, const struct ipc_wsettings *s)
 static int
 worker_wait_assign(struct worker *w, int ipc_fd)
 {
-	static char msg[IPC_MSG_MAX];
+	char *msg = wmem.msg;
 	struct ipc_peer p;
 
 	ipc_peer_init(&p, ipc_fd);
@@ -565,7 +593,7 @@ worker_wait_assign(struct worker *w, int ipc_fd)
 
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			return -1;
-		n = ipc_recv_fd(&p, msg, &cfd);
+		n = ipc_recv_into(&p, msg, sizeof wmem.msg, &cfd);
 		if (n == -EAGAIN)
 			continue;
 		if (n <= 0)
@@ -625,7 +653,7 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	w->flood_at = mono_ms();
 	w->flood_tokens = (int64_t)w->set.flood_burst * 1000;
 	buf_init(&w->sendq);
-	if (linebuf_init(&w->in, IRC_MAXLINE) < 0)
+	if (linebuf_init_in(&w->in, wmem.inbuf, sizeof wmem.inbuf) < 0)
 		return -1;
 	if (setsockopt(w->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 &&
 	    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
@@ -669,11 +697,16 @@ worker_watch(struct worker *w)
 	}
 }
 
+void
+worker_prefork(void)
+{
+	log_set_role_storage(wmem.role, sizeof wmem.role);
+}
+
 int
 worker_run(const struct ring *ring, int ipc_fd)
 {
-	static struct worker wk;	/* static: keeps the worker's stack shallow */
-	struct worker *w = &wk;
+	struct worker *w = &wmem.w;
 
 	if (worker_setup(w, ring, ipc_fd) < 0) {
 		if (w->cfd >= 0)

@@ -74,6 +74,9 @@ struct worker {
 	time_t connected, last_rx, ping_sent;
 };
 
+/* in the process that forks workers, once before the first fork: what
+ * every worker shares is set up there, so no worker dirties it */
+void worker_prefork(void);
 /*
  * A new worker (forked by the fork server): wait for the master's
  * IPC_ASSIGN on ipc_fd, which brings the client's socket, then serve that
@@ -82,6 +85,7 @@ struct worker {
 int worker_run(const struct ring *ring, int ipc_fd);
 
 /* used by worker_cmd */
+struct irc_msg *worker_cmd_msg(void);	/* where the client's line is parsed */
 void worker_send(struct worker *w, const char *line, size_t len);
 void worker_num(struct worker *w, const char *num, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

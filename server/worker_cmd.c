@@ -487,9 +487,9 @@ static const struct worker_cmd worker_cmds[] = {
 int
 worker_cmd_line(struct worker *w, const char *line, size_t len)
 {
-	static struct irc_msg msg;	/* large: keep it off the worker's stack */
+	struct irc_msg *msg = worker_cmd_msg();	/* large: not on the stack */
 	const struct worker_cmd *cmd = NULL;
-	int rc = irc_parse(&msg, line, len);
+	int rc = irc_parse(msg, line, len);
 
 	if (rc == IRC_PARSE_EMPTY)
 		return 0;
@@ -499,7 +499,7 @@ worker_cmd_line(struct worker *w, const char *line, size_t len)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof worker_cmds / sizeof *worker_cmds; i++)
-		if (strcmp(worker_cmds[i].name, msg.command) == 0) {
+		if (strcmp(worker_cmds[i].name, msg->command) == 0) {
 			cmd = &worker_cmds[i];
 			break;
 		}
@@ -507,16 +507,16 @@ worker_cmd_line(struct worker *w, const char *line, size_t len)
 		if (!w->registered)
 			worker_num(w, ERR_NOTREGISTERED, ":You have not registered");
 		else
-			worker_num(w, ERR_UNKNOWNCOMMAND, "%s :Unknown command", msg.command);
+			worker_num(w, ERR_UNKNOWNCOMMAND, "%s :Unknown command", msg->command);
 		return 0;
 	}
 	if (cmd->needs_reg && !w->registered) {
 		worker_num(w, ERR_NOTREGISTERED, ":You have not registered");
 		return 0;
 	}
-	if (msg.nparams < cmd->min_params) {
-		need_more(w, &msg);
+	if (msg->nparams < cmd->min_params) {
+		need_more(w, msg);
 		return 0;
 	}
-	return cmd->fn(w, &msg);
+	return cmd->fn(w, msg);
 }

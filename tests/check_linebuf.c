@@ -482,6 +482,26 @@ START_TEST(randomized)
 }
 END_TEST
 
+/* caller-owned storage: framing works in it, and free leaves it alone */
+START_TEST(borrowed_storage)
+{
+	char store[16];
+	struct linebuf lb;
+	struct events ev = { 0 };
+
+	ck_assert_int_eq(linebuf_init_in(&lb, NULL, 16), -EINVAL);
+	ck_assert_int_eq(linebuf_init_in(&lb, store, 2), -EINVAL);
+	ck_assert_int_eq(linebuf_init_in(&lb, store, sizeof store), 0);
+	feed(&lb, &ev, "PING a\r\nthis one is too long\r\nX\n", 32, 5);
+	ev_expect(&ev, "6:PING a|!|1:X|");
+	ev_free(&ev);
+	memcpy(store, "kept", 5);
+	linebuf_free(&lb);	/* would crash or be caught by ASan if it freed store */
+	ck_assert_str_eq(store, "kept");
+	ck_assert_ptr_null(lb.buf);
+}
+END_TEST
+
 static Suite *
 linebuf_suite(void)
 {
@@ -502,6 +522,7 @@ linebuf_suite(void)
 	tcase_add_test(tc, commit_clamped);
 	tcase_add_test(tc, reset);
 	tcase_add_test(tc, randomized);
+	tcase_add_test(tc, borrowed_storage);
 	suite_add_tcase(s, tc);
 	return s;
 }
