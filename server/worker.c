@@ -413,10 +413,14 @@ worker_read(struct worker *w)
 			worker_num(w, ERR_INPUTTOOLONG, ":Input line was too long");
 			continue;
 		}
+		if (!w->cfd_ready)
+			break;
 		size_t avail;
 		char *space = linebuf_space(&w->in, &avail);
 		ssize_t n = read(w->cfd, space, avail);
 		if (n > 0) {
+			if ((size_t)n < avail)
+				w->cfd_ready = false;	/* the socket is empty */
 			linebuf_commit(&w->in, n);
 			atomic_fetch_add_explicit(&w->ring.slots[w->slot].bytes_in, n,
 			    memory_order_relaxed);
@@ -426,7 +430,9 @@ worker_read(struct worker *w)
 		if (n == 0) {
 			w->eof = true;
 			worker_close(w, "Connection closed", true);
-		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			w->cfd_ready = false;
+		} else if (errno != EINTR) {
 			w->eof = true;
 			worker_close(w, strerror(errno), true);
 		}
@@ -468,10 +474,13 @@ worker_ipc(struct worker *w)
 {
 	char *msg = wmem.msg;
 
-	for (;;) {
+	/* one message per readiness report: the master's usual message is a
+	 * lone WAKE, and epoll reports again (level-triggered) if more wait */
+	while (w->ipc_ready) {
 		ssize_t n = ipc_recv_into(&w->ipc, msg, sizeof wmem.msg, NULL);
 		const struct ipc_hdr *h = (const void *)msg;
 
+		w->ipc_ready = false;
 		if (n == -EAGAIN)
 			return;
 		if (n == -EBADMSG) {
@@ -649,6 +658,7 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	if (worker_wait_assign(w, ipc_fd) < 0)
 		return -1;
 	log_set_role("worker %s", w->host);
+	w->cfd_ready = w->ipc_ready = true;
 	w->connected = w->last_rx = mono_now();
 	w->flood_at = mono_ms();
 	w->flood_tokens = (int64_t)w->set.flood_burst * 1000;
@@ -716,7 +726,7 @@ worker_run(const struct ring *ring, int ipc_fd)
 	while (!w->exit_now) {
 		struct epoll_event evs[4];
 		int timeout, n;
-		bool progress;
+		bool progress, may_sleep;
 
 		/* bounded turns so output is flushed between batches */
 		for (int turn = 0; turn < 8 && !w->exit_now; turn++) {
@@ -750,13 +760,22 @@ worker_run(const struct ring *ring, int ipc_fd)
 		if (w->exit_now)
 			break;
 		worker_watch(w);
-		if (!ring_sleep_prepare(&w->ring, w->slot))
-			continue;
-		n = epoll_wait(w->epfd, evs, 4, timeout < 0 ? 0 : timeout);
-		ring_sleep_cancel(&w->ring, w->slot);
+		/* records waiting in the inbox: only poll, do not sleep */
+		may_sleep = ring_sleep_prepare(&w->ring, w->slot);
+		n = epoll_wait(w->epfd, evs, 4, may_sleep && timeout > 0 ? timeout : 0);
+		if (may_sleep)
+			ring_sleep_cancel(&w->ring, w->slot);
 		if (n < 0 && errno != EINTR) {
 			log_warn("epoll_wait");
 			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
+				continue;
+			if (evs[i].data.u32 == 0)
+				w->cfd_ready = true;
+			else
+				w->ipc_ready = true;
 		}
 	}
 	/* the queued QUIT request, if any, leaves before we do */

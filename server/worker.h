@@ -70,6 +70,9 @@ struct worker {
 	bool closing;		/* ERROR sent, flushing, then exit */
 	bool eof;		/* client closed its side */
 	bool exit_now;
+	/* epoll said so, and no read since came back short: reading when
+	 * neither is set would only return EAGAIN (a system call per wake) */
+	bool cfd_ready, ipc_ready;
 	time_t close_deadline;
 	time_t connected, last_rx, ping_sent;
 };
