@@ -49,6 +49,12 @@ log_set_level(enum log_level max_level)
 	log_max = max_level;
 }
 
+enum log_level
+log_get_level(void)
+{
+	return log_max;
+}
+
 void
 log_emit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {

@@ -35,6 +35,7 @@ void log_set_role(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
  */
 void log_set_role_storage(char *buf, size_t size);
 void log_set_level(enum log_level max_level);
+enum log_level log_get_level(void);
 
 void log_warn(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
 void log_warnx(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);

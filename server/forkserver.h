@@ -1,19 +1,24 @@
 /*
  * forkserver: the process that forks shmchatd's workers.
  *
- * The master forks it once at start-up, while the master is still small
- * (configuration, sockets and the shared mapping, no directory yet). Every
- * worker is then forked from this small, quiet process instead of from the
- * master: a worker shares only pages that never change afterwards, so an
- * idle worker costs little memory (PSS), and the master's event loop never
- * pays for a fork().
+ * It is a program of its own, shmchatd-worker (in pkglibexecdir; beside
+ * shmchatd in a build tree), linked with nothing but the C library: the
+ * master starts it once with fork() and exec(), and every worker is then
+ * forked from that small, quiet process instead of from the master. A
+ * fork() costs in proportion to the parent's mappings, and a worker forked
+ * from a process without libsystemd, libconfig and their dependencies
+ * starts faster and keeps fewer page tables; what a worker shares with the
+ * fork server never changes under it, so an idle worker costs little
+ * memory (PSS), and the master's event loop never pays for a fork().
  *
- * The master sends IPC_FS_SPAWN with one end of a fresh socketpair; the fork
- * server forks a worker that keeps that end, answers IPC_FS_SPAWNED with
- * its pid (or the fork() errno), reaps its workers and reports each with
- * IPC_FS_EXITED. The master passes the client's socket to the worker
- * itself (IPC_ASSIGN). If the fork server dies, its workers are re-parented
- * to the master (a child subreaper), which reaps them and starts a new one.
+ * The master hands it the channel (FORKSERVER_FD_IPC) and the shared
+ * segment (FORKSERVER_FD_RING) as inherited descriptors. The master sends
+ * IPC_FS_SPAWN with one end of a fresh socketpair; the fork server forks a
+ * worker that keeps that end, answers IPC_FS_SPAWNED with its pid (or the
+ * fork() errno), reaps its workers and reports each with IPC_FS_EXITED.
+ * The master passes the client's socket to the worker itself
+ * (IPC_ASSIGN). If the fork server dies, its workers are re-parented to the
+ * master (a child subreaper), which reaps them and starts a new one.
  */
 #ifndef SHMCHAT_FORKSERVER_H
 #define SHMCHAT_FORKSERVER_H
@@ -22,21 +27,34 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <limits.h>
+
 #include "ipc.h"
 
 struct ring;
+
+#define FORKSERVER_PROG		"shmchatd-worker"
+#define FORKSERVER_FD_IPC	3	/* its channel to the master */
+#define FORKSERVER_FD_RING	4	/* the shared segment, to map */
 
 struct forkserver {
 	pid_t pid;		/* 0 when not running */
 	struct ipc_peer ipc;
 	bool in_epoll, out_watched;
+	char path[PATH_MAX];	/* the program, found by forkserver_find() */
 };
 
-/* fork the fork server (from the master); returns 0 or -1 (logged) */
-int forkserver_start(struct forkserver *fs, const struct ring *ring);
+/* master, at start: locate the program; returns 0 or -1 (logged) */
+int forkserver_find(struct forkserver *fs);
+/* start it (fork and exec) with the segment behind ring_fd; returns 0 or
+ * -1 (logged) */
+int forkserver_start(struct forkserver *fs, int ring_fd);
 /* ask for a worker that will own wfd (the caller keeps and closes its wfd) */
 int forkserver_spawn(struct forkserver *fs, uint32_t slot, uint32_t gen, int wfd);
 /* at exit: close the channel (the fork server leaves on EOF) and reap it */
 void forkserver_stop(struct forkserver *fs);
+
+/* the fork server itself (in shmchatd-worker): serve the master on fd */
+int forkserver_run(const struct ring *ring, int fd);
 
 #endif

@@ -625,7 +625,7 @@ master_fs_lost(struct master *m)
 	if (m->stopping)
 		return;
 	/* its workers are ours now (child subreaper); a new one for new clients */
-	if (forkserver_start(&m->fs, &m->ring) == 0 && master_fs_watch(m) == 0)
+	if (forkserver_start(&m->fs, m->seg.fd) == 0 && master_fs_watch(m) == 0)
 		log_notice("fork server restarted (pid %ld)", (long)m->fs.pid);
 }
 
@@ -1001,6 +1001,8 @@ master_setup(struct master *m)
 		    m->ls.activated ? " (socket activation)" : "");
 	}
 
+	if (forkserver_find(&m->fs) < 0)
+		return -1;
 	segsize = ring_segment_size(m->nslots, m->cfg->inbox_size, m->cfg->ring_size);
 	if ((rc = shm_create(&m->seg, segsize)) < 0) {
 		errno = -rc;
@@ -1030,7 +1032,7 @@ master_setup(struct master *m)
 		log_errx("%s", err);
 		return -1;
 	}
-	if (forkserver_start(&m->fs, &m->ring) < 0)
+	if (forkserver_start(&m->fs, m->seg.fd) < 0)
 		return -1;
 
 	if (dir_init(&m->dir, m->nslots) < 0 ||

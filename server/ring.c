@@ -76,6 +76,19 @@ ring_init(struct ring *r, void *mem, size_t size, uint32_t nslots,
 	return 0;
 }
 
+int
+ring_attach(struct ring *r, void *mem, size_t size)
+{
+	const struct ring_hdr *h = mem;
+
+	if (size < sizeof *h || h->magic != RING_MAGIC || h->version != RING_VERSION ||
+	    h->total > size || h->nslots == 0 || h->inbox_size == 0 ||
+	    ring_segment_size(h->nslots, h->inbox_size, h->cap) > size)
+		return -EINVAL;
+	ring_view(r, mem);
+	return 0;
+}
+
 static inline struct ring_rec *
 ring_rec_at(const struct ring *r, uint64_t pos)
 {

@@ -159,6 +159,9 @@ size_t ring_segment_size(uint32_t nslots, uint32_t inbox_size, uint64_t cap);
 /* master, once: format mem (zeroed) and fill r; returns 0 or -errno */
 int ring_init(struct ring *r, void *mem, size_t size, uint32_t nslots,
     uint32_t inbox_size, uint64_t cap);
+/* another program (the fork server): fill r from a segment ring_init()
+ * formatted, mapped at mem; returns 0 or -EINVAL if it is not one */
+int ring_attach(struct ring *r, void *mem, size_t size);
 
 /*
  * Publish payload (whole CR LF lines) to target. Returns 0, -EAGAIN when the

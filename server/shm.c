@@ -19,6 +19,7 @@ shm_create(struct shm_seg *seg, size_t size)
 
 	seg->mem = NULL;
 	seg->size = size;
+	seg->fd = -1;
 	/* O_EXCL + a random suffix: never attach to someone else's object */
 	for (int tries = 0; tries < 8; tries++) {
 		uint32_t rnd;
@@ -40,7 +41,7 @@ shm_create(struct shm_seg *seg, size_t size)
 		goto fail;
 	}
 	shm_unlink(seg->name);
-	close(fd);
+	seg->fd = fd;
 	return 0;
 fail:
 	err = errno;
@@ -55,4 +56,7 @@ shm_destroy(struct shm_seg *seg)
 	if (seg->mem != NULL)
 		munmap(seg->mem, seg->size);
 	seg->mem = NULL;
+	if (seg->fd >= 0)
+		close(seg->fd);
+	seg->fd = -1;
 }

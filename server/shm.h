@@ -3,8 +3,9 @@
  *
  * The object gets a unique name ("/shmchat-<pid>-<random>"), is created with
  * O_EXCL, sized, mapped, and unlinked at once: from then on it exists only
- * as mappings held by the master and its forked workers, so a crash of any
- * of them (or all) leaves nothing behind in /dev/shm.
+ * as mappings and descriptors held by the master, the fork server and the
+ * workers, so a crash of any of them (or all) leaves nothing behind in
+ * /dev/shm.
  */
 #ifndef SHMCHAT_SHM_H
 #define SHMCHAT_SHM_H
@@ -14,6 +15,7 @@
 struct shm_seg {
 	void *mem;
 	size_t size;
+	int fd;			/* kept (close-on-exec) to hand to the fork server */
 	char name[64];		/* the (already unlinked) object name, for reports */
 };
 

@@ -20,7 +20,6 @@
 
 #include "irc.h"
 #include "log.h"
-#include "notify.h"
 #include "numeric.h"
 #include "worker.h"
 #include "worker_cmd.h"
@@ -650,7 +649,6 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	notify_forget();
 
 	memset(w, 0, sizeof *w);
 	w->ring = *ring;

@@ -393,6 +393,25 @@ START_TEST(segment_and_init)
 	ck_assert(r.data >= (char *)(r.inbox + (size_t)ns * ib));
 	ck_assert(r.data + cap <= mem + size);
 	ck_assert_uint_eq((uint64_t)(r.data - mem) + cap, r.hdr->total);
+	/* another program maps the same segment from its descriptor */
+	{
+		struct ring r2;
+		char *mem2 = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_SHARED, seg.fd, 0);
+		char junk[sizeof(struct ring_hdr)] = { 0 };
+
+		ck_assert_ptr_ne(mem2, MAP_FAILED);
+		ck_assert_int_eq(ring_attach(&r2, mem2, big), 0);
+		ck_assert_uint_eq(r2.nslots, ns);
+		ck_assert_uint_eq(r2.inbox_size, ib);
+		ck_assert_uint_eq(r2.cap, cap);
+		ck_assert_uint_eq((uintptr_t)((char *)r2.data - mem2), (uintptr_t)(r.data - mem));
+		ck_assert_uint_eq((uintptr_t)((char *)r2.inbox - mem2),
+		    (uintptr_t)((char *)r.inbox - mem));
+		ck_assert_int_eq(ring_attach(&r2, mem2, r.hdr->total - 1), -EINVAL);
+		ck_assert_int_eq(ring_attach(&r2, junk, sizeof junk), -EINVAL);
+		ck_assert_int_eq(ring_attach(&r2, junk, 1), -EINVAL);
+		munmap(mem2, big);
+	}
 	/* an empty ring */
 	ck_assert_uint_eq(ring_used(&r), 0);
 	ck_assert_uint_eq(ring_free_bytes(&r), cap);

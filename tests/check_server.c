@@ -1095,6 +1095,39 @@ START_TEST(test_master_death)
 }
 END_TEST
 
+/* workers are the lean helper program: no libconfig, no libsystemd mapped */
+START_TEST(test_lean_workers)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *a = cli_new(s, "lean1");
+	pid_t w = srv_worker_of(s, a, T_SHORT);
+	char path[64], exe[4096], line[512];
+	ssize_t n;
+	FILE *f;
+	int libc = 0;
+
+	H_ASSERT(w > 0, "no worker process found for a client");
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)w);
+	n = readlink(path, exe, sizeof exe - 1);
+	H_ASSERT(n > 0, "readlink %s: %s", path, strerror(errno));
+	exe[n] = '\0';
+	H_ASSERT(strstr(exe, "/shmchatd-worker") != NULL, "worker runs %s", exe);
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)w);
+	f = fopen(path, "r");
+	H_ASSERT(f != NULL, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f)) {
+		H_ASSERT(!strstr(line, "libconfig") && !strstr(line, "libsystemd"),
+			 "a worker maps %s", line);
+		libc += strstr(line, "libc.so") != NULL;
+	}
+	fclose(f);
+	H_ASSERT(libc > 0, "no libc in the worker's maps: not read properly");
+	cli_send(a, "PING :lean");
+	EXPECT(a, "PONG", NULL);
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_kill_worker)
 {
 	struct srv *s = srv_start(NULL);
@@ -1424,6 +1457,7 @@ int main(void)
 	tcase_add_test(tc, test_sigterm);
 	tcase_add_test(tc, test_master_death);
 	tcase_add_test(tc, test_kill_worker);
+	tcase_add_test(tc, test_lean_workers);
 
 	tc = tcase(su, "load", 60);
 	tcase_add_test(tc, test_sendq);

@@ -118,7 +118,7 @@ boot_container "$root" "$name" "$e2e_work/console.log" --private-network \
 main_pid() { cexec systemctl show -P MainPID shmchatd.service; }
 is_active() { [ "$(cexec systemctl is-active "$1")" = active ]; }
 not_active() { ! is_active "$1"; }
-no_shmchatd() { ! cexec pgrep -x shmchatd; }
+no_shmchatd() { ! cexec pgrep -x 'shmchatd(-worker)?'; }
 ctl() { cexec shmchatctl "$@"; }
 who_has() { ctl who | grep -qw "$1"; }
 bob_got() { grep -qF "<alice> $1" "$root/root/bob.out"; }
