@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,12 +15,20 @@
 #include "log.h"
 #include "notify.h"
 
+static int
+forkserver_open(struct forkserver *fs)
+{
+	fs->exe_fd = open(fs->path, O_PATH | O_CLOEXEC);
+	return fs->exe_fd >= 0 ? 0 : -1;
+}
+
 int
 forkserver_find(struct forkserver *fs)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 
+	fs->exe_fd = -1;
 	/* beside our own binary: a build tree, or a test of one */
 	if (n > 0) {
 		char *slash;
@@ -28,12 +37,13 @@ forkserver_find(struct forkserver *fs)
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
 			if ((size_t)snprintf(fs->path, sizeof fs->path, "%s/" FORKSERVER_PROG,
-			    self) < sizeof fs->path && access(fs->path, X_OK) == 0)
+			    self) < sizeof fs->path && access(fs->path, X_OK) == 0 &&
+			    forkserver_open(fs) == 0)
 				return 0;
 		}
 	}
 	snprintf(fs->path, sizeof fs->path, "%s/" FORKSERVER_PROG, PKGLIBEXECDIR);
-	if (access(fs->path, X_OK) == 0)
+	if (access(fs->path, X_OK) == 0 && forkserver_open(fs) == 0)
 		return 0;
 	log_warn("cannot run %s (the worker program; is shmchat installed completely?)",
 	    fs->path);
@@ -46,19 +56,27 @@ static void
 forkserver_exec(const struct forkserver *fs, int ipc_fd, int ring_fd)
 {
 	char level[16];
-	int a, b;
+	int a, b, exe;
 
-	/* above both targets first, so neither dup2() clobbers the other */
+	/* above both targets first, so no dup2() clobbers another one */
 	if ((a = fcntl(ipc_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
 	    (b = fcntl(ring_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
+	    (exe = fcntl(fs->exe_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
 	    dup2(a, FORKSERVER_FD_IPC) < 0 || dup2(b, FORKSERVER_FD_RING) < 0) {
 		log_warn("fork server descriptors");
 		_exit(127);
 	}
-	close_range(FORKSERVER_FD_RING + 1, ~0U, 0);
+	/* keep only those two, and the program (close-on-exec) */
+	close_range(FORKSERVER_FD_RING + 1, exe - 1, 0);
+	close_range(exe + 1, ~0U, 0);
 	notify_forget();	/* readiness and the watchdog are the master's */
 	snprintf(level, sizeof level, "%d", (int)log_get_level());
-	execl(fs->path, FORKSERVER_PROG, "--fork-server", level, (char *)NULL);
+	{
+		char *const argv[] = { FORKSERVER_PROG, "--fork-server", level, NULL };
+
+		/* AT_EMPTY_PATH: the descriptor opened as root, before privdrop */
+		syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
+	}
 	log_warn("exec %s", fs->path);
 	_exit(127);
 }
@@ -83,6 +101,7 @@ forkserver_start(struct forkserver *fs, int ring_fd)
 	if (pid == 0)
 		forkserver_exec(fs, sp[1], ring_fd);
 	close(sp[1]);
+	clock_gettime(CLOCK_MONOTONIC, &fs->started);
 	fs->pid = pid;
 	ipc_peer_init(&fs->ipc, sp[0]);
 	fs->in_epoll = fs->out_watched = false;
@@ -109,4 +128,7 @@ forkserver_stop(struct forkserver *fs)
 			;
 		fs->pid = 0;
 	}
+	if (fs->exe_fd >= 0)
+		close(fs->exe_fd);
+	fs->exe_fd = -1;
 }

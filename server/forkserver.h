@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include <limits.h>
+#include <time.h>
 
 #include "ipc.h"
 
@@ -42,9 +43,13 @@ struct forkserver {
 	struct ipc_peer ipc;
 	bool in_epoll, out_watched;
 	char path[PATH_MAX];	/* the program, found by forkserver_find() */
+	int exe_fd;		/* O_PATH to it, opened before dropping root */
+	struct timespec started;	/* CLOCK_MONOTONIC, of the last start */
 };
 
-/* master, at start: locate the program; returns 0 or -1 (logged) */
+/* master, at start, as root: locate the program and open it, so that it
+ * runs after the switch to an unprivileged user even from a directory
+ * that user cannot search (a build tree in /root); returns 0 or -1 */
 int forkserver_find(struct forkserver *fs);
 /* start it (fork and exec) with the segment behind ring_fd; returns 0 or
  * -1 (logged) */

@@ -624,6 +624,20 @@ master_fs_lost(struct master *m)
 	}
 	if (m->stopping)
 		return;
+	/* dead within a second of its start: it cannot run (a missing or
+	 * unreadable program); restarting it would only spin */
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - fs->started.tv_sec < 2) {
+			log_errx("the fork server (%s) died right after its start; stopping",
+			    fs->path);
+			m->exit_code = 1;
+			master_shutdown(m, "the fork server cannot run");
+			return;
+		}
+	}
 	/* its workers are ours now (child subreaper); a new one for new clients */
 	if (forkserver_start(&m->fs, m->seg.fd) == 0 && master_fs_watch(m) == 0)
 		log_notice("fork server restarted (pid %ld)", (long)m->fs.pid);
