@@ -385,7 +385,7 @@ worker_flood_wait_ms(const struct worker *w)
 static bool
 worker_read(struct worker *w)
 {
-	bool progress = false;
+	bool progress = false, drained = false;
 
 	for (int i = 0; i < LINE_BUDGET && !worker_input_blocked(w) && !w->eof; i++) {
 		const char *line;
@@ -412,8 +412,10 @@ worker_read(struct worker *w)
 			worker_num(w, ERR_INPUTTOOLONG, ":Input line was too long");
 			continue;
 		}
-		if (!w->cfd_ready)
+		if (!w->cfd_ready) {
+			drained = true;
 			break;
+		}
 		size_t avail;
 		char *space = linebuf_space(&w->in, &avail);
 		ssize_t n = read(w->cfd, space, avail);
@@ -431,12 +433,16 @@ worker_read(struct worker *w)
 			worker_close(w, "Connection closed", true);
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			w->cfd_ready = false;
+			drained = true;
 		} else if (errno != EINTR) {
 			w->eof = true;
 			worker_close(w, strerror(errno), true);
 		}
 		break;
 	}
+	/* every line the client sent so far is handled: a lone NICK waits no longer */
+	if (drained)
+		worker_nick_reserve(w);
 	return progress;
 }
 

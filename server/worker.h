@@ -48,6 +48,8 @@ struct worker {
 	struct ipc_peer ipc;
 	char host[DIR_HOST_MAX + 1];
 	char nick[DIR_NICK_MAX + 1];
+	/* before registration: the NICK asked for, not yet sent to the master */
+	char nick_want[DIR_NICK_MAX + 1];
 	char user[DIR_USER_MAX + 1];
 	char realname[DIR_REAL_MAX + 1];
 	char pass[130];
@@ -98,6 +100,7 @@ int worker_publish(struct worker *w, const struct ring_target *t,
 void worker_request(struct worker *w, uint16_t cmd, const char *const *args, int nargs);
 struct worker_chan *worker_chan_find(struct worker *w, const char *name);
 void worker_try_register(struct worker *w);
+void worker_nick_reserve(struct worker *w);
 /* the client spoke (PRIVMSG/NOTICE): resets its idle time */
 void worker_mark_active(struct worker *w);
 

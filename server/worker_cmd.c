@@ -41,10 +41,20 @@ split_commas(char *s, char **out, int max)
 
 /* --------------------------------------------------------- registration */
 
+/*
+ * Before registration a NICK is only remembered (nick_want): the USER that
+ * nearly always follows in the same packet then reserves the nick and
+ * registers in one request, a round trip to the master less per
+ * connection. A NICK on its own is sent for reservation as soon as the
+ * client pauses (worker_nick_reserve), so a taken nick still gets its 433
+ * at once.
+ */
 void
 worker_try_register(struct worker *w)
 {
-	if (w->registered || w->registering || w->nick[0] == '\0' || !w->got_user ||
+	const char *nick = w->nick_want[0] != '\0' ? w->nick_want : w->nick;
+
+	if (w->registered || w->registering || nick[0] == '\0' || !w->got_user ||
 	    w->cap_negotiating)
 		return;
 	if (w->set.password[0] != '\0' &&
@@ -53,9 +63,20 @@ worker_try_register(struct worker *w)
 		worker_close(w, "Bad Password", false);
 		return;
 	}
-	const char *args[3] = { w->nick, w->user, w->realname };
+	const char *args[3] = { nick, w->user, w->realname };
 	w->registering = true;
 	worker_request(w, REQ_REGISTER, args, 3);
+	w->nick_want[0] = '\0';
+}
+
+void
+worker_nick_reserve(struct worker *w)
+{
+	if (w->nick_want[0] == '\0' || w->registered || w->registering)
+		return;
+	const char *args[1] = { w->nick_want };
+	worker_request(w, REQ_NICK, args, 1);
+	w->nick_want[0] = '\0';
 }
 
 static int
@@ -85,6 +106,14 @@ cmd_nick(struct worker *w, const struct irc_msg *m)
 	}
 	if (w->registering)
 		return 0;
+	if (!w->registered) {
+		if (strcmp(nick, w->nick) == 0)
+			w->nick_want[0] = '\0';	/* already ours */
+		else
+			snprintf(w->nick_want, sizeof w->nick_want, "%s", nick);
+		worker_try_register(w);
+		return 0;
+	}
 	if (strcmp(nick, w->nick) == 0)
 		return 0;
 	const char *args[1] = { nick };

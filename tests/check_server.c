@@ -464,6 +464,51 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+/*
+ * Before registration the worker holds a NICK back until it knows whether
+ * USER follows in the same packet (one request to the master registers
+ * and reserves the nick); a NICK on its own is reserved as soon as the
+ * client pauses.
+ */
+START_TEST(test_register_one_packet)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *a = cli_new(s, "taken");
+	struct cli *b = cli_connect(s), *c = cli_connect(s), *d = cli_connect(s);
+	struct cli *e = cli_connect(s), *f = cli_connect(s);
+	static const char taken[] = "NICK taken\r\nUSER b 0 * :B\r\n";
+	static const char twice[] = "NICK one\r\nNICK two\r\nUSER c 0 * :C\r\n";
+	static const char lone[] = "NICK lone\r\nUSER f 0 * :F\r\n";
+	struct irc_msg m;
+
+	(void)a;
+	/* a taken nick in the registration packet: 433, not registered */
+	H_ASSERT(cli_send_raw(b, taken, sizeof taken - 1), "send");
+	EXPECT(b, "433", &m);
+	ck_assert_str_eq(m.params[1], "taken");
+	ck_assert_int_eq(cli_sync(b, "001"), 0);
+	cli_send(b, "NICK bee");
+	EXPECT(b, "001", &m);
+	ck_assert_str_eq(m.params[0], "bee");
+
+	/* the last NICK before USER counts; the first was never reserved */
+	H_ASSERT(cli_send_raw(c, twice, sizeof twice - 1), "send");
+	EXPECT(c, "001", &m);
+	ck_assert_str_eq(m.params[0], "two");
+	cli_register(d, "one");
+
+	/* a NICK alone is reserved once the client pauses (PONG: it was) */
+	cli_send(e, "NICK lone");
+	ck_assert_int_eq(cli_sync(e, "433"), 0);
+	H_ASSERT(cli_send_raw(f, lone, sizeof lone - 1), "send");
+	EXPECT(f, "433", &m);
+	cli_send(e, "USER e 0 * :E");
+	EXPECT(e, "001", &m);
+	ck_assert_str_eq(m.params[0], "lone");
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_nick_errors)
 {
 	struct srv *s = srv_start(NULL);
@@ -1436,6 +1481,7 @@ int main(void)
 	tcase_add_test(tc, test_ping_unknown);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_nick_errors);
+	tcase_add_test(tc, test_register_one_packet);
 	tcase_add_test(tc, test_nick_change);
 	tcase_add_test(tc, test_join_part);
 	tcase_add_test(tc, test_privmsg_channel);
