@@ -474,13 +474,13 @@ for w in "${runs[@]}"; do
 		row "$w" "broadcast to all, slowest of 5 (ms)" bcast_max_ms 1 1
 		row "$w" "receiver latency p50 (ms)" lat_p50_us 0.001 1
 		row "$w" "server processes" srv_procs 1 0 noratio
-		row "$w" "workers (incl. spares)" workers 1 0 noratio
+		row "$w" "leaf processes (workers, admin)" workers 1 0 noratio
 		row "$w" "setup: registration (s)" reg_s 1 1 noratio
 		row "$w" "setup: JOIN phase (s)" join_s 1 1 noratio
 		;;
 	g1|g1000|gbig)
 		row "$w" "master PSS (kB)" master_pss_kb 1 0
-		row "$w" "workers (incl. spares)" workers 1 0 noratio
+		row "$w" "leaf processes (workers, admin)" workers 1 0 noratio
 		row "$w" "worker PSS, average (kB)" worker_pss_avg_kb 1 1 noratio
 		row "$w" "worker PSS, largest (kB)" worker_pss_max_kb 1 0 noratio
 		row "$w" "fork server / helper PSS (kB)" helper_pss_kb 1 0 noratio
