@@ -200,29 +200,41 @@ ring_inbox_empty(struct ring *r, uint32_t slot)
 }
 
 const struct ring_rec *
-ring_inbox_peek(struct ring *r, uint32_t slot)
+ring_inbox_peek_at(struct ring *r, uint32_t slot, uint32_t i)
 {
 	struct ring_slot *s = &r->slots[slot];
 	uint32_t tail = atomic_load_explicit(&s->inbox_tail, memory_order_relaxed);
 	uint32_t off;
 
-	if (atomic_load_explicit(&s->inbox_head, memory_order_acquire) == tail)
+	if (atomic_load_explicit(&s->inbox_head, memory_order_acquire) - tail <= i)
 		return NULL;
-	off = ring_inbox_of(r, slot)[tail & (r->inbox_size - 1)];
+	off = ring_inbox_of(r, slot)[(tail + i) & (r->inbox_size - 1)];
 	return (const struct ring_rec *)(r->data + (uint64_t)off * 8);
+}
+
+const struct ring_rec *
+ring_inbox_peek(struct ring *r, uint32_t slot)
+{
+	return ring_inbox_peek_at(r, slot, 0);
+}
+
+void
+ring_inbox_pop_n(struct ring *r, uint32_t slot, uint32_t n)
+{
+	struct ring_slot *s = &r->slots[slot];
+
+	/*
+	 * Our reads of the records happen before the master may reuse them
+	 * (release); seq_cst also orders it against ring_drain_notify_due's
+	 * load, pairing with the master's request then re-read of the tail.
+	 */
+	atomic_fetch_add(&s->inbox_tail, n);
 }
 
 void
 ring_inbox_pop(struct ring *r, uint32_t slot)
 {
-	struct ring_slot *s = &r->slots[slot];
-
-	/*
-	 * Our reads of the record happen before the master may reuse it
-	 * (release); seq_cst also orders it against ring_drain_notify_due's
-	 * load, pairing with the master's request then re-read of the tail.
-	 */
-	atomic_fetch_add(&s->inbox_tail, 1);
+	ring_inbox_pop_n(r, slot, 1);
 }
 
 bool

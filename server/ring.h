@@ -177,6 +177,9 @@ uint64_t ring_free_bytes(const struct ring *r);
 /* worker side: next record queued for slot, or NULL */
 const struct ring_rec *ring_inbox_peek(struct ring *r, uint32_t slot);
 void ring_inbox_pop(struct ring *r, uint32_t slot);
+/* the i-th queued record (0: the next), or NULL; records stay valid until popped */
+const struct ring_rec *ring_inbox_peek_at(struct ring *r, uint32_t slot, uint32_t i);
+void ring_inbox_pop_n(struct ring *r, uint32_t slot, uint32_t n);
 bool ring_inbox_empty(struct ring *r, uint32_t slot);
 /* before blocking: true if the caller may sleep, false if entries arrived */
 bool ring_sleep_prepare(struct ring *r, uint32_t slot);

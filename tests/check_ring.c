@@ -581,18 +581,36 @@ START_TEST(single_publisher_order)
 	ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 0);
 	ck_assert_uint_eq(atomic_load(&r->hdr->fanout), expect);
 
-	/* the reader gets the same records, in the same order */
+	/* the reader gets the same records, in the same order: one at a time,
+	 * then looking ahead and popping several at once (as a worker does) */
 	ck_assert_uint_eq(ring_inbox_room(r, 1), 64 - N);
-	for (int i = 0; i < N; i++) {
-		uint32_t live = 1;
+	for (int i = 0; i < N;) {
+		uint32_t live = 1, k = i < N / 2 ? 1 : 7;
 
+		if (k > (uint32_t)(N - i))
+			k = N - i;
 		ck_assert_uint_eq(ring_inbox_oldest(r, 1), pos[i]);
 		/* the reader's oldest record holds the tail */
 		ck_assert_uint_eq(ring_reclaim(r, &live, 1), pos[i]);
 		rec = ring_inbox_peek(r, 1);
 		ck_assert_ptr_eq((const char *)rec, r->data + pos[i]);
 		ck_assert_uint_eq(rec->target_id, 1000u + i);
-		ring_inbox_pop(r, 1);
+		for (uint32_t j = 0; j < k; j++) {
+			rec = ring_inbox_peek_at(r, 1, j);
+			ck_assert_ptr_eq((const char *)rec, r->data + pos[i + j]);
+			ck_assert_uint_eq(rec->target_id, 1000u + i + j);
+		}
+		/* nothing past the last queued entry */
+		ck_assert_ptr_null(ring_inbox_peek_at(r, 1, N - i));
+		/* looking ahead moves nothing: the tail stays at the oldest */
+		ck_assert_uint_eq(ring_reclaim(r, &live, 1), pos[i]);
+		if (k == 1)
+			ring_inbox_pop(r, 1);
+		else
+			ring_inbox_pop_n(r, 1, k);
+		i += k;
+		if (i < N)
+			ck_assert_uint_eq(ring_reclaim(r, &live, 1), pos[i]);
 	}
 	ck_assert(ring_inbox_empty(r, 1));
 	ck_assert_uint_eq(ring_reclaim(r, NULL, 0), expect);
