@@ -521,7 +521,7 @@ if has e; then
 fi
 if has f; then
 	b=$(val shmchatd f bcast_ms); p=$(val shmchatd f workers)
-	[ "$b" = - ] || [ "$p" = - ] || check "(f) $big clients, one worker each ($p workers), broadcast < 100 ms: $b ms" \
+	[ "$b" = - ] || [ "$p" = - ] || check "(f) $big clients, one worker each ($p leaf processes: workers and the admin process), broadcast < 100 ms: $b ms" \
 		"$b < 100 && $p >= $big"
 fi
 if has gbig; then
