@@ -1186,51 +1186,33 @@ END_TEST
 
 /* ------------------------------------------------------------------ main */
 
-static TCase *tcase(Suite *su, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, harness_reap_orphans);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int main(void)
 {
 	Suite *su = suite_create("admin");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	harness_init();
 
-	tc = tcase(su, "cli", 30);
+	tc = h_tcase(su, "cli", 30, NULL, NULL);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_no_server);
 
-	tc = tcase(su, "read", 30);
+	tc = h_tcase(su, "read", 30, NULL, NULL);
 	tcase_add_test(tc, test_status_channels_ipc);
 	tcase_add_test(tc, test_who);
 	tcase_add_test(tc, test_who_multipart);
 
-	tc = tcase(su, "actions", 30);
+	tc = h_tcase(su, "actions", 30, NULL, NULL);
 	tcase_add_test(tc, test_kick);
 	tcase_add_test(tc, test_wall);
 	tcase_add_test(tc, test_motd_reload);
 	tcase_add_test(tc, test_shutdown);
 
-	tc = tcase(su, "robustness", 60);
+	tc = h_tcase(su, "robustness", 60, NULL, NULL);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_admin_restart);
 	tcase_add_test(tc, test_fake_server);
 	tcase_add_test(tc, test_permission);
 
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_finish();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_suite_run(su);
 }

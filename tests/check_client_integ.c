@@ -1665,51 +1665,32 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-static TCase *
-tcase(Suite *su, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, harness_reap_orphans);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int
 main(void)
 {
 	Suite *su = suite_create("client_integ");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	harness_init();
 
-	tc = tcase(su, "script", 60);
+	tc = h_tcase(su, "script", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_script_delivers_in_order);
 	tcase_add_test(tc, test_script_to_nick_and_config);
 	tcase_add_test(tc, test_script_failures);
 	tcase_add_test(tc, test_nick_collision);
 
-	tc = tcase(su, "listen", 60);
+	tc = h_tcase(su, "listen", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_listen_json);
 	tcase_add_test(tc, test_listen_text);
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_hostile_server);
 
-	tc = tcase(su, "interactive", 60);
+	tc = h_tcase(su, "interactive", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_interactive_pty);
 	tcase_add_test(tc, test_interactive_ctrl_c);
 
-	tc = tcase(su, "ngircd", 60);
+	tc = h_tcase(su, "ngircd", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_ngircd);
 
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_finish();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_suite_run(su);
 }

@@ -1836,27 +1836,14 @@ END_TEST
 
 /* ------------------------------------------------------------------ main */
 
-static TCase *tcase(Suite *su, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, harness_reap_orphans);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int main(void)
 {
 	Suite *su = suite_create("faults");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	harness_init();
 
-	tc = tcase(su, "faults", 60);
+	tc = h_tcase(su, "faults", 60, NULL, NULL);
 	tcase_add_test(tc, test_kill_workers_under_load);
 	tcase_add_test(tc, test_master_kill9_restart);
 	tcase_add_test(tc, test_sigstop_worker);
@@ -1864,22 +1851,17 @@ int main(void)
 	tcase_add_test(tc, test_accept_emfile);
 	tcase_add_test(tc, test_fork_fails);
 
-	tc = tcase(su, "limits", 60);
+	tc = h_tcase(su, "limits", 60, NULL, NULL);
 	tcase_add_test(tc, test_per_ip_limit);
 	tcase_add_test(tc, test_connection_flood);
 	tcase_add_test(tc, test_flood_control);
 	tcase_add_test(tc, test_slowloris);
 	tcase_add_test(tc, test_half_open);
 
-	tc = tcase(su, "hostile", 60);
+	tc = h_tcase(su, "hostile", 60, NULL, NULL);
 	tcase_add_test(tc, test_hostile_lines);
 	tcase_add_test(tc, test_limits_and_joins);
 	tcase_add_test(tc, test_privileges);
 
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_finish();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_suite_run(su);
 }

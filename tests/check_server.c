@@ -1456,30 +1456,17 @@ END_TEST
 
 /* ------------------------------------------------------------------ main */
 
-static TCase *tcase(Suite *su, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, harness_reap_orphans);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(su, tc);
-	return tc;
-}
-
 int main(void)
 {
 	Suite *su = suite_create("server");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	harness_init();
 
-	tc = tcase(su, "options", 30);
+	tc = h_tcase(su, "options", 30, NULL, NULL);
 	tcase_add_test(tc, test_options);
 
-	tc = tcase(su, "registration", 30);
+	tc = h_tcase(su, "registration", 30, NULL, NULL);
 	tcase_add_test(tc, test_register);
 	tcase_add_test(tc, test_motd);
 	tcase_add_test(tc, test_motd_file);
@@ -1490,7 +1477,7 @@ int main(void)
 	tcase_add_test(tc, test_registration_timeout);
 	tcase_add_test(tc, test_max_clients);
 
-	tc = tcase(su, "commands", 30);
+	tc = h_tcase(su, "commands", 30, NULL, NULL);
 	tcase_add_test(tc, test_ping_unknown);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_nick_errors);
@@ -1509,7 +1496,7 @@ int main(void)
 	tcase_add_test(tc, test_ping_timeout);
 	tcase_add_test(tc, test_garbage);
 
-	tc = tcase(su, "lifecycle", 30);
+	tc = h_tcase(su, "lifecycle", 30, NULL, NULL);
 	tcase_add_test(tc, test_sighup_reload);
 	tcase_add_test(tc, test_reload_invalid);
 	tcase_add_test(tc, test_watchdog_status);
@@ -1518,14 +1505,9 @@ int main(void)
 	tcase_add_test(tc, test_kill_worker);
 	tcase_add_test(tc, test_lean_workers);
 
-	tc = tcase(su, "load", 60);
+	tc = h_tcase(su, "load", 60, NULL, NULL);
 	tcase_add_test(tc, test_sendq);
 	tcase_add_test(tc, test_many_clients);
 
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_finish();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_suite_run(su);
 }

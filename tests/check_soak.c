@@ -457,25 +457,15 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("soak");
-	TCase *tc = tcase_create("soak");
-	SRunner *sr;
+	TCase *tc;
 	const char *e;
-	int failed;
 
 	if ((e = getenv("SOAK_SECONDS")) && atoi(e) > 0)
 		g_seconds = atoi(e);
 	if ((e = getenv("SOAK_MEM_TOL_KB")) && atol(e) > 0)
 		g_tol_kb = atol(e);
 	harness_init();
-	tcase_add_checked_fixture(tc, harness_setup, harness_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, harness_reap_orphans);
-	tcase_set_timeout(tc, g_seconds + 120);
+	tc = h_tcase(su, "soak", g_seconds + 120, NULL, NULL);
 	tcase_add_test(tc, test_soak);
-	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_finish();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_suite_run(su);
 }

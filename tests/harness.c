@@ -1901,3 +1901,30 @@ void harness_reap_orphans(void)
 		}
 	}
 }
+
+/* ------------------------------------------------------------ suites */
+
+TCase *h_tcase(Suite *su, const char *name, double timeout,
+	       void (*setup)(void), void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup ? setup : harness_setup,
+				  teardown ? teardown : harness_teardown);
+	tcase_add_unchecked_fixture(tc, NULL, harness_reap_orphans);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(su, tc);
+	return tc;
+}
+
+int h_suite_run(Suite *su)
+{
+	SRunner *sr = srunner_create(su);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	harness_finish();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

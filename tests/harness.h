@@ -105,6 +105,16 @@ void harness_reap_orphans(void);
 /* end of main(): reap orphans, remove the temp dirs */
 void harness_finish(void);
 
+/*
+ * A test case in su with the harness's fixtures (setup/teardown per test,
+ * orphans reaped after the case) and a timeout in seconds; setup and
+ * teardown may be NULL for harness_setup and harness_teardown.
+ */
+struct TCase *h_tcase(struct Suite *su, const char *name, double timeout,
+		      void (*setup)(void), void (*teardown)(void));
+/* end of main(): run every test of su, harness_finish(); the exit status */
+int h_suite_run(struct Suite *su);
+
 /* --------------------------------------------------------------- server */
 
 /*
