@@ -163,11 +163,10 @@ master_emit_as(struct master *m, uint32_t owner, uint32_t owner_gen,
     const struct ring_target *t, const void *payload, size_t len)
 {
 	struct pending_hdr h = { *t, owner, owner_gen, len };
-	bool kick;
 	int rc;
 
 	if (buf_used(&m->pending) == 0) {
-		rc = ring_publish(&m->ring, owner, owner_gen, t, payload, len, &kick);
+		rc = ring_publish(&m->ring, owner, owner_gen, t, payload, len, NULL);
 		if (rc == 0) {
 			m->fanout_due = true;
 			return 0;
@@ -198,13 +197,12 @@ master_flush_pending(struct master *m)
 	while (buf_used(&m->pending) > 0) {
 		struct pending_hdr h;
 		const char *p = buf_head(&m->pending);
-		bool kick;
 		int rc;
 
 		memcpy(&h, p, sizeof h);
 		h.t.extra = p + sizeof h;
 		rc = ring_publish(&m->ring, h.owner, h.owner_gen, &h.t,
-		    p + sizeof h + h.t.extra_len, h.len, &kick);
+		    p + sizeof h + h.t.extra_len, h.len, NULL);
 		if (rc == -EAGAIN)
 			return;
 		if (rc < 0)

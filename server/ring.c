@@ -135,7 +135,8 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 	uint64_t head, tail, gap;
 	int rc;
 
-	*kick = false;
+	if (kick != NULL)
+		*kick = false;
 	if (need > RING_REC_MAX || t->extra_len > RING_EXTRA_MAX || len > UINT16_MAX)
 		return -EMSGSIZE;
 	if ((rc = ring_lock(r)) < 0)
@@ -178,7 +179,13 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 	if (len)
 		memcpy((char *)(rec + 1) + t->extra_len, payload, len);
 	atomic_store_explicit(&rec->state, RING_COMMITTED, memory_order_release);
-	*kick = atomic_exchange(&h->kick, 1) == 0;
+	/*
+	 * The master runs fan-out itself and passes kick == NULL: ringing here
+	 * after its fan-out pass cleared the flag would leave it set, and no
+	 * publisher would wake the master again.
+	 */
+	if (kick != NULL)
+		*kick = atomic_exchange(&h->kick, 1) == 0;
 	return 0;
 }
 

@@ -37,6 +37,9 @@
  *               from 0 to 1 tells the master over its socketpair. The master
  *               clears it before each fan-out pass, so no commit is missed
  *               and the master gets one wake per pass, not one per message.
+ *               The master's own records never ring it (it runs fan-out
+ *               itself): set after a pass cleared it, nobody would wake
+ *               the master again.
  * slot->inbox_head  written by the master only (after writing the entry).
  * slot->inbox_tail  written by that slot's worker only, after it has copied
  *               the record out: the master may reuse the record's space
@@ -167,7 +170,8 @@ int ring_attach(struct ring *r, void *mem, size_t size);
  * Publish payload (whole CR LF lines) to target. Returns 0, -EAGAIN when the
  * ring has no room now (retry after the master wakes you), -EMSGSIZE when
  * the record can never fit. *kick is set when the caller must tell the
- * master that records are waiting.
+ * master that records are waiting. The master, which runs fan-out itself,
+ * passes kick == NULL and leaves the flag alone.
  */
 int ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
     const struct ring_target *t, const void *payload, size_t len, bool *kick);

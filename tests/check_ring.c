@@ -514,6 +514,30 @@ END_TEST
 
 /* ------------------------------------------------------ single publisher */
 
+/*
+ * The master runs fan-out itself and publishes with kick == NULL: the flag
+ * it cleared before the pass stays clear, so the next worker that publishes
+ * is the one that rings (and wakes the master).
+ */
+START_TEST(master_publish_leaves_doorbell)
+{
+	struct rfix f;
+	struct ring *r = &f.r;
+	struct ring_target t = { .kind = RING_TO_SLOT, .id = 1, .gen = 1 };
+	bool kick = false;
+
+	rfix_open(&f, 2, 4, 4 * RING_REC_MAX);
+	ring_kick_clear(r);
+	ck_assert_int_eq(ring_publish(r, RING_OWNER_MASTER, 0, &t, "x\r\n", 3, NULL), 0);
+	ck_assert_uint_eq(atomic_load(&r->hdr->kick), 0);
+	ck_assert_int_eq(ring_publish(r, 2, 77, &t, "y\r\n", 3, &kick), 0);
+	ck_assert(kick);
+	ck_assert_uint_eq(atomic_load(&r->hdr->kick), 1);
+	ck_assert_uint_eq(r->hdr->published, 2);
+	rfix_close(&f);
+}
+END_TEST
+
 START_TEST(single_publisher_order)
 {
 	enum { N = 40 };
@@ -1824,6 +1848,7 @@ ring_suite(void)
 
 	tcase_add_test(tc, segment_and_init);
 	tcase_add_test(tc, publish_sizes);
+	tcase_add_test(tc, master_publish_leaves_doorbell);
 	tcase_add_test(tc, single_publisher_order);
 	tcase_add_test(tc, wraparound);
 	tcase_add_test(tc, slow_reader_holds_tail);

@@ -713,6 +713,40 @@ START_TEST(test_privmsg_user)
 }
 END_TEST
 
+/*
+ * Regression: the master's own 401/301 used to leave the ring's doorbell
+ * rung, so no publisher woke it again and delivery stopped for everyone.
+ * After each error the next action is the observation itself: another
+ * member's channel message must arrive.
+ */
+START_TEST(test_delivery_after_401_301)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *a = cli_new(s, "speaker"), *b = cli_new(s, "listener");
+	struct cli *c = cli_new(s, "typo"), *d = cli_new(s, "dozer");
+	struct irc_msg m;
+
+	join(a, "#live");
+	join(b, "#live");
+	cli_send(c, "PRIVMSG nosuchnick :hi");
+	EXPECT(c, "401", &m);
+	cli_send(a, "PRIVMSG #live :after the 401");
+	expect_text(b, "PRIVMSG", a, "#live", "after the 401");
+
+	cli_send(d, "AWAY :asleep");
+	EXPECT(d, "306", &m);
+	cli_send(c, "PRIVMSG dozer :first");
+	EXPECT(c, "301", &m);
+	cli_send(c, "PRIVMSG dozer :second");
+	EXPECT(c, "301", &m);
+	cli_send(a, "PRIVMSG #live :after the 301");
+	expect_text(b, "PRIVMSG", a, "#live", "after the 301");
+	cli_send(b, "PRIVMSG speaker :private after both");
+	expect_text(a, "PRIVMSG", b, "speaker", "private after both");
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_topic)
 {
 	struct srv *s = srv_start(NULL);
@@ -1486,6 +1520,7 @@ int main(void)
 	tcase_add_test(tc, test_join_part);
 	tcase_add_test(tc, test_privmsg_channel);
 	tcase_add_test(tc, test_privmsg_user);
+	tcase_add_test(tc, test_delivery_after_401_301);
 	tcase_add_test(tc, test_topic);
 	tcase_add_test(tc, test_names_who);
 	tcase_add_test(tc, test_whois);
