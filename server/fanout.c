@@ -159,7 +159,7 @@ fanout_run(struct master *m, unsigned budget)
 	uint64_t pos;
 	int rc;
 
-	ring_kick_clear(&m->ring);
+	ring_doorbell_clear(&m->ring);
 	while (budget-- > 0) {
 		uint32_t n;
 

@@ -1,134 +1,143 @@
-/* forkserver: the master's side of the fork server: find it, start it, ask it */
+/* forkserver: the process that forks every worker (in shmchatd-worker) */
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "forkserver.h"
+#include "ipc.h"
 #include "log.h"
-#include "notify.h"
+#include "ring.h"
+#include "worker.h"
 
-static int
-forkserver_open(struct forkserver *fs)
+static void
+forkserver_reap(struct ipc_peer *p)
 {
-	fs->exe_fd = open(fs->path, O_PATH | O_CLOEXEC);
-	return fs->exe_fd >= 0 ? 0 : -1;
+	for (;;) {
+		struct ipc_fs_exited e;
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0) {
+			if (pid < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		e.pid = pid;
+		e.status = status;
+		ipc_send(p, IPC_FS_EXITED, &e, sizeof e);
+	}
+}
+
+static void
+forkserver_spawn_one(struct ipc_peer *p, int sigfd, const struct ring *ring,
+    const struct ipc_fs_spawn *req, int wfd)
+{
+	struct ipc_fs_spawned r = { .slot = req->slot, .gen = req->gen };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* the worker: nothing of ours survives worker_setup's close_range */
+		close(sigfd);
+		_exit(worker_run(ring, wfd));
+	}
+	if (pid < 0) {
+		r.err = errno;
+		log_warn("fork of a worker");
+	}
+	r.pid = pid > 0 ? pid : 0;
+	close(wfd);
+	ipc_send(p, IPC_FS_SPAWNED, &r, sizeof r);
 }
 
 int
-forkserver_find(struct forkserver *fs)
+forkserver_run(const struct ring *ring, int fd)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	/*
+	 * On the stack, next to the frames every worker writes anyway: a page
+	 * we write between two forks leaves the previous worker holding the
+	 * old copy alone, a page of memory per client.
+	 */
+	union {
+		struct ipc_fs_spawn req;
+		char raw[256];
+	} in;
+	struct ipc_peer p;
+	sigset_t mask;
+	int sigfd;
 
-	fs->exe_fd = -1;
-	/* beside our own binary: a build tree, or a test of one */
-	if (n > 0) {
-		char *slash;
+	if (fd > 3)
+		close_range(3, fd - 1, 0);
+	close_range(fd + 1, ~0U, 0);
+	/*
+	 * The master's death ends us too (the workers notice it on their
+	 * own). Signals meant for "shmchatd" (Ctrl-C, pkill, a group SIGTERM)
+	 * are the master's to act on: we leave when it closes our channel,
+	 * after reporting every worker we reaped.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 0;
+	worker_prefork();
+	log_set_role("forkserver");
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_SETMASK, &mask, NULL) < 0 ||
+	    (sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_warn("signalfd");
+		return 1;
+	}
+	ipc_peer_init(&p, fd);
+	for (;;) {
+		struct pollfd pf[2] = {
+			{ .fd = fd, .events = POLLIN | (ipc_pending(&p) ? POLLOUT : 0) },
+			{ .fd = sigfd, .events = POLLIN },
+		};
 
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			if ((size_t)snprintf(fs->path, sizeof fs->path, "%s/" FORKSERVER_PROG,
-			    self) < sizeof fs->path && access(fs->path, X_OK) == 0 &&
-			    forkserver_open(fs) == 0)
-				return 0;
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			return 1;
+		}
+		if (pf[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof si) == sizeof si)
+				;
+			forkserver_reap(&p);
+		}
+		if (ipc_flush(&p) < 0)
+			return 0;	/* the master is gone */
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (int i = 0; i < 64; i++) {
+			int wfd;
+			ssize_t n = ipc_recv_into(&p, &in, sizeof in, &wfd);
+			const struct ipc_fs_spawn *req = &in.req;
+
+			if (n == -EAGAIN)
+				break;
+			if (n == -EBADMSG) {
+				log_warnx("malformed message from the master, dropped");
+				continue;
+			}
+			if (n <= 0)
+				return 0;	/* EOF: the master is done with us */
+			if (req->hdr.type != IPC_FS_SPAWN || (size_t)n != sizeof *req || wfd < 0) {
+				log_warnx("unexpected message %u from the master", req->hdr.type);
+				if (wfd >= 0)
+					close(wfd);
+				continue;
+			}
+			forkserver_spawn_one(&p, sigfd, ring, req, wfd);
 		}
 	}
-	snprintf(fs->path, sizeof fs->path, "%s/" FORKSERVER_PROG, PKGLIBEXECDIR);
-	if (access(fs->path, X_OK) == 0 && forkserver_open(fs) == 0)
-		return 0;
-	log_warn("cannot run %s (the worker program; is shmchat installed completely?)",
-	    fs->path);
-	return -1;
-}
-
-/* in the child: the channel on FORKSERVER_FD_IPC, the segment on
- * FORKSERVER_FD_RING, nothing else; never returns */
-static void
-forkserver_exec(const struct forkserver *fs, int ipc_fd, int ring_fd)
-{
-	char level[16];
-	int a, b, exe;
-
-	/* above both targets first, so no dup2() clobbers another one */
-	if ((a = fcntl(ipc_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
-	    (b = fcntl(ring_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
-	    (exe = fcntl(fs->exe_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
-	    dup2(a, FORKSERVER_FD_IPC) < 0 || dup2(b, FORKSERVER_FD_RING) < 0) {
-		log_warn("fork server descriptors");
-		_exit(127);
-	}
-	/* keep only those two, and the program (close-on-exec) */
-	close_range(FORKSERVER_FD_RING + 1, exe - 1, 0);
-	close_range(exe + 1, ~0U, 0);
-	notify_forget();	/* readiness and the watchdog are the master's */
-	snprintf(level, sizeof level, "%d", (int)log_get_level());
-	{
-		char *const argv[] = { FORKSERVER_PROG, "--fork-server", level, NULL };
-
-		/* AT_EMPTY_PATH: the descriptor opened as root, before privdrop */
-		syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
-	}
-	log_warn("exec %s", fs->path);
-	_exit(127);
-}
-
-int
-forkserver_start(struct forkserver *fs, int ring_fd)
-{
-	int sp[2], rc;
-	pid_t pid;
-
-	if ((rc = ipc_pair(sp)) < 0) {
-		errno = -rc;
-		log_warn("socketpair for the fork server");
-		return -1;
-	}
-	if ((pid = fork()) < 0) {
-		log_warn("fork of the fork server");
-		close(sp[0]);
-		close(sp[1]);
-		return -1;
-	}
-	if (pid == 0)
-		forkserver_exec(fs, sp[1], ring_fd);
-	close(sp[1]);
-	clock_gettime(CLOCK_MONOTONIC, &fs->started);
-	fs->pid = pid;
-	ipc_peer_init(&fs->ipc, sp[0]);
-	fs->in_epoll = fs->out_watched = false;
-	return 0;
-}
-
-int
-forkserver_spawn(struct forkserver *fs, uint32_t slot, uint32_t gen, int wfd)
-{
-	struct ipc_fs_spawn req = { .slot = slot, .gen = gen };
-
-	if (fs->pid == 0 || fs->ipc.fd < 0)
-		return -ECHILD;
-	return ipc_send_fd(&fs->ipc, IPC_FS_SPAWN, &req, sizeof req, wfd);
-}
-
-void
-forkserver_stop(struct forkserver *fs)
-{
-	if (fs->ipc.fd >= 0)
-		ipc_peer_close(&fs->ipc);
-	if (fs->pid > 0) {
-		while (waitpid(fs->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		fs->pid = 0;
-	}
-	if (fs->exe_fd >= 0)
-		close(fs->exe_fd);
-	fs->exe_fd = -1;
 }

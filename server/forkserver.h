@@ -23,41 +23,11 @@
 #ifndef SHMCHAT_FORKSERVER_H
 #define SHMCHAT_FORKSERVER_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-#include <limits.h>
-#include <time.h>
-
-#include "ipc.h"
-
 struct ring;
 
 #define FORKSERVER_PROG		"shmchatd-worker"
 #define FORKSERVER_FD_IPC	3	/* its channel to the master */
 #define FORKSERVER_FD_RING	4	/* the shared segment, to map */
-
-struct forkserver {
-	pid_t pid;		/* 0 when not running */
-	struct ipc_peer ipc;
-	bool in_epoll, out_watched;
-	char path[PATH_MAX];	/* the program, found by forkserver_find() */
-	int exe_fd;		/* O_PATH to it, opened before dropping root */
-	struct timespec started;	/* CLOCK_MONOTONIC, of the last start */
-};
-
-/* master, at start, as root: locate the program and open it, so that it
- * runs after the switch to an unprivileged user even from a directory
- * that user cannot search (a build tree in /root); returns 0 or -1 */
-int forkserver_find(struct forkserver *fs);
-/* start it (fork and exec) with the segment behind ring_fd; returns 0 or
- * -1 (logged) */
-int forkserver_start(struct forkserver *fs, int ring_fd);
-/* ask for a worker that will own wfd (the caller keeps and closes its wfd) */
-int forkserver_spawn(struct forkserver *fs, uint32_t slot, uint32_t gen, int wfd);
-/* at exit: close the channel (the fork server leaves on EOF) and reap it */
-void forkserver_stop(struct forkserver *fs);
 
 /* the fork server itself (in shmchatd-worker): serve the master on fd */
 int forkserver_run(const struct ring *ring, int fd);

@@ -21,7 +21,7 @@
 
 enum ipc_type {
 	/* worker -> master */
-	IPC_KICK = 1,		/* records committed: run fan-out */
+	IPC_FANOUT = 1,		/* records committed: run fan-out */
 	IPC_SPACE_WAIT,		/* the ring is full: wake me when it has room */
 	IPC_REQ,		/* struct ipc_req + NUL-separated string args */
 	/* admin process -> master */

@@ -19,8 +19,8 @@
 
 #include <systemd/sd-daemon.h>
 
-/* quoted: found next to this file, i.e. server/config.h, not autoconf's */
-#include "config.h"
+/* quoted: found next to this file, i.e. server/conf.h, not autoconf's */
+#include "conf.h"
 #include "listen.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -284,7 +284,7 @@ bind_one(const struct sockaddr_storage *ss, socklen_t len, bool dual)
 }
 
 static int
-from_config(struct listen_set *ls, const struct config *c, char *err, size_t errlen)
+from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errlen)
 {
 	char skipped[512] = "", what[64];
 	int nskipped = 0;
@@ -350,7 +350,7 @@ fail:
 }
 
 int
-listen_open(struct listen_set *ls, const struct config *c, char *err, size_t errlen)
+listen_open(struct listen_set *ls, const struct conf *c, char *err, size_t errlen)
 {
 	char **fdnames = NULL;
 	int n, rc;

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-struct config;
+struct conf;
 
 #define LISTEN_MAX 64
 
@@ -26,7 +26,7 @@ struct listen_set {
  * Fill ls. Must run in the master before any fork (LISTEN_PID must match).
  * Returns 0, or -1 with a message in err.
  */
-int listen_open(struct listen_set *ls, const struct config *c, char *err, size_t errlen);
+int listen_open(struct listen_set *ls, const struct conf *c, char *err, size_t errlen);
 void listen_close(struct listen_set *ls);
 
 /*

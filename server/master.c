@@ -21,9 +21,9 @@
 #include "irc.h"
 #include "log.h"
 #include "master.h"
-#include "forkserver.h"
+#include "master_forkserver.h"
 #include "master_req.h"
-#include "peers.h"
+#include "iplimit.h"
 #include "privdrop.h"
 
 #define EV_LISTEN	1u
@@ -286,7 +286,7 @@ master_send_settings(struct master *m, uint32_t slot)
 static void
 master_fs_arm_output(struct master *m)
 {
-	struct forkserver *fs = &m->fs;
+	struct master_forkserver *fs = &m->fs;
 	bool want = ipc_pending(&fs->ipc);
 
 	if (fs->in_epoll && want != fs->out_watched) {
@@ -358,7 +358,7 @@ master_accept_one(struct master *m, int lfd)
 	}
 	/* before any process exists for it: a flood from one address stays cheap */
 	if (!exempt && m->cfg->max_clients_per_ip > 0 &&
-	    peers_count(m->peers, host) >= (uint32_t)m->cfg->max_clients_per_ip) {
+	    iplimit_count(m->peers, host) >= (uint32_t)m->cfg->max_clients_per_ip) {
 		dir_user_release(&m->dir, slot);
 		log_notice("refusing %s: %d connections from that address already", host,
 		    m->cfg->max_clients_per_ip);
@@ -389,7 +389,7 @@ master_accept_one(struct master *m, int lfd)
 	snprintf(a.host, sizeof a.host, "%s", host);
 	master_fill_wsettings(m, &a.s, exempt);
 	if ((rc = ipc_send_fd(&ms->ipc, IPC_ASSIGN, &a, sizeof a, fd)) < 0 ||
-	    (rc = forkserver_spawn(&m->fs, slot, gen, sp[1])) < 0) {
+	    (rc = master_forkserver_spawn(&m->fs, slot, gen, sp[1])) < 0) {
 		errno = -rc;
 		log_warn("cannot start a worker for %s", host);
 		close(sp[1]);
@@ -400,7 +400,7 @@ master_accept_one(struct master *m, int lfd)
 	}
 	close(sp[1]);
 	ms->pending_fd = fd;	/* kept to tell the client if fork() fails */
-	ms->counted = peers_add(m->peers, host) > 0;
+	ms->counted = iplimit_add(m->peers, host) > 0;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_WORKER, slot) };
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) == 0)
 		ms->in_epoll = true;
@@ -479,7 +479,7 @@ master_slot_gone(struct master *m, uint32_t slot, int status)
 		close(ms->pending_fd);
 	ms->pending_fd = -1;
 	if (ms->counted)
-		peers_del(m->peers, u->host);
+		iplimit_del(m->peers, u->host);
 	ms->counted = false;
 	/* remove from the live list (swap with last) */
 	uint32_t last = m->live[--m->nlive];
@@ -593,7 +593,7 @@ master_worker_spawned(struct master *m, const struct ipc_fs_spawned *r)
 static void
 master_fs_lost(struct master *m)
 {
-	struct forkserver *fs = &m->fs;
+	struct master_forkserver *fs = &m->fs;
 
 	if (fs->in_epoll)
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fs->ipc.fd, NULL);
@@ -637,14 +637,14 @@ master_fs_lost(struct master *m)
 		}
 	}
 	/* its workers are ours now (child subreaper); a new one for new clients */
-	if (forkserver_start(&m->fs, m->seg.fd) == 0 && master_fs_watch(m) == 0)
+	if (master_forkserver_start(&m->fs, m->seg.fd) == 0 && master_fs_watch(m) == 0)
 		log_notice("fork server restarted (pid %ld)", (long)m->fs.pid);
 }
 
 static void
 master_fs_event(struct master *m, uint32_t events)
 {
-	struct forkserver *fs = &m->fs;
+	struct master_forkserver *fs = &m->fs;
 	char msg[IPC_MSG_MAX];
 
 	if (fs->ipc.fd < 0)
@@ -683,7 +683,7 @@ master_fs_event(struct master *m, uint32_t events)
 int
 master_reload(struct master *m, char *out, size_t outlen)
 {
-	struct config *nc = malloc(sizeof *nc);
+	struct conf *nc = malloc(sizeof *nc);
 	char err[512], diff[512];
 	int rc = -1;
 
@@ -693,11 +693,11 @@ master_reload(struct master *m, char *out, size_t outlen)
 		snprintf(out, outlen, "reload failed: out of memory");
 		goto done;
 	}
-	config_init_defaults(nc);
-	if (config_load(nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
+	conf_init_defaults(nc);
+	if (conf_load(nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
 		log_errx("reload failed, keeping the running configuration: %s", err);
 		snprintf(out, outlen, "reload failed, configuration kept: %s", err);
-		config_free(nc);
+		conf_free(nc);
 		free(nc);
 		goto done;
 	}
@@ -706,7 +706,7 @@ master_reload(struct master *m, char *out, size_t outlen)
 		    "using %u until restart", nc->max_clients, m->nslots, m->nslots);
 		nc->max_clients = m->nslots;
 	}
-	config_diff(m->cfg, nc, diff, sizeof diff);
+	conf_diff(m->cfg, nc, diff, sizeof diff);
 	/* listen addresses and shared-memory sizes only change on restart */
 	for (int i = 0; i < nc->nlisten; i++)
 		free(nc->listen[i]);
@@ -720,7 +720,7 @@ master_reload(struct master *m, char *out, size_t outlen)
 	free(nc->admin_group);
 	nc->admin_group = m->cfg->admin_group;
 	m->cfg->admin_group = NULL;
-	config_free(m->cfg);
+	conf_free(m->cfg);
 	free(m->cfg);
 	m->cfg = nc;
 	log_set_level(nc->log_level);
@@ -791,7 +791,7 @@ master_worker_msg(struct master *m, uint32_t slot, const char *msg, size_t len)
 	struct mslot *ms = &m->slots[slot];
 
 	switch (h->type) {
-	case IPC_KICK:
+	case IPC_FANOUT:
 		m->fanout_due = true;
 		break;
 	case IPC_SPACE_WAIT:
@@ -1013,7 +1013,7 @@ master_setup(struct master *m)
 		    m->ls.activated ? " (socket activation)" : "");
 	}
 
-	if (forkserver_find(&m->fs) < 0)
+	if (master_forkserver_find(&m->fs) < 0)
 		return -1;
 	segsize = ring_segment_size(m->nslots, m->cfg->inbox_size, m->cfg->ring_size);
 	if ((rc = shm_create(&m->seg, segsize)) < 0) {
@@ -1044,7 +1044,7 @@ master_setup(struct master *m)
 		log_errx("%s", err);
 		return -1;
 	}
-	if (forkserver_start(&m->fs, m->seg.fd) < 0)
+	if (master_forkserver_start(&m->fs, m->seg.fd) < 0)
 		return -1;
 
 	if (dir_init(&m->dir, m->nslots) < 0 ||
@@ -1054,7 +1054,7 @@ master_setup(struct master *m)
 	    (m->wakes = calloc(m->nslots, sizeof *m->wakes)) == NULL ||
 	    (m->waiters = calloc(m->nslots, sizeof *m->waiters)) == NULL ||
 	    (m->pids = pidmap_new(m->nslots)) == NULL ||
-	    (m->peers = peers_new(m->nslots)) == NULL) {
+	    (m->peers = iplimit_new(m->nslots)) == NULL) {
 		log_errx("out of memory for %u client slots", m->nslots);
 		return -1;
 	}
@@ -1104,7 +1104,7 @@ static void
 master_cleanup(struct master *m)
 {
 	master_admin_stop(m);	/* the queue goes on every exit path */
-	forkserver_stop(&m->fs);
+	master_forkserver_stop(&m->fs);
 	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
 		if (m->slots[i].ipc.fd >= 0)
 			ipc_peer_close(&m->slots[i].ipc);
@@ -1117,7 +1117,7 @@ master_cleanup(struct master *m)
 	free(m->wakes);
 	free(m->waiters);
 	pidmap_free(m->pids);
-	peers_free(m->peers);
+	iplimit_free(m->peers);
 	buf_free(&m->pending);
 	if (m->epfd >= 0)
 		close(m->epfd);
@@ -1125,12 +1125,12 @@ master_cleanup(struct master *m)
 		close(m->sigfd);
 	if (m->timerfd >= 0)
 		close(m->timerfd);
-	config_free(m->cfg);
+	conf_free(m->cfg);
 	free(m->cfg);
 }
 
 int
-master_run(struct config *cfg, const char *config_path, bool must_exist)
+master_run(struct conf *cfg, const char *config_path, bool must_exist)
 {
 	struct master mst, *m = &mst;
 	struct epoll_event evs[256];

@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "buf.h"
-#include "config.h"
+#include "conf.h"
 #include "dir.h"
-#include "forkserver.h"
+#include "master_forkserver.h"
 #include "ipc.h"
 #include "listen.h"
 #include "master_admin.h"
@@ -42,7 +42,7 @@ struct mslot {
 struct pidmap;
 
 struct master {
-	struct config *cfg;
+	struct conf *cfg;
 	const char *config_path;
 	bool config_must_exist;
 	struct listen_set ls;
@@ -52,7 +52,7 @@ struct master {
 	struct mslot *slots;
 	uint32_t nslots;
 	struct pidmap *pids;
-	struct peers *peers;	/* connections per remote address */
+	struct iplimit *peers;	/* connections per remote address */
 	uint32_t *live;		/* slots with a running worker */
 	uint32_t nlive;
 	uint32_t *recips;	/* fan-out scratch */
@@ -78,11 +78,11 @@ struct master {
 	char listen_desc[256];
 	int exit_code;
 	struct master_admin admin;
-	struct forkserver fs;
+	struct master_forkserver fs;
 };
 
 /* run the daemon until shutdown (takes ownership of cfg); returns the exit status */
-int master_run(struct config *cfg, const char *config_path, bool must_exist);
+int master_run(struct conf *cfg, const char *config_path, bool must_exist);
 
 /* publish a master-originated record (queued when the ring is full) */
 int master_emit(struct master *m, const struct ring_target *t,

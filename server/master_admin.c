@@ -470,19 +470,19 @@ do_motd_set(struct master *m, const struct ipc_admin_req *q, const char **args)
 static void
 do_motd_reload(struct master *m, const struct ipc_admin_req *q)
 {
-	struct config nc;
+	struct conf nc;
 	char err[512];
 
-	config_init_defaults(&nc);
-	if (config_load(&nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
-		config_free(&nc);
+	conf_init_defaults(&nc);
+	if (conf_load(&nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
+		conf_free(&nc);
 		refuse(m, q, "%s", err);
 		return;
 	}
 	free(m->cfg->motd_text);
 	m->cfg->motd_text = nc.motd_text;
 	nc.motd_text = NULL;
-	config_free(&nc);
+	conf_free(&nc);
 	result(m, q, "MOTD reloaded (%s)", m->cfg->motd_text ? "set" : "none configured");
 }
 

@@ -9,12 +9,12 @@
 #include <sys/msg.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 #include "privdrop.h"
 
 int
-privdrop(const struct config *cfg, int admin_qid, char *err, size_t errlen)
+privdrop(const struct conf *cfg, int admin_qid, char *err, size_t errlen)
 {
 	const char *uname = cfg->user, *gname = cfg->group;
 	struct passwd *pw;

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct config;
+struct conf;
 
 /*
  * Not root: nothing to do (returns 0). Root: switch to cfg->user/group,
@@ -16,6 +16,6 @@ struct config;
  * (qid >= 0) is handed to that user first so it can still remove it.
  * "root" as user keeps root. Returns 0, or -1 with err set.
  */
-int privdrop(const struct config *cfg, int admin_qid, char *err, size_t errlen);
+int privdrop(const struct conf *cfg, int admin_qid, char *err, size_t errlen);
 
 #endif

@@ -71,7 +71,7 @@ ring_init(struct ring *r, void *mem, size_t size, uint32_t nslots,
 	atomic_init(&h->head, 0);
 	atomic_init(&h->tail, 0);
 	atomic_init(&h->fanout, 0);
-	atomic_init(&h->kick, 0);
+	atomic_init(&h->doorbell, 0);
 	ring_view(r, mem);
 	return 0;
 }
@@ -127,7 +127,7 @@ ring_free_bytes(const struct ring *r)
 
 int
 ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
-    const struct ring_target *t, const void *payload, size_t len, bool *kick)
+    const struct ring_target *t, const void *payload, size_t len, bool *rang)
 {
 	struct ring_hdr *h = r->hdr;
 	size_t need = ALIGN8(sizeof(struct ring_rec) + t->extra_len + len);
@@ -135,8 +135,8 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 	uint64_t head, tail, gap;
 	int rc;
 
-	if (kick != NULL)
-		*kick = false;
+	if (rang != NULL)
+		*rang = false;
 	if (need > RING_REC_MAX || t->extra_len > RING_EXTRA_MAX || len > UINT16_MAX)
 		return -EMSGSIZE;
 	if ((rc = ring_lock(r)) < 0)
@@ -180,12 +180,12 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 		memcpy((char *)(rec + 1) + t->extra_len, payload, len);
 	atomic_store_explicit(&rec->state, RING_COMMITTED, memory_order_release);
 	/*
-	 * The master runs fan-out itself and passes kick == NULL: ringing here
+	 * The master runs fan-out itself and passes rang == NULL: ringing here
 	 * after its fan-out pass cleared the flag would leave it set, and no
 	 * publisher would wake the master again.
 	 */
-	if (kick != NULL)
-		*kick = atomic_exchange(&h->kick, 1) == 0;
+	if (rang != NULL)
+		*rang = atomic_exchange(&h->doorbell, 1) == 0;
 	return 0;
 }
 
@@ -281,9 +281,9 @@ ring_drain_notify_request(struct ring *r, uint32_t slot)
 }
 
 void
-ring_kick_clear(struct ring *r)
+ring_doorbell_clear(struct ring *r)
 {
-	atomic_store(&r->hdr->kick, 0);
+	atomic_store(&r->hdr->doorbell, 0);
 }
 
 int

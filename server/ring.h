@@ -4,7 +4,7 @@
  * Layout of the segment (created by the master before any fork, inherited
  * by every worker through fork):
  *
- *   struct ring_hdr          lock, head, tail, fan-out cursor, kick flag, stats
+ *   struct ring_hdr          lock, head, tail, fan-out cursor, doorbell, stats
  *   struct ring_slot[n]      per client: inbox head/tail, sleeping flag
  *   uint32_t inbox[n][m]     per client: ring offsets of records to deliver
  *   data[cap]                the records themselves (variable size, 8-aligned)
@@ -33,7 +33,7 @@
  *               handed to recipients' inboxes. It stops at the first
  *               RESERVED record, so recipients see one global order, which
  *               includes each sender's own order.
- * hdr->kick     set to 1 by a publisher after committing; whoever turns it
+ * hdr->doorbell set to 1 by a publisher after committing; whoever turns it
  *               from 0 to 1 tells the master over its socketpair. The master
  *               clears it before each fan-out pass, so no commit is missed
  *               and the master gets one wake per pass, not one per message.
@@ -124,7 +124,7 @@ struct ring_hdr {
 	uint64_t published;	/* records, under lock */
 	_Alignas(64) _Atomic uint64_t tail;
 	_Atomic uint64_t fanout;
-	_Alignas(64) _Atomic uint32_t kick;
+	_Alignas(64) _Atomic uint32_t doorbell;
 };
 
 struct ring_slot {
@@ -169,12 +169,13 @@ int ring_attach(struct ring *r, void *mem, size_t size);
 /*
  * Publish payload (whole CR LF lines) to target. Returns 0, -EAGAIN when the
  * ring has no room now (retry after the master wakes you), -EMSGSIZE when
- * the record can never fit. *kick is set when the caller must tell the
+ * the record can never fit. *rang is set when the caller rang the doorbell
+ * (turned it from 0 to 1) and so must tell the
  * master that records are waiting. The master, which runs fan-out itself,
- * passes kick == NULL and leaves the flag alone.
+ * passes rang == NULL and leaves the doorbell alone.
  */
 int ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
-    const struct ring_target *t, const void *payload, size_t len, bool *kick);
+    const struct ring_target *t, const void *payload, size_t len, bool *rang);
 /* free bytes right now (publishers use it to decide when to retry) */
 uint64_t ring_free_bytes(const struct ring *r);
 
@@ -196,8 +197,8 @@ static inline const char *ring_rec_payload(const struct ring_rec *rec)
 { return (const char *)(rec + 1) + rec->extra_len; }
 
 /* master side */
-/* clear the kick flag; call before each fan-out pass */
-void ring_kick_clear(struct ring *r);
+/* clear the doorbell; call before each fan-out pass */
+void ring_doorbell_clear(struct ring *r);
 /*
  * The record at the fan-out cursor: 1 and *rec when one is committed,
  * 0 when the cursor reached head, -EINPROGRESS when it waits on a RESERVED
@@ -206,7 +207,7 @@ void ring_kick_clear(struct ring *r);
 int ring_fanout_peek(struct ring *r, const struct ring_rec **rec, uint64_t *pos);
 void ring_fanout_advance(struct ring *r);
 uint32_t ring_inbox_room(struct ring *r, uint32_t slot);
-/* ask slot's worker to send IPC_KICK once it has taken entries out */
+/* ask slot's worker to send IPC_FANOUT once it has taken entries out */
 void ring_drain_notify_request(struct ring *r, uint32_t slot);
 /* push the record at pos into slot's inbox (caller checked room); true if the slot sleeps and needs a wake */
 bool ring_inbox_push(struct ring *r, uint32_t slot, uint64_t pos);

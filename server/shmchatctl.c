@@ -26,7 +26,7 @@
 #include <libconfig.h>
 
 #include "adminq.h"
-#include "config.h"
+#include "conf.h"
 #include "ctl_output.h"
 #include "ctl_reply.h"
 
@@ -218,12 +218,12 @@ print_reason(const char *prefix, const char *data, size_t len)
 static int
 config_admin_only(const char *path, long *key, char **group)
 {
-	struct config def;
+	struct conf def;
 	config_t cf;
 	const config_setting_t *s;
 	int rc = -1;
 
-	config_init_defaults(&def);
+	conf_init_defaults(&def);
 	config_init(&cf);
 	if (config_read_file(&cf, path) != CONFIG_TRUE)
 		goto out;
@@ -248,28 +248,28 @@ config_admin_only(const char *path, long *key, char **group)
 	rc = 0;
 out:
 	config_destroy(&cf);
-	config_free(&def);
+	conf_free(&def);
 	return rc;
 }
 
 static int
 ctl_load_config(struct ctl *ctl)
 {
-	struct config cfg;
+	struct conf cfg;
 	char err[1024];
 	int rc = 0;
 
-	config_init_defaults(&cfg);
-	if (config_load(&cfg, ctl->config_path, ctl->config_given, err, sizeof err) == 0) {
+	conf_init_defaults(&cfg);
+	if (conf_load(&cfg, ctl->config_path, ctl->config_given, err, sizeof err) == 0) {
 		ctl->key = cfg.admin_queue_key;
 		if ((ctl->group = strdup(cfg.admin_group)) == NULL) {
 			fprintf(stderr, "shmchatctl: out of memory\n");
 			rc = EX_OSERR;
 		}
-		config_free(&cfg);
+		conf_free(&cfg);
 		return rc;
 	}
-	config_free(&cfg);
+	conf_free(&cfg);
 	if (access(ctl->config_path, R_OK) < 0 && errno == EACCES) {
 		fprintf(stderr, "shmchatctl: permission denied: cannot read %s, which names "
 		    "shmchatd's queue; run as root or as a member of the group that may "

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 #include "master.h"
 
@@ -44,7 +44,7 @@ main(int argc, char **argv)
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool must_exist = false, check = false, debug = false;
-	struct config *cfg;
+	struct conf *cfg;
 	char err[512];
 	int c;
 
@@ -79,19 +79,19 @@ main(int argc, char **argv)
 	log_init("shmchatd", LOG_LEVEL_INFO);
 	if ((cfg = malloc(sizeof *cfg)) == NULL)
 		fatalx("out of memory");
-	config_init_defaults(cfg);
-	if (config_load(cfg, path, must_exist, err, sizeof err) < 0) {
+	conf_init_defaults(cfg);
+	if (conf_load(cfg, path, must_exist, err, sizeof err) < 0) {
 		if (check)
 			fprintf(stderr, "%s\n", err);
 		else
 			log_errx("invalid configuration: %s", err);
-		config_free(cfg);
+		conf_free(cfg);
 		free(cfg);
 		return EX_CONFIG;
 	}
 	if (check) {
 		printf("%s: configuration OK\n", path);
-		config_free(cfg);
+		conf_free(cfg);
 		free(cfg);
 		return 0;
 	}

@@ -320,8 +320,8 @@ worker_ack(struct worker *w, const char *extra, size_t len)
 int
 worker_publish(struct worker *w, const struct ring_target *t, const char *line, size_t len)
 {
-	bool kick;
-	int rc = ring_publish(&w->ring, w->slot, w->gen, t, line, len, &kick);
+	bool rang;
+	int rc = ring_publish(&w->ring, w->slot, w->gen, t, line, len, &rang);
 
 	if (rc == -EAGAIN) {
 		/* ring full: stop reading this client until the master says */
@@ -336,9 +336,9 @@ worker_publish(struct worker *w, const struct ring_target *t, const char *line, 
 		log_warnx("cannot publish a %zu-byte line: %s", len, strerror(-rc));
 		return 0;	/* dropped; not retried */
 	}
-	if (kick) {
+	if (rang) {
 		struct ipc_hdr h;
-		if (ipc_send(&w->ipc, IPC_KICK, &h, sizeof h) < 0)
+		if (ipc_send(&w->ipc, IPC_FANOUT, &h, sizeof h) < 0)
 			w->exit_now = true;
 	}
 	return 0;
@@ -403,7 +403,7 @@ worker_drain(struct worker *w)
 	}
 	if (total > 0 && ring_drain_notify_due(&w->ring, w->slot)) {
 		struct ipc_hdr h;
-		ipc_send(&w->ipc, IPC_KICK, &h, sizeof h);
+		ipc_send(&w->ipc, IPC_FANOUT, &h, sizeof h);
 	}
 	return total > 0;
 }

@@ -19,7 +19,7 @@
 #include "linebuf.h"
 #include "ring.h"
 
-struct config;
+struct conf;
 struct irc_msg;
 
 

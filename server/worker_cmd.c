@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "conf.h"
 #include "irc.h"
 #include "numeric.h"
 #include "worker.h"

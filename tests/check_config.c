@@ -1,5 +1,5 @@
 /*
- * check_config: unit tests for server/config.c (defaults, loading,
+ * check_config: unit tests for server/conf.c (defaults, loading,
  * validation messages, diff) and server/listen.c (address parsing and
  * formatting, binding, socket activation).
  */
@@ -23,7 +23,7 @@
 #include <systemd/sd-daemon.h>
 
 /* by path: a plain "config.h" here is autoconf's header (first -I.) */
-#include "../server/config.h"
+#include "../server/conf.h"
 #include "listen.h"
 #include "log.h"
 
@@ -53,9 +53,9 @@ tmp_rm(struct tmpf *t)
 	unlink(t->path);
 }
 
-/* load text as a config file; returns config_load's result, err filled */
+/* load text as a config file; returns conf_load's result, err filled */
 static int
-load_text(struct config *c, const char *text, char *err, size_t errlen,
+load_text(struct conf *c, const char *text, char *err, size_t errlen,
     char *path, size_t pathlen)
 {
 	struct tmpf t;
@@ -64,13 +64,13 @@ load_text(struct config *c, const char *text, char *err, size_t errlen,
 	tmp_write(&t, text);
 	if (path != NULL)
 		snprintf(path, pathlen, "%s", t.path);
-	r = config_load(c, t.path, true, err, errlen);
+	r = conf_load(c, t.path, true, err, errlen);
 	tmp_rm(&t);
 	return r;
 }
 
 static void
-assert_defaults(const struct config *c)
+assert_defaults(const struct conf *c)
 {
 	ck_assert_str_eq(c->server_name, "shmchat.localhost");
 	ck_assert_str_eq(c->network, "shmchat");
@@ -117,10 +117,10 @@ assert_defaults(const struct config *c)
 static void
 assert_load_error(const char *text, int line, const char *want)
 {
-	struct config c;
+	struct conf c;
 	char err[512], path[64], expect[640];
 
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	ck_assert_int_eq(load_text(&c, text, err, sizeof err, path, sizeof path), -1);
 	if (line > 0)
 		snprintf(expect, sizeof expect, "%s:%d: %s", path, line, want);
@@ -128,30 +128,30 @@ assert_load_error(const char *text, int line, const char *want)
 		snprintf(expect, sizeof expect, "%s", want);
 	ck_assert_str_eq(err, expect);
 	assert_defaults(&c);
-	config_free(&c);
+	conf_free(&c);
 }
 
 /* ---------------------------------------------------------------- config */
 
 START_TEST(test_defaults)
 {
-	struct config c;
+	struct conf c;
 
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	assert_defaults(&c);
-	config_free(&c);
+	conf_free(&c);
 	/* free leaves it safe to free again or to re-init */
-	config_free(&c);
+	conf_free(&c);
 	ck_assert_ptr_null(c.server_name);
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	assert_defaults(&c);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_full_file)
 {
-	struct config c;
+	struct conf c;
 	char err[256] = "x";
 	const char *text =
 	    "# every setting\n"
@@ -176,7 +176,7 @@ START_TEST(test_full_file)
 	    "inbox_size = 1024;\n"
 	    "log_level = \"debug\";\n";
 
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	ck_assert_int_eq(load_text(&c, text, err, sizeof err, NULL, 0), 0);
 	ck_assert_str_eq(err, "");
 	ck_assert_str_eq(c.server_name, "irc.example.org");
@@ -214,16 +214,16 @@ START_TEST(test_full_file)
 	ck_assert_str_eq(c.server_name, "shmchat.localhost");
 	ck_assert_ptr_null(c.password);
 	ck_assert_ptr_null(c.motd_text);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_small_things)
 {
-	struct config c;
+	struct conf c;
 	char err[256];
 
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	/* empty file: all defaults */
 	ck_assert_int_eq(load_text(&c, "", err, sizeof err, NULL, 0), 0);
 	assert_defaults(&c);
@@ -245,7 +245,7 @@ START_TEST(test_small_things)
 	ck_assert_int_eq(c.nick_len, 9);
 	ck_assert_int_eq(c.inbox_size, 64);
 	ck_assert_str_eq(c.listen[0], "[::1]:1");
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
@@ -334,7 +334,7 @@ END_TEST
 
 START_TEST(test_missing_file)
 {
-	struct config c;
+	struct conf c;
 	char err[256] = "x", path[64], want[128];
 	struct tmpf t;
 
@@ -343,34 +343,34 @@ START_TEST(test_missing_file)
 	tmp_rm(&t);
 	snprintf(path, sizeof path, "%s", t.path);
 
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	c.max_clients = 7;	/* a previous value must not survive */
-	ck_assert_int_eq(config_load(&c, path, false, err, sizeof err), 0);
+	ck_assert_int_eq(conf_load(&c, path, false, err, sizeof err), 0);
 	ck_assert_str_eq(err, "");
 	assert_defaults(&c);
 
-	ck_assert_int_eq(config_load(&c, path, true, err, sizeof err), -1);
+	ck_assert_int_eq(conf_load(&c, path, true, err, sizeof err), -1);
 	snprintf(want, sizeof want, "%s: No such file or directory", path);
 	ck_assert_str_eq(err, want);
 	assert_defaults(&c);
 
 	/* a directory is an error even when the file is optional */
-	ck_assert_int_eq(config_load(&c, "/tmp", false, err, sizeof err), -1);
+	ck_assert_int_eq(conf_load(&c, "/tmp", false, err, sizeof err), -1);
 	ck_assert_str_eq(err, "/tmp: Is a directory");
 	assert_defaults(&c);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_motd_file)
 {
-	struct config c;
+	struct conf c;
 	struct tmpf motd;
 	char text[256], err[256], path[64], want[512];
 	const char *base;
 
 	tmp_write(&motd, "Welcome\r\nto shmchat\n\n");
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	/* the file wins over inline text; CRs go, one trailing newline goes */
 	snprintf(text, sizeof text, "motd = \"inline\";\nmotd_file = \"%s\";\n",
 	    motd.path);
@@ -395,13 +395,13 @@ START_TEST(test_motd_file)
 	    "file or directory", path, motd.path);
 	ck_assert_str_eq(err, want);
 	assert_defaults(&c);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_motd_file_too_big)
 {
-	struct config c;
+	struct conf c;
 	struct tmpf motd;
 	char text[256], err[256], path[64], want[512];
 	char *big = malloc(70000);
@@ -411,36 +411,36 @@ START_TEST(test_motd_file_too_big)
 	big[69999] = '\0';
 	tmp_write(&motd, big);
 	free(big);
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	snprintf(text, sizeof text, "motd_file = \"%s\";\n", motd.path);
 	ck_assert_int_eq(load_text(&c, text, err, sizeof err, path, sizeof path), -1);
 	snprintf(want, sizeof want, "%s:1: motd_file %s is larger than 64 KiB",
 	    path, motd.path);
 	ck_assert_str_eq(err, want);
 	tmp_rm(&motd);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_admin_group)
 {
-	struct config c;
+	struct conf c;
 	char err[256];
 
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	ck_assert_int_eq(load_text(&c, "admin = {\n  queue_key = 1234;\n"
 	    "  group = \"shmchat-admin\";\n};\nnick_len = 12;\n", err, sizeof err,
 	    NULL, 0), 0);
 	ck_assert_int_eq(c.nick_len, 12);
 	ck_assert_int_eq(c.admin_queue_key, 1234);
 	ck_assert_str_eq(c.admin_group, "shmchat-admin");
-	config_free(&c);
+	conf_free(&c);
 
 	/* defaults, and each kind of mistake with its line */
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	ck_assert_int_eq(c.admin_queue_key, 0x53434d51);
 	ck_assert_str_eq(c.admin_group, "shmchat");
-	config_free(&c);
+	conf_free(&c);
 	assert_load_error("admin = {\n  queue_key = 0;\n};\n", 2,
 	    "admin.queue_key must be between 1 and 0x7fffffff");
 	assert_load_error("admin = {\n  queue_key = \"x\";\n};\n", 2,
@@ -453,31 +453,31 @@ START_TEST(test_admin_group)
 	    "limits_exempt entry 'localhost' is not a numeric IPv4 or IPv6 address");
 	assert_load_error("user = \"a b\";\n", 1,
 	    "user must be a user or group name (1 to 32 characters)");
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	ck_assert_int_eq(load_text(&c, "limits_exempt = [\"0:0::1\", \"10.0.0.1\"];\n"
 	    "flood_rate = 0;\n", err, sizeof err, NULL, 0), 0);
 	ck_assert_str_eq(c.limits_exempt[0], "::1");	/* canonical form */
 	ck_assert_str_eq(c.limits_exempt[1], "10.0.0.1");
 	ck_assert_int_eq(c.flood_rate, 0);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_diff)
 {
-	struct config a, b;
+	struct conf a, b;
 	char out[256], small[12];
 
-	config_init_defaults(&a);
-	config_init_defaults(&b);
-	config_diff(&a, &b, out, sizeof out);
+	conf_init_defaults(&a);
+	conf_init_defaults(&b);
+	conf_diff(&a, &b, out, sizeof out);
 	ck_assert_str_eq(out, "nothing");
 
 	b.ping_timeout = 99;
 	free(b.motd_text);
 	b.motd_text = strdup("new motd");
 	ck_assert_ptr_nonnull(b.motd_text);
-	config_diff(&a, &b, out, sizeof out);
+	conf_diff(&a, &b, out, sizeof out);
 	ck_assert_str_eq(out, "motd_text, ping_timeout");
 
 	free(b.listen[1]);
@@ -486,16 +486,16 @@ START_TEST(test_diff)
 	b.password = strdup("pw");
 	ck_assert_ptr_nonnull(b.password);
 	b.log_level = LOG_LEVEL_DEBUG;
-	config_diff(&a, &b, out, sizeof out);
+	conf_diff(&a, &b, out, sizeof out);
 	ck_assert_str_eq(out, "listen, password, motd_text, ping_timeout, log_level");
 
 	/* a short buffer truncates but stays terminated */
-	config_diff(&a, &b, small, sizeof small);
+	conf_diff(&a, &b, small, sizeof small);
 	ck_assert_int_eq(strlen(small), sizeof small - 1);
 	ck_assert_int_eq(strncmp(small, "listen, pas", sizeof small - 1), 0);
 
-	config_free(&a);
-	config_free(&b);
+	conf_free(&a);
+	conf_free(&b);
 }
 END_TEST
 
@@ -527,7 +527,7 @@ START_TEST(test_example_conf)
 		"max_clients_per_ip", "flood_rate", "flood_burst", "flood_queue",
 		"limits_exempt", "user", "group",
 	};
-	struct config c;
+	struct conf c;
 	char path[4096], err[512], line[1024], want[64];
 	char *text = NULL;
 	size_t len = 0;
@@ -535,8 +535,8 @@ START_TEST(test_example_conf)
 
 	/* the file as shipped: all comments, loads as the defaults */
 	example_conf_path(path, sizeof path);
-	config_init_defaults(&c);
-	ck_assert_msg(config_load(&c, path, true, err, sizeof err) == 0, "%s", err);
+	conf_init_defaults(&c);
+	ck_assert_msg(conf_load(&c, path, true, err, sizeof err) == 0, "%s", err);
 	assert_defaults(&c);
 
 	/* every "#setting = default;" uncommented: still exactly the defaults */
@@ -559,7 +559,7 @@ START_TEST(test_example_conf)
 	ck_assert_msg(load_text(&c, text, err, sizeof err, NULL, 0) == 0, "%s", err);
 	assert_defaults(&c);
 	free(text);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
@@ -701,13 +701,13 @@ no_activation(void)
 
 START_TEST(test_listen_bind)
 {
-	struct config c;
+	struct conf c;
 	struct listen_set ls, ls2;
 	char err[256] = "x", want[256];
 	int port, fd, fl;
 
 	no_activation();
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	free(c.listen[0]);
 	free(c.listen[1]);
 	c.listen[0] = strdup("127.0.0.1:0");
@@ -747,20 +747,20 @@ START_TEST(test_listen_bind)
 	/* closed: nobody listens there any more */
 	fd = connect_to(AF_INET, "127.0.0.1", port);
 	ck_assert_int_eq(fd, -ECONNREFUSED);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_listen_partial_failure)
 {
-	struct config c;
+	struct conf c;
 	struct listen_set ls, probe;
 	char err[256], want[256];
 	int port, fd;
 
 	/* find a free port, then make the second of two entries collide */
 	no_activation();
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	free(c.listen[0]);
 	free(c.listen[1]);
 	c.listen[0] = strdup("127.0.0.1:0");
@@ -788,13 +788,13 @@ START_TEST(test_listen_partial_failure)
 	listen_close(&probe);
 	fd = connect_to(AF_INET, "127.0.0.3", port);
 	ck_assert_int_eq(fd, -ECONNREFUSED);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_listen_skip_unavailable)
 {
-	struct config c;
+	struct conf c;
 	struct listen_set ls;
 	char err[256];
 	const char *skip = "skipped listen address [2001:db8::1]:0: ";
@@ -806,7 +806,7 @@ START_TEST(test_listen_skip_unavailable)
 	 * with a warning while something else got bound, fatal otherwise.
 	 */
 	no_activation();
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	free(c.listen[0]);
 	free(c.listen[1]);
 	c.listen[0] = strdup("127.0.0.1:0");
@@ -825,19 +825,19 @@ START_TEST(test_listen_skip_unavailable)
 	ck_assert_int_eq(listen_open(&ls, &c, err, sizeof err), -1);
 	ck_assert_int_eq(ls.n, 0);
 	ck_assert_msg(strncmp(err, none, strlen(none)) == 0, "err: %s", err);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
 START_TEST(test_listen_dual_stack)
 {
-	struct config c;
+	struct conf c;
 	struct listen_set ls;
 	char err[256];
 	int port, fd;
 
 	no_activation();
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	free(c.listen[0]);
 	free(c.listen[1]);
 	c.listen[0] = strdup("*:0");
@@ -856,7 +856,7 @@ START_TEST(test_listen_dual_stack)
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
 	close(fd);
 	listen_close(&ls);
-	config_free(&c);
+	conf_free(&c);
 }
 END_TEST
 
@@ -902,21 +902,21 @@ static char activated_want[64];
 static int
 child_activated(int sock)
 {
-	struct config c;
+	struct conf c;
 	struct listen_set ls;
 	char err[256];
 	int r, fl;
 
 	if ((r = fake_activation(sock)) != 0)
 		return r;
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	/* the configured addresses must be ignored: this one would fail */
 	free(c.listen[0]);
 	c.listen[0] = strdup("192.0.2.1:1");
 	if (c.listen[0] == NULL)
 		return 102;
 	r = listen_open(&ls, &c, err, sizeof err);
-	config_free(&c);
+	conf_free(&c);
 	if (r != 0)
 		return 1;
 	if (!ls.activated)
@@ -963,16 +963,16 @@ END_TEST
 static int
 child_not_listening(int sock)
 {
-	struct config c;
+	struct conf c;
 	struct listen_set ls;
 	char err[256];
 	int r;
 
 	if ((r = fake_activation(sock)) != 0)
 		return r;
-	config_init_defaults(&c);
+	conf_init_defaults(&c);
 	r = listen_open(&ls, &c, err, sizeof err);
-	config_free(&c);
+	conf_free(&c);
 	if (r != -1)
 		return 1;
 	if (strcmp(err, "socket activation: fd 3 (irc) is not a listening "

@@ -3,7 +3,7 @@
  * with per-slot inboxes) and server/shm.c (the segment behind it).
  *
  * The "master" is always the test process calling the master-side functions
- * (ring_kick_clear, ring_fanout_*, ring_inbox_room/push, ring_reclaim,
+ * (ring_doorbell_clear, ring_fanout_*, ring_inbox_room/push, ring_reclaim,
  * ring_abandon). Publishers and readers are the test process too, or forked
  * children where the concurrency contract in ring.h is the point.
  *
@@ -304,11 +304,11 @@ rfix_close(struct rfix *f)
 
 static int
 pub(struct ring *r, uint32_t owner, uint32_t gen, uint32_t seq,
-    const void *p, size_t n, bool *kick)
+    const void *p, size_t n, bool *rang)
 {
 	struct ring_target t = { .kind = RING_TO_SLOT, .id = seq, .gen = ~seq };
 
-	return ring_publish(r, owner, gen, &t, p, n, kick);
+	return ring_publish(r, owner, gen, &t, p, n, rang);
 }
 
 /* where a record of need bytes goes when published now */
@@ -453,41 +453,41 @@ START_TEST(publish_sizes)
 	char extra[RING_EXTRA_MAX + 1];
 	const struct ring_rec *rec;
 	uint64_t pos, head;
-	bool kick = true;
+	bool rang = true;
 
 	memset(buf, 'p', sizeof buf);
 	memset(extra, 'x', sizeof extra);
 	rfix_open(&f, 2, 4, 4 * RING_REC_MAX);
 
 	/* a record may be exactly RING_REC_MAX, header included */
-	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, PAYLOAD_MAX, &kick), 0);
-	ck_assert(kick);
+	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, PAYLOAD_MAX, &rang), 0);
+	ck_assert(rang);
 	head = atomic_load(&r->hdr->head);
 	ck_assert_uint_eq(head, RING_REC_MAX);
 
 	/* one byte more can never fit: -EMSGSIZE, nothing reserved */
-	kick = true;
-	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, PAYLOAD_MAX + 1, &kick), -EMSGSIZE);
-	ck_assert(!kick);
-	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, 65536, &kick), -EMSGSIZE);
-	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, sizeof buf, &kick), -EMSGSIZE);
+	rang = true;
+	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, PAYLOAD_MAX + 1, &rang), -EMSGSIZE);
+	ck_assert(!rang);
+	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, 65536, &rang), -EMSGSIZE);
+	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, sizeof buf, &rang), -EMSGSIZE);
 	t.extra = extra;
 	t.extra_len = RING_EXTRA_MAX + 1;
-	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, 10, &kick), -EMSGSIZE);
+	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, 10, &rang), -EMSGSIZE);
 	t.extra_len = RING_EXTRA_MAX;
 	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf,
-	    PAYLOAD_MAX - RING_EXTRA_MAX + 1, &kick), -EMSGSIZE);
+	    PAYLOAD_MAX - RING_EXTRA_MAX + 1, &rang), -EMSGSIZE);
 	ck_assert_uint_eq(atomic_load(&r->hdr->head), head);
 	ck_assert_uint_eq(r->hdr->published, 1);
 	ck_assert_uint_eq(ring_used(r), RING_REC_MAX);
 
 	/* extra and payload share the limit */
 	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf,
-	    PAYLOAD_MAX - RING_EXTRA_MAX, &kick), 0);
-	ck_assert(!kick);	/* nobody cleared the kick flag */
+	    PAYLOAD_MAX - RING_EXTRA_MAX, &rang), 0);
+	ck_assert(!rang);	/* nobody cleared the doorbell */
 	/* an empty payload is a bare header */
 	t.extra_len = 0;
-	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, 0, &kick), 0);
+	ck_assert_int_eq(ring_publish(r, 0, 1, &t, buf, 0, &rang), 0);
 	ck_assert_uint_eq(atomic_load(&r->hdr->head), 2 * RING_REC_MAX + REC_HDR);
 	ck_assert_uint_eq(r->hdr->published, 3);
 
@@ -515,7 +515,7 @@ END_TEST
 /* ------------------------------------------------------ single publisher */
 
 /*
- * The master runs fan-out itself and publishes with kick == NULL: the flag
+ * The master runs fan-out itself and publishes with rang == NULL: the flag
  * it cleared before the pass stays clear, so the next worker that publishes
  * is the one that rings (and wakes the master).
  */
@@ -524,15 +524,15 @@ START_TEST(master_publish_leaves_doorbell)
 	struct rfix f;
 	struct ring *r = &f.r;
 	struct ring_target t = { .kind = RING_TO_SLOT, .id = 1, .gen = 1 };
-	bool kick = false;
+	bool rang = false;
 
 	rfix_open(&f, 2, 4, 4 * RING_REC_MAX);
-	ring_kick_clear(r);
+	ring_doorbell_clear(r);
 	ck_assert_int_eq(ring_publish(r, RING_OWNER_MASTER, 0, &t, "x\r\n", 3, NULL), 0);
-	ck_assert_uint_eq(atomic_load(&r->hdr->kick), 0);
-	ck_assert_int_eq(ring_publish(r, 2, 77, &t, "y\r\n", 3, &kick), 0);
-	ck_assert(kick);
-	ck_assert_uint_eq(atomic_load(&r->hdr->kick), 1);
+	ck_assert_uint_eq(atomic_load(&r->hdr->doorbell), 0);
+	ck_assert_int_eq(ring_publish(r, 2, 77, &t, "y\r\n", 3, &rang), 0);
+	ck_assert(rang);
+	ck_assert_uint_eq(atomic_load(&r->hdr->doorbell), 1);
 	ck_assert_uint_eq(r->hdr->published, 2);
 	rfix_close(&f);
 }
@@ -555,17 +555,17 @@ START_TEST(single_publisher_order)
 			.extra = extra, .extra_len = (size_t)(i % 4) * 5,
 		};
 		size_t len = 1 + (size_t)(i * 13 % 300);
-		bool kick;
+		bool rang;
 
 		memset(extra, 'A' + i % 26, sizeof extra);
 		for (size_t k = 0; k < len; k++)
 			payload[k] = (char)(i * 31 + k);
 		if (i == 20)
-			ring_kick_clear(r);
-		ck_assert_int_eq(ring_publish(r, 2, 77, &t, payload, len, &kick), 0);
-		/* the publisher that turns kick from 0 to 1 tells the master */
-		ck_assert_msg(kick == (i == 0 || i == 20), "record %d: kick %d", i, kick);
-		ck_assert_uint_eq(atomic_load(&r->hdr->kick), 1);
+			ring_doorbell_clear(r);
+		ck_assert_int_eq(ring_publish(r, 2, 77, &t, payload, len, &rang), 0);
+		/* the publisher that turns the doorbell from 0 to 1 tells the master */
+		ck_assert_msg(rang == (i == 0 || i == 20), "record %d: rang %d", i, rang);
+		ck_assert_uint_eq(atomic_load(&r->hdr->doorbell), 1);
 		pos[i] = expect;
 		expect += REC_SIZE(t.extra_len, len);
 		ck_assert_uint_eq(atomic_load(&r->hdr->head), expect);
@@ -664,7 +664,7 @@ START_TEST(wraparound)
 	rfix_open(&f, 2, 32, cap);
 	while (bytes < 20 * cap || pads < 10) {
 		uint64_t k = rnd(&seed) % 100, len, need;
-		bool kick;
+		bool rang;
 		int rc;
 
 		ck_assert_msg(++rounds < 1000000, "no progress: %u published, %u read",
@@ -678,7 +678,7 @@ START_TEST(wraparound)
 		pl_make(buf, 7, seq, len);
 		need = REC_SIZE(0, len);
 		p = next_pos(r, need);
-		rc = pub(r, 3, 1, seq, buf, len, &kick);
+		rc = pub(r, 3, 1, seq, buf, len, &rang);
 		if (rc == 0) {
 			ck_assert_uint_lt(qhead - qtail, QMAX);
 			qpos[qhead++ % QMAX] = p;
@@ -695,7 +695,7 @@ START_TEST(wraparound)
 		}
 
 		/* master: fan out what fits into the reader's inbox */
-		ring_kick_clear(r);
+		ring_doorbell_clear(r);
 		rc = 0;
 		while (ring_inbox_room(r, 0) > 0 &&
 		    (rc = ring_fanout_peek(r, &rec, &p)) == 1) {
@@ -779,20 +779,20 @@ START_TEST(slow_reader_holds_tail)
 	uint64_t posa, p, seed = 42;
 	uint32_t src, seq, i, n;
 	size_t asize, len = 0;
-	bool kick;
+	bool rang;
 	int rc = 0;
 
 	rfix_open(&f, 2, 1024, 2 * RING_REC_MAX);
 	/* a few records first, so the unread one is not at position 0 */
 	for (i = 0; i < 5; i++) {
-		ck_assert_int_eq(pub(r, 1, 1, i, buf, pl_make(buf, 1, i, 3000), &kick), 0);
+		ck_assert_int_eq(pub(r, 1, 1, i, buf, pl_make(buf, 1, i, 3000), &rang), 0);
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 		ring_fanout_advance(r);
 	}
 	ck_assert_uint_eq(ring_reclaim(r, live, 2), atomic_load(&r->hdr->head));
 
 	/* record A reaches both readers; reader 0 does not read it */
-	ck_assert_int_eq(pub(r, 9, 9, 0, buf, pl_make(buf, 0xa, 0, 300), &kick), 0);
+	ck_assert_int_eq(pub(r, 9, 9, 0, buf, pl_make(buf, 0xa, 0, 300), &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &a, &posa), 1);
 	ck_assert(!ring_inbox_push(r, 0, posa));
 	ck_assert(!ring_inbox_push(r, 1, posa));
@@ -806,7 +806,7 @@ START_TEST(slow_reader_holds_tail)
 	for (n = 0; n < 10000; n++) {
 		len = PL_HDR + rnd(&seed) % 2000;
 		pl_make(buf, 2, n, len);
-		rc = pub(r, 1, 1, n, buf, len, &kick);
+		rc = pub(r, 1, 1, n, buf, len, &rang);
 		if (rc == -EAGAIN)
 			break;
 		ck_assert_int_eq(rc, 0);
@@ -828,7 +828,7 @@ START_TEST(slow_reader_holds_tail)
 	ck_assert_uint_gt(n, 10);
 	assert_full_for(r, REC_SIZE(0, len));
 	/* even the smallest record finds no room: the ring is full up to A */
-	while ((rc = pub(r, 1, 1, n, buf, pl_make(buf, 2, n, PL_HDR), &kick)) == 0) {
+	while ((rc = pub(r, 1, 1, n, buf, pl_make(buf, 2, n, PL_HDR), &rang)) == 0) {
 		ck_assert_uint_le(atomic_load(&r->hdr->head), posa + r->cap);
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 		ck_assert(!ring_inbox_push(r, 1, p));
@@ -839,7 +839,7 @@ START_TEST(slow_reader_holds_tail)
 	ck_assert_int_eq(rc, -EAGAIN);
 	assert_full_for(r, REC_SIZE(0, PL_HDR));
 	ck_assert_uint_eq(ring_reclaim(r, live, 2), posa);
-	ck_assert_int_eq(pub(r, 1, 1, n, buf, pl_make(buf, 2, n, PL_HDR), &kick), -EAGAIN);
+	ck_assert_int_eq(pub(r, 1, 1, n, buf, pl_make(buf, 2, n, PL_HDR), &rang), -EAGAIN);
 
 	/* A is intact; once reader 0 takes it, the space comes back */
 	ck_assert(memcmp(a, saved, asize) == 0);
@@ -848,7 +848,7 @@ START_TEST(slow_reader_holds_tail)
 	ring_inbox_pop(r, 0);
 	ck_assert_uint_eq(ring_inbox_oldest(r, 0), UINT64_MAX);
 	ck_assert_uint_eq(ring_reclaim(r, live, 2), atomic_load(&r->hdr->head));
-	ck_assert_int_eq(pub(r, 1, 1, n, buf, pl_make(buf, 2, n, len), &kick), 0);
+	ck_assert_int_eq(pub(r, 1, 1, n, buf, pl_make(buf, 2, n, len), &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 	ck_assert(pl_check(ring_rec_payload(rec), rec->payload_len, &src, &seq));
 	ck_assert_uint_eq(seq, n);
@@ -867,7 +867,7 @@ fill_to(struct ring *r, uint64_t target, uint32_t reader, const uint32_t *live,
 	static char buf[PAYLOAD_MAX];
 	const struct ring_rec *rec;
 	uint64_t head, need, p;
-	bool kick;
+	bool rang;
 
 	memset(buf, 'f', sizeof buf);
 	while ((head = atomic_load(&r->hdr->head)) < target) {
@@ -878,7 +878,7 @@ fill_to(struct ring *r, uint64_t target, uint32_t reader, const uint32_t *live,
 			need = RING_REC_MAX / 2;
 		ck_assert_uint_ge(need, REC_HDR);
 		ck_assert_uint_eq(need % 8, 0);
-		ck_assert_int_eq(pub(r, 1, 1, 0, buf, need - REC_HDR, &kick), 0);
+		ck_assert_int_eq(pub(r, 1, 1, 0, buf, need - REC_HDR, &rang), 0);
 		ck_assert_uint_eq(atomic_load(&r->hdr->head), head + need);
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 		ck_assert_uint_eq(p, head);
@@ -905,11 +905,11 @@ START_TEST(pad_never_overruns_tail)
 	const struct ring_rec *a, *rec;
 	uint64_t posa, p;
 	uint32_t src, seq;
-	bool kick;
+	bool rang;
 
 	rfix_open(&f, 2, 16, cap);
 	fill_to(r, cap + 200, 1, live, 2);
-	ck_assert_int_eq(pub(r, 9, 9, 0, buf, pl_make(buf, 0xa, 0, 304 - REC_HDR), &kick), 0);
+	ck_assert_int_eq(pub(r, 9, 9, 0, buf, pl_make(buf, 0xa, 0, 304 - REC_HDR), &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &a, &posa), 1);
 	ck_assert_uint_eq(posa, cap + 200);
 	ck_assert(!ring_inbox_push(r, 0, posa));
@@ -922,23 +922,23 @@ START_TEST(pad_never_overruns_tail)
 	fill_to(r, 2 * cap - 304, 1, live, 2);
 	ck_assert_uint_eq(ring_free_bytes(r), 504);
 	/* 400 bytes are free, but not 304 + 400 */
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 400 - REC_HDR, &kick), -EAGAIN);
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 312 - REC_HDR, &kick), -EAGAIN);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 400 - REC_HDR, &rang), -EAGAIN);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 312 - REC_HDR, &rang), -EAGAIN);
 	ck_assert_uint_eq(atomic_load(&r->hdr->head), 2 * cap - 304);
 	ck_assert(memcmp(a, saved, a->size) == 0);
 	/* exactly the gap fits without padding; then 200 more, up to A */
 	fill_to(r, 2 * cap, 1, live, 2);
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 208 - REC_HDR, &kick), -EAGAIN);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 208 - REC_HDR, &rang), -EAGAIN);
 	fill_to(r, 2 * cap + 200, 1, live, 2);
 	ck_assert_uint_eq(ring_free_bytes(r), 0);
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 0, &kick), -EAGAIN);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 0, &rang), -EAGAIN);
 	ck_assert(memcmp(a, saved, a->size) == 0);
 	ck_assert_ptr_eq(ring_inbox_peek(r, 0), a);
 	ck_assert(pl_check(ring_rec_payload(a), a->payload_len, &src, &seq));
 	ck_assert_uint_eq(src, 0xa);
 	ring_inbox_pop(r, 0);
 	ck_assert_uint_eq(ring_reclaim(r, live, 2), 2 * cap + 200);
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 400 - REC_HDR, &kick), 0);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, 400 - REC_HDR, &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 	ck_assert_uint_eq(p, 2 * cap + 200);
 	rfix_close(&f);
@@ -954,10 +954,10 @@ START_TEST(dead_reader_releases_tail)
 	const struct ring_rec *rec;
 	uint64_t posa, p, bytes = 0, seed = 7;
 	uint32_t n = 0;
-	bool kick;
+	bool rang;
 
 	rfix_open(&f, 2, 8, 2 * RING_REC_MAX);
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, pl_make(buf, 0xa, 0, 500), &kick), 0);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, pl_make(buf, 0xa, 0, 500), &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &rec, &posa), 1);
 	ck_assert(!ring_inbox_push(r, 0, posa));
 	ck_assert(!ring_inbox_push(r, 1, posa));
@@ -975,7 +975,7 @@ START_TEST(dead_reader_releases_tail)
 		uint32_t src, seq;
 
 		n++;
-		ck_assert_int_eq(pub(r, 1, 1, n, buf, pl_make(buf, 1, n, len), &kick), 0);
+		ck_assert_int_eq(pub(r, 1, 1, n, buf, pl_make(buf, 1, n, len), &rang), 0);
 		bytes += REC_SIZE(0, len);
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 		ck_assert(!ring_inbox_push(r, 1, p));
@@ -999,7 +999,7 @@ START_TEST(dead_reader_releases_tail)
 	ck_assert(!ring_drain_notify_due(r, 0));
 
 	/* reused by a new client, the slot holds the tail again */
-	ck_assert_int_eq(pub(r, 1, 1, 0, buf, pl_make(buf, 1, 0, 100), &kick), 0);
+	ck_assert_int_eq(pub(r, 1, 1, 0, buf, pl_make(buf, 1, 0, 100), &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &rec, &posa), 1);
 	ck_assert(!ring_inbox_push(r, 0, posa));
 	ring_fanout_advance(r);
@@ -1022,11 +1022,11 @@ START_TEST(inbox_fifo_and_room)
 	uint64_t pos[N];
 	uint32_t pushed = 0, popped = 0;
 	char c = 0;
-	bool kick;
+	bool rang;
 
 	rfix_open(&f, 3, IB, 2 * RING_REC_MAX);
 	for (int i = 0; i < N; i++) {
-		ck_assert_int_eq(pub(r, 1, 1, (uint32_t)i, &c, 1, &kick), 0);
+		ck_assert_int_eq(pub(r, 1, 1, (uint32_t)i, &c, 1, &rang), 0);
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &pos[i]), 1);
 		ring_fanout_advance(r);
 	}
@@ -1097,11 +1097,11 @@ START_TEST(inbox_sleep_wake)
 	const struct ring_rec *rec;
 	uint64_t pos[4];
 	char c = 'x';
-	bool kick;
+	bool rang;
 
 	rfix_open(&f, 2, 8, 2 * RING_REC_MAX);
 	for (int i = 0; i < 4; i++) {
-		ck_assert_int_eq(pub(r, 1, 1, (uint32_t)i, &c, 1, &kick), 0);
+		ck_assert_int_eq(pub(r, 1, 1, (uint32_t)i, &c, 1, &rang), 0);
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &pos[i]), 1);
 		ring_fanout_advance(r);
 	}
@@ -1182,7 +1182,7 @@ die_child(void *p)
 	struct die_arg *a = p;
 	struct ring_target t = { .kind = RING_TO_ALL, .id = 1, .gen = 1 };
 	uint8_t buf[256];
-	bool kick;
+	bool rang;
 
 	switch (a->how) {
 	case DIE_HOLDING_LOCK:
@@ -1201,7 +1201,7 @@ die_child(void *p)
 		uint64_t pos = next_pos(a->r, REC_SIZE(0, DIE_RESV_LEN));
 
 		if (ring_publish(a->r, a->owner, a->gen, &t, buf,
-		    pl_make(buf, a->gen, 0, DIE_RESV_LEN), &kick) != 0)
+		    pl_make(buf, a->gen, 0, DIE_RESV_LEN), &rang) != 0)
 			return 2;
 		rec = (struct ring_rec *)(a->r->data + pos % a->r->cap);
 		if (pthread_mutex_lock(&a->r->hdr->lock) != 0)
@@ -1228,7 +1228,7 @@ die_child(void *p)
 		sa.sa_handler = die_now;
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGBUS, &sa, NULL);
-		ring_publish(a->r, a->owner, a->gen, &t, m + pg - 64, DIE_COPY_LEN, &kick);
+		ring_publish(a->r, a->owner, a->gen, &t, m + pg - 64, DIE_COPY_LEN, &rang);
 		return 3;	/* the copy did not fault?! */
 	}
 	}
@@ -1255,10 +1255,10 @@ master_roundtrip(struct ring *r, uint32_t seq)
 	const struct ring_rec *rec;
 	uint32_t src, s;
 	uint64_t p;
-	bool kick;
+	bool rang;
 
 	ck_assert_int_eq(pub(r, RING_OWNER_MASTER, 0, seq, buf,
-	    pl_make(buf, 0xfeed, seq, 100), &kick), 0);
+	    pl_make(buf, 0xfeed, seq, 100), &rang), 0);
 	ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), 1);
 	ck_assert_uint_eq(rec->owner, RING_OWNER_MASTER);
 	ck_assert(pl_check(ring_rec_payload(rec), rec->payload_len, &src, &s));
@@ -1298,13 +1298,13 @@ check_abandon(struct ring *r, uint32_t owner, uint32_t gen, int how)
 	const struct ring_rec *rec;
 	uint64_t p, resv;
 	uint32_t src, s;
-	bool kick;
+	bool rang;
 
 	resv = next_pos(r, REC_SIZE(0, how == DIE_MID_COPY ? DIE_COPY_LEN : DIE_RESV_LEN));
 	run_die_child(r, owner, gen, how);
 	ck_assert_uint_gt(atomic_load(&r->hdr->head), resv);
 	/* a live publisher commits after it: still behind the RESERVED one */
-	ck_assert_int_eq(pub(r, 1, 1, 77, buf, pl_make(buf, 1, 77, 90), &kick), 0);
+	ck_assert_int_eq(pub(r, 1, 1, 77, buf, pl_make(buf, 1, 77, 90), &rang), 0);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(ring_fanout_peek(r, &rec, &p), -EINPROGRESS);
 		ck_assert_uint_eq(p, resv);
@@ -1377,11 +1377,11 @@ kill_child(void *p)
 		size_t len = PL_HDR + (k == 0 ? rnd(&a->seed) % (PAYLOAD_MAX - PL_HDR + 1) :
 		    rnd(&a->seed) % 2000);
 		int rc;
-		bool kick;
+		bool rang;
 
 		pl_make(buf, a->gen, seq, len);
 		/* spin on -EAGAIN: in and out of the lock as fast as possible */
-		while ((rc = pub(a->r, KILL_OWNER, a->gen, seq, buf, len, &kick)) == -EAGAIN)
+		while ((rc = pub(a->r, KILL_OWNER, a->gen, seq, buf, len, &rang)) == -EAGAIN)
 			;
 		if (rc != 0)
 			return 10;
@@ -1529,13 +1529,13 @@ mp_publisher(void *p)
 	for (uint32_t seq = 0; seq < a->n; seq++) {
 		size_t len = pl_make(buf, a->id, seq, PL_HDR + (seq * 7 + a->id * 3) % 150);
 		struct ring_target t = { .kind = RING_TO_CHAN, .id = a->id, .gen = seq };
-		bool kick;
+		bool rang;
 		int rc;
 
 		for (;;) {
 			uint32_t s = atomic_load(&c->space_seq);
 
-			rc = ring_publish(a->r, MP_RD + a->id, MP_GEN + a->id, &t, buf, len, &kick);
+			rc = ring_publish(a->r, MP_RD + a->id, MP_GEN + a->id, &t, buf, len, &rang);
 			if (rc != -EAGAIN)
 				break;
 			/* full: tell the master, wait for the tail to move */
@@ -1549,7 +1549,7 @@ mp_publisher(void *p)
 		}
 		if (rc != 0)
 			return 10;
-		if (kick)
+		if (rang)
 			mp_poke_master(c);
 	}
 	atomic_fetch_add(&c->done, 1);
@@ -1717,7 +1717,7 @@ mp_master_run(struct mp_master *m)
 	for (;;) {
 		uint32_t seen = atomic_load(&m->c->master_seq), moved = 0;
 
-		ring_kick_clear(r);
+		ring_doorbell_clear(r);
 		while ((rc = ring_fanout_peek(r, &rec, &pos)) == 1) {
 			for (uint32_t s = 0; s < MP_RD; s++)
 				mp_make_room(m, s);
@@ -1803,7 +1803,7 @@ many_publishers(bool local_readers)
 			ck_assert(ring_inbox_empty(r, s));
 		}
 	}
-	ck_assert_msg(m->timeouts == 0, "master waited out %u timeouts: a kick or "
+	ck_assert_msg(m->timeouts == 0, "master waited out %u timeouts: a rang or "
 	    "drain notification was lost", m->timeouts);
 	ck_assert_int_eq(ring_fanout_peek(r, &(const struct ring_rec *){ NULL },
 	    &(uint64_t){ 0 }), 0);

@@ -8,13 +8,13 @@
 
 #include <stdint.h>
 
-struct peers;
+struct iplimit;
 
-struct peers *peers_new(uint32_t max_entries);
-void peers_free(struct peers *p);
+struct iplimit *iplimit_new(uint32_t max_entries);
+void iplimit_free(struct iplimit *p);
 /* connections from host now, after counting one more (0 when the table is full) */
-uint32_t peers_add(struct peers *p, const char *host);
-void peers_del(struct peers *p, const char *host);
-uint32_t peers_count(const struct peers *p, const char *host);
+uint32_t iplimit_add(struct iplimit *p, const char *host);
+void iplimit_del(struct iplimit *p, const char *host);
+uint32_t iplimit_count(const struct iplimit *p, const char *host);
 
 #endif

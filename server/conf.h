@@ -1,10 +1,10 @@
 /*
- * config: shmchatd.conf (libconfig syntax) -> struct config.
+ * config: shmchatd.conf (libconfig syntax) -> struct conf.
  *
  * Every setting has a built-in default, so the daemon runs with no file at
  * all. Loading validates everything (types, ranges, unknown keys) and
  * reports the first problem as "FILE:LINE: what is wrong". A reload builds a
- * fresh struct config and swaps it in only when it loaded cleanly.
+ * fresh struct conf and swaps it in only when it loaded cleanly.
  */
 #ifndef SHMCHAT_CONFIG_H
 #define SHMCHAT_CONFIG_H
@@ -20,7 +20,7 @@
 
 #define CONFIG_MAX_LISTEN 16
 
-struct config {
+struct conf {
 	/* server identity */
 	char *server_name;		/* "shmchat.localhost" */
 	char *network;			/* "shmchat" */
@@ -71,8 +71,8 @@ struct config {
 	char *admin_group;		/* "shmchat": members may use shmchatctl */
 };
 
-void config_init_defaults(struct config *c);
-void config_free(struct config *c);
+void conf_init_defaults(struct conf *c);
+void conf_free(struct conf *c);
 
 /*
  * Load path over the defaults. If the file does not exist and !must_exist,
@@ -80,11 +80,11 @@ void config_free(struct config *c);
  * "/etc/shmchat/shmchatd.conf:12: max_clients must be between 1 and 1000000"
  * in err; c is then left holding the defaults (free it either way).
  */
-int config_load(struct config *c, const char *path, bool must_exist,
+int conf_load(struct conf *c, const char *path, bool must_exist,
     char *err, size_t errlen);
 
 /* human-readable list of differences ("motd, ping_timeout"), for reload logs */
-void config_diff(const struct config *old, const struct config *new,
+void conf_diff(const struct conf *old, const struct conf *new,
     char *out, size_t outlen);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peers.h"
+#include "iplimit.h"
 
 #define PEERS_HOST_MAX	72
 
@@ -13,7 +13,7 @@ struct peer {
 	uint32_t count;
 };
 
-struct peers {
+struct iplimit {
 	struct peer *v;
 	uint32_t cap;	/* power of two, at least twice the entries */
 };
@@ -28,10 +28,10 @@ peers_hash(const char *s)
 	return h;
 }
 
-struct peers *
-peers_new(uint32_t max_entries)
+struct iplimit *
+iplimit_new(uint32_t max_entries)
 {
-	struct peers *p = calloc(1, sizeof *p);
+	struct iplimit *p = calloc(1, sizeof *p);
 	uint32_t cap = 64;
 
 	while (cap < max_entries * 2)
@@ -45,7 +45,7 @@ peers_new(uint32_t max_entries)
 }
 
 void
-peers_free(struct peers *p)
+iplimit_free(struct iplimit *p)
 {
 	if (p != NULL)
 		free(p->v);
@@ -54,7 +54,7 @@ peers_free(struct peers *p)
 
 /* the entry for host, or the free one where it would go */
 static uint32_t
-peers_pos(const struct peers *p, const char *host)
+peers_pos(const struct iplimit *p, const char *host)
 {
 	uint32_t i = peers_hash(host) & (p->cap - 1);
 
@@ -64,7 +64,7 @@ peers_pos(const struct peers *p, const char *host)
 }
 
 uint32_t
-peers_add(struct peers *p, const char *host)
+iplimit_add(struct iplimit *p, const char *host)
 {
 	uint32_t i = peers_pos(p, host);
 
@@ -78,7 +78,7 @@ peers_add(struct peers *p, const char *host)
 }
 
 uint32_t
-peers_count(const struct peers *p, const char *host)
+iplimit_count(const struct iplimit *p, const char *host)
 {
 	uint32_t i = peers_pos(p, host);
 
@@ -86,7 +86,7 @@ peers_count(const struct peers *p, const char *host)
 }
 
 void
-peers_del(struct peers *p, const char *host)
+iplimit_del(struct iplimit *p, const char *host)
 {
 	uint32_t i = peers_pos(p, host), j, mask = p->cap - 1;
 

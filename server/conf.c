@@ -1,5 +1,5 @@
 /*
- * config: owns struct config - the built-in defaults, loading and validating
+ * config: owns struct conf - the built-in defaults, loading and validating
  * shmchatd.conf (flat libconfig settings named like the struct fields), the
  * MOTD file, and the "what changed" summary logged on reload.
  */
@@ -19,8 +19,8 @@
 
 #include <libconfig.h>
 
-/* quoted: found next to this file, i.e. server/config.h, not autoconf's */
-#include "config.h"
+/* quoted: found next to this file, i.e. server/conf.h, not autoconf's */
+#include "conf.h"
 #include "listen.h"
 #include "log.h"
 
@@ -41,7 +41,7 @@ xstrdup(const char *s)
 }
 
 void
-config_init_defaults(struct config *c)
+conf_init_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof *c);
 	c->server_name = xstrdup("shmchat.localhost");
@@ -88,7 +88,7 @@ config_init_defaults(struct config *c)
 }
 
 void
-config_free(struct config *c)
+conf_free(struct conf *c)
 {
 	free(c->server_name);
 	free(c->network);
@@ -337,7 +337,7 @@ struct opt {
 	const char *(*check)(const char *);
 };
 
-#define F(field)	offsetof(struct config, field)
+#define F(field)	offsetof(struct conf, field)
 static const struct opt opts[] = {
 	{ "server_name", OPT_STR, F(server_name), 0, 0, 0, check_hostname },
 	{ "network", OPT_STR, F(network), 0, 0, 0, check_network },
@@ -391,7 +391,7 @@ struct load_ctx {
 };
 
 static int
-set_listen(struct config *n, struct load_ctx *lc, const config_setting_t *s)
+set_listen(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 {
 	struct sockaddr_storage ss[CONFIG_MAX_LISTEN];
 	socklen_t sslen[CONFIG_MAX_LISTEN];
@@ -445,7 +445,7 @@ set_listen(struct config *n, struct load_ctx *lc, const config_setting_t *s)
 
 /* limits_exempt: numeric IPv4/IPv6 addresses, kept in canonical form */
 static int
-set_addrs(struct config *n, struct load_ctx *lc, const config_setting_t *s)
+set_addrs(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 {
 	int count;
 
@@ -488,7 +488,7 @@ set_addrs(struct config *n, struct load_ctx *lc, const config_setting_t *s)
 }
 
 static int
-set_one(struct config *n, struct load_ctx *lc, const struct opt *o,
+set_one(struct conf *n, struct load_ctx *lc, const struct opt *o,
     const config_setting_t *s)
 {
 	char *field = (char *)n + o->off;
@@ -562,7 +562,7 @@ set_one(struct config *n, struct load_ctx *lc, const struct opt *o,
 
 /* admin = { queue_key = 0x...; group = "shmchat"; } */
 static int
-apply_admin(struct config *n, struct load_ctx *lc, const config_setting_t *grp)
+apply_admin(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
 {
 	int count = config_setting_length(grp);
 
@@ -601,7 +601,7 @@ apply_admin(struct config *n, struct load_ctx *lc, const config_setting_t *grp)
 }
 
 static int
-apply(struct config *n, struct load_ctx *lc, const config_t *cf)
+apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {
 	const config_setting_t *root = config_root_setting(cf);
 	int count = config_setting_length(root);
@@ -658,7 +658,7 @@ motd_normalize(char *t)
 }
 
 static int
-resolve_motd(struct config *n, struct load_ctx *lc)
+resolve_motd(struct conf *n, struct load_ctx *lc)
 {
 	if (n->motd_file != NULL) {
 		const config_setting_t *s = lc->motd_file_at;
@@ -706,11 +706,11 @@ resolve_motd(struct config *n, struct load_ctx *lc)
 }
 
 int
-config_load(struct config *c, const char *path, bool must_exist,
+conf_load(struct conf *c, const char *path, bool must_exist,
     char *err, size_t errlen)
 {
 	struct load_ctx lc = { .path = path, .err = err, .errlen = errlen };
-	struct config n;
+	struct conf n;
 	config_t cf;
 	char *text;
 	size_t len;
@@ -718,7 +718,7 @@ config_load(struct config *c, const char *path, bool must_exist,
 
 	seterr(err, errlen, "%s", "");
 	/* a reload starts from the defaults: a removed setting reverts */
-	config_init_defaults(&n);
+	conf_init_defaults(&n);
 	r = read_file(path, CONFIG_FILE_MAX, &text, &len);
 	if (r == -ENOENT && !must_exist)
 		goto ok;
@@ -751,13 +751,13 @@ config_load(struct config *c, const char *path, bool must_exist,
 	if (r < 0)
 		goto fail;
 ok:
-	config_free(c);
+	conf_free(c);
 	*c = n;
 	return 0;
 fail:
-	config_free(&n);
-	config_free(c);
-	config_init_defaults(c);
+	conf_free(&n);
+	conf_free(c);
+	conf_init_defaults(c);
 	return -1;
 }
 
@@ -794,7 +794,7 @@ str_differs(const char *a, const char *b)
 }
 
 void
-config_diff(const struct config *old, const struct config *new,
+conf_diff(const struct conf *old, const struct conf *new,
     char *out, size_t outlen)
 {
 	struct out o = { .p = out, .cap = outlen };
