@@ -16,6 +16,12 @@
 #define IRC_MAXLINE	512	/* bytes, including the final CR LF */
 #define IRC_MAXTAGS	8191	/* bytes of @tags a peer may send before the line */
 #define IRC_MAXPARAMS	15
+/* the longest names shmchatd keeps (configuration may set shorter ones) */
+#define IRC_NICK_MAX	64
+#define IRC_CHAN_MAX	200
+#define IRC_USER_MAX	16
+#define IRC_HOST_MAX	64
+#define IRC_REAL_MAX	128
 
 struct irc_msg {
 	const char *tags;	/* without '@', NULL when absent */

@@ -13,6 +13,7 @@
 #define SHMCHAT_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 
 #define SHMCHAT_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -26,6 +26,8 @@ struct admin {
 	struct ipc_peer ipc;
 	uint32_t dropped;	/* reply parts dropped since start */
 	uint32_t malformed;	/* malformed messages since start */
+	struct adminq_msg qmsg;	/* the queue message being read or written */
+	char msg[IPC_MSG_MAX];	/* the master's message being relayed */
 };
 
 static void
@@ -46,14 +48,14 @@ static bool
 admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part,
     bool last, const char *data, size_t len)
 {
-	static struct adminq_msg m;
-	ssize_t n = adminq_encode_reply(&m, to, id, status, part, last, data, len);
+	struct adminq_msg *m = &a->qmsg;
+	ssize_t n = adminq_encode_reply(m, to, id, status, part, last, data, len);
 	int waited = 0, rc;
 
 	if (n < 0)
 		return false;
 	for (;;) {
-		rc = adminq_send(a->qid, &m, n);
+		rc = adminq_send(a->qid, m, n);
 		if (rc == 0)
 			return true;
 		if (rc != -EAGAIN) {
@@ -91,7 +93,7 @@ admin_answer(struct admin *a, pid_t to, uint32_t id, unsigned status, const char
 static int
 admin_relay(struct admin *a, pid_t to, uint32_t id)
 {
-	static char msg[IPC_MSG_MAX];
+	char *msg = a->msg;
 	unsigned part = 0;
 	bool sending = true;
 
@@ -104,14 +106,13 @@ admin_relay(struct admin *a, pid_t to, uint32_t id)
 			    id, ADMIN_MASTER_TIMEOUT_MS / 1000);
 			return -ETIMEDOUT;
 		}
-		n = ipc_recv(&a->ipc, msg);
+		n = ipc_recv_into(&a->ipc, msg, sizeof a->msg, NULL);
 		if (n == -EAGAIN || n == -EINTR)
 			continue;
 		if (n <= 0)
 			return n == 0 ? -EPIPE : (int)n;
 		const struct ipc_admin_reply *r = (const void *)msg;
-		if (r->hdr.type != IPC_ADMIN_REPLY || (size_t)n < sizeof *r ||
-		    r->len != n - sizeof *r) {
+		if (r->hdr.type != IPC_ADMIN_REPLY || r->len != n - sizeof *r) {
 			log_warnx("unexpected message %u from the master", r->hdr.type);
 			return -EBADMSG;
 		}
@@ -128,38 +129,33 @@ admin_relay(struct admin *a, pid_t to, uint32_t id)
 static void
 admin_forward(struct admin *a, const struct adminq_req *r)
 {
-	char msg[IPC_MSG_MAX];
-	struct ipc_admin_req *q = (struct ipc_admin_req *)msg;
-	size_t off = sizeof *q;
+	struct ipc_out o;
+	struct ipc_admin_req *q = ipc_out_init(&o, a->msg, sizeof a->msg, sizeof *q);
 
 	q->pid = r->pid;
 	q->id = r->id;
 	q->cmd = r->cmd;
 	q->nargs = r->nargs;
-	for (int i = 0; i < r->nargs; i++) {
-		size_t n = strlen(r->args[i]) + 1;
-		if (off + n > sizeof msg) {
-			admin_answer(a, r->pid, r->id, ADMINQ_BAD_REQUEST, "arguments too long");
-			return;
-		}
-		memcpy(msg + off, r->args[i], n);
-		off += n;
+	for (int i = 0; i < r->nargs; i++)
+		ipc_put_str(&o, r->args[i]);
+	if (o.overflow) {
+		admin_answer(a, r->pid, r->id, ADMINQ_BAD_REQUEST, "arguments too long");
+		return;
 	}
-	if (ipc_send(&a->ipc, IPC_ADMIN_REQ, msg, off) < 0 || ipc_flush(&a->ipc) < 0) {
+	if (ipc_out_send(&a->ipc, IPC_ADMIN_REQ, &o) < 0 || ipc_flush(&a->ipc) < 0) {
 		log_warn("cannot reach the master");
 		_exit(1);
 	}
 	if (admin_relay(a, r->pid, r->id) == -EPIPE)
 		_exit(0);	/* the master is gone */
-	struct ipc_hdr h;
-	ipc_send(&a->ipc, IPC_ADMIN_DONE, &h, sizeof h);
+	ipc_send_empty(&a->ipc, IPC_ADMIN_DONE);
 }
 
 int
 admin_run(int qid, int ipc_fd)
 {
 	struct admin a = { .qid = qid };
-	static struct adminq_msg m;
+	struct adminq_msg *m = &a.qmsg;
 	sigset_t none;
 
 	/* keep stdio and our socketpair end only */
@@ -186,13 +182,13 @@ admin_run(int qid, int ipc_fd)
 	 * Receive once, so the queue's msg_lrpid names this live shmchatd:
 	 * that is how a second instance tells a queue in use from a stale one.
 	 */
-	m.mtype = 2;
-	if (adminq_send(qid, &m, 0) == 0)
-		adminq_recv(qid, &m, 2, 0);
+	m->mtype = 2;
+	if (adminq_send(qid, m, 0) == 0)
+		adminq_recv(qid, m, 2, 0);
 
 	for (;;) {
 		struct adminq_req r;
-		ssize_t n = adminq_recv(qid, &m, ADMINQ_MTYPE_REQUEST, -1);
+		ssize_t n = adminq_recv(qid, m, ADMINQ_MTYPE_REQUEST, -1);
 		int rc;
 
 		if (n < 0) {
@@ -204,7 +200,7 @@ admin_run(int qid, int ipc_fd)
 			log_warn("msgrcv");
 			return 1;
 		}
-		rc = adminq_decode_req(&m, n, &r);
+		rc = adminq_decode_req(m, n, &r);
 		if (rc == -EPROTO) {
 			log_warnx("request from pid %ld speaks protocol %u, not %u",
 			    (long)r.pid, r.version, ADMINQ_VERSION);

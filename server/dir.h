@@ -16,11 +16,13 @@
 #include <stdint.h>
 #include <time.h>
 
-#define DIR_NICK_MAX	64
-#define DIR_CHAN_MAX	200
-#define DIR_USER_MAX	16
-#define DIR_HOST_MAX	64
-#define DIR_REAL_MAX	128
+#include "irc.h"
+
+#define DIR_NICK_MAX	IRC_NICK_MAX
+#define DIR_CHAN_MAX	IRC_CHAN_MAX
+#define DIR_USER_MAX	IRC_USER_MAX
+#define DIR_HOST_MAX	IRC_HOST_MAX
+#define DIR_REAL_MAX	IRC_REAL_MAX
 
 enum dir_state {
 	DIR_FREE = 0,

@@ -2,138 +2,216 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
+#include "cmd_msg.h"
+#include "dirsvc.h"
 #include "fanout.h"
 #include "irc.h"
 #include "log.h"
-#include "master.h"
-#include "numeric.h"
+
+int
+fanout_init(struct fanout *f, uint32_t nslots)
+{
+	memset(f, 0, sizeof *f);
+	f->nslots = nslots;
+	f->slots = calloc(nslots, sizeof *f->slots);
+	f->recips = calloc(nslots, sizeof *f->recips);
+	f->wakes = calloc(nslots, sizeof *f->wakes);
+	if (f->slots == NULL || f->recips == NULL || f->wakes == NULL) {
+		fanout_free(f);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 void
-fanout_queue_wake(struct master *m, uint32_t slot)
+fanout_free(struct fanout *f)
 {
-	if (!m->slots[slot].wake_queued) {
-		m->slots[slot].wake_queued = true;
-		m->wakes[m->nwakes++] = slot;
+	free(f->slots);
+	free(f->recips);
+	free(f->wakes);
+	f->slots = NULL;
+	f->recips = f->wakes = NULL;
+}
+
+void
+fanout_queue_wake(struct fanout *f, uint32_t slot)
+{
+	if (!f->slots[slot].wake_queued) {
+		f->slots[slot].wake_queued = true;
+		f->wakes[f->nwakes++] = slot;
 	}
 }
 
 void
-fanout_flush_wakes(struct master *m)
+fanout_wakes_sent(struct fanout *f)
 {
-	struct ipc_hdr h;
+	for (uint32_t i = 0; i < f->nwakes; i++)
+		f->slots[f->wakes[i]].wake_queued = false;
+	f->nwakes = 0;
+}
 
-	for (uint32_t i = 0; i < m->nwakes; i++) {
-		m->slots[m->wakes[i]].wake_queued = false;
-		master_send(m, m->wakes[i], IPC_WAKE, &h, sizeof h);
+void
+fanout_stall(struct fanout *f, uint32_t slot)
+{
+	if (!f->stalled || f->stall_slot != slot) {
+		f->stalled = true;
+		f->stall_slot = slot;
+		f->stall_since = clock_ms();
 	}
-	m->nwakes = 0;
 }
 
 /* add slot to the recipient list once per record */
 static inline void
-fanout_add(struct master *m, uint32_t *n, uint32_t slot, uint64_t stamp)
+fanout_add(struct fanout *f, uint32_t *n, uint32_t slot, uint64_t stamp)
 {
-	if (m->slots[slot].mark != stamp) {
-		m->slots[slot].mark = stamp;
-		m->recips[(*n)++] = slot;
+	struct fanout_slot *fs = &f->slots[slot];
+
+	if (fs->mark != stamp && !fs->gone) {
+		fs->mark = stamp;
+		f->recips[(*n)++] = slot;
 	}
 }
 
 static void
-fanout_chan_members(struct master *m, uint32_t *n, uint32_t id, uint32_t gen,
+fanout_chan_members(struct fanout *f, uint32_t *n, const struct dir_chan *c,
     const struct ring_rec *rec, uint64_t pos, uint64_t stamp)
 {
-	struct dir_chan *c = dir_chan_get(&m->dir, id);
 	bool excl = rec->flags & RING_F_EXCLUDE_ORIGIN;
 
-	if (c == NULL || c->gen != gen)
-		return;
 	for (uint32_t i = 0; i < c->nmembers; i++) {
 		const struct dir_member *mb = &c->members[i];
 		if (mb->joined_at > pos)
 			continue;	/* joined after this was published */
 		if (excl && mb->slot == rec->owner && mb->gen == rec->owner_gen)
 			continue;
-		fanout_add(m, n, mb->slot, stamp);
+		fanout_add(f, n, mb->slot, stamp);
 	}
 }
 
-/* PRIVMSG nick: resolve now; tell the sender if nobody has that nick */
-static void
-fanout_nick(struct master *m, uint32_t *n, const struct ring_rec *rec, uint64_t stamp)
+/* the record's target name (extra), NUL-terminated in out */
+static const char *
+fanout_target_name(const struct ring_rec *rec, char *out, size_t size)
 {
-	char nick[DIR_NICK_MAX + 1], line[IRC_MAXLINE + 1];
-	size_t len = rec->extra_len < DIR_NICK_MAX ? rec->extra_len : DIR_NICK_MAX;
-	bool errors = rec->flags & RING_F_REPLY_ERRORS;
-	struct dir_user *from = NULL, *to;
-	int slot;
+	size_t len = ring_rec_target_len(rec);
 
-	memcpy(nick, ring_rec_extra(rec), len);
-	nick[len] = '\0';
-	if (rec->owner < m->nslots && m->dir.users[rec->owner].gen == rec->owner_gen &&
-	    m->dir.users[rec->owner].state == DIR_REGISTERED)
-		from = &m->dir.users[rec->owner];
-	slot = dir_nick_find(&m->dir, nick);
-	to = slot >= 0 ? &m->dir.users[slot] : NULL;
-	if (to == NULL || to->state != DIR_REGISTERED) {
-		if (errors && from != NULL) {
-			struct ring_target t = { .kind = RING_TO_SLOT,
-			    .id = rec->owner, .gen = rec->owner_gen };
-			size_t l = irc_fmt(line, sizeof line, ":%s " ERR_NOSUCHNICK
-			    " %s %s :No such nick/channel", m->cfg->server_name,
-			    from->nick, nick);
-			master_emit(m, &t, line, l);
-		}
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, ring_rec_extra(rec), len);
+	out[len] = '\0';
+	return out;
+}
+
+/* is the record's publisher still the registered client it was? */
+static bool
+fanout_origin_ok(struct dirsvc *ds, const struct ring_rec *rec)
+{
+	return rec->owner < ds->dir.nslots && ds->dir.users[rec->owner].gen == rec->owner_gen &&
+	    ds->dir.users[rec->owner].state == DIR_REGISTERED;
+}
+
+/* a client's message to a channel: only a member may speak there */
+static void
+fanout_msg_chan(struct fanout *f, struct dirsvc *ds, uint32_t *n,
+    const struct ring_rec *rec, uint64_t pos, uint64_t stamp)
+{
+	char name[IRC_MAXLINE];
+	bool errors = rec->flags & RING_F_REPLY_ERRORS;
+	struct dir_chan *c = dir_chan_find(&ds->dir, fanout_target_name(rec, name, sizeof name));
+
+	if (!fanout_origin_ok(ds, rec))
+		return;
+	if (c == NULL) {
+		if (errors)
+			f->report = CMD_MSG_NO_CHANNEL;
 		return;
 	}
-	fanout_add(m, n, slot, stamp);
-	if (errors && from != NULL && to->away != NULL) {
-		struct ring_target t = { .kind = RING_TO_SLOT,
-		    .id = rec->owner, .gen = rec->owner_gen };
-		size_t l = irc_fmt(line, sizeof line, ":%s " RPL_AWAY " %s %s :%s",
-		    m->cfg->server_name, from->nick, to->nick, to->away);
-		master_emit(m, &t, line, l);
+	if (!dir_is_member(&ds->dir, c->id, rec->owner)) {
+		if (errors)
+			f->report = CMD_MSG_CANNOT_SEND;
+		return;
 	}
+	fanout_chan_members(f, n, c, rec, pos, stamp);
+}
+
+/* a client's message to a nick: resolved now */
+static void
+fanout_msg_nick(struct fanout *f, struct dirsvc *ds, uint32_t *n,
+    const struct ring_rec *rec, uint64_t stamp)
+{
+	char nick[IRC_MAXLINE];
+	bool errors = rec->flags & RING_F_REPLY_ERRORS;
+	int slot = dir_nick_find(&ds->dir, fanout_target_name(rec, nick, sizeof nick));
+
+	if (!fanout_origin_ok(ds, rec))
+		return;
+	if (slot < 0 || ds->dir.users[slot].state != DIR_REGISTERED) {
+		if (errors)
+			f->report = CMD_MSG_NO_NICK;
+		return;
+	}
+	fanout_add(f, n, slot, stamp);
+	if (errors && ds->dir.users[slot].away != NULL) {
+		f->report = CMD_MSG_AWAY;
+		f->report_to = slot;
+	}
+}
+
+/* the record's own client, if it is still the one it was published for */
+static void
+fanout_target_slot(struct fanout *f, struct dirsvc *ds, uint32_t *n,
+    const struct ring_rec *rec, uint64_t stamp)
+{
+	if (rec->target_id < ds->dir.nslots &&
+	    ds->dir.users[rec->target_id].gen == rec->target_gen &&
+	    ds->dir.users[rec->target_id].state != DIR_FREE)
+		fanout_add(f, n, rec->target_id, stamp);
 }
 
 static uint32_t
-fanout_resolve(struct master *m, const struct ring_rec *rec, uint64_t pos)
+fanout_resolve(struct fanout *f, struct dirsvc *ds, const struct ring_rec *rec, uint64_t pos)
 {
 	uint64_t stamp = pos + 1;
 	uint32_t n = 0;
+	struct dir_chan *c;
 
+	f->report = -1;
 	switch (rec->kind) {
 	case RING_TO_CHAN:
-		fanout_chan_members(m, &n, rec->target_id, rec->target_gen, rec, pos, stamp);
+		c = dir_chan_get(&ds->dir, rec->target_id);
+		if (c != NULL && c->gen == rec->target_gen)
+			fanout_chan_members(f, &n, c, rec, pos, stamp);
+		break;
+	case RING_MSG_CHAN:
+		fanout_msg_chan(f, ds, &n, rec, pos, stamp);
 		break;
 	case RING_TO_CHANS: {
-		const struct ipc_chanref *refs = (const void *)ring_rec_extra(rec);
-		size_t nrefs = rec->extra_len / sizeof *refs;
+		size_t nrefs = ring_rec_target_len(rec) / sizeof(struct ring_chanref);
 		for (size_t i = 0; i < nrefs; i++) {
-			struct ipc_chanref r;
-			memcpy(&r, &refs[i], sizeof r);
-			fanout_chan_members(m, &n, r.id, r.gen, rec, pos, stamp);
+			struct ring_chanref r;
+			memcpy(&r, ring_rec_extra(rec) + i * sizeof r, sizeof r);
+			c = dir_chan_get(&ds->dir, r.id);
+			if (c != NULL && c->gen == r.gen)
+				fanout_chan_members(f, &n, c, rec, pos, stamp);
 		}
-		if (!(rec->flags & RING_F_INCLUDE_TARGET))
-			break;
+		if (rec->flags & RING_F_INCLUDE_TARGET)
+			fanout_target_slot(f, ds, &n, rec, stamp);
+		break;
 	}
-		/* FALLTHROUGH */
 	case RING_TO_SLOT:
-		if (rec->target_id < m->nslots &&
-		    m->dir.users[rec->target_id].gen == rec->target_gen &&
-		    m->dir.users[rec->target_id].state != DIR_FREE)
-			fanout_add(m, &n, rec->target_id, stamp);
+	case RING_ACK:
+		fanout_target_slot(f, ds, &n, rec, stamp);
 		break;
 	case RING_TO_NICK:
-		fanout_nick(m, &n, rec, stamp);
+		fanout_msg_nick(f, ds, &n, rec, stamp);
 		break;
 	case RING_TO_ALL:
-		for (uint32_t i = 0; i < m->nlive; i++)
-			if (m->dir.users[m->live[i]].state == DIR_REGISTERED)
-				fanout_add(m, &n, m->live[i], stamp);
+		for (uint32_t i = 0; i < ds->dir.nslots; i++)
+			if (ds->dir.users[i].state == DIR_REGISTERED)
+				fanout_add(f, &n, i, stamp);
 		break;
 	default:
 		log_warnx("record at %llu has unknown target kind %u; dropped",
@@ -142,40 +220,31 @@ fanout_resolve(struct master *m, const struct ring_rec *rec, uint64_t pos)
 	return n;
 }
 
-static void
-fanout_stall(struct master *m, uint32_t slot)
+enum fanout_result
+fanout_run(struct fanout *f, struct dirsvc *ds, unsigned budget)
 {
-	if (!m->stalled || m->stall_slot != slot) {
-		m->stalled = true;
-		m->stall_slot = slot;
-		clock_gettime(CLOCK_MONOTONIC, &m->stall_since);
-	}
-}
-
-bool
-fanout_run(struct master *m, unsigned budget)
-{
+	struct ring *r = ds->ring;
 	const struct ring_rec *rec;
 	uint64_t pos;
 	int rc;
 
-	ring_doorbell_clear(&m->ring);
+	ring_doorbell_clear(r);
 	while (budget-- > 0) {
 		uint32_t n;
 
-		rc = ring_fanout_peek(&m->ring, &rec, &pos);
+		rc = ring_fanout_peek(r, &rec, &pos);
 		if (rc == 0) {
-			m->stalled = false;
-			return false;
+			f->stalled = false;
+			return FANOUT_CAUGHT_UP;
 		}
 		if (rc == -EINPROGRESS) {
 			/* a publisher is between reserve and commit */
-			fanout_stall(m, rec->owner);
-			return false;
+			fanout_stall(f, rec->owner);
+			return FANOUT_BLOCKED;
 		}
-		n = fanout_resolve(m, rec, pos);
+		n = fanout_resolve(f, ds, rec, pos);
 		for (uint32_t i = 0; i < n; i++)
-			if (ring_inbox_room(&m->ring, m->recips[i]) == 0) {
+			if (ring_inbox_room(r, f->recips[i]) == 0) {
 				/*
 				 * This reader is behind by a whole inbox. Wait
 				 * for it (it is being woken); it is cut loose if
@@ -183,18 +252,21 @@ fanout_run(struct master *m, unsigned budget)
 				 * reset so the retry resolves afresh.
 				 */
 				for (uint32_t j = 0; j < n; j++)
-					m->slots[m->recips[j]].mark = 0;
-				ring_drain_notify_request(&m->ring, m->recips[i]);
-				fanout_queue_wake(m, m->recips[i]);
-				fanout_stall(m, m->recips[i]);
-				return false;
+					f->slots[f->recips[j]].mark = 0;
+				ring_drain_notify_request(r, f->recips[i]);
+				fanout_queue_wake(f, f->recips[i]);
+				fanout_stall(f, f->recips[i]);
+				return FANOUT_BLOCKED;
 			}
+		/* the sender hears of it once, when the record is delivered */
+		if (f->report >= 0)
+			cmd_msg_report(ds, rec, (enum cmd_msg_outcome)f->report, f->report_to);
 		for (uint32_t i = 0; i < n; i++)
-			if (ring_inbox_push(&m->ring, m->recips[i], pos))
-				fanout_queue_wake(m, m->recips[i]);
-		m->delivered += n;
-		m->stalled = false;
-		ring_fanout_advance(&m->ring);
+			if (ring_inbox_push(r, f->recips[i], pos))
+				fanout_queue_wake(f, f->recips[i]);
+		f->delivered += n;
+		f->stalled = false;
+		ring_fanout_advance(r);
 	}
-	return true;
+	return FANOUT_MORE;
 }

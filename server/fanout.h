@@ -1,10 +1,13 @@
 /*
  * fanout: the master's pass over newly committed ring records. For each
- * record, in ring order, it resolves the target (channel members who joined
- * before the record, a nick, a slot, several channels de-duplicated, or
- * everyone) to slots, appends the record to each inbox and queues one
- * wake-up per sleeping worker. Per record the work is proportional to the
- * number of recipients, never to the number of connections.
+ * record, in ring order, it resolves the target against the directory (the
+ * members of a channel, with the sender's right to speak there checked, a
+ * nick, a slot, several channels de-duplicated, or everyone) to slots,
+ * appends the record to each inbox and queues one wake-up per sleeping
+ * worker. What it cannot deliver it reports to the messaging commands
+ * (cmd_msg_report), which answer the sender. Per record the work is
+ * proportional to the number of recipients, never to the number of
+ * connections. Master only.
  */
 #ifndef SHMCHAT_FANOUT_H
 #define SHMCHAT_FANOUT_H
@@ -12,17 +15,45 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct master;
+struct dirsvc;
 
-/*
- * Run until the cursor reaches head, waits on an uncommitted record, meets
- * a full inbox, or has done `budget` records. Returns true when more
- * committed records are ready (call again soon).
- */
-bool fanout_run(struct master *m, unsigned budget);
-/* send the queued wake-ups */
-void fanout_flush_wakes(struct master *m);
-/* queue a wake-up for a slot (idempotent until flushed) */
-void fanout_queue_wake(struct master *m, uint32_t slot);
+struct fanout_slot {
+	uint64_t mark;		/* de-duplication stamp of the record being resolved */
+	bool wake_queued;
+	bool gone;		/* its worker exited: deliver nothing more */
+};
+
+struct fanout {
+	uint32_t nslots;
+	struct fanout_slot *slots;
+	uint32_t *recips;	/* scratch: one record's recipients */
+	uint32_t *wakes;	/* slots to wake after the pass */
+	uint32_t nwakes;
+	uint64_t delivered;	/* inbox entries, for statistics */
+	int report;		/* the record's outcome for its sender (enum
+				 * cmd_msg_outcome) or -1, told once it is delivered */
+	uint32_t report_to;
+	/* a stuck fan-out or full ring: since when (ms), and who holds it */
+	bool stalled;
+	uint32_t stall_slot;
+	uint64_t stall_since;
+};
+
+enum fanout_result {
+	FANOUT_CAUGHT_UP,	/* every committed record is delivered */
+	FANOUT_MORE,		/* the budget ran out: call again soon */
+	FANOUT_BLOCKED,		/* waits on a publisher or a full inbox */
+};
+
+int fanout_init(struct fanout *f, uint32_t nslots);
+void fanout_free(struct fanout *f);
+/* deliver up to budget records */
+enum fanout_result fanout_run(struct fanout *f, struct dirsvc *ds, unsigned budget);
+/* queue a wake-up for a slot (idempotent until the caller takes f->wakes) */
+void fanout_queue_wake(struct fanout *f, uint32_t slot);
+/* the caller sent the queued wake-ups */
+void fanout_wakes_sent(struct fanout *f);
+/* slot holds the ring back (since now, unless it already did) */
+void fanout_stall(struct fanout *f, uint32_t slot);
 
 #endif

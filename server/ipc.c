@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,14 +21,56 @@ ipc_pair(int fds[2])
 void
 ipc_peer_init(struct ipc_peer *p, int fd)
 {
+	memset(p, 0, sizeof *p);
 	p->fd = fd;
-	p->dead = false;
+	p->epfd = -1;
 	buf_init(&p->outq);
+}
+
+int
+ipc_peer_watch(struct ipc_peer *p, int epfd, uint64_t tag, void *rbuf,
+    size_t rsize, ipc_dispatch_fn dispatch, void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	p->rbuf = rbuf;
+	p->rsize = rsize;
+	p->dispatch = dispatch;
+	p->arg = arg;
+	p->tag = tag;
+	p->out_armed = false;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0)
+		return -errno;
+	p->epfd = epfd;
+	ipc_flush(p);
+	return 0;
+}
+
+void
+ipc_peer_unwatch(struct ipc_peer *p)
+{
+	if (p->epfd >= 0 && p->fd >= 0)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	p->epfd = -1;
+}
+
+/* EPOLLOUT exactly while messages wait in the queue */
+static void
+ipc_peer_arm(struct ipc_peer *p)
+{
+	bool want = ipc_pending(p) && !p->dead;
+
+	if (p->epfd < 0 || want == p->out_armed)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.u64 = p->tag };
+	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->fd, &ev) == 0)
+		p->out_armed = want;
 }
 
 void
 ipc_peer_close(struct ipc_peer *p)
 {
+	ipc_peer_unwatch(p);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -90,12 +133,14 @@ ipc_flush(struct ipc_peer *p)
 		if (rc != 0) {
 			if (rc < 0)
 				p->dead = true;
+			ipc_peer_arm(p);
 			return rc;
 		}
 		if (fd >= 0)
 			close(fd);	/* our duplicate: the peer has its own now */
 		buf_consume(&p->outq, sizeof len + sizeof fd + len);
 	}
+	ipc_peer_arm(p);
 	return 0;
 }
 
@@ -103,6 +148,14 @@ int
 ipc_send(struct ipc_peer *p, uint16_t type, void *msg, size_t len)
 {
 	return ipc_send_fd(p, type, msg, len, -1);
+}
+
+int
+ipc_send_empty(struct ipc_peer *p, uint16_t type)
+{
+	struct ipc_hdr h;
+
+	return ipc_send(p, type, &h, sizeof h);
 }
 
 int
@@ -138,35 +191,8 @@ ipc_send_fd(struct ipc_peer *p, uint16_t type, void *msg, size_t len, int fd)
 			close(dup_fd);
 		return -ENOMEM;
 	}
+	ipc_peer_arm(p);
 	return 0;
-}
-
-int
-ipc_send_strings(struct ipc_peer *p, uint16_t type, const char *const *args, int nargs)
-{
-	char msg[IPC_MSG_MAX];
-	size_t off = sizeof(struct ipc_hdr);
-
-	for (int i = 0; i < nargs; i++) {
-		size_t n = strlen(args[i]) + 1;
-		if (off + n > sizeof msg)
-			return -EMSGSIZE;
-		memcpy(msg + off, args[i], n);
-		off += n;
-	}
-	return ipc_send(p, type, msg, off);
-}
-
-ssize_t
-ipc_recv(struct ipc_peer *p, void *buf)
-{
-	return ipc_recv_fd(p, buf, NULL);
-}
-
-ssize_t
-ipc_recv_fd(struct ipc_peer *p, void *buf, int *fdp)
-{
-	return ipc_recv_into(p, buf, IPC_MSG_MAX, fdp);
 }
 
 ssize_t
@@ -216,7 +242,7 @@ ipc_recv_into(struct ipc_peer *p, void *buf, size_t size, int *fdp)
 		return 0;
 	}
 	if ((size_t)n < sizeof *h || (size_t)n > iov.iov_len || h->len != (size_t)n ||
-	    h->version != IPC_VERSION) {
+	    h->version != IPC_VERSION || !ipc_size_ok(h->type, n)) {
 		if (got >= 0)
 			close(got);
 		if (fdp != NULL)
@@ -226,20 +252,150 @@ ipc_recv_into(struct ipc_peer *p, void *buf, size_t size, int *fdp)
 	return n;
 }
 
-int
-ipc_strings(const void *msg, size_t len, size_t hdrlen, const char **out, int max)
+bool
+ipc_size_ok(uint16_t type, size_t len)
 {
-	const char *p = (const char *)msg + hdrlen, *end = (const char *)msg + len;
-	int n = 0;
+	/* per message type: the sizes it may have (min, max) */
+	static const struct {
+		uint16_t type;
+		uint32_t min, max;
+	} sizes[] = {
+		{ IPC_FANOUT, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
+		{ IPC_SPACE_WAIT, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
+		{ IPC_REQ, sizeof(struct ipc_req), IPC_MSG_MAX },
+		{ IPC_ADMIN_REQ, sizeof(struct ipc_admin_req), IPC_MSG_MAX },
+		{ IPC_ADMIN_DONE, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
+		{ IPC_ADMIN_REPLY, sizeof(struct ipc_admin_reply), IPC_MSG_MAX },
+		{ IPC_WAKE, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
+		{ IPC_CLOSE, sizeof(struct ipc_hdr) + 1, IPC_WORKER_MSG_MAX },
+		{ IPC_SETTINGS, sizeof(struct ipc_settings), sizeof(struct ipc_settings) },
+		{ IPC_ASSIGN, sizeof(struct ipc_assign), sizeof(struct ipc_assign) },
+		{ IPC_FS_SPAWN, sizeof(struct ipc_fs_spawn), sizeof(struct ipc_fs_spawn) },
+		{ IPC_FS_SPAWNED, sizeof(struct ipc_fs_spawned), sizeof(struct ipc_fs_spawned) },
+		{ IPC_FS_EXITED, sizeof(struct ipc_fs_exited), sizeof(struct ipc_fs_exited) },
+	};
 
-	if (hdrlen > len)
-		return -EBADMSG;
-	while (p < end) {
-		const char *nul = memchr(p, '\0', end - p);
-		if (nul == NULL || n == max)
-			return -EBADMSG;
-		out[n++] = p;
-		p = nul + 1;
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+		if (sizes[i].type == type)
+			return len >= sizes[i].min && len <= sizes[i].max;
+	return false;
+}
+
+int
+ipc_peer_receive(struct ipc_peer *p, unsigned budget)
+{
+	while (budget-- > 0) {
+		int fd;
+		ssize_t n = ipc_recv_into(p, p->rbuf, p->rsize, &fd);
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n == -EBADMSG) {
+			if (!p->dispatch(p->arg, p, IPC_EV_BAD, NULL, 0, -1))
+				return 1;
+			continue;
+		}
+		if (n <= 0) {
+			ipc_peer_unwatch(p);
+			p->dispatch(p->arg, p, IPC_EV_EOF, NULL, 0, -1);
+			return -1;
+		}
+		if (!p->dispatch(p->arg, p, IPC_EV_MSG, p->rbuf, n, fd))
+			return 1;
 	}
-	return n;
+	return 1;
+}
+
+void
+ipc_peer_event(struct ipc_peer *p, uint32_t events, unsigned budget)
+{
+	if (events & EPOLLOUT)
+		ipc_flush(p);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		ipc_peer_receive(p, budget);
+}
+
+/* ------------------------------------------------------ typed payloads */
+
+void *
+ipc_out_init(struct ipc_out *o, void *buf, size_t size, size_t hdrlen)
+{
+	o->buf = buf;
+	o->size = size < IPC_MSG_MAX ? size : IPC_MSG_MAX;
+	o->overflow = hdrlen > o->size;
+	o->len = o->overflow ? 0 : hdrlen;
+	memset(o->buf, 0, o->len);
+	return o->buf;
+}
+
+void
+ipc_put(struct ipc_out *o, const void *p, size_t n)
+{
+	if (o->overflow || n > o->size - o->len) {
+		o->overflow = true;
+		return;
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+void
+ipc_put_u32(struct ipc_out *o, uint32_t v)
+{
+	ipc_put(o, &v, sizeof v);
+}
+
+void
+ipc_put_str(struct ipc_out *o, const char *s)
+{
+	ipc_put(o, s, strlen(s) + 1);
+}
+
+int
+ipc_out_send(struct ipc_peer *p, uint16_t type, struct ipc_out *o)
+{
+	if (o->overflow)
+		return -EMSGSIZE;
+	return ipc_send(p, type, o->buf, o->len);
+}
+
+void
+ipc_in_init(struct ipc_in *in, const void *msg, size_t len, size_t hdrlen)
+{
+	in->bad = hdrlen > len;
+	in->p = (const char *)msg + (in->bad ? len : hdrlen);
+	in->end = (const char *)msg + len;
+}
+
+bool
+ipc_get(struct ipc_in *in, void *p, size_t n)
+{
+	if (in->bad || (size_t)(in->end - in->p) < n) {
+		in->bad = true;
+		return false;
+	}
+	memcpy(p, in->p, n);
+	in->p += n;
+	return true;
+}
+
+bool
+ipc_get_u32(struct ipc_in *in, uint32_t *v)
+{
+	return ipc_get(in, v, sizeof *v);
+}
+
+const char *
+ipc_get_str(struct ipc_in *in)
+{
+	const char *s = in->p, *nul;
+
+	if (in->bad || in->p == in->end)
+		return NULL;
+	if ((nul = memchr(in->p, '\0', in->end - in->p)) == NULL) {
+		in->bad = true;
+		return NULL;
+	}
+	in->p = nul + 1;
+	return s;
 }

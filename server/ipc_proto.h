@@ -6,16 +6,16 @@
  * treat anything malformed as a broken peer.
  *
  * Chat lines never travel here: they go through the shared ring (ring.h).
- * Replies to requests also come back through the ring, as records to the
- * requesting slot, the last one carrying struct ipc_ack in its extra area,
- * so a client sees its replies and the channel traffic in one order.
+ * Answers to requests also come back through the ring, as a RING_ACK
+ * record to the requesting slot (its reply lines and struct ring_ack), so a
+ * client sees its replies and the channel traffic in one order.
  */
 #ifndef SHMCHAT_IPC_PROTO_H
 #define SHMCHAT_IPC_PROTO_H
 
 #include <stdint.h>
 
-#define IPC_VERSION	1
+#define IPC_VERSION	2
 #define IPC_MSG_MAX	4096	/* bytes; requests carry at most a few IRC params */
 #define IPC_WORKER_MSG_MAX 1024	/* master -> worker messages are short */
 
@@ -23,10 +23,11 @@ enum ipc_type {
 	/* worker -> master */
 	IPC_FANOUT = 1,		/* records committed: run fan-out */
 	IPC_SPACE_WAIT,		/* the ring is full: wake me when it has room */
-	IPC_REQ,		/* struct ipc_req + NUL-separated string args */
-	/* admin process -> master */
+	IPC_REQ,		/* struct ipc_req + command name + string args */
+	/* admin process <-> master */
 	IPC_ADMIN_REQ = 16,	/* struct ipc_admin_req + NUL-separated args */
 	IPC_ADMIN_DONE,		/* the answer is on the queue (or dropped) */
+	IPC_ADMIN_REPLY,	/* struct ipc_admin_reply + data: one part of an answer */
 	/* master -> worker */
 	IPC_WAKE = 64,		/* inbox has entries, or ring space returned */
 	IPC_CLOSE,		/* say ERROR :Closing Link (reason) and exit; args: reason */
@@ -36,8 +37,6 @@ enum ipc_type {
 	IPC_FS_SPAWN = 96,	/* struct ipc_fs_spawn + the worker's socketpair end */
 	IPC_FS_SPAWNED,		/* struct ipc_fs_spawned: pid, or the fork() errno */
 	IPC_FS_EXITED,		/* struct ipc_fs_exited: a worker was reaped */
-	/* master -> admin process */
-	IPC_ADMIN_REPLY = 80,	/* struct ipc_admin_reply + data: one part of an answer */
 };
 
 struct ipc_hdr {
@@ -46,57 +45,19 @@ struct ipc_hdr {
 	uint32_t len;		/* whole message */
 };
 
-/* directory requests a worker makes; the master owns nicks and channels */
-enum ipc_req_cmd {
-	REQ_REGISTER = 1,	/* nick user realname host */
-	REQ_NICK,		/* newnick */
-	REQ_JOIN,		/* channel [channel ...] (already split) */
-	REQ_PART,		/* channel reason */
-	REQ_PART_ALL,		/* JOIN 0 */
-	REQ_QUIT,		/* reason (no ack: the worker exits) */
-	REQ_TOPIC,		/* channel [newtopic] */
-	REQ_NAMES,		/* [channel] */
-	REQ_WHO,		/* mask */
-	REQ_WHOIS,		/* nick */
-	REQ_LIST,		/* [channel ...] */
-	REQ_LUSERS,
-	REQ_AWAY,		/* [message] */
-	REQ_ISON,		/* nick ... */
-	REQ_USERHOST,		/* nick ... */
-	REQ_MOTD,
-	REQ_CANNOTSEND,		/* channel: the worker is not a member; master picks 403/404 */
-	REQ_MAX
-};
-
+/*
+ * A directory request: a command's master half (cmd.h), named by the
+ * command, with its arguments. Followed by the command name and nargs
+ * strings, each NUL-terminated. The master answers every request with one
+ * RING_ACK record carrying req_id (ring.h).
+ */
 struct ipc_req {
 	struct ipc_hdr hdr;
-	uint32_t id;		/* echoed in the ack */
-	uint16_t cmd;		/* enum ipc_req_cmd */
+	uint32_t id;		/* echoed in the answer */
 	uint16_t nargs;
-	/* nargs NUL-terminated strings follow */
+	uint16_t pad;
 };
-
-/* what the worker keeps per joined channel */
-struct ipc_chanref {
-	uint32_t id, gen;
-};
-
-enum ipc_ack_status {
-	ACK_OK = 0,
-	ACK_FAILED = 1,		/* an error numeric was sent with it */
-};
-
-/* extra data of the last reply record of a request (ring kind TO_SLOT) */
-struct ipc_ack {
-	uint32_t magic;		/* IPC_ACK_MAGIC */
-	uint32_t req_id;
-	uint16_t cmd;
-	uint16_t status;
-	uint16_t nchans;	/* JOIN: channels joined; PART: channels left */
-	uint16_t namelen;	/* REGISTER/NICK: length of the nick that follows */
-	/* then nchans x (struct ipc_chanref + uint8 len + name), then the nick */
-};
-#define IPC_ACK_MAGIC	0x61636b31u
+#define IPC_REQ_ARGS	16	/* at most, after the command name */
 
 /* a validated shmchatctl request, forwarded by the admin process */
 struct ipc_admin_req {

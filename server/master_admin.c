@@ -17,23 +17,19 @@
 
 #include "admin.h"
 #include "adminq.h"
+#include "clock.h"
 #include "irc.h"
 #include "log.h"
-#include "master.h"
 #include "master_admin.h"
-#include "master_req.h"
+#include "master_control.h"
+#include "master_requests.h"
+#include "master_state.h"
+#include "master_worker.h"
 
 #define ADMIN_RESTART_DELAY_MS	1000	/* between restarts of a crashing admin */
-#define EV_ADMIN_TAG		((uint64_t)5 << 32)
 
-static uint64_t
-admin_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static bool master_admin_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
+    const void *msg, size_t len, int fd);
 
 /* ------------------------------------------------------- the process */
 
@@ -60,13 +56,11 @@ master_admin_start(struct master *m)
 		_exit(admin_run(a->qid, sp[1]));
 	close(sp[1]);
 	a->pid = pid;
-	a->started_ms = admin_now_ms();
+	a->started_ms = clock_ms();
 	a->restart_ms = 0;
 	ipc_peer_init(&a->ipc, sp[0]);
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_ADMIN_TAG };
-	a->in_epoll = epoll_ctl(m->epfd, EPOLL_CTL_ADD, sp[0], &ev) == 0;
-	a->out_watched = false;
-	if (!a->in_epoll)
+	if (ipc_peer_watch(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
+	    master_admin_dispatch, m) < 0)
 		log_warn("epoll_ctl for the admin process");
 	log_debug("admin process %ld serves queue key 0x%08lx", (long)pid, a->key);
 	return 0;
@@ -119,14 +113,11 @@ master_admin_reaped(struct master *m, pid_t pid, int status)
 		log_warnx("admin process %ld %s %d; restarting it", (long)pid,
 		    WIFSIGNALED(status) ? "killed by signal" : "exited with status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	if (a->in_epoll)
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, a->ipc.fd, NULL);
-	a->in_epoll = false;
 	ipc_peer_close(&a->ipc);
 	a->pid = 0;
 	a->busy = 0;
 	if (!m->stopping) {
-		uint64_t now = admin_now_ms();
+		uint64_t now = clock_ms();
 		/* a crash loop should not become a fork loop */
 		a->restart_ms = now - a->started_ms < ADMIN_RESTART_DELAY_MS ?
 		    a->started_ms + ADMIN_RESTART_DELAY_MS : now;
@@ -156,11 +147,10 @@ static void
 master_admin_drain(struct master *m)
 {
 	struct master_admin *a = &m->admin;
-	uint64_t deadline = admin_now_ms() + 1000;
+	uint64_t deadline = clock_ms() + 1000;
 
-	while (a->pid > 0 && a->ipc.fd >= 0 && admin_now_ms() < deadline) {
+	while (a->pid > 0 && a->ipc.fd >= 0 && clock_ms() < deadline) {
 		struct pollfd p = { .fd = a->ipc.fd, .events = POLLIN };
-		char msg[IPC_MSG_MAX];
 
 		if (ipc_flush(&a->ipc) < 0)
 			break;
@@ -169,9 +159,8 @@ master_admin_drain(struct master *m)
 			if (a->qid < 0 || msgctl(a->qid, IPC_STAT, &ds) < 0 || ds.msg_qnum == 0)
 				break;
 		}
-		if (poll(&p, 1, 10) > 0 && ipc_recv(&a->ipc, msg) > 0 &&
-		    ((struct ipc_hdr *)msg)->type == IPC_ADMIN_DONE && a->busy > 0)
-			a->busy--;
+		if (poll(&p, 1, 10) > 0 && ipc_peer_receive(&a->ipc, 1) < 0)
+			break;
 	}
 }
 
@@ -190,8 +179,7 @@ master_admin_stop(struct master *m)
 			;
 		a->pid = 0;
 	}
-	if (a->ipc.fd >= 0)
-		ipc_peer_close(&a->ipc);
+	ipc_peer_close(&a->ipc);
 }
 
 /* ----------------------------------------------------------- answers */
@@ -240,11 +228,6 @@ master_admin_send(struct master *m, pid_t to, uint32_t id, unsigned status,
 		data += n;
 		len -= n;
 	} while (len > 0);
-	if (ipc_pending(&a->ipc) && a->in_epoll && !a->out_watched) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = EV_ADMIN_TAG };
-		if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, a->ipc.fd, &ev) == 0)
-			a->out_watched = true;
-	}
 }
 
 static void
@@ -306,12 +289,12 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 	kv(&b, "uptime", "%lld", (long long)(time(NULL) - m->started));
 	kv(&b, "started", "%lld", (long long)m->started);
 	kv(&b, "listen", "%s", m->listen_desc);
-	kv(&b, "clients", "%u", m->dir.nregistered);
-	kv(&b, "connections", "%u", m->dir.nconnected);
-	kv(&b, "channels", "%u", m->dir.nchannels);
+	kv(&b, "clients", "%u", m->ds.dir.nregistered);
+	kv(&b, "connections", "%u", m->ds.dir.nconnected);
+	kv(&b, "channels", "%u", m->ds.dir.nchannels);
 	kv(&b, "max_clients", "%d", m->cfg->max_clients);
 	kv(&b, "messages", "%llu", (unsigned long long)m->ring.hdr->published);
-	kv(&b, "deliveries", "%llu", (unsigned long long)m->delivered);
+	kv(&b, "deliveries", "%llu", (unsigned long long)m->fanout.delivered);
 	kv(&b, "ring_used", "%llu", (unsigned long long)ring_used(&m->ring));
 	kv(&b, "ring_size", "%llu", (unsigned long long)m->ring.cap);
 	kv(&b, "shm_name", "%s", m->seg.name);
@@ -322,16 +305,16 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 static void
 who_row(struct master *m, struct buf *b, uint32_t slot, time_t mono_now)
 {
-	struct dir_user *u = &m->dir.users[slot];
+	struct dir_user *u = &m->ds.dir.users[slot];
 	struct ring_slot *rs = &m->ring.slots[slot];
-	char uh[DIR_USER_MAX + DIR_HOST_MAX + 2], chans[1024] = "", idle[24], since[24],
+	char uh[IRC_USER_MAX + IRC_HOST_MAX + 2], chans[1024] = "", idle[24], since[24],
 	    pid[16], in[24], out[24];
 	uint32_t last = atomic_load_explicit(&rs->last_active, memory_order_relaxed);
 	size_t len = 0;
 
 	snprintf(uh, sizeof uh, "%s@%s", u->user, u->host);
 	for (uint32_t i = 0; i < u->nchans && len < sizeof chans - 1; i++) {
-		const struct dir_chan *c = dir_chan_get(&m->dir, u->chans[i]);
+		const struct dir_chan *c = dir_chan_get(&m->ds.dir, u->chans[i]);
 		if (c != NULL)
 			len += snprintf(chans + len, sizeof chans - len, "%s%s",
 			    len ? " " : "", c->name);
@@ -357,7 +340,7 @@ do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	buf_init(&b);
 	if (q->nargs == 1) {
-		struct dir_chan *c = dir_chan_find(&m->dir, args[0]);
+		struct dir_chan *c = dir_chan_find(&m->ds.dir, args[0]);
 		if (c == NULL) {
 			refuse(m, q, "no such channel: %s", args[0]);
 			return;
@@ -370,7 +353,7 @@ do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
 		    "bytes_in", "bytes_out");
 		for (uint32_t i = 0; i < m->nlive; i++)
-			if (m->dir.users[m->live[i]].state == DIR_REGISTERED)
+			if (m->ds.dir.users[m->live[i]].state == DIR_REGISTERED)
 				who_row(m, &b, m->live[i], ts.tv_sec);
 	}
 	answer(m, q, ADMINQ_OK, &b);
@@ -383,8 +366,8 @@ do_channels(struct master *m, const struct ipc_admin_req *q)
 
 	buf_init(&b);
 	row(&b, 3, "name", "members", "topic");
-	for (uint32_t i = 0; i < m->dir.nchans_alloc; i++) {
-		const struct dir_chan *c = m->dir.chans[i];
+	for (uint32_t i = 0; i < m->ds.dir.nchans_alloc; i++) {
+		const struct dir_chan *c = m->ds.dir.chans[i];
 		char n[16];
 		if (!c->used)
 			continue;
@@ -398,17 +381,19 @@ static void
 do_kick(struct master *m, const struct ipc_admin_req *q, const char **args)
 {
 	const char *reason = q->nargs > 1 && args[1][0] ? args[1] : "Kicked by the administrator";
-	int slot = dir_nick_find(&m->dir, args[0]);
-	char nick[DIR_NICK_MAX + 1];
+	int slot = dir_nick_find(&m->ds.dir, args[0]);
+	char nick[IRC_NICK_MAX + 1];
 
-	if (slot < 0 || m->dir.users[slot].state != DIR_REGISTERED) {
+	if (slot < 0 || m->ds.dir.users[slot].state != DIR_REGISTERED) {
 		refuse(m, q, "no such nick: %s", args[0]);
 		return;
 	}
-	snprintf(nick, sizeof nick, "%s", m->dir.users[slot].nick);
-	/* peers hear the QUIT now; the worker says ERROR :Closing Link and leaves */
-	master_req_quit(m, slot, reason);
-	master_close_slot(m, slot, reason);
+	snprintf(nick, sizeof nick, "%s", m->ds.dir.users[slot].nick);
+	/* peers hear the QUIT (in the ring's order); the worker says ERROR
+	 * :Closing Link and leaves */
+	master_requests_push(m, slot, m->ds.dir.users[slot].gen, MASTER_REQ_QUIT, reason,
+	    strlen(reason));
+	master_worker_close(m, slot, reason);
 	log_notice("kicked %s (%s) on request of pid %ld", nick, reason, (long)q->pid);
 	result(m, q, "kicked %s", nick);
 }
@@ -419,9 +404,9 @@ do_wall(struct master *m, const struct ipc_admin_req *q, const char **args)
 	char line[IRC_MAXLINE + 1];
 	struct ring_target t = { .kind = RING_TO_ALL };
 	size_t n = irc_fmt(line, sizeof line, ":%s NOTICE * :%s", m->cfg->server_name, args[0]);
-	unsigned clients = m->dir.nregistered;
+	unsigned clients = m->ds.dir.nregistered;
 
-	if (master_emit(m, &t, line, n) < 0) {
+	if (dirsvc_emit(&m->ds, &t, line, n) < 0) {
 		refuse(m, q, "could not queue the notice");
 		return;
 	}
@@ -509,24 +494,25 @@ do_ipc(struct master *m, const struct ipc_admin_req *q)
 		uint32_t s = m->live[i];
 		snprintf(id, sizeof id, "%d", m->slots[s].ipc.fd);
 		snprintf(detail, sizeof detail, "worker %ld slot %u %s", (long)m->slots[s].pid,
-		    s, m->dir.users[s].nick[0] ? m->dir.users[s].nick : m->dir.users[s].host);
+		    s, m->ds.dir.users[s].nick[0] ? m->ds.dir.users[s].nick : m->ds.dir.users[s].host);
 		row(&b, 3, "socketpair", id, detail);
 	}
 	answer(m, q, ADMINQ_OK, &b);
 }
 
 static void
-master_admin_request(struct master *m, const char *msg, size_t len)
+master_admin_request(struct master *m, const void *msg, size_t len)
 {
-	const struct ipc_admin_req *q = (const void *)msg;
-	const char *args[8];
+	const struct ipc_admin_req *q = msg;
+	const char *args[8], *arg;
 	char text[600];
-	int n;
+	struct ipc_in in;
+	int n = 0;
 
-	if (len < sizeof *q)
-		goto bad;
-	n = ipc_strings(msg, len, sizeof *q, args, 8);
-	if (n < 0 || n != q->nargs)
+	ipc_in_init(&in, msg, len, sizeof *q);
+	while (n < 8 && (arg = ipc_get_str(&in)) != NULL)
+		args[n++] = arg;
+	if (!ipc_in_done(&in) || n != q->nargs)
 		goto bad;
 	switch (q->cmd) {
 	case ADMINQ_STATUS:	do_status(m, q); break;
@@ -538,7 +524,7 @@ master_admin_request(struct master *m, const char *msg, size_t len)
 	case ADMINQ_MOTD_SET:	if (n < 1) goto bad; do_motd_set(m, q, args); break;
 	case ADMINQ_MOTD_RELOAD: do_motd_reload(m, q); break;
 	case ADMINQ_RELOAD:
-		if (master_reload(m, text, sizeof text) < 0)
+		if (master_control_reload(m, text, sizeof text) < 0)
 			refuse(m, q, "%s", text);
 		else
 			result(m, q, "%s", text);
@@ -546,7 +532,7 @@ master_admin_request(struct master *m, const char *msg, size_t len)
 	case ADMINQ_SHUTDOWN:
 		result(m, q, "shutting down");
 		log_notice("shutdown requested by pid %ld", (long)q->pid);
-		master_shutdown(m, n > 0 && args[0][0] ? args[0] : "Server shutting down");
+		master_control_shutdown(m, n > 0 && args[0][0] ? args[0] : "Server shutting down");
 		break;
 	case ADMINQ_IPC:	do_ipc(m, q); break;
 	default:
@@ -560,39 +546,30 @@ bad:
 		kill(m->admin.pid, SIGKILL);
 }
 
-void
-master_admin_event(struct master *m, uint32_t events)
+static bool
+master_admin_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
+    const void *msg, size_t len, int fd)
 {
+	struct master *m = arg;
 	struct master_admin *a = &m->admin;
-	char msg[IPC_MSG_MAX];
+	const struct ipc_hdr *h = msg;
 
-	if (a->ipc.fd < 0)
-		return;
-	if ((events & EPOLLOUT) && ipc_flush(&a->ipc) <= 0 && a->in_epoll) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_ADMIN_TAG };
-		epoll_ctl(m->epfd, EPOLL_CTL_MOD, a->ipc.fd, &ev);
-		a->out_watched = false;
+	(void)p;
+	if (fd >= 0)
+		close(fd);
+	if (ev == IPC_EV_EOF)
+		return false;	/* exiting; SIGCHLD tells the rest */
+	if (ev == IPC_EV_BAD) {
+		log_warnx("malformed message from the admin process, dropped");
+		return true;
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = ipc_recv(&a->ipc, msg);
-		if (n == -EAGAIN)
-			return;
-		if (n <= 0) {
-			/* exiting; SIGCHLD tells the rest */
-			if (a->in_epoll)
-				epoll_ctl(m->epfd, EPOLL_CTL_DEL, a->ipc.fd, NULL);
-			a->in_epoll = false;
-			return;
-		}
-		if (((const struct ipc_hdr *)msg)->type == IPC_ADMIN_REQ) {
-			a->busy++;
-			master_admin_request(m, msg, n);
-		} else if (((const struct ipc_hdr *)msg)->type == IPC_ADMIN_DONE) {
-			if (a->busy > 0)
-				a->busy--;
-		} else
-			log_warnx("unexpected message from the admin process");
-	}
+	if (h->type == IPC_ADMIN_REQ) {
+		a->busy++;
+		master_admin_request(m, msg, len);
+	} else if (h->type == IPC_ADMIN_DONE) {
+		if (a->busy > 0)
+			a->busy--;
+	} else
+		log_warnx("unexpected message %u from the admin process", h->type);
+	return true;
 }

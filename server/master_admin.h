@@ -23,7 +23,7 @@ struct master_admin {
 	char group[40];		/* "" when the group does not exist */
 	pid_t pid;		/* the admin process, 0 when not running */
 	struct ipc_peer ipc;
-	bool in_epoll, out_watched;
+	char rbuf[IPC_MSG_MAX];	/* its message being dispatched */
 	unsigned busy;		/* requests forwarded and not yet relayed */
 	uint64_t restart_ms;	/* when to start it again, 0: not due */
 	uint64_t started_ms;
@@ -33,8 +33,6 @@ struct master_admin {
 int master_admin_create(struct master *m);
 /* fork the admin process (after privileges are dropped); -1 on failure */
 int master_admin_start(struct master *m);
-/* the admin process's socketpair is readable/writable */
-void master_admin_event(struct master *m, uint32_t events);
 /* true when pid was the admin process (then it is handled here) */
 bool master_admin_reaped(struct master *m, pid_t pid, int status);
 /* restart a dead admin process when due */

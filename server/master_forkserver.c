@@ -104,7 +104,6 @@ master_forkserver_start(struct master_forkserver *fs, int ring_fd)
 	clock_gettime(CLOCK_MONOTONIC, &fs->started);
 	fs->pid = pid;
 	ipc_peer_init(&fs->ipc, sp[0]);
-	fs->in_epoll = fs->out_watched = false;
 	return 0;
 }
 

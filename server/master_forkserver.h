@@ -17,7 +17,7 @@
 struct master_forkserver {
 	pid_t pid;		/* 0 when not running */
 	struct ipc_peer ipc;
-	bool in_epoll, out_watched;
+	char rbuf[IPC_MSG_MAX];	/* its message being dispatched */
 	char path[PATH_MAX];	/* the program, found by master_forkserver_find() */
 	int exe_fd;		/* O_PATH to it, opened before dropping root */
 	struct timespec started;	/* CLOCK_MONOTONIC, of the last start */

@@ -1,65 +1,138 @@
 /*
- * numeric: IRC reply codes (RFC 1459/2812, Modern IRC) and their standard
- * texts, in one place for the worker and the master.
+ * numeric: every IRC numeric reply shmchatd sends (RFC 1459/2812, Modern
+ * IRC), its code and the format of its text after the target nick. Call
+ * sites name the numeric and pass its parameters; they never spell a code
+ * or a reply text: RPL(r, ERR_NOSUCHNICK, nick) (reply.h) formats
+ * ":server 401 <target> <nick> :No such nick/channel", checked by the
+ * compiler against NUMERIC_FMT.
  */
 #ifndef SHMCHAT_NUMERIC_H
 #define SHMCHAT_NUMERIC_H
 
 #define RPL_WELCOME		"001"
+#define RPL_WELCOME_FMT		":Welcome to the %s IRC Network %s!%s@%s"
 #define RPL_YOURHOST		"002"
+#define RPL_YOURHOST_FMT	":Your host is %s, running version %s"
 #define RPL_CREATED		"003"
+#define RPL_CREATED_FMT		":This server was created %s"
 #define RPL_MYINFO		"004"
+#define RPL_MYINFO_FMT		"%s %s %s %s"	/* server version usermodes chanmodes */
 #define RPL_ISUPPORT		"005"
+#define RPL_ISUPPORT_FMT	"%s :are supported by this server"
+#define RPL_UMODEIS		"221"
+#define RPL_UMODEIS_FMT		"%s"
 #define RPL_LUSERCLIENT		"251"
-#define RPL_LUSEROP		"252"
+#define RPL_LUSERCLIENT_FMT	":There are %u users and 0 invisible on 1 servers"
 #define RPL_LUSERUNKNOWN	"253"
+#define RPL_LUSERUNKNOWN_FMT	"%u :unknown connection(s)"
 #define RPL_LUSERCHANNELS	"254"
+#define RPL_LUSERCHANNELS_FMT	"%u :channels formed"
 #define RPL_LUSERME		"255"
+#define RPL_LUSERME_FMT		":I have %u clients and 0 servers"
 #define RPL_AWAY		"301"
+#define RPL_AWAY_FMT		"%s :%s"
 #define RPL_USERHOST		"302"
+#define RPL_USERHOST_FMT	":%s"
 #define RPL_ISON		"303"
+#define RPL_ISON_FMT		":%s"
 #define RPL_UNAWAY		"305"
+#define RPL_UNAWAY_FMT		":You are no longer marked as being away"
 #define RPL_NOWAWAY		"306"
+#define RPL_NOWAWAY_FMT		":You have been marked as being away"
 #define RPL_WHOISUSER		"311"
+#define RPL_WHOISUSER_FMT	"%s %s %s * :%s"
 #define RPL_WHOISSERVER		"312"
+#define RPL_WHOISSERVER_FMT	"%s %s :%s"
 #define RPL_ENDOFWHO		"315"
+#define RPL_ENDOFWHO_FMT	"%s :End of /WHO list."
 #define RPL_WHOISIDLE		"317"
+#define RPL_WHOISIDLE_FMT	"%s %lld %lld :seconds idle, signon time"
 #define RPL_ENDOFWHOIS		"318"
+#define RPL_ENDOFWHOIS_FMT	"%s :End of /WHOIS list."
 #define RPL_WHOISCHANNELS	"319"
+#define RPL_WHOISCHANNELS_FMT	"%s :%s"
 #define RPL_LISTSTART		"321"
+#define RPL_LISTSTART_FMT	"Channel :Users  Name"
 #define RPL_LIST		"322"
+#define RPL_LIST_FMT		"%s %u :%s"
 #define RPL_LISTEND		"323"
+#define RPL_LISTEND_FMT		":End of /LIST"
+#define RPL_CHANNELMODEIS	"324"
+#define RPL_CHANNELMODEIS_FMT	"%s %s"
+#define RPL_CREATIONTIME	"329"
+#define RPL_CREATIONTIME_FMT	"%s %lld"
 #define RPL_NOTOPIC		"331"
+#define RPL_NOTOPIC_FMT		"%s :No topic is set"
 #define RPL_TOPIC		"332"
+#define RPL_TOPIC_FMT		"%s :%s"
 #define RPL_TOPICWHOTIME	"333"
+#define RPL_TOPICWHOTIME_FMT	"%s %s %lld"
 #define RPL_VERSION		"351"
+#define RPL_VERSION_FMT		"%s. %s :%s"
 #define RPL_WHOREPLY		"352"
+#define RPL_WHOREPLY_FMT	"%s %s %s %s %s %s :0 %s"
 #define RPL_NAMREPLY		"353"
+#define RPL_NAMREPLY_FMT	"= %s :%s"
 #define RPL_ENDOFNAMES		"366"
+#define RPL_ENDOFNAMES_FMT	"%s :End of /NAMES list."
 #define RPL_MOTD		"372"
+#define RPL_MOTD_FMT		":- %.*s"
 #define RPL_MOTDSTART		"375"
+#define RPL_MOTDSTART_FMT	":- %s Message of the day - "
 #define RPL_ENDOFMOTD		"376"
+#define RPL_ENDOFMOTD_FMT	":End of /MOTD command."
 #define RPL_TIME		"391"
+#define RPL_TIME_FMT		"%s :%s"
 
-#define ERR_NOSUCHNICK		"401"	/* No such nick/channel */
-#define ERR_NOSUCHCHANNEL	"403"	/* No such channel */
-#define ERR_CANNOTSENDTOCHAN	"404"	/* Cannot send to channel */
-#define ERR_TOOMANYCHANNELS	"405"	/* You have joined too many channels */
-#define ERR_NORECIPIENT		"411"	/* No recipient given (CMD) */
-#define ERR_NOTEXTTOSEND	"412"	/* No text to send */
-#define ERR_INPUTTOOLONG	"417"	/* Input line was too long */
-#define ERR_UNKNOWNCOMMAND	"421"	/* Unknown command */
-#define ERR_NOMOTD		"422"	/* MOTD File is missing */
-#define ERR_NONICKNAMEGIVEN	"431"	/* No nickname given */
-#define ERR_ERRONEUSNICKNAME	"432"	/* Erroneous nickname */
-#define ERR_NICKNAMEINUSE	"433"	/* Nickname is already in use */
-#define ERR_NOTONCHANNEL	"442"	/* You're not on that channel */
-#define ERR_NOTREGISTERED	"451"	/* You have not registered */
-#define ERR_NEEDMOREPARAMS	"461"	/* Not enough parameters */
-#define ERR_ALREADYREGISTERED	"462"	/* You may not reregister */
-#define ERR_PASSWDMISMATCH	"464"	/* Password incorrect */
+#define ERR_NOSUCHNICK		"401"
+#define ERR_NOSUCHNICK_FMT	"%s :No such nick/channel"
+#define ERR_NOSUCHCHANNEL	"403"
+#define ERR_NOSUCHCHANNEL_FMT	"%s :No such channel"
+#define ERR_CANNOTSENDTOCHAN	"404"
+#define ERR_CANNOTSENDTOCHAN_FMT "%s :Cannot send to channel"
+#define ERR_TOOMANYCHANNELS	"405"
+#define ERR_TOOMANYCHANNELS_FMT	"%s :You have joined too many channels"
+#define ERR_NOORIGIN		"409"
+#define ERR_NOORIGIN_FMT	":No origin specified"
+#define ERR_INVALIDCAPCMD	"410"
+#define ERR_INVALIDCAPCMD_FMT	"%s :Invalid CAP command"
+#define ERR_NORECIPIENT		"411"
+#define ERR_NORECIPIENT_FMT	":No recipient given (%s)"
+#define ERR_NOTEXTTOSEND	"412"
+#define ERR_NOTEXTTOSEND_FMT	":No text to send"
+#define ERR_INPUTTOOLONG	"417"
+#define ERR_INPUTTOOLONG_FMT	":Input line was too long"
+#define ERR_UNKNOWNCOMMAND	"421"
+#define ERR_UNKNOWNCOMMAND_FMT	"%s :Unknown command"
+#define ERR_NOMOTD		"422"
+#define ERR_NOMOTD_FMT		":MOTD File is missing"
+#define ERR_NONICKNAMEGIVEN	"431"
+#define ERR_NONICKNAMEGIVEN_FMT	":No nickname given"
+#define ERR_ERRONEUSNICKNAME	"432"
+#define ERR_ERRONEUSNICKNAME_FMT "%s :Erroneous nickname"
+#define ERR_NICKNAMEINUSE	"433"
+#define ERR_NICKNAMEINUSE_FMT	"%s :Nickname is already in use"
+#define ERR_NOTONCHANNEL	"442"
+#define ERR_NOTONCHANNEL_FMT	"%s :You're not on that channel"
+#define ERR_NOTREGISTERED	"451"
+#define ERR_NOTREGISTERED_FMT	":You have not registered"
+#define ERR_NEEDMOREPARAMS	"461"
+#define ERR_NEEDMOREPARAMS_FMT	"%s :Not enough parameters"
+#define ERR_ALREADYREGISTERED	"462"
+#define ERR_ALREADYREGISTERED_FMT ":You may not reregister"
+#define ERR_PASSWDMISMATCH	"464"
+#define ERR_PASSWDMISMATCH_FMT	":Password incorrect"
+#define ERR_UNKNOWNMODE		"472"
+#define ERR_UNKNOWNMODE_FMT	"%c :is unknown mode char to me"
+#define ERR_UMODEUNKNOWNFLAG	"501"
+#define ERR_UMODEUNKNOWNFLAG_FMT ":Unknown MODE flag"
+#define ERR_USERSDONTMATCH	"502"
+#define ERR_USERSDONTMATCH_FMT	":Can't change mode for other users"
 
+/* what 004 and 005 advertise */
 #define SHMCHAT_CASEMAPPING	"rfc1459"
 #define SHMCHAT_CHANTYPES	"#"
+#define SHMCHAT_USERMODES	"i"
+#define SHMCHAT_CHANMODES	"nt"
 
 #endif

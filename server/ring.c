@@ -130,14 +130,15 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
     const struct ring_target *t, const void *payload, size_t len, bool *rang)
 {
 	struct ring_hdr *h = r->hdr;
-	size_t need = ALIGN8(sizeof(struct ring_rec) + t->extra_len + len);
+	size_t elen = t->extra_len + (t->event != NULL ? t->event_len : 0);
+	size_t need = ALIGN8(sizeof(struct ring_rec) + elen + len);
 	struct ring_rec *rec;
 	uint64_t head, tail, gap;
 	int rc;
 
 	if (rang != NULL)
 		*rang = false;
-	if (need > RING_REC_MAX || t->extra_len > RING_EXTRA_MAX || len > UINT16_MAX)
+	if (need > RING_REC_MAX || elen > RING_EXTRA_MAX || len > UINT16_MAX)
 		return -EMSGSIZE;
 	if ((rc = ring_lock(r)) < 0)
 		return rc;
@@ -166,7 +167,8 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 	rec->target_gen = t->gen;
 	rec->kind = t->kind;
 	rec->flags = t->flags;
-	rec->extra_len = t->extra_len;
+	rec->extra_len = elen;
+	rec->event_len = elen - t->extra_len;
 	rec->payload_len = len;
 	atomic_store_explicit(&rec->state, RING_RESERVED, memory_order_relaxed);
 	/* the header is complete before head moves past it (see ring_lock) */
@@ -176,8 +178,10 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 
 	if (t->extra_len)
 		memcpy(rec + 1, t->extra, t->extra_len);
+	if (rec->event_len)
+		memcpy((char *)(rec + 1) + t->extra_len, t->event, rec->event_len);
 	if (len)
-		memcpy((char *)(rec + 1) + t->extra_len, payload, len);
+		memcpy((char *)(rec + 1) + elen, payload, len);
 	atomic_store_explicit(&rec->state, RING_COMMITTED, memory_order_release);
 	/*
 	 * The master runs fan-out itself and passes rang == NULL: ringing here
@@ -187,6 +191,21 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 	if (rang != NULL)
 		*rang = atomic_exchange(&h->doorbell, 1) == 0;
 	return 0;
+}
+
+bool
+ring_rec_event(const struct ring_rec *rec, struct ring_event *ev, const char **data)
+{
+	const char *p;
+
+	if (rec->event_len < sizeof *ev || rec->event_len > rec->extra_len)
+		return false;
+	p = ring_rec_extra(rec) + ring_rec_target_len(rec);
+	memcpy(ev, p, sizeof *ev);
+	if (sizeof *ev + ev->len > rec->event_len)
+		return false;
+	*data = p + sizeof *ev;
+	return true;
 }
 
 /* ---------------------------------------------------------------- worker */

@@ -72,7 +72,7 @@
 #include <stdint.h>
 
 #define RING_MAGIC		0x73686d63u	/* "shmc" */
-#define RING_VERSION		1
+#define RING_VERSION		2
 #define RING_OWNER_MASTER	UINT32_MAX
 #define RING_REC_MAX		16384	/* bytes, header included */
 #define RING_EXTRA_MAX		1024
@@ -89,15 +89,20 @@ enum ring_state {
 enum ring_kind {
 	RING_TO_CHAN = 1,	/* members of channel (id, gen) */
 	RING_TO_SLOT = 2,	/* one client (id, gen) */
-	RING_TO_NICK = 3,	/* client whose nick is in extra (PRIVMSG nick) */
+	RING_TO_NICK = 3,	/* a client's message to the nick in extra */
 	RING_TO_CHANS = 4,	/* members of the (id, gen) pairs in extra, once each */
 	RING_TO_ALL = 5,	/* every registered client */
+	RING_ACK = 6,		/* one client (id, gen): the answer to its request;
+				 * extra is struct ring_ack, payload its reply lines */
+	RING_MSG_CHAN = 7,	/* a client's message to the channel named in extra:
+				 * whether it may speak there is decided at fan-out */
 };
 
 enum ring_flags {
 	RING_F_EXCLUDE_ORIGIN = 1 << 0,	/* not back to the publishing slot */
 	RING_F_INCLUDE_TARGET = 1 << 1,	/* TO_CHANS: also slot (id, gen) */
-	RING_F_REPLY_ERRORS = 1 << 2,	/* TO_NICK: 401/301 to origin (PRIVMSG, not NOTICE) */
+	RING_F_REPLY_ERRORS = 1 << 2,	/* TO_NICK, MSG_CHAN: tell the origin why it was
+					 * not delivered (PRIVMSG, not NOTICE) */
 };
 
 struct ring_rec {
@@ -109,9 +114,38 @@ struct ring_rec {
 	uint32_t target_gen;
 	uint8_t kind;
 	uint8_t flags;
-	uint16_t extra_len;	/* bytes of target data after the header */
+	uint16_t extra_len;	/* bytes after the header: target data, then the event */
 	uint16_t payload_len;	/* bytes of CR LF terminated lines after extra */
-	uint16_t reserved;
+	uint16_t event_len;	/* the last bytes of extra: a struct ring_event, or 0 */
+};
+
+/*
+ * A directory change that concerns one client's own state, carried by the
+ * record that announces it (so it reaches that client's worker in the
+ * ring's order, with the lines its client sees). Workers act on events
+ * whose (slot, gen) is theirs.
+ */
+enum ring_event_type {
+	RING_EV_NICK = 1,	/* the client's nick is now data */
+};
+
+struct ring_event {
+	uint16_t type;
+	uint16_t len;		/* bytes of data */
+	uint32_t slot, gen;
+	char data[];
+};
+
+/* a channel in a RING_TO_CHANS record's target data */
+struct ring_chanref {
+	uint32_t id, gen;
+};
+
+/* the answer to a worker's request (RING_ACK records) */
+struct ring_ack {
+	uint32_t req_id;	/* the worker's request id */
+	uint16_t status;	/* enum cmd_status (cmd_row.h) */
+	uint16_t pad;
 };
 
 struct ring_hdr {
@@ -153,9 +187,15 @@ struct ring_target {
 	enum ring_kind kind;
 	uint32_t flags;
 	uint32_t id, gen;
-	const void *extra;
+	const void *extra;	/* target data */
 	size_t extra_len;
+	const struct ring_event *event;	/* or NULL */
+	size_t event_len;	/* sizeof *event + event->len */
 };
+
+/* where the next record will be published (records from here on are new) */
+static inline uint64_t ring_head(const struct ring *r)
+{ return atomic_load_explicit(&r->hdr->head, memory_order_acquire); }
 
 /* bytes of shared memory needed */
 size_t ring_segment_size(uint32_t nslots, uint32_t inbox_size, uint64_t cap);
@@ -195,6 +235,12 @@ static inline const char *ring_rec_extra(const struct ring_rec *rec)
 { return (const char *)(rec + 1); }
 static inline const char *ring_rec_payload(const struct ring_rec *rec)
 { return (const char *)(rec + 1) + rec->extra_len; }
+/* bytes of target data in extra (the event, if any, follows them) */
+static inline size_t ring_rec_target_len(const struct ring_rec *rec)
+{ return rec->extra_len - rec->event_len; }
+/* the record's event: true with its header copied to *ev (the bytes may be
+ * unaligned) and *data at its ev->len bytes; false when it has none */
+bool ring_rec_event(const struct ring_rec *rec, struct ring_event *ev, const char **data);
 
 /* master side */
 /* clear the doorbell; call before each fan-out pass */

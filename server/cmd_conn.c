@@ -1,0 +1,341 @@
+/* cmd_conn: registration, PING/PONG, NICK and QUIT, both halves */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cmd_conn.h"
+#include "cmd_query.h"
+#include "conf.h"
+#include "dirsvc.h"
+#include "irc.h"
+#include "log.h"
+#include "worker_io.h"
+
+/* --------------------------------------------------------- registration */
+
+/*
+ * Before registration a NICK is only remembered (nick_want): the USER that
+ * nearly always follows in the same packet then reserves the nick and
+ * registers in one request, a round trip to the master less per
+ * connection. A NICK on its own is sent for reservation as soon as the
+ * client pauses (cmd_conn_nick_flush), so a taken nick still gets its 433
+ * at once.
+ */
+static void
+conn_try_register(struct worker *w)
+{
+	const char *nick = w->nick_want[0] != '\0' ? w->nick_want : w->nick;
+
+	if (w->registered || w->registering || nick[0] == '\0' || !w->got_user ||
+	    w->cap_negotiating)
+		return;
+	if (w->set.password[0] != '\0' &&
+	    (!w->got_pass || strcmp(w->pass, w->set.password) != 0)) {
+		RPL(&w->rpl, ERR_PASSWDMISMATCH);
+		worker_close(w, "Bad Password", false);
+		return;
+	}
+	const char *args[3] = { nick, w->user, w->realname };
+	w->registering = true;
+	worker_request(w, "REGISTER", args, 3);
+	w->nick_want[0] = '\0';
+}
+
+void
+cmd_conn_nick_flush(struct worker *w)
+{
+	if (w->nick_want[0] == '\0' || w->registered || w->registering)
+		return;
+	const char *args[1] = { w->nick_want };
+	worker_request(w, "NICK", args, 1);
+	w->nick_want[0] = '\0';
+}
+
+static enum cmd_result
+w_pass(struct worker *w, const struct irc_msg *m)
+{
+	if (w->registered || w->registering) {
+		RPL(&w->rpl, ERR_ALREADYREGISTERED);
+		return CMD_DONE;
+	}
+	snprintf(w->pass, sizeof w->pass, "%s", m->params[0]);
+	w->got_pass = true;
+	return CMD_DONE;
+}
+
+static enum cmd_result
+w_nick(struct worker *w, const struct irc_msg *m)
+{
+	const char *nick = m->nparams > 0 ? m->params[0] : "";
+
+	if (nick[0] == '\0') {
+		RPL(&w->rpl, ERR_NONICKNAMEGIVEN);
+		return CMD_DONE;
+	}
+	if (!irc_nick_valid(nick, w->set.nick_len)) {
+		RPL(&w->rpl, ERR_ERRONEUSNICKNAME, nick);
+		return CMD_DONE;
+	}
+	if (w->registering)
+		return CMD_DONE;
+	if (!w->registered) {
+		if (strcmp(nick, w->nick) == 0)
+			w->nick_want[0] = '\0';	/* already ours */
+		else
+			snprintf(w->nick_want, sizeof w->nick_want, "%s", nick);
+		conn_try_register(w);
+		return CMD_DONE;
+	}
+	if (strcmp(nick, w->nick) == 0)
+		return CMD_DONE;
+	const char *args[1] = { nick };
+	worker_request(w, "NICK", args, 1);
+	return CMD_DONE;
+}
+
+static void
+w_nick_answered(struct worker *w, int status)
+{
+	(void)status;
+	if (!w->registered)
+		conn_try_register(w);	/* the nick is ours now, or USER came meanwhile */
+}
+
+static enum cmd_result
+w_user(struct worker *w, const struct irc_msg *m)
+{
+	if (w->registered || w->got_user) {
+		RPL(&w->rpl, ERR_ALREADYREGISTERED);
+		return CMD_DONE;
+	}
+	if (m->params[0][0] == '\0') {
+		RPL(&w->rpl, ERR_NEEDMOREPARAMS, m->command);
+		return CMD_DONE;
+	}
+	/* user names end up in nick!user@host: keep them to safe bytes */
+	size_t n = 0;
+	for (const char *p = m->params[0]; *p && n < IRC_USER_MAX - 1; p++)
+		if ((unsigned char)*p > ' ' && *p != '@' && *p != '!' && *p != ':')
+			w->user[n++] = *p;
+	w->user[n] = '\0';
+	if (n == 0)
+		snprintf(w->user, sizeof w->user, "user");
+	snprintf(w->realname, sizeof w->realname, "%s", m->params[3]);
+	w->realname[irc_utf8_cut(w->realname, strlen(w->realname))] = '\0';
+	w->got_user = true;
+	conn_try_register(w);
+	return CMD_DONE;
+}
+
+static void
+w_register_answered(struct worker *w, int status)
+{
+	w->registering = false;
+	if (status == CMD_OK)
+		w->registered = true;	/* the nick came as an event before this */
+}
+
+static enum cmd_result
+w_cap(struct worker *w, const struct irc_msg *m)
+{
+	const char *sub = m->params[0];
+	const char *who = w->nick[0] ? w->nick : "*";
+	const char *server = w->set.server_name;
+
+	if (strcasecmp(sub, "LS") == 0) {
+		if (!w->registered)
+			w->cap_negotiating = true;
+		reply_line(&w->rpl, ":%s CAP %s LS :", server, who);
+	} else if (strcasecmp(sub, "LIST") == 0) {
+		reply_line(&w->rpl, ":%s CAP %s LIST :", server, who);
+	} else if (strcasecmp(sub, "REQ") == 0) {
+		if (!w->registered)
+			w->cap_negotiating = true;
+		/* no capabilities yet: refuse whatever was asked for */
+		reply_line(&w->rpl, ":%s CAP %s NAK :%s", server, who,
+		    m->nparams > 1 ? m->params[1] : "");
+	} else if (strcasecmp(sub, "END") == 0) {
+		w->cap_negotiating = false;
+		conn_try_register(w);
+	} else
+		RPL(&w->rpl, ERR_INVALIDCAPCMD, sub);
+	return CMD_DONE;
+}
+
+static enum cmd_result
+w_ping(struct worker *w, const struct irc_msg *m)
+{
+	if (m->nparams < 1 || m->params[0][0] == '\0') {
+		RPL(&w->rpl, ERR_NOORIGIN);
+		return CMD_DONE;
+	}
+	reply_line(&w->rpl, ":%s PONG %s :%s", w->set.server_name, w->set.server_name,
+	    m->params[0]);
+	return CMD_DONE;
+}
+
+static enum cmd_result
+w_pong(struct worker *w, const struct irc_msg *m)
+{
+	(void)w;
+	(void)m;
+	return CMD_DONE;	/* any line resets the idle timer already */
+}
+
+static enum cmd_result
+w_quit(struct worker *w, const struct irc_msg *m)
+{
+	char reason[IRC_MAXLINE];
+
+	if (m->nparams > 0 && m->params[0][0] != '\0')
+		snprintf(reason, sizeof reason, "Quit: %s", m->params[0]);
+	else
+		snprintf(reason, sizeof reason, "Quit: %s", w->nick[0] ? w->nick : "leaving");
+	reason[irc_utf8_cut(reason, strlen(reason))] = '\0';
+	worker_close(w, reason, true);
+	return CMD_DONE;
+}
+
+/* ----------------------------------------------------------- master side */
+
+/* the client's worker learns its nick (an event, in the ring's order) */
+static void
+conn_tell_nick(struct dirsvc *ds, uint32_t slot)
+{
+	struct dir_user *u = &ds->dir.users[slot];
+	struct {
+		struct ring_event ev;
+		char nick[IRC_NICK_MAX];
+	} e = { .ev = { .type = RING_EV_NICK, .slot = slot, .gen = u->gen } };
+	struct ring_target t = { .kind = RING_TO_SLOT, .id = slot, .gen = u->gen,
+	    .event = &e.ev };
+
+	e.ev.len = strlen(u->nick);
+	memcpy(e.nick, u->nick, e.ev.len);
+	t.event_len = sizeof e.ev + e.ev.len;
+	dirsvc_emit(ds, &t, NULL, 0);
+}
+
+static int
+m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	const struct conf *cfg = ds->cfg;
+	struct dir_user *u = &ds->dir.users[q->slot];
+	char created[64], isupport[400];
+	struct tm tm;
+
+	if (u->state != DIR_CONNECTED)
+		return CMD_BAD_REQUEST;
+	if (dir_nick_set(&ds->dir, q->slot, q->args[0]) < 0) {
+		RPL(r, ERR_NICKNAMEINUSE, q->args[0]);
+		return CMD_FAILED;
+	}
+	snprintf(u->user, sizeof u->user, "%s", q->args[1]);
+	snprintf(u->realname, sizeof u->realname, "%s", q->args[2]);
+	dir_set_state(&ds->dir, q->slot, DIR_REGISTERED);
+	conn_tell_nick(ds, q->slot);
+	r->nick = u->nick;
+	localtime_r(&ds->started, &tm);
+	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
+	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
+	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES
+	    " NETWORK=%s NICKLEN=%d PREFIX=() TOPICLEN=%d", cfg->away_len,
+	    cfg->max_channels_per_client, cfg->channel_len, cfg->network, cfg->nick_len,
+	    cfg->topic_len);
+
+	RPL(r, RPL_WELCOME, cfg->network, u->nick, u->user, u->host);
+	RPL(r, RPL_YOURHOST, cfg->server_name, "shmchat-" PACKAGE_VERSION);
+	RPL(r, RPL_CREATED, created);
+	RPL(r, RPL_MYINFO, cfg->server_name, "shmchat-" PACKAGE_VERSION, SHMCHAT_USERMODES,
+	    SHMCHAT_CHANMODES);
+	RPL(r, RPL_ISUPPORT, isupport);
+	cmd_query_lusers(ds, r);
+	cmd_query_motd(ds, r);
+	log_info("%s!%s@%s registered (slot %u)", u->nick, u->user, u->host, q->slot);
+	return CMD_OK;
+}
+
+static int
+m_nick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	struct dir_user *u = &ds->dir.users[q->slot];
+	char old[256], line[IRC_MAXLINE + 1];
+
+	if (strcmp(u->nick, q->args[0]) == 0)
+		return CMD_OK;
+	dirsvc_prefix(u, old, sizeof old);
+	if (dir_nick_set(&ds->dir, q->slot, q->args[0]) < 0) {
+		RPL(r, ERR_NICKNAMEINUSE, q->args[0]);
+		return CMD_FAILED;
+	}
+	if (u->state != DIR_REGISTERED) {
+		/* before registration a nick is only reserved: nobody else to tell */
+		conn_tell_nick(ds, q->slot);
+		return CMD_OK;
+	}
+	struct {
+		struct ring_event ev;
+		char nick[IRC_NICK_MAX];
+	} e = { .ev = { .type = RING_EV_NICK, .slot = q->slot, .gen = u->gen,
+	    .len = strlen(u->nick) } };
+	memcpy(e.nick, u->nick, e.ev.len);
+	size_t len = irc_fmt(line, sizeof line, ":%s NICK :%s", old, u->nick);
+	dirsvc_emit_peers(ds, q->slot, true, &e.ev, line, len);
+	r->nick = u->nick;
+	return CMD_OK;
+}
+
+/* a client leaves: by its QUIT, or the master's (its worker died, a kick) */
+static int
+m_quit(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	struct dir_user *u = &ds->dir.users[q->slot];
+	const char *reason = q->nargs > 0 ? q->args[0] : "Client Quit";
+	char pfx[256], line[IRC_MAXLINE + 1];
+	size_t len;
+
+	(void)r;
+	if (u->state != DIR_REGISTERED)
+		return CMD_OK;
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	len = irc_fmt(line, sizeof line, ":%s QUIT :%s", pfx, reason);
+	dirsvc_emit_peers(ds, q->slot, false, NULL, line, len);
+	while (u->nchans > 0)
+		if (dir_part(&ds->dir, q->slot, u->chans[u->nchans - 1]) < 0)
+			u->nchans--;	/* inconsistent entry: drop it, never loop */
+	dir_nick_clear(&ds->dir, q->slot);	/* free for the next client at once */
+	dir_set_state(&ds->dir, q->slot, DIR_QUITTING);
+	log_info("%s quit (%s)", pfx, reason);
+	return CMD_OK;
+}
+
+/* nothing to do: the answer itself is the point (cmd.c, cmd_sync) */
+static int
+m_sync(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	(void)ds;
+	(void)r;
+	(void)q;
+	return CMD_OK;
+}
+
+static const struct cmd_row conn_rows[] = {
+	{ .name = "PASS", .min_params = 1, .max_params = 1, .worker = w_pass },
+	{ .name = "NICK", .max_params = 1, .worker = w_nick,
+	  .master = m_nick, .min_args = 1, .max_args = 1, .answered = w_nick_answered },
+	{ .name = "USER", .min_params = 4, .max_params = 4, .worker = w_user },
+	{ .name = "CAP", .min_params = 1, .max_params = 2, .worker = w_cap },
+	{ .name = "PING", .max_params = 2, .worker = w_ping },
+	{ .name = "PONG", .max_params = 2, .worker = w_pong },
+	{ .name = "QUIT", .flags = CMD_NO_ANSWER, .max_params = 1, .worker = w_quit,
+	  .master = m_quit, .min_args = 0, .max_args = 1 },
+	{ .name = "REGISTER", .flags = CMD_INTERNAL,
+	  .master = m_register, .min_args = 3, .max_args = 3,
+	  .answered = w_register_answered },
+	{ .name = "SYNC", .flags = CMD_INTERNAL, .master = m_sync },
+};
+
+CMD_FAMILY(cmd_conn, "connection", conn_rows);

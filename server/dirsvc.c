@@ -1,0 +1,181 @@
+/* dirsvc: the master's IRC state and what its command halves publish */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "dirsvc.h"
+#include "irc.h"
+#include "log.h"
+
+struct pending_hdr {
+	struct ring_target t;
+	uint32_t owner, owner_gen;
+	size_t len;
+};
+
+int
+dirsvc_emit_as(struct dirsvc *ds, uint32_t owner, uint32_t owner_gen,
+    const struct ring_target *t, const void *payload, size_t len)
+{
+	struct pending_hdr h = { *t, owner, owner_gen, len };
+	int rc;
+
+	if (buf_used(&ds->pending) == 0) {
+		/* no doorbell: the master runs fan-out itself (ring.h) */
+		rc = ring_publish(ds->ring, owner, owner_gen, t, payload, len, NULL);
+		if (rc == 0) {
+			ds->fanout_due = true;
+			return 0;
+		}
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	/* the ring is full: keep order by queueing behind what already waits */
+	h.t.extra = NULL;
+	h.t.event = NULL;
+	h.t.event_len = t->event != NULL ? t->event_len : 0;
+	if (buf_append(&ds->pending, &h, sizeof h) < 0 ||
+	    buf_append(&ds->pending, t->extra, t->extra_len) < 0 ||
+	    buf_append(&ds->pending, t->event, h.t.event_len) < 0 ||
+	    buf_append(&ds->pending, payload, len) < 0) {
+		log_warnx("out of memory queueing a record; dropped");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+dirsvc_emit(struct dirsvc *ds, const struct ring_target *t, const void *payload, size_t len)
+{
+	return dirsvc_emit_as(ds, RING_OWNER_MASTER, 0, t, payload, len);
+}
+
+bool
+dirsvc_flush_pending(struct dirsvc *ds)
+{
+	while (buf_used(&ds->pending) > 0) {
+		struct pending_hdr h;
+		const char *p = buf_head(&ds->pending);
+		size_t whole;
+		int rc;
+
+		memcpy(&h, p, sizeof h);
+		h.t.extra = p + sizeof h;
+		h.t.event = h.t.event_len ? (const void *)(p + sizeof h + h.t.extra_len) : NULL;
+		whole = sizeof h + h.t.extra_len + h.t.event_len + h.len;
+		rc = ring_publish(ds->ring, h.owner, h.owner_gen, &h.t,
+		    p + sizeof h + h.t.extra_len + h.t.event_len, h.len, NULL);
+		if (rc == -EAGAIN)
+			return true;
+		if (rc < 0)
+			log_warnx("dropping a queued record: %s", strerror(-rc));
+		ds->fanout_due = true;
+		buf_consume(&ds->pending, whole);
+	}
+	return false;
+}
+
+void
+dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s!%s@%s", u->nick, u->user, u->host);
+}
+
+void
+dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
+    uint32_t flags, const char *line, size_t len)
+{
+	struct ring_target t = { .kind = RING_TO_CHAN, .id = c->id, .gen = c->gen,
+	    .flags = flags };
+
+	dirsvc_emit_as(ds, origin, ds->dir.users[origin].gen, &t, line, len);
+}
+
+void
+dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self,
+    const struct ring_event *ev, const char *line, size_t len)
+{
+	struct dir_user *u = &ds->dir.users[slot];
+	struct ring_chanref refs[RING_EXTRA_MAX / 2 / sizeof(struct ring_chanref)];
+	size_t n = 0;
+
+	_Static_assert(sizeof refs / sizeof *refs >= 64,
+	    "a client's channels fit one record");
+	for (uint32_t i = 0; i < u->nchans && n < sizeof refs / sizeof *refs; i++) {
+		struct dir_chan *c = dir_chan_get(&ds->dir, u->chans[i]);
+		if (c != NULL)
+			refs[n++] = (struct ring_chanref){ c->id, c->gen };
+	}
+	if (n < u->nchans)
+		log_warnx("%s is in %u channels; only %zu hear of it", u->nick, u->nchans, n);
+	if (n == 0 && !include_self)
+		return;
+	struct ring_target t = { .kind = RING_TO_CHANS, .id = slot, .gen = u->gen,
+	    .flags = include_self ? RING_F_INCLUDE_TARGET : 0,
+	    .extra = refs, .extra_len = n * sizeof *refs,
+	    .event = ev, .event_len = ev != NULL ? sizeof *ev + ev->len : 0 };
+	dirsvc_emit(ds, &t, line, len);
+}
+
+static void
+dirsvc_reply_put(struct reply *r, const char *line, size_t len)
+{
+	struct dirsvc_reply *dr = (struct dirsvc_reply *)r;
+
+	if (buf_append(&dr->out, line, len) < 0)
+		log_warnx("out of memory building a reply; a line is lost");
+}
+
+void
+dirsvc_reply_init(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot)
+{
+	struct dir_user *u = &ds->dir.users[slot];
+
+	dr->r.server = ds->cfg->server_name;
+	dr->r.nick = u->nick[0] ? u->nick : "*";
+	dr->r.put = dirsvc_reply_put;
+	buf_init(&dr->out);
+}
+
+void
+dirsvc_reply_send(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
+    uint32_t gen, const struct ring_ack *ack)
+{
+	struct ring_target t = { .kind = RING_TO_SLOT, .id = slot, .gen = gen };
+	size_t room = RING_REC_MAX - sizeof(struct ring_rec) - RING_EXTRA_MAX - 8;
+	const char *p = buf_head(&dr->out);
+	size_t left = buf_used(&dr->out);
+
+	/* cut at line boundaries; the last record carries the answer */
+	do {
+		size_t n = left;
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n - 1] != '\n')
+				n--;
+		}
+		bool last = n == left;
+		if (last && ack != NULL) {
+			t.kind = RING_ACK;
+			t.extra = ack;
+			t.extra_len = sizeof *ack;
+		} else if (n == 0)
+			break;	/* nothing to say and no answer to give */
+		if (dirsvc_emit(ds, &t, p, n) < 0)
+			log_warnx("reply to slot %u lost", slot);
+		p += n;
+		left -= n;
+	} while (left > 0);
+	buf_free(&dr->out);
+}
+
+void
+dirsvc_reply_flush(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
+    uint32_t gen)
+{
+	if (buf_used(&dr->out) > 0)
+		dirsvc_reply_send(ds, dr, slot, gen, NULL);
+}

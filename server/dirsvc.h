@@ -1,0 +1,69 @@
+/*
+ * dirsvc: the directory service, the master's IRC state that the master
+ * halves of commands (cmd_*.c) work on: the directory, the configuration,
+ * the ring and the queue of records the master publishes. Its helpers
+ * publish what a directory change announces (to a channel, to everyone
+ * who shares a channel with a client, to one client) and build the reply
+ * to one request. Master only.
+ */
+#ifndef SHMCHAT_DIRSVC_H
+#define SHMCHAT_DIRSVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "dir.h"
+#include "reply.h"
+#include "ring.h"
+
+struct conf;
+
+struct dirsvc {
+	struct dir dir;
+	struct ring *ring;
+	const struct conf *cfg;	/* the running configuration */
+	time_t started;
+	struct buf pending;	/* records waiting for ring space, in order */
+	bool fanout_due;	/* records were published: run fan-out */
+};
+
+/*
+ * Publish a record from the master (queued, in order, while the ring is
+ * full); owner is the client it is attributed to (RING_OWNER_MASTER for
+ * none), so RING_F_EXCLUDE_ORIGIN can match it. Returns 0 or -errno.
+ */
+int dirsvc_emit_as(struct dirsvc *ds, uint32_t owner, uint32_t owner_gen,
+    const struct ring_target *t, const void *payload, size_t len);
+int dirsvc_emit(struct dirsvc *ds, const struct ring_target *t,
+    const void *payload, size_t len);
+/* publish what waited for ring space; true while some still waits */
+bool dirsvc_flush_pending(struct dirsvc *ds);
+
+/* "nick!user@host" of a client */
+void dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen);
+/* a line to a channel's members, attributed to origin (flags: ring_flags) */
+void dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
+    uint32_t flags, const char *line, size_t len);
+/* a line to everyone sharing a channel with slot (once each) and, if
+ * include_self, to slot itself, with an event about slot (or NULL) */
+void dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self,
+    const struct ring_event *ev, const char *line, size_t len);
+
+/* the reply to one request: lines gathered, then sent as records */
+struct dirsvc_reply {
+	struct reply r;		/* first: the formatter's sink */
+	struct buf out;
+};
+void dirsvc_reply_init(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot);
+/* send the lines gathered so far to slot now (the reply goes on) */
+void dirsvc_reply_flush(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
+    uint32_t gen);
+/* send the lines to slot, the last record a RING_ACK carrying ack (or
+ * plain records when ack is NULL); frees the lines */
+void dirsvc_reply_send(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
+    uint32_t gen, const struct ring_ack *ack);
+
+#endif

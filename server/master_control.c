@@ -1,0 +1,107 @@
+/* master_control: reload, shutdown, status */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "log.h"
+#include "master_control.h"
+#include "master_state.h"
+#include "master_worker.h"
+
+#define SHUTDOWN_GRACE	10	/* seconds before remaining workers get SIGKILL */
+
+void
+master_control_status(struct master *m, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "Listening on %s; %u clients, %u channels",
+	    m->listen_desc, m->ds.dir.nregistered, m->ds.dir.nchannels);
+}
+
+void
+master_control_update_status(struct master *m)
+{
+	char status[sizeof m->last_status];
+
+	master_control_status(m, status, sizeof status);
+	if (strcmp(status, m->last_status) != 0) {
+		notify_status(&m->notify, status);
+		memcpy(m->last_status, status, sizeof status);
+	}
+}
+
+int
+master_control_reload(struct master *m, char *out, size_t outlen)
+{
+	struct conf *nc = malloc(sizeof *nc);
+	char err[512], diff[512], status[512];
+	int rc = -1;
+
+	notify_reloading(&m->notify);
+	if (nc == NULL) {
+		log_warnx("reload: out of memory");
+		snprintf(out, outlen, "reload failed: out of memory");
+		goto done;
+	}
+	conf_init_defaults(nc);
+	if (conf_load(nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
+		log_errx("reload failed, keeping the running configuration: %s", err);
+		snprintf(out, outlen, "reload failed, configuration kept: %s", err);
+		conf_free(nc);
+		free(nc);
+		goto done;
+	}
+	if (nc->max_clients > (int)m->nslots) {
+		log_warnx("reload: max_clients %d exceeds the %u slots sized at start; "
+		    "using %u until restart", nc->max_clients, m->nslots, m->nslots);
+		nc->max_clients = m->nslots;
+	}
+	conf_diff(m->cfg, nc, diff, sizeof diff);
+	/* listen addresses and shared-memory sizes only change on restart */
+	for (int i = 0; i < nc->nlisten; i++)
+		free(nc->listen[i]);
+	memcpy(nc->listen, m->cfg->listen, sizeof nc->listen);
+	nc->nlisten = m->cfg->nlisten;
+	m->cfg->nlisten = 0;
+	nc->ring_size = m->cfg->ring_size;
+	nc->inbox_size = m->cfg->inbox_size;
+	/* the queue exists already: its key and group change on restart */
+	nc->admin_queue_key = m->cfg->admin_queue_key;
+	free(nc->admin_group);
+	nc->admin_group = m->cfg->admin_group;
+	m->cfg->admin_group = NULL;
+	conf_free(m->cfg);
+	free(m->cfg);
+	m->cfg = nc;
+	m->ds.cfg = nc;
+	log_set_level(nc->log_level);
+	for (uint32_t i = 0; i < m->nlive; i++)
+		master_worker_send_settings(m, m->live[i]);
+	log_notice("configuration reloaded (changed: %s)", diff);
+	snprintf(out, outlen, "reloaded (changed: %s)", diff);
+	rc = 0;
+done:
+	master_control_status(m, status, sizeof status);
+	notify_ready(&m->notify, status);
+	return rc;
+}
+
+void
+master_control_shutdown(struct master *m, const char *reason)
+{
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	snprintf(m->stop_reason, sizeof m->stop_reason, "%s", reason);
+	notify_stopping(&m->notify);
+	log_notice("shutting down (%s), closing %u clients", reason, m->nlive);
+	for (int i = 0; i < m->ls.n; i++)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->ls.fds[i], NULL);
+	listen_close(&m->ls);
+	for (uint32_t i = 0; i < m->nlive; i++)
+		master_worker_close(m, m->live[i], reason);
+	m->stop_deadline = time(NULL) + SHUTDOWN_GRACE;
+}

@@ -1,0 +1,367 @@
+/* worker_io: a worker's output, requests, publishing and inbox */
+#include <config.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cmd_row.h"
+#include "log.h"
+#include "worker_io.h"
+
+#define WORKER_CLOSE_GRACE	3	/* seconds to flush the final ERROR */
+#define DRAIN_BUDGET		1024	/* inbox records per turn */
+#define DRAIN_IOV		64	/* ring records per writev() */
+
+void
+worker_mark_active(struct worker *w)
+{
+	atomic_store_explicit(&w->ring.slots[w->slot].last_active, (uint32_t)clock_s(),
+	    memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------- output */
+
+static void
+worker_count_out(struct worker *w, size_t n)
+{
+	atomic_fetch_add_explicit(&w->ring.slots[w->slot].bytes_out, n, memory_order_relaxed);
+}
+
+void
+worker_write_failed(struct worker *w)
+{
+	if (!w->closing)
+		worker_close(w, "Connection reset", true);
+	buf_consume(&w->sendq, buf_used(&w->sendq));
+}
+
+void
+worker_flush(struct worker *w)
+{
+	ssize_t r;
+
+	if (buf_used(&w->sendq) == 0)
+		return;
+	r = buf_write_fd(&w->sendq, w->cfd);
+	if (r > 0)
+		worker_count_out(w, r);
+	if (r < 0)
+		worker_write_failed(w);
+}
+
+/* append to the send queue, cutting a client that lets it pass sendq */
+static void
+worker_queue(struct worker *w, const char *line, size_t len)
+{
+	if (w->closing)
+		return;
+	/* what the socket takes now does not count against the send queue */
+	if ((long)(buf_used(&w->sendq) + len) > w->set.sendq && buf_used(&w->sendq) > 0) {
+		ssize_t r = buf_write_fd(&w->sendq, w->cfd);
+		if (r > 0)
+			worker_count_out(w, r);
+	}
+	if ((long)(buf_used(&w->sendq) + len) > w->set.sendq) {
+		/*
+		 * The client does not read fast enough: cut it, nobody else
+		 * waits. Drop the backlog but finish the line already on the
+		 * wire, so the ERROR starts a line of its own.
+		 */
+		char *nl = memchr(buf_head(&w->sendq), '\n', buf_used(&w->sendq));
+		if (nl != NULL)
+			w->sendq.len = w->sendq.off + (nl - buf_head(&w->sendq)) + 1;
+		worker_close(w, "Max SendQ exceeded", true);
+		return;
+	}
+	if (buf_append(&w->sendq, line, len) < 0)
+		worker_close(w, "Out of memory", true);
+}
+
+/*
+ * Output goes straight to the socket when nothing waits ahead of it, and
+ * only what the socket does not take is copied to the send queue: no copy
+ * and no heap for a client that keeps up (an idle worker never touches
+ * malloc, so its pages stay shared with the fork server).
+ */
+static void
+worker_output(struct worker *w, const struct iovec *iov, int niov, bool direct)
+{
+	size_t done = 0;
+
+	if (niov == 0 || w->closing)
+		return;
+	if (direct && buf_used(&w->sendq) == 0) {
+		ssize_t r = niov == 1 ? write(w->cfd, iov[0].iov_base, iov[0].iov_len) :
+		    writev(w->cfd, iov, niov);
+		if (r > 0) {
+			done = r;
+			worker_count_out(w, r);
+		} else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			worker_write_failed(w);
+			return;
+		}
+	}
+	for (int i = 0; i < niov && !w->closing; i++) {
+		if (done >= iov[i].iov_len) {
+			done -= iov[i].iov_len;
+			continue;
+		}
+		worker_queue(w, (const char *)iov[i].iov_base + done, iov[i].iov_len - done);
+		done = 0;
+	}
+}
+
+void
+worker_send(struct worker *w, const char *line, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)line, .iov_len = len };
+
+	worker_output(w, &iov, 1, true);
+}
+
+static void
+worker_rpl_put(struct reply *r, const char *line, size_t len)
+{
+	worker_send((struct worker *)((char *)r - offsetof(struct worker, rpl)), line, len);
+}
+
+void
+worker_io_init(struct worker *w)
+{
+	w->rpl.server = w->set.server_name;
+	w->rpl.nick = "*";
+	w->rpl.put = worker_rpl_put;
+	buf_init(&w->sendq);
+	buf_init(&w->reqq);
+}
+
+void
+worker_set_nick(struct worker *w, const char *nick, size_t len)
+{
+	if (len > IRC_NICK_MAX)
+		len = IRC_NICK_MAX;
+	memcpy(w->nick, nick, len);
+	w->nick[len] = '\0';
+	w->rpl.nick = w->nick[0] ? w->nick : "*";
+}
+
+void
+worker_close(struct worker *w, const char *reason, bool tell_master)
+{
+	char line[IRC_MAXLINE + 1];
+	size_t n;
+
+	if (w->closing)
+		return;
+	if (tell_master && w->registered) {
+		const char *args[1] = { reason };
+		worker_request(w, "QUIT", args, 1);
+	}
+	n = irc_fmt(line, sizeof line, "ERROR :Closing Link: %s (%s)", w->host, reason);
+	buf_append(&w->sendq, line, n);
+	w->closing = true;
+	w->close_deadline = clock_s() + WORKER_CLOSE_GRACE;
+	log_debug("closing %s: %s", w->nick[0] ? w->nick : w->host, reason);
+}
+
+/* ------------------------------------------------------ master requests */
+
+static void
+worker_request_send(struct worker *w, char *msg, size_t len)
+{
+	struct ipc_req *req = (struct ipc_req *)msg;
+	const char *name = msg + sizeof *req;
+
+	req->id = ++w->req_next;
+	if (ipc_send(&w->ipc, IPC_REQ, msg, len) < 0) {
+		w->exit_now = true;	/* the master is gone */
+		return;
+	}
+	snprintf(w->req_name, sizeof w->req_name, "%s", name);
+	/* QUIT is not answered: the worker leaves right after */
+	w->req_wait = strcmp(name, "QUIT") == 0 ? 0 : req->id;
+}
+
+void
+worker_request(struct worker *w, const char *name, const char *const *args, int nargs)
+{
+	char msg[WORKER_REQ_MAX];
+	struct ipc_out o;
+	struct ipc_req *req = ipc_out_init(&o, msg, sizeof msg, sizeof *req);
+
+	req->nargs = nargs;
+	ipc_put_str(&o, name);
+	for (int i = 0; i < nargs; i++)
+		ipc_put_str(&o, args[i]);
+	if (o.overflow || nargs > IPC_REQ_ARGS) {
+		/* IRC lines are shorter than a request: a bug, said so */
+		log_warnx("%s request too long (%d arguments); not sent", name, nargs);
+		return;
+	}
+	if (w->req_wait == 0 && w->reqq_len == 0) {
+		worker_request_send(w, msg, o.len);
+		return;
+	}
+	uint32_t len = o.len;
+	if (w->reqq_len == WORKER_REQQ) {
+		log_warnx("request queue full; %s not sent", name);
+		return;
+	}
+	if (buf_append(&w->reqq, &len, sizeof len) < 0 || buf_append(&w->reqq, msg, len) < 0) {
+		log_warnx("out of memory; %s not sent", name);
+		return;
+	}
+	w->reqq_len++;
+}
+
+enum cmd_result
+worker_forward(struct worker *w, const struct irc_msg *m)
+{
+	worker_request(w, m->command, (const char *const *)m->params, m->nparams);
+	return CMD_DONE;
+}
+
+void
+worker_request_next(struct worker *w)
+{
+	char msg[WORKER_REQ_MAX];
+	uint32_t len;
+
+	if (w->req_wait != 0 || w->reqq_len == 0)
+		return;
+	memcpy(&len, buf_head(&w->reqq), sizeof len);
+	memcpy(msg, buf_head(&w->reqq) + sizeof len, len);
+	buf_consume(&w->reqq, sizeof len + len);
+	if (--w->reqq_len == 0)
+		buf_free(&w->reqq);
+	worker_request_send(w, msg, len);
+}
+
+/* ----------------------------------------------------------- the ring */
+
+int
+worker_publish(struct worker *w, const struct ring_target *t, const char *line, size_t len)
+{
+	bool rang;
+	int rc = ring_publish(&w->ring, w->slot, w->gen, t, line, len, &rang);
+
+	if (rc == -EAGAIN) {
+		/* ring full: stop reading this client until the master says */
+		if (!w->space_wait) {
+			w->space_wait = true;
+			ipc_send_empty(&w->ipc, IPC_SPACE_WAIT);
+		}
+		return rc;
+	}
+	if (rc < 0) {
+		log_warnx("cannot publish a %zu-byte line: %s", len, strerror(-rc));
+		return 0;	/* dropped; not retried */
+	}
+	if (t->flags & RING_F_REPLY_ERRORS)
+		w->unconfirmed = true;
+	if (rang && ipc_send_empty(&w->ipc, IPC_FANOUT) < 0)
+		w->exit_now = true;
+	return 0;
+}
+
+/* the master's answer to the request in flight */
+static void
+worker_answer(struct worker *w, const struct ring_rec *rec)
+{
+	struct ring_ack a;
+
+	if (ring_rec_target_len(rec) < sizeof a) {
+		log_warnx("malformed answer from the master (%u bytes); ignored", rec->extra_len);
+		return;
+	}
+	memcpy(&a, ring_rec_extra(rec), sizeof a);
+	if (a.req_id != w->req_wait) {
+		log_warnx("answer to request %u while waiting for %u; ignored", a.req_id,
+		    w->req_wait);
+		return;
+	}
+	if (a.status == CMD_BAD_REQUEST)
+		log_warnx("the master refused our %s request as malformed", w->req_name);
+	w->req_wait = 0;
+	w->unconfirmed = false;	/* it was answered after everything we published */
+	w->answered = true;
+	w->answer_status = a.status;
+}
+
+/* an event about this client, from the master */
+static void
+worker_event(struct worker *w, const struct ring_rec *rec)
+{
+	struct ring_event ev;
+	const char *data;
+
+	if (!ring_rec_event(rec, &ev, &data) || ev.slot != w->slot || ev.gen != w->gen)
+		return;
+	switch (ev.type) {
+	case RING_EV_NICK:
+		worker_set_nick(w, data, ev.len);
+		log_set_role("worker %s", w->nick);
+		break;
+	default:
+		log_warnx("unknown event %u from the master; ignored", ev.type);
+	}
+}
+
+/*
+ * Send inbox records to the client. A few (at most DRAIN_IOV, the usual
+ * wake-up) go out in one writev() from the ring itself; a backlog is
+ * copied into the send queue, which the main loop writes in one large
+ * write() after up to 8 turns: under load, fewer and larger writes are
+ * worth more than the copy. Records are popped (and the master may reuse
+ * their space) only after that. An answer is acted on after the lines
+ * before it went out, so whatever it makes the worker say comes later.
+ */
+bool
+worker_drain(struct worker *w)
+{
+	struct iovec iov[DRAIN_IOV];
+	unsigned total = 0;
+	bool direct = ring_inbox_peek_at(&w->ring, w->slot, DRAIN_IOV) == NULL;
+
+	while (total < DRAIN_BUDGET) {
+		const struct ring_rec *rec, *ack = NULL;
+		unsigned k = 0;
+		int niov = 0;
+
+		while (niov < DRAIN_IOV && total + k < DRAIN_BUDGET &&
+		    (rec = ring_inbox_peek_at(&w->ring, w->slot, k)) != NULL) {
+			uint32_t plen = rec->payload_len;
+
+			k++;
+			if (rec->size < sizeof *rec + rec->extra_len + plen) {
+				log_warnx("corrupt record in inbox (size %u); skipped", rec->size);
+				continue;
+			}
+			if (plen > 0)
+				iov[niov++] = (struct iovec){ (void *)ring_rec_payload(rec), plen };
+			if (rec->owner != RING_OWNER_MASTER && rec->event_len == 0)
+				continue;	/* chat: the common case */
+			if (rec->event_len > 0)
+				worker_event(w, rec);
+			if (rec->kind == RING_ACK) {
+				ack = rec;
+				break;
+			}
+		}
+		if (k == 0)
+			break;
+		worker_output(w, iov, niov, direct);
+		if (ack != NULL)
+			worker_answer(w, ack);
+		ring_inbox_pop_n(&w->ring, w->slot, k);
+		total += k;
+	}
+	if (total > 0 && ring_drain_notify_due(&w->ring, w->slot))
+		ipc_send_empty(&w->ipc, IPC_FANOUT);
+	return total > 0;
+}
