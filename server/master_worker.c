@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "master_child.h"
 #include "master_requests.h"
 #include "master_state.h"
 #include "master_worker.h"
@@ -23,12 +22,12 @@ master_worker_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
 	if (fd >= 0)
 		close(fd);	/* workers send no descriptors */
 	if (ev == IPC_EV_EOF) {
-		/* the worker is exiting: whoever reaps it tells the rest */
+		/*
+		 * The worker is exiting: whoever reaps it tells the rest (the
+		 * fork server, or the master itself for the workers of a dead
+		 * fork server, which it adopts; master_child.c).
+		 */
 		ms->eof = true;
-		/* with no fork server, who reaped it may never say: the closed
-		 * channel is proof enough */
-		if (m->fs.pid == 0 && !ms->reaped && ms->pid > 0)
-			master_child_gone(m, slot, 0);
 		return false;
 	}
 	if (ev == IPC_EV_BAD) {
