@@ -22,6 +22,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "addr.h"
 /* by path: a plain "config.h" here is autoconf's header (first -I.) */
 #include "../server/conf.h"
 #include "listen.h"
@@ -595,7 +596,7 @@ START_TEST(test_parse_good)
 	char out[64];
 
 	for (size_t i = 0; i < sizeof good_addrs / sizeof good_addrs[0]; i++) {
-		ck_assert_msg(listen_parse_addr(good_addrs[i].spec, &ss, &len) == 0,
+		ck_assert_msg(addr_parse(good_addrs[i].spec, &ss, &len) == 0,
 		    "'%s' rejected", good_addrs[i].spec);
 		ck_assert_int_eq(ss.ss_family, good_addrs[i].family);
 		ck_assert_int_eq(len, good_addrs[i].family == AF_INET ?
@@ -612,9 +613,9 @@ START_TEST(test_parse_bad)
 	socklen_t len;
 
 	for (size_t i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++)
-		ck_assert_msg(listen_parse_addr(bad_addrs[i], &ss, &len) == -EINVAL,
+		ck_assert_msg(addr_parse(bad_addrs[i], &ss, &len) == -EINVAL,
 		    "'%s' accepted", bad_addrs[i]);
-	ck_assert_int_eq(listen_parse_addr(NULL, &ss, &len), -EINVAL);
+	ck_assert_int_eq(addr_parse(NULL, &ss, &len), -EINVAL);
 }
 END_TEST
 
