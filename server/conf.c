@@ -373,6 +373,7 @@ static const struct {
 
 struct load_ctx {
 	const char *path;
+	bool admin_only;	/* conf_load_admin(): nothing but the admin group */
 	const char *text;	/* file contents, for int_literal_matches() */
 	char *err;
 	size_t errlen;
@@ -600,6 +601,8 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 		const char *name = config_setting_name(s);
 		const struct opt *o = NULL;
 
+		if (lc->admin_only && strcmp(name, "admin") != 0)
+			continue;
 		for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
 			if (strcmp(name, opts[k].name) == 0) {
 				o = &opts[k];
@@ -694,11 +697,13 @@ resolve_motd(struct conf *n, struct load_ctx *lc)
 	return 0;
 }
 
-int
-conf_load(struct conf *c, const char *path, bool must_exist,
+static int
+load(struct conf *c, const char *path, bool must_exist, bool admin_only,
     char *err, size_t errlen)
 {
-	struct load_ctx lc = { .path = path, .err = err, .errlen = errlen };
+	struct load_ctx lc = {
+		.path = path, .admin_only = admin_only, .err = err, .errlen = errlen,
+	};
 	struct conf n;
 	config_t cf;
 	char *text;
@@ -732,7 +737,7 @@ conf_load(struct conf *c, const char *path, bool must_exist,
 	} else {
 		lc.text = text;
 		r = apply(&n, &lc, &cf);
-		if (r == 0)
+		if (r == 0 && !admin_only)
 			r = resolve_motd(&n, &lc);
 	}
 	config_destroy(&cf);
@@ -748,6 +753,19 @@ fail:
 	conf_free(c);
 	conf_init_defaults(c);
 	return -1;
+}
+
+int
+conf_load(struct conf *c, const char *path, bool must_exist,
+    char *err, size_t errlen)
+{
+	return load(c, path, must_exist, false, err, errlen);
+}
+
+int
+conf_load_admin(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	return load(c, path, true, true, err, errlen);
 }
 
 /* ---------------------------------------------------------------- diff */

@@ -464,6 +464,37 @@ START_TEST(test_admin_group)
 }
 END_TEST
 
+/* shmchatctl's fallback: the admin group of a file with a mistake elsewhere */
+START_TEST(test_admin_only)
+{
+	struct tmpf t;
+	struct conf c;
+	char err[256];
+
+	tmp_write(&t, "max_clients = \"many\";\nmotd_file = \"/nonexistent\";\n"
+	    "admin = {\n  queue_key = 1234;\n  group = \"ops\";\n};\n");
+	conf_init_defaults(&c);
+	ck_assert_int_eq(conf_load(&c, t.path, true, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "max_clients"));
+	ck_assert_int_eq(conf_load_admin(&c, t.path, err, sizeof err), 0);
+	ck_assert_int_eq(c.admin_queue_key, 1234);
+	ck_assert_str_eq(c.admin_group, "ops");
+	ck_assert_int_eq(c.max_clients, 1024);
+	ck_assert_ptr_null(c.motd_text);
+	tmp_rm(&t);
+
+	/* a mistake in the admin group itself, or no file: the defaults */
+	tmp_write(&t, "max_clients = 0;\nadmin = {\n  queue_key = 0;\n};\n");
+	ck_assert_int_eq(conf_load_admin(&c, t.path, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, ":3: admin.queue_key must be between"));
+	ck_assert_int_eq(c.admin_queue_key, 0x53434d51);
+	tmp_rm(&t);
+	ck_assert_int_eq(conf_load_admin(&c, t.path, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(test_diff)
 {
 	struct conf a, b;
@@ -1015,6 +1046,7 @@ config_suite(void)
 	tcase_add_test(tc, test_motd_file);
 	tcase_add_test(tc, test_motd_file_too_big);
 	tcase_add_test(tc, test_admin_group);
+	tcase_add_test(tc, test_admin_only);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_example_conf);
 	suite_add_tcase(s, tc);
