@@ -9,6 +9,7 @@
 
 #include "ctl_output.h"
 #include "ctl_reply.h"
+#include "json.h"
 
 /* ---------------------------------------------------------- human forms */
 
@@ -192,45 +193,13 @@ ctl_json_is_number(const char *s)
 void
 ctl_json_string(FILE *f, const char *s)
 {
-	putc('"', f);
-	while (*s) {
-		uint32_t c;
-		int n = ctl_utf8_len(s, &c);
+	size_t len = strlen(s), done, w;
+	char chunk[512];
 
-		if (n == 0) {
-			fputs("\\ufffd", f);
-			s++;
-			continue;
-		}
-		s += n;
-		switch (c) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(f, "\\u%04x", (unsigned)c);
-			else
-				fwrite(s - n, 1, n, f);
-		}
+	putc('"', f);
+	for (; len > 0; s += done, len -= done) {
+		done = json_escape(chunk, sizeof chunk, &w, s, len);
+		fwrite(chunk, 1, w, f);
 	}
 	putc('"', f);
 }
