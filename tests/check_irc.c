@@ -290,6 +290,20 @@ START_TEST(parse_trailing_cr)
 }
 END_TEST
 
+START_TEST(param_last)
+{
+	ck_assert_int_eq(irc_parse(&msg, "PRIVMSG #c :hi there", 20), IRC_PARSE_OK);
+	ck_assert_str_eq(irc_param(&msg, 0), "#c");
+	ck_assert_str_eq(irc_param(&msg, 1), "hi there");
+	ck_assert_str_eq(irc_param(&msg, 2), "");
+	ck_assert_str_eq(irc_param(&msg, -1), "");
+	ck_assert_str_eq(irc_last(&msg), "hi there");
+	ck_assert_int_eq(irc_parse(&msg, "QUIT", 4), IRC_PARSE_OK);
+	ck_assert_str_eq(irc_param(&msg, 0), "");
+	ck_assert_str_eq(irc_last(&msg), "");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- fmt */
 
 START_TEST(fmt_crlf)
@@ -689,6 +703,7 @@ irc_suite(void)
 	tcase_add_test(tc, parse_invalid_utf8);
 	tcase_add_test(tc, parse_too_long);
 	tcase_add_test(tc, parse_trailing_cr);
+	tcase_add_test(tc, param_last);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fmt");
