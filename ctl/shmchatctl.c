@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "adminq.h"
+#include "clock.h"
 #include "conf.h"
 #include "ctl_output.h"
 #include "ctl_reply.h"
@@ -42,7 +44,7 @@ struct ctl {
 	bool config_given;
 	struct conf conf;	/* of config_path: admin_queue_key, admin_group */
 	double timeout;		/* seconds: bounds the whole exchange */
-	long long deadline;	/* CLOCK_MONOTONIC ms */
+	uint64_t deadline;	/* clock_ms() */
 	bool json;
 	const char *channel;	/* who --channel */
 	const char *message;	/* shutdown --message */
@@ -122,21 +124,14 @@ static const struct ctl_col ipc_cols[] = {
 
 /* ------------------------------------------------------------------ misc */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 left_ms(const struct ctl *ctl)
 {
-	long long d = ctl->deadline - now_ms();
+	uint64_t now = clock_ms();
 
-	return d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
+	if (now >= ctl->deadline)
+		return 0;
+	return ctl->deadline - now > INT_MAX ? INT_MAX : (int)(ctl->deadline - now);
 }
 
 static void
@@ -944,7 +939,7 @@ main(int argc, char **argv)
 		conf_free(&ctl.conf);
 		return rc;
 	}
-	ctl.deadline = now_ms() + (long long)(ctl.timeout * 1000 + 0.999);
+	ctl.deadline = clock_ms() + (uint64_t)(ctl.timeout * 1000 + 0.999);
 	rc = cmd->run(&ctl, cmd, argc, argv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "shmchatctl: cannot write the output: %s\n", strerror(errno));

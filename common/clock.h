@@ -1,0 +1,30 @@
+/*
+ * clock: CLOCK_MONOTONIC, the clock of timeouts and deadlines (it never
+ * jumps when someone sets the date), in milliseconds or in seconds since
+ * an arbitrary start (roughly the boot: never 0 in practice).
+ */
+#ifndef SHMCHAT_CLOCK_H
+#define SHMCHAT_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline uint64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static inline time_t
+clock_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+#endif
