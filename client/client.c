@@ -5,16 +5,17 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "cmd.h"
 #include "complete.h"
 #include "conn.h"
@@ -47,9 +48,9 @@ struct client {
 	enum phase phase;
 	bool ever_registered;
 	int backoff_ms;
-	long long deadline;	/* end of the current phase, 0 for none */
-	long long last_rx;
-	long long ping_sent;	/* keepalive PING outstanding since, 0 none */
+	uint64_t deadline;	/* end of the current phase (clock_ms()), 0 for none */
+	uint64_t last_rx;
+	uint64_t ping_sent;	/* keepalive PING outstanding since, 0 none */
 	/* script mode */
 	const char *target;
 	struct buf in;
@@ -65,15 +66,6 @@ struct client {
 	struct buf out;		/* listen mode output */
 	struct irc_msg msg;	/* the line being handled (9 KiB: not on the stack) */
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------ output */
 
@@ -217,7 +209,7 @@ static void
 retry_later(struct client *c)
 {
 	c->phase = PH_WAITING;
-	c->deadline = now_ms() + c->backoff_ms;
+	c->deadline = clock_ms() + c->backoff_ms;
 	c->backoff_ms = c->backoff_ms * 2 > CLIENT_BACKOFF_MAX_MS ?
 	    CLIENT_BACKOFF_MAX_MS : c->backoff_ms * 2;
 	update_prompt(c);
@@ -230,7 +222,7 @@ start_connect(struct client *c)
 
 	c->phase = PH_CONNECTING;
 	c->deadline = 0;
-	if (conn_open(&c->conn, c->o->host, c->o->port, now_ms(), err, sizeof err) < 0) {
+	if (conn_open(&c->conn, c->o->host, c->o->port, clock_ms(), err, sizeof err) < 0) {
 		if (!c->ever_registered) {
 			finish(c, EX_UNAVAILABLE, "cannot connect to %s:%s: %s", c->o->host,
 			    c->o->port, err);
@@ -277,8 +269,8 @@ static void
 connected(struct client *c)
 {
 	c->phase = PH_REGISTERING;
-	c->deadline = now_ms() + (long long)c->o->timeout * 1000;
-	c->last_rx = now_ms();
+	c->deadline = clock_ms() + (uint64_t)c->o->timeout * 1000;
+	c->last_rx = clock_ms();
 	if (c->mode == OPTS_INTERACTIVE)
 		say(c, "connected to %s, registering as %s", c->conn.addr, c->sess.nick);
 	if (session_register(&c->sess) < 0)
@@ -295,7 +287,7 @@ quit(struct client *c, const char *reason, int status)
 	}
 	session_send(&c->sess, "QUIT :%s", reason);
 	c->phase = PH_QUITTING;
-	c->deadline = now_ms() + CLIENT_QUIT_WAIT_MS;
+	c->deadline = clock_ms() + CLIENT_QUIT_WAIT_MS;
 }
 
 static void
@@ -439,7 +431,7 @@ script_read(struct client *c)
 		/* the server answers in order: its PONG comes after every
 		 * reply to what we sent, errors included */
 		c->ack_sent = true;
-		c->deadline = now_ms() + (long long)c->o->timeout * 1000;
+		c->deadline = clock_ms() + (uint64_t)c->o->timeout * 1000;
 		session_ack(&c->sess);
 	}
 }
@@ -710,7 +702,7 @@ server_line(struct client *c, const char *line, size_t len)
 		c->deadline = 0;
 		if (c->mode == OPTS_SCRIPT) {
 			/* joining is bounded in time too */
-			c->deadline = now_ms() + (long long)c->o->timeout * 1000;
+			c->deadline = clock_ms() + (uint64_t)c->o->timeout * 1000;
 		}
 		update_prompt(c);
 	}
@@ -757,7 +749,7 @@ server_readable(struct client *c)
 		lost(c, why);
 		return;
 	}
-	c->last_rx = now_ms();
+	c->last_rx = clock_ms();
 	c->ping_sent = 0;
 	while (!c->done && c->conn.state == CONN_UP &&
 	    (r = linebuf_next(&c->conn.in, &line, &len)) != LINEBUF_NEED_MORE) {
@@ -777,7 +769,7 @@ server_readable(struct client *c)
 static void
 timers(struct client *c)
 {
-	long long now = now_ms();
+	uint64_t now = clock_ms();
 	char why[128];
 
 	if (c->phase == PH_READY && c->conn.state == CONN_UP) {
@@ -785,7 +777,7 @@ timers(struct client *c)
 			session_send(&c->sess, "PING :keepalive");
 			c->ping_sent = now;
 		} else if (c->ping_sent != 0 &&
-		    now - c->ping_sent >= (long long)c->o->timeout * 1000) {
+		    now - c->ping_sent >= (uint64_t)c->o->timeout * 1000) {
 			snprintf(why, sizeof why, "no answer from the server for %d s",
 			    (int)((now - c->last_rx) / 1000));
 			lost(c, why);
@@ -884,20 +876,18 @@ signals_read(struct client *c)
 static int
 poll_timeout(const struct client *c)
 {
-	long long now = now_ms(), next = -1;
+	uint64_t now = clock_ms(), next = c->deadline;	/* 0: none */
 
-	if (c->deadline != 0)
-		next = c->deadline;
 	if (c->phase == PH_READY) {
-		long long k = c->ping_sent ? c->ping_sent + (long long)c->o->timeout * 1000 :
+		uint64_t k = c->ping_sent ? c->ping_sent + (uint64_t)c->o->timeout * 1000 :
 		    c->last_rx + CLIENT_KEEPALIVE_MS;
 
-		if (next < 0 || k < next)
+		if (next == 0 || k < next)
 			next = k;
 	}
-	if (c->conn.state == CONN_CONNECTING && (next < 0 || c->conn.deadline < next))
+	if (c->conn.state == CONN_CONNECTING && (next == 0 || c->conn.deadline < next))
 		next = c->conn.deadline;
-	if (next < 0)
+	if (next == 0)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
@@ -934,7 +924,7 @@ loop(struct client *c)
 			break;
 		if (iconn >= 0 && p[iconn].revents != 0) {
 			if (c->conn.state == CONN_CONNECTING) {
-				int r = conn_connect_step(&c->conn, now_ms(), err, sizeof err);
+				int r = conn_connect_step(&c->conn, clock_ms(), err, sizeof err);
 
 				if (r > 0)
 					connected(c);
@@ -947,8 +937,8 @@ loop(struct client *c)
 				}
 			} else if (p[iconn].revents & (POLLIN | POLLHUP | POLLERR))
 				server_readable(c);
-		} else if (c->conn.state == CONN_CONNECTING && now_ms() >= c->conn.deadline) {
-			int r = conn_connect_step(&c->conn, now_ms(), err, sizeof err);
+		} else if (c->conn.state == CONN_CONNECTING && clock_ms() >= c->conn.deadline) {
+			int r = conn_connect_step(&c->conn, clock_ms(), err, sizeof err);
 
 			if (r < 0 && !c->ever_registered)
 				finish(c, EX_UNAVAILABLE, "cannot connect to %s:%s: %s", c->o->host,

@@ -60,7 +60,7 @@ describe(struct conn *c, const struct addrinfo *a)
 
 /* start connecting to c->cur or the next address that gets that far */
 static int
-attempt(struct conn *c, long long now)
+attempt(struct conn *c, uint64_t now)
 {
 	for (; c->cur != NULL; c->cur = c->cur->ai_next) {
 		struct addrinfo *a = c->cur;
@@ -92,7 +92,7 @@ attempts_failed(struct conn *c, char *err, size_t cap)
 }
 
 int
-conn_open(struct conn *c, const char *host, const char *port, long long now,
+conn_open(struct conn *c, const char *host, const char *port, uint64_t now,
     char *err, size_t cap)
 {
 	struct addrinfo hints;
@@ -125,7 +125,7 @@ conn_open(struct conn *c, const char *host, const char *port, long long now,
 }
 
 int
-conn_connect_step(struct conn *c, long long now, char *err, size_t cap)
+conn_connect_step(struct conn *c, uint64_t now, char *err, size_t cap)
 {
 	int soerr = 0;
 	socklen_t len = sizeof soerr;

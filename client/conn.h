@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -28,7 +29,7 @@ struct conn {
 	enum conn_state state;
 	int fd;
 	struct addrinfo *ai, *cur;	/* addresses to try, the one being tried */
-	long long deadline;		/* end of the current attempt (ms) */
+	uint64_t deadline;		/* end of the current attempt (clock_ms()) */
 	int last_err;			/* errno of the last failed attempt */
 	char addr[80];			/* the address being tried / connected */
 	struct linebuf in;
@@ -40,15 +41,15 @@ int conn_init(struct conn *c);
 void conn_free(struct conn *c);
 /*
  * Resolve host:port and start connecting to the first address. now is
- * CLOCK_MONOTONIC in ms. 0, or -1 with a message in err.
+ * clock_ms(). 0, or -1 with a message in err.
  */
-int conn_open(struct conn *c, const char *host, const char *port, long long now,
+int conn_open(struct conn *c, const char *host, const char *port, uint64_t now,
     char *err, size_t cap);
 /*
  * While CONN_CONNECTING: call when fd is writable or the deadline passed.
  * 1: connected (CONN_UP). 0: still trying. -1: every address failed (err).
  */
-int conn_connect_step(struct conn *c, long long now, char *err, size_t cap);
+int conn_connect_step(struct conn *c, uint64_t now, char *err, size_t cap);
 /* write what the socket takes: bytes written, or -errno */
 ssize_t conn_flush(struct conn *c);
 /* read what is there into the line buffer: >0, 0 on EOF, -EAGAIN, -errno */

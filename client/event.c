@@ -70,18 +70,6 @@ static const struct numeric_row {
 	{ "422", EV_SERVER, "$-" },	/* no MOTD: not worth calling an error */
 };
 
-static const char *
-param(const struct irc_msg *m, int i)
-{
-	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
-}
-
-static const char *
-last(const struct irc_msg *m)
-{
-	return m->nparams > 0 ? param(m, m->nparams - 1) : "";
-}
-
 /* append s to the event's text buffer */
 static void
 put(struct event *ev, size_t *n, const char *s, size_t len)
@@ -106,10 +94,10 @@ expand(struct event *ev, const struct irc_msg *m, const char *tmpl)
 		const char *s;
 
 		if (p[0] == '$' && p[1] == '-') {
-			s = last(m);
+			s = irc_last(m);
 			p++;
 		} else if (p[0] == '$' && p[1] >= '0' && p[1] <= '9') {
-			s = param(m, p[1] - '0');
+			s = irc_param(m, p[1] - '0');
 			p++;
 		} else {
 			put(ev, &n, p, 1);
@@ -131,12 +119,12 @@ generic(struct event *ev, const struct irc_msg *m)
 	for (i = 1; i < m->nparams - 1; i++) {
 		if (i > 1)
 			put(ev, &n, " ", 1);
-		put(ev, &n, param(m, i), strlen(param(m, i)));
+		put(ev, &n, irc_param(m, i), strlen(irc_param(m, i)));
 	}
 	if (m->nparams > 2)
 		put(ev, &n, ": ", 2);
 	if (m->nparams > 1)
-		put(ev, &n, last(m), strlen(last(m)));
+		put(ev, &n, irc_last(m), strlen(irc_last(m)));
 	ev->text = ev->textb;
 }
 
@@ -169,8 +157,8 @@ numeric(struct event *ev, const struct irc_msg *m, const char *raw, size_t rawle
 		ev->type = r->type;
 		if (r->type == EV_TOPIC_IS) {
 			ev->from = NULL;
-			ev->target = param(m, 1);
-			ev->text = last(m);
+			ev->target = irc_param(m, 1);
+			ev->text = irc_last(m);
 		} else if (r->tmpl != NULL)
 			expand(ev, m, r->tmpl);
 		return;
@@ -193,10 +181,10 @@ event_is_channel(const char *name)
 static void
 message(struct event *ev, const struct irc_msg *m, bool notice)
 {
-	const char *text = param(m, 1);
+	const char *text = irc_param(m, 1);
 	size_t len = strlen(text), n = 0;
 
-	ev->target = param(m, 0);
+	ev->target = irc_param(m, 0);
 	ev->priv = !event_is_channel(ev->target);
 	ev->type = notice ? EV_NOTICE : EV_MESSAGE;
 	ev->text = text;
@@ -269,43 +257,43 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 	}
 	if (!strcmp(cmd, "JOIN") && m->nparams >= 1) {
 		ev->type = EV_JOIN;
-		ev->target = param(m, 0);
+		ev->target = irc_param(m, 0);
 	} else if (!strcmp(cmd, "PART") && m->nparams >= 1) {
 		ev->type = EV_PART;
-		ev->target = param(m, 0);
-		ev->text = m->nparams >= 2 ? param(m, 1) : NULL;
+		ev->target = irc_param(m, 0);
+		ev->text = m->nparams >= 2 ? irc_param(m, 1) : NULL;
 	} else if (!strcmp(cmd, "QUIT")) {
 		ev->type = EV_QUIT;
-		ev->text = m->nparams >= 1 ? param(m, 0) : NULL;
+		ev->text = m->nparams >= 1 ? irc_param(m, 0) : NULL;
 	} else if (!strcmp(cmd, "NICK") && m->nparams >= 1) {
 		ev->type = EV_NICK;
-		ev->text = param(m, 0);
+		ev->text = irc_param(m, 0);
 	} else if (!strcmp(cmd, "KICK") && m->nparams >= 2) {
 		ev->type = EV_KICK;
-		ev->target = param(m, 0);
-		ev->victim = param(m, 1);
-		ev->text = m->nparams >= 3 ? param(m, 2) : NULL;
+		ev->target = irc_param(m, 0);
+		ev->victim = irc_param(m, 1);
+		ev->text = m->nparams >= 3 ? irc_param(m, 2) : NULL;
 	} else if (!strcmp(cmd, "TOPIC") && m->nparams >= 1) {
 		ev->type = EV_TOPIC;
-		ev->target = param(m, 0);
-		ev->text = m->nparams >= 2 ? param(m, 1) : "";
+		ev->target = irc_param(m, 0);
+		ev->text = m->nparams >= 2 ? irc_param(m, 1) : "";
 	} else if (!strcmp(cmd, "MODE") && m->nparams >= 2) {
 		size_t n = 0;
 
 		ev->type = EV_MODE;
-		ev->target = param(m, 0);
+		ev->target = irc_param(m, 0);
 		for (int i = 1; i < m->nparams; i++) {
 			if (i > 1)
 				put(ev, &n, " ", 1);
-			put(ev, &n, param(m, i), strlen(param(m, i)));
+			put(ev, &n, irc_param(m, i), strlen(irc_param(m, i)));
 		}
 		ev->text = ev->textb;
 	} else if (!strcmp(cmd, "INVITE") && m->nparams >= 2) {
 		ev->type = EV_INVITE;
-		ev->target = param(m, 1);
+		ev->target = irc_param(m, 1);
 	} else if (!strcmp(cmd, "ERROR")) {
 		ev->type = EV_ERROR;
-		ev->text = last(m);
+		ev->text = irc_last(m);
 	} else if (!strcmp(cmd, "PING") || !strcmp(cmd, "PONG") || !strcmp(cmd, "CAP")) {
 		ev->type = EV_NONE;
 	} else {

@@ -9,13 +9,9 @@
 #ifndef SHMCHAT_JSONOUT_H
 #define SHMCHAT_JSONOUT_H
 
-#include <stddef.h>
-
 #include "buf.h"
 #include "event.h"
 
-/* append s[0..len) as a JSON string (with quotes); 0 or -ENOMEM */
-int jsonout_string(struct buf *b, const char *s, size_t len);
 /* append one event object and a newline; 0 or -ENOMEM */
 int jsonout_event(struct buf *b, const struct event *ev);
 

@@ -97,18 +97,6 @@ session_alt_nick(char *out, size_t cap, const char *want, int try, size_t max)
 	snprintf(out, cap, "%.*s%s", (int)keep, want, suffix);
 }
 
-static const char *
-param(const struct irc_msg *m, int i)
-{
-	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
-}
-
-static const char *
-last(const struct irc_msg *m)
-{
-	return m->nparams > 0 ? param(m, m->nparams - 1) : "";
-}
-
 /* the nick part of a prefix, into buf */
 static const char *
 prefix_nick(const struct irc_msg *m, char *buf, size_t cap)
@@ -161,7 +149,7 @@ nick_refused(struct session *s, const struct irc_msg *m)
 			s->nick_try--;
 		} else
 			return refuse(s, SESS_REFUSED_OTHER, "the server refused the nick %s: %s",
-			    s->nick, last(m));
+			    s->nick, irc_last(m));
 	}
 	if (++s->nick_try > SESSION_NICK_TRIES)
 		return refuse(s, SESS_REFUSED_OTHER, "no free nick found (tried %s and %d others)",
@@ -193,11 +181,11 @@ join_all(struct session *s)
 static unsigned
 welcome(struct session *s, const struct irc_msg *m)
 {
-	const char *text = last(m), *sp, *bang;
+	const char *text = irc_last(m), *sp, *bang;
 
 	s->registered = true;
 	if (m->nparams > 0)
-		snprintf(s->nick, sizeof s->nick, "%s", param(m, 0));
+		snprintf(s->nick, sizeof s->nick, "%s", irc_param(m, 0));
 	snprintf(s->server, sizeof s->server, "%s", m->prefix ? m->prefix : "");
 	/* "Welcome to ... nick!user@host": the prefix others will see */
 	sp = strrchr(text, ' ');
@@ -229,7 +217,7 @@ isupport(struct session *s, const struct irc_msg *m)
 static unsigned
 on_join(struct session *s, const struct irc_msg *m, const char *who)
 {
-	const char *name = param(m, 0);
+	const char *name = irc_param(m, 0);
 	struct chan *c;
 
 	if (!is_me(s, who)) {
@@ -282,11 +270,11 @@ session_handle(struct session *s, const struct irc_msg *m)
 	prefix_nick(m, who, sizeof who);
 
 	if (!strcmp(cmd, "PING")) {
-		session_send(s, "PONG :%s", last(m));
+		session_send(s, "PONG :%s", irc_last(m));
 		return 0;
 	}
 	if (!strcmp(cmd, "PONG")) {
-		if (s->ack_pending && !strcmp(last(m), s->ack_token)) {
+		if (s->ack_pending && !strcmp(irc_last(m), s->ack_token)) {
 			s->ack_pending = false;
 			return SESS_ACK;
 		}
@@ -300,28 +288,28 @@ session_handle(struct session *s, const struct irc_msg *m)
 	}
 	if (!s->registered) {
 		if (!strcmp(cmd, "433") || !strcmp(cmd, "436") || !strcmp(cmd, "432") ||
-		    (!strcmp(cmd, "437") && !irc_casecmp(param(m, 1), s->nick)))
+		    (!strcmp(cmd, "437") && !irc_casecmp(irc_param(m, 1), s->nick)))
 			return nick_refused(s, m);
 		if (!strcmp(cmd, "464"))
 			return refuse(s, SESS_REFUSED_PASSWORD, "the server refused the password: %s",
-			    last(m));
+			    irc_last(m));
 		if (!strcmp(cmd, "465") || !strcmp(cmd, "ERROR"))
-			return refuse(s, SESS_REFUSED_OTHER, "the server refused us: %s", last(m));
+			return refuse(s, SESS_REFUSED_OTHER, "the server refused us: %s", irc_last(m));
 	}
 	if (!strcmp(cmd, "JOIN") && m->nparams >= 1)
 		return on_join(s, m, who);
 	if (!strcmp(cmd, "PART") && m->nparams >= 1) {
 		if (is_me(s, who))
-			return left(s, param(m, 0));
-		if ((c = chans_find(&s->chans, param(m, 0))) != NULL)
+			return left(s, irc_param(m, 0));
+		if ((c = chans_find(&s->chans, irc_param(m, 0))) != NULL)
 			chans_member_del(c, who);
 		return 0;
 	}
 	if (!strcmp(cmd, "KICK") && m->nparams >= 2) {
-		if (is_me(s, param(m, 1)))
-			return left(s, param(m, 0));
-		if ((c = chans_find(&s->chans, param(m, 0))) != NULL)
-			chans_member_del(c, param(m, 1));
+		if (is_me(s, irc_param(m, 1)))
+			return left(s, irc_param(m, 0));
+		if ((c = chans_find(&s->chans, irc_param(m, 0))) != NULL)
+			chans_member_del(c, irc_param(m, 1));
 		return 0;
 	}
 	if (!strcmp(cmd, "QUIT")) {
@@ -329,32 +317,32 @@ session_handle(struct session *s, const struct irc_msg *m)
 		return 0;
 	}
 	if (!strcmp(cmd, "NICK") && m->nparams >= 1) {
-		chans_rename(&s->chans, who, param(m, 0));
+		chans_rename(&s->chans, who, irc_param(m, 0));
 		if (is_me(s, who)) {
-			snprintf(s->nick, sizeof s->nick, "%s", param(m, 0));
+			snprintf(s->nick, sizeof s->nick, "%s", irc_param(m, 0));
 			/* a nick chosen with /nick is the one to come back with */
-			snprintf(s->want_nick, sizeof s->want_nick, "%s", param(m, 0));
+			snprintf(s->want_nick, sizeof s->want_nick, "%s", irc_param(m, 0));
 			return SESS_NICK;
 		}
 		return 0;
 	}
 	if (!strcmp(cmd, "353") && m->nparams >= 4) {
-		if ((c = chans_find(&s->chans, param(m, 2))) != NULL)
-			chans_names(c, last(m));
+		if ((c = chans_find(&s->chans, irc_param(m, 2))) != NULL)
+			chans_names(c, irc_last(m));
 		return 0;
 	}
 	if (!strcmp(cmd, "366") && m->nparams >= 2) {
 		/* the next NAMES reply for it is a fresh list */
-		if ((c = chans_find(&s->chans, param(m, 1))) != NULL)
+		if ((c = chans_find(&s->chans, irc_param(m, 1))) != NULL)
 			c->names_fresh = true;
 		return 0;
 	}
 	if (join_error(cmd) && m->nparams >= 2) {
-		c = chans_find(&s->chans, param(m, 1));
+		c = chans_find(&s->chans, irc_param(m, 1));
 		if (c != NULL && !c->joined) {
-			snprintf(s->note, sizeof s->note, "cannot join %s: %s", c->name, last(m));
+			snprintf(s->note, sizeof s->note, "cannot join %s: %s", c->name, irc_last(m));
 			snprintf(s->chan, sizeof s->chan, "%s", c->name);
-			chans_remove(&s->chans, param(m, 1));
+			chans_remove(&s->chans, irc_param(m, 1));
 			return SESS_JOIN_FAILED | SESS_NOTE;
 		}
 	}

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <wchar.h>
 
 #include "ui.h"
@@ -236,13 +235,6 @@ ui_free(struct ui *u)
 	if (u->hist != NULL)
 		history_end(u->hist);
 	free(u);
-}
-
-int
-ui_fd(const struct ui *u)
-{
-	(void)u;
-	return STDIN_FILENO;
 }
 
 /* Enter: the line is done */

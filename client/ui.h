@@ -30,7 +30,6 @@ struct ui *ui_new(const char *prog, ui_line_fn *on_line, ui_complete_fn *on_comp
     void *arg, char *err, size_t cap);
 /* restore the terminal and free everything */
 void ui_free(struct ui *u);
-int ui_fd(const struct ui *u);
 /* the terminal is readable: process one key. 0, or -1 (read error: errno) */
 int ui_readable(struct ui *u);
 /* print a line (no newline) above the input line */

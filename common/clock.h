@@ -1,11 +1,14 @@
-/* clock: the monotonic clock, in the units the code keeps time in */
+/*
+ * clock: CLOCK_MONOTONIC, the clock of timeouts and deadlines (it never
+ * jumps when someone sets the date), in milliseconds or in seconds since
+ * an arbitrary start (roughly the boot: never 0 in practice).
+ */
 #ifndef SHMCHAT_CLOCK_H
 #define SHMCHAT_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>
 
-/* CLOCK_MONOTONIC milliseconds */
 static inline uint64_t
 clock_ms(void)
 {
@@ -15,7 +18,6 @@ clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* CLOCK_MONOTONIC seconds */
 static inline time_t
 clock_s(void)
 {

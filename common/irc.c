@@ -156,6 +156,18 @@ irc_parse(struct irc_msg *m, const char *line, size_t len)
 	return IRC_PARSE_OK;
 }
 
+const char *
+irc_param(const struct irc_msg *m, int i)
+{
+	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
+}
+
+const char *
+irc_last(const struct irc_msg *m)
+{
+	return m->nparams > 0 ? irc_param(m, m->nparams - 1) : "";
+}
+
 size_t
 irc_fmt(char *out, size_t cap, const char *fmt, ...)
 {

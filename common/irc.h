@@ -48,6 +48,10 @@ enum irc_parse_err {
  * folded into the 15th as trailing text, as RFC 2812 allows.
  */
 int irc_parse(struct irc_msg *m, const char *line, size_t len);
+/* parameter i of a parsed message, "" when there is no such parameter */
+const char *irc_param(const struct irc_msg *m, int i);
+/* its last parameter (usually the text), "" when it has none */
+const char *irc_last(const struct irc_msg *m);
 
 /*
  * Format a line into out (capacity IRC_MAXLINE + 1 at least), append CR LF

@@ -43,7 +43,7 @@ static enum cmd_result
 cmd_sync(struct worker *w)
 {
 	worker_request(w, "SYNC", NULL, 0);
-	return CMD_SYNC;
+	return CMD_WAIT;
 }
 
 enum cmd_result
@@ -55,6 +55,10 @@ cmd_worker_line(struct worker *w, struct irc_msg *m, const char *line, size_t le
 	if (rc == IRC_PARSE_EMPTY)
 		return CMD_DONE;
 	row = rc == IRC_PARSE_OK ? cmd_find(m->command, false) : NULL;
+	/* a NICK sent alone is reserved before anything else is answered */
+	if (!w->registered && (row == NULL || !(row->flags & CMD_REGISTRATION)) &&
+	    cmd_conn_nick_flush(w))
+		return CMD_WAIT;
 	if (w->unconfirmed && (row == NULL || !(row->flags & CMD_PUBLISHES)))
 		return cmd_sync(w);
 	if (rc != IRC_PARSE_OK) {

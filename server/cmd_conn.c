@@ -44,14 +44,15 @@ conn_try_register(struct worker *w)
 	w->nick_want[0] = '\0';
 }
 
-void
+bool
 cmd_conn_nick_flush(struct worker *w)
 {
 	if (w->nick_want[0] == '\0' || w->registered || w->registering)
-		return;
+		return false;
 	const char *args[1] = { w->nick_want };
 	worker_request(w, "NICK", args, 1);
 	w->nick_want[0] = '\0';
+	return true;
 }
 
 static enum cmd_result
@@ -323,11 +324,14 @@ m_sync(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 }
 
 static const struct cmd_row conn_rows[] = {
-	{ .name = "PASS", .min_params = 1, .max_params = 1, .worker = w_pass },
-	{ .name = "NICK", .max_params = 1, .worker = w_nick,
+	{ .name = "PASS", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 1,
+	  .worker = w_pass },
+	{ .name = "NICK", .flags = CMD_REGISTRATION, .max_params = 1, .worker = w_nick,
 	  .master = m_nick, .min_args = 1, .max_args = 1, .answered = w_nick_answered },
-	{ .name = "USER", .min_params = 4, .max_params = 4, .worker = w_user },
-	{ .name = "CAP", .min_params = 1, .max_params = 2, .worker = w_cap },
+	{ .name = "USER", .flags = CMD_REGISTRATION, .min_params = 4, .max_params = 4,
+	  .worker = w_user },
+	{ .name = "CAP", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 2,
+	  .worker = w_cap },
 	{ .name = "PING", .max_params = 2, .worker = w_ping },
 	{ .name = "PONG", .max_params = 2, .worker = w_pong },
 	{ .name = "QUIT", .flags = CMD_NO_ANSWER, .max_params = 1, .worker = w_quit,

@@ -3,14 +3,16 @@
 #ifndef SHMCHAT_CMD_CONN_H
 #define SHMCHAT_CMD_CONN_H
 
+#include <stdbool.h>
+
 #include "cmd_row.h"
 
 struct worker;
 
 extern const struct cmd_family cmd_conn;
 
-/* worker: every line the client sent so far is handled: a lone NICK
- * before registration is reserved now (a taken nick gets its 433 at once) */
-void cmd_conn_nick_flush(struct worker *w);
+/* worker: a NICK before registration that waits for its USER is reserved
+ * now (the client paused, or sent another command): true if it was */
+bool cmd_conn_nick_flush(struct worker *w);
 
 #endif

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
 #include "cmd_query.h"
 #include "conf.h"
 #include "dirsvc.h"
@@ -181,12 +180,6 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	}
 	const struct dir_user *u = &d->users[slot];
 	struct reply_list l;
-	/* idle: since its last PRIVMSG/NOTICE (its worker keeps the time), else
-	 * since it connected */
-	time_t now = clock_s(), active = atomic_load_explicit(
-	    &ds->ring->slots[slot].last_active, memory_order_relaxed);
-	long long idle = active > 0 && active <= now ? (long long)(now - active) :
-	    (long long)(time(NULL) - u->connected_at);
 
 	RPL(r, RPL_WHOISUSER, u->nick, u->user, u->host, u->realname);
 	RPL(r, RPL_WHOISSERVER, u->nick, ds->cfg->server_name, ds->cfg->description);
@@ -199,7 +192,7 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 			reply_list_add(&l, "", c->name);
 	}
 	reply_list_end(&l);
-	RPL(r, RPL_WHOISIDLE, u->nick, idle < 0 ? 0 : idle, (long long)u->connected_at);
+	RPL(r, RPL_WHOISIDLE, u->nick, dirsvc_idle(ds, slot), (long long)u->connected_at);
 	RPL(r, RPL_ENDOFWHOIS, q->args[0]);
 	return CMD_OK;
 }

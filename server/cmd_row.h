@@ -25,6 +25,8 @@ enum cmd_result {
 	CMD_RETRY,		/* the ring is full: run the line again when woken */
 	CMD_SYNC,		/* answer only after what earlier lines published has
 				 * been through fan-out (its errors come first) */
+	CMD_WAIT,		/* (dispatcher) a request is in flight: run the line
+				 * again once it is answered */
 };
 
 /* how the master answered a request (struct ring_ack's status) */
@@ -46,6 +48,7 @@ enum cmd_flags {
 	CMD_INTERNAL = 1 << 1,		/* a request workers make, not a client command */
 	CMD_PUBLISHES = 1 << 2,		/* the worker half publishes (PRIVMSG): no sync first */
 	CMD_NO_ANSWER = 1 << 3,		/* the requester is leaving: no RING_ACK (QUIT) */
+	CMD_REGISTRATION = 1 << 4,	/* part of registration (PASS NICK USER CAP) */
 };
 
 struct cmd_row {

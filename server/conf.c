@@ -19,9 +19,10 @@
 
 #include <libconfig.h>
 
+#include "addr.h"
 /* quoted: found next to this file, i.e. server/conf.h, not autoconf's */
 #include "conf.h"
-#include "listen.h"
+#include "errbuf.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX	(1024 * 1024)	/* a config file is never this big */
@@ -110,18 +111,6 @@ conf_free(struct conf *c)
 
 /* ---------------------------------------------------------------- errors */
 
-static void SHMCHAT_PRINTF(3, 4)
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* "FILE:LINE: msg" for a setting; @include'd settings carry their own file */
 static int SHMCHAT_PRINTF(5, 6)
 setting_err(char *err, size_t errlen, const char *path,
@@ -134,7 +123,7 @@ setting_err(char *err, size_t errlen, const char *path,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	seterr(err, errlen, "%s:%u: %s", file != NULL ? file : path,
+	errbuf_set(err, errlen, "%s:%u: %s", file != NULL ? file : path,
 	    config_setting_source_line(s), msg);
 	return -1;
 }
@@ -384,6 +373,7 @@ static const struct {
 
 struct load_ctx {
 	const char *path;
+	bool admin_only;	/* conf_load_admin(): nothing but the admin group */
 	const char *text;	/* file contents, for int_literal_matches() */
 	char *err;
 	size_t errlen;
@@ -424,7 +414,7 @@ set_listen(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 			return setting_err(lc->err, lc->errlen, lc->path,
 			    e != NULL ? e : s, "listen entries must be strings");
 		v = config_setting_get_string(e);
-		if (listen_parse_addr(v, &ss[i], &sslen[i]) < 0)
+		if (addr_parse(v, &ss[i], &sslen[i]) < 0)
 			return setting_err(lc->err, lc->errlen, lc->path, e,
 			    "listen entry '%s' is not HOST:PORT, [IPV6]:PORT, "
 			    "*:PORT or PORT with a numeric address", v);
@@ -611,6 +601,8 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 		const char *name = config_setting_name(s);
 		const struct opt *o = NULL;
 
+		if (lc->admin_only && strcmp(name, "admin") != 0)
+			continue;
 		for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
 			if (strcmp(name, opts[k].name) == 0) {
 				o = &opts[k];
@@ -697,7 +689,7 @@ resolve_motd(struct conf *n, struct load_ctx *lc)
 		char *t = strdup(n->motd);
 
 		if (t == NULL) {
-			seterr(lc->err, lc->errlen, "%s: out of memory", lc->path);
+			errbuf_set(lc->err, lc->errlen, "%s: out of memory", lc->path);
 			return -1;
 		}
 		n->motd_text = motd_normalize(t);
@@ -705,30 +697,32 @@ resolve_motd(struct conf *n, struct load_ctx *lc)
 	return 0;
 }
 
-int
-conf_load(struct conf *c, const char *path, bool must_exist,
+static int
+load(struct conf *c, const char *path, bool must_exist, bool admin_only,
     char *err, size_t errlen)
 {
-	struct load_ctx lc = { .path = path, .err = err, .errlen = errlen };
+	struct load_ctx lc = {
+		.path = path, .admin_only = admin_only, .err = err, .errlen = errlen,
+	};
 	struct conf n;
 	config_t cf;
 	char *text;
 	size_t len;
 	int r;
 
-	seterr(err, errlen, "%s", "");
+	errbuf_set(err, errlen, "%s", "");
 	/* a reload starts from the defaults: a removed setting reverts */
 	conf_init_defaults(&n);
 	r = read_file(path, CONFIG_FILE_MAX, &text, &len);
 	if (r == -ENOENT && !must_exist)
 		goto ok;
 	if (r < 0) {
-		seterr(err, errlen, "%s: %s", path,
+		errbuf_set(err, errlen, "%s: %s", path,
 		    r == -EFBIG ? "file too large" : strerror(-r));
 		goto fail;
 	}
 	if (memchr(text, '\0', len) != NULL) {
-		seterr(err, errlen, "%s: contains a NUL byte", path);
+		errbuf_set(err, errlen, "%s: contains a NUL byte", path);
 		free(text);
 		goto fail;
 	}
@@ -737,13 +731,13 @@ conf_load(struct conf *c, const char *path, bool must_exist,
 	if (config_read_string(&cf, text) != CONFIG_TRUE) {
 		const char *file = config_error_file(&cf);
 
-		seterr(err, errlen, "%s:%d: %s", file != NULL ? file : path,
+		errbuf_set(err, errlen, "%s:%d: %s", file != NULL ? file : path,
 		    config_error_line(&cf), config_error_text(&cf));
 		r = -1;
 	} else {
 		lc.text = text;
 		r = apply(&n, &lc, &cf);
-		if (r == 0)
+		if (r == 0 && !admin_only)
 			r = resolve_motd(&n, &lc);
 	}
 	config_destroy(&cf);
@@ -759,6 +753,19 @@ fail:
 	conf_free(c);
 	conf_init_defaults(c);
 	return -1;
+}
+
+int
+conf_load(struct conf *c, const char *path, bool must_exist,
+    char *err, size_t errlen)
+{
+	return load(c, path, must_exist, false, err, errlen);
+}
+
+int
+conf_load_admin(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	return load(c, path, true, true, err, errlen);
 }
 
 /* ---------------------------------------------------------------- diff */

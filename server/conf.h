@@ -82,6 +82,13 @@ void conf_free(struct conf *c);
  */
 int conf_load(struct conf *c, const char *path, bool must_exist,
     char *err, size_t errlen);
+/*
+ * The admin group of path over the defaults, the rest of the file parsed
+ * but not checked: shmchatctl's way to find the queue while the file has a
+ * mistake elsewhere (the server, asked to reload, says which). The file
+ * must exist. Returns 0, or -1 with a message in err as conf_load().
+ */
+int conf_load_admin(struct conf *c, const char *path, char *err, size_t errlen);
 
 /* human-readable list of differences ("motd, ping_timeout"), for reload logs */
 void conf_diff(const struct conf *old, const struct conf *new,

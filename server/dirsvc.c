@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dirsvc.h"
 #include "irc.h"
@@ -76,6 +77,19 @@ dirsvc_flush_pending(struct dirsvc *ds)
 		buf_consume(&ds->pending, whole);
 	}
 	return false;
+}
+
+long long
+dirsvc_idle(const struct dirsvc *ds, uint32_t slot)
+{
+	/* its worker keeps the time it last spoke (CLOCK_MONOTONIC seconds) */
+	time_t now = clock_s(), active = atomic_load_explicit(
+	    &ds->ring->slots[slot].last_active, memory_order_relaxed);
+
+	if (active > 0 && active <= now)
+		return (long long)(now - active);
+	now = time(NULL) - ds->dir.users[slot].connected_at;
+	return now > 0 ? (long long)now : 0;
 }
 
 void

@@ -42,6 +42,8 @@ int dirsvc_emit(struct dirsvc *ds, const struct ring_target *t,
 /* publish what waited for ring space; true while some still waits */
 bool dirsvc_flush_pending(struct dirsvc *ds);
 
+/* seconds since the client's last PRIVMSG/NOTICE (or since it connected) */
+long long dirsvc_idle(const struct dirsvc *ds, uint32_t slot);
 /* "nick!user@host" of a client */
 void dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen);
 /* a line to a channel's members, attributed to origin (flags: ring_flags) */

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,129 +18,13 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "addr.h"
 /* quoted: found next to this file, i.e. server/conf.h, not autoconf's */
 #include "conf.h"
+#include "errbuf.h"
 #include "listen.h"
 
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* append "; msg" style warnings without overflowing err */
-static void __attribute__((format(printf, 3, 4)))
-adderr(char *err, size_t errlen, const char *fmt, ...)
-{
-	size_t used;
-	va_list ap;
-
-	if (errlen == 0)
-		return;
-	used = strnlen(err, errlen);
-	if (used >= errlen - 1)
-		return;
-	if (used > 0) {
-		snprintf(err + used, errlen - used, "; ");
-		used = strnlen(err, errlen);
-	}
-	va_start(ap, fmt);
-	vsnprintf(err + used, errlen - used, fmt, ap);
-	va_end(ap);
-}
-
 /* ---------------------------------------------------------------- addresses */
-
-static int
-parse_port(const char *s, in_port_t *port)
-{
-	unsigned long v = 0;
-	size_t n = strlen(s);
-
-	/* digits only: no sign, no spaces, no service names */
-	if (n < 1 || n > 5 || strspn(s, "0123456789") != n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	if (v > 65535)
-		return -EINVAL;
-	*port = htons((uint16_t)v);
-	return 0;
-}
-
-int
-listen_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port, *colon;
-	in_port_t p;
-
-	if (spec == NULL || *spec == '\0')
-		return -EINVAL;
-	memset(ss, 0, sizeof *ss);
-
-	if (strchr(spec, ':') == NULL) {
-		/* bare "PORT": every IPv4 address */
-		if (parse_port(spec, &p) < 0)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = p;
-		*len = sizeof *sin;
-		return 0;
-	}
-
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		size_t hl;
-
-		if (close == NULL || close[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(close - spec - 1);
-		if (hl == 0 || hl >= sizeof host)
-			return -EINVAL;
-		memcpy(host, spec + 1, hl);
-		host[hl] = '\0';
-		if (parse_port(close + 2, &p) < 0 ||
-		    inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = p;
-		*len = sizeof *sin6;
-		return 0;
-	}
-
-	colon = strchr(spec, ':');
-	port = colon + 1;
-	/* a second ':' means an unbracketed IPv6 address: ambiguous, refuse */
-	if (strchr(port, ':') != NULL || colon == spec ||
-	    (size_t)(colon - spec) >= sizeof host || parse_port(port, &p) < 0)
-		return -EINVAL;
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	if (strcmp(host, "*") == 0) {
-		/* all IPv4 and IPv6 addresses: [::], bound dual-stack by listen_open */
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = p;
-		*len = sizeof *sin6;
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return -EINVAL;
-	sin->sin_family = AF_INET;
-	sin->sin_port = p;
-	*len = sizeof *sin;
-	return 0;
-}
 
 void
 listen_format_addr(const struct sockaddr *sa, char *out, size_t outlen, bool with_port)
@@ -219,7 +102,7 @@ static int
 from_systemd(struct listen_set *ls, int n, char **fdnames, char *err, size_t errlen)
 {
 	if (n > LISTEN_MAX) {
-		seterr(err, errlen, "socket activation: %d sockets passed, at most %d "
+		errbuf_set(err, errlen, "socket activation: %d sockets passed, at most %d "
 		    "supported", n, LISTEN_MAX);
 		for (int i = 0; i < n; i++)
 			close(SD_LISTEN_FDS_START + i);
@@ -237,7 +120,7 @@ from_systemd(struct listen_set *ls, int n, char **fdnames, char *err, size_t err
 
 		r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
 		if (r <= 0) {
-			seterr(err, errlen, "socket activation: fd %d (%s) is not "
+			errbuf_set(err, errlen, "socket activation: fd %d (%s) is not "
 			    "a listening stream socket%s%s", fd, fdname,
 			    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 			return -1;
@@ -246,7 +129,7 @@ from_systemd(struct listen_set *ls, int n, char **fdnames, char *err, size_t err
 		    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 		    (fl = fcntl(fd, F_GETFD)) < 0 ||
 		    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
-			seterr(err, errlen, "socket activation: fd %d (%s): %s",
+			errbuf_set(err, errlen, "socket activation: fd %d (%s): %s",
 			    fd, fdname, strerror(errno));
 			return -1;
 		}
@@ -290,7 +173,7 @@ from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errle
 	int nskipped = 0;
 
 	if (c->nlisten < 1) {
-		seterr(err, errlen, "no listen addresses configured");
+		errbuf_set(err, errlen, "no listen addresses configured");
 		return -1;
 	}
 	for (int i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++) {
@@ -299,8 +182,8 @@ from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errle
 		bool any;
 		int fd;
 
-		if (listen_parse_addr(c->listen[i], &ss, &len) < 0) {
-			seterr(err, errlen, "invalid listen address '%s'",
+		if (addr_parse(c->listen[i], &ss, &len) < 0) {
+			errbuf_set(err, errlen, "invalid listen address '%s'",
 			    c->listen[i] != NULL ? c->listen[i] : "");
 			goto fail;
 		}
@@ -323,12 +206,12 @@ from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errle
 			fd = bind_one(&ss, len, false);
 		}
 		if (fd < 0 && family_unavailable(ss.ss_family, -fd)) {
-			adderr(skipped, sizeof skipped, "%s: %s", what, strerror(-fd));
+			errbuf_add(skipped, sizeof skipped, "%s: %s", what, strerror(-fd));
 			nskipped++;
 			continue;
 		}
 		if (fd < 0) {
-			seterr(err, errlen, "cannot listen on %s: %s", what,
+			errbuf_set(err, errlen, "cannot listen on %s: %s", what,
 			    strerror(-fd));
 			goto fail;
 		}
@@ -337,11 +220,11 @@ from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errle
 		ls->n++;
 	}
 	if (ls->n == 0) {
-		seterr(err, errlen, "cannot listen on any address: %s", skipped);
+		errbuf_set(err, errlen, "cannot listen on any address: %s", skipped);
 		return -1;
 	}
 	if (nskipped > 0)
-		seterr(err, errlen, "skipped listen address%s %s",
+		errbuf_set(err, errlen, "skipped listen address%s %s",
 		    nskipped > 1 ? "es" : "", skipped);
 	return 0;
 fail:
@@ -364,7 +247,7 @@ listen_open(struct listen_set *ls, const struct conf *c, char *err, size_t errle
 	/* unset LISTEN_* so the workers we fork never try to take them */
 	n = sd_listen_fds_with_names(1, &fdnames);
 	if (n < 0) {
-		seterr(err, errlen, "socket activation: %s", strerror(-n));
+		errbuf_set(err, errlen, "socket activation: %s", strerror(-n));
 		rc = -1;
 	} else if (n > 0) {
 		rc = from_systemd(ls, n, fdnames, err, errlen);

@@ -29,12 +29,6 @@ struct listen_set {
 int listen_open(struct listen_set *ls, const struct conf *c, char *err, size_t errlen);
 void listen_close(struct listen_set *ls);
 
-/*
- * Parse "HOST:PORT", "[V6]:PORT", "*:PORT" (all IPv4 and IPv6 addresses) or
- * "PORT". Numeric addresses only (no DNS at start-up). Returns 0 or -EINVAL.
- */
-int listen_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
-
 /* "1.2.3.4:5" / "[::1]:5" for a socket address; IPv4-mapped v6 shown as v4 */
 void listen_format_addr(const struct sockaddr *sa, char *out, size_t outlen, bool with_port);
 

@@ -303,13 +303,12 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 }
 
 static void
-who_row(struct master *m, struct buf *b, uint32_t slot, time_t mono_now)
+who_row(struct master *m, struct buf *b, uint32_t slot)
 {
 	struct dir_user *u = &m->ds.dir.users[slot];
 	struct ring_slot *rs = &m->ring.slots[slot];
 	char uh[IRC_USER_MAX + IRC_HOST_MAX + 2], chans[1024] = "", idle[24], since[24],
 	    pid[16], in[24], out[24];
-	uint32_t last = atomic_load_explicit(&rs->last_active, memory_order_relaxed);
 	size_t len = 0;
 
 	snprintf(uh, sizeof uh, "%s@%s", u->user, u->host);
@@ -319,9 +318,7 @@ who_row(struct master *m, struct buf *b, uint32_t slot, time_t mono_now)
 			len += snprintf(chans + len, sizeof chans - len, "%s%s",
 			    len ? " " : "", c->name);
 	}
-	/* never spoke: idle since it connected */
-	snprintf(idle, sizeof idle, "%lld", last ? (long long)(mono_now - last) :
-	    (long long)(time(NULL) - u->connected_at));
+	snprintf(idle, sizeof idle, "%lld", dirsvc_idle(&m->ds, slot));
 	snprintf(since, sizeof since, "%lld", (long long)u->connected_at);
 	snprintf(pid, sizeof pid, "%ld", (long)m->slots[slot].pid);
 	snprintf(in, sizeof in, "%llu", (unsigned long long)atomic_load_explicit(
@@ -334,10 +331,8 @@ who_row(struct master *m, struct buf *b, uint32_t slot, time_t mono_now)
 static void
 do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 {
-	struct timespec ts;
 	struct buf b;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	buf_init(&b);
 	if (q->nargs == 1) {
 		struct dir_chan *c = dir_chan_find(&m->ds.dir, args[0]);
@@ -348,13 +343,13 @@ do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
 		    "bytes_in", "bytes_out");
 		for (uint32_t i = 0; i < c->nmembers; i++)
-			who_row(m, &b, c->members[i].slot, ts.tv_sec);
+			who_row(m, &b, c->members[i].slot);
 	} else {
 		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
 		    "bytes_in", "bytes_out");
 		for (uint32_t i = 0; i < m->nlive; i++)
 			if (m->ds.dir.users[m->live[i]].state == DIR_REGISTERED)
-				who_row(m, &b, m->live[i], ts.tv_sec);
+				who_row(m, &b, m->live[i]);
 	}
 	answer(m, q, ADMINQ_OK, &b);
 }

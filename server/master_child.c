@@ -272,7 +272,7 @@ master_child_fs_lost(struct master *m)
 		return;
 	/* dead within two seconds of its start: it cannot run (a missing or
 	 * unreadable program); restarting it would only spin */
-	if (clock_s() - fs->started.tv_sec < 2) {
+	if (clock_s() - fs->started < 2) {
 		log_errx("the fork server (%s) died right after its start; stopping", fs->path);
 		m->exit_code = 1;
 		master_control_shutdown(m, "the fork server cannot run");

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "master_forkserver.h"
 #include "log.h"
 #include "notify.h"
@@ -101,7 +102,7 @@ master_forkserver_start(struct master_forkserver *fs, int ring_fd)
 	if (pid == 0)
 		master_forkserver_exec(fs, sp[1], ring_fd);
 	close(sp[1]);
-	clock_gettime(CLOCK_MONOTONIC, &fs->started);
+	fs->started = clock_s();
 	fs->pid = pid;
 	ipc_peer_init(&fs->ipc, sp[0]);
 	return 0;

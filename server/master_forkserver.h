@@ -20,7 +20,7 @@ struct master_forkserver {
 	char rbuf[IPC_MSG_MAX];	/* its message being dispatched */
 	char path[PATH_MAX];	/* the program, found by master_forkserver_find() */
 	int exe_fd;		/* O_PATH to it, opened before dropping root */
-	struct timespec started;	/* CLOCK_MONOTONIC, of the last start */
+	time_t started;		/* clock_s() of the last start */
 };
 
 /* master, at start, as root: locate the program and open it, so that it

@@ -1,7 +1,7 @@
 /*
  * check_adminq: unit tests for the shmchatctl <-> shmchatd wire format and
  * queue calls (common/adminq.c), and for shmchatctl's reassembly of reply
- * parts and its table/JSON output (server/ctl_reply.c, server/ctl_output.c).
+ * parts and its table/JSON output (ctl/ctl_reply.c, ctl/ctl_output.c).
  *
  * The queue tests use keys derived from the test program's pid
  * (g_key_base + 0..15); an unchecked teardown (run by the parent even when

@@ -666,12 +666,6 @@ json_expect(struct kid *k, const char *type, const char *from, const char *text,
 
 /* ------------------------------------------------------------- helpers */
 
-static const char *
-param(const struct irc_msg *m, int i)
-{
-	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
-}
-
 static void
 join(struct cli *c, const char *chan)
 {
@@ -693,8 +687,8 @@ expect_msg(struct cli *c, const char *from, const char *target, const char *text
 	C_ASSERT(m.prefix && !strncmp(m.prefix, from, strlen(from)) &&
 	    m.prefix[strlen(from)] == '!', "PRIVMSG from %s, expected from %s",
 	    m.prefix ? m.prefix : "?", from);
-	C_ASSERT(!irc_casecmp(param(&m, 0), target), "PRIVMSG to %s, expected %s",
-	    param(&m, 0), target);
+	C_ASSERT(!irc_casecmp(irc_param(&m, 0), target), "PRIVMSG to %s, expected %s",
+	    irc_param(&m, 0), target);
 	C_ASSERT(!strcmp(msg_last(&m), text), "PRIVMSG text \"%.80s\", expected \"%.80s\"",
 	    msg_last(&m), text);
 }

@@ -22,6 +22,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "addr.h"
 /* by path: a plain "config.h" here is autoconf's header (first -I.) */
 #include "../server/conf.h"
 #include "listen.h"
@@ -463,6 +464,37 @@ START_TEST(test_admin_group)
 }
 END_TEST
 
+/* shmchatctl's fallback: the admin group of a file with a mistake elsewhere */
+START_TEST(test_admin_only)
+{
+	struct tmpf t;
+	struct conf c;
+	char err[256];
+
+	tmp_write(&t, "max_clients = \"many\";\nmotd_file = \"/nonexistent\";\n"
+	    "admin = {\n  queue_key = 1234;\n  group = \"ops\";\n};\n");
+	conf_init_defaults(&c);
+	ck_assert_int_eq(conf_load(&c, t.path, true, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "max_clients"));
+	ck_assert_int_eq(conf_load_admin(&c, t.path, err, sizeof err), 0);
+	ck_assert_int_eq(c.admin_queue_key, 1234);
+	ck_assert_str_eq(c.admin_group, "ops");
+	ck_assert_int_eq(c.max_clients, 1024);
+	ck_assert_ptr_null(c.motd_text);
+	tmp_rm(&t);
+
+	/* a mistake in the admin group itself, or no file: the defaults */
+	tmp_write(&t, "max_clients = 0;\nadmin = {\n  queue_key = 0;\n};\n");
+	ck_assert_int_eq(conf_load_admin(&c, t.path, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, ":3: admin.queue_key must be between"));
+	ck_assert_int_eq(c.admin_queue_key, 0x53434d51);
+	tmp_rm(&t);
+	ck_assert_int_eq(conf_load_admin(&c, t.path, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(test_diff)
 {
 	struct conf a, b;
@@ -595,7 +627,7 @@ START_TEST(test_parse_good)
 	char out[64];
 
 	for (size_t i = 0; i < sizeof good_addrs / sizeof good_addrs[0]; i++) {
-		ck_assert_msg(listen_parse_addr(good_addrs[i].spec, &ss, &len) == 0,
+		ck_assert_msg(addr_parse(good_addrs[i].spec, &ss, &len) == 0,
 		    "'%s' rejected", good_addrs[i].spec);
 		ck_assert_int_eq(ss.ss_family, good_addrs[i].family);
 		ck_assert_int_eq(len, good_addrs[i].family == AF_INET ?
@@ -612,9 +644,9 @@ START_TEST(test_parse_bad)
 	socklen_t len;
 
 	for (size_t i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++)
-		ck_assert_msg(listen_parse_addr(bad_addrs[i], &ss, &len) == -EINVAL,
+		ck_assert_msg(addr_parse(bad_addrs[i], &ss, &len) == -EINVAL,
 		    "'%s' accepted", bad_addrs[i]);
-	ck_assert_int_eq(listen_parse_addr(NULL, &ss, &len), -EINVAL);
+	ck_assert_int_eq(addr_parse(NULL, &ss, &len), -EINVAL);
 }
 END_TEST
 
@@ -1014,6 +1046,7 @@ config_suite(void)
 	tcase_add_test(tc, test_motd_file);
 	tcase_add_test(tc, test_motd_file_too_big);
 	tcase_add_test(tc, test_admin_group);
+	tcase_add_test(tc, test_admin_only);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_example_conf);
 	suite_add_tcase(s, tc);

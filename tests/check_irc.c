@@ -1,4 +1,7 @@
-/* check_irc: unit tests for the IRC line parser, formatter and name rules. */
+/*
+ * check_irc: unit tests for the IRC line parser, formatter and name rules,
+ * and for the JSON strings built on its UTF-8 rules (common/json.c).
+ */
 #include <config.h>
 
 #include <check.h>
@@ -6,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "irc.h"
+#include "json.h"
 
 static struct irc_msg msg;
 
@@ -282,6 +287,20 @@ START_TEST(parse_trailing_cr)
 	ck_assert_str_eq(msg.params[1], "hi");
 	ck_assert_int_eq(parse("QUIT\r"), IRC_PARSE_OK);
 	ck_assert_str_eq(msg.command, "QUIT");
+}
+END_TEST
+
+START_TEST(param_last)
+{
+	ck_assert_int_eq(irc_parse(&msg, "PRIVMSG #c :hi there", 20), IRC_PARSE_OK);
+	ck_assert_str_eq(irc_param(&msg, 0), "#c");
+	ck_assert_str_eq(irc_param(&msg, 1), "hi there");
+	ck_assert_str_eq(irc_param(&msg, 2), "");
+	ck_assert_str_eq(irc_param(&msg, -1), "");
+	ck_assert_str_eq(irc_last(&msg), "hi there");
+	ck_assert_int_eq(irc_parse(&msg, "QUIT", 4), IRC_PARSE_OK);
+	ck_assert_str_eq(irc_param(&msg, 0), "");
+	ck_assert_str_eq(irc_last(&msg), "");
 }
 END_TEST
 
@@ -583,6 +602,83 @@ START_TEST(chan_valid)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- json */
+
+static char *
+json_str(const char *s, size_t len)
+{
+	static char out[1024];
+	struct buf b;
+
+	buf_init(&b);
+	ck_assert_int_eq(json_string(&b, s, len), 0);
+	snprintf(out, sizeof out, "%.*s", (int)buf_used(&b), buf_head(&b));
+	buf_free(&b);
+	return out;
+}
+
+START_TEST(json_strings)
+{
+	ck_assert_str_eq(json_str("plain", 5), "\"plain\"");
+	ck_assert_str_eq(json_str("a\"b\\c", 5), "\"a\\\"b\\\\c\"");
+	ck_assert_str_eq(json_str("l1\nl2\r\t", 7), "\"l1\\nl2\\r\\t\"");
+	ck_assert_str_eq(json_str("\b\f/", 3), "\"\\b\\f/\"");
+	ck_assert_str_eq(json_str("\x01\x1f\x7f", 3), "\"\\u0001\\u001f\\u007f\"");
+	ck_assert_str_eq(json_str("a\0b", 3), "\"a\\u0000b\"");
+	/* valid UTF-8 passes (C1 controls too: they are not JSON's business) */
+	ck_assert_str_eq(json_str("\xc3\xa9\xf0\x9f\x98\x80", 6), "\"\xc3\xa9\xf0\x9f\x98\x80\"");
+	ck_assert_str_eq(json_str("\xc2\x9b", 2), "\"\xc2\x9b\"");
+	/* invalid bytes become \ufffd, one each */
+	ck_assert_str_eq(json_str("x\xff\xc3y", 4), "\"x\\ufffd\\ufffdy\"");
+	ck_assert_str_eq(json_str("\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\"");
+	ck_assert_str_eq(json_str("\xc0\xaf\xf4\x90\x80\x80", 6),
+	    "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
+	/* a sequence cut by the end of the input */
+	ck_assert_str_eq(json_str("\xe2\x82\xac", 2), "\"\\ufffd\\ufffd\"");
+	ck_assert_str_eq(json_str("", 0), "\"\"");
+}
+END_TEST
+
+/* a small output buffer: whole characters only, and the same text in the end */
+START_TEST(json_escape_chunks)
+{
+	static const char in[] = "a\"\xe2\x82\xac\x01\xff\xf0\x9f\x98\x80z";
+	const char *want = "a\\\"\xe2\x82\xac\\u0001\\ufffd\xf0\x9f\x98\x80z";
+	char out[64] = "", chunk[6];
+	size_t len = sizeof in - 1, done, w, o = 0;
+	const char *s = in;
+
+	done = json_escape(chunk, sizeof chunk, &w, "\x01\x02", 2);
+	ck_assert_uint_eq(done, 1);
+	ck_assert_uint_eq(w, 6);
+	for (; len > 0; s += done, len -= done) {
+		done = json_escape(chunk, sizeof chunk, &w, s, len);
+		ck_assert_uint_gt(done, 0);
+		ck_assert_uint_le(w, sizeof chunk);
+		memcpy(out + o, chunk, w);
+		o += w;
+	}
+	ck_assert_uint_eq(o, strlen(want));
+	ck_assert_mem_eq(out, want, o);
+}
+END_TEST
+
+/* longer than json_string() reserves at a time */
+START_TEST(json_string_long)
+{
+	static char big[5000];
+	struct buf b;
+
+	memset(big, '\n', sizeof big);
+	buf_init(&b);
+	ck_assert_int_eq(json_string(&b, big, sizeof big), 0);
+	ck_assert_uint_eq(buf_used(&b), 2 + 2 * sizeof big);
+	ck_assert_mem_eq(buf_head(&b), "\"\\n\\n", 5);
+	ck_assert_mem_eq(buf_head(&b) + buf_used(&b) - 3, "\\n\"", 3);
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *
 irc_suite(void)
 {
@@ -607,6 +703,7 @@ irc_suite(void)
 	tcase_add_test(tc, parse_invalid_utf8);
 	tcase_add_test(tc, parse_too_long);
 	tcase_add_test(tc, parse_trailing_cr);
+	tcase_add_test(tc, param_last);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fmt");
@@ -630,6 +727,12 @@ irc_suite(void)
 	tcase_add_test(tc, casefold);
 	tcase_add_test(tc, nick_valid);
 	tcase_add_test(tc, chan_valid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("json");
+	tcase_add_test(tc, json_strings);
+	tcase_add_test(tc, json_escape_chunks);
+	tcase_add_test(tc, json_string_long);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,7 +2,7 @@
  * shmchatctl: administer a running shmchatd through its SysV message queue.
  *
  * The queue key comes from the daemon's own configuration file, loaded by
- * the same code (config.c), so both always agree. One request per run: it
+ * the same code (conf.c), so both always agree. One request per run: it
  * goes out with our pid and a random request id; the answer comes back in
  * numbered parts with mtype = our pid (ctl_reply.c reassembles them) and is
  * shown as a table or as JSON (ctl_output.c). Subcommands are rows of one
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libconfig.h>
-
 #include "adminq.h"
+#include "clock.h"
 #include "conf.h"
 #include "ctl_output.h"
 #include "ctl_reply.h"
@@ -42,10 +42,9 @@
 struct ctl {
 	const char *config_path;
 	bool config_given;
-	long key;		/* admin.queue_key */
-	char *group;		/* admin.group */
+	struct conf conf;	/* of config_path: admin_queue_key, admin_group */
 	double timeout;		/* seconds: bounds the whole exchange */
-	long long deadline;	/* CLOCK_MONOTONIC ms */
+	uint64_t deadline;	/* clock_ms() */
 	bool json;
 	const char *channel;	/* who --channel */
 	const char *message;	/* shutdown --message */
@@ -125,21 +124,14 @@ static const struct ctl_col ipc_cols[] = {
 
 /* ------------------------------------------------------------------ misc */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 left_ms(const struct ctl *ctl)
 {
-	long long d = ctl->deadline - now_ms();
+	uint64_t now = clock_ms();
 
-	return d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
+	if (now >= ctl->deadline)
+		return 0;
+	return ctl->deadline - now > INT_MAX ? INT_MAX : (int)(ctl->deadline - now);
 }
 
 static void
@@ -216,67 +208,21 @@ print_reason(const char *prefix, const char *data, size_t len)
  * view of the mistake.
  */
 static int
-config_admin_only(const char *path, long *key, char **group)
-{
-	struct conf def;
-	config_t cf;
-	const config_setting_t *s;
-	int rc = -1;
-
-	conf_init_defaults(&def);
-	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE)
-		goto out;
-	*key = def.admin_queue_key;
-	if ((s = config_lookup(&cf, "admin.queue_key")) != NULL) {
-		long long v;
-
-		if (config_setting_type(s) != CONFIG_TYPE_INT &&
-		    config_setting_type(s) != CONFIG_TYPE_INT64)
-			goto out;
-		v = config_setting_get_int64(s);
-		if (v < 1 || v > 0x7fffffff)
-			goto out;
-		*key = (long)v;
-	}
-	s = config_lookup(&cf, "admin.group");
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING)
-		goto out;
-	*group = strdup(s != NULL ? config_setting_get_string(s) : def.admin_group);
-	if (*group == NULL)
-		goto out;
-	rc = 0;
-out:
-	config_destroy(&cf);
-	conf_free(&def);
-	return rc;
-}
-
-static int
 ctl_load_config(struct ctl *ctl)
 {
-	struct conf cfg;
 	char err[1024];
-	int rc = 0;
 
-	conf_init_defaults(&cfg);
-	if (conf_load(&cfg, ctl->config_path, ctl->config_given, err, sizeof err) == 0) {
-		ctl->key = cfg.admin_queue_key;
-		if ((ctl->group = strdup(cfg.admin_group)) == NULL) {
-			fprintf(stderr, "shmchatctl: out of memory\n");
-			rc = EX_OSERR;
-		}
-		conf_free(&cfg);
-		return rc;
-	}
-	conf_free(&cfg);
+	conf_init_defaults(&ctl->conf);
+	if (conf_load(&ctl->conf, ctl->config_path, ctl->config_given, err, sizeof err) == 0)
+		return 0;
 	if (access(ctl->config_path, R_OK) < 0 && errno == EACCES) {
 		fprintf(stderr, "shmchatctl: permission denied: cannot read %s, which names "
 		    "shmchatd's queue; run as root or as a member of the group that may "
 		    "administer shmchatd\n", ctl->config_path);
 		return EX_NOPERM;
 	}
-	if (config_admin_only(ctl->config_path, &ctl->key, &ctl->group) == 0) {
+	/* no message of its own: the first mistake is in err already */
+	if (conf_load_admin(&ctl->conf, ctl->config_path, NULL, 0) == 0) {
 		fprintf(stderr, "shmchatctl: warning: %s\n"
 		    "shmchatctl: warning: using the admin settings of %s all the same\n",
 		    err, ctl->config_path);
@@ -292,7 +238,7 @@ static int
 say_not_running(const struct ctl *ctl)
 {
 	fprintf(stderr, "shmchatctl: shmchatd is not running (no queue with key 0x%08lx)\n",
-	    ctl->key);
+	    ctl->conf.admin_queue_key);
 	return EX_UNAVAILABLE;
 }
 
@@ -300,7 +246,8 @@ static int
 say_no_permission(const struct ctl *ctl)
 {
 	fprintf(stderr, "shmchatctl: permission denied: the queue (key 0x%08lx) belongs to "
-	    "group '%s'; run as root or as a member of that group\n", ctl->key, ctl->group);
+	    "group '%s'; run as root or as a member of that group\n",
+	    ctl->conf.admin_queue_key, ctl->conf.admin_group);
 	return EX_NOPERM;
 }
 
@@ -308,7 +255,7 @@ static int
 say_timeout(const struct ctl *ctl, const char *why)
 {
 	fprintf(stderr, "shmchatctl: no answer from shmchatd within %g s%s (queue key 0x%08lx)\n",
-	    ctl->timeout, why, ctl->key);
+	    ctl->timeout, why, ctl->conf.admin_queue_key);
 	return EX_UNAVAILABLE;
 }
 
@@ -337,7 +284,7 @@ say_gone(const struct ctl *ctl, unsigned req, struct ctl_reply *r)
 		return 0;
 	}
 	fprintf(stderr, "shmchatctl: shmchatd stopped before answering (its queue, key "
-	    "0x%08lx, was removed)\n", ctl->key);
+	    "0x%08lx, was removed)\n", ctl->conf.admin_queue_key);
 	return EX_UNAVAILABLE;
 }
 
@@ -367,7 +314,7 @@ ctl_call(struct ctl *ctl, unsigned req, const char *const *args, int nargs,
 		rc = EX_USAGE;
 		goto out;
 	}
-	if ((ctl->qid = adminq_open((key_t)ctl->key)) < 0) {
+	if ((ctl->qid = adminq_open((key_t)ctl->conf.admin_queue_key)) < 0) {
 		e = ctl->qid;
 		if (e == -ENOENT)
 			rc = say_not_running(ctl);
@@ -375,7 +322,7 @@ ctl_call(struct ctl *ctl, unsigned req, const char *const *args, int nargs,
 			rc = say_no_permission(ctl);
 		else {
 			fprintf(stderr, "shmchatctl: cannot open the queue with key 0x%08lx: %s\n",
-			    ctl->key, strerror(-e));
+			    ctl->conf.admin_queue_key, strerror(-e));
 			rc = EX_UNAVAILABLE;
 		}
 		goto out;
@@ -400,7 +347,7 @@ ctl_call(struct ctl *ctl, unsigned req, const char *const *args, int nargs,
 	}
 	if (e < 0) {
 		fprintf(stderr, "shmchatctl: cannot send to the queue (key 0x%08lx): %s\n",
-		    ctl->key, strerror(-e));
+		    ctl->conf.admin_queue_key, strerror(-e));
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
@@ -422,7 +369,7 @@ ctl_call(struct ctl *ctl, unsigned req, const char *const *args, int nargs,
 		}
 		if (len < 0) {
 			fprintf(stderr, "shmchatctl: cannot read from the queue (key 0x%08lx): %s\n",
-			    ctl->key, strerror((int)-len));
+			    ctl->conf.admin_queue_key, strerror((int)-len));
 			rc = EX_UNAVAILABLE;
 			goto out;
 		}
@@ -729,7 +676,8 @@ wait_stopped(const struct ctl *ctl)
 			return 0;
 		if (left_ms(ctl) == 0) {
 			fprintf(stderr, "shmchatctl: shmchatd is still stopping after %g s (its "
-			    "queue, key 0x%08lx, is still there)\n", ctl->timeout, ctl->key);
+			    "queue, key 0x%08lx, is still there)\n", ctl->timeout,
+			    ctl->conf.admin_queue_key);
 			return EX_REFUSED;
 		}
 		nap_ms(10);
@@ -988,17 +936,17 @@ main(int argc, char **argv)
 		return run_help(&ctl, cmd, argc, argv);
 
 	if ((rc = ctl_load_config(&ctl)) != 0) {
-		free(ctl.group);
+		conf_free(&ctl.conf);
 		return rc;
 	}
-	ctl.deadline = now_ms() + (long long)(ctl.timeout * 1000 + 0.999);
+	ctl.deadline = clock_ms() + (uint64_t)(ctl.timeout * 1000 + 0.999);
 	rc = cmd->run(&ctl, cmd, argc, argv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "shmchatctl: cannot write the output: %s\n", strerror(errno));
 		if (rc == 0)
 			rc = EX_IOERR;
 	}
-	free(ctl.group);
+	conf_free(&ctl.conf);
 	return rc;
 usage_or_done:
 	if (rc > 0)

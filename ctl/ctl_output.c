@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 
 #include "ctl_output.h"
 #include "ctl_reply.h"
+#include "irc.h"
+#include "json.h"
 
 /* ---------------------------------------------------------- human forms */
 
@@ -62,68 +65,36 @@ ctl_fmt_time(char *buf, size_t cap, long long t)
 		snprintf(buf, cap, "%lld", t);
 }
 
-/* ---------------------------------------------------------------- UTF-8 */
+/* ------------------------------------------------------------ printable */
 
-int
-ctl_utf8_len(const char *str, uint32_t *cp)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t c;
-	int n;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;	/* a continuation byte, C0/C1 (overlong) or F5..FF */
-	}
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;	/* also stops at the terminating NUL */
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
+/* the n bytes of valid UTF-8 at s are a C0 or C1 control character or DEL */
 static bool
-is_control(uint32_t c)
+is_control(const unsigned char *s, size_t n)
 {
-	return c < 0x20 || (c >= 0x7f && c < 0xa0);
+	/* U+0080..U+009F are C2 80..C2 9F */
+	if (n == 1)
+		return s[0] < 0x20 || s[0] == 0x7f;
+	return n == 2 && s[0] == 0xc2 && s[1] < 0xa0;
 }
 
 char *
 ctl_sanitize(const char *s, size_t *width)
 {
-	size_t len = strlen(s), w = 0, o = 0;
+	size_t len = strlen(s), i = 0, w = 0, o = 0;
 	char *out = malloc(len + 1);
 
 	if (out == NULL)
 		return NULL;
-	while (*s) {
-		uint32_t c;
-		int n = ctl_utf8_len(s, &c);
+	while (i < len) {
+		size_t n = irc_utf8_seqlen(s + i, len - i);
 
-		if (n == 0 || is_control(c)) {
+		if (n == 0 || is_control((const unsigned char *)s + i, n)) {
 			out[o++] = '?';
-			s += n ? n : 1;
+			i += n ? n : 1;
 		} else {
-			memcpy(out + o, s, n);
+			memcpy(out + o, s + i, n);
 			o += n;
-			s += n;
+			i += n;
 		}
 		w++;
 	}
@@ -192,45 +163,13 @@ ctl_json_is_number(const char *s)
 void
 ctl_json_string(FILE *f, const char *s)
 {
-	putc('"', f);
-	while (*s) {
-		uint32_t c;
-		int n = ctl_utf8_len(s, &c);
+	size_t len = strlen(s), done, w;
+	char chunk[512];
 
-		if (n == 0) {
-			fputs("\\ufffd", f);
-			s++;
-			continue;
-		}
-		s += n;
-		switch (c) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				fprintf(f, "\\u%04x", (unsigned)c);
-			else
-				fwrite(s - n, 1, n, f);
-		}
+	putc('"', f);
+	for (; len > 0; s += done, len -= done) {
+		done = json_escape(chunk, sizeof chunk, &w, s, len);
+		fwrite(chunk, 1, w, f);
 	}
 	putc('"', f);
 }

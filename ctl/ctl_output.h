@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdint.h>
 
 #include "ctl_reply.h"
 
@@ -43,12 +42,6 @@ void ctl_fmt_duration(char *buf, size_t cap, unsigned long long secs);
 /* local time "2024-05-01 12:00:03" */
 void ctl_fmt_time(char *buf, size_t cap, long long t);
 
-/*
- * Length of the valid UTF-8 sequence at s (1 to 4; 1 for ASCII), its code
- * point in *cp; 0 when s does not start a valid sequence (overlong forms,
- * surrogates and values past U+10FFFF are invalid).
- */
-int ctl_utf8_len(const char *s, uint32_t *cp);
 /*
  * A printable copy of s (malloc'd; NULL when out of memory): control
  * characters and invalid UTF-8 bytes become '?'. *width (if not NULL) gets
