@@ -11,15 +11,13 @@
 void
 reply_numeric(struct reply *r, const char *code, const char *fmt, ...)
 {
-	char text[IRC_MAXLINE * 2], line[IRC_MAXLINE + 1];
+	char text[IRC_MAXLINE * 2];
 	va_list ap;
-	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	n = irc_fmt(line, sizeof line, ":%s %s %s %s", r->server, code, r->nick, text);
-	r->put(r, line, n);
+	reply_line(r, ":%s %s %s %s", r->server, code, r->nick, text);
 }
 
 void

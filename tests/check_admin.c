@@ -253,15 +253,6 @@ static struct srv *start(long *key, const char *more)
 	return srv_start(admin_conf(conf, sizeof conf, *key, "root", more));
 }
 
-static void join(struct cli *c, const char *chan)
-{
-	struct irc_msg m;
-
-	cli_send(c, "JOIN %s", chan);
-	EXPECT_FROM(c, "JOIN", c->nick, &m);
-	EXPECT(c, "366", &m);
-}
-
 /* send MOTD; some 372 line must contain text */
 static void expect_motd(struct cli *c, const char *text)
 {
@@ -429,9 +420,9 @@ START_TEST(test_status_channels_ipc)
 	struct run *r = new_run();
 	char want[256], line[1024];
 
-	join(a, "#one");
-	join(b, "#one");
-	join(b, "#two");
+	cli_join(a, "#one");
+	cli_join(b, "#one");
+	cli_join(b, "#two");
 	cli_send(a, "TOPIC #one :hello topic");
 	EXPECT(a, "TOPIC", NULL);
 	cli_sync(b, NULL);
@@ -498,10 +489,10 @@ START_TEST(test_who)
 	pid_t wa = srv_worker_of(s, a, T_SHORT);
 
 	H_ASSERT(wa > 0, "no worker found for alice");
-	join(a, "#w");
-	join(b, "#w");
-	join(a, "#x");
-	join(c, "#other");
+	cli_join(a, "#w");
+	cli_join(b, "#w");
+	cli_join(a, "#x");
+	cli_join(c, "#other");
 	cli_send(half, "NICK halfway");
 	cli_sync(a, NULL);
 
@@ -603,8 +594,8 @@ START_TEST(test_kick)
 	struct run *r = new_run();
 	struct irc_msg m;
 
-	join(a, "#k");
-	join(b, "#k");
+	cli_join(a, "#k");
+	cli_join(b, "#k");
 	RUN(r, s->conf, "kick", "victim", "go", "away");
 	EXPECT_RC(r, 0);
 	EXPECT_OUT(r, "kicked victim");
@@ -622,7 +613,7 @@ START_TEST(test_kick)
 
 	/* without a reason, and --json */
 	a = cli_new(s, "second");
-	join(a, "#k");
+	cli_join(a, "#k");
 	EXPECT_FROM(b, "JOIN", "second", &m);
 	RUN(r, s->conf, "--json", "kick", "second");
 	EXPECT_RC(r, 0);
@@ -644,7 +635,7 @@ START_TEST(test_wall)
 	struct run *r = new_run();
 	struct irc_msg m;
 
-	join(c[0], "#only-one");
+	cli_join(c[0], "#only-one");
 	RUN(r, s->conf, "wall", "maintenance", "at noon: \"quoted\" \\ text");
 	EXPECT_RC(r, 0);
 	EXPECT_OUT(r, "sent to 3 clients");
@@ -675,7 +666,7 @@ START_TEST(test_motd_reload)
 	struct run *r = new_run();
 	char conf[1024];
 
-	join(a, "#stay");
+	cli_join(a, "#stay");
 	RUN(r, s->conf, "motd");
 	EXPECT_RC(r, 0);
 	H_ASSERT(!strcmp(r->out, "first edition\n"), "motd said:\n%s", r->out);
@@ -728,8 +719,8 @@ START_TEST(test_shutdown)
 	struct irc_msg m;
 	char want[128];
 
-	join(a, "#down");
-	join(b, "#down");
+	cli_join(a, "#down");
+	cli_join(b, "#down");
 	RUN(r, s->conf, "shutdown", "--message", "back in five minutes", "--wait");
 	EXPECT_RC(r, 0);
 	EXPECT_OUT(r, "shutting down");
@@ -845,8 +836,8 @@ START_TEST(test_garbage)
 
 	H_ASSERT(q >= 0, "msgget 0x%08lx: %s", key, strerror(errno));
 	memset(body, 0x5a, sizeof body);
-	join(a, "#g");
-	join(b, "#g");
+	cli_join(a, "#g");
+	cli_join(b, "#g");
 
 	/* random bytes, every size class */
 	for (int i = 0; i < 50; i++) {

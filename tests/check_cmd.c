@@ -110,6 +110,22 @@ request(uint32_t slot, const char *name, int nargs, const char *const *args, str
 	request_raw(slot, o.buf, o.len, req->id, a);
 }
 
+/* a request message as given (nargs, then len bytes of strings): refused, answered */
+static void
+refused_raw(uint16_t nargs, const char *strings, size_t len, struct answer *a)
+{
+	char msg[256];
+	struct ipc_req *req = (struct ipc_req *)msg;
+
+	memset(msg, 0, sizeof msg);
+	req->id = ++next_id;
+	req->nargs = nargs;
+	memcpy(msg + sizeof *req, strings, len);
+	request_raw(0, msg, sizeof *req + len, req->id, a);
+	ck_assert_int_eq(a->acks, 1);
+	ck_assert_uint_eq(a->status, CMD_BAD_REQUEST);
+}
+
 static const struct cmd_family *const families[] = { &cmd_conn, &cmd_chan, &cmd_msg,
 	&cmd_query };
 
@@ -152,8 +168,6 @@ END_TEST
 START_TEST(malformed_requests_answered)
 {
 	struct answer *a = malloc(sizeof *a);
-	char msg[256];
-	struct ipc_req *req = (struct ipc_req *)msg;
 	const char *one[1] = { "#c" };
 
 	ck_assert_ptr_nonnull(a);
@@ -164,27 +178,10 @@ START_TEST(malformed_requests_answered)
 	request(0, "VERSION", 0, NULL, a);
 	ck_assert_int_eq(a->acks, 1);
 	ck_assert_uint_eq(a->status, CMD_BAD_REQUEST);
-	/* nargs says 2, one follows */
-	memset(msg, 0, sizeof msg);
-	req->id = ++next_id;
-	req->nargs = 2;
-	memcpy(msg + sizeof *req, "JOIN\0#c", 8);
-	request_raw(0, msg, sizeof *req + 8, req->id, a);
-	ck_assert_int_eq(a->acks, 1);
-	ck_assert_uint_eq(a->status, CMD_BAD_REQUEST);
-	/* a string without its NUL */
-	req->id = ++next_id;
-	req->nargs = 1;
-	memcpy(msg + sizeof *req, "JOIN\0#c", 7);
-	request_raw(0, msg, sizeof *req + 7, req->id, a);
-	ck_assert_int_eq(a->acks, 1);
-	ck_assert_uint_eq(a->status, CMD_BAD_REQUEST);
-	/* no command name at all */
-	req->id = ++next_id;
-	req->nargs = 0;
-	request_raw(0, msg, sizeof *req, req->id, a);
-	ck_assert_int_eq(a->acks, 1);
-	ck_assert_uint_eq(a->status, CMD_BAD_REQUEST);
+	/* nargs says 2, one follows; a string without its NUL; no name at all */
+	refused_raw(2, "JOIN\0#c", 8, a);
+	refused_raw(1, "JOIN\0#c", 7, a);
+	refused_raw(0, "", 0, a);
 	/* registered-only, from a client that is not */
 	request(1, "JOIN", 1, one, a);
 	ck_assert_int_eq(a->acks, 1);

@@ -20,26 +20,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static const char *param(const struct irc_msg *m, int i)
-{
-	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
-}
-
-/* is word in the space-separated list (names may carry @/+ prefixes)? */
-static bool list_has(const char *list, const char *word)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof buf, "%s", list);
-	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		while (*t && strchr("@+%~&", *t))
-			t++;
-		if (!irc_casecmp(t, word))
-			return true;
-	}
-	return false;
-}
-
 /* is cmd one of the blank-separated words of set? */
 static bool word_in(const char *set, const char *cmd)
 {
@@ -56,41 +36,12 @@ static bool is_error_numeric(const char *cmd)
 	return isdigit((unsigned char)cmd[0]) && (cmd[0] == '4' || cmd[0] == '5');
 }
 
-/* JOIN with the echo, 353 listing c and 366 */
-static void join(struct cli *c, const char *chan)
-{
-	struct irc_msg m;
-
-	cli_send(c, "JOIN %s", chan);
-	EXPECT_FROM(c, "JOIN", c->nick, &m);
-	H_ASSERT(!irc_casecmp(param(&m, 0), chan), "%s joined %s, wanted %s", c->nick,
-		 param(&m, 0), chan);
-	EXPECT(c, "353", &m);
-	H_ASSERT(!irc_casecmp(param(&m, 2), chan) && list_has(msg_last(&m), c->nick),
-		 "%s: 353 on joining %s is for %s :%s", c->nick, chan, param(&m, 2), msg_last(&m));
-	EXPECT(c, "366", &m);
-	H_ASSERT(!irc_casecmp(param(&m, 1), chan), "%s: 366 on joining %s is for %s", c->nick,
-		 chan, param(&m, 1));
-}
-
-/* the next PRIVMSG c gets must be from `from` to target with this text */
-static void expect_text(struct cli *c, struct cli *from, const char *target, const char *text)
-{
-	struct irc_msg m;
-
-	EXPECT(c, "PRIVMSG", &m);
-	H_ASSERT(cli_prefix_is(from, m.prefix) && !irc_casecmp(param(&m, 0), target) &&
-		 !strcmp(msg_last(&m), text),
-		 "%s: next PRIVMSG is '%s' %s :%s, expected from %s to %s :%s", c->nick,
-		 m.prefix ? m.prefix : "(none)", param(&m, 0), msg_last(&m), from->nick, target, text);
-}
-
 /* from says text in chan; each listener (NULL-terminated) hears it next */
 static void say(struct cli *from, const char *chan, const char *text, struct cli *const *to)
 {
 	cli_send(from, "PRIVMSG %s :%s", chan, text);
 	for (; *to; to++)
-		expect_text(*to, from, chan, text);
+		cli_expect_text(*to, "PRIVMSG", from, chan, text);
 }
 
 /*
@@ -105,8 +56,8 @@ static void expect_refused(struct cli *speaker, const char *chan, const char *te
 
 	cli_send(speaker, "PRIVMSG %s :%s", chan, text);
 	if (cli_wait(speaker, "404", NULL, T_SHORT, &m)) {
-		H_ASSERT(!irc_casecmp(param(&m, 1), chan), "%s: 404 is about %s, expected %s",
-			 speaker->nick, param(&m, 1), chan);
+		H_ASSERT(!irc_casecmp(msg_param(&m, 1), chan), "%s: 404 is about %s, expected %s",
+			 speaker->nick, msg_param(&m, 1), chan);
 		return;
 	}
 	heard = cli_wait(listener, "PRIVMSG", speaker->nick, T_SHORT, &m);
@@ -190,7 +141,7 @@ static int replies_to(struct cli *c, const char *line, struct reply *r, int max)
 		snprintf(r[n].cmd, sizeof r[n].cmd, "%s", m.command);
 		r[n].nparams = m.nparams;
 		for (int i = 0; i < 4; i++)
-			snprintf(r[n].p[i], sizeof r[n].p[i], "%s", param(&m, i));
+			snprintf(r[n].p[i], sizeof r[n].p[i], "%s", msg_param(&m, i));
 		n++;
 	}
 }
@@ -236,8 +187,8 @@ static void fx_start(struct fx *f, const char *conf)
 	f->speaker = cli_new(f->s, "speaker");
 	f->listener = cli_new(f->s, "listener");
 	f->alive = 0;
-	join(f->speaker, "#live");
-	join(f->listener, "#live");
+	cli_join(f->speaker, "#live");
+	cli_join(f->listener, "#live");
 	EXPECT_FROM(f->speaker, "JOIN", "listener", NULL);
 }
 
@@ -307,16 +258,16 @@ static void join0_scenario(int probe)
 		snprintf(chan[i], sizeof chan[i], "#c%02d", i);
 		memset(chan[i] + 4, 'x', (size_t)clen - 4);
 		chan[i][clen] = '\0';
-		join(alice, chan[i]);
+		cli_join(alice, chan[i]);
 	}
 	/* bob in the first, the probe and the last channel; carol in the probe */
 	for (int i = 0; i < 3; i++) {
 		if (i > 0 && want[i] == want[i - 1])
 			continue;
-		join(bob, chan[want[i]]);
+		cli_join(bob, chan[want[i]]);
 		bobs[nbob++] = want[i];
 	}
-	join(carol, chan[probe]);
+	cli_join(carol, chan[probe]);
 	EXPECT_FROM(bob, "JOIN", "carol", &m);
 
 	cli_send(alice, "JOIN 0");
@@ -324,20 +275,20 @@ static void join0_scenario(int probe)
 		int k;
 
 		EXPECT_FROM(alice, "PART", "alice", &m);
-		for (k = 0; k < NCHAN && irc_casecmp(chan[k], param(&m, 0)); k++)
+		for (k = 0; k < NCHAN && irc_casecmp(chan[k], msg_param(&m, 0)); k++)
 			;
 		H_ASSERT(k < NCHAN && !seen[k], "alice: PART %d of %d is for %s%s", i + 1, NCHAN,
-			 param(&m, 0), k < NCHAN ? " (again)" : " (not one of hers)");
+			 msg_param(&m, 0), k < NCHAN ? " (again)" : " (not one of hers)");
 		seen[k] = 1;
 	}
 	for (int i = 0; i < nbob; i++) {
 		int k;
 
 		EXPECT_FROM(bob, "PART", "alice", &m);
-		for (k = 0; k < nbob && irc_casecmp(chan[bobs[k]], param(&m, 0)); k++)
+		for (k = 0; k < nbob && irc_casecmp(chan[bobs[k]], msg_param(&m, 0)); k++)
 			;
 		H_ASSERT(k < nbob && seen[bobs[k]] == 1, "bob: alice's PART %d of %d is for %s",
-			 i + 1, nbob, param(&m, 0));
+			 i + 1, nbob, msg_param(&m, 0));
 		seen[bobs[k]] = 2;
 	}
 	cli_sync(alice, NULL);
@@ -348,12 +299,12 @@ static void join0_scenario(int probe)
 	say(bob, chan[probe], "bob after JOIN 0", (struct cli *[]){ carol, NULL });
 
 	/* a new JOIN works: echo, NAMES, peers see it, her messages arrive */
-	join(alice, chan[probe]);
+	cli_join(alice, chan[probe]);
 	EXPECT_FROM(bob, "JOIN", "alice", &m);
-	H_ASSERT(!irc_casecmp(param(&m, 0), chan[probe]), "bob saw alice join %s", param(&m, 0));
+	H_ASSERT(!irc_casecmp(msg_param(&m, 0), chan[probe]), "bob saw alice join %s", msg_param(&m, 0));
 	cli_send(bob, "NAMES %s", chan[probe]);
 	EXPECT(bob, "353", &m);
-	H_ASSERT(list_has(msg_last(&m), "alice") && list_has(msg_last(&m), "carol"),
+	H_ASSERT(h_list_has(msg_last(&m), "alice") && h_list_has(msg_last(&m), "carol"),
 		 "NAMES %s after the new JOIN: %s", chan[probe], msg_last(&m));
 	EXPECT(bob, "366", &m);
 	say(alice, chan[probe], "back again", (struct cli *[]){ bob, carol, NULL });
@@ -390,13 +341,13 @@ START_TEST(test_part_then_privmsg)
 	struct cli *a = cli_new(s, "alice"), *b = cli_new(s, "bob"), *c = cli_new(s, "carol");
 	struct irc_msg m;
 
-	join(a, "#stay");
-	join(a, "#parted");
-	join(b, "#parted");
-	join(c, "#parted");
+	cli_join(a, "#stay");
+	cli_join(a, "#parted");
+	cli_join(b, "#parted");
+	cli_join(c, "#parted");
 	cli_send(a, "PART #parted");
 	EXPECT_FROM(a, "PART", "alice", &m);
-	H_ASSERT(!strcmp(param(&m, 0), "#parted"), "alice parted %s", param(&m, 0));
+	H_ASSERT(!strcmp(msg_param(&m, 0), "#parted"), "alice parted %s", msg_param(&m, 0));
 	EXPECT_FROM(b, "PART", "alice", &m);
 	expect_refused(a, "#parted", "after PART I should not be heard", b);
 	say(c, "#parted", "carol after the PART", (struct cli *[]){ b, NULL });
@@ -404,7 +355,7 @@ START_TEST(test_part_then_privmsg)
 	/* alice is still in her other channel */
 	cli_send(a, "NAMES #stay");
 	EXPECT(a, "353", &m);
-	H_ASSERT(list_has(msg_last(&m), "alice"), "NAMES #stay: %s", msg_last(&m));
+	H_ASSERT(h_list_has(msg_last(&m), "alice"), "NAMES #stay: %s", msg_last(&m));
 	srv_stop(s);
 }
 END_TEST
@@ -465,7 +416,7 @@ START_TEST(test_order_301_version)
 	cli_send(dozer, "AWAY :asleep");
 	EXPECT(dozer, "306", &m);
 	check_pair(&f, "PRIVMSG dozer :x", "VERSION", "301", "351");
-	expect_text(dozer, f.tester, "dozer", "x");
+	cli_expect_text(dozer, "PRIVMSG", f.tester, "dozer", "x");
 	fx_stop(&f);
 }
 END_TEST
@@ -497,7 +448,7 @@ START_TEST(test_mode_plus_alone)
 	int n;
 
 	fx_start(&f, NULL);
-	join(f.tester, "#chan");
+	cli_join(f.tester, "#chan");
 	n = replies_to(f.tester, "MODE #chan +", r, MAXR);
 	for (int i = 0; i < n; i++)
 		H_ASSERT(strcmp(r[i].cmd, "472") || (strlen(r[i].p[1]) == 1 &&
@@ -515,7 +466,7 @@ START_TEST(test_mode_signs_only)
 	int n;
 
 	fx_start(&f, NULL);
-	join(f.tester, "#chan");
+	cli_join(f.tester, "#chan");
 	n = replies_to(f.tester, "MODE #chan +-+", r, MAXR);
 	for (int i = 0; i < n; i++)
 		H_ASSERT(strcmp(r[i].cmd, "472") || !strchr("+-", r[i].p[1][0]),
@@ -591,11 +542,11 @@ static void whois_idle(struct cli *c, const char *nick, long long *idle, long lo
 
 	cli_send(c, "WHOIS %s", nick);
 	EXPECT(c, "317", &m);
-	H_ASSERT(!irc_casecmp(param(&m, 1), nick), "317 for %s", param(&m, 1));
-	*idle = strtoll(param(&m, 2), &e1, 10);
-	*signon = strtoll(param(&m, 3), &e2, 10);
-	H_ASSERT(param(&m, 2)[0] && !*e1 && param(&m, 3)[0] && !*e2,
-		 "317 fields not numbers: idle '%s' signon '%s'", param(&m, 2), param(&m, 3));
+	H_ASSERT(!irc_casecmp(msg_param(&m, 1), nick), "317 for %s", msg_param(&m, 1));
+	*idle = strtoll(msg_param(&m, 2), &e1, 10);
+	*signon = strtoll(msg_param(&m, 3), &e2, 10);
+	H_ASSERT(msg_param(&m, 2)[0] && !*e1 && msg_param(&m, 3)[0] && !*e2,
+		 "317 fields not numbers: idle '%s' signon '%s'", msg_param(&m, 2), msg_param(&m, 3));
 	EXPECT(c, "318", &m);
 }
 

@@ -38,23 +38,9 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static const char *param(const struct irc_msg *m, int i)
-{
-	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
-}
-
 static void nap(int ms)
 {
 	poll(NULL, 0, ms);
-}
-
-static void join(struct cli *c, const char *chan)
-{
-	struct irc_msg m;
-
-	cli_send(c, "JOIN %s", chan);
-	EXPECT_FROM(c, "JOIN", c->nick, &m);
-	EXPECT(c, "366", &m);
 }
 
 static bool prefix_nick(const char *prefix, const char *nick)
@@ -562,8 +548,8 @@ START_TEST(test_master_kill9_restart)
 	b = cli_new(s, "orphan2");
 	c = cli_connect(s);
 	cli_send(c, "NICK halfway");
-	join(a, "#dead");
-	join(b, "#dead");
+	cli_join(a, "#dead");
+	cli_join(b, "#dead");
 	w[0] = srv_worker_of(s, a, T_SHORT);
 	w[1] = srv_worker_of(s, b, T_SHORT);
 	w[2] = srv_worker_of(s, c, T_SHORT);
@@ -600,7 +586,7 @@ START_TEST(test_master_kill9_restart)
 	H_ASSERT(qid_new >= 0 && qid_new != qid_old, "admin queue id %d (old %d)", qid_new,
 		 qid_old);
 	d = cli_new(s2, "reborn");
-	join(d, "#dead");
+	cli_join(d, "#dead");
 	H_ASSERT(cli_sync(d, "ERROR") == 0, "ERROR on the new server");
 	srv_stop(s2);
 }
@@ -624,10 +610,10 @@ START_TEST(test_sigstop_worker)
 	int next = 1;
 	long long t0, tlast, maxgap = 0, tquit = 0, deadline;
 
-	join(a, "#st");
-	join(b, "#st");
-	join(z, "#st");
-	join(y, "#quiet");
+	cli_join(a, "#st");
+	cli_join(b, "#st");
+	cli_join(z, "#st");
+	cli_join(y, "#quiet");
 	wz = srv_worker_of(s, z, T_SHORT);
 	wy = srv_worker_of(s, y, T_SHORT);
 	H_ASSERT(wz > 0 && wy > 0, "workers not found");
@@ -713,11 +699,11 @@ START_TEST(test_stuck_reader_latency)
 	long long maxlat = 0, t0 = h_now_ms(), deadline = t0 + 30000LL * h_scale, tquit = 0;
 
 	cli_register(d, "stuck");
-	join(d, "#sr");
+	cli_join(d, "#sr");
 	a = cli_new(s, "talk");
 	r = cli_new(s, "listen");
-	join(a, "#sr");
-	join(r, "#sr");
+	cli_join(a, "#sr");
+	cli_join(r, "#sr");
 	memset(pad, 'p', 400);
 	pad[400] = '\0';
 	while (next <= target) {
@@ -831,8 +817,8 @@ START_TEST(test_accept_emfile)
 	H_ASSERT(log_has(s, "Too many open files", T_SHORT), "nothing logged about running out "
 		 "of descriptors");
 	/* the connected clients are served */
-	join(c[0], "#fd");
-	join(c[1], "#fd");
+	cli_join(c[0], "#fd");
+	cli_join(c[1], "#fd");
 	cli_send(c[0], "PRIVMSG #fd :still served");
 	EXPECT_FROM(c[1], "PRIVMSG", c[0]->nick, &m);
 	/* freeing descriptors lets the waiting ones in */
@@ -945,8 +931,8 @@ START_TEST(test_fork_fails)
 	fprintf(stderr, "fork_fails: third client refused (%s); master used %lld ms CPU in the "
 		"next second\n", why, cpu);
 	H_ASSERT(cpu < 200, "master used %lld ms CPU in 1 s after fork() failed", cpu);
-	join(a, "#nproc");
-	join(b, "#nproc");
+	cli_join(a, "#nproc");
+	cli_join(b, "#nproc");
 	cli_send(a, "PRIVMSG #nproc :still here");
 	EXPECT_FROM(b, "PRIVMSG", "first", &m);
 	/* a worker gone (reaped) makes room again */
@@ -1150,8 +1136,8 @@ START_TEST(test_flood_control)
 	int next = 1, hsent = 0, hnext = 1;
 	bool gquit = false;
 
-	join(f, "#fl");
-	join(o, "#fl");
+	cli_join(f, "#fl");
+	cli_join(o, "#fl");
 	nap(1100);		/* f's bucket full again after registering and joining */
 	for (int i = 1; i <= 25; i++)
 		cli_send(f, "PRIVMSG #fl :a%d", i);
@@ -1178,8 +1164,8 @@ START_TEST(test_flood_control)
 	/* a flood of 24 KB: Excess Flood; a modest sender is unaffected */
 	g = cli_new(s, "flooder");
 	h = cli_new(s, "modest");
-	join(g, "#fl");
-	join(h, "#fl");
+	cli_join(g, "#fl");
+	cli_join(h, "#fl");
 	memset(pad, 'f', 80);
 	pad[80] = '\0';
 	for (int i = 1; i <= 300; i++)
@@ -1228,8 +1214,8 @@ START_TEST(test_flood_control)
 	s = srv_start("flood_rate = 10; flood_burst = 5; flood_queue = 1024; log_level = \"info\";");
 	g = cli_new(s, "exempt");
 	o = cli_new(s, "watcher");
-	join(g, "#fl");
-	join(o, "#fl");
+	cli_join(g, "#fl");
+	cli_join(o, "#fl");
 	t0 = h_now_ms();
 	cli_send_raw(g, burst, blen);
 	for (int i = 1; i <= 300; i++) {
@@ -1299,9 +1285,9 @@ START_TEST(test_half_open)
 	struct irc_msg m;
 	long long t0, tsilent = 0, thalf = 0, deadline;
 
-	join(a, "#ho");
-	join(b, "#ho");
-	join(c, "#ho");
+	cli_join(a, "#ho");
+	cli_join(b, "#ho");
+	cli_join(c, "#ho");
 	t0 = h_now_ms();
 	H_ASSERT(shutdown(c->fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
 	deadline = t0 + 10000LL * h_scale;
@@ -1412,8 +1398,8 @@ START_TEST(test_hostile_lines)
 	size_t k;
 
 	H_ASSERT(m != NULL, "out of memory");
-	join(x, "#h");
-	join(o, "#h");
+	cli_join(x, "#h");
+	cli_join(o, "#h");
 	/* generated: overlong, many params, names at and beyond their limits */
 	{
 		char *p;
@@ -1595,8 +1581,8 @@ START_TEST(test_limits_and_joins)
 	char name[128];
 	int joins = 0, toomany = 0, errs = 0;
 
-	join(o, "#base");
-	join(x, "#base");
+	cli_join(o, "#base");
+	cli_join(x, "#base");
 	/* a nick at the limit is taken; beyond it refused (or cut to the limit) */
 	memset(name, 'n', 30);
 	name[30] = '\0';
@@ -1661,9 +1647,9 @@ START_TEST(test_limits_and_joins)
 		if (!strcmp(m.command, "PONG") && !strcmp(msg_last(&m), "names"))
 			break;
 		if (!strcmp(m.command, "JOIN")) {
-			H_ASSERT(strlen(param(&m, 0)) <= 50, "joined a %zu-byte channel name",
-				 strlen(param(&m, 0)));
-			if (strlen(param(&m, 0)) == 50)
+			H_ASSERT(strlen(msg_param(&m, 0)) <= 50, "joined a %zu-byte channel name",
+				 strlen(msg_param(&m, 0)));
+			if (strlen(msg_param(&m, 0)) == 50)
 				joins++;
 		}
 	}
@@ -1795,8 +1781,8 @@ START_TEST(test_privileges)
 	H_ASSERT(s->port == port, "listening on %d, wanted %d", s->port, port);
 	a = cli_new(s, "priv1");
 	b = cli_new(s, "priv2");
-	join(a, "#priv");
-	join(b, "#priv");
+	cli_join(a, "#priv");
+	cli_join(b, "#priv");
 	cli_send(a, "PRIVMSG #priv :unprivileged");
 	EXPECT_FROM(b, "PRIVMSG", "priv1", NULL);
 	check_creds(s->pid, "master", uid, gid);

@@ -26,59 +26,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static const char *param(const struct irc_msg *m, int i)
-{
-	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
-}
-
-/* is nick in a space-separated list (names may carry @/+ prefixes)? */
-static bool list_has(const char *list, const char *nick)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof buf, "%s", list);
-	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		while (*t && strchr("@+%~&", *t))
-			t++;
-		/* USERHOST/ISON style "nick=+user@host" */
-		char *eq = strchr(t, '=');
-		if (eq)
-			*eq = '\0';
-		if (eq && eq > t && eq[-1] == '*')
-			eq[-1] = '\0';
-		if (!irc_casecmp(t, nick))
-			return true;
-	}
-	return false;
-}
-
-static void join(struct cli *c, const char *chan)
-{
-	struct irc_msg m;
-
-	cli_send(c, "JOIN %s", chan);
-	EXPECT_FROM(c, "JOIN", c->nick, &m);
-	H_ASSERT(!irc_casecmp(param(&m, 0), chan), "%s joined %s, wanted %s", c->nick,
-		 param(&m, 0), chan);
-	H_ASSERT(cli_prefix_is(c, m.prefix), "JOIN prefix %s", m.prefix ? m.prefix : "(none)");
-	EXPECT(c, "366", &m);
-}
-
-/* the next PRIVMSG/NOTICE c gets must be from `from` with this text */
-static void expect_text(struct cli *c, const char *cmd, struct cli *from, const char *target,
-			const char *text)
-{
-	struct irc_msg m;
-
-	EXPECT(c, cmd, &m);
-	H_ASSERT(cli_prefix_is(from, m.prefix), "%s got %s from %s, expected from %s!%s@127.0.0.1",
-		 c->nick, cmd, m.prefix ? m.prefix : "(none)", from->nick, from->user);
-	H_ASSERT(!irc_casecmp(param(&m, 0), target), "%s: %s target %s, expected %s", c->nick, cmd,
-		 param(&m, 0), target);
-	H_ASSERT(m.nparams == 2 && !strcmp(msg_last(&m), text),
-		 "%s: %s text '%s', expected '%s'", c->nick, cmd, msg_last(&m), text);
-}
-
 /* 375, 372... (one containing text), 376 */
 static void expect_motd(struct cli *c, const char *text)
 {
@@ -210,7 +157,7 @@ START_TEST(test_register)
 	cli_send(c, "USER alu 0 * :Alice Liddell");
 	EXPECT(c, "001", &m);
 	H_ASSERT(m.prefix && !strcmp(m.prefix, "irc.test"), "001 prefix %s", m.prefix);
-	H_ASSERT(!strcmp(param(&m, 0), "alice"), "001 target %s", param(&m, 0));
+	H_ASSERT(!strcmp(msg_param(&m, 0), "alice"), "001 target %s", msg_param(&m, 0));
 	{
 		const char *t = msg_last(&m), *sp = strrchr(t, ' ');
 
@@ -221,7 +168,7 @@ START_TEST(test_register)
 	EXPECT(c, "002", &m);
 	EXPECT(c, "003", &m);
 	EXPECT(c, "004", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "irc.test"), "004 server name %s", param(&m, 1));
+	H_ASSERT(!strcmp(msg_param(&m, 1), "irc.test"), "004 server name %s", msg_param(&m, 1));
 	EXPECT(c, "005", &m);
 	for (;;) {
 		if (!strcmp(m.command, "005"))
@@ -323,9 +270,9 @@ START_TEST(test_cap)
 	cli_send(c, "CAP LS 302");
 	cli_register_send(c, "capper");
 	EXPECT(c, "CAP", &m);
-	H_ASSERT(m.nparams >= 3 && !strcmp(param(&m, 0), "*") && !strcmp(param(&m, 1), "LS") &&
+	H_ASSERT(m.nparams >= 3 && !strcmp(msg_param(&m, 0), "*") && !strcmp(msg_param(&m, 1), "LS") &&
 		 !strcmp(msg_last(&m), ""), "CAP LS reply is not 'CAP * LS :' (%d params, '%s' '%s' '%s')",
-		 m.nparams, param(&m, 0), param(&m, 1), msg_last(&m));
+		 m.nparams, msg_param(&m, 0), msg_param(&m, 1), msg_last(&m));
 	/* registration waits for CAP END */
 	H_ASSERT(cli_none(c, "001", 300), "001 sent before CAP END");
 	cli_send(c, "CAP END");
@@ -345,7 +292,7 @@ START_TEST(test_unregistered)
 	cli_send(c, "PRIVMSG someone :hi");
 	EXPECT(c, "451", &m);
 	cli_register(c, "late");
-	join(c, "#early");
+	cli_join(c, "#early");
 	srv_stop(s);
 }
 END_TEST
@@ -356,10 +303,10 @@ START_TEST(test_bind_path)
 	struct cli *a = cli_new(s, "binder"), *b = cli_new(s, "bound");
 
 	H_ASSERT(strstr(s->status, "Listening on 127.0.0.1:"), "STATUS: %s", s->status);
-	join(a, "#bind");
-	join(b, "#bind");
+	cli_join(a, "#bind");
+	cli_join(b, "#bind");
 	cli_send(a, "PRIVMSG #bind :over the bound socket");
-	expect_text(b, "PRIVMSG", a, "#bind", "over the bound socket");
+	cli_expect_text(b, "PRIVMSG", a, "#bind", "over the bound socket");
 	srv_stop(s);
 }
 END_TEST
@@ -397,10 +344,10 @@ START_TEST(test_max_clients)
 	cli_close(c);
 	H_ASSERT(cli_sync(a, "ERROR") == 0, "first client got ERROR");
 	H_ASSERT(cli_sync(b, "ERROR") == 0, "second client got ERROR");
-	join(a, "#full");
-	join(b, "#full");
+	cli_join(a, "#full");
+	cli_join(b, "#full");
 	cli_send(a, "PRIVMSG #full :still here");
-	expect_text(b, "PRIVMSG", a, "#full", "still here");
+	cli_expect_text(b, "PRIVMSG", a, "#full", "still here");
 	srv_stop(s);
 }
 END_TEST
@@ -422,7 +369,7 @@ START_TEST(test_ping_unknown)
 	H_ASSERT(!strcmp(msg_last(&m), "tok456"), "PONG carries '%s'", msg_last(&m));
 	cli_send(c, "FOOBAR baz");
 	EXPECT(c, "421", &m);
-	H_ASSERT(!strcasecmp(param(&m, 1), "FOOBAR"), "421 names '%s'", param(&m, 1));
+	H_ASSERT(!strcasecmp(msg_param(&m, 1), "FOOBAR"), "421 names '%s'", msg_param(&m, 1));
 	cli_send(c, "VERSION");
 	EXPECT(c, "351", &m);
 	cli_send(c, "TIME");
@@ -440,8 +387,8 @@ START_TEST(test_long_line)
 	struct irc_msg m;
 	char big[700];
 
-	join(a, "#long");
-	join(b, "#long");
+	cli_join(a, "#long");
+	cli_join(b, "#long");
 	memset(big, 'A', 600);
 	big[600] = '\0';
 	cli_send(a, "PRIVMSG #long :%s", big);
@@ -451,7 +398,7 @@ START_TEST(test_long_line)
 	H_ASSERT(!strcmp(msg_last(&m), "x"), "PONG carries '%s'", msg_last(&m));
 	/* the overlong line was not executed: b's next message from a is this */
 	cli_send(a, "PRIVMSG #long :after");
-	expect_text(b, "PRIVMSG", a, "#long", "after");
+	cli_expect_text(b, "PRIVMSG", a, "#long", "after");
 	/* exactly 512 bytes with CR LF is fine */
 	memset(big, 'B', sizeof big);
 	big[510 - strlen("PRIVMSG #long :")] = '\0';
@@ -538,7 +485,7 @@ START_TEST(test_nick_errors)
 	EXPECT(b, "431", &m);
 	/* still called bee */
 	cli_send(a, "PRIVMSG bee :are you there");
-	expect_text(b, "PRIVMSG", a, "bee", "are you there");
+	cli_expect_text(b, "PRIVMSG", a, "bee", "are you there");
 	srv_stop(s);
 }
 END_TEST
@@ -549,8 +496,8 @@ START_TEST(test_nick_change)
 	struct cli *a = cli_new(s, "oldnick"), *b = cli_new(s, "watcher"), *d;
 	struct irc_msg m;
 
-	join(a, "#nick");
-	join(b, "#nick");
+	cli_join(a, "#nick");
+	cli_join(b, "#nick");
 	cli_send(a, "NICK newnick");
 	EXPECT_FROM(a, "NICK", "oldnick", &m);
 	H_ASSERT(cli_prefix_is(a, m.prefix), "NICK prefix %s", m.prefix);
@@ -568,9 +515,9 @@ START_TEST(test_nick_change)
 	/* the old nick is free, the new one routes */
 	d = cli_new(s, "oldnick");
 	cli_send(b, "PRIVMSG newnick :to the renamed");
-	expect_text(a, "PRIVMSG", b, "newnick", "to the renamed");
+	cli_expect_text(a, "PRIVMSG", b, "newnick", "to the renamed");
 	cli_send(b, "PRIVMSG oldnick :to the newcomer");
-	expect_text(d, "PRIVMSG", b, "oldnick", "to the newcomer");
+	cli_expect_text(d, "PRIVMSG", b, "oldnick", "to the newcomer");
 	srv_stop(s);
 }
 END_TEST
@@ -585,50 +532,50 @@ START_TEST(test_join_part)
 
 	cli_send(a, "JOIN #c");
 	EXPECT_FROM(a, "JOIN", "joiner", &m);
-	H_ASSERT(cli_prefix_is(a, m.prefix) && !strcmp(param(&m, 0), "#c"), "JOIN echo %s %s",
-		 m.prefix, param(&m, 0));
+	H_ASSERT(cli_prefix_is(a, m.prefix) && !strcmp(msg_param(&m, 0), "#c"), "JOIN echo %s %s",
+		 m.prefix, msg_param(&m, 0));
 	EXPECT(a, "353", &m);
-	H_ASSERT(strchr("=*@", param(&m, 1)[0]) && !strcmp(param(&m, 2), "#c") &&
-		 list_has(msg_last(&m), "joiner"), "353: %s %s :%s", param(&m, 1), param(&m, 2),
+	H_ASSERT(strchr("=*@", msg_param(&m, 1)[0]) && !strcmp(msg_param(&m, 2), "#c") &&
+		 h_list_has(msg_last(&m), "joiner"), "353: %s %s :%s", msg_param(&m, 1), msg_param(&m, 2),
 		 msg_last(&m));
 	EXPECT(a, "366", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "#c"), "366 for %s", param(&m, 1));
+	H_ASSERT(!strcmp(msg_param(&m, 1), "#c"), "366 for %s", msg_param(&m, 1));
 
 	cli_send(b, "JOIN #c");
 	EXPECT_FROM(b, "JOIN", "second", &m);
 	EXPECT(b, "353", &m);
-	H_ASSERT(list_has(msg_last(&m), "joiner") && list_has(msg_last(&m), "second"),
+	H_ASSERT(h_list_has(msg_last(&m), "joiner") && h_list_has(msg_last(&m), "second"),
 		 "353 lacks members: %s", msg_last(&m));
 	EXPECT(b, "366", &m);
 	EXPECT_FROM(a, "JOIN", "second", &m);
-	H_ASSERT(cli_prefix_is(b, m.prefix) && !strcmp(param(&m, 0), "#c"), "JOIN seen as %s %s",
-		 m.prefix, param(&m, 0));
+	H_ASSERT(cli_prefix_is(b, m.prefix) && !strcmp(msg_param(&m, 0), "#c"), "JOIN seen as %s %s",
+		 m.prefix, msg_param(&m, 0));
 
 	cli_send(b, "PART #c :see you");
 	EXPECT_FROM(b, "PART", "second", &m);
-	H_ASSERT(!strcmp(param(&m, 0), "#c") && !strcmp(msg_last(&m), "see you"),
-		 "PART echo %s :%s", param(&m, 0), msg_last(&m));
+	H_ASSERT(!strcmp(msg_param(&m, 0), "#c") && !strcmp(msg_last(&m), "see you"),
+		 "PART echo %s :%s", msg_param(&m, 0), msg_last(&m));
 	EXPECT_FROM(a, "PART", "second", &m);
-	H_ASSERT(cli_prefix_is(b, m.prefix) && !strcmp(param(&m, 0), "#c") &&
+	H_ASSERT(cli_prefix_is(b, m.prefix) && !strcmp(msg_param(&m, 0), "#c") &&
 		 !strcmp(msg_last(&m), "see you"), "PART seen as %s %s :%s", m.prefix,
-		 param(&m, 0), msg_last(&m));
+		 msg_param(&m, 0), msg_last(&m));
 	/* b is no member any more: messages to #c do not reach it */
 	cli_send(b, "PRIVMSG #c :not a member");
 	EXPECT(b, "404", &m);
 
 	cli_send(a, "JOIN #a,#b");
 	EXPECT_FROM(a, "JOIN", "joiner", &m);
-	H_ASSERT(!strcmp(param(&m, 0), "#a"), "first JOIN of #a,#b is %s", param(&m, 0));
+	H_ASSERT(!strcmp(msg_param(&m, 0), "#a"), "first JOIN of #a,#b is %s", msg_param(&m, 0));
 	EXPECT_FROM(a, "JOIN", "joiner", &m);
-	H_ASSERT(!strcmp(param(&m, 0), "#b"), "second JOIN of #a,#b is %s", param(&m, 0));
+	H_ASSERT(!strcmp(msg_param(&m, 0), "#b"), "second JOIN of #a,#b is %s", msg_param(&m, 0));
 	EXPECT(a, "366", &m);
 
 	cli_send(a, "JOIN 0");
 	while (parts < 3) {
 		EXPECT_FROM(a, "PART", "joiner", &m);
-		pc |= !strcmp(param(&m, 0), "#c");
-		pa |= !strcmp(param(&m, 0), "#a");
-		pb |= !strcmp(param(&m, 0), "#b");
+		pc |= !strcmp(msg_param(&m, 0), "#c");
+		pa |= !strcmp(msg_param(&m, 0), "#a");
+		pb |= !strcmp(msg_param(&m, 0), "#b");
 		parts++;
 	}
 	H_ASSERT(pc && pa && pb, "JOIN 0 parted #c %d #a %d #b %d", pc, pa, pb);
@@ -645,39 +592,39 @@ START_TEST(test_privmsg_channel)
 	struct cli *d = cli_new(s, "delta");
 	struct irc_msg m;
 
-	join(a, "#chat");
-	join(b, "#chat");
-	join(c, "#chat");
+	cli_join(a, "#chat");
+	cli_join(b, "#chat");
+	cli_join(c, "#chat");
 	cli_send(a, "PRIVMSG #chat :hello world");
-	expect_text(b, "PRIVMSG", a, "#chat", "hello world");
-	expect_text(c, "PRIVMSG", a, "#chat", "hello world");
+	cli_expect_text(b, "PRIVMSG", a, "#chat", "hello world");
+	cli_expect_text(c, "PRIVMSG", a, "#chat", "hello world");
 	/* no echo: the first PRIVMSG alpha sees is beta's answer */
 	cli_send(b, "PRIVMSG #chat :ack");
-	expect_text(a, "PRIVMSG", b, "#chat", "ack");
-	expect_text(c, "PRIVMSG", b, "#chat", "ack");
+	cli_expect_text(a, "PRIVMSG", b, "#chat", "ack");
+	cli_expect_text(c, "PRIVMSG", b, "#chat", "ack");
 	cli_send(a, "NOTICE #chat :a notice");
-	expect_text(b, "NOTICE", a, "#chat", "a notice");
-	expect_text(c, "NOTICE", a, "#chat", "a notice");
+	cli_expect_text(b, "NOTICE", a, "#chat", "a notice");
+	cli_expect_text(c, "NOTICE", a, "#chat", "a notice");
 	cli_send(c, "NOTICE #chat :back");
-	expect_text(a, "NOTICE", c, "#chat", "back");
+	cli_expect_text(a, "NOTICE", c, "#chat", "back");
 
 	/* errors */
 	cli_send(d, "PRIVMSG #chat :outsider");
 	EXPECT(d, "404", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "#chat"), "404 for %s", param(&m, 1));
+	H_ASSERT(!strcmp(msg_param(&m, 1), "#chat"), "404 for %s", msg_param(&m, 1));
 	cli_send(d, "PRIVMSG #nowhere :hello");
 	EXPECT(d, "403", &m);
 	cli_send(d, "PRIVMSG nobody :hello");
 	EXPECT(d, "401", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "nobody"), "401 for %s", param(&m, 1));
+	H_ASSERT(!strcmp(msg_param(&m, 1), "nobody"), "401 for %s", msg_param(&m, 1));
 	cli_send(d, "PRIVMSG");
 	EXPECT(d, "411", &m);
 	cli_send(d, "PRIVMSG alpha");
 	EXPECT(d, "412", &m);
 	/* the outsider's attempt reached nobody: next from delta is this */
-	join(d, "#chat");
+	cli_join(d, "#chat");
 	cli_send(d, "PRIVMSG #chat :now inside");
-	expect_text(a, "PRIVMSG", d, "#chat", "now inside");
+	cli_expect_text(a, "PRIVMSG", d, "#chat", "now inside");
 	srv_stop(s);
 }
 END_TEST
@@ -688,22 +635,22 @@ START_TEST(test_privmsg_user)
 	struct cli *a = cli_new(s, "sender"), *b = cli_new(s, "target"), *c = cli_new(s, "bystander");
 	struct irc_msg m;
 
-	join(a, "#pm");
-	join(b, "#pm");
-	join(c, "#pm");
+	cli_join(a, "#pm");
+	cli_join(b, "#pm");
+	cli_join(c, "#pm");
 	cli_send(a, "PRIVMSG target :for your eyes only");
 	cli_send(a, "NOTICE TARGET :noticed");
 	cli_send(a, "PRIVMSG #pm :public");
-	expect_text(b, "PRIVMSG", a, "target", "for your eyes only");
-	expect_text(b, "NOTICE", a, "TARGET", "noticed");
-	expect_text(b, "PRIVMSG", a, "#pm", "public");
+	cli_expect_text(b, "PRIVMSG", a, "target", "for your eyes only");
+	cli_expect_text(b, "NOTICE", a, "TARGET", "noticed");
+	cli_expect_text(b, "PRIVMSG", a, "#pm", "public");
 	/* the private ones were sent first: the bystander sees only "public" */
 	for (;;) {
 		if (!cli_next(c, T_SHORT, &m))
 			H_FAIL("bystander: no PRIVMSG #pm within %d ms", T_SHORT);
 		H_ASSERT(strcmp(m.command, "NOTICE") && (strcmp(m.command, "PRIVMSG") ||
-							 !strcmp(param(&m, 0), "#pm")),
-			 "bystander got %s %s :%s", m.command, param(&m, 0), msg_last(&m));
+							 !strcmp(msg_param(&m, 0), "#pm")),
+			 "bystander got %s %s :%s", m.command, msg_param(&m, 0), msg_last(&m));
 		if (!strcmp(m.command, "PRIVMSG"))
 			break;
 	}
@@ -726,12 +673,12 @@ START_TEST(test_delivery_after_401_301)
 	struct cli *c = cli_new(s, "typo"), *d = cli_new(s, "dozer");
 	struct irc_msg m;
 
-	join(a, "#live");
-	join(b, "#live");
+	cli_join(a, "#live");
+	cli_join(b, "#live");
 	cli_send(c, "PRIVMSG nosuchnick :hi");
 	EXPECT(c, "401", &m);
 	cli_send(a, "PRIVMSG #live :after the 401");
-	expect_text(b, "PRIVMSG", a, "#live", "after the 401");
+	cli_expect_text(b, "PRIVMSG", a, "#live", "after the 401");
 
 	cli_send(d, "AWAY :asleep");
 	EXPECT(d, "306", &m);
@@ -740,9 +687,9 @@ START_TEST(test_delivery_after_401_301)
 	cli_send(c, "PRIVMSG dozer :second");
 	EXPECT(c, "301", &m);
 	cli_send(a, "PRIVMSG #live :after the 301");
-	expect_text(b, "PRIVMSG", a, "#live", "after the 301");
+	cli_expect_text(b, "PRIVMSG", a, "#live", "after the 301");
 	cli_send(b, "PRIVMSG speaker :private after both");
-	expect_text(a, "PRIVMSG", b, "speaker", "private after both");
+	cli_expect_text(a, "PRIVMSG", b, "speaker", "private after both");
 	srv_stop(s);
 }
 END_TEST
@@ -753,24 +700,24 @@ START_TEST(test_topic)
 	struct cli *a = cli_new(s, "topper"), *b = cli_new(s, "reader"), *c = cli_new(s, "late");
 	struct irc_msg m;
 
-	join(a, "#t");
+	cli_join(a, "#t");
 	cli_send(a, "TOPIC #t");
 	H_ASSERT(!strcmp(expect_either(a, "331", "332", &m), "331"), "new channel has a topic: %s",
 		 msg_last(&m));
-	join(b, "#t");
+	cli_join(b, "#t");
 	cli_send(a, "TOPIC #t :Hello topic world");
 	EXPECT_FROM(a, "TOPIC", "topper", &m);
-	H_ASSERT(!strcmp(param(&m, 0), "#t") && !strcmp(msg_last(&m), "Hello topic world"),
-		 "TOPIC echo %s :%s", param(&m, 0), msg_last(&m));
+	H_ASSERT(!strcmp(msg_param(&m, 0), "#t") && !strcmp(msg_last(&m), "Hello topic world"),
+		 "TOPIC echo %s :%s", msg_param(&m, 0), msg_last(&m));
 	EXPECT_FROM(b, "TOPIC", "topper", &m);
 	H_ASSERT(cli_prefix_is(a, m.prefix) && !strcmp(msg_last(&m), "Hello topic world"),
 		 "TOPIC seen as %s :%s", m.prefix, msg_last(&m));
 	cli_send(b, "TOPIC #t");
 	EXPECT(b, "332", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "#t") && !strcmp(msg_last(&m), "Hello topic world"),
-		 "332 %s :%s", param(&m, 1), msg_last(&m));
+	H_ASSERT(!strcmp(msg_param(&m, 1), "#t") && !strcmp(msg_last(&m), "Hello topic world"),
+		 "332 %s :%s", msg_param(&m, 1), msg_last(&m));
 	EXPECT(b, "333", &m);
-	H_ASSERT(!strncmp(param(&m, 2), "topper", 6), "333 setter %s", param(&m, 2));
+	H_ASSERT(!strncmp(msg_param(&m, 2), "topper", 6), "333 setter %s", msg_param(&m, 2));
 	/* a joiner gets the topic */
 	cli_send(c, "JOIN #t");
 	EXPECT_FROM(c, "JOIN", "late", &m);
@@ -790,14 +737,14 @@ START_TEST(test_names_who)
 	bool sa = false, sb = false;
 	int n352 = 0;
 
-	join(a, "#w");
-	join(b, "#w");
+	cli_join(a, "#w");
+	cli_join(b, "#w");
 	cli_send(a, "NAMES #w");
 	EXPECT(a, "353", &m);
-	H_ASSERT(list_has(msg_last(&m), "named") && list_has(msg_last(&m), "other"), "NAMES: %s",
+	H_ASSERT(h_list_has(msg_last(&m), "named") && h_list_has(msg_last(&m), "other"), "NAMES: %s",
 		 msg_last(&m));
 	EXPECT(a, "366", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "#w"), "366 for %s", param(&m, 1));
+	H_ASSERT(!strcmp(msg_param(&m, 1), "#w"), "366 for %s", msg_param(&m, 1));
 	cli_send(a, "WHO #w");
 	for (;;) {
 		if (!cli_next(a, T_SHORT, &m))
@@ -807,10 +754,10 @@ START_TEST(test_names_who)
 		if (strcmp(m.command, "352"))
 			continue;
 		n352++;
-		H_ASSERT(!strcmp(param(&m, 1), "#w") && !strcmp(param(&m, 3), "127.0.0.1"),
-			 "352: channel %s host %s", param(&m, 1), param(&m, 3));
-		sa |= !strcmp(param(&m, 5), "named");
-		sb |= !strcmp(param(&m, 5), "other");
+		H_ASSERT(!strcmp(msg_param(&m, 1), "#w") && !strcmp(msg_param(&m, 3), "127.0.0.1"),
+			 "352: channel %s host %s", msg_param(&m, 1), msg_param(&m, 3));
+		sa |= !strcmp(msg_param(&m, 5), "named");
+		sb |= !strcmp(msg_param(&m, 5), "other");
 	}
 	H_ASSERT(n352 == 2 && sa && sb, "WHO #w: %d replies (named %d, other %d)", n352, sa, sb);
 	srv_stop(s);
@@ -824,8 +771,8 @@ START_TEST(test_whois)
 	struct irc_msg m;
 	bool got311 = false, got312 = false, got319 = false;
 
-	join(a, "#x");
-	join(a, "#y");
+	cli_join(a, "#x");
+	cli_join(a, "#y");
 	cli_send(b, "WHOIS whoami");
 	for (;;) {
 		if (!cli_next(b, T_SHORT, &m))
@@ -834,18 +781,18 @@ START_TEST(test_whois)
 			break;
 		if (!strcmp(m.command, "311")) {
 			got311 = true;
-			H_ASSERT(!strcmp(param(&m, 1), "whoami") && !strcmp(param(&m, 3), "127.0.0.1") &&
+			H_ASSERT(!strcmp(msg_param(&m, 1), "whoami") && !strcmp(msg_param(&m, 3), "127.0.0.1") &&
 				 !strcmp(msg_last(&m), "Real whoami"),
-				 "311: %s %s %s :%s", param(&m, 1), param(&m, 2), param(&m, 3),
+				 "311: %s %s %s :%s", msg_param(&m, 1), msg_param(&m, 2), msg_param(&m, 3),
 				 msg_last(&m));
-			H_ASSERT(!strcmp(param(&m, 2), a->user) || (param(&m, 2)[0] == '~' &&
-				 !strcmp(param(&m, 2) + 1, a->user)), "311 user %s", param(&m, 2));
+			H_ASSERT(!strcmp(msg_param(&m, 2), a->user) || (msg_param(&m, 2)[0] == '~' &&
+				 !strcmp(msg_param(&m, 2) + 1, a->user)), "311 user %s", msg_param(&m, 2));
 		} else if (!strcmp(m.command, "312")) {
 			got312 = true;
-			H_ASSERT(!strcmp(param(&m, 2), "irc.test"), "312 server %s", param(&m, 2));
+			H_ASSERT(!strcmp(msg_param(&m, 2), "irc.test"), "312 server %s", msg_param(&m, 2));
 		} else if (!strcmp(m.command, "319")) {
 			got319 = true;
-			H_ASSERT(list_has(msg_last(&m), "#x") && list_has(msg_last(&m), "#y"),
+			H_ASSERT(h_list_has(msg_last(&m), "#x") && h_list_has(msg_last(&m), "#y"),
 				 "319 channels: %s", msg_last(&m));
 		}
 	}
@@ -864,10 +811,10 @@ START_TEST(test_list_lusers)
 	struct irc_msg m;
 	bool l1 = false, l2 = false, g251 = false;
 
-	join(a, "#l1");
+	cli_join(a, "#l1");
 	cli_send(a, "TOPIC #l1 :first topic");
 	EXPECT(a, "TOPIC", &m);
-	join(b, "#l2");
+	cli_join(b, "#l2");
 	cli_send(c, "LIST");
 	for (;;) {
 		if (!cli_next(c, T_SHORT, &m))
@@ -876,12 +823,12 @@ START_TEST(test_list_lusers)
 			break;
 		if (strcmp(m.command, "322"))
 			continue;
-		if (!strcmp(param(&m, 1), "#l1")) {
+		if (!strcmp(msg_param(&m, 1), "#l1")) {
 			l1 = true;
-			H_ASSERT(!strcmp(param(&m, 2), "1") && !strcmp(msg_last(&m), "first topic"),
-				 "322 #l1: %s users, topic '%s'", param(&m, 2), msg_last(&m));
+			H_ASSERT(!strcmp(msg_param(&m, 2), "1") && !strcmp(msg_last(&m), "first topic"),
+				 "322 #l1: %s users, topic '%s'", msg_param(&m, 2), msg_last(&m));
 		}
-		l2 |= !strcmp(param(&m, 1), "#l2");
+		l2 |= !strcmp(msg_param(&m, 1), "#l2");
 	}
 	H_ASSERT(l1 && l2, "LIST lacks channels: #l1 %d #l2 %d", l1, l2);
 	cli_send(c, "LUSERS");
@@ -908,13 +855,13 @@ START_TEST(test_away)
 	EXPECT(b, "306", &m);
 	cli_send(a, "PRIVMSG napper :are you there?");
 	EXPECT(a, "301", &m);
-	H_ASSERT(!strcmp(param(&m, 1), "napper") && !strcmp(msg_last(&m), "gone fishing"),
-		 "301 %s :%s", param(&m, 1), msg_last(&m));
-	expect_text(b, "PRIVMSG", a, "napper", "are you there?");
+	H_ASSERT(!strcmp(msg_param(&m, 1), "napper") && !strcmp(msg_last(&m), "gone fishing"),
+		 "301 %s :%s", msg_param(&m, 1), msg_last(&m));
+	cli_expect_text(b, "PRIVMSG", a, "napper", "are you there?");
 	cli_send(b, "AWAY");
 	EXPECT(b, "305", &m);
 	cli_send(a, "PRIVMSG napper :back?");
-	expect_text(b, "PRIVMSG", a, "napper", "back?");
+	cli_expect_text(b, "PRIVMSG", a, "napper", "back?");
 	H_ASSERT(cli_sync(a, "301") == 0, "301 after AWAY was cleared");
 	srv_stop(s);
 }
@@ -929,11 +876,11 @@ START_TEST(test_ison_userhost)
 	(void)b;
 	cli_send(a, "ISON isonb nobody ISONA");
 	EXPECT(a, "303", &m);
-	H_ASSERT(list_has(msg_last(&m), "isonb") && list_has(msg_last(&m), "isona") &&
-		 !list_has(msg_last(&m), "nobody"), "303 :%s", msg_last(&m));
+	H_ASSERT(h_list_has(msg_last(&m), "isonb") && h_list_has(msg_last(&m), "isona") &&
+		 !h_list_has(msg_last(&m), "nobody"), "303 :%s", msg_last(&m));
 	cli_send(a, "USERHOST isonb");
 	EXPECT(a, "302", &m);
-	H_ASSERT(list_has(msg_last(&m), "isonb") && strstr(msg_last(&m), "@127.0.0.1"),
+	H_ASSERT(h_list_has(msg_last(&m), "isonb") && strstr(msg_last(&m), "@127.0.0.1"),
 		 "302 :%s", msg_last(&m));
 	srv_stop(s);
 }
@@ -945,9 +892,9 @@ START_TEST(test_quit)
 	struct cli *a = cli_new(s, "quitter"), *b = cli_new(s, "stayer"), *c = cli_new(s, "dropper");
 	struct irc_msg m;
 
-	join(a, "#q");
-	join(b, "#q");
-	join(c, "#q");
+	cli_join(a, "#q");
+	cli_join(b, "#q");
+	cli_join(c, "#q");
 	cli_send(a, "QUIT :bye");
 	EXPECT(a, "ERROR", &m);
 	H_ASSERT(!strcmp(msg_last(&m), "Closing Link: 127.0.0.1 (Quit: bye)"), "ERROR :%s",
@@ -963,7 +910,7 @@ START_TEST(test_quit)
 	a = cli_new(s, "quitter");
 	c = cli_new(s, "dropper");
 	cli_send(a, "PRIVMSG dropper :hi again");
-	expect_text(c, "PRIVMSG", a, "dropper", "hi again");
+	cli_expect_text(c, "PRIVMSG", a, "dropper", "hi again");
 	srv_stop(s);
 }
 END_TEST
@@ -977,8 +924,8 @@ START_TEST(test_ping_timeout)
 	int pings = 0, bquit = 0;
 	char reason[512] = "";
 
-	join(a, "#p");
-	join(b, "#p");
+	cli_join(a, "#p");
+	cli_join(b, "#p");
 	a->auto_pong = false;
 	/* answer the first PING, ignore the second; b keeps answering (pump) */
 	deadline = h_now_ms() + 15000LL * h_scale;
@@ -1019,8 +966,8 @@ START_TEST(test_garbage)
 	bool alive = true;
 	char longline[3000];
 
-	join(a, "#g");
-	join(b, "#g");
+	cli_join(a, "#g");
+	cli_join(b, "#g");
 	for (size_t i = 0; i < sizeof junk; i++) {
 		seed = seed * 1103515245u + 12345u;
 		junk[i] = (unsigned char)(seed >> 16);
@@ -1050,7 +997,7 @@ START_TEST(test_garbage)
 	{
 		struct cli *c = cli_new(s, "newcomer");
 
-		join(c, "#g");
+		cli_join(c, "#g");
 		cli_send(c, "PRIVMSG #g :still working");
 		/* b may first get garbler's PRIVMSGs that happened to be valid */
 		EXPECT_FROM(b, "PRIVMSG", "newcomer", &m);
@@ -1067,7 +1014,7 @@ START_TEST(test_sighup_reload)
 	struct srv *s = srv_start("motd = \"first edition\";");
 	struct cli *a = cli_new(s, "reloader"), *b;
 
-	join(a, "#r");
+	cli_join(a, "#r");
 	srv_write_conf(s, "motd = \"second edition\";");
 	H_ASSERT(kill(s->pid, SIGHUP) == 0, "kill SIGHUP: %s", strerror(errno));
 	H_ASSERT(srv_wait_notify(s, "RELOADING=1", T_SHORT, NULL, 0), "no RELOADING=1 after SIGHUP");
@@ -1078,9 +1025,9 @@ START_TEST(test_sighup_reload)
 	b = cli_connect(s);
 	cli_register_send(b, "afterhup");
 	expect_motd(b, "second edition");
-	join(b, "#r");
+	cli_join(b, "#r");
 	cli_send(b, "PRIVMSG #r :after reload");
-	expect_text(a, "PRIVMSG", b, "#r", "after reload");
+	cli_expect_text(a, "PRIVMSG", b, "#r", "after reload");
 	srv_stop(s);
 }
 END_TEST
@@ -1090,7 +1037,7 @@ START_TEST(test_reload_invalid)
 	struct srv *s = srv_start("motd = \"kept\";");
 	struct cli *a = cli_new(s, "keeper");
 
-	join(a, "#k");
+	cli_join(a, "#k");
 	srv_write_conf(s, "motd = \"never\";\nmax_clients = \"many\";");
 	H_ASSERT(kill(s->pid, SIGHUP) == 0, "kill SIGHUP: %s", strerror(errno));
 	H_ASSERT(srv_wait_notify(s, "RELOADING=1", T_SHORT, NULL, 0), "no RELOADING=1 after SIGHUP");
@@ -1117,8 +1064,8 @@ START_TEST(test_watchdog_status)
 		    "no WATCHDOG=1 (%d) with WatchdogSec=0.4s", i);
 	a = cli_new(s, "stat1");
 	b = cli_new(s, "stat2");
-	join(a, "#s1");
-	join(b, "#s2");
+	cli_join(a, "#s1");
+	cli_join(b, "#s2");
 	H_ASSERT(srv_wait_status(s, "2 clients, 2 channels", T_LONG, out, sizeof out),
 	    "STATUS never said 2 clients, 2 channels");
 	srv_stop(s);
@@ -1132,8 +1079,8 @@ START_TEST(test_sigterm)
 	struct cli *all[2] = { a, b };
 	struct irc_msg m;
 
-	join(a, "#term");
-	join(b, "#term");
+	cli_join(a, "#term");
+	cli_join(b, "#term");
 	cli_send(c, "NICK halfway");
 	H_ASSERT(cli_sync(a, "ERROR") == 0, "ERROR before SIGTERM");
 	srv_stop(s);	/* exit 0, STOPPING=1, no process, no IPC object left */
@@ -1156,8 +1103,8 @@ START_TEST(test_master_death)
 	struct cli *a = cli_new(s, "orphan1"), *b = cli_new(s, "orphan2"), *c = cli_connect(s);
 	long long t0;
 
-	join(a, "#dead");
-	join(b, "#dead");
+	cli_join(a, "#dead");
+	cli_join(b, "#dead");
 	cli_send(c, "NICK orphan3");
 	H_ASSERT(cli_sync(a, NULL) >= 0, "sync");
 	H_ASSERT(srv_worker_of(s, a, T_SHORT) > 0, "no worker process found for a client");
@@ -1229,8 +1176,8 @@ START_TEST(test_kill_worker)
 	char path[64];
 	long long deadline;
 
-	join(a, "#kill");
-	join(b, "#kill");
+	cli_join(a, "#kill");
+	cli_join(b, "#kill");
 	w = srv_worker_of(s, a, T_SHORT);
 	H_ASSERT(w > 0, "no worker process found for the victim");
 	wb = srv_worker_of(s, b, T_SHORT);
@@ -1260,12 +1207,12 @@ START_TEST(test_kill_worker)
 	}
 	/* the nick is free, the server keeps serving */
 	c = cli_new(s, "victim");
-	join(c, "#kill");
+	cli_join(c, "#kill");
 	EXPECT_FROM(b, "JOIN", "victim", &m);
 	cli_send(c, "PRIVMSG #kill :I am back");
-	expect_text(b, "PRIVMSG", c, "#kill", "I am back");
+	cli_expect_text(b, "PRIVMSG", c, "#kill", "I am back");
 	cli_send(b, "PRIVMSG victim :welcome back");
-	expect_text(c, "PRIVMSG", b, "victim", "welcome back");
+	cli_expect_text(c, "PRIVMSG", b, "victim", "welcome back");
 	srv_stop(s);
 }
 END_TEST
@@ -1289,11 +1236,11 @@ START_TEST(test_sendq)
 	char last_line[600] = "";
 
 	cli_register(a, "sleepy");
-	join(a, "#flood");
+	cli_join(a, "#flood");
 	r = cli_new(s, "reader");
-	join(r, "#flood");
+	cli_join(r, "#flood");
 	f = cli_new(s, "flooder");
-	join(f, "#flood");
+	cli_join(f, "#flood");
 	memset(payload, 'x', 380);
 	payload[380] = '\0';
 

@@ -1729,6 +1729,71 @@ const char *msg_last(const struct irc_msg *m)
 	return m->nparams > 0 && m->params[m->nparams - 1] ? m->params[m->nparams - 1] : "";
 }
 
+const char *msg_param(const struct irc_msg *m, int i)
+{
+	return i >= 0 && i < m->nparams && m->params[i] ? m->params[i] : "";
+}
+
+bool h_list_has(const char *list, const char *nick)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof buf, "%s", list);
+	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		while (*t && strchr("@+%~&", *t))
+			t++;
+		/* USERHOST/ISON style "nick=+user@host" */
+		char *eq = strchr(t, '=');
+		if (eq)
+			*eq = '\0';
+		if (eq && eq > t && eq[-1] == '*')
+			eq[-1] = '\0';
+		if (!irc_casecmp(t, nick))
+			return true;
+	}
+	return false;
+}
+
+void cli_join(struct cli *c, const char *chan)
+{
+	struct irc_msg m;
+	bool listed = false;
+
+	cli_send(c, "JOIN %s", chan);
+	h_expect(__FILE__, __LINE__, c, "JOIN", c->nick, T_SHORT, &m);
+	H_ASSERT(!irc_casecmp(msg_param(&m, 0), chan), "%s joined %s, wanted %s", c->nick,
+		 msg_param(&m, 0), chan);
+	H_ASSERT(cli_prefix_is(c, m.prefix), "JOIN prefix %s", m.prefix ? m.prefix : "(none)");
+	for (;;) {
+		if (!cli_next(c, T_SHORT, &m))
+			H_FAIL("%s: no 366 after joining %s", c->nick, chan);
+		if (!strcmp(m.command, "353")) {
+			H_ASSERT(!irc_casecmp(msg_param(&m, 2), chan), "%s: 353 on joining %s is for %s",
+				 c->nick, chan, msg_param(&m, 2));
+			listed |= h_list_has(msg_last(&m), c->nick);
+		}
+		if (!strcmp(m.command, "366"))
+			break;
+	}
+	H_ASSERT(listed, "%s: NAMES on joining %s does not list it", c->nick, chan);
+	H_ASSERT(!irc_casecmp(msg_param(&m, 1), chan), "%s: 366 on joining %s is for %s", c->nick,
+		 chan, msg_param(&m, 1));
+}
+
+void cli_expect_text(struct cli *c, const char *cmd, struct cli *from, const char *target,
+		     const char *text)
+{
+	struct irc_msg m;
+
+	h_expect(__FILE__, __LINE__, c, cmd, NULL, T_SHORT, &m);
+	H_ASSERT(cli_prefix_is(from, m.prefix), "%s got %s from %s, expected from %s!%s@127.0.0.1",
+		 c->nick, cmd, m.prefix ? m.prefix : "(none)", from->nick, from->user);
+	H_ASSERT(!irc_casecmp(msg_param(&m, 0), target), "%s: %s target %s, expected %s", c->nick,
+		 cmd, msg_param(&m, 0), target);
+	H_ASSERT(m.nparams == 2 && !strcmp(msg_last(&m), text),
+		 "%s: %s text '%s', expected '%s'", c->nick, cmd, msg_last(&m), text);
+}
+
 bool cli_prefix_is(const struct cli *c, const char *prefix)
 {
 	char a[256], b[256];

@@ -210,6 +210,16 @@ void cli_close(struct cli *c);
 bool cli_prefix_is(const struct cli *c, const char *prefix);
 /* last parameter or "" */
 const char *msg_last(const struct irc_msg *m);
+/* parameter i or "" */
+const char *msg_param(const struct irc_msg *m, int i);
+/* is nick in a space-separated list? (NAMES prefixes @/+ and USERHOST/ISON
+ * "nick=+user@host" forms are understood) */
+bool h_list_has(const char *list, const char *nick);
+/* JOIN chan: c's own JOIN echo (its prefix), NAMES listing c, 366 */
+void cli_join(struct cli *c, const char *chan);
+/* the next cmd (PRIVMSG/NOTICE) c gets must be from `from` to target with text */
+void cli_expect_text(struct cli *c, const char *cmd, struct cli *from, const char *target,
+		     const char *text);
 /* printable summary of the client's last lines, for messages */
 void cli_dump(const struct cli *c);
 
