@@ -202,24 +202,6 @@ w_quit(struct worker *w, const struct irc_msg *m)
 
 /* ----------------------------------------------------------- master side */
 
-/* the client's worker learns its nick (an event, in the ring's order) */
-static void
-conn_tell_nick(struct dirsvc *ds, uint32_t slot)
-{
-	struct dir_user *u = &ds->dir.users[slot];
-	struct {
-		struct ring_event ev;
-		char nick[IRC_NICK_MAX];
-	} e = { .ev = { .type = RING_EV_NICK, .slot = slot, .gen = u->gen } };
-	struct ring_target t = { .kind = RING_TO_SLOT, .id = slot, .gen = u->gen,
-	    .event = &e.ev };
-
-	e.ev.len = strlen(u->nick);
-	memcpy(e.nick, u->nick, e.ev.len);
-	t.event_len = sizeof e.ev + e.ev.len;
-	dirsvc_emit(ds, &t, NULL, 0);
-}
-
 static int
 m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
@@ -237,7 +219,8 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	snprintf(u->user, sizeof u->user, "%s", q->args[1]);
 	snprintf(u->realname, sizeof u->realname, "%s", q->args[2]);
 	dir_set_state(&ds->dir, q->slot, DIR_REGISTERED);
-	conn_tell_nick(ds, q->slot);
+	/* its worker learns the nick with the welcome */
+	dirsvc_reply_nick_event(ds, (struct dirsvc_reply *)r, q->slot);
 	r->nick = u->nick;
 	localtime_r(&ds->started, &tm);
 	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
@@ -274,7 +257,7 @@ m_nick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	}
 	if (u->state != DIR_REGISTERED) {
 		/* before registration a nick is only reserved: nobody else to tell */
-		conn_tell_nick(ds, q->slot);
+		dirsvc_reply_nick_event(ds, (struct dirsvc_reply *)r, q->slot);
 		return CMD_OK;
 	}
 	struct {

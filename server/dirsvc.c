@@ -152,6 +152,18 @@ dirsvc_reply_init(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot)
 	dr->r.nick = u->nick[0] ? u->nick : "*";
 	dr->r.put = dirsvc_reply_put;
 	buf_init(&dr->out);
+	dr->has_event = false;
+}
+
+void
+dirsvc_reply_nick_event(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot)
+{
+	const struct dir_user *u = &ds->dir.users[slot];
+
+	dr->event.ev = (struct ring_event){ .type = RING_EV_NICK, .slot = slot, .gen = u->gen,
+	    .len = strlen(u->nick) };
+	memcpy(dr->event.data, u->nick, dr->event.ev.len);
+	dr->has_event = true;
 }
 
 void
@@ -176,8 +188,12 @@ dirsvc_reply_send(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
 			t.kind = RING_ACK;
 			t.extra = ack;
 			t.extra_len = sizeof *ack;
-		} else if (n == 0)
+		} else if (n == 0 && !(last && dr->has_event))
 			break;	/* nothing to say and no answer to give */
+		if (last && dr->has_event) {
+			t.event = &dr->event.ev;
+			t.event_len = sizeof dr->event.ev + dr->event.ev.len;
+		}
 		if (dirsvc_emit(ds, &t, p, n) < 0)
 			log_warnx("reply to slot %u lost", slot);
 		p += n;

@@ -58,8 +58,16 @@ void dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self,
 struct dirsvc_reply {
 	struct reply r;		/* first: the formatter's sink */
 	struct buf out;
+	/* an event for the requester, carried by the reply's last record */
+	struct {
+		struct ring_event ev;
+		char data[IRC_NICK_MAX];
+	} event;
+	bool has_event;
 };
 void dirsvc_reply_init(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot);
+/* the requester's worker learns its nick with the reply (RING_EV_NICK) */
+void dirsvc_reply_nick_event(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot);
 /* send the lines gathered so far to slot now (the reply goes on) */
 void dirsvc_reply_flush(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
     uint32_t gen);
