@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "hashtab.h"
+
 #define DIR_NICK_MAX	64
 #define DIR_CHAN_MAX	200
 #define DIR_USER_MAX	16
@@ -44,6 +46,7 @@ struct dir_chan {
 	time_t topic_at, created;
 	struct dir_member *members;
 	uint32_t nmembers, cap;
+	UT_hash_handle hh;	/* in dir.channels by key while used */
 };
 
 struct dir_user {
@@ -58,20 +61,20 @@ struct dir_user {
 	uint32_t *chans;		/* channel ids */
 	uint32_t nchans, cap;
 	time_t connected_at;
+	UT_hash_handle hh;	/* in dir.nicks by key while key is set */
 };
-
-struct dir_map;
 
 struct dir {
 	uint32_t nslots;
-	struct dir_user *users;
+	struct dir_user *users;		/* never reallocated: hash handles point into it */
 	uint32_t *free_slots;		/* stack of free slot indexes */
 	uint32_t nfree;
 	struct dir_chan **chans;	/* grows; ids are indexes; records never move */
 	uint32_t nchans_alloc;
 	uint32_t *free_chans;
 	uint32_t nfree_chans;
-	struct dir_map *nicks, *channels;
+	struct dir_user *nicks;		/* uthash heads, keyed by the folded name */
+	struct dir_chan *channels;
 	uint32_t nregistered, nchannels, nconnected;
 };
 
