@@ -9,134 +9,6 @@
 #include "dir.h"
 #include "irc.h"
 
-/* ------------------------------------------------ folded-name hash table */
-
-struct dir_map_ent {
-	const char *key;	/* points into the owning user/channel record */
-	uint32_t val;
-};
-
-struct dir_map {
-	struct dir_map_ent *ents;
-	uint32_t cap, used, tomb;
-};
-
-static const char DIR_TOMB[] = "";
-
-static uint64_t
-dir_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-static struct dir_map *
-dir_map_new(uint32_t cap)
-{
-	struct dir_map *m = calloc(1, sizeof *m);
-
-	if (m == NULL)
-		return NULL;
-	m->cap = cap;
-	m->ents = calloc(cap, sizeof *m->ents);
-	if (m->ents == NULL) {
-		free(m);
-		return NULL;
-	}
-	return m;
-}
-
-static void
-dir_map_free(struct dir_map *m)
-{
-	if (m != NULL)
-		free(m->ents);
-	free(m);
-}
-
-static struct dir_map_ent *
-dir_map_slot(const struct dir_map *m, const char *key, bool for_insert)
-{
-	uint32_t mask = m->cap - 1, i = dir_hash(key) & mask;
-	struct dir_map_ent *tomb = NULL;
-
-	for (;;) {
-		struct dir_map_ent *e = &m->ents[i];
-		if (e->key == NULL)
-			return for_insert && tomb ? tomb : e;
-		if (e->key == DIR_TOMB) {
-			if (tomb == NULL)
-				tomb = e;
-		} else if (strcmp(e->key, key) == 0)
-			return e;
-		i = (i + 1) & mask;
-	}
-}
-
-static int
-dir_map_grow(struct dir_map *m)
-{
-	struct dir_map_ent *old = m->ents;
-	uint32_t oldcap = m->cap, cap = m->cap;
-
-	if ((m->used + 1) * 2 > cap)
-		cap *= 2;
-	m->ents = calloc(cap, sizeof *m->ents);
-	if (m->ents == NULL) {
-		m->ents = old;
-		return -ENOMEM;
-	}
-	m->cap = cap;
-	m->tomb = 0;
-	for (uint32_t i = 0; i < oldcap; i++)
-		if (old[i].key != NULL && old[i].key != DIR_TOMB)
-			*dir_map_slot(m, old[i].key, true) = old[i];
-	free(old);
-	return 0;
-}
-
-static int
-dir_map_put(struct dir_map *m, const char *key, uint32_t val)
-{
-	struct dir_map_ent *e;
-
-	if ((m->used + m->tomb + 1) * 4 > m->cap * 3 && dir_map_grow(m) < 0)
-		return -ENOMEM;
-	e = dir_map_slot(m, key, true);
-	if (e->key == DIR_TOMB)
-		m->tomb--;
-	if (e->key == NULL || e->key == DIR_TOMB)
-		m->used++;
-	e->key = key;
-	e->val = val;
-	return 0;
-}
-
-static int
-dir_map_get(const struct dir_map *m, const char *key)
-{
-	struct dir_map_ent *e = dir_map_slot(m, key, false);
-
-	return e->key == NULL ? -1 : (int)e->val;
-}
-
-static void
-dir_map_del(struct dir_map *m, const char *key)
-{
-	struct dir_map_ent *e = dir_map_slot(m, key, false);
-
-	if (e->key != NULL) {
-		e->key = DIR_TOMB;
-		m->used--;
-		m->tomb++;
-	}
-}
-
-/* ------------------------------------------------------------- directory */
-
 int
 dir_init(struct dir *d, uint32_t nslots)
 {
@@ -144,9 +16,7 @@ dir_init(struct dir *d, uint32_t nslots)
 	d->nslots = nslots;
 	d->users = calloc(nslots, sizeof *d->users);
 	d->free_slots = calloc(nslots, sizeof *d->free_slots);
-	d->nicks = dir_map_new(64);
-	d->channels = dir_map_new(64);
-	if (!d->users || !d->free_slots || !d->nicks || !d->channels) {
+	if (!d->users || !d->free_slots) {
 		dir_free(d);
 		return -ENOMEM;
 	}
@@ -160,6 +30,9 @@ dir_init(struct dir *d, uint32_t nslots)
 void
 dir_free(struct dir *d)
 {
+	/* the tables' own memory; the records are freed below */
+	HASH_CLEAR(hh, d->nicks);
+	HASH_CLEAR(hh, d->channels);
 	if (d->users != NULL)
 		for (uint32_t i = 0; i < d->nslots; i++) {
 			free(d->users[i].chans);
@@ -174,8 +47,6 @@ dir_free(struct dir *d)
 	free(d->free_slots);
 	free(d->chans);
 	free(d->free_chans);
-	dir_map_free(d->nicks);
-	dir_map_free(d->channels);
 	memset(d, 0, sizeof *d);
 }
 
@@ -209,10 +80,9 @@ dir_user_release(struct dir *d, uint32_t slot)
 	while (u->nchans > 0)
 		if (dir_part(d, slot, u->chans[u->nchans - 1]) < 0)
 			u->nchans--;	/* inconsistent entry: drop it, never loop */
-	if (u->key[0] != '\0')
-		dir_map_del(d->nicks, u->key);
+	dir_nick_clear(d, slot);
 	dir_set_state(d, slot, DIR_FREE);
-	u->nick[0] = u->key[0] = '\0';
+	u->nick[0] = '\0';
 	free(u->away);
 	u->away = NULL;
 	u->gen++;		/* anything still addressed to the old client misses */
@@ -226,37 +96,43 @@ dir_nick_clear(struct dir *d, uint32_t slot)
 	struct dir_user *u = &d->users[slot];
 
 	if (u->key[0] != '\0')
-		dir_map_del(d->nicks, u->key);
+		HASH_DEL(d->nicks, u);
 	u->key[0] = '\0';
 }
 
 int
 dir_nick_find(const struct dir *d, const char *nick)
 {
-	char key[DIR_NICK_MAX + 1];
+	char key[IRC_NICK_MAX + 1];
+	struct dir_user *u;
 
 	if (irc_casefold(key, sizeof key, nick) < 0)
 		return -1;
-	return dir_map_get(d->nicks, key);
+	HASH_FIND_STR(d->nicks, key, u);
+	return u == NULL ? -1 : (int)(u - d->users);
 }
 
 int
 dir_nick_set(struct dir *d, uint32_t slot, const char *nick)
 {
 	struct dir_user *u = &d->users[slot];
-	char key[DIR_NICK_MAX + 1];
-	int owner;
+	char key[IRC_NICK_MAX + 1];
+	struct dir_user *owner;
+	unsigned before;
 
 	if (irc_casefold(key, sizeof key, nick) < 0)
 		return -ENAMETOOLONG;
-	owner = dir_map_get(d->nicks, key);
-	if (owner >= 0 && (uint32_t)owner != slot)
+	HASH_FIND_STR(d->nicks, key, owner);
+	if (owner != NULL && owner != u)
 		return -EEXIST;
-	if (u->key[0] != '\0')
-		dir_map_del(d->nicks, u->key);
-	strcpy(u->key, key);
 	strcpy(u->nick, nick);
-	if (dir_map_put(d->nicks, u->key, slot) < 0) {
+	if (owner == u)
+		return 0;	/* only the case changed: the entry stays */
+	dir_nick_clear(d, slot);
+	strcpy(u->key, key);
+	before = HASH_COUNT(d->nicks);
+	HASH_ADD_STR(d->nicks, key, u);
+	if (HASH_COUNT(d->nicks) == before) {	/* out of memory */
 		u->key[0] = '\0';
 		return -ENOMEM;
 	}
@@ -266,13 +142,13 @@ dir_nick_set(struct dir *d, uint32_t slot, const char *nick)
 struct dir_chan *
 dir_chan_find(const struct dir *d, const char *name)
 {
-	char key[DIR_CHAN_MAX + 1];
-	int id;
+	char key[IRC_CHAN_MAX + 1];
+	struct dir_chan *c;
 
 	if (irc_casefold(key, sizeof key, name) < 0)
 		return NULL;
-	id = dir_map_get(d->channels, key);
-	return id < 0 ? NULL : d->chans[id];
+	HASH_FIND_STR(d->channels, key, c);
+	return c;
 }
 
 static struct dir_chan *
@@ -280,8 +156,9 @@ dir_chan_create(struct dir *d, const char *name)
 {
 	struct dir_chan *c;
 	uint32_t id;
+	unsigned before;
 
-	if (strlen(name) > DIR_CHAN_MAX)
+	if (strlen(name) > IRC_CHAN_MAX)
 		return NULL;
 	if (d->nfree_chans > 0) {
 		id = d->free_chans[--d->nfree_chans];
@@ -321,7 +198,9 @@ dir_chan_create(struct dir *d, const char *name)
 	c->topic_at = 0;
 	c->created = time(NULL);
 	c->nmembers = 0;
-	if (dir_map_put(d->channels, c->key, id) < 0) {
+	before = HASH_COUNT(d->channels);
+	HASH_ADD_STR(d->channels, key, c);
+	if (HASH_COUNT(d->channels) == before) {	/* out of memory */
 		c->used = false;
 		d->free_chans[d->nfree_chans++] = id;
 		return NULL;
@@ -333,7 +212,7 @@ dir_chan_create(struct dir *d, const char *name)
 static void
 dir_chan_destroy(struct dir *d, struct dir_chan *c)
 {
-	dir_map_del(d->channels, c->key);
+	HASH_DEL(d->channels, c);
 	free(c->topic);
 	c->topic = NULL;
 	free(c->members);

@@ -16,13 +16,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "hashtab.h"
 #include "irc.h"
-
-#define DIR_NICK_MAX	IRC_NICK_MAX
-#define DIR_CHAN_MAX	IRC_CHAN_MAX
-#define DIR_USER_MAX	IRC_USER_MAX
-#define DIR_HOST_MAX	IRC_HOST_MAX
-#define DIR_REAL_MAX	IRC_REAL_MAX
 
 enum dir_state {
 	DIR_FREE = 0,
@@ -39,41 +34,42 @@ struct dir_member {
 struct dir_chan {
 	bool used;
 	uint32_t id, gen;
-	char name[DIR_CHAN_MAX + 1];
-	char key[DIR_CHAN_MAX + 1];
+	char name[IRC_CHAN_MAX + 1];
+	char key[IRC_CHAN_MAX + 1];
 	char *topic;
-	char topic_by[DIR_NICK_MAX + 1];
+	char topic_by[IRC_NICK_MAX + 1];
 	time_t topic_at, created;
 	struct dir_member *members;
 	uint32_t nmembers, cap;
+	UT_hash_handle hh;	/* in dir.channels by key while used */
 };
 
 struct dir_user {
 	enum dir_state state;
 	uint32_t gen;
-	char nick[DIR_NICK_MAX + 1];
-	char key[DIR_NICK_MAX + 1];	/* folded nick, "" when none */
-	char user[DIR_USER_MAX + 1];
-	char host[DIR_HOST_MAX + 1];
-	char realname[DIR_REAL_MAX + 1];
+	char nick[IRC_NICK_MAX + 1];
+	char key[IRC_NICK_MAX + 1];	/* folded nick, "" when none */
+	char user[IRC_USER_MAX + 1];
+	char host[IRC_HOST_MAX + 1];
+	char realname[IRC_REAL_MAX + 1];
 	char *away;
 	uint32_t *chans;		/* channel ids */
 	uint32_t nchans, cap;
 	time_t connected_at;
+	UT_hash_handle hh;	/* in dir.nicks by key while key is set */
 };
-
-struct dir_map;
 
 struct dir {
 	uint32_t nslots;
-	struct dir_user *users;
+	struct dir_user *users;		/* never reallocated: hash handles point into it */
 	uint32_t *free_slots;		/* stack of free slot indexes */
 	uint32_t nfree;
 	struct dir_chan **chans;	/* grows; ids are indexes; records never move */
 	uint32_t nchans_alloc;
 	uint32_t *free_chans;
 	uint32_t nfree_chans;
-	struct dir_map *nicks, *channels;
+	struct dir_user *nicks;		/* uthash heads, keyed by the folded name */
+	struct dir_chan *channels;
 	uint32_t nregistered, nchannels, nconnected;
 };
 

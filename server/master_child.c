@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <uthash.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "hashtab.h"
 #include "iplimit.h"
 #include "log.h"
 #include "master_accept.h"
@@ -44,19 +44,23 @@ master_child_free(struct master *m)
 	}
 }
 
-static void
+/* false when out of memory */
+static bool
 master_child_put(struct master *m, pid_t pid, uint32_t slot)
 {
 	struct master_pid *p = malloc(sizeof *p);
+	unsigned before = HASH_COUNT(m->pids);
 
-	if (p == NULL) {
-		/* reaped through its closed channel instead (master_worker.c) */
-		log_warnx("out of memory recording worker %ld", (long)pid);
-		return;
-	}
+	if (p == NULL)
+		return false;
 	p->pid = pid;
 	p->slot = slot;
 	HASH_ADD(hh, m->pids, pid, sizeof p->pid, p);
+	if (HASH_COUNT(m->pids) == before) {
+		free(p);
+		return false;
+	}
+	return true;
 }
 
 /* forget pid; its slot, or -1 */
@@ -189,7 +193,13 @@ master_child_spawned(struct master *m, const struct ipc_fs_spawned *r)
 	}
 	if (r->pid > 0) {
 		ms->pid = r->pid;
-		master_child_put(m, r->pid, r->slot);
+		if (!master_child_put(m, r->pid, r->slot)) {
+			/* a worker nobody could reap as its own: end it now */
+			log_warnx("out of memory recording worker %ld; ending it", (long)r->pid);
+			master_slot_kill(ms);
+			master_child_gone(m, r->slot, SIGKILL);
+			return;
+		}
 		close(ms->pending_fd);
 		ms->pending_fd = -1;
 		log_debug("slot %u: worker %ld", r->slot, (long)r->pid);

@@ -297,14 +297,14 @@ START_TEST(nick_changes)
 	ck_assert_int_eq(dir_nick_set(&d, c, "A[B"), 0);
 	ck_assert_int_eq(dir_nick_find(&d, "a{b"), c);
 
-	/* length: DIR_NICK_MAX fits, one more does not and changes nothing */
-	memset(name, 'n', DIR_NICK_MAX + 1);
-	name[DIR_NICK_MAX + 1] = '\0';
+	/* length: IRC_NICK_MAX fits, one more does not and changes nothing */
+	memset(name, 'n', IRC_NICK_MAX + 1);
+	name[IRC_NICK_MAX + 1] = '\0';
 	ck_assert_int_eq(dir_nick_set(&d, a, name), -ENAMETOOLONG);
 	ck_assert_int_eq(dir_nick_find(&d, name), -1);
 	ck_assert_str_eq(dir_user(&d, a)->nick, "Other");
 	ck_assert_int_eq(dir_nick_find(&d, "OTHER"), a);
-	name[DIR_NICK_MAX] = '\0';
+	name[IRC_NICK_MAX] = '\0';
 	ck_assert_int_eq(dir_nick_set(&d, a, name), 0);
 	ck_assert_int_eq(dir_nick_find(&d, name), a);
 	ck_assert_int_eq(dir_nick_find(&d, "other"), -1);
@@ -410,7 +410,7 @@ START_TEST(channel_limits_and_destroy)
 {
 	struct dir d;
 	struct dir_chan *c, *c2, *out = NULL;
-	char name[DIR_CHAN_MAX + 2];
+	char name[IRC_CHAN_MAX + 2];
 	uint32_t gen, id2, gen2;
 	int a, b;
 
@@ -461,8 +461,8 @@ START_TEST(channel_limits_and_destroy)
 
 	/* the longest name there is */
 	name[0] = '#';
-	memset(name + 1, 'L', DIR_CHAN_MAX - 1);
-	name[DIR_CHAN_MAX] = '\0';
+	memset(name + 1, 'L', IRC_CHAN_MAX - 1);
+	name[IRC_CHAN_MAX] = '\0';
 	c = join_ok(&d, b, name, 10);
 	ck_assert_str_eq(c->name, name);
 	name[5] = 'l';
@@ -561,7 +561,7 @@ START_TEST(topic_and_away)
 	memset(by, 'b', sizeof by - 1);
 	by[sizeof by - 1] = '\0';
 	ck_assert_int_eq(dir_set_topic(&d, id, "x", by, 6), 0);
-	ck_assert_uint_eq(strlen(c->topic_by), DIR_NICK_MAX);
+	ck_assert_uint_eq(strlen(c->topic_by), IRC_NICK_MAX);
 	ck_assert_int_eq(dir_set_topic(&d, 100000, "x", "y", 1), -ENOENT);
 
 	/* gone with the channel */
@@ -656,7 +656,7 @@ struct m_user {
 	uint32_t gen, maxgen;
 	enum dir_state st;
 	int nick;			/* pool index or -1 */
-	char nick_as[DIR_NICK_MAX + 1];	/* as last set */
+	char nick_as[IRC_NICK_MAX + 1];	/* as last set */
 	int chans[M_MAXCH];		/* pool indexes, in dir's order */
 	int nchans;
 	bool away;
@@ -666,7 +666,7 @@ struct m_chan {
 	bool exists;
 	uint32_t id, gen;
 	struct dir_chan *rec;		/* records never move */
-	char name[DIR_CHAN_MAX + 1];	/* as created */
+	char name[IRC_CHAN_MAX + 1];	/* as created */
 	uint32_t nm;
 	uint32_t mslot[M_SLOTS], mgen[M_SLOTS];
 	uint64_t mat[M_SLOTS];
@@ -710,14 +710,14 @@ variant(char *dst, const char *s, uint64_t *seed)
 static void
 nick_name(char *dst, int i)
 {
-	snprintf(dst, DIR_NICK_MAX + 1, "n%d[x]\\%c~", i, 'a' + i % 26);
+	snprintf(dst, IRC_NICK_MAX + 1, "n%d[x]\\%c~", i, 'a' + i % 26);
 }
 
 static void
 chan_name(char *dst, int i)
 {
 	/* some long, some short, all distinct after folding */
-	snprintf(dst, DIR_CHAN_MAX + 1, "#ch%d{%s}|%c^%.*s", i, i % 3 ? "a" : "Bb",
+	snprintf(dst, IRC_CHAN_MAX + 1, "#ch%d{%s}|%c^%.*s", i, i % 3 ? "a" : "Bb",
 	    'a' + i % 26, i % 7 == 0 ? 150 : 0,
 	    "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
 	    "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
@@ -744,7 +744,7 @@ m_part(struct model *m, struct dir *d, uint32_t slot, int ci)
 {
 	struct m_user *u = &m->u[slot];
 	struct m_chan *c = &m->c[ci];
-	char name[DIR_CHAN_MAX + 1];
+	char name[IRC_CHAN_MAX + 1];
 	uint32_t i;
 	int k;
 
@@ -773,7 +773,7 @@ static void
 m_check_chan(struct model *m, struct dir *d, int ci, uint64_t *seed)
 {
 	struct m_chan *mc = &m->c[ci];
-	char name[DIR_CHAN_MAX + 1], var[DIR_CHAN_MAX + 1];
+	char name[IRC_CHAN_MAX + 1], var[IRC_CHAN_MAX + 1];
 	struct dir_chan *c;
 
 	chan_name(name, ci);
@@ -808,7 +808,7 @@ m_check_chan(struct model *m, struct dir *d, int ci, uint64_t *seed)
 static void
 m_check_all(struct model *m, struct dir *d, uint64_t *seed)
 {
-	uint32_t nfree = 0;
+	uint32_t nfree = 0, nnicks = 0;
 
 	for (uint32_t s = 0; s < M_SLOTS; s++) {
 		struct m_user *mu = &m->u[s];
@@ -831,16 +831,20 @@ m_check_all(struct model *m, struct dir *d, uint64_t *seed)
 		REQ_EQ(u->away != NULL, mu->away);
 	}
 	for (int i = 0; i < M_NICKS; i++) {
-		char name[DIR_NICK_MAX + 1], var[DIR_NICK_MAX + 1];
+		char name[IRC_NICK_MAX + 1], var[IRC_NICK_MAX + 1];
 
 		nick_name(name, i);
 		variant(var, name, seed);
 		REQ_EQ(dir_nick_find(d, var), m->nick_owner[i]);
+		nnicks += m->nick_owner[i] >= 0;
 	}
 	for (int i = 0; i < M_CHANS; i++)
 		m_check_chan(m, d, i, seed);
 	REQ_EQ(d->nfree, nfree);
 	REQ_EQ(d->nchannels, m->nchannels);
+	/* the tables hold exactly the live names: nothing stale left behind */
+	REQ_EQ(HASH_COUNT(d->nicks), nnicks);
+	REQ_EQ(HASH_COUNT(d->channels), m->nchannels);
 	REQ_EQ(d->nregistered, m->nregistered);
 	REQ_EQ(d->nconnected, m->nconnected);
 }
@@ -906,7 +910,7 @@ m_op(struct model *m, struct dir *d, uint64_t *seed, uint64_t opno)
 	} else if (k < 12) {
 		/* NICK */
 		int ni = (int)(rnd(seed) % M_NICKS);
-		char name[DIR_NICK_MAX + 1], var[DIR_NICK_MAX + 1];
+		char name[IRC_NICK_MAX + 1], var[IRC_NICK_MAX + 1];
 		int rc;
 
 		nick_name(name, ni);
@@ -926,7 +930,7 @@ m_op(struct model *m, struct dir *d, uint64_t *seed, uint64_t opno)
 		/* JOIN: mostly a channel among the first ones, to share them */
 		int range = rnd(seed) % 4 == 0 ? M_CHANS : M_CHANS / 4;
 		int ci = (int)(rnd(seed) % (uint64_t)range);
-		char name[DIR_CHAN_MAX + 1], var[DIR_CHAN_MAX + 1];
+		char name[IRC_CHAN_MAX + 1], var[IRC_CHAN_MAX + 1];
 		struct m_chan *mc = &m->c[ci];
 		struct dir_chan *c = NULL;
 		bool member = false;
@@ -1070,7 +1074,7 @@ START_TEST(many_channels_grow)
 {
 	enum { N = 5000 };
 	static struct dir_chan *first[N];
-	char name[DIR_CHAN_MAX + 1], var[DIR_CHAN_MAX + 1];
+	char name[IRC_CHAN_MAX + 1], var[IRC_CHAN_MAX + 1];
 	uint64_t seed = 99;
 	struct dir d;
 	uint32_t gen;
@@ -1134,6 +1138,248 @@ START_TEST(many_channels_grow)
 }
 END_TEST
 
+/* ---------------------------------------------------- the hash tables */
+
+/*
+ * Spellings equal under rfc1459 but not byte for byte ("Nick[" and
+ * "nick{"): only the folded key is hashed and compared, so every spelling
+ * finds the one entry and no other client can take a second spelling.
+ */
+START_TEST(fold_collisions)
+{
+	enum { N = 500 };
+	char name[IRC_NICK_MAX + 1], var[IRC_NICK_MAX + 1];
+	char cname[IRC_CHAN_MAX + 1], cvar[IRC_CHAN_MAX + 1];
+	uint64_t seed = 7;
+	struct dir_chan *c, *c2;
+	struct dir d;
+	uint32_t gen;
+	int a, b, s[N];
+
+	REQ_EQ(dir_init(&d, N + 2), 0);
+	a = alloc_user(&d, &gen);
+	b = alloc_user(&d, &gen);
+	ck_assert_int_eq(dir_nick_set(&d, a, "Nick["), 0);
+	ck_assert_int_eq(dir_nick_set(&d, b, "nick{"), -EEXIST);
+	ck_assert_int_eq(dir_nick_set(&d, b, "NICK{"), -EEXIST);
+	ck_assert_int_eq(dir_nick_find(&d, "nick{"), a);
+	ck_assert_int_eq(dir_nick_find(&d, "NICK["), a);
+	ck_assert_str_eq(dir_user(&d, b)->nick, "");
+	c = join_ok(&d, a, "#Chan[\\]", 1);
+	c2 = join_ok(&d, b, "#chan{|}", 2);
+	ck_assert_ptr_eq(c2, c);
+	ck_assert_uint_eq(c->nmembers, 2);
+	ck_assert_str_eq(c->name, "#Chan[\\]");
+	ck_assert_uint_eq(d.nchannels, 1);
+
+	/* many at once: each spelling of each name finds its own entry */
+	for (int i = 0; i < N; i++) {
+		s[i] = alloc_user(&d, &gen);
+		nick_name(name, i);
+		variant(var, name, &seed);
+		REQ_EQ(dir_nick_set(&d, s[i], var), 0);
+		variant(var, name, &seed);
+		REQ_EQ(dir_nick_set(&d, b, var), -EEXIST);
+		chan_name(cname, i);
+		variant(cvar, cname, &seed);
+		REQ_EQ(dir_join(&d, s[i], cvar, 3, 10, &c), 0);
+	}
+	REQ_EQ(HASH_COUNT(d.nicks), N + 1);
+	REQ_EQ(HASH_COUNT(d.channels), N + 1);
+	for (int i = 0; i < N; i++) {
+		nick_name(name, i);
+		variant(var, name, &seed);
+		REQ_EQ(dir_nick_find(&d, var), s[i]);
+		chan_name(cname, i);
+		variant(cvar, cname, &seed);
+		c = dir_chan_find(&d, cvar);
+		REQ((c) != NULL);
+		REQ_EQ(c->members[0].slot, s[i]);
+		/* a second spelling joins the same channel */
+		REQ_EQ(dir_join(&d, b, cvar, 4, N + 1, &c2), 0);
+		REQ_EQ(c2, c);
+	}
+	REQ_EQ(d.nchannels, N + 1);
+	dir_free(&d);
+}
+END_TEST
+
+/*
+ * Walking a table and releasing as it goes, the way a shutdown would:
+ * each step removes only the entry it stands on (the user's nick, or the
+ * channel its last member leaves), which HASH_ITER allows.
+ */
+START_TEST(release_while_iterating)
+{
+	enum { N = 64 };
+	char name[32];
+	struct dir_user *u, *utmp;
+	struct dir_chan *c, *ctmp;
+	struct dir d;
+	uint32_t gen;
+	int n = 0;
+
+	REQ_EQ(dir_init(&d, N), 0);
+	for (int i = 0; i < N; i++) {
+		int s = alloc_user(&d, &gen);
+
+		snprintf(name, sizeof name, "u%d", i);
+		REQ_EQ(dir_nick_set(&d, s, name), 0);
+		join_ok(&d, s, "#all", 1);
+		snprintf(name, sizeof name, "#pair%d", i / 2);
+		join_ok(&d, s, name, 2);
+		snprintf(name, sizeof name, "#own%d", i);
+		join_ok(&d, s, name, 3);
+	}
+	ck_assert_uint_eq(d.nchannels, 1 + N / 2 + N);
+
+	/* every member parts each channel in turn: the channel goes at its last */
+	HASH_ITER(hh, d.channels, c, ctmp) {
+		if (c->name[1] != 'p')
+			continue;
+		while (c->nmembers > 0)
+			REQ_EQ(dir_part(&d, c->members[0].slot, c->id), 0);
+		n++;
+	}
+	ck_assert_int_eq(n, N / 2);
+	ck_assert_uint_eq(d.nchannels, 1 + N);
+	ck_assert_uint_eq(HASH_COUNT(d.channels), 1 + N);
+	ck_assert_ptr_null(dir_chan_find(&d, "#pair0"));
+
+	/* releasing each user frees its nick and the channels it was last in */
+	n = 0;
+	HASH_ITER(hh, d.nicks, u, utmp) {
+		dir_user_release(&d, (uint32_t)(u - d.users));
+		n++;
+	}
+	ck_assert_int_eq(n, N);
+	ck_assert_ptr_null(d.nicks);
+	ck_assert_ptr_null(d.channels);
+	ck_assert_uint_eq(d.nchannels, 0);
+	ck_assert_uint_eq(d.nconnected, 0);
+	ck_assert_int_eq(dir_nick_find(&d, "u0"), -1);
+	ck_assert_ptr_null(dir_chan_find(&d, "#all"));
+	dir_free(&d);
+}
+END_TEST
+
+/*
+ * A name comes back after it was removed, in another spelling or for
+ * another client, including when the table emptied in between (uthash
+ * frees an empty table and makes a new one on the next add).
+ */
+START_TEST(readd_after_delete)
+{
+	struct dir_chan *c, *c2;
+	struct dir d;
+	uint32_t gen, id, cgen;
+	int a, b;
+
+	ck_assert_int_eq(dir_init(&d, 4), 0);
+	a = alloc_user(&d, &gen);
+	b = alloc_user(&d, &gen);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(dir_nick_set(&d, a, i % 2 ? "Re[add]" : "rE{ADD}"), 0);
+		ck_assert_ptr_nonnull(d.nicks);
+		dir_nick_clear(&d, a);
+		ck_assert_ptr_null(d.nicks);
+		ck_assert_int_eq(dir_nick_find(&d, "re{add}"), -1);
+	}
+	/* another client takes the freed nick; the first cannot have it back */
+	ck_assert_int_eq(dir_nick_set(&d, a, "Taken"), 0);
+	ck_assert_int_eq(dir_nick_set(&d, b, "Other"), 0);
+	dir_nick_clear(&d, a);
+	ck_assert_int_eq(dir_nick_set(&d, b, "TAKEN"), 0);
+	ck_assert_int_eq(dir_nick_find(&d, "other"), -1);
+	ck_assert_int_eq(dir_nick_set(&d, a, "taken"), -EEXIST);
+	ck_assert_int_eq(dir_nick_set(&d, a, "Other"), 0);
+	ck_assert_uint_eq(HASH_COUNT(d.nicks), 2);
+	/* a released slot comes back without a nick; its old one is free */
+	dir_user_release(&d, (uint32_t)b);
+	ck_assert_int_eq(dir_user_alloc(&d, &gen), b);
+	ck_assert_int_eq(dir_nick_find(&d, "taken"), -1);
+	ck_assert_int_eq(dir_nick_set(&d, b, "Taken"), 0);
+	ck_assert_uint_eq(HASH_COUNT(d.nicks), 2);
+
+	/* a channel destroyed and made again: the same name, a new generation */
+	c = join_ok(&d, a, "#Again", 1);
+	id = c->id;
+	cgen = c->gen;
+	ck_assert_int_eq(dir_part(&d, a, id), 0);
+	ck_assert_ptr_null(d.channels);
+	ck_assert_ptr_null(dir_chan_find(&d, "#again"));
+	c2 = join_ok(&d, b, "#AGAIN", 2);
+	ck_assert_ptr_eq(dir_chan_find(&d, "#again"), c2);
+	ck_assert(c2->id != id || c2->gen != cgen);
+	ck_assert_str_eq(c2->name, "#AGAIN");
+	ck_assert_uint_eq(c2->nmembers, 1);
+	ck_assert_uint_eq(d.nchannels, 1);
+	dir_free(&d);
+}
+END_TEST
+
+/*
+ * 10,000 clients, each with a nick and a channel of its own: the tables
+ * grow to that size, half of it goes and comes back in another spelling,
+ * and dir_free releases everything still in them.
+ */
+START_TEST(ten_thousand)
+{
+	enum { N = 10000 };
+	char name[IRC_NICK_MAX + 1], var[IRC_NICK_MAX + 1];
+	char cname[IRC_CHAN_MAX + 1];
+	uint64_t seed = 10000;
+	struct dir_chan *c;
+	struct dir d;
+	uint32_t gen;
+
+	REQ_EQ(dir_init(&d, N), 0);
+	for (int i = 0; i < N; i++) {
+		REQ_EQ(alloc_user(&d, &gen), i);
+		nick_name(name, i);
+		REQ_EQ(dir_nick_set(&d, i, name), 0);
+		snprintf(cname, sizeof cname, "#own%d", i);
+		REQ_EQ(dir_join(&d, i, cname, 1, 1, &c), 0);
+	}
+	REQ_EQ(HASH_COUNT(d.nicks), N);
+	REQ_EQ(HASH_COUNT(d.channels), N);
+	REQ_EQ(d.nchannels, N);
+	for (int i = 0; i < N; i++) {
+		nick_name(name, i);
+		variant(var, name, &seed);
+		REQ_EQ(dir_nick_find(&d, var), i);
+		snprintf(cname, sizeof cname, "#OWN%d", i);
+		c = dir_chan_find(&d, cname);
+		REQ((c) != NULL);
+		REQ_EQ(c->members[0].slot, i);
+	}
+	/* the odd ones leave: their nicks and channels go */
+	for (int i = 1; i < N; i += 2)
+		dir_user_release(&d, (uint32_t)i);
+	REQ_EQ(HASH_COUNT(d.nicks), N / 2);
+	REQ_EQ(d.nchannels, N / 2);
+	for (int i = 0; i < N; i++) {
+		nick_name(name, i);
+		REQ_EQ(dir_nick_find(&d, name), i % 2 ? -1 : i);
+		snprintf(cname, sizeof cname, "#own%d", i);
+		REQ_EQ(dir_chan_find(&d, cname) == NULL, i % 2);
+	}
+	/* and come back, spelt otherwise */
+	for (int i = 1; i < N; i += 2) {
+		int s = alloc_user(&d, &gen);
+
+		nick_name(name, i);
+		variant(var, name, &seed);
+		REQ_EQ(dir_nick_set(&d, s, var), 0);
+		REQ_EQ(dir_nick_find(&d, name), s);
+	}
+	REQ_EQ(HASH_COUNT(d.nicks), N);
+	dir_free(&d);
+	ck_assert_ptr_null(d.nicks);
+	ck_assert_ptr_null(d.channels);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- suite */
 
 static Suite *
@@ -1154,6 +1400,10 @@ dir_suite(void)
 	tcase_add_test(tc, counters);
 	tcase_add_test(tc, many_channels_grow);
 	tcase_add_test(tc, stress_against_model);
+	tcase_add_test(tc, fold_collisions);
+	tcase_add_test(tc, release_while_iterating);
+	tcase_add_test(tc, readd_after_delete);
+	tcase_add_test(tc, ten_thousand);
 	suite_add_tcase(s, tc);
 	return s;
 }
