@@ -59,8 +59,7 @@ admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part
 		if (rc == 0)
 			return true;
 		if (rc != -EAGAIN) {
-			errno = -rc;
-			log_warn("reply to pid %ld", (long)to);
+			log_warnc(-rc, "reply to pid %ld", (long)to);
 			return false;
 		}
 		if (kill(to, 0) < 0 && errno == ESRCH) {

@@ -89,8 +89,7 @@ master_forkserver_start(struct master_forkserver *fs, int ring_fd)
 	pid_t pid;
 
 	if ((rc = ipc_pair(sp)) < 0) {
-		errno = -rc;
-		log_warn("socketpair for the fork server");
+		log_warnc(-rc, "socketpair for the fork server");
 		return -1;
 	}
 	if ((pid = fork()) < 0) {
