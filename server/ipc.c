@@ -340,12 +340,6 @@ ipc_put(struct ipc_out *o, const void *p, size_t n)
 }
 
 void
-ipc_put_u32(struct ipc_out *o, uint32_t v)
-{
-	ipc_put(o, &v, sizeof v);
-}
-
-void
 ipc_put_str(struct ipc_out *o, const char *s)
 {
 	ipc_put(o, s, strlen(s) + 1);
@@ -377,12 +371,6 @@ ipc_get(struct ipc_in *in, void *p, size_t n)
 	memcpy(p, in->p, n);
 	in->p += n;
 	return true;
-}
-
-bool
-ipc_get_u32(struct ipc_in *in, uint32_t *v)
-{
-	return ipc_get(in, v, sizeof *v);
 }
 
 const char *
