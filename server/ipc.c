@@ -361,18 +361,6 @@ ipc_in_init(struct ipc_in *in, const void *msg, size_t len, size_t hdrlen)
 	in->end = (const char *)msg + len;
 }
 
-bool
-ipc_get(struct ipc_in *in, void *p, size_t n)
-{
-	if (in->bad || (size_t)(in->end - in->p) < n) {
-		in->bad = true;
-		return false;
-	}
-	memcpy(p, in->p, n);
-	in->p += n;
-	return true;
-}
-
 const char *
 ipc_get_str(struct ipc_in *in)
 {

@@ -115,7 +115,6 @@ struct ipc_in {
 	bool bad;		/* read past the end, or a string without NUL */
 };
 void ipc_in_init(struct ipc_in *in, const void *msg, size_t len, size_t hdrlen);
-bool ipc_get(struct ipc_in *in, void *p, size_t n);
 /* a string (points into the message), NULL at the end or when malformed */
 const char *ipc_get_str(struct ipc_in *in);
 /* true when everything was read and nothing was malformed */
