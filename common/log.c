@@ -98,6 +98,18 @@ LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
 
 void
+log_warnc(int err, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_WARNING, err, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	int saved = errno;

@@ -6,7 +6,8 @@
  * at the right level. Every line carries the process role ("master",
  * "worker 12", "admin") set once after fork.
  *
- * log_warn() and fatal() append strerror(errno); the *x variants do not.
+ * log_warn() and fatal() append strerror(errno); the *x variants do not;
+ * log_warnc() appends the error given (a module's -rc, negated).
  * Modules return -errno and let one level decide whether to log.
  */
 #ifndef SHMCHAT_LOG_H
@@ -40,6 +41,7 @@ enum log_level log_get_level(void);
 
 void log_warn(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
 void log_warnx(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
+void log_warnc(int err, const char *fmt, ...) SHMCHAT_PRINTF(2, 3);
 void log_errx(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
 void log_notice(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);
 void log_info(const char *fmt, ...) SHMCHAT_PRINTF(1, 2);

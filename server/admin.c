@@ -17,6 +17,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "notify.h"
+#include "proc.h"
 
 #define ADMIN_SEND_PATIENCE_MS	500	/* a live requester that does not read */
 #define ADMIN_MASTER_TIMEOUT_MS	10000
@@ -59,8 +60,7 @@ admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part
 		if (rc == 0)
 			return true;
 		if (rc != -EAGAIN) {
-			errno = -rc;
-			log_warn("reply to pid %ld", (long)to);
+			log_warnc(-rc, "reply to pid %ld", (long)to);
 			return false;
 		}
 		if (kill(to, 0) < 0 && errno == ESRCH) {
@@ -156,18 +156,11 @@ admin_run(int qid, int ipc_fd)
 {
 	struct admin a = { .qid = qid };
 	struct adminq_msg *m = &a.qmsg;
-	sigset_t none;
 
 	/* keep stdio and our socketpair end only */
-	if (ipc_fd > 3)
-		close_range(3, ipc_fd - 1, 0);
-	close_range(ipc_fd + 1, ~0U, 0);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_IGN);	/* Ctrl-C in a terminal is for the master */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
+	proc_keep_fds(&ipc_fd, 1);
+	/* the master ends us with SIGTERM; SIGPIPE stays ignored as it left it */
+	proc_child_signals(PROC_SIG_UNBLOCK | PROC_SIG_TERM_DEFAULT | PROC_SIG_CHLD_DEFAULT);
 	/* blocked in msgrcv, it would not notice the master's death otherwise */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)

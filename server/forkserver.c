@@ -12,6 +12,7 @@
 #include "forkserver.h"
 #include "ipc.h"
 #include "log.h"
+#include "proc.h"
 #include "ring.h"
 #include "worker.h"
 
@@ -71,9 +72,7 @@ forkserver_run(const struct ring *ring, int fd)
 	sigset_t mask;
 	int sigfd;
 
-	if (fd > 3)
-		close_range(3, fd - 1, 0);
-	close_range(fd + 1, ~0U, 0);
+	proc_keep_fds(&fd, 1);	/* stdio and our channel to the master */
 	/*
 	 * The master's death ends us too (the workers notice it on their
 	 * own). Signals meant for "shmchatd" (Ctrl-C, pkill, a group SIGTERM)
@@ -85,9 +84,7 @@ forkserver_run(const struct ring *ring, int fd)
 		return 0;
 	worker_prefork();
 	log_set_role("forkserver");
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	proc_child_signals(PROC_SIG_TERM_IGNORE);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_SETMASK, &mask, NULL) < 0 ||

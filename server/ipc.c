@@ -340,12 +340,6 @@ ipc_put(struct ipc_out *o, const void *p, size_t n)
 }
 
 void
-ipc_put_u32(struct ipc_out *o, uint32_t v)
-{
-	ipc_put(o, &v, sizeof v);
-}
-
-void
 ipc_put_str(struct ipc_out *o, const char *s)
 {
 	ipc_put(o, s, strlen(s) + 1);
@@ -365,24 +359,6 @@ ipc_in_init(struct ipc_in *in, const void *msg, size_t len, size_t hdrlen)
 	in->bad = hdrlen > len;
 	in->p = (const char *)msg + (in->bad ? len : hdrlen);
 	in->end = (const char *)msg + len;
-}
-
-bool
-ipc_get(struct ipc_in *in, void *p, size_t n)
-{
-	if (in->bad || (size_t)(in->end - in->p) < n) {
-		in->bad = true;
-		return false;
-	}
-	memcpy(p, in->p, n);
-	in->p += n;
-	return true;
-}
-
-bool
-ipc_get_u32(struct ipc_in *in, uint32_t *v)
-{
-	return ipc_get(in, v, sizeof *v);
 }
 
 const char *

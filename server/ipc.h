@@ -104,7 +104,6 @@ struct ipc_out {
 /* start after a header of hdrlen bytes (returned zeroed, to fill in) */
 void *ipc_out_init(struct ipc_out *o, void *buf, size_t size, size_t hdrlen);
 void ipc_put(struct ipc_out *o, const void *p, size_t n);
-void ipc_put_u32(struct ipc_out *o, uint32_t v);
 /* a NUL-terminated string */
 void ipc_put_str(struct ipc_out *o, const char *s);
 /* send it (-EMSGSIZE if something did not fit) */
@@ -116,8 +115,6 @@ struct ipc_in {
 	bool bad;		/* read past the end, or a string without NUL */
 };
 void ipc_in_init(struct ipc_in *in, const void *msg, size_t len, size_t hdrlen);
-bool ipc_get(struct ipc_in *in, void *p, size_t n);
-bool ipc_get_u32(struct ipc_in *in, uint32_t *v);
 /* a string (points into the message), NULL at the end or when malformed */
 const char *ipc_get_str(struct ipc_in *in);
 /* true when everything was read and nothing was malformed */

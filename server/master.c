@@ -141,14 +141,12 @@ master_setup_ring(struct master *m)
 	int rc;
 
 	if ((rc = shm_create(&m->seg, segsize)) < 0) {
-		errno = -rc;
-		log_warn("cannot create the shared-memory segment (%zu bytes)", segsize);
+		log_warnc(-rc, "cannot create the shared-memory segment (%zu bytes)", segsize);
 		return -1;
 	}
 	if ((rc = ring_init(&m->ring, m->seg.mem, segsize, m->nslots,
 	    m->cfg->inbox_size, m->cfg->ring_size)) < 0) {
-		errno = -rc;
-		log_warn("cannot initialise the shared ring");
+		log_warnc(-rc, "cannot initialise the shared ring");
 		return -1;
 	}
 	log_debug("shared segment %s: %zu bytes (%u slots, ring %ld bytes)",

@@ -93,8 +93,7 @@ master_accept_spawn(struct master *m, int fd, uint32_t slot, uint32_t gen, int s
 		return rc;
 	}
 	if ((rc = master_worker_watch(m, slot)) < 0) {
-		errno = -rc;
-		log_warn("epoll_ctl for the worker of %s", host);
+		log_warnc(-rc, "epoll_ctl for the worker of %s", host);
 	}
 	ms->pending_fd = fd;	/* kept to tell the client if fork() fails */
 	ms->counted = iplimit_add(m->per_ip, host) > 0;
@@ -145,8 +144,7 @@ master_accept_one(struct master *m, int lfd)
 	snprintf(m->ds.dir.users[slot].host, sizeof m->ds.dir.users[slot].host, "%s", host);
 	if ((rc = ipc_pair(sp)) < 0 ||
 	    (rc = master_accept_spawn(m, fd, slot, gen, sp, host, exempt)) < 0) {
-		errno = -rc;
-		log_warn("cannot start a worker for %s", host);
+		log_warnc(-rc, "cannot start a worker for %s", host);
 		if (sp[1] >= 0)
 			close(sp[1]);
 		dir_user_release(&m->ds.dir, slot);

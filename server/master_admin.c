@@ -41,8 +41,7 @@ master_admin_start(struct master *m)
 	pid_t pid;
 
 	if ((rc = ipc_pair(sp)) < 0) {
-		errno = -rc;
-		log_warn("socketpair for the admin process");
+		log_warnc(-rc, "socketpair for the admin process");
 		return -1;
 	}
 	pid = fork();
@@ -91,8 +90,7 @@ master_admin_create(struct master *m)
 		return -1;
 	}
 	if (a->qid < 0) {
-		errno = -a->qid;
-		log_warn("cannot create the admin queue (key 0x%08lx)", a->key);
+		log_warnc(-a->qid, "cannot create the admin queue (key 0x%08lx)", a->key);
 		a->qid = -1;
 		return -1;
 	}

@@ -205,8 +205,7 @@ master_child_spawned(struct master *m, const struct ipc_fs_spawned *r)
 		log_debug("slot %u: worker %ld", r->slot, (long)r->pid);
 		return;
 	}
-	errno = r->err;
-	log_warn("no worker for %s", m->ds.dir.users[r->slot].host);
+	log_warnc(r->err, "no worker for %s", m->ds.dir.users[r->slot].host);
 	master_accept_refuse(ms->pending_fd, m->ds.dir.users[r->slot].host,
 	    "Server is busy, try again later");
 	ms->pending_fd = -1;

@@ -15,6 +15,7 @@
 #include "master_forkserver.h"
 #include "log.h"
 #include "notify.h"
+#include "proc.h"
 
 static int
 master_forkserver_open(struct master_forkserver *fs)
@@ -68,8 +69,7 @@ master_forkserver_exec(const struct master_forkserver *fs, int ipc_fd, int ring_
 		_exit(127);
 	}
 	/* keep only those two, and the program (close-on-exec) */
-	close_range(FORKSERVER_FD_RING + 1, exe - 1, 0);
-	close_range(exe + 1, ~0U, 0);
+	proc_keep_fds((const int[]){ FORKSERVER_FD_IPC, FORKSERVER_FD_RING, exe }, 3);
 	notify_forget();	/* readiness and the watchdog are the master's */
 	snprintf(level, sizeof level, "%d", (int)log_get_level());
 	{
@@ -89,8 +89,7 @@ master_forkserver_start(struct master_forkserver *fs, int ring_fd)
 	pid_t pid;
 
 	if ((rc = ipc_pair(sp)) < 0) {
-		errno = -rc;
-		log_warn("socketpair for the fork server");
+		log_warnc(-rc, "socketpair for the fork server");
 		return -1;
 	}
 	if ((pid = fork()) < 0) {

@@ -216,15 +216,6 @@ ring_inbox_of(struct ring *r, uint32_t slot)
 	return r->inbox + (size_t)slot * r->inbox_size;
 }
 
-bool
-ring_inbox_empty(struct ring *r, uint32_t slot)
-{
-	struct ring_slot *s = &r->slots[slot];
-
-	return atomic_load_explicit(&s->inbox_head, memory_order_acquire) ==
-	    atomic_load_explicit(&s->inbox_tail, memory_order_relaxed);
-}
-
 const struct ring_rec *
 ring_inbox_peek_at(struct ring *r, uint32_t slot, uint32_t i)
 {
@@ -238,12 +229,6 @@ ring_inbox_peek_at(struct ring *r, uint32_t slot, uint32_t i)
 	return (const struct ring_rec *)(r->data + (uint64_t)off * 8);
 }
 
-const struct ring_rec *
-ring_inbox_peek(struct ring *r, uint32_t slot)
-{
-	return ring_inbox_peek_at(r, slot, 0);
-}
-
 void
 ring_inbox_pop_n(struct ring *r, uint32_t slot, uint32_t n)
 {
@@ -255,12 +240,6 @@ ring_inbox_pop_n(struct ring *r, uint32_t slot, uint32_t n)
 	 * load, pairing with the master's request then re-read of the tail.
 	 */
 	atomic_fetch_add(&s->inbox_tail, n);
-}
-
-void
-ring_inbox_pop(struct ring *r, uint32_t slot)
-{
-	ring_inbox_pop_n(r, slot, 1);
 }
 
 bool

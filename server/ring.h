@@ -219,13 +219,10 @@ int ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 /* free bytes right now (publishers use it to decide when to retry) */
 uint64_t ring_free_bytes(const struct ring *r);
 
-/* worker side: next record queued for slot, or NULL */
-const struct ring_rec *ring_inbox_peek(struct ring *r, uint32_t slot);
-void ring_inbox_pop(struct ring *r, uint32_t slot);
-/* the i-th queued record (0: the next), or NULL; records stay valid until popped */
+/* worker side: the i-th record queued for slot (0: the next; NULL when
+ * there are no more), valid until popped */
 const struct ring_rec *ring_inbox_peek_at(struct ring *r, uint32_t slot, uint32_t i);
 void ring_inbox_pop_n(struct ring *r, uint32_t slot, uint32_t n);
-bool ring_inbox_empty(struct ring *r, uint32_t slot);
 /* before blocking: true if the caller may sleep, false if entries arrived */
 bool ring_sleep_prepare(struct ring *r, uint32_t slot);
 void ring_sleep_cancel(struct ring *r, uint32_t slot);

@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "cmd_conn.h"
 #include "irc.h"
 #include "log.h"
+#include "proc.h"
 #include "worker.h"
 #include "worker_io.h"
 
@@ -331,24 +331,13 @@ worker_wait_assign(struct worker *w, int ipc_fd)
 static int
 worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 {
-	sigset_t none;
 	int one = 1;
 
 	/* keep stdio and our socketpair end; drop what the fork server held */
-	if (ipc_fd > 3)
-		close_range(3, ipc_fd - 1, 0);
-	close_range(ipc_fd + 1, ~0U, 0);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/*
-	 * Ctrl-C or a hangup in the terminal reach the whole process group:
-	 * they are the master's to act on (it closes every client properly).
-	 */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	proc_keep_fds(&ipc_fd, 1);
+	/* a SIGTERM sent to us ends us; a client gone is EPIPE, not death */
+	proc_child_signals(PROC_SIG_UNBLOCK | PROC_SIG_TERM_DEFAULT |
+	    PROC_SIG_CHLD_DEFAULT | PROC_SIG_PIPE_IGNORE);
 
 	memset(w, 0, sizeof *w);
 	w->ring = *ring;
