@@ -110,6 +110,11 @@ worker_read(struct worker *w)
 {
 	bool progress = false, drained = false;
 
+	/* the common wake-up (inbox records, nothing typed): nothing to look at */
+	if (!w->cfd_ready && linebuf_pending(&w->in) == 0 && !worker_input_blocked(w)) {
+		cmd_conn_nick_flush(w);
+		return false;
+	}
 	for (int i = 0; i < LINE_BUDGET && !worker_input_blocked(w) && !w->eof; i++) {
 		const char *line;
 		size_t len;

@@ -25,6 +25,7 @@
 #include "render.h"
 #include "session.h"
 #include "split.h"
+#include "unit.h"
 
 /* ------------------------------------------------------------------ cmd */
 
@@ -1066,8 +1067,6 @@ main(void)
 {
 	Suite *s = suite_create("client");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("cmd");
 	tcase_add_test(tc, cmd_text);
@@ -1122,9 +1121,5 @@ main(void)
 	tcase_add_test(tc, opts_xdg_and_defaults);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -20,6 +20,7 @@
 #include "dirsvc.h"
 #include "ipc.h"
 #include "reply.h"
+#include "unit.h"
 
 #define NSLOTS	4
 
@@ -275,8 +276,6 @@ main(void)
 {
 	Suite *s = suite_create("cmd");
 	TCase *tc = tcase_create("master");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, every_request_answered);
@@ -284,9 +283,5 @@ main(void)
 	tcase_add_test(tc, answers_carry_replies);
 	tcase_add_test(tc, reply_formats);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -27,6 +27,7 @@
 #include "../server/conf.h"
 #include "listen.h"
 #include "log.h"
+#include "unit.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1068,11 +1069,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(config_suite());
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dir.h"
+#include "unit.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1411,11 +1412,5 @@ dir_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(dir_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(dir_suite());
 }

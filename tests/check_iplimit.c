@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "iplimit.h"
+#include "unit.h"
 
 START_TEST(add_count_del)
 {
@@ -120,11 +121,5 @@ iplimit_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(iplimit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(iplimit_suite());
 }

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "irc.h"
 #include "json.h"
+#include "unit.h"
 
 static struct irc_msg msg;
 
@@ -740,11 +741,5 @@ irc_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(irc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(irc_suite());
 }

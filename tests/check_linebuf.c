@@ -10,6 +10,7 @@
 
 #include "irc.h"
 #include "linebuf.h"
+#include "unit.h"
 
 /*
  * What linebuf_next() produced, as one flat record: "<len>:<bytes>|" per
@@ -530,11 +531,5 @@ linebuf_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(linebuf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(linebuf_suite());
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "unit.h"
 
 /* the descriptors the children open (all above stdio) */
 static const int opened[] = { 3, 4, 5, 7, 8, 20, 21, 100 };
@@ -220,11 +221,5 @@ proc_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(proc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(proc_suite());
 }

@@ -40,6 +40,7 @@
 
 #include "ring.h"
 #include "shm.h"
+#include "unit.h"
 
 #define REC_HDR		sizeof(struct ring_rec)
 #define ALIGN8(x)	(((x) + 7) & ~(uint64_t)7)
@@ -1866,11 +1867,5 @@ ring_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ring_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(ring_suite());
 }
