@@ -1,6 +1,7 @@
 /* master_requests: directory requests, in the ring's order */
 #include <config.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,12 +16,22 @@ struct master_req_hdr {
 	uint32_t len;
 };
 
+/* records are padded so that every request starts aligned for struct ipc_req */
+#define MASTER_REQ_ALIGN	_Alignof(max_align_t)
+
+static size_t
+master_requests_size(size_t len)
+{
+	return sizeof(struct master_req_hdr) +
+	    (len + MASTER_REQ_ALIGN - 1) / MASTER_REQ_ALIGN * MASTER_REQ_ALIGN;
+}
+
 void
 master_requests_push(struct master *m, uint32_t slot, uint32_t gen,
     enum master_req_kind kind, const void *msg, size_t len)
 {
 	struct master_req_hdr h = { slot, gen, kind, len };
-	char *p = buf_reserve(&m->requests, sizeof h + len);
+	char *p = buf_reserve(&m->requests, master_requests_size(len));
 
 	if (p == NULL) {
 		/* its worker would wait for an answer that cannot come: end it */
@@ -29,8 +40,9 @@ master_requests_push(struct master *m, uint32_t slot, uint32_t gen,
 		return;
 	}
 	memcpy(p, &h, sizeof h);
-	memcpy(p + sizeof h, msg, len);
-	buf_commit(&m->requests, sizeof h + len);
+	if (len > 0)	/* a RELEASE carries no text, and msg may be NULL */
+		memcpy(p + sizeof h, msg, len);
+	buf_commit(&m->requests, master_requests_size(len));
 }
 
 bool
@@ -82,7 +94,7 @@ master_requests_handle_one(struct master *m)
 		}
 		break;
 	}
-	buf_consume(&m->requests, sizeof h + h.len);
+	buf_consume(&m->requests, master_requests_size(h.len));
 	if (buf_used(&m->requests) == 0)
 		buf_free(&m->requests);
 }
