@@ -22,6 +22,7 @@
 #define IRC_USER_MAX	16
 #define IRC_HOST_MAX	64
 #define IRC_REAL_MAX	128
+#define IRC_KEY_MAX	23	/* a channel key (KEYLEN) */
 
 struct irc_msg {
 	const char *tags;	/* without '@', NULL when absent */

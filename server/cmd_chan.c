@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cmd_chan.h"
+#include "cmd_user.h"
 #include "conf.h"
 #include "dirsvc.h"
 #include "irc.h"
@@ -271,24 +272,7 @@ m_mode(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		}
 		return chan_mode_unknown(r, q->args[1]);
 	}
-	int slot = dir_nick_find(&ds->dir, target);
-	if (slot < 0 || ds->dir.users[slot].state != DIR_REGISTERED) {
-		RPL(r, ERR_NOSUCHNICK, target);
-		return CMD_FAILED;
-	}
-	if ((uint32_t)slot != q->slot) {
-		RPL(r, ERR_USERSDONTMATCH);
-		return CMD_FAILED;
-	}
-	if (q->nargs == 1) {
-		RPL(r, RPL_UMODEIS, "+");
-		return CMD_OK;
-	}
-	if (q->args[1][strspn(q->args[1], "+-")] != '\0') {
-		RPL(r, ERR_UMODEUNKNOWNFLAG);
-		return CMD_FAILED;
-	}
-	return CMD_OK;
+	return cmd_user_mode(ds, r, q);
 }
 
 static const struct cmd_row chan_rows[] = {

@@ -64,6 +64,7 @@ dir_user_alloc(struct dir *d, uint32_t *gen)
 	u->gen++;
 	u->nick[0] = u->key[0] = u->user[0] = u->host[0] = u->realname[0] = '\0';
 	u->nchans = 0;
+	u->umodes = 0;
 	u->connected_at = time(NULL);
 	d->nconnected++;
 	*gen = u->gen;
@@ -198,6 +199,9 @@ dir_chan_create(struct dir *d, const char *name)
 	c->topic_at = 0;
 	c->created = time(NULL);
 	c->nmembers = 0;
+	c->modes = 0;
+	c->chankey[0] = '\0';
+	c->limit = 0;
 	before = HASH_COUNT(d->channels);
 	HASH_ADD_STR(d->channels, key, c);
 	if (HASH_COUNT(d->channels) == before) {	/* out of memory */
@@ -218,6 +222,15 @@ dir_chan_destroy(struct dir *d, struct dir_chan *c)
 	free(c->members);
 	c->members = NULL;
 	c->cap = c->nmembers = 0;
+	for (int l = 0; l < DIR_NLISTS; l++) {
+		for (uint32_t i = 0; i < c->lists[l].n; i++)
+			free(c->lists[l].v[i].mask);
+		free(c->lists[l].v);
+		c->lists[l] = (struct dir_masklist){ 0 };
+	}
+	free(c->invites);
+	c->invites = NULL;
+	c->ninvites = 0;
 	c->used = false;
 	c->gen++;
 	d->free_chans[d->nfree_chans++] = c->id;
@@ -273,7 +286,9 @@ dir_join(struct dir *d, uint32_t slot, const char *name, uint64_t joined_at,
 		c->members = p;
 		c->cap = n;
 	}
-	c->members[c->nmembers++] = (struct dir_member){ slot, u->gen, joined_at };
+	/* the first member of a new channel is its operator */
+	c->members[c->nmembers++] = (struct dir_member){ slot, u->gen, joined_at,
+	    created ? DIR_MEMBER_OP : 0 };
 	u->chans[u->nchans++] = c->id;
 	*out = c;
 	return 0;
@@ -306,6 +321,107 @@ dir_part(struct dir *d, uint32_t slot, uint32_t chan_id)
 	if (c->nmembers == 0)
 		dir_chan_destroy(d, c);
 	return 0;
+}
+
+struct dir_member *
+dir_member_get(const struct dir_chan *c, uint32_t slot)
+{
+	for (uint32_t i = 0; i < c->nmembers; i++)
+		if (c->members[i].slot == slot)
+			return &c->members[i];
+	return NULL;
+}
+
+bool
+dir_shares_chan(const struct dir *d, uint32_t a, uint32_t b)
+{
+	const struct dir_user *ua = &d->users[a];
+
+	for (uint32_t i = 0; i < ua->nchans; i++)
+		if (dir_is_member(d, ua->chans[i], b))
+			return true;
+	return false;
+}
+
+static int
+dir_mask_index(const struct dir_masklist *ml, const char *mask)
+{
+	for (uint32_t i = 0; i < ml->n; i++)
+		if (irc_casecmp(ml->v[i].mask, mask) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+dir_mask_add(struct dir_chan *c, enum dir_list l, const char *mask, const char *by,
+    time_t at, uint32_t max)
+{
+	struct dir_masklist *ml = &c->lists[l];
+	char *m;
+
+	if (dir_mask_index(ml, mask) >= 0)
+		return -EEXIST;
+	if (ml->n >= max)
+		return -ENOSPC;
+	if (ml->n == ml->cap) {
+		uint32_t n = ml->cap ? ml->cap * 2 : 4;
+		struct dir_mask *v = realloc(ml->v, n * sizeof *v);
+		if (v == NULL)
+			return -ENOMEM;
+		ml->v = v;
+		ml->cap = n;
+	}
+	if ((m = strdup(mask)) == NULL)
+		return -ENOMEM;
+	ml->v[ml->n].mask = m;
+	snprintf(ml->v[ml->n].by, sizeof ml->v[ml->n].by, "%s", by);
+	ml->v[ml->n].at = at;
+	ml->n++;
+	return 0;
+}
+
+int
+dir_mask_del(struct dir_chan *c, enum dir_list l, const char *mask)
+{
+	struct dir_masklist *ml = &c->lists[l];
+	int i = dir_mask_index(ml, mask);
+
+	if (i < 0)
+		return -ENOENT;
+	free(ml->v[i].mask);
+	/* keep the order the list was set in: 367 shows it */
+	memmove(&ml->v[i], &ml->v[i + 1], (ml->n - i - 1) * sizeof *ml->v);
+	ml->n--;
+	return 0;
+}
+
+/* invites kept per channel; past this the oldest is forgotten */
+#define DIR_INVITES_MAX	64
+
+int
+dir_invite_add(struct dir_chan *c, uint32_t slot, uint32_t gen)
+{
+	for (uint32_t i = 0; i < c->ninvites; i++)
+		if (c->invites[i].slot == slot && c->invites[i].gen == gen)
+			return 0;
+	if (c->invites == NULL &&
+	    (c->invites = calloc(DIR_INVITES_MAX, sizeof *c->invites)) == NULL)
+		return -ENOMEM;
+	if (c->ninvites == DIR_INVITES_MAX)
+		memmove(&c->invites[0], &c->invites[1], --c->ninvites * sizeof *c->invites);
+	c->invites[c->ninvites++] = (struct dir_invite){ slot, gen };
+	return 0;
+}
+
+bool
+dir_invite_take(struct dir_chan *c, uint32_t slot, uint32_t gen)
+{
+	for (uint32_t i = 0; i < c->ninvites; i++)
+		if (c->invites[i].slot == slot && c->invites[i].gen == gen) {
+			c->invites[i] = c->invites[--c->ninvites];
+			return true;
+		}
+	return false;
 }
 
 int

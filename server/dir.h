@@ -26,22 +26,76 @@ enum dir_state {
 	DIR_QUITTING,		/* QUIT announced, worker on its way out */
 };
 
+/* a member's status in a channel: PREFIX=(ov)@+ */
+enum dir_member_flags {
+	DIR_MEMBER_VOICE = 1 << 0,
+	DIR_MEMBER_OP = 1 << 1,
+};
+
 struct dir_member {
 	uint32_t slot, gen;
 	uint64_t joined_at;	/* ring position: later records reach it */
+	uint8_t flags;		/* enum dir_member_flags */
+};
+
+/* channel modes without a parameter (CHANMODES type D) */
+enum dir_chan_mode {
+	DIR_CMODE_INVITE = 1 << 0,	/* i */
+	DIR_CMODE_MODERATED = 1 << 1,	/* m */
+	DIR_CMODE_NOEXTERNAL = 1 << 2,	/* n */
+	DIR_CMODE_PRIVATE = 1 << 3,	/* p */
+	DIR_CMODE_SECRET = 1 << 4,	/* s */
+	DIR_CMODE_TOPIC = 1 << 5,	/* t */
+};
+
+/* a channel's mask lists (CHANMODES type A) */
+enum dir_list {
+	DIR_LIST_BAN,		/* b */
+	DIR_LIST_EXCEPT,	/* e */
+	DIR_LIST_INVEX,		/* I */
+	DIR_NLISTS
+};
+
+struct dir_mask {
+	char *mask;		/* nick!user@host with * and ? */
+	char by[IRC_NICK_MAX + 1];
+	time_t at;
+};
+
+struct dir_masklist {
+	struct dir_mask *v;
+	uint32_t n, cap;
+};
+
+/* an INVITE not yet used: lets slot pass +i once */
+struct dir_invite {
+	uint32_t slot, gen;
 };
 
 struct dir_chan {
 	bool used;
 	uint32_t id, gen;
 	char name[IRC_CHAN_MAX + 1];
-	char key[IRC_CHAN_MAX + 1];
+	char key[IRC_CHAN_MAX + 1];	/* folded name */
 	char *topic;
 	char topic_by[IRC_NICK_MAX + 1];
 	time_t topic_at, created;
 	struct dir_member *members;
 	uint32_t nmembers, cap;
+	uint32_t modes;		/* enum dir_chan_mode */
+	char chankey[IRC_KEY_MAX + 1];	/* +k, "" when unset */
+	uint32_t limit;		/* +l, 0 when unset */
+	struct dir_masklist lists[DIR_NLISTS];
+	struct dir_invite *invites;
+	uint32_t ninvites;
 	UT_hash_handle hh;	/* in dir.channels by key while used */
+};
+
+/* user modes */
+enum dir_umode {
+	DIR_UMODE_INVISIBLE = 1 << 0,	/* i */
+	DIR_UMODE_OPER = 1 << 1,	/* o: set by OPER only */
+	DIR_UMODE_WALLOPS = 1 << 2,	/* w */
 };
 
 struct dir_user {
@@ -53,6 +107,7 @@ struct dir_user {
 	char host[IRC_HOST_MAX + 1];
 	char realname[IRC_REAL_MAX + 1];
 	char *away;
+	uint32_t umodes;		/* enum dir_umode */
 	uint32_t *chans;		/* channel ids */
 	uint32_t nchans, cap;
 	time_t connected_at;
@@ -102,6 +157,25 @@ int dir_join(struct dir *d, uint32_t slot, const char *name, uint64_t joined_at,
 /* 0, -ENOENT not a member; an emptied channel is destroyed */
 int dir_part(struct dir *d, uint32_t slot, uint32_t chan_id);
 bool dir_is_member(const struct dir *d, uint32_t chan_id, uint32_t slot);
+/* the membership of slot in c, or NULL */
+struct dir_member *dir_member_get(const struct dir_chan *c, uint32_t slot);
+/* do a and b share a channel? */
+bool dir_shares_chan(const struct dir *d, uint32_t a, uint32_t b);
+
+/*
+ * Mask lists: add 0, -EEXIST (the same mask, case-mapped, is listed),
+ * -ENOSPC (max entries already), -ENOMEM; del 0 or -ENOENT. The stored
+ * mask is the one given, its comparison case-insensitive.
+ */
+int dir_mask_add(struct dir_chan *c, enum dir_list l, const char *mask, const char *by,
+    time_t at, uint32_t max);
+int dir_mask_del(struct dir_chan *c, enum dir_list l, const char *mask);
+
+/* remember an INVITE (bounded: the oldest is forgotten), and use one up:
+ * true if slot was invited (the invite is consumed) */
+int dir_invite_add(struct dir_chan *c, uint32_t slot, uint32_t gen);
+bool dir_invite_take(struct dir_chan *c, uint32_t slot, uint32_t gen);
+
 int dir_set_topic(struct dir *d, uint32_t chan_id, const char *topic, const char *by, time_t at);
 int dir_set_away(struct dir *d, uint32_t slot, const char *msg);
 /* state changes keep the registered-user count right */
