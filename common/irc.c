@@ -334,6 +334,66 @@ irc_casefold(char *dst, size_t cap, const char *src)
 	return (int)n;
 }
 
+bool
+irc_mask_match(const char *mask, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s != '\0') {
+		if (*mask == '*') {
+			/* remember the last star; a mismatch later retries one further */
+			star = mask++;
+			resume = s;
+		} else if (*mask != '\0' && (*mask == '?' || irc_tolower(*mask) == irc_tolower(*s))) {
+			mask++;
+			s++;
+		} else if (star != NULL) {
+			mask = star + 1;
+			s = ++resume;
+		} else
+			return false;
+	}
+	while (*mask == '*')
+		mask++;
+	return *mask == '\0';
+}
+
+bool
+irc_mask_normalize(const char *in, char *out, size_t cap)
+{
+	const char *bang = strchr(in, '!'), *at = strchr(in, '@');
+	char nick[IRC_MASK_MAX + 1], user[IRC_MASK_MAX + 1], host[IRC_MASK_MAX + 1];
+	int n;
+
+	out[0] = '\0';
+	if (strlen(in) > IRC_MASK_MAX)
+		return false;
+	for (const char *p = in; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == ',' || *p == 0x7f)
+			return false;
+	if (at != NULL && bang != NULL && bang > at)
+		bang = NULL;	/* "user@ho!st": the '!' belongs to the host */
+	if (bang == NULL && at == NULL && strchr(in, '.') == NULL && strchr(in, ':') == NULL) {
+		snprintf(nick, sizeof nick, "%s", in);		/* a nick */
+		user[0] = host[0] = '\0';
+	} else if (bang == NULL && at == NULL) {
+		nick[0] = user[0] = '\0';			/* a host */
+		snprintf(host, sizeof host, "%s", in);
+	} else {
+		const char *u = bang != NULL ? bang + 1 : in;
+		snprintf(nick, sizeof nick, "%.*s", bang != NULL ? (int)(bang - in) : 0, in);
+		snprintf(user, sizeof user, "%.*s", at != NULL ? (int)(at - u) : (int)strlen(u), u);
+		snprintf(host, sizeof host, "%s", at != NULL ? at + 1 : "");
+	}
+	n = snprintf(out, cap, "%s!%s@%s", nick[0] ? nick : "*", user[0] ? user : "*",
+	    host[0] ? host : "*");
+	if (n < 0 || (size_t)n >= cap || n > IRC_MASK_MAX) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
 /* strlen capped just past maxlen, so over-long names cost O(maxlen) */
 static size_t
 len_upto(const char *s, size_t maxlen)

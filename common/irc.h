@@ -85,6 +85,21 @@ int irc_casecmp(const char *a, const char *b);
 int irc_casefold(char *dst, size_t cap, const char *src);
 
 /*
+ * Masks (bans, exceptions, oper hosts): nick!user@host patterns where *
+ * matches any run of characters and ? exactly one, compared under the
+ * case mapping. Linear in practice: one backtrack point, never exponential.
+ */
+#define IRC_MASK_MAX	(IRC_NICK_MAX + IRC_USER_MAX + IRC_HOST_MAX + 2)
+bool irc_mask_match(const char *mask, const char *s);
+/*
+ * The full form of a mask as users type it: "nick" -> "nick!*@*",
+ * "user@host" -> "*!user@host", "nick!user" -> "nick!user@*", "a.b" ->
+ * "*!*@a.b"; empty parts become "*". false (out "") when the result would
+ * not fit cap or the mask holds a space, comma or control character.
+ */
+bool irc_mask_normalize(const char *in, char *out, size_t cap);
+
+/*
  * Nick: first char a letter or one of []\`_^{|}, then letters, digits,
  * those specials and '-'; 1..maxlen bytes.
  */

@@ -582,6 +582,64 @@ START_TEST(nick_valid)
 }
 END_TEST
 
+START_TEST(mask_match)
+{
+	ck_assert(irc_mask_match("*!*@*", "a!b@c"));
+	ck_assert(irc_mask_match("bob!*@*", "BOB!u@127.0.0.1"));
+	ck_assert(irc_mask_match("[a]!*@*", "{A}!u@h"));	/* rfc1459 case mapping */
+	ck_assert(irc_mask_match("*!*@127.0.0.?", "x!y@127.0.0.1"));
+	ck_assert(!irc_mask_match("*!*@127.0.0.?", "x!y@127.0.0.10"));
+	ck_assert(irc_mask_match("*a*b*c", "xxaxxbxxc"));
+	ck_assert(!irc_mask_match("*a*b*c", "xxaxxbxxcx"));
+	ck_assert(irc_mask_match("**", ""));
+	ck_assert(!irc_mask_match("?", ""));
+	ck_assert(!irc_mask_match("", "a"));
+	ck_assert(irc_mask_match("", ""));
+	ck_assert(!irc_mask_match("alice!*@*", "alicex!u@h"));
+	/* a hostile pattern stays linear: this returns at once */
+	char pat[400], str[2000];
+	memset(pat, 0, sizeof pat);
+	for (int i = 0; i < 199; i++) {
+		pat[2 * i] = '*';
+		pat[2 * i + 1] = 'a';
+	}
+	memset(str, 'a', sizeof str - 2);
+	str[sizeof str - 2] = 'b';
+	str[sizeof str - 1] = '\0';
+	ck_assert(!irc_mask_match(pat, str));
+}
+END_TEST
+
+START_TEST(mask_normalize)
+{
+	static const struct { const char *in, *out; } t[] = {
+		{ "bob", "bob!*@*" },
+		{ "bob!u", "bob!u@*" },
+		{ "u@h.example", "*!u@h.example" },
+		{ "h.example", "*!*@h.example" },
+		{ "::1", "*!*@::1" },
+		{ "bob!u@h", "bob!u@h" },
+		{ "!@", "*!*@*" },
+		{ "*", "*!*@*" },
+		{ "u@h!x", "*!u@h!x" },
+	};
+	char out[IRC_MASK_MAX + 1];
+
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		ck_assert_msg(irc_mask_normalize(t[i].in, out, sizeof out), "%s", t[i].in);
+		ck_assert_str_eq(out, t[i].out);
+	}
+	ck_assert(!irc_mask_normalize("a b", out, sizeof out));
+	ck_assert_str_eq(out, "");
+	ck_assert(!irc_mask_normalize("a,b", out, sizeof out));
+	ck_assert(!irc_mask_normalize("bob", out, 5));
+	char longm[IRC_MASK_MAX + 10];
+	memset(longm, 'x', sizeof longm - 1);
+	longm[sizeof longm - 1] = '\0';
+	ck_assert(!irc_mask_normalize(longm, out, sizeof out));
+}
+END_TEST
+
 START_TEST(chan_valid)
 {
 	ck_assert(irc_chan_valid("#a", 50));
@@ -728,6 +786,8 @@ irc_suite(void)
 	tcase_add_test(tc, casefold);
 	tcase_add_test(tc, nick_valid);
 	tcase_add_test(tc, chan_valid);
+	tcase_add_test(tc, mask_match);
+	tcase_add_test(tc, mask_normalize);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");
