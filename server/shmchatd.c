@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "passwd.h"
 
 static void
 usage(FILE *f)
@@ -22,6 +23,9 @@ usage(FILE *f)
 	    "  -c, --config FILE    configuration file (default %s)\n"
 	    "  -t, --check-config   check the configuration and exit (0 valid, 78 invalid)\n"
 	    "  -d, --debug          log debug messages\n"
+	    "      --hash-password  read a password (twice from a terminal, without echo,\n"
+	    "                       else one line of stdin), print its crypt(3) hash for\n"
+	    "                       an oper block, and exit\n"
 	    "  -h, --help           show this help and exit\n"
 	    "  -V, --version        show the version and exit\n"
 	    "\n"
@@ -38,12 +42,13 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "hash-password", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
-	bool must_exist = false, check = false, debug = false;
+	bool must_exist = false, check = false, debug = false, hash = false;
 	struct conf *cfg;
 	char err[512];
 	int c;
@@ -59,6 +64,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			debug = true;
+			break;
+		case 'P':
+			hash = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -76,6 +84,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (hash)
+		return passwd_hash_main();	/* nothing else: no configuration, no server */
 	log_init("shmchatd", LOG_LEVEL_INFO);
 	if ((cfg = malloc(sizeof *cfg)) == NULL)
 		fatalx("out of memory");
