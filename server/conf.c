@@ -23,6 +23,7 @@
 /* quoted: found next to this file, i.e. server/conf.h, not autoconf's */
 #include "conf.h"
 #include "errbuf.h"
+#include "irc.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX	(1024 * 1024)	/* a config file is never this big */
@@ -105,6 +106,13 @@ conf_free(struct conf *c)
 		free(c->limits_exempt[i]);
 	free(c->user);
 	free(c->group);
+	for (int i = 0; i < c->nopers; i++) {
+		free(c->opers[i].name);
+		free(c->opers[i].password);
+		for (int k = 0; k < c->opers[i].nhosts; k++)
+			free(c->opers[i].hosts[k]);
+	}
+	free(c->opers);
 	/* zeroed, so a second free or a following init is harmless */
 	memset(c, 0, sizeof *c);
 }
@@ -312,7 +320,7 @@ check_account(const char *v)
 	return NULL;
 }
 
-enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL, OPT_ADDRS };
+enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL, OPT_ADDRS, OPT_BOOL };
 
 #define OPT_EMPTY_UNSET	0x1	/* string "" means NULL (feature off) */
 #define OPT_POW2	0x2	/* integer must be a power of two */
@@ -357,6 +365,7 @@ static const struct opt opts[] = {
 	{ "limits_exempt", OPT_ADDRS, F(limits_exempt), 0, 0, 0, NULL },
 	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
 	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
+	{ "oper_override", OPT_BOOL, F(oper_override), 0, 0, 0, NULL },
 };
 #undef F
 
@@ -529,6 +538,12 @@ set_one(struct conf *n, struct load_ctx *lc, const struct opt *o,
 			*(long *)(void *)field = (long)v;
 		return 0;
 	}
+	case OPT_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "%s must be true or false", o->name);
+		*(bool *)(void *)field = config_setting_get_bool(s);
+		return 0;
 	case OPT_LISTEN:
 		return set_listen(n, lc, s);
 	case OPT_ADDRS:
@@ -590,6 +605,148 @@ apply_admin(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
 	return 0;
 }
 
+/*
+ * What crypt(3) makes with a method worth using: yescrypt, gost-yescrypt,
+ * scrypt, bcrypt, sha512-crypt, sha256-crypt. A plain-text password is
+ * refused here rather than never matching at OPER time.
+ */
+static const char *
+check_oper_hash(const char *v)
+{
+	static const char *const prefixes[] = { "$y$", "$gy$", "$7$", "$2b$", "$6$", "$5$" };
+	size_t n = strlen(v);
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+		known |= strncmp(v, prefixes[i], strlen(prefixes[i])) == 0;
+	if (!known || n < 20 || n > 512 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./$=,") != n)
+		return "must be a crypt(3) hash starting with $y$, $gy$, $7$, $2b$, $6$ or $5$ "
+		    "(make one with shmchatd --hash-password)";
+	return NULL;
+}
+
+/* hosts = [ "user@host", ... ]: masks kept in their full form, *!user@host */
+static int
+apply_oper_hosts(struct conf_oper *op, struct load_ctx *lc, const config_setting_t *s)
+{
+	bool single = config_setting_type(s) == CONFIG_TYPE_STRING;
+	int count = single ? 1 : config_setting_length(s);
+
+	if (!single && !config_setting_is_array(s) && !config_setting_is_list(s))
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "oper hosts must be an array of user@host masks");
+	if (count > CONFIG_MAX_OPER_HOSTS)
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "oper hosts must have at most %d entries", CONFIG_MAX_OPER_HOSTS);
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e = single ? s : config_setting_get_elem(s, (unsigned)i);
+		char mask[IRC_MASK_MAX + 1];
+		const char *v;
+
+		if (e == NULL || config_setting_type(e) != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, e != NULL ? e : s,
+			    "oper hosts entries must be strings");
+		v = config_setting_get_string(e);
+		if (v[0] == '\0' || !irc_mask_normalize(v, mask, sizeof mask))
+			return setting_err(lc->err, lc->errlen, lc->path, e,
+			    "oper hosts entry '%s' is not a user@host mask", v);
+		if ((op->hosts[op->nhosts] = strdup(mask)) == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, e, "out of memory");
+		op->nhosts++;
+	}
+	return 0;
+}
+
+/* one { name = ...; password = ...; hosts = [...]; } of opers */
+static int
+apply_oper(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
+{
+	struct conf_oper *op = &n->opers[n->nopers];
+	int count = config_setting_length(grp);
+
+	if (!config_setting_is_group(grp))
+		return setting_err(lc->err, lc->errlen, lc->path, grp,
+		    "opers entries must be groups: { name = ...; password = ...; hosts = [...]; }");
+	n->nopers++;	/* owned from here on: conf_free() frees what is set */
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s), *v, *why;
+		char **dst;
+
+		if (strcmp(name, "hosts") == 0) {
+			if (apply_oper_hosts(op, lc, s) < 0)
+				return -1;
+			continue;
+		}
+		if (strcmp(name, "name") == 0)
+			dst = &op->name;
+		else if (strcmp(name, "password") == 0)
+			dst = &op->password;
+		else
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting '%s' in an oper block", name);
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "oper %s must be a string", name);
+		v = config_setting_get_string(s);
+		why = dst == &op->password ? check_oper_hash(v) :
+		    v[0] == '\0' || strlen(v) > 32 || has_space_or_ctl(v) ?
+		    "must be 1 to 32 characters without spaces" : NULL;
+		if (why != NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s, "oper %s %s", name, why);
+		free(*dst);
+		if ((*dst = strdup(v)) == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s, "out of memory");
+	}
+	if (op->name == NULL)
+		return setting_err(lc->err, lc->errlen, lc->path, grp,
+		    "oper block without a name");
+	if (op->password == NULL)
+		return setting_err(lc->err, lc->errlen, lc->path, grp,
+		    "oper block '%s' without a password", op->name);
+	for (int i = 0; i < n->nopers - 1; i++)
+		if (irc_casecmp(n->opers[i].name, op->name) == 0)
+			return setting_err(lc->err, lc->errlen, lc->path, grp,
+			    "oper '%s' is defined twice", op->name);
+	return 0;
+}
+
+/* opers = ( { ... }, { ... } ) */
+static int
+apply_opers(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
+{
+	int count = config_setting_length(s);
+
+	if (!config_setting_is_list(s) && !config_setting_is_group(s))
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "opers must be a list of oper blocks: opers = ( { name = ...; ... } );");
+	/* a lone block is taken as a list of one */
+	if (config_setting_is_group(s))
+		count = 1;
+	if (count > CONFIG_MAX_OPERS)
+		return setting_err(lc->err, lc->errlen, lc->path, s,
+		    "opers must have at most %d blocks", CONFIG_MAX_OPERS);
+	if (count == 0)
+		return 0;
+	if ((n->opers = calloc((size_t)count, sizeof *n->opers)) == NULL)
+		return setting_err(lc->err, lc->errlen, lc->path, s, "out of memory");
+	for (int i = 0; i < count; i++)
+		if (apply_oper(n, lc, config_setting_is_group(s) ? s :
+		    config_setting_get_elem(s, (unsigned)i)) < 0)
+			return -1;
+	return 0;
+}
+
+const struct conf_oper *
+conf_oper_find(const struct conf *c, const char *name)
+{
+	for (int i = 0; i < c->nopers; i++)
+		if (irc_casecmp(c->opers[i].name, name) == 0)
+			return &c->opers[i];
+	return NULL;
+}
+
 static int
 apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {
@@ -614,6 +771,11 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 					return setting_err(lc->err, lc->errlen,
 					    lc->path, s, "admin must be a group");
 				if (apply_admin(n, lc, s) < 0)
+					return -1;
+				continue;
+			}
+			if (strcmp(name, "opers") == 0) {
+				if (apply_opers(n, lc, s) < 0)
 					return -1;
 				continue;
 			}
@@ -846,6 +1008,19 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DI(flood_queue);
 	DS(user);
 	DS(group);
+	DI(oper_override);
+	{
+		bool differ = old->nopers != new->nopers;
+		for (int i = 0; !differ && i < old->nopers; i++) {
+			const struct conf_oper *a = &old->opers[i], *b = &new->opers[i];
+			differ = str_differs(a->name, b->name) ||
+			    str_differs(a->password, b->password) || a->nhosts != b->nhosts;
+			for (int k = 0; !differ && k < a->nhosts; k++)
+				differ = str_differs(a->hosts[k], b->hosts[k]);
+		}
+		if (differ)
+			out_name(&o, "opers");
+	}
 	{
 		bool differ = old->nlimits_exempt != new->nlimits_exempt;
 		for (int i = 0; !differ && i < old->nlimits_exempt; i++)

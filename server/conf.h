@@ -19,6 +19,16 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/shmchat/shmchatd.conf"
 
 #define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_OPERS 64
+#define CONFIG_MAX_OPER_HOSTS 16
+
+/* one oper block: who may become a server operator with OPER name password */
+struct conf_oper {
+	char *name;			/* OPER's first parameter (case-insensitive) */
+	char *password;			/* a crypt(3) hash ("$y$...") */
+	char *hosts[CONFIG_MAX_OPER_HOSTS];	/* "*!user@host" masks; none: nobody */
+	int nhosts;
+};
 
 struct conf {
 	/* server identity */
@@ -69,6 +79,11 @@ struct conf {
 	/* admin = { queue_key = ...; group = "..."; }: shmchatctl's message queue */
 	long admin_queue_key;		/* 0x53434d51; a fixed key, never ftok() */
 	char *admin_group;		/* "shmchat": members may use shmchatctl */
+
+	/* opers = ( { name = ...; password = ...; hosts = [...]; }, ... ) */
+	struct conf_oper *opers;	/* NULL: nobody may become an operator */
+	int nopers;
+	bool oper_override;		/* false; true: operators count as channel operators everywhere */
 };
 
 void conf_init_defaults(struct conf *c);
@@ -89,6 +104,9 @@ int conf_load(struct conf *c, const char *path, bool must_exist,
  * must exist. Returns 0, or -1 with a message in err as conf_load().
  */
 int conf_load_admin(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* the oper block called name (case-insensitive), or NULL */
+const struct conf_oper *conf_oper_find(const struct conf *c, const char *name);
 
 /* human-readable list of differences ("motd, ping_timeout"), for reload logs */
 void conf_diff(const struct conf *old, const struct conf *new,

@@ -110,6 +110,9 @@ assert_defaults(const struct conf *c)
 	ck_assert_str_eq(c->limits_exempt[1], "::1");
 	ck_assert_str_eq(c->user, "shmchat");
 	ck_assert_str_eq(c->group, "shmchat");
+	ck_assert_int_eq(c->nopers, 0);
+	ck_assert_ptr_null(c->opers);
+	ck_assert(!c->oper_override);
 }
 
 /*
@@ -465,6 +468,121 @@ START_TEST(test_admin_group)
 }
 END_TEST
 
+#define HASH_Y	"$y$j9T$saltsaltsaltsaltsalt$N.44bTTVedjKfuW7ar67CoWirFXUzuQT9Fy.bPddci7"
+#define HASH_6	"$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5" \
+	"knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+
+START_TEST(test_opers)
+{
+	struct conf c;
+	char err[512];
+
+	conf_init_defaults(&c);
+	ck_assert_msg(load_text(&c, "opers = (\n"
+	    "  { name = \"alice\"; password = \"" HASH_Y "\";\n"
+	    "    hosts = [ \"*@127.0.0.1\", \"*@::1\", \"admin@*.example.org\" ]; },\n"
+	    "  { name = \"Bob\"; password = \"" HASH_6 "\"; }\n"
+	    ");\noper_override = true;\n", err, sizeof err, NULL, 0) == 0, "%s", err);
+	ck_assert_int_eq(c.nopers, 2);
+	ck_assert_str_eq(c.opers[0].name, "alice");
+	ck_assert_str_eq(c.opers[0].password, HASH_Y);
+	ck_assert_int_eq(c.opers[0].nhosts, 3);
+	/* kept in their full form, for irc_mask_match() against nick!user@host */
+	ck_assert_str_eq(c.opers[0].hosts[0], "*!*@127.0.0.1");
+	ck_assert_str_eq(c.opers[0].hosts[1], "*!*@::1");
+	ck_assert_str_eq(c.opers[0].hosts[2], "*!admin@*.example.org");
+	/* no hosts: the block exists, nobody may use it */
+	ck_assert_int_eq(c.opers[1].nhosts, 0);
+	ck_assert(c.oper_override);
+	/* names are looked up like nicks, case-insensitively */
+	ck_assert_ptr_eq(conf_oper_find(&c, "ALICE"), &c.opers[0]);
+	ck_assert_ptr_eq(conf_oper_find(&c, "bob"), &c.opers[1]);
+	ck_assert_ptr_null(conf_oper_find(&c, "carol"));
+	conf_free(&c);
+
+	/* a lone block, a single host string; an empty list */
+	conf_init_defaults(&c);
+	ck_assert_msg(load_text(&c, "opers = { name = \"x\"; password = \"" HASH_6 "\";"
+	    " hosts = \"ops@10.0.0.*\"; };\n", err, sizeof err, NULL, 0) == 0, "%s", err);
+	ck_assert_int_eq(c.nopers, 1);
+	ck_assert_int_eq(c.opers[0].nhosts, 1);
+	ck_assert_str_eq(c.opers[0].hosts[0], "*!ops@10.0.0.*");
+	ck_assert_int_eq(load_text(&c, "opers = ();\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_int_eq(c.nopers, 0);
+	conf_free(&c);
+
+	/* each mistake with its line */
+	assert_load_error("oper_override = 1;\n", 1, "oper_override must be true or false");
+	assert_load_error("opers = 1;\n", 1,
+	    "opers must be a list of oper blocks: opers = ( { name = ...; ... } );");
+	assert_load_error("opers = ( \"alice\" );\n", 1,
+	    "opers entries must be groups: { name = ...; password = ...; hosts = [...]; }");
+	assert_load_error("opers = (\n  { password = \"" HASH_6 "\"; }\n);\n", 2,
+	    "oper block without a name");
+	assert_load_error("opers = (\n  { name = \"a\";\n hosts = [\"*@*\"]; }\n);\n", 2,
+	    "oper block 'a' without a password");
+	assert_load_error("opers = (\n  { name = \"\"; }\n);\n", 2,
+	    "oper name must be 1 to 32 characters without spaces");
+	assert_load_error("opers = ( { name = \"a b\"; } );\n", 1,
+	    "oper name must be 1 to 32 characters without spaces");
+	assert_load_error("opers = ( { name = 7; } );\n", 1, "oper name must be a string");
+	assert_load_error("opers = (\n  { name = \"a\";\n    password = \"hunter2\"; }\n);\n", 3,
+	    "oper password must be a crypt(3) hash starting with $y$, $gy$, $7$, $2b$, $6$ "
+	    "or $5$ (make one with shmchatd --hash-password)");
+	/* old methods (md5-crypt, DES) are refused too */
+	assert_load_error("opers = ( { name = \"a\"; password = \"$1$saltsalt$9xy1btjgzLYfb7hivXtC//\"; } );\n",
+	    1, "oper password must be a crypt(3) hash starting with $y$, $gy$, $7$, $2b$, $6$ "
+	    "or $5$ (make one with shmchatd --hash-password)");
+	assert_load_error("opers = ( { name = \"a\"; password = \"" HASH_6 "\";\n"
+	    "  hosts = [ \"*@127.0.0.1\", \"bad mask\" ]; } );\n", 2,
+	    "oper hosts entry 'bad mask' is not a user@host mask");
+	assert_load_error("opers = ( { name = \"a\"; password = \"" HASH_6 "\";\n"
+	    "  hosts = [ \"\" ]; } );\n", 2, "oper hosts entry '' is not a user@host mask");
+	assert_load_error("opers = ( { name = \"a\"; password = \"" HASH_6 "\";\n"
+	    "  hosts = 5; } );\n", 2, "oper hosts must be an array of user@host masks");
+	assert_load_error("opers = ( { name = \"a\"; password = \"" HASH_6 "\";\n"
+	    "  hosts = ( 5 ); } );\n", 2, "oper hosts entries must be strings");
+	assert_load_error("opers = ( { name = \"a\"; password = \"" HASH_6 "\"; colour = 1; } );\n",
+	    1, "unknown setting 'colour' in an oper block");
+	assert_load_error("opers = (\n  { name = \"Alice\"; password = \"" HASH_6 "\"; },\n"
+	    "  { name = \"alice\"; password = \"" HASH_Y "\"; }\n);\n", 3,
+	    "oper 'alice' is defined twice");
+}
+END_TEST
+
+/* hostile sizes: too many blocks or hosts are refused, not truncated */
+START_TEST(test_opers_limits)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	char want[128];
+
+	ck_assert_ptr_nonnull(f);
+	fputs("opers = (\n", f);
+	for (int i = 0; i <= CONFIG_MAX_OPERS; i++)
+		fprintf(f, "%s{ name = \"op%d\"; password = \"" HASH_6 "\"; }\n", i ? "," : "", i);
+	fputs(");\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(want, sizeof want, "opers must have at most %d blocks", CONFIG_MAX_OPERS);
+	assert_load_error(text, 1, want);
+	free(text);
+
+	text = NULL;
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	fputs("opers = ( { name = \"a\"; password = \"" HASH_6 "\";\nhosts = [", f);
+	for (int i = 0; i <= CONFIG_MAX_OPER_HOSTS; i++)
+		fprintf(f, "%s\"*@10.0.0.%d\"", i ? "," : "", i);
+	fputs("]; } );\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(want, sizeof want, "oper hosts must have at most %d entries",
+	    CONFIG_MAX_OPER_HOSTS);
+	assert_load_error(text, 2, want);
+	free(text);
+}
+END_TEST
+
 /* shmchatctl's fallback: the admin group of a file with a mistake elsewhere */
 START_TEST(test_admin_only)
 {
@@ -527,6 +645,33 @@ START_TEST(test_diff)
 	ck_assert_int_eq(strlen(small), sizeof small - 1);
 	ck_assert_int_eq(strncmp(small, "listen, pas", sizeof small - 1), 0);
 
+	/* operators: a block added, then one of its hosts changed */
+	conf_free(&b);
+	conf_init_defaults(&b);
+	b.oper_override = true;
+	b.opers = calloc(1, sizeof *b.opers);
+	ck_assert_ptr_nonnull(b.opers);
+	b.nopers = 1;
+	b.opers[0].name = strdup("x");
+	b.opers[0].password = strdup(HASH_6);
+	b.opers[0].hosts[0] = strdup("*!*@127.0.0.1");
+	b.opers[0].nhosts = 1;
+	conf_diff(&a, &b, out, sizeof out);
+	ck_assert_str_eq(out, "oper_override, opers");
+	b.oper_override = false;
+	a.opers = calloc(1, sizeof *a.opers);
+	ck_assert_ptr_nonnull(a.opers);
+	a.nopers = 1;
+	a.opers[0].name = strdup("x");
+	a.opers[0].password = strdup(HASH_6);
+	a.opers[0].hosts[0] = strdup("*!*@127.0.0.1");
+	a.opers[0].nhosts = 1;
+	conf_diff(&a, &b, out, sizeof out);
+	ck_assert_str_eq(out, "nothing");
+	b.opers[0].hosts[0][4] = '2';
+	conf_diff(&a, &b, out, sizeof out);
+	ck_assert_str_eq(out, "opers");
+
 	conf_free(&a);
 	conf_free(&b);
 }
@@ -558,7 +703,7 @@ START_TEST(test_example_conf)
 		"registration_timeout", "ping_interval", "ping_timeout",
 		"stall_timeout", "ring_size", "inbox_size", "log_level", "admin",
 		"max_clients_per_ip", "flood_rate", "flood_burst", "flood_queue",
-		"limits_exempt", "user", "group",
+		"limits_exempt", "user", "group", "opers", "oper_override",
 	};
 	struct conf c;
 	char path[4096], err[512], line[1024], want[64];
@@ -1047,6 +1192,8 @@ config_suite(void)
 	tcase_add_test(tc, test_motd_file);
 	tcase_add_test(tc, test_motd_file_too_big);
 	tcase_add_test(tc, test_admin_group);
+	tcase_add_test(tc, test_opers);
+	tcase_add_test(tc, test_opers_limits);
 	tcase_add_test(tc, test_admin_only);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_example_conf);
