@@ -65,6 +65,7 @@ dir_user_alloc(struct dir *d, uint32_t *gen)
 	u->nick[0] = u->key[0] = u->user[0] = u->host[0] = u->realname[0] = '\0';
 	u->nchans = 0;
 	u->umodes = 0;
+	u->oper_retry_ms = 0;
 	u->connected_at = time(NULL);
 	d->nconnected++;
 	*gen = u->gen;
@@ -459,9 +460,28 @@ dir_set_state(struct dir *d, uint32_t slot, enum dir_state st)
 {
 	struct dir_user *u = &d->users[slot];
 
-	if (u->state == DIR_REGISTERED && st != DIR_REGISTERED)
+	if (u->state == DIR_REGISTERED && st != DIR_REGISTERED) {
 		d->nregistered--;
-	else if (u->state != DIR_REGISTERED && st == DIR_REGISTERED)
+		d->nopers -= (u->umodes & DIR_UMODE_OPER) != 0;
+		d->ninvisible -= (u->umodes & DIR_UMODE_INVISIBLE) != 0;
+	} else if (u->state != DIR_REGISTERED && st == DIR_REGISTERED) {
 		d->nregistered++;
+		d->nopers += (u->umodes & DIR_UMODE_OPER) != 0;
+		d->ninvisible += (u->umodes & DIR_UMODE_INVISIBLE) != 0;
+	}
 	u->state = st;
+}
+
+void
+dir_set_umodes(struct dir *d, uint32_t slot, uint32_t umodes)
+{
+	struct dir_user *u = &d->users[slot];
+
+	/* only registered users are counted (LUSERS) */
+	if (u->state == DIR_REGISTERED) {
+		d->nopers += ((umodes & DIR_UMODE_OPER) != 0) - ((u->umodes & DIR_UMODE_OPER) != 0);
+		d->ninvisible += ((umodes & DIR_UMODE_INVISIBLE) != 0) -
+		    ((u->umodes & DIR_UMODE_INVISIBLE) != 0);
+	}
+	u->umodes = umodes;
 }

@@ -107,7 +107,8 @@ struct dir_user {
 	char host[IRC_HOST_MAX + 1];
 	char realname[IRC_REAL_MAX + 1];
 	char *away;
-	uint32_t umodes;		/* enum dir_umode */
+	uint32_t umodes;		/* enum dir_umode; set with dir_set_umodes() */
+	uint64_t oper_retry_ms;		/* OPER refused until then (clock_ms) */
 	uint32_t *chans;		/* channel ids */
 	uint32_t nchans, cap;
 	time_t connected_at;
@@ -126,6 +127,7 @@ struct dir {
 	struct dir_user *nicks;		/* uthash heads, keyed by the folded name */
 	struct dir_chan *channels;
 	uint32_t nregistered, nchannels, nconnected;
+	uint32_t nopers, ninvisible;	/* registered users with +o, with +i */
 };
 
 int dir_init(struct dir *d, uint32_t nslots);
@@ -180,5 +182,7 @@ int dir_set_topic(struct dir *d, uint32_t chan_id, const char *topic, const char
 int dir_set_away(struct dir *d, uint32_t slot, const char *msg);
 /* state changes keep the registered-user count right */
 void dir_set_state(struct dir *d, uint32_t slot, enum dir_state st);
+/* user modes change here only: keeps the operator and invisible counts right */
+void dir_set_umodes(struct dir *d, uint32_t slot, uint32_t umodes);
 
 #endif

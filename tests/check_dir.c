@@ -645,6 +645,50 @@ START_TEST(counters)
 }
 END_TEST
 
+/* operators and invisible users, counted among the registered only (LUSERS) */
+START_TEST(umode_counters)
+{
+	struct dir d;
+	uint32_t gen;
+	int u[3];
+
+	ck_assert_int_eq(dir_init(&d, 3), 0);
+	for (int i = 0; i < 3; i++)
+		u[i] = alloc_user(&d, &gen);
+	/* modes of a client not yet registered count once it is */
+	dir_set_umodes(&d, u[0], DIR_UMODE_INVISIBLE);
+	ck_assert_uint_eq(d.ninvisible, 0);
+	dir_set_state(&d, u[0], DIR_REGISTERED);
+	ck_assert_uint_eq(d.ninvisible, 1);
+	dir_set_state(&d, u[1], DIR_REGISTERED);
+	dir_set_umodes(&d, u[1], DIR_UMODE_OPER | DIR_UMODE_INVISIBLE | DIR_UMODE_WALLOPS);
+	ck_assert_uint_eq(d.nopers, 1);
+	ck_assert_uint_eq(d.ninvisible, 2);
+	dir_set_umodes(&d, u[1], DIR_UMODE_OPER | DIR_UMODE_INVISIBLE);
+	ck_assert_uint_eq(d.nopers, 1);
+	ck_assert_uint_eq(d.ninvisible, 2);
+	dir_set_umodes(&d, u[1], DIR_UMODE_INVISIBLE);
+	ck_assert_uint_eq(d.nopers, 0);
+	dir_set_umodes(&d, u[1], DIR_UMODE_OPER);
+	ck_assert_uint_eq(d.nopers, 1);
+	ck_assert_uint_eq(d.ninvisible, 1);
+	/* leaving (QUIT) and release count out; a new client starts at zero */
+	dir_set_state(&d, u[1], DIR_QUITTING);
+	ck_assert_uint_eq(d.nopers, 0);
+	dir_user_release(&d, u[1]);
+	ck_assert_uint_eq(d.nopers, 0);
+	dir_user_release(&d, u[0]);
+	ck_assert_uint_eq(d.ninvisible, 0);
+	u[0] = alloc_user(&d, &gen);
+	ck_assert_uint_eq(dir_user(&d, u[0])->umodes, 0);
+	ck_assert_uint_eq(dir_user(&d, u[0])->oper_retry_ms, 0);
+	dir_set_state(&d, u[0], DIR_REGISTERED);
+	ck_assert_uint_eq(d.nopers, 0);
+	ck_assert_uint_eq(d.ninvisible, 0);
+	dir_free(&d);
+}
+END_TEST
+
 /* ------------------------------------------------- stress vs. a model */
 
 #define M_SLOTS		48
@@ -1399,6 +1443,7 @@ dir_suite(void)
 	tcase_add_test(tc, release_parts_everything);
 	tcase_add_test(tc, topic_and_away);
 	tcase_add_test(tc, counters);
+	tcase_add_test(tc, umode_counters);
 	tcase_add_test(tc, many_channels_grow);
 	tcase_add_test(tc, stress_against_model);
 	tcase_add_test(tc, fold_collisions);
