@@ -8,13 +8,14 @@
 #include "cmd_conn.h"
 #include "cmd_msg.h"
 #include "cmd_query.h"
+#include "cmd_user.h"
 #include "dirsvc.h"
 #include "irc.h"
 #include "log.h"
 #include "worker_io.h"
 
 static const struct cmd_family *const cmd_families[] = {
-	&cmd_conn, &cmd_chan, &cmd_msg, &cmd_query,
+	&cmd_conn, &cmd_chan, &cmd_msg, &cmd_query, &cmd_user,
 };
 
 const struct cmd_row *

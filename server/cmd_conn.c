@@ -272,27 +272,32 @@ m_nick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return CMD_OK;
 }
 
+void
+cmd_conn_quit(struct dirsvc *ds, uint32_t slot, const char *reason)
+{
+	struct dir_user *u = &ds->dir.users[slot];
+	char pfx[256], line[IRC_MAXLINE + 1];
+	size_t len;
+
+	if (u->state != DIR_REGISTERED)
+		return;
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	len = irc_fmt(line, sizeof line, ":%s QUIT :%s", pfx, reason);
+	dirsvc_emit_peers(ds, slot, false, NULL, line, len);
+	while (u->nchans > 0)
+		if (dir_part(&ds->dir, slot, u->chans[u->nchans - 1]) < 0)
+			u->nchans--;	/* inconsistent entry: drop it, never loop */
+	dir_nick_clear(&ds->dir, slot);	/* free for the next client at once */
+	dir_set_state(&ds->dir, slot, DIR_QUITTING);
+	log_info("%s quit (%s)", pfx, reason);
+}
+
 /* a client leaves: by its QUIT, or the master's (its worker died, a kick) */
 static int
 m_quit(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
-	struct dir_user *u = &ds->dir.users[q->slot];
-	const char *reason = q->nargs > 0 ? q->args[0] : "Client Quit";
-	char pfx[256], line[IRC_MAXLINE + 1];
-	size_t len;
-
 	(void)r;
-	if (u->state != DIR_REGISTERED)
-		return CMD_OK;
-	dirsvc_prefix(u, pfx, sizeof pfx);
-	len = irc_fmt(line, sizeof line, ":%s QUIT :%s", pfx, reason);
-	dirsvc_emit_peers(ds, q->slot, false, NULL, line, len);
-	while (u->nchans > 0)
-		if (dir_part(&ds->dir, q->slot, u->chans[u->nchans - 1]) < 0)
-			u->nchans--;	/* inconsistent entry: drop it, never loop */
-	dir_nick_clear(&ds->dir, q->slot);	/* free for the next client at once */
-	dir_set_state(&ds->dir, q->slot, DIR_QUITTING);
-	log_info("%s quit (%s)", pfx, reason);
+	cmd_conn_quit(ds, q->slot, q->nargs > 0 ? q->args[0] : "Client Quit");
 	return CMD_OK;
 }
 

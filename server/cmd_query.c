@@ -75,7 +75,9 @@ cmd_query_lusers(struct dirsvc *ds, struct reply *r)
 	struct dir *d = &ds->dir;
 	uint32_t unknown = d->nconnected - d->nregistered;
 
-	RPL(r, RPL_LUSERCLIENT, d->nregistered);
+	RPL(r, RPL_LUSERCLIENT, d->nregistered - d->ninvisible, d->ninvisible);
+	if (d->nopers > 0)	/* like Solanum: only when there are any */
+		RPL(r, RPL_LUSEROP, d->nopers);
 	if (unknown > 0)
 		RPL(r, RPL_LUSERUNKNOWN, unknown);
 	RPL(r, RPL_LUSERCHANNELS, d->nchannels);
@@ -133,11 +135,22 @@ query_mask_match(const char *mask, const char *s)
 	return query_mask_match(mask + 1, s + 1);
 }
 
+/* WHO's flags: H (here) or G (gone, away), then * for an operator */
+static void
+query_who_flags(const struct dir_user *u, char *out, size_t cap)
+{
+	snprintf(out, cap, "%c%s", u->away ? 'G' : 'H',
+	    (u->umodes & DIR_UMODE_OPER) ? "*" : "");
+}
+
 static void
 query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct dir_user *u)
 {
+	char flags[8];
+
+	query_who_flags(u, flags, sizeof flags);
 	RPL(r, RPL_WHOREPLY, chan, u->user, u->host, ds->cfg->server_name, u->nick,
-	    u->away ? "G" : "H", u->realname);
+	    flags, u->realname);
 }
 
 static int
@@ -183,6 +196,8 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 
 	RPL(r, RPL_WHOISUSER, u->nick, u->user, u->host, u->realname);
 	RPL(r, RPL_WHOISSERVER, u->nick, ds->cfg->server_name, ds->cfg->description);
+	if (u->umodes & DIR_UMODE_OPER)
+		RPL(r, RPL_WHOISOPERATOR, u->nick);
 	if (u->away)
 		RPL(r, RPL_AWAY, u->nick, u->away);
 	REPLY_LIST_START(&l, r, RPL_WHOISCHANNELS, u->nick);
@@ -214,7 +229,7 @@ m_away(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return CMD_OK;
 }
 
-/* ISON: the nicks present; USERHOST: nick=+user@host of (at most 5) */
+/* ISON: the nicks present; USERHOST: nick[*]=+user@host of (at most 5), * for an operator */
 static int
 m_nick_list(struct dirsvc *ds, struct reply *r, const struct cmd_req *q, bool userhost)
 {
@@ -229,8 +244,9 @@ m_nick_list(struct dirsvc *ds, struct reply *r, const struct cmd_req *q, bool us
 			continue;
 		const struct dir_user *u = &d->users[slot];
 		if (userhost)
-			len += snprintf(list + len, sizeof list - len, "%s%s=%c%s@%s",
-			    len ? " " : "", u->nick, u->away ? '-' : '+', u->user, u->host);
+			len += snprintf(list + len, sizeof list - len, "%s%s%s=%c%s@%s",
+			    len ? " " : "", u->nick, (u->umodes & DIR_UMODE_OPER) ? "*" : "",
+			    u->away ? '-' : '+', u->user, u->host);
 		else
 			len += snprintf(list + len, sizeof list - len, "%s%s",
 			    len ? " " : "", u->nick);

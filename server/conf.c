@@ -738,15 +738,6 @@ apply_opers(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 	return 0;
 }
 
-const struct conf_oper *
-conf_oper_find(const struct conf *c, const char *name)
-{
-	for (int i = 0; i < c->nopers; i++)
-		if (irc_casecmp(c->opers[i].name, name) == 0)
-			return &c->opers[i];
-	return NULL;
-}
-
 static int
 apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {

@@ -105,9 +105,6 @@ int conf_load(struct conf *c, const char *path, bool must_exist,
  */
 int conf_load_admin(struct conf *c, const char *path, char *err, size_t errlen);
 
-/* the oper block called name (case-insensitive), or NULL */
-const struct conf_oper *conf_oper_find(const struct conf *c, const char *name);
-
 /* human-readable list of differences ("motd, ping_timeout"), for reload logs */
 void conf_diff(const struct conf *old, const struct conf *new,
     char *out, size_t outlen);

@@ -20,14 +20,34 @@
 #include "ring.h"
 
 struct conf;
+struct dirsvc;
+
+/*
+ * What command halves need of the master beyond the directory (master.c
+ * fills it in; a unit test may leave it or its members NULL).
+ */
+struct dirsvc_ops {
+	/* end slot's connection: its worker says ERROR :Closing Link
+	 * (reason) and exits; the directory is left to the caller */
+	void (*close_client)(struct dirsvc *ds, uint32_t slot, const char *reason);
+	/* reload the configuration as SIGHUP does, once the current request
+	 * is answered; the outcome is told to (slot, gen) in a NOTICE */
+	void (*rehash)(struct dirsvc *ds, uint32_t slot, uint32_t gen);
+	/* does password match a crypt(3) hash? (passwd.c: only the master
+	 * links libcrypt, so the command layer does not call it directly) */
+	bool (*passwd_check)(const char *password, const char *hash);
+};
 
 struct dirsvc {
 	struct dir dir;
 	struct ring *ring;
 	const struct conf *cfg;	/* the running configuration */
+	const char *config_path;	/* its file (REHASH's 382) */
+	const struct dirsvc_ops *ops;
 	time_t started;
 	struct buf pending;	/* records waiting for ring space, in order */
 	bool fanout_due;	/* records were published: run fan-out */
+	uint64_t oper_check_next_ms;	/* no OPER password is checked before then */
 };
 
 /*

@@ -209,8 +209,10 @@ fanout_resolve(struct fanout *f, struct dirsvc *ds, const struct ring_rec *rec, 
 		fanout_msg_nick(f, ds, &n, rec, stamp);
 		break;
 	case RING_TO_ALL:
+		/* target_id: user modes of which a recipient needs one (WALLOPS: +w) */
 		for (uint32_t i = 0; i < ds->dir.nslots; i++)
-			if (ds->dir.users[i].state == DIR_REGISTERED)
+			if (ds->dir.users[i].state == DIR_REGISTERED && (rec->target_id == 0 ||
+			    (ds->dir.users[i].umodes & rec->target_id) != 0))
 				fanout_add(f, &n, i, stamp);
 		break;
 	default:

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "master_requests.h"
 #include "master_ring.h"
 #include "master_state.h"
+#include "master_worker.h"
+#include "passwd.h"
 #include "privdrop.h"
 
 #define TICK_MS			200
@@ -56,6 +59,61 @@ master_signal(struct master *m)
 			break;
 		}
 	}
+}
+
+/* ------------------------------------------------ for the command layer */
+
+/* the master that owns ds (struct dirsvc lives inside struct master) */
+static struct master *
+master_of(struct dirsvc *ds)
+{
+	return (struct master *)(void *)((char *)ds - offsetof(struct master, ds));
+}
+
+/* KILL: the same close as shmchatctl kick's */
+static void
+master_close_client(struct dirsvc *ds, uint32_t slot, const char *reason)
+{
+	master_worker_close(master_of(ds), slot, reason);
+}
+
+/* REHASH: not inside the request, whose reply still points into the
+ * running configuration; master_turn() reloads after it */
+static void
+master_rehash(struct dirsvc *ds, uint32_t slot, uint32_t gen)
+{
+	struct master *m = master_of(ds);
+
+	m->rehash_due = true;
+	m->rehash_slot = slot;
+	m->rehash_gen = gen;
+}
+
+static const struct dirsvc_ops master_ds_ops = {
+	.close_client = master_close_client,
+	.rehash = master_rehash,
+	.passwd_check = passwd_check,
+};
+
+/* reload as SIGHUP does, and tell the operator who asked how it went */
+static void
+master_rehash_now(struct master *m)
+{
+	const struct dir_user *u = &m->ds.dir.users[m->rehash_slot];
+	struct ring_target t = { .kind = RING_TO_SLOT, .id = m->rehash_slot,
+	    .gen = m->rehash_gen };
+	char result[600], line[IRC_MAXLINE + 1];
+	size_t len;
+
+	m->rehash_due = false;
+	log_info("REHASH: reloading %s", m->config_path);
+	master_control_reload(m, result, sizeof result);
+	if (u->gen != m->rehash_gen || u->state != DIR_REGISTERED)
+		return;
+	len = irc_fmt(line, sizeof line, ":%s NOTICE %s :*** REHASH: %s", m->cfg->server_name,
+	    u->nick, result);
+	if (dirsvc_emit(&m->ds, &t, line, len) < 0)
+		log_warnx("REHASH: could not queue the notice to %s", u->nick);
 }
 
 /* ------------------------------------------------------------------ tick */
@@ -171,6 +229,8 @@ master_setup_tables(struct master *m)
 		ipc_peer_init(&m->slots[i].ipc, -1);
 	m->ds.ring = &m->ring;
 	m->ds.cfg = m->cfg;
+	m->ds.config_path = m->config_path;
+	m->ds.ops = &master_ds_ops;
 	m->ds.started = m->started;
 	buf_init(&m->ds.pending);
 	buf_init(&m->requests);
@@ -328,6 +388,8 @@ master_turn(struct master *m)
 		master_requests_handle_one(m);
 		r = master_ring_fanout(m);
 	}
+	if (m->rehash_due)
+		master_rehash_now(m);
 	master_ring_upkeep(m);
 	return m->ds.fanout_due || (r == FANOUT_CAUGHT_UP && master_requests_pending(m));
 }

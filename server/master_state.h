@@ -90,6 +90,8 @@ struct master {
 	int exit_code;
 	struct master_admin admin;
 	struct master_forkserver fs;
+	bool rehash_due;	/* REHASH: reload once the requests of this turn are done */
+	uint32_t rehash_slot, rehash_gen;	/* who asked: told the outcome */
 };
 
 #endif

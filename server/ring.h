@@ -91,7 +91,8 @@ enum ring_kind {
 	RING_TO_SLOT = 2,	/* one client (id, gen) */
 	RING_TO_NICK = 3,	/* a client's message to the nick in extra */
 	RING_TO_CHANS = 4,	/* members of the (id, gen) pairs in extra, once each */
-	RING_TO_ALL = 5,	/* every registered client */
+	RING_TO_ALL = 5,	/* every registered client; with id != 0, those
+				 * having one of the user modes in id (dir.h) */
 	RING_ACK = 6,		/* one client (id, gen): the answer to its request;
 				 * extra is struct ring_ack, payload its reply lines */
 	RING_MSG_CHAN = 7,	/* a client's message to the channel named in extra:

@@ -16,9 +16,11 @@
 #include "cmd_conn.h"
 #include "cmd_msg.h"
 #include "cmd_query.h"
+#include "cmd_user.h"
 #include "conf.h"
 #include "dirsvc.h"
 #include "ipc.h"
+#include "passwd.h"
 #include "reply.h"
 #include "unit.h"
 
@@ -128,7 +130,7 @@ refused_raw(uint16_t nargs, const char *strings, size_t len, struct answer *a)
 }
 
 static const struct cmd_family *const families[] = { &cmd_conn, &cmd_chan, &cmd_msg,
-	&cmd_query };
+	&cmd_query, &cmd_user };
 
 /* every master half, with too few, the fewest, the most and too many
  * arguments: one answer each, refused as malformed when out of bounds */
@@ -223,6 +225,143 @@ START_TEST(answers_carry_replies)
 }
 END_TEST
 
+/* "secret" */
+#define HASH_6	"$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5" \
+	"knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+
+static uint32_t closed_slot = UINT32_MAX;
+static char closed_reason[512];
+
+static void
+record_close(struct dirsvc *d, uint32_t slot, const char *reason)
+{
+	(void)d;
+	closed_slot = slot;
+	snprintf(closed_reason, sizeof closed_reason, "%s", reason);
+}
+
+static const struct dirsvc_ops test_ops = {
+	.close_client = record_close,
+	.passwd_check = passwd_check,
+};
+
+/* one oper block "root" for *@127.0.0.1; alice connects from there */
+static void
+oper_setup(void)
+{
+	cfg.opers = calloc(1, sizeof *cfg.opers);
+	ck_assert_ptr_nonnull(cfg.opers);
+	cfg.nopers = 1;
+	cfg.opers[0].name = strdup("root");
+	cfg.opers[0].password = strdup(HASH_6);
+	cfg.opers[0].hosts[0] = strdup("*!*@127.0.0.1");
+	cfg.opers[0].nhosts = 1;
+	snprintf(ds.dir.users[0].user, sizeof ds.dir.users[0].user, "al");
+	snprintf(ds.dir.users[0].host, sizeof ds.dir.users[0].host, "127.0.0.1");
+	ds.ops = &test_ops;
+}
+
+START_TEST(oper_checks)
+{
+	struct answer *a = malloc(sizeof *a);
+	const char *wrong[2] = { "root", "Secret" }, *right[2] = { "ROOT", "secret" };
+	const char *unknown[2] = { "nobody", "secret" }, *deop[2] = { "alice", "-o" };
+
+	ck_assert_ptr_nonnull(a);
+	oper_setup();
+	/* a wrong password, then the right one too soon after it: 464 both */
+	request(0, "OPER", 2, wrong, a);
+	ck_assert_uint_eq(a->status, CMD_FAILED);
+	ck_assert_ptr_nonnull(strstr(a->text, " 464 alice :Password incorrect\r\n"));
+	ck_assert_uint_gt(ds.dir.users[0].oper_retry_ms, 0);
+	request(0, "OPER", 2, right, a);
+	ck_assert_uint_eq(a->status, CMD_FAILED);
+	ck_assert_ptr_nonnull(strstr(a->text, " 464 "));
+	ck_assert(!cmd_user_is_oper(&ds, 0));
+	/* an unknown name: 491, like a host that is not allowed */
+	request(0, "OPER", 2, unknown, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 491 alice :No O-lines for your host\r\n"));
+	/* every check busy for a while: 263, nothing checked */
+	ds.dir.users[0].oper_retry_ms = 0;
+	ds.oper_check_next_ms = UINT64_MAX;
+	request(0, "OPER", 2, right, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 263 alice OPER :Please wait a while"));
+	ck_assert_uint_eq(ds.dir.users[0].oper_retry_ms, 0);
+	/* the right password, the name in another case: +o */
+	ds.oper_check_next_ms = 0;
+	request(0, "OPER", 2, right, a);
+	ck_assert_uint_eq(a->status, CMD_OK);
+	ck_assert_ptr_nonnull(strstr(a->text, ":alice MODE alice :+o\r\n"));
+	ck_assert_ptr_nonnull(strstr(a->text, " 381 alice :You are now an IRC operator\r\n"));
+	ck_assert(strstr(a->text, "+o") < strstr(a->text, " 381 "));
+	ck_assert(cmd_user_is_oper(&ds, 0));
+	ck_assert(!cmd_user_oper_override(&ds, 0));
+	cfg.oper_override = true;
+	ck_assert(cmd_user_oper_override(&ds, 0));
+	ck_assert_uint_eq(ds.dir.nopers, 1);
+	request(0, "LUSERS", 0, NULL, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 252 alice 1 :operator(s) online\r\n"));
+	/* MODE -o drops it, and the count */
+	request(0, "MODE", 2, deop, a);
+	ck_assert_ptr_nonnull(strstr(a->text, ":alice MODE alice :-o\r\n"));
+	ck_assert(!cmd_user_is_oper(&ds, 0));
+	ck_assert_uint_eq(ds.dir.nopers, 0);
+	request(0, "LUSERS", 0, NULL, a);
+	ck_assert_ptr_null(strstr(a->text, " 252 "));
+	/* from a host the block does not allow: 491, nothing checked */
+	snprintf(ds.dir.users[0].host, sizeof ds.dir.users[0].host, "10.1.2.3");
+	ds.oper_check_next_ms = UINT64_MAX;
+	request(0, "OPER", 2, right, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 491 "));
+	free(a);
+}
+END_TEST
+
+START_TEST(oper_commands)
+{
+	struct answer *a = malloc(sizeof *a);
+	const char *right[2] = { "root", "secret" }, *kill_bob[2] = { "Bob", "bye now" };
+	const char *kill_srv[1] = { "SHMCHAT.localhost" }, *kill_ghost[1] = { "ghost" };
+	const char *text[1] = { "hello opers" }, *empty[1] = { "" };
+
+	ck_assert_ptr_nonnull(a);
+	oper_setup();
+	ck_assert_int_eq(dir_nick_set(&ds.dir, 1, "bob"), 0);
+	dir_set_state(&ds.dir, 1, DIR_REGISTERED);
+	/* not an operator yet: 481 for each */
+	request(0, "KILL", 2, kill_bob, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 481 alice :Permission Denied"));
+	request(0, "WALLOPS", 1, text, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 481 "));
+	request(0, "REHASH", 0, NULL, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 481 "));
+	ck_assert_uint_eq(closed_slot, UINT32_MAX);
+
+	request(0, "OPER", 2, right, a);
+	ck_assert_uint_eq(a->status, CMD_OK);
+	request(0, "KILL", 1, kill_srv, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 483 alice :You can't kill a server!\r\n"));
+	request(0, "KILL", 1, kill_ghost, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 401 alice ghost :No such nick"));
+	request(0, "WALLOPS", 1, empty, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 461 alice WALLOPS :"));
+	/* alice is not +w: she gets her WALLOPS in her reply */
+	request(0, "WALLOPS", 1, text, a);
+	ck_assert_uint_eq(a->status, CMD_OK);
+	ck_assert_ptr_nonnull(strstr(a->text, ":alice!al@127.0.0.1 WALLOPS :hello opers\r\n"));
+	request(0, "REHASH", 0, NULL, a);
+	ck_assert_ptr_nonnull(strstr(a->text, " 382 alice shmchatd.conf :Rehashing\r\n"));
+	/* KILL: bob quits at once, his nick is free, his worker is told */
+	request(0, "KILL", 2, kill_bob, a);
+	ck_assert_uint_eq(a->status, CMD_OK);
+	ck_assert_uint_eq(ds.dir.users[1].state, DIR_QUITTING);
+	ck_assert_int_lt(dir_nick_find(&ds.dir, "bob"), 0);
+	ck_assert_uint_eq(closed_slot, 1);
+	ck_assert_str_eq(closed_reason, "Killed (alice (bye now))");
+	free(a);
+}
+END_TEST
+
 /* numerics: one formatter; a list reply splits before a line overflows */
 static char collected[16384];
 
@@ -281,6 +420,8 @@ main(void)
 	tcase_add_test(tc, every_request_answered);
 	tcase_add_test(tc, malformed_requests_answered);
 	tcase_add_test(tc, answers_carry_replies);
+	tcase_add_test(tc, oper_checks);
+	tcase_add_test(tc, oper_commands);
 	tcase_add_test(tc, reply_formats);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
