@@ -494,10 +494,6 @@ START_TEST(test_opers)
 	/* no hosts: the block exists, nobody may use it */
 	ck_assert_int_eq(c.opers[1].nhosts, 0);
 	ck_assert(c.oper_override);
-	/* names are looked up like nicks, case-insensitively */
-	ck_assert_ptr_eq(conf_oper_find(&c, "ALICE"), &c.opers[0]);
-	ck_assert_ptr_eq(conf_oper_find(&c, "bob"), &c.opers[1]);
-	ck_assert_ptr_null(conf_oper_find(&c, "carol"));
 	conf_free(&c);
 
 	/* a lone block, a single host string; an empty list */
