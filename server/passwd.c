@@ -136,10 +136,11 @@ passwd_prompt(const char *prompt, char *buf, size_t cap)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* echo off before the prompt: what is typed after it never shows */
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
 		return -errno;
+	fputs(prompt, stderr);
+	fflush(stderr);
 	rc = passwd_read_line(STDIN_FILENO, buf, cap);
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &old) < 0 && rc == 0)
 		rc = -errno;
