@@ -15,7 +15,7 @@
 
 /*
  * A password check runs crypt(3) in the master, on purpose slow (yescrypt
- * at its default cost: ~66 ms of CPU), and nothing else runs meanwhile.
+ * at its default cost: ~70 ms of CPU, 16 MiB), and nothing else runs meanwhile.
  * So after a failed OPER a client waits OPER_RETRY_MS before its password
  * is checked again (464 without a check until then), and all checks
  * together take at most 1/OPER_CHECK_SHARE of the master's time: after a
