@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "passwd.h"
 
 /* the methods passwd_hash() tries, best first */
@@ -36,9 +37,17 @@ passwd_check(const char *password, const char *hash)
 	const char *out;
 	bool ok;
 
-	if (cd == NULL)
+	if (cd == NULL) {
+		log_warnx("password check: out of memory");
 		return false;
+	}
+	errno = 0;
 	out = crypt_rn(password, hash, cd, sizeof *cd);
+	/* the configured hash is unusable (a method this libcrypt lacks), or
+	 * memory ran out: the operator's fault is not the client's, say so */
+	if (out == NULL || out[0] == '*')
+		log_warnx("password check: crypt failed (%s); is the hash of a method "
+		    "this libcrypt supports?", errno != 0 ? strerror(errno) : "no result");
 	/* a failure token ("*0") can never equal a configured hash */
 	ok = out != NULL && out[0] != '*' && passwd_equal(out, hash);
 	explicit_bzero(cd, sizeof *cd);	/* holds what the password was turned into */
