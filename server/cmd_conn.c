@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "chanmode.h"
 #include "cmd_conn.h"
 #include "cmd_query.h"
 #include "conf.h"
@@ -225,21 +226,48 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	localtime_r(&ds->started, &tm);
 	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
 	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
-	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES
-	    " NETWORK=%s NICKLEN=%d PREFIX=() TOPICLEN=%d", cfg->away_len,
-	    cfg->max_channels_per_client, cfg->channel_len, cfg->network, cfg->nick_len,
+	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES " ELIST=MNU"
+	    " KEYLEN=%d KICKLEN=%d MAXLIST=beI:%d NETWORK=%s NICKLEN=%d TOPICLEN=%d",
+	    cfg->away_len, cfg->max_channels_per_client, cfg->channel_len, IRC_KEY_MAX,
+	    cfg->topic_len, cfg->max_list_entries, cfg->network, cfg->nick_len,
 	    cfg->topic_len);
 
 	RPL(r, RPL_WELCOME, cfg->network, u->nick, u->user, u->host);
 	RPL(r, RPL_YOURHOST, cfg->server_name, "shmchat-" PACKAGE_VERSION);
 	RPL(r, RPL_CREATED, created);
 	RPL(r, RPL_MYINFO, cfg->server_name, "shmchat-" PACKAGE_VERSION, SHMCHAT_USERMODES,
-	    SHMCHAT_CHANMODES);
+	    CHANMODE_LETTERS, CHANMODE_WITH_PARAM);
 	RPL(r, RPL_ISUPPORT, isupport);
+	RPL(r, RPL_ISUPPORT, CHANMODE_ISUPPORT);
 	cmd_query_lusers(ds, r);
 	cmd_query_motd(ds, r);
 	log_info("%s!%s@%s registered (slot %u)", u->nick, u->user, u->host, q->slot);
 	return CMD_OK;
+}
+
+/* a banned member without voice or op keeps its nick, as the big servers
+ * do: otherwise a nick change would dodge a ban on the nick */
+static bool
+conn_nick_change_allowed(struct dirsvc *ds, struct reply *r, uint32_t slot, const char *old,
+    const char *nick)
+{
+	const struct dir_user *u = &ds->dir.users[slot];
+	char nuh[IRC_MASK_MAX + 1];
+
+	snprintf(nuh, sizeof nuh, "%s!%s@%s", nick, u->user, u->host);
+	for (uint32_t i = 0; i < u->nchans; i++) {
+		const struct dir_chan *c = dir_chan_get(&ds->dir, u->chans[i]);
+		const struct dir_member *m;
+		if (c == NULL || c->lists[DIR_LIST_BAN].n == 0 ||
+		    (m = dir_member_get(c, slot)) == NULL ||
+		    (m->flags & (DIR_MEMBER_OP | DIR_MEMBER_VOICE)))
+			continue;
+		if (chanmode_banned(c, old) || chanmode_banned(c, nuh)) {
+			RPL(r, ERR_BANNICKCHANGE, nick, c->name);
+			return false;
+		}
+	}
+	return true;
 }
 
 static int
@@ -251,6 +279,9 @@ m_nick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	if (strcmp(u->nick, q->args[0]) == 0)
 		return CMD_OK;
 	dirsvc_prefix(u, old, sizeof old);
+	if (u->state == DIR_REGISTERED && !conn_nick_change_allowed(ds, r, q->slot, old,
+	    q->args[0]))
+		return CMD_FAILED;
 	if (dir_nick_set(&ds->dir, q->slot, q->args[0]) < 0) {
 		RPL(r, ERR_NICKNAMEINUSE, q->args[0]);
 		return CMD_FAILED;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chanmode.h"
 #include "cmd_query.h"
 #include "conf.h"
 #include "dirsvc.h"
@@ -117,39 +118,57 @@ m_motd(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return CMD_OK;
 }
 
-/* shell-style * and ? match, case-insensitive (rfc1459) */
-static bool
-query_mask_match(const char *mask, const char *s)
+/* 352 for u: flags H or G, then its prefix in chan (m, or NULL) */
+static void
+query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct dir_user *u,
+    const struct dir_member *m)
 {
-	if (*mask == '\0')
-		return *s == '\0';
-	if (*mask == '*')
-		return query_mask_match(mask + 1, s) ||
-		    (*s != '\0' && query_mask_match(mask, s + 1));
-	if (*s == '\0')
-		return false;
-	if (*mask != '?' && irc_tolower(*mask) != irc_tolower(*s))
-		return false;
-	return query_mask_match(mask + 1, s + 1);
+	char flags[8];
+
+	snprintf(flags, sizeof flags, "%s%s", u->away ? "G" : "H",
+	    m != NULL ? chanmode_prefix(m) : "");
+	RPL(r, RPL_WHOREPLY, chan, u->user, u->host, ds->cfg->server_name, u->nick, flags,
+	    u->realname);
+}
+
+/* may viewer see u in a WHO or NAMES of the whole network? (+i hides) */
+static bool
+query_user_visible(const struct dirsvc *ds, uint32_t viewer, uint32_t slot)
+{
+	return slot == viewer || !(ds->dir.users[slot].umodes & DIR_UMODE_INVISIBLE) ||
+	    dir_shares_chan(&ds->dir, viewer, slot);
 }
 
 static void
-query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct dir_user *u)
+query_who_chan(struct dirsvc *ds, struct reply *r, const struct dir_chan *c, uint32_t viewer,
+    bool opers_only)
 {
-	RPL(r, RPL_WHOREPLY, chan, u->user, u->host, ds->cfg->server_name, u->nick,
-	    u->away ? "G" : "H", u->realname);
+	struct dir *d = &ds->dir;
+	bool member = dir_is_member(d, c->id, viewer);
+
+	if (!member && (c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)))
+		return;
+	for (uint32_t i = 0; i < c->nmembers; i++) {
+		const struct dir_user *u = &d->users[c->members[i].slot];
+		if ((!member && (u->umodes & DIR_UMODE_INVISIBLE)) ||
+		    (opers_only && !(u->umodes & DIR_UMODE_OPER)))
+			continue;
+		query_who_one(ds, r, c->name, u, &c->members[i]);
+	}
 }
 
+/* WHO #chan, or WHO mask (nick, host or realname) [o]: operators only */
 static int
 m_who(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	struct dir *d = &ds->dir;
 	const char *mask = q->nargs > 0 ? q->args[0] : "*";
+	bool opers_only = q->nargs > 1 && strchr(q->args[1], 'o') != NULL;
 
 	if (mask[0] == '#') {
 		struct dir_chan *c = dir_chan_find(d, mask);
-		for (uint32_t i = 0; c != NULL && i < c->nmembers; i++)
-			query_who_one(ds, r, c->name, &d->users[c->members[i].slot]);
+		if (c != NULL)
+			query_who_chan(ds, r, c, q->slot, opers_only);
 	} else {
 		if (strcmp(mask, "0") == 0)
 			mask = "*";
@@ -157,8 +176,12 @@ m_who(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		unsigned shown = 0;
 		for (uint32_t i = 0; i < d->nslots && shown < 1000; i++) {
 			const struct dir_user *u = &d->users[i];
-			if (u->state == DIR_REGISTERED && query_mask_match(mask, u->nick)) {
-				query_who_one(ds, r, "*", u);
+			if (u->state != DIR_REGISTERED || !query_user_visible(ds, q->slot, i) ||
+			    (opers_only && !(u->umodes & DIR_UMODE_OPER)))
+				continue;
+			if (irc_mask_match(mask, u->nick) || irc_mask_match(mask, u->host) ||
+			    irc_mask_match(mask, u->realname)) {
+				query_who_one(ds, r, "*", u, NULL);
 				shown++;
 			}
 		}
@@ -188,8 +211,11 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	REPLY_LIST_START(&l, r, RPL_WHOISCHANNELS, u->nick);
 	for (uint32_t i = 0; i < u->nchans; i++) {
 		const struct dir_chan *c = dir_chan_get(d, u->chans[i]);
-		if (c != NULL)
-			reply_list_add(&l, "", c->name);
+		/* secret and private channels only to those who are in them */
+		if (c == NULL || ((c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)) &&
+		    (uint32_t)slot != q->slot && !dir_is_member(d, c->id, q->slot)))
+			continue;
+		reply_list_add(&l, chanmode_prefix(dir_member_get(c, (uint32_t)slot)), c->name);
 	}
 	reply_list_end(&l);
 	RPL(r, RPL_WHOISIDLE, u->nick, dirsvc_idle(ds, slot), (long long)u->connected_at);

@@ -84,6 +84,9 @@ conf_init_defaults(struct conf *c)
 	c->user = xstrdup("shmchat");
 	c->group = xstrdup("shmchat");
 
+	c->default_channel_modes = xstrdup("nt");
+	c->max_list_entries = 100;
+
 	c->admin_queue_key = 0x53434d51;	/* ADMINQ_DEFAULT_KEY */
 	c->admin_group = xstrdup("shmchat");
 }
@@ -105,6 +108,7 @@ conf_free(struct conf *c)
 		free(c->limits_exempt[i]);
 	free(c->user);
 	free(c->group);
+	free(c->default_channel_modes);
 	/* zeroed, so a second free or a following init is harmless */
 	memset(c, 0, sizeof *c);
 }
@@ -312,6 +316,17 @@ check_account(const char *v)
 	return NULL;
 }
 
+/* the parameterless channel modes a new channel starts with */
+static const char *
+check_chanmodes(const char *v)
+{
+	const char *p = v + (v[0] == '+');
+
+	if (strlen(p) > 6 || strspn(p, "imnpst") != strlen(p))
+		return "must be channel modes among i, m, n, p, s and t (e.g. \"nt\")";
+	return NULL;
+}
+
 enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL, OPT_ADDRS };
 
 #define OPT_EMPTY_UNSET	0x1	/* string "" means NULL (feature off) */
@@ -355,6 +370,8 @@ static const struct opt opts[] = {
 	{ "flood_burst", OPT_INT, F(flood_burst), 1, 100000, 0, NULL },
 	{ "flood_queue", OPT_INT, F(flood_queue), 512, 16777216, 0, NULL },
 	{ "limits_exempt", OPT_ADDRS, F(limits_exempt), 0, 0, 0, NULL },
+	{ "default_channel_modes", OPT_STR, F(default_channel_modes), 0, 0, 0, check_chanmodes },
+	{ "max_list_entries", OPT_INT, F(max_list_entries), 1, 10000, 0, NULL },
 	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
 	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
 };
@@ -846,6 +863,8 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DI(flood_queue);
 	DS(user);
 	DS(group);
+	DS(default_channel_modes);
+	DI(max_list_entries);
 	{
 		bool differ = old->nlimits_exempt != new->nlimits_exempt;
 		for (int i = 0; !differ && i < old->nlimits_exempt; i++)

@@ -42,6 +42,10 @@ struct conf {
 	int away_len;			/* 200 (AWAYLEN) */
 	long sendq;			/* 1048576 bytes per client */
 
+	/* channels */
+	char *default_channel_modes;	/* "nt": what a new channel starts with */
+	int max_list_entries;		/* 100 bans, exceptions, invite exceptions each (MAXLIST) */
+
 	/* timeouts, seconds */
 	int registration_timeout;	/* 30 */
 	int ping_interval;		/* 120: idle this long -> server sends PING */
