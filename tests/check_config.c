@@ -247,6 +247,16 @@ START_TEST(test_small_things)
 	ck_assert_int_eq(c.nick_len, 9);
 	ck_assert_int_eq(c.inbox_size, 64);
 	ck_assert_str_eq(c.listen[0], "[::1]:1");
+	/* channel defaults: modes with or without '+', "" for none */
+	ck_assert_str_eq(c.default_channel_modes, "nt");
+	ck_assert_int_eq(c.max_list_entries, 100);
+	ck_assert_int_eq(load_text(&c, "default_channel_modes = \"+nst\";\n"
+	    "max_list_entries = 3;\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_str_eq(c.default_channel_modes, "+nst");
+	ck_assert_int_eq(c.max_list_entries, 3);
+	ck_assert_int_eq(load_text(&c, "default_channel_modes = \"\";\n", err, sizeof err,
+	    NULL, 0), 0);
+	ck_assert_str_eq(c.default_channel_modes, "");
 	conf_free(&c);
 }
 END_TEST
@@ -307,6 +317,10 @@ START_TEST(test_out_of_range)
 	assert_load_error("network = \"\";\n", 1,
 	    "network must be 1 to 32 characters without spaces");
 	assert_load_error("listen = [];\n", 1, "listen must have 1 to 16 entries");
+	assert_load_error("default_channel_modes = \"ntk\";\n", 1, "default_channel_modes "
+	    "must be channel modes among i, m, n, p, s and t (e.g. \"nt\")");
+	assert_load_error("max_list_entries = 0;\n", 1,
+	    "max_list_entries must be between 1 and 10000");
 }
 END_TEST
 
