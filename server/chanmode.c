@@ -8,13 +8,11 @@
 #include <time.h>
 
 #include "chanmode.h"
+#include "modeflag.h"
 #include "reply.h"
 
 /* the parameterless modes (CHANMODES type D) and their bits, in 324's order */
-static const struct {
-	char letter;
-	uint32_t bit;
-} chanmode_flags[] = {
+static const struct modeflag chanmode_flags[] = {
 	{ 'i', DIR_CMODE_INVITE },
 	{ 'm', DIR_CMODE_MODERATED },
 	{ 'n', DIR_CMODE_NOEXTERNAL },
@@ -26,10 +24,7 @@ static const struct {
 static uint32_t
 chanmode_bit(char letter)
 {
-	for (size_t i = 0; i < sizeof chanmode_flags / sizeof *chanmode_flags; i++)
-		if (chanmode_flags[i].letter == letter)
-			return chanmode_flags[i].bit;
-	return 0;
+	return modeflag_bit(chanmode_flags, MODEFLAG_COUNT(chanmode_flags), letter);
 }
 
 static int
@@ -331,9 +326,8 @@ chanmode_string(const struct dir_chan *c, bool show_key, char *out, size_t cap)
 	size_t n = 0, pl = 0;
 
 	modes[n++] = '+';
-	for (size_t i = 0; i < sizeof chanmode_flags / sizeof *chanmode_flags; i++)
-		if (c->modes & chanmode_flags[i].bit)
-			modes[n++] = chanmode_flags[i].letter;
+	n = modeflag_letters(chanmode_flags, MODEFLAG_COUNT(chanmode_flags), c->modes, modes, n,
+	    sizeof modes);
 	if (c->chankey[0] != '\0') {
 		modes[n++] = 'k';
 		if (show_key)
