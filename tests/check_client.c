@@ -634,7 +634,7 @@ START_TEST(chans_members)
 	ck_assert_uint_eq(cs.n, 2);
 	c = chans_find(&cs, "#ops");
 	c->names_fresh = true;
-	ck_assert_int_eq(chans_names(c, "@alice +bob  carol dave!d@h"), 0);
+	ck_assert_int_eq(chans_names(&cs, c, "@alice +bob  carol dave!d@h"), 0);
 	ck_assert_uint_eq(c->nnicks, 4);
 	ck_assert_str_eq(c->nicks[0], "alice");
 	ck_assert_str_eq(c->nicks[3], "dave");
@@ -649,12 +649,122 @@ START_TEST(chans_members)
 	ck_assert_uint_eq(c->nnicks, 2);
 	/* a fresh NAMES reply replaces the list */
 	c->names_fresh = true;
-	chans_names(c, "zed");
+	chans_names(&cs, c, "zed");
 	ck_assert_uint_eq(c->nnicks, 1);
 	chans_remove(&cs, "#OPS");
 	ck_assert_uint_eq(cs.n, 1);
 	ck_assert_str_eq(cs.v[0].name, "#dev");
 	ck_assert_str_eq(cs.v[0].key, "key");
+	chans_free(&cs);
+}
+END_TEST
+
+/* nick's prefixes in c, "-" when not a member */
+static const char *
+pfx(const struct chan *c, const char *nick)
+{
+	const char *p = chans_prefix_of(c, nick);
+
+	return p != NULL ? p : "-";
+}
+
+static void
+mode(struct chans *cs, struct chan *c, const char *modes, const char *const *params)
+{
+	int n = 0;
+
+	while (params[n] != NULL)
+		n++;
+	chans_mode(cs, c, modes, params, n);
+}
+
+START_TEST(chans_prefixes)
+{
+	struct chans cs;
+	struct chan *c;
+
+	chans_init(&cs);
+	/* a server that says nothing has (ov)@+ */
+	ck_assert_str_eq(cs.modes.prefix_modes, "ov");
+	ck_assert_str_eq(cs.modes.prefix_chars, "@+");
+	c = chans_add(&cs, "#ops", NULL);
+	c->names_fresh = true;
+	/* multi-prefix "@+"; "~" is not this server's, so only stripped */
+	ck_assert_int_eq(chans_names(&cs, c, "@alice +bob @+carol dave ~eve +@fred!f@h"), 0);
+	ck_assert_uint_eq(c->nnicks, 6);
+	ck_assert_str_eq(pfx(c, "alice"), "@");
+	ck_assert_str_eq(pfx(c, "BOB"), "+");
+	ck_assert_str_eq(pfx(c, "carol"), "@+");
+	ck_assert_str_eq(pfx(c, "dave"), "");
+	ck_assert_str_eq(pfx(c, "eve"), "");
+	ck_assert_str_eq(pfx(c, "fred"), "@+");	/* kept in PREFIX order */
+	ck_assert_str_eq(pfx(c, "nobody"), "-");
+
+	/* MODE: prefix modes take their nick, others their parameter (or not) */
+	mode(&cs, c, "+o", (const char *const[]){ "bob", NULL });
+	ck_assert_str_eq(pfx(c, "bob"), "@+");
+	mode(&cs, c, "-v+v", (const char *const[]){ "bob", "dave", NULL });
+	ck_assert_str_eq(pfx(c, "bob"), "@");
+	ck_assert_str_eq(pfx(c, "dave"), "+");
+	mode(&cs, c, "+lo", (const char *const[]){ "10", "dave", NULL });
+	ck_assert_str_eq(pfx(c, "dave"), "@+");
+	mode(&cs, c, "-l+o", (const char *const[]){ "eve", NULL });
+	ck_assert_str_eq(pfx(c, "eve"), "@");
+	mode(&cs, c, "+b-o+k", (const char *const[]){ "x!*@*", "alice", "key", NULL });
+	ck_assert_str_eq(pfx(c, "alice"), "");
+	mode(&cs, c, "-oo", (const char *const[]){ "carol", "FRED", NULL });
+	ck_assert_str_eq(pfx(c, "carol"), "+");
+	ck_assert_str_eq(pfx(c, "fred"), "+");
+	/* hostile: missing parameters, strangers, junk characters */
+	mode(&cs, c, "+oooov", (const char *const[]){ "ghost", NULL });
+	mode(&cs, c, "+\xff" "1 -", (const char *const[]){ NULL });
+	ck_assert_str_eq(pfx(c, "ghost"), "-");
+	ck_assert_uint_eq(c->nnicks, 6);
+
+	/* prefixes move with the member: renames, and removals that reorder */
+	ck_assert_int_eq(chans_rename(&cs, "bob", "robert"), 0);
+	ck_assert_str_eq(pfx(c, "robert"), "@");
+	chans_member_del(c, "alice");
+	ck_assert_str_eq(pfx(c, "robert"), "@");
+	ck_assert_str_eq(pfx(c, "dave"), "@+");
+	ck_assert_str_eq(pfx(c, "carol"), "+");
+	ck_assert_str_eq(pfx(c, "eve"), "@");
+	ck_assert_str_eq(pfx(c, "fred"), "+");
+	ck_assert_int_eq(chans_member_add(c, "newbie"), 0);
+	ck_assert_str_eq(pfx(c, "newbie"), "");
+
+	/* another server's PREFIX and CHANMODES */
+	ck_assert_int_eq(chans_set_prefix(&cs, "(qaohv)~&@%+"), 0);
+	ck_assert_int_eq(chans_set_chanmodes(&cs, "beI,kf,lj,psmntirRcOAQKVCuzNSMTGZ"), 0);
+	c->names_fresh = true;
+	ck_assert_int_eq(chans_names(&cs, c, "~&al %bo +cy"), 0);
+	ck_assert_uint_eq(c->nnicks, 3);
+	ck_assert_str_eq(pfx(c, "al"), "~&");
+	ck_assert_str_eq(pfx(c, "bo"), "%");
+	mode(&cs, c, "+jh-q", (const char *const[]){ "3:5", "cy", "al", NULL });
+	ck_assert_str_eq(pfx(c, "cy"), "%+");
+	ck_assert_str_eq(pfx(c, "al"), "&");
+	/* bad values change nothing */
+	ck_assert_int_eq(chans_set_prefix(&cs, "(ov)@"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "ov@+"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(o1)@+"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(oo)@+"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(ov)@a"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(abcdefghi)!\"#$%&'*+"), -EINVAL);
+	ck_assert_int_eq(chans_set_chanmodes(&cs, "b,k,l,i m"), -EINVAL);
+	ck_assert_str_eq(cs.modes.prefix_chars, "~&@%+");
+	ck_assert_str_eq(cs.modes.param_always, "beIkf");
+	ck_assert_str_eq(cs.modes.param_set, "lj");
+	/* "PREFIX=()" or "PREFIX=": no prefixes at all */
+	ck_assert_int_eq(chans_set_prefix(&cs, "()"), 0);
+	ck_assert_str_eq(cs.modes.prefix_chars, "");
+	c->names_fresh = true;
+	ck_assert_int_eq(chans_names(&cs, c, "@al"), 0);
+	ck_assert_str_eq(pfx(c, "al"), "");
+	/* a lost connection forgets the server's ways */
+	chans_reset(&cs);
+	ck_assert_str_eq(cs.modes.prefix_chars, "@+");
+	ck_assert_str_eq(cs.modes.param_set, "l");
 	chans_free(&cs);
 }
 END_TEST
@@ -857,6 +967,78 @@ START_TEST(session_tracks_others)
 	ck_assert_str_eq(sess.want_nick, "alicia");
 	ck_assert(feed(":op!o@h KICK #ops alicia :out") & SESS_LEFT);
 	ck_assert_ptr_null(chans_find(&sess.chans, "#ops"));
+}
+END_TEST
+
+START_TEST(session_isupport_and_prefixes)
+{
+	struct chan *c;
+
+	ck_assert_int_eq(session_modes_per_line(&sess), 3);
+	session_join(&sess, "#ops", NULL);
+	feed(":irc.test 001 alice :Welcome");
+	feed(":irc.test 005 alice NICKLEN=30 PREFIX=(qov)~@+ MODES=4 CHANMODES=b,k,l,nt "
+	    ":are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), 4);
+	ck_assert_str_eq(sess.chans.modes.prefix_chars, "~@+");
+	feed(":alice!a@h JOIN #ops");
+	c = chans_find(&sess.chans, "#ops");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "");
+	feed(":irc.test 353 alice = #ops :~@alice +bob carol");
+	feed(":irc.test 366 alice #ops :End of /NAMES list.");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "~@");
+	ck_assert_str_eq(chans_prefix_of(c, "bob"), "+");
+	ck_assert_uint_eq(feed(":alice!a@h MODE #ops +lo 5 carol"), 0);
+	ck_assert_str_eq(chans_prefix_of(c, "carol"), "@");
+	feed(":bob!b@h MODE #ops -q+v alice alice");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "@+");
+	/* user modes and strangers' channels touch nothing */
+	feed(":alice MODE alice :+i");
+	feed(":x!x@h MODE #elsewhere +o alice");
+	feed(":x!x@h MODE #ops");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "@+");
+	/* a second NAMES reply replaces the list, prefixes included */
+	feed(":irc.test 353 alice = #ops :alice @carol");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "");
+	ck_assert_ptr_null(chans_prefix_of(c, "bob"));
+	/* "MODES" without a value: the line length is the limit */
+	feed(":irc.test 005 alice MODES :are supported by this server");
+	ck_assert_int_gt(session_modes_per_line(&sess), 10);
+	feed(":irc.test 005 alice MODES=-2 :are supported by this server");
+	ck_assert_int_gt(session_modes_per_line(&sess), 10);
+	/* the next server starts from the defaults again */
+	session_reset(&sess);
+	ck_assert_int_eq(session_modes_per_line(&sess), 3);
+	ck_assert_str_eq(sess.chans.modes.prefix_chars, "@+");
+}
+END_TEST
+
+START_TEST(session_kicked_stays_out)
+{
+	unsigned f;
+
+	session_join(&sess, "#ops", NULL);
+	session_join(&sess, "#dev", NULL);
+	feed(":irc.test 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "JOIN #ops|JOIN #dev|");
+	feed(":alice!a@h JOIN #ops");
+	feed(":alice!a@h JOIN #dev");
+	f = feed(":op!o@h KICK #ops Alice :behave");
+	ck_assert(f & SESS_LEFT);
+	ck_assert_str_eq(sess.chan, "#ops");
+	ck_assert_ptr_null(chans_find(&sess.chans, "#ops"));
+	/* after a reconnect only the other channel is joined again */
+	session_reset(&sess);
+	feed(":irc.test 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "JOIN #dev|");
+	/* a kick without a reason, and one with too few parameters */
+	feed(":alice!a@h JOIN #dev");
+	ck_assert_uint_eq(feed(":op!o@h KICK #dev"), 0);
+	ck_assert_ptr_nonnull(chans_find(&sess.chans, "#dev"));
+	ck_assert(feed(":op!o@h KICK #dev alice") & SESS_LEFT);
+	session_reset(&sess);
+	feed(":irc.test 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "");
 }
 END_TEST
 
@@ -1102,6 +1284,7 @@ main(void)
 
 	tc = tcase_create("chans");
 	tcase_add_test(tc, chans_members);
+	tcase_add_test(tc, chans_prefixes);
 	tcase_add_test(tc, complete_nicks);
 	suite_add_tcase(s, tc);
 
@@ -1112,6 +1295,8 @@ main(void)
 	tcase_add_test(tc, session_nick_too_long);
 	tcase_add_test(tc, session_refusals);
 	tcase_add_test(tc, session_tracks_others);
+	tcase_add_test(tc, session_isupport_and_prefixes);
+	tcase_add_test(tc, session_kicked_stays_out);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("opts");
