@@ -536,11 +536,25 @@ do_join(struct client *c, const struct cmd *cmd)
 		say(c, "not connected: will join %s once connected", cmd->arg);
 }
 
+/* send what cmd_irc() made: one line, or several separated by '\n' */
+static void
+send_lines(struct client *c, const char *lines)
+{
+	while (*lines != '\0') {
+		size_t n = strcspn(lines, "\n");
+
+		session_send(&c->sess, "%.*s", (int)n, lines);
+		lines += n;
+		if (*lines == '\n')
+			lines++;
+	}
+}
+
 static void
 on_line(void *arg, const char *text)
 {
 	struct client *c = arg;
-	char *line, out[IRC_MAXLINE * 2];
+	char *line, out[8 * IRC_MAXLINE];	/* /op of many nicks: several lines */
 	struct cmd cmd;
 	int n;
 
@@ -594,13 +608,14 @@ on_line(void *arg, const char *text)
 		do_join(c, &cmd);
 		break;
 	default:
-		n = cmd_irc(&cmd, event_is_channel(c->current) ? c->current : NULL, out, sizeof out);
+		n = cmd_irc(&cmd, event_is_channel(c->current) ? c->current : NULL,
+		    session_modes_per_line(&c->sess), out, sizeof out);
 		if (n < 0)
 			say(c, "%s", out);
 		else if (n > 0 && c->phase != PH_READY)
 			say(c, "not connected: /%s not sent", cmd.name);
 		else if (n > 0)
-			session_send(&c->sess, "%s", out);
+			send_lines(c, out);
 		break;
 	}
 	free(line);
@@ -613,27 +628,9 @@ on_complete(void *arg, const char *line, size_t cursor, struct complete *cp)
 	struct chan *ch = c->current[0] ? chans_find(&c->sess.chans, c->current) : NULL;
 	size_t n;
 
-	if (line[0] == '/' && memchr(line, ' ', cursor) == NULL) {
-		/* the command word */
-		size_t nt;
-		const struct cmd_info *t = cmd_table(&nt);
-		char *names[32];
-		char store[32][16];
-
-		for (size_t i = 0; i < nt && i < 32; i++) {
-			snprintf(store[i], sizeof store[i], "/%s", t[i].name);
-			names[i] = store[i];
-		}
-		n = complete_nick(cp, line, cursor, names, nt < 32 ? nt : 32);
-		if (n == 1) {
-			/* "/join " rather than the "nick: " of a first word */
-			size_t tl = strlen(cp->text);
-
-			cp->text[tl - 2] = ' ';
-			cp->text[tl - 1] = '\0';
-		}
-		return n;
-	}
+	/* the command word */
+	if (line[0] == '/' && memchr(line, ' ', cursor) == NULL)
+		return complete_command(cp, line, cursor);
 	if (ch == NULL)
 		return 0;
 	n = complete_nick(cp, line, cursor, ch->nicks, ch->nnicks);

@@ -30,7 +30,7 @@
 /* ------------------------------------------------------------------ cmd */
 
 static struct cmd cmd;
-static char cmdline[1024];
+static char cmdline[8192];
 
 static enum cmd_kind
 parse(const char *s)
@@ -140,7 +140,7 @@ irc_of(const char *line, const char *chan)
 	static char out[1024];
 
 	parse(line);
-	if (cmd_irc(&cmd, chan, out, sizeof out) <= 0 && out[0] == '\0')
+	if (cmd_irc(&cmd, chan, 3, out, sizeof out) <= 0 && out[0] == '\0')
 		return "";
 	return out;
 }
@@ -170,9 +170,122 @@ START_TEST(cmd_to_irc)
 	{
 		char out[128];
 
-		ck_assert_int_eq(cmd_irc(&cmd, NULL, out, sizeof out), -1);
+		ck_assert_int_eq(cmd_irc(&cmd, NULL, 3, out, sizeof out), -1);
 		parse("/me x");
-		ck_assert_int_eq(cmd_irc(&cmd, "#c", out, sizeof out), 0);
+		ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, out, sizeof out), 0);
+	}
+}
+END_TEST
+
+/* all of cmd_irc()'s output for line, with modes per MODE line */
+static const char *
+irc_modes(const char *line, const char *chan, int modes)
+{
+	static char out[8192];
+
+	parse(line);
+	ck_assert_int_gt(cmd_irc(&cmd, chan, modes, out, sizeof out), 0);
+	return out;
+}
+
+START_TEST(cmd_moderation)
+{
+	char out[256];
+
+	/* /op and friends: one MODE per `modes` nicks, blanks between them skipped */
+	ck_assert_str_eq(irc_modes("/op a  b c d", "#c", 3), "MODE #c +ooo a b c\nMODE #c +o d");
+	ck_assert_str_eq(irc_modes("/op a b c d", "#c", 4), "MODE #c +oooo a b c d");
+	ck_assert_str_eq(irc_modes("/op a b c d", "#c", 1),
+	    "MODE #c +o a\nMODE #c +o b\nMODE #c +o c\nMODE #c +o d");
+	ck_assert_str_eq(irc_modes("/deop a b", "#c", 3), "MODE #c -oo a b");
+	ck_assert_str_eq(irc_modes("/voice a b c", "#c", 2), "MODE #c +vv a b\nMODE #c +v c");
+	ck_assert_str_eq(irc_modes("/devoice a", "#c", 3), "MODE #c -v a");
+	/* a nonsensical count still makes lines */
+	ck_assert_str_eq(irc_modes("/op a b", "#c", 0), "MODE #c +o a\nMODE #c +o b");
+	ck_assert_int_eq(parse("/op"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/op NICK...");
+	ck_assert_str_eq(irc_of("/op a", NULL), "no current channel: /op NICK...");
+	ck_assert_str_eq(irc_of("/voice a", NULL), "no current channel: /voice NICK...");
+
+	ck_assert_str_eq(irc_of("/kick bob", "#c"), "KICK #c bob");
+	ck_assert_str_eq(irc_of("/kick bob  you know why ", "#c"), "KICK #c bob :you know why");
+	ck_assert_int_eq(parse("/kick"), CMD_USAGE);
+	ck_assert_str_eq(irc_of("/kick bob", NULL), "no current channel: /kick NICK [reason]");
+
+	/* /ban of a bare nick bans nick!*@*; masks go as typed (completed) */
+	ck_assert_str_eq(irc_of("/ban bob", "#c"), "MODE #c +b bob!*@*");
+	ck_assert_str_eq(irc_of("/ban *!*@bad.example", "#c"), "MODE #c +b *!*@bad.example");
+	ck_assert_str_eq(irc_of("/ban ev@il", "#c"), "MODE #c +b *!ev@il");
+	ck_assert_str_eq(irc_of("/unban bob", "#c"), "MODE #c -b bob!*@*");
+	ck_assert_str_eq(irc_of("/unban b*!*@*", "#c"), "MODE #c -b b*!*@*");
+	ck_assert_str_eq(irc_of("/ban b\001", "#c"), "not a valid mask: b\001");
+	ck_assert_int_eq(parse("/ban"), CMD_USAGE);
+	ck_assert_int_eq(parse("/unban"), CMD_USAGE);
+
+	/* /mode: the target is the current channel unless one comes first */
+	ck_assert_str_eq(irc_of("/mode", "#c"), "MODE #c");
+	ck_assert_str_eq(irc_of("/mode +m", "#c"), "MODE #c +m");
+	ck_assert_str_eq(irc_of("/mode -t+l 5", "#c"), "MODE #c -t+l 5");
+	ck_assert_str_eq(irc_of("/mode #d +k key", "#c"), "MODE #d +k key");
+	ck_assert_str_eq(irc_of("/mode me +i", NULL), "MODE me +i");
+	ck_assert_str_eq(irc_of("/mode #d", NULL), "MODE #d");
+	ck_assert_str_eq(irc_of("/mode +m", NULL),
+	    "no current channel: /mode [TARGET] [MODES...]");
+
+	ck_assert_str_eq(irc_of("/invite bob", "#c"), "INVITE bob #c");
+	ck_assert_str_eq(irc_of("/invite bob #d", "#c"), "INVITE bob #d");
+	ck_assert_str_eq(irc_of("/invite bob #d x", "#c"), "usage: /invite NICK [#channel]");
+	ck_assert_str_eq(irc_of("/invite bob", NULL), "no current channel: /invite NICK [#channel]");
+	ck_assert_int_eq(parse("/invite"), CMD_USAGE);
+
+	ck_assert_str_eq(irc_of("/oper root s3cret", NULL), "OPER root s3cret");
+	ck_assert_str_eq(irc_of("/oper root open sesame", NULL), "OPER root :open sesame");
+	ck_assert_int_eq(parse("/oper root"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/oper NAME PASSWORD");
+	ck_assert_str_eq(irc_of("/kill bob flooding again", NULL), "KILL bob :flooding again");
+	ck_assert_int_eq(parse("/kill bob"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/kill NICK REASON");
+
+	/* errors are -1, never a line to send */
+	parse("/invite bob #d x");
+	ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, out, sizeof out), -1);
+	parse("/ban b\001");
+	ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, out, sizeof out), -1);
+	for (const char *const *n = (const char *const[]){ "op", "deop", "voice", "devoice",
+	    "kick", "ban", "unban", "mode", "invite", "oper", "kill", NULL }; *n; n++)
+		ck_assert_msg(cmd_find(*n) != NULL, "/%s is not in the table", *n);
+}
+END_TEST
+
+START_TEST(cmd_op_long_lines)
+{
+	char line[4096] = "/op", nick[40];
+	const char *out, *p;
+	int nicks = 0;
+
+	/* 100 nicks of 30 characters with no MODES limit: lines stay in 510 bytes */
+	for (int i = 0; i < 100; i++) {
+		snprintf(nick, sizeof nick, " n%029d", i);
+		strcat(line, nick);
+	}
+	out = irc_modes(line, "#c", 64);
+	for (p = out; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+
+		ck_assert_uint_le(n, IRC_MAXLINE - 2);
+		ck_assert(!strncmp(p, "MODE #c +o", 10));
+		for (size_t i = 0; i < n; i++)
+			nicks += p[i] == ' ' && p[i + 1] == 'n';
+		p += n + (p[n] == '\n');
+	}
+	ck_assert_int_eq(nicks, 100);
+	ck_assert_ptr_nonnull(strchr(out, '\n'));
+	/* more than the buffer holds: a message, not a cut */
+	{
+		char small[64];
+
+		parse(line);
+		ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, small, sizeof small), -1);
 	}
 }
 END_TEST
@@ -791,6 +904,27 @@ START_TEST(complete_nicks)
 }
 END_TEST
 
+START_TEST(complete_commands)
+{
+	struct complete c;
+
+	ck_assert_uint_eq(complete_command(&c, "/kic", 4), 1);
+	ck_assert_str_eq(c.text, "/kick ");
+	ck_assert_uint_eq(complete_command(&c, "/ki", 3), 2);
+	ck_assert_str_eq(c.text, "/ki");
+	ck_assert_uint_eq(complete_command(&c, "/DEV", 4), 1);
+	ck_assert_str_eq(c.text, "/devoice ");
+	ck_assert_uint_eq(complete_command(&c, "/unb", 4), 1);
+	ck_assert_str_eq(c.text, "/unban ");
+	ck_assert_uint_eq(complete_command(&c, "/inv", 4), 1);
+	ck_assert_str_eq(c.text, "/invite ");
+	/* /op and /oper: as far as they agree */
+	ck_assert_uint_eq(complete_command(&c, "/o", 2), 2);
+	ck_assert_str_eq(c.text, "/op");
+	ck_assert_uint_eq(complete_command(&c, "/zz", 3), 0);
+}
+END_TEST
+
 /* -------------------------------------------------------------- session */
 
 static struct buf sbuf;
@@ -1256,6 +1390,8 @@ main(void)
 	tcase_add_test(tc, cmd_messages);
 	tcase_add_test(tc, cmd_others);
 	tcase_add_test(tc, cmd_to_irc);
+	tcase_add_test(tc, cmd_moderation);
+	tcase_add_test(tc, cmd_op_long_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("split");
@@ -1286,6 +1422,7 @@ main(void)
 	tcase_add_test(tc, chans_members);
 	tcase_add_test(tc, chans_prefixes);
 	tcase_add_test(tc, complete_nicks);
+	tcase_add_test(tc, complete_commands);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("session");
