@@ -406,6 +406,13 @@ END_TEST
 static struct irc_msg msg;
 static struct event ev;
 
+static void
+utc(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
 static const struct event *
 classify(const char *line, const char *me)
 {
@@ -519,6 +526,106 @@ START_TEST(event_numerics)
 }
 END_TEST
 
+START_TEST(event_moderation)
+{
+	classify(":op!o@h KICK #ops me :out", "ME");
+	ck_assert_int_eq(ev.type, EV_KICK);
+	ck_assert(ev.victim_self);
+	classify(":op!o@h KICK #ops bob", "me");
+	ck_assert(!ev.victim_self);
+	ck_assert_ptr_null(ev.text);
+	classify(":op!o@h MODE #ops +ov bob carol", "me");
+	ck_assert_int_eq(ev.type, EV_MODE);
+	ck_assert_str_eq(ev.target, "#ops");
+	ck_assert_str_eq(ev.text, "+ov bob carol");
+	ck_assert_ptr_null(ev.victim);
+	classify(":me MODE me :+i", "me");
+	ck_assert_int_eq(ev.type, EV_MODE);
+	ck_assert(ev.victim_self);
+	ck_assert(ev.self);
+	classify(":op!o@h INVITE me :#secret", "me");
+	ck_assert_int_eq(ev.type, EV_INVITE);
+	ck_assert_str_eq(ev.target, "#secret");
+	ck_assert_str_eq(ev.victim, "me");
+	ck_assert(ev.victim_self);
+	classify(":op!o@h WALLOPS :restart at noon", "me");
+	ck_assert_int_eq(ev.type, EV_WALLOPS);
+	ck_assert_str_eq(ev.from, "op");
+	ck_assert_str_eq(ev.text, "restart at noon");
+	classify(":op!o@h KILL me :spam", "me");
+	ck_assert_int_eq(ev.type, EV_KILL);
+	ck_assert(ev.victim_self);
+	ck_assert_str_eq(ev.text, "spam");
+	/* what a listening script gets */
+	ck_assert(event_public(classify(":op!o@h MODE #ops +o bob", "me")));
+	ck_assert(event_public(classify(":op!o@h WALLOPS :x", "me")));
+	ck_assert(event_public(classify(":op!o@h INVITE me #x", "me")));
+	ck_assert(event_public(classify(":irc.test 482 me #ops :You're not channel operator", "me")));
+	ck_assert(!event_public(classify(":irc.test 381 me :You are now an IRC operator", "me")));
+	ck_assert_str_eq(event_type_name(EV_WALLOPS), "wallops");
+	ck_assert_str_eq(event_type_name(EV_KILL), "kill");
+	/* too few parameters: shown raw, nothing half-filled */
+	ck_assert_int_eq(classify(":op!o@h KICK #ops", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h MODE #ops", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h INVITE me", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h WALLOPS", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h KILL", "me")->type, EV_RAW);
+}
+END_TEST
+
+START_TEST(event_moderation_numerics)
+{
+	static const struct {
+		const char *line, *text;
+		enum event_type type;
+	} t[] = {
+		{ ":s 381 me :You are now an IRC operator", "You are now an IRC operator", EV_SERVER },
+		{ ":s 221 me +iw", "Your user mode is +iw", EV_SERVER },
+		{ ":s 324 me #ops +klnt key 10", "Modes of #ops: +klnt key 10", EV_SERVER },
+		{ ":s 324 me #ops +", "Modes of #ops: +", EV_SERVER },
+		{ ":s 329 me #ops 1700000000", "#ops was created on 2023-11-14 22:13", EV_SERVER },
+		{ ":s 329 me #ops soon", "#ops was created on soon", EV_SERVER },
+		{ ":s 329 me #ops 99999999999999999999", "#ops was created on 99999999999999999999",
+		  EV_SERVER },
+		{ ":s 367 me #ops *!*@bad op 1700000000",
+		  "Ban on #ops: *!*@bad (set by op on 2023-11-14 22:13)", EV_SERVER },
+		{ ":s 367 me #ops *!*@bad", "Ban on #ops: *!*@bad", EV_SERVER },
+		{ ":s 367 me #ops", "Ban on #ops: ", EV_SERVER },
+		{ ":s 368 me #ops :End of Channel Ban List", "End of the ban list of #ops", EV_SERVER },
+		{ ":s 346 me #ops bob!*@* op 0", "Invite exception on #ops: bob!*@* (set by op on "
+		  "1970-01-01 00:00)", EV_SERVER },
+		{ ":s 471 me #ops :Cannot join channel (+l)",
+		  "Cannot join #ops: the channel is full (+l)", EV_ERROR },
+		{ ":s 473 me #ops :Cannot join channel (+i)",
+		  "Cannot join #ops: invite only (+i), an operator must /invite you", EV_ERROR },
+		{ ":s 474 me #ops :Cannot join channel (+b)",
+		  "Cannot join #ops: you are banned (+b)", EV_ERROR },
+		{ ":s 475 me #ops :Cannot join channel (+k)",
+		  "Cannot join #ops: wrong or missing key (+k), /join #ops KEY", EV_ERROR },
+		{ ":s 482 me #ops :You're not channel operator",
+		  "#ops: you are not a channel operator", EV_ERROR },
+		{ ":s 441 me bob #ops :They aren't on that channel", "bob is not on #ops", EV_ERROR },
+		{ ":s 443 me bob #ops :is already on channel", "bob is already on #ops", EV_ERROR },
+		{ ":s 442 me #ops :You're not on that channel", "You are not on #ops", EV_ERROR },
+		{ ":s 464 me :Password incorrect", "Password incorrect", EV_ERROR },
+		{ ":s 491 me :No O-lines for your host",
+		  "You cannot become an IRC operator from this host", EV_ERROR },
+		{ ":s 481 me :Permission Denied- You're not an IRC operator",
+		  "Permission denied: you are not an IRC operator", EV_ERROR },
+		/* a hostile server leaving parameters out gets blanks, not a crash */
+		{ ":s 441", " is not on ", EV_ERROR },
+	};
+
+	utc();
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		classify(t[i].line, "me");
+		ck_assert_msg(ev.type == t[i].type, "%s: type %d", t[i].line, ev.type);
+		ck_assert_msg(!strcmp(ev.text, t[i].text), "%s: \"%s\", expected \"%s\"",
+		    t[i].line, ev.text, t[i].text);
+	}
+}
+END_TEST
+
 /* --------------------------------------------------------------- render */
 
 static char rendered[4096];
@@ -533,13 +640,6 @@ show(const char *line, const char *current, bool color)
 	ev.time.tv_nsec = 0;
 	render_event(rendered, sizeof rendered, &ev, &ro);
 	return rendered;
-}
-
-static void
-utc(void)
-{
-	setenv("TZ", "UTC", 1);
-	tzset();
 }
 
 START_TEST(render_lines)
@@ -563,7 +663,7 @@ START_TEST(render_lines)
 	ck_assert_str_eq(show(":me!m@h NICK me2", NULL, false),
 	    "13:07 -!- You are now known as me2");
 	ck_assert_str_eq(show(":op!o@h KICK #ops bob :behave", NULL, false),
-	    "13:07 -!- bob was kicked from #ops by op (behave)");
+	    "13:07 -!- op kicked bob from #ops (behave)");
 	ck_assert_str_eq(show(":op!o@h TOPIC #ops :deploys at 5", NULL, false),
 	    "13:07 -!- op changed the topic of #ops to: deploys at 5");
 	ck_assert_str_eq(show(":irc.test 332 me #ops :deploys at 5", NULL, false),
@@ -573,6 +673,53 @@ START_TEST(render_lines)
 	ck_assert_str_eq(show(":irc.test 999 me x :y", NULL, false),
 	    "13:07 -!- [raw] :irc.test 999 me x :y");
 	ck_assert_str_eq(show("PING :x", NULL, false), "");
+}
+END_TEST
+
+START_TEST(render_moderation)
+{
+	utc();
+	ck_assert_str_eq(show(":op!o@h KICK #ops bob :behave", "#ops", false),
+	    "13:07 -!- op kicked bob from #ops (behave)");
+	ck_assert_str_eq(show(":op!o@h KICK #ops bob", "#ops", false),
+	    "13:07 -!- op kicked bob from #ops");
+	ck_assert_str_eq(show(":op!o@h KICK #ops ME :enough", "#ops", false),
+	    "13:07 -!- You were kicked from #ops by op (enough)");
+	ck_assert_str_eq(show(":op!o@h MODE #ops +o bob", NULL, false),
+	    "13:07 -!- op sets mode +o bob on #ops");
+	ck_assert_str_eq(show(":irc.test MODE #ops +nt", "#ops", false),
+	    "13:07 -!- irc.test sets mode +nt on #ops");
+	ck_assert_str_eq(show(":me MODE me :+i", NULL, false),
+	    "13:07 -!- You set mode +i on yourself");
+	ck_assert_str_eq(show(":irc.test MODE me :+o", NULL, false),
+	    "13:07 -!- irc.test sets mode +o on you");
+	ck_assert_str_eq(show("MODE me :+w", NULL, false),
+	    "13:07 -!- the server sets mode +w on you");
+	ck_assert_str_eq(show(":op!o@h INVITE me :#secret", NULL, false),
+	    "13:07 -!- op invites you to #secret");
+	ck_assert_str_eq(show(":op!o@h INVITE bob #secret", NULL, false),
+	    "13:07 -!- op invites bob to #secret");
+	ck_assert_str_eq(show(":op!o@h WALLOPS :restart at noon", NULL, false),
+	    "13:07 -op/wallops- restart at noon");
+	ck_assert_str_eq(show(":op!o@h KILL me :spam", NULL, false),
+	    "13:07 -!- You were killed by op (spam)");
+	ck_assert_str_eq(show(":op!o@h KILL bob :spam", NULL, false),
+	    "13:07 -!- op killed bob (spam)");
+	ck_assert_str_eq(show(":s 482 me #ops :You're not channel operator", NULL, false),
+	    "13:07 -!- Error: #ops: you are not a channel operator");
+	ck_assert_str_eq(show(":s 367 me #ops *!*@bad op 1700000000", NULL, false),
+	    "13:07 -!- Ban on #ops: *!*@bad (set by op on 2023-11-14 22:13)");
+	/* being kicked or killed is marked like an error */
+	show(":op!o@h KICK #ops me :x", "#ops", true);
+	ck_assert_ptr_nonnull(strstr(rendered, "\033[1;31m-!-"));
+	show(":op!o@h KICK #ops bob :x", "#ops", true);
+	ck_assert_ptr_null(strstr(rendered, "\033[1;31m-!-"));
+	/* hostile text in every new field stays clean */
+	ck_assert_str_eq(show(":o\033p!o@h KICK #o\033ps m\033e :r\033", NULL, false),
+	    "13:07 -!- o\xef\xbf\xbdp kicked m\xef\xbf\xbd" "e from #o\xef\xbf\xbdps "
+	    "(r\xef\xbf\xbd)");
+	ck_assert_str_eq(show(":op!o@h WALLOPS :\033[2J", NULL, false),
+	    "13:07 -op/wallops- \xef\xbf\xbd[2J");
 }
 END_TEST
 
@@ -682,6 +829,47 @@ START_TEST(json_events)
 }
 END_TEST
 
+START_TEST(json_moderation)
+{
+	classify(":op!o@h KICK #ops me :enough", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"kick\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":\"#ops\",\"text\":\"enough\",\"nick\":\"me\"}\n");
+	classify(":op!o@h MODE #ops +o-v bob bob", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"mode\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":\"#ops\",\"text\":\"+o-v bob bob\"}\n");
+	classify(":op!o@h INVITE me :#secret", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"invite\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":\"#secret\",\"text\":null,\"nick\":\"me\"}\n");
+	classify(":op!o@h WALLOPS :restart \"soon\"", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"wallops\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":null,\"text\":\"restart \\\"soon\\\"\"}\n");
+	classify(":op!o@h KILL bob :spam", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_ptr_nonnull(strstr(json_of(&ev),
+	    "\"type\":\"kill\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":null,\"text\":\"spam\",\"nick\":\"bob\"}\n"));
+	classify(":s 474 me #ops :Cannot join channel (+b)", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_ptr_nonnull(strstr(json_of(&ev),
+	    "\"type\":\"error\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"s\","
+	    "\"target\":null,\"text\":\"Cannot join #ops: you are banned (+b)\"}\n"));
+}
+END_TEST
+
 /*
  * Random lines from a hostile server: whatever parses must classify,
  * render to clean UTF-8 without control characters, and encode to JSON
@@ -691,6 +879,7 @@ START_TEST(hostile_random)
 {
 	static const char *const pieces[] = {
 		":", "!", "@", " ", "PRIVMSG", "NOTICE", "JOIN", "KICK", "332", "404",
+		"MODE", "INVITE", "WALLOPS", "KILL", "367", "329", "324", "+o", "-v",
 		"999", "001", "#c", "me", "\001ACTION", "\001", "\033[2J", "\xff",
 		"\xc3", "\xed\xa0\x80", "\xe2\x82\xac", "\x03" "12,4", "\x02", "x",
 	};
@@ -1404,10 +1593,13 @@ main(void)
 	tcase_add_test(tc, event_messages);
 	tcase_add_test(tc, event_channel_changes);
 	tcase_add_test(tc, event_numerics);
+	tcase_add_test(tc, event_moderation);
+	tcase_add_test(tc, event_moderation_numerics);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("render");
 	tcase_add_test(tc, render_lines);
+	tcase_add_test(tc, render_moderation);
 	tcase_add_test(tc, render_own);
 	tcase_add_test(tc, render_hostile_text);
 	tcase_add_test(tc, render_colors);
@@ -1415,6 +1607,7 @@ main(void)
 
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_events);
+	tcase_add_test(tc, json_moderation);
 	tcase_add_test(tc, hostile_random);
 	suite_add_tcase(s, tc);
 
