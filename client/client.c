@@ -470,8 +470,12 @@ update_prompt(struct client *c)
 	if (c->phase != PH_READY && c->phase != PH_QUITTING)
 		snprintf(p, sizeof p, "[not connected] ");
 	else if (c->current[0] != '\0') {
+		struct chan *ch = chans_find(&c->sess.chans, c->current);
+		const char *pfx = ch != NULL ? chans_prefix_of(ch, c->sess.nick) : NULL;
+
+		/* our own highest prefix there: "[@#ops] " (a checked ASCII mark) */
 		render_clean(clean, sizeof clean, c->current, strlen(c->current));
-		snprintf(p, sizeof p, "[%s] ", clean);
+		snprintf(p, sizeof p, "[%.1s%s] ", pfx != NULL ? pfx : "", clean);
 	} else
 		snprintf(p, sizeof p, "> ");
 	ui_set_prompt(c->ui, p);
@@ -690,7 +694,8 @@ server_line(struct client *c, const char *line, size_t len)
 		lost(c, c->sess.note);
 		return;
 	}
-	if (f & SESS_NOTE)
+	/* a refused join: at a terminal the error reply itself says it, in words */
+	if ((f & SESS_NOTE) && !((f & SESS_JOIN_FAILED) && c->mode == OPTS_INTERACTIVE))
 		say(c, "%s", c->sess.note);
 	if (f & SESS_REGISTERED) {
 		c->phase = PH_READY;
@@ -759,6 +764,9 @@ server_readable(struct client *c)
 	}
 	if (n == 0 && !c->done && c->conn.state == CONN_UP)
 		lost(c, "the server closed the connection");
+	/* NAMES or MODE may have changed our prefix in the current channel */
+	else if (!c->done)
+		update_prompt(c);
 }
 
 /* ------------------------------------------------------------ timers */
