@@ -1636,6 +1636,53 @@ START_TEST(test_interactive_ctrl_c)
 }
 END_TEST
 
+/*
+ * Moderation at the terminal, from a scripted server: our prefix in the
+ * prompt follows NAMES and MODE, /op goes out in MODES-sized lines, and a
+ * kick says who and why and takes the channel away.
+ */
+START_TEST(test_interactive_moderation)
+{
+	int port, lfd = fake_listen(&port), fd;
+	struct sbuf got = { 0 };
+	struct term t = { 0 };
+
+	vt_init(&t.vt);
+	t.k = kid_run_pty("interactive", (const char *[]){ "-s", port_arg(port), "-n", "alice",
+	    "-c", "#ops", NULL }, VT_ROWS, VT_COLS);
+	fd = fake_accept(lfd, t.k);
+	fake_expect(fd, &got, "USER ", t.k);
+	FAKE(fd, ":fake 001 alice :Welcome alice!a@h\r\n"
+	    ":fake 005 alice PREFIX=(ov)@+ MODES=3 :are supported\r\n");
+	fake_expect(fd, &got, "JOIN #ops", t.k);
+	FAKE(fd, ":alice!a@h JOIN #ops\r\n:fake 353 alice = #ops :@alice bob\r\n"
+	    ":fake 366 alice #ops :End of /NAMES list.\r\n");
+	term_expect_input(&t, "[@#ops]", 8, T_SHORT);
+	FAKE(fd, ":bob!b@h MODE #ops -o+v alice alice\r\n");
+	term_expect_input(&t, "[+#ops]", 8, T_SHORT);
+	term_expect_row(&t, "bob sets mode -o+v alice alice on #ops", T_SHORT);
+	FAKE(fd, ":bob!b@h MODE #ops +o alice\r\n");
+	term_expect_input(&t, "[@#ops]", 8, T_SHORT);
+
+	type(&t, "/op bob carol dave eve\r");
+	fake_expect(fd, &got, "MODE #ops +ooo bob carol dave\r\nMODE #ops +o eve\r\n", t.k);
+	type(&t, "/kick\r");
+	term_expect_row(&t, "usage: /kick NICK [reason]", T_SHORT);
+	type(&t, "/ban carol\r");
+	fake_expect(fd, &got, "MODE #ops +b carol!*@*\r\n", t.k);
+
+	FAKE(fd, ":bob!b@h KICK #ops alice :take a break\r\n");
+	term_expect_row(&t, "You were kicked from #ops by bob (take a break)", T_SHORT);
+	term_expect_input(&t, ">", 2, T_SHORT);
+	type(&t, "/quit\r");
+	fake_expect(fd, &got, "QUIT :Leaving", t.k);
+	close(fd);
+	kid_expect_exit(t.k, 0, T_LONG);
+	free(got.p);
+	close(lfd);
+}
+END_TEST
+
 /* ------------------------------------------------------------- ngircd */
 
 static const char *
@@ -1768,6 +1815,7 @@ main(void)
 	tc = h_tcase(su, "interactive", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_interactive_pty);
 	tcase_add_test(tc, test_interactive_ctrl_c);
+	tcase_add_test(tc, test_interactive_moderation);
 
 	tc = h_tcase(su, "ngircd", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_ngircd);
