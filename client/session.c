@@ -217,11 +217,12 @@ isupport(struct session *s, const struct irc_msg *m)
 		} else if (!strcmp(t, "MODES") || !strcmp(t, "MODES=")) {
 			s->modes = SESSION_MODES_NOLIMIT;
 		} else if (!strncmp(t, "MODES=", 6)) {
-			int n = atoi(t + 6);
+			char *end;
+			long n = strtol(t + 6, &end, 10);
 
 			/* nonsense keeps the default; plenty is capped by the line */
-			if (n > 0)
-				s->modes = n < SESSION_MODES_NOLIMIT ? n : SESSION_MODES_NOLIMIT;
+			if (*end == '\0' && n > 0)
+				s->modes = n < SESSION_MODES_NOLIMIT ? (int)n : SESSION_MODES_NOLIMIT;
 		} else if (!strncmp(t, "PREFIX=", 7)) {
 			/* a bad value keeps what we had: (ov)@+ */
 			chans_set_prefix(&s->chans, t + 7);

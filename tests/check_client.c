@@ -1329,6 +1329,12 @@ START_TEST(session_isupport_and_prefixes)
 	ck_assert_int_gt(session_modes_per_line(&sess), 10);
 	feed(":irc.test 005 alice MODES=-2 :are supported by this server");
 	ck_assert_int_gt(session_modes_per_line(&sess), 10);
+	feed(":irc.test 005 alice MODES=99999999999999999999999 :are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), SESSION_MODES_NOLIMIT);
+	feed(":irc.test 005 alice MODES=5x :are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), SESSION_MODES_NOLIMIT);
+	feed(":irc.test 005 alice MODES=6 :are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), 6);
 	/* the next server starts from the defaults again */
 	session_reset(&sess);
 	ck_assert_int_eq(session_modes_per_line(&sess), 3);
