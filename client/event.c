@@ -10,7 +10,7 @@
 
 #include "event.h"
 
-struct event;
+/* below the template machinery it uses */
 static void list_entry(struct event *ev, const struct irc_msg *m);
 
 /*
