@@ -211,9 +211,15 @@ isupport(struct session *s, const struct irc_msg *m)
 		const char *t = m->params[i];
 
 		if (!strncmp(t, "NICKLEN=", 8)) {
-			s->nicklen = atoi(t + 8);
-			if (s->nicklen > 0 && (size_t)s->nicklen < s->nick_max)
-				s->nick_max = (size_t)s->nicklen;
+			char *end;
+			long n = strtol(t + 8, &end, 10);
+
+			/* a hostile value (overlong, negative) keeps what we had */
+			if (*end == '\0' && n > 0 && n < 4096) {
+				s->nicklen = (int)n;
+				if ((size_t)n < s->nick_max)
+					s->nick_max = (size_t)n;
+			}
 		} else if (!strcmp(t, "MODES") || !strcmp(t, "MODES=")) {
 			s->modes = SESSION_MODES_NOLIMIT;
 		} else if (!strncmp(t, "MODES=", 6)) {
