@@ -105,7 +105,9 @@ dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
 	struct ring_target t = { .kind = RING_TO_CHAN, .id = c->id, .gen = c->gen,
 	    .flags = flags };
 
-	dirsvc_emit_as(ds, origin, ds->dir.users[origin].gen, &t, line, len);
+	/* RING_OWNER_MASTER (shmchatctl's chanmode) has no slot, hence no gen */
+	dirsvc_emit_as(ds, origin, origin < ds->dir.nslots ? ds->dir.users[origin].gen : 0, &t,
+	    line, len);
 }
 
 void

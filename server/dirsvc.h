@@ -46,7 +46,8 @@ bool dirsvc_flush_pending(struct dirsvc *ds);
 long long dirsvc_idle(const struct dirsvc *ds, uint32_t slot);
 /* "nick!user@host" of a client */
 void dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen);
-/* a line to a channel's members, attributed to origin (flags: ring_flags) */
+/* a line to a channel's members, attributed to origin (a slot or RING_OWNER_MASTER;
+ * flags: ring_flags) */
 void dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
     uint32_t flags, const char *line, size_t len);
 /* a line to everyone sharing a channel with slot (once each) and, if
