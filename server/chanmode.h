@@ -25,7 +25,7 @@ struct reply;
 /* 005 tokens and 004's mode lists */
 #define CHANMODE_ISUPPORT \
 	"CHANMODES=beI,k,l,imnpst EXCEPTS=e INVEX=I MODES=4 PREFIX=(ov)@+"
-#define CHANMODE_LETTERS	"Iabeiklmnopstv"
+#define CHANMODE_LETTERS	"Ibeiklmnopstv"
 #define CHANMODE_WITH_PARAM	"Ibeklov"
 
 struct chanmode_change {
