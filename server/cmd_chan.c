@@ -383,8 +383,11 @@ chan_mode_change(struct dirsvc *ds, struct reply *r, const struct cmd_req *q,
 
 	n = chanmode_parse(q->args[1], &q->args[2], q->nargs - 2, v, CHANMODE_MAX,
 	    unknown, sizeof unknown);
+	/* 472 names the letter as a middle parameter: a ':', a control or a
+	 * non-ASCII byte there would break the line; those are ignored */
 	for (const char *p = unknown; *p != '\0'; p++)
-		RPL(r, ERR_UNKNOWNMODE, *p);
+		if (*p > ' ' && *p < 0x7f && *p != ':')
+			RPL(r, ERR_UNKNOWNMODE, *p);
 	/* queries are anyone's (but e and I); changes an operator's */
 	who.privileged = chan_privileged(ds, q->slot, m, "MODE", c);
 	na = chanmode_apply(&ds->dir, c, &who, v, n, (uint32_t)ds->cfg->max_list_entries, r,
