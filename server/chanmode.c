@@ -108,6 +108,15 @@ chanmode_list_reply(struct reply *r, const struct dir_chan *c, int l)
 		RPL(r, RPL_ENDOFINVITELIST, c->name);
 }
 
+/* a parameter as 696 names it: one non-empty middle word, else "*" */
+static const char *
+chanmode_shown(const char *param)
+{
+	if (param[0] == '\0' || param[0] == ':' || strchr(param, ' ') != NULL)
+		return "*";
+	return param;
+}
+
 /* a channel key: what JOIN can carry (no comma, no leading ':'), cut to KEYLEN */
 static bool
 chanmode_key_ok(const char *key)
@@ -141,7 +150,8 @@ chanmode_apply_list(struct dir_chan *c, const struct chanmode_actor *who,
 	int rc;
 
 	if (!irc_mask_normalize(ch->param, mask, sizeof mask)) {
-		RPL(r, ERR_INVALIDMODEPARAM, c->name, ch->letter, ch->param, "Invalid mask");
+		RPL(r, ERR_INVALIDMODEPARAM, c->name, ch->letter, chanmode_shown(ch->param),
+		    "Invalid mask");
 		return;
 	}
 	if (!ch->add) {
@@ -198,7 +208,8 @@ chanmode_apply_key(struct dir_chan *c, const struct chanmode_change *ch, struct 
 		return;
 	}
 	if (!chanmode_key_ok(ch->param)) {
-		RPL(r, ERR_INVALIDMODEPARAM, c->name, 'k', ch->param, "Invalid key");
+		RPL(r, ERR_INVALIDMODEPARAM, c->name, 'k', chanmode_shown(ch->param),
+		    "Invalid key");
 		return;
 	}
 	snprintf(key, sizeof key, "%s", ch->param);
@@ -228,7 +239,8 @@ chanmode_apply_limit(struct dir_chan *c, const struct chanmode_change *ch, struc
 	}
 	v = strtol(ch->param, &end, 10);
 	if (end == ch->param || *end != '\0' || v < 1 || v > 1000000) {
-		RPL(r, ERR_INVALIDMODEPARAM, c->name, 'l', ch->param, "Invalid limit");
+		RPL(r, ERR_INVALIDMODEPARAM, c->name, 'l', chanmode_shown(ch->param),
+		    "Invalid limit");
 		return;
 	}
 	if ((uint32_t)v == c->limit)
