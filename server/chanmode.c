@@ -149,7 +149,10 @@ chanmode_apply_list(struct dir_chan *c, const struct chanmode_actor *who,
 	char mask[IRC_MASK_MAX + 1], letter[2] = { ch->letter, '\0' };
 	int rc;
 
-	if (!irc_mask_normalize(ch->param, mask, sizeof mask)) {
+	/* an empty mask would become *!*@*, one starting with ':' would break
+	 * the echo's parameters: both are invalid, as in ratbox and charybdis */
+	if (ch->param[0] == '\0' || ch->param[0] == ':' ||
+	    !irc_mask_normalize(ch->param, mask, sizeof mask)) {
 		RPL(r, ERR_INVALIDMODEPARAM, c->name, ch->letter, chanmode_shown(ch->param),
 		    "Invalid mask");
 		return;
