@@ -439,6 +439,13 @@ m_mode(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return chan_mode_change(ds, r, q, c, m);
 }
 
+/* a KICK line of this command, kept for the victims after it */
+struct chan_kicked {
+	uint32_t chan_id, chan_gen;
+	size_t len;
+	char line[IRC_MAXLINE + 1];
+};
+
 /* KICK #a,#b x,y [:reason]: one channel and several victims, or pairs */
 static int
 m_kick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
@@ -447,7 +454,8 @@ m_kick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	char chans[IRC_MAXLINE], users[IRC_MAXLINE], pfx[256], line[IRC_MAXLINE + 1];
 	char *cv[CHAN_LIST_MAX], *uv[CHAN_LIST_MAX];
 	const char *reason = q->nargs > 2 && q->args[2][0] != '\0' ? q->args[2] : u->nick;
-	int nc, nu, status = CMD_OK;
+	int nc, nu, status = CMD_OK, ndone = 0;
+	struct chan_kicked *done = NULL;
 
 	snprintf(chans, sizeof chans, "%s", q->args[0]);
 	snprintf(users, sizeof users, "%s", q->args[1]);
@@ -458,6 +466,13 @@ m_kick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		return CMD_FAILED;
 	}
 	dirsvc_prefix(u, pfx, sizeof pfx);
+	/*
+	 * Fan-out finds a channel's members when it runs, after this whole
+	 * command: a victim kicked later in it is gone by then and would miss
+	 * the KICKs before its own. Those lines are kept and sent to it first.
+	 */
+	if (nu > 1 && (done = malloc((size_t)nu * sizeof *done)) == NULL)
+		log_warnx("out of memory keeping the lines of a KICK");
 	for (int i = 0; i < nu; i++) {
 		const char *name = cv[nc > 1 ? i : 0];
 		struct dir_chan *c = dir_chan_find(&ds->dir, name);
@@ -493,8 +508,18 @@ m_kick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		    ds->dir.users[victim].nick, ds->cfg->topic_len, reason);
 		log_info("%s kicked %s from %s (%s)", u->nick, ds->dir.users[victim].nick,
 		    c->name, reason);
+		struct ring_target to = { .kind = RING_TO_SLOT, .id = (uint32_t)victim,
+		    .gen = ds->dir.users[victim].gen };
+		for (int k = 0; k < ndone; k++)
+			if (done[k].chan_id == c->id && done[k].chan_gen == c->gen)
+				dirsvc_emit(ds, &to, done[k].line, done[k].len);
+		if (done != NULL) {
+			done[ndone] = (struct chan_kicked){ c->id, c->gen, len, "" };
+			memcpy(done[ndone++].line, line, len);
+		}
 		chan_leave(ds, (uint32_t)victim, c, line, len);
 	}
+	free(done);
 	return status;
 }
 
