@@ -147,6 +147,7 @@ chanmode_apply_list(struct dir_chan *c, const struct chanmode_actor *who,
 {
 	int l = chanmode_list_of(ch->letter);
 	char mask[IRC_MASK_MAX + 1], letter[2] = { ch->letter, '\0' };
+	uint32_t room;
 	int rc;
 
 	/* an empty mask would become *!*@*, one starting with ':' would break
@@ -162,15 +163,14 @@ chanmode_apply_list(struct dir_chan *c, const struct chanmode_actor *who,
 			chanmode_applied_add(applied, na, ch->letter, false, mask);
 		return;
 	}
-	if (c->lists[DIR_LIST_BAN].n + c->lists[DIR_LIST_EXCEPT].n +
-	    c->lists[DIR_LIST_INVEX].n >= max_list) {
-		RPL(r, ERR_BANLISTFULL, c->name, letter);
-		return;
-	}
-	rc = dir_mask_add(c, l, mask, who->name, time(NULL), max_list);
+	/* the three lists share max_list: when they are full, this list takes
+	 * no more (a mask already listed is still just "nothing changes") */
+	room = c->lists[DIR_LIST_BAN].n + c->lists[DIR_LIST_EXCEPT].n +
+	    c->lists[DIR_LIST_INVEX].n < max_list ? UINT32_MAX : c->lists[l].n;
+	rc = dir_mask_add(c, l, mask, who->name, time(NULL), room);
 	if (rc == 0)
 		chanmode_applied_add(applied, na, ch->letter, true, mask);
-	else if (rc == -ENOMEM)
+	else if (rc == -ENOSPC || rc == -ENOMEM)
 		RPL(r, ERR_BANLISTFULL, c->name, letter);
 	/* -EEXIST: already listed, nothing changes */
 }

@@ -243,6 +243,10 @@ START_TEST(apply_lists)
 	collected[0] = '\0';
 	fx_mode(&f, true, "+bb a!*@* b!*@*", "+bbbb", "a", "b", "c", "d", NULL);
 	ck_assert_ptr_nonnull(strstr(collected, " 478 op #c b :Channel list is full"));
+	/* full, but a mask already listed is just "nothing changes" */
+	collected[0] = '\0';
+	fx_mode(&f, true, "", "+b", "A", NULL);
+	ck_assert_str_eq(collected, "");
 	/* removal by the typed form; removing what is not listed: nothing */
 	fx_mode(&f, true, "-b bob!*@*", "-bb", "bob", "zed", NULL);
 	ck_assert_uint_eq(f.c->lists[DIR_LIST_BAN].n, 2);
