@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
+#include "dirsvc.h"
 #include "whowas.h"
 #include "unit.h"
 
@@ -218,6 +220,68 @@ START_TEST(resize)
 }
 END_TEST
 
+/* the directory tells of every registered nick it lets go of, once */
+START_TEST(fed_by_directory)
+{
+	struct dirsvc ds;
+	struct conf cfg;
+	const struct whowas_entry *e;
+	uint32_t gen;
+	time_t at[8];
+
+	memset(&ds, 0, sizeof ds);
+	conf_init_defaults(&cfg);
+	ds.cfg = &cfg;
+	ck_assert_int_eq(dir_init(&ds.dir, 4), 0);
+	ck_assert_int_eq(dirsvc_whowas_setup(&ds), 0);
+	ck_assert_uint_eq(ds.whowas.cap, 500);
+
+	/* slot 0 registers as alice, renames to bob, quits */
+	ck_assert_int_eq(dir_user_alloc(&ds.dir, &gen), 0);
+	snprintf(ds.dir.users[0].host, sizeof ds.dir.users[0].host, "192.0.2.9");
+	snprintf(ds.dir.users[0].user, sizeof ds.dir.users[0].user, "al");
+	snprintf(ds.dir.users[0].realname, sizeof ds.dir.users[0].realname, "Alice");
+	ck_assert_int_eq(dir_nick_set(&ds.dir, 0, "nobody"), 0);	/* not yet registered */
+	ck_assert_int_eq(dir_nick_set(&ds.dir, 0, "alice"), 0);
+	dir_set_state(&ds.dir, 0, DIR_REGISTERED);
+	ck_assert_uint_eq(ds.whowas.n, 0);
+	ck_assert_int_eq(dir_nick_set(&ds.dir, 0, "ALICE"), 0);	/* the case only */
+	ck_assert_uint_eq(ds.whowas.n, 0);
+	ck_assert_int_eq(dir_nick_set(&ds.dir, 0, "bob"), 0);
+	e = whowas_find(&ds.whowas, "alice", NULL);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->nick, "ALICE");	/* the old nick, as it was last spelt */
+	ck_assert_str_eq(e->user, "al");
+	ck_assert_str_eq(e->host, "192.0.2.9");
+	ck_assert_str_eq(e->realname, "Alice");
+	ck_assert_str_eq(e->server, "shmchat.localhost");
+	ck_assert_ptr_null(whowas_find(&ds.whowas, "bob", NULL));
+	/* QUIT: the nick is cleared, then the slot released: one entry */
+	dir_nick_clear(&ds.dir, 0);
+	dir_set_state(&ds.dir, 0, DIR_QUITTING);
+	dir_user_release(&ds.dir, 0);
+	ck_assert_int_eq(entries(&ds.whowas, "bob", at, 8), 1);
+	ck_assert_uint_eq(ds.whowas.n, 2);
+
+	/* a registered slot released at once (no QUIT first) counts too */
+	ck_assert_int_eq(dir_user_alloc(&ds.dir, &gen), 0);
+	ck_assert_int_eq(dir_nick_set(&ds.dir, 0, "carol"), 0);
+	dir_set_state(&ds.dir, 0, DIR_REGISTERED);
+	dir_user_release(&ds.dir, 0);
+	ck_assert_int_eq(entries(&ds.whowas, "carol", at, 8), 1);
+	ck_assert_uint_eq(ds.dir.max_registered, 1);
+
+	/* a reload with another size */
+	cfg.whowas_history = 1;
+	ck_assert_int_eq(dirsvc_whowas_setup(&ds), 0);
+	ck_assert_uint_eq(ds.whowas.n, 1);
+	ck_assert_ptr_nonnull(whowas_find(&ds.whowas, "carol", NULL));
+	dir_free(&ds.dir);
+	whowas_free(&ds.whowas);
+	conf_free(&cfg);
+}
+END_TEST
+
 static Suite *
 whowas_suite(void)
 {
@@ -232,6 +296,9 @@ whowas_suite(void)
 	tcase_add_test(tc, disabled);
 	tcase_add_test(tc, too_long);
 	tcase_add_test(tc, resize);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("directory");
+	tcase_add_test(tc, fed_by_directory);
 	suite_add_tcase(s, tc);
 	return s;
 }
