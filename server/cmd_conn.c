@@ -207,7 +207,7 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	const struct conf *cfg = ds->cfg;
 	struct dir_user *u = &ds->dir.users[q->slot];
-	char created[64], isupport[400];
+	char created[64];
 	struct tm tm;
 
 	if (u->state != DIR_CONNECTED)
@@ -224,18 +224,13 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	r->nick = u->nick;
 	localtime_r(&ds->started, &tm);
 	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
-	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
-	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES
-	    " NETWORK=%s NICKLEN=%d PREFIX=() TOPICLEN=%d", cfg->away_len,
-	    cfg->max_channels_per_client, cfg->channel_len, cfg->network, cfg->nick_len,
-	    cfg->topic_len);
 
 	RPL(r, RPL_WELCOME, cfg->network, u->nick, u->user, u->host);
 	RPL(r, RPL_YOURHOST, cfg->server_name, "shmchat-" PACKAGE_VERSION);
 	RPL(r, RPL_CREATED, created);
 	RPL(r, RPL_MYINFO, cfg->server_name, "shmchat-" PACKAGE_VERSION, SHMCHAT_USERMODES,
 	    SHMCHAT_CHANMODES);
-	RPL(r, RPL_ISUPPORT, isupport);
+	cmd_query_isupport(ds, r);
 	cmd_query_lusers(ds, r);
 	cmd_query_motd(ds, r);
 	log_info("%s!%s@%s registered (slot %u)", u->nick, u->user, u->host, q->slot);

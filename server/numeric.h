@@ -128,6 +128,8 @@
 
 #define ERR_NOSUCHNICK		"401"
 #define ERR_NOSUCHNICK_FMT	"%s :No such nick/channel"
+#define ERR_NOSUCHSERVER	"402"
+#define ERR_NOSUCHSERVER_FMT	"%s :No such server"
 #define ERR_NOSUCHCHANNEL	"403"
 #define ERR_NOSUCHCHANNEL_FMT	"%s :No such channel"
 #define ERR_CANNOTSENDTOCHAN	"404"
