@@ -112,7 +112,8 @@ w_user(struct worker *w, const struct irc_msg *m)
 		RPL(&w->rpl, ERR_ALREADYREGISTERED);
 		return CMD_DONE;
 	}
-	if (m->params[0][0] == '\0') {
+	/* an empty user name or real name is a missing one (USER a 0 * :) */
+	if (m->params[0][0] == '\0' || m->params[3][0] == '\0') {
 		RPL(&w->rpl, ERR_NEEDMOREPARAMS, m->command);
 		return CMD_DONE;
 	}
@@ -163,6 +164,19 @@ w_cap(struct worker *w, const struct irc_msg *m)
 		conn_try_register(w);
 	} else
 		RPL(&w->rpl, ERR_INVALIDCAPCMD, sub);
+	return CMD_DONE;
+}
+
+/*
+ * SASL is not offered (CAP LS lists no sasl, CAP REQ sasl is refused), yet
+ * clients set up for it may send AUTHENTICATE anyway: 904 tells them it
+ * failed, as IRCv3 does, and they go on (CAP END) to register without it.
+ */
+static enum cmd_result
+w_authenticate(struct worker *w, const struct irc_msg *m)
+{
+	(void)m;
+	RPL(&w->rpl, ERR_SASLFAIL);
 	return CMD_DONE;
 }
 
@@ -310,6 +324,8 @@ static const struct cmd_row conn_rows[] = {
 	  .worker = w_user },
 	{ .name = "CAP", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 2,
 	  .worker = w_cap },
+	{ .name = "AUTHENTICATE", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 1,
+	  .worker = w_authenticate },
 	{ .name = "PING", .max_params = 2, .worker = w_ping },
 	{ .name = "PONG", .max_params = 2, .worker = w_pong },
 	{ .name = "QUIT", .flags = CMD_NO_ANSWER, .max_params = 1, .worker = w_quit,

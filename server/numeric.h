@@ -202,6 +202,8 @@
 #define ERR_USERSDONTMATCH_FMT	":Can't change mode for other users"
 #define ERR_INVALIDMODEPARAM	"696"
 #define ERR_INVALIDMODEPARAM_FMT "%s %c %s :%s"
+#define ERR_SASLFAIL		"904"
+#define ERR_SASLFAIL_FMT	":SASL authentication failed"
 
 /* what 004 and 005 advertise */
 #define SHMCHAT_CASEMAPPING	"rfc1459"
