@@ -170,7 +170,8 @@ query_ctime(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
 
-	if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, "%a %b %e %H:%M:%S %Y", &tm) == 0)
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		snprintf(out, outlen, "%lld", (long long)t);
 }
 
@@ -234,7 +235,8 @@ m_info(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 /* entries one WHOWAS shows at most, whatever count it asks for */
 #define QUERY_WHOWAS_MAX	20
 
-/* WHOWAS nick count: the newest entries first; count <= 0 means all */
+/* WHOWAS nick count: the newest entries first, at most count of them
+ * (RFC 2812: a count <= 0 asks for all) and never more than the bound */
 static int
 m_whowas(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
