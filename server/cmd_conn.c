@@ -113,7 +113,8 @@ w_user(struct worker *w, const struct irc_msg *m)
 		RPL(&w->rpl, ERR_ALREADYREGISTERED);
 		return CMD_DONE;
 	}
-	if (m->params[0][0] == '\0') {
+	/* an empty user name or real name is a missing one (USER a 0 * :) */
+	if (m->params[0][0] == '\0' || m->params[3][0] == '\0') {
 		RPL(&w->rpl, ERR_NEEDMOREPARAMS, m->command);
 		return CMD_DONE;
 	}
@@ -167,6 +168,19 @@ w_cap(struct worker *w, const struct irc_msg *m)
 	return CMD_DONE;
 }
 
+/*
+ * SASL is not offered (CAP LS lists no sasl, CAP REQ sasl is refused), yet
+ * clients set up for it may send AUTHENTICATE anyway: 904 tells them it
+ * failed, as IRCv3 does, and they go on (CAP END) to register without it.
+ */
+static enum cmd_result
+w_authenticate(struct worker *w, const struct irc_msg *m)
+{
+	(void)m;
+	RPL(&w->rpl, ERR_SASLFAIL);
+	return CMD_DONE;
+}
+
 static enum cmd_result
 w_ping(struct worker *w, const struct irc_msg *m)
 {
@@ -208,7 +222,7 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	const struct conf *cfg = ds->cfg;
 	struct dir_user *u = &ds->dir.users[q->slot];
-	char created[64], isupport[400];
+	char created[64];
 	struct tm tm;
 
 	if (u->state != DIR_CONNECTED)
@@ -225,20 +239,13 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	r->nick = u->nick;
 	localtime_r(&ds->started, &tm);
 	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
-	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
-	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES " ELIST=MNU"
-	    " KEYLEN=%d KICKLEN=%d MAXLIST=beI:%d NETWORK=%s NICKLEN=%d TOPICLEN=%d",
-	    cfg->away_len, cfg->max_channels_per_client, cfg->channel_len, IRC_KEY_MAX,
-	    cfg->topic_len, cfg->max_list_entries, cfg->network, cfg->nick_len,
-	    cfg->topic_len);
 
 	RPL(r, RPL_WELCOME, cfg->network, u->nick, u->user, u->host);
 	RPL(r, RPL_YOURHOST, cfg->server_name, "shmchat-" PACKAGE_VERSION);
 	RPL(r, RPL_CREATED, created);
 	RPL(r, RPL_MYINFO, cfg->server_name, "shmchat-" PACKAGE_VERSION, SHMCHAT_USERMODES,
 	    CHANMODE_LETTERS, CHANMODE_WITH_PARAM);
-	RPL(r, RPL_ISUPPORT, isupport);
-	RPL(r, RPL_ISUPPORT, CHANMODE_ISUPPORT);
+	cmd_query_isupport(ds, r);
 	cmd_query_lusers(ds, r);
 	cmd_query_motd(ds, r);
 	log_info("%s!%s@%s registered (slot %u)", u->nick, u->user, u->host, q->slot);
@@ -346,6 +353,8 @@ static const struct cmd_row conn_rows[] = {
 	  .worker = w_user },
 	{ .name = "CAP", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 2,
 	  .worker = w_cap },
+	{ .name = "AUTHENTICATE", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 1,
+	  .worker = w_authenticate },
 	{ .name = "PING", .max_params = 2, .worker = w_ping },
 	{ .name = "PONG", .max_params = 2, .worker = w_pong },
 	{ .name = "QUIT", .flags = CMD_NO_ANSWER, .max_params = 1, .worker = w_quit,

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +28,23 @@ w_whois(struct worker *w, const struct irc_msg *m)
 	return CMD_DONE;
 }
 
+static enum cmd_result
+w_whowas(struct worker *w, const struct irc_msg *m)
+{
+	/* WHOWAS nick[,nick] [count]: the first nick, as WHOIS */
+	char nick[IRC_MAXLINE];
+	const char *args[2] = { nick, m->nparams > 1 ? m->params[1] : "0" };
+
+	snprintf(nick, sizeof nick, "%s", m->nparams > 0 ? m->params[0] : "");
+	nick[strcspn(nick, ", ")] = '\0';
+	if (nick[0] == '\0') {
+		RPL(&w->rpl, ERR_NONICKNAMEGIVEN);
+		return CMD_DONE;
+	}
+	worker_request(w, "WHOWAS", args, 2);
+	return CMD_DONE;
+}
+
 /* ISON and USERHOST: nicks spread over parameters and spaces */
 static enum cmd_result
 w_nick_list(struct worker *w, const struct irc_msg *m)
@@ -42,15 +60,6 @@ w_nick_list(struct worker *w, const struct irc_msg *m)
 	    tok = strtok_r(NULL, " ", &save))
 		nv[n++] = tok;
 	worker_request(w, m->command, (const char *const *)nv, n);
-	return CMD_DONE;
-}
-
-static enum cmd_result
-w_version(struct worker *w, const struct irc_msg *m)
-{
-	(void)m;
-	RPL(&w->rpl, RPL_VERSION, "shmchat-" PACKAGE_VERSION, w->set.server_name,
-	    w->set.description);
 	return CMD_DONE;
 }
 
@@ -81,6 +90,27 @@ cmd_query_lusers(struct dirsvc *ds, struct reply *r)
 		RPL(r, RPL_LUSERUNKNOWN, unknown);
 	RPL(r, RPL_LUSERCHANNELS, d->nchannels);
 	RPL(r, RPL_LUSERME, d->nregistered);
+	/* one server: its local users are the network's */
+	RPL(r, RPL_LOCALUSERS, d->nregistered, d->max_registered, d->nregistered,
+	    d->max_registered);
+	RPL(r, RPL_GLOBALUSERS, d->nregistered, d->max_registered, d->nregistered,
+	    d->max_registered);
+}
+
+void
+cmd_query_isupport(struct dirsvc *ds, struct reply *r)
+{
+	const struct conf *cfg = ds->cfg;
+	char isupport[400];
+
+	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
+	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES " ELIST=MNU"
+	    " KEYLEN=%d KICKLEN=%d MAXLIST=beI:%d NETWORK=%s NICKLEN=%d TOPICLEN=%d",
+	    cfg->away_len, cfg->max_channels_per_client, cfg->channel_len, IRC_KEY_MAX,
+	    cfg->topic_len, cfg->max_list_entries, cfg->network, cfg->nick_len,
+	    cfg->topic_len);
+	RPL(r, RPL_ISUPPORT, isupport);
+	RPL(r, RPL_ISUPPORT, CHANMODE_ISUPPORT);
 }
 
 void
@@ -116,6 +146,121 @@ m_motd(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	(void)q;
 	cmd_query_motd(ds, r);
 	return CMD_OK;
+}
+
+/*
+ * The optional target of ADMIN, INFO and VERSION: this server (by name or
+ * a mask matching it) or a client on it; anything else is a server that
+ * does not exist here (402).
+ */
+static bool
+query_target_ok(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	int slot;
+
+	if (q->nargs == 0 || q->args[0][0] == '\0' ||
+	    irc_mask_match(q->args[0], ds->cfg->server_name) ||
+	    ((slot = dir_nick_find(&ds->dir, q->args[0])) >= 0 &&
+	    ds->dir.users[slot].state == DIR_REGISTERED))
+		return true;
+	RPL(r, ERR_NOSUCHSERVER, q->args[0]);
+	return false;
+}
+
+/* a time as ctime() writes it, "Sun Dec  6 20:15:00 2026" (WHOWAS, INFO) */
+static void
+query_ctime(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		snprintf(out, outlen, "%lld", (long long)t);
+}
+
+static int
+m_version(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	if (!query_target_ok(ds, r, q))
+		return CMD_FAILED;
+	RPL(r, RPL_VERSION, "shmchat-" PACKAGE_VERSION, ds->cfg->server_name,
+	    ds->cfg->description);
+	cmd_query_isupport(ds, r);
+	return CMD_OK;
+}
+
+/* RFC 2812 3.4.9: where the server is, who runs it, how to reach them */
+static int
+m_admin(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	const struct conf *cfg = ds->cfg;
+
+	if (!query_target_ok(ds, r, q))
+		return CMD_FAILED;
+	/* as ngircd: every line is sent, an unset one empty */
+	RPL(r, RPL_ADMINME, cfg->server_name);
+	RPL(r, RPL_ADMINLOC1, cfg->admin_location ? cfg->admin_location : cfg->description);
+	RPL(r, RPL_ADMINLOC2, cfg->admin_description ? cfg->admin_description : "");
+	RPL(r, RPL_ADMINEMAIL, cfg->admin_email ? cfg->admin_email : "");
+	return CMD_OK;
+}
+
+#if defined(__clang__)
+#define QUERY_COMPILER	"clang " __clang_version__
+#elif defined(__GNUC__)
+#define QUERY_COMPILER	"gcc " __VERSION__
+#else
+#define QUERY_COMPILER	"an unknown C compiler"
+#endif
+
+static int
+m_info(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	static const char *const about[] = {
+		"shmchat-" PACKAGE_VERSION ", an IRC server",
+		"Every client has a process of its own; messages go through",
+		"one ring in shared memory, which the master fans out.",
+		"Configured on " SHMCHAT_BUILD_DATE ", compiled with " QUERY_COMPILER ".",
+	};
+	char line[128], when[64];
+
+	if (!query_target_ok(ds, r, q))
+		return CMD_FAILED;
+	for (size_t i = 0; i < sizeof about / sizeof *about; i++)
+		RPL(r, RPL_INFO, about[i]);
+	query_ctime(ds->started, when, sizeof when);
+	snprintf(line, sizeof line, "On-line since %s", when);
+	RPL(r, RPL_INFO, line);
+	RPL(r, RPL_ENDOFINFO);
+	return CMD_OK;
+}
+
+/* entries one WHOWAS shows at most, whatever count it asks for */
+#define QUERY_WHOWAS_MAX	20
+
+/* WHOWAS nick count: the newest entries first, at most count of them
+ * (RFC 2812: a count <= 0 asks for all) and never more than the bound */
+static int
+m_whowas(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	const char *nick = q->args[0];
+	long count = q->nargs > 1 ? strtol(q->args[1], NULL, 10) : 0;
+	const struct whowas_entry *e = NULL;
+	char when[64];
+	long shown = 0;
+
+	if (count <= 0 || count > QUERY_WHOWAS_MAX)
+		count = QUERY_WHOWAS_MAX;
+	while (shown < count && (e = whowas_find(&ds->whowas, nick, e)) != NULL) {
+		RPL(r, RPL_WHOWASUSER, e->nick, e->user, e->host, e->realname);
+		query_ctime(e->at, when, sizeof when);
+		RPL(r, RPL_WHOISSERVER, e->nick, e->server, when);
+		shown++;
+	}
+	if (shown == 0)
+		RPL(r, ERR_WASNOSUCHNICK, nick);
+	RPL(r, RPL_ENDOFWHOWAS, nick);
+	return shown > 0 ? CMD_OK : CMD_FAILED;
 }
 
 /* 352 for u: flags H or G, then its prefix in chan (m, or NULL) */
@@ -297,8 +442,15 @@ static const struct cmd_row query_rows[] = {
 	  .master = m_ison, .max_args = IPC_REQ_ARGS },
 	{ .name = "USERHOST", .flags = CMD_REGISTERED, .min_params = 1,
 	  .worker = w_nick_list, .master = m_userhost, .max_args = IPC_REQ_ARGS },
-	{ .name = "VERSION", .flags = CMD_REGISTERED, .max_params = 1, .worker = w_version },
+	{ .name = "VERSION", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	  .master = m_version, .max_args = 1 },
 	{ .name = "TIME", .flags = CMD_REGISTERED, .max_params = 1, .worker = w_time },
+	{ .name = "WHOWAS", .flags = CMD_REGISTERED, .max_params = 2, .worker = w_whowas,
+	  .master = m_whowas, .min_args = 1, .max_args = 2 },
+	{ .name = "ADMIN", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	  .master = m_admin, .max_args = 1 },
+	{ .name = "INFO", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	  .master = m_info, .max_args = 1 },
 };
 
 CMD_FAMILY(cmd_query, "queries", query_rows);

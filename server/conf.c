@@ -89,6 +89,8 @@ conf_init_defaults(struct conf *c)
 
 	c->admin_queue_key = 0x53434d51;	/* ADMINQ_DEFAULT_KEY */
 	c->admin_group = xstrdup("shmchat");
+
+	c->whowas_history = 500;
 }
 
 void
@@ -104,6 +106,9 @@ conf_free(struct conf *c)
 	free(c->motd_file);
 	free(c->motd_text);
 	free(c->admin_group);
+	free(c->admin_location);
+	free(c->admin_description);
+	free(c->admin_email);
 	for (int i = 0; i < c->nlimits_exempt && i < CONFIG_MAX_LISTEN; i++)
 		free(c->limits_exempt[i]);
 	free(c->user);
@@ -374,6 +379,7 @@ static const struct opt opts[] = {
 	{ "max_list_entries", OPT_INT, F(max_list_entries), 1, 10000, 0, NULL },
 	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
 	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
+	{ "whowas_history", OPT_INT, F(whowas_history), 0, 100000, 0, NULL },
 };
 #undef F
 
@@ -607,6 +613,45 @@ apply_admin(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
 	return 0;
 }
 
+/* admin_info = { location = "..."; description = "..."; email = "..."; } */
+static int
+apply_admin_info(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{ "location", offsetof(struct conf, admin_location) },
+		{ "description", offsetof(struct conf, admin_description) },
+		{ "email", offsetof(struct conf, admin_email) },
+	};
+	int count = config_setting_length(grp);
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		char **dst = NULL;
+
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			if (strcmp(name, keys[k].name) == 0)
+				dst = (char **)(void *)((char *)n + keys[k].off);
+		if (dst == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting 'admin_info.%s'", name);
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "admin_info.%s must be a string", name);
+		v = config_setting_get_string(s);
+		/* the text of one numeric reply: one line, room for the rest */
+		if (strlen(v) > 200 || strpbrk(v, "\r\n") != NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "admin_info.%s must be at most 200 characters on one line", name);
+		free(*dst);
+		*dst = v[0] != '\0' ? xstrdup(v) : NULL;
+	}
+	return 0;
+}
+
 static int
 apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {
@@ -631,6 +676,14 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 					return setting_err(lc->err, lc->errlen,
 					    lc->path, s, "admin must be a group");
 				if (apply_admin(n, lc, s) < 0)
+					return -1;
+				continue;
+			}
+			if (strcmp(name, "admin_info") == 0) {
+				if (!config_setting_is_group(s))
+					return setting_err(lc->err, lc->errlen,
+					    lc->path, s, "admin_info must be a group");
+				if (apply_admin_info(n, lc, s) < 0)
 					return -1;
 				continue;
 			}
@@ -865,6 +918,10 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DS(group);
 	DS(default_channel_modes);
 	DI(max_list_entries);
+	DS(admin_location);
+	DS(admin_description);
+	DS(admin_email);
+	DI(whowas_history);
 	{
 		bool differ = old->nlimits_exempt != new->nlimits_exempt;
 		for (int i = 0; !differ && i < old->nlimits_exempt; i++)

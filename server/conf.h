@@ -73,6 +73,14 @@ struct conf {
 	/* admin = { queue_key = ...; group = "..."; }: shmchatctl's message queue */
 	long admin_queue_key;		/* 0x53434d51; a fixed key, never ftok() */
 	char *admin_group;		/* "shmchat": members may use shmchatctl */
+
+	/* admin_info = { location; description; email; }: what the ADMIN
+	 * command answers (257, 258, 259); NULL when unset */
+	char *admin_location;		/* unset: the server's description */
+	char *admin_description;	/* unset: "" */
+	char *admin_email;		/* unset: "" */
+
+	int whowas_history;		/* 500 nicks WHOWAS remembers; 0 = none */
 };
 
 void conf_init_defaults(struct conf *c);

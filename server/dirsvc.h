@@ -18,6 +18,7 @@
 #include "dir.h"
 #include "reply.h"
 #include "ring.h"
+#include "whowas.h"
 
 struct conf;
 
@@ -28,7 +29,15 @@ struct dirsvc {
 	time_t started;
 	struct buf pending;	/* records waiting for ring space, in order */
 	bool fanout_due;	/* records were published: run fan-out */
+	struct whowas whowas;	/* nicks gone, fed by the directory (WHOWAS) */
 };
+
+/*
+ * Size the WHOWAS history from the configuration (at start, and again
+ * after a reload) and have the directory feed it. 0, or -errno with the
+ * history unchanged (logged).
+ */
+int dirsvc_whowas_setup(struct dirsvc *ds);
 
 /*
  * Publish a record from the master (queued, in order, while the ring is

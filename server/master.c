@@ -172,6 +172,7 @@ master_setup_tables(struct master *m)
 	m->ds.ring = &m->ring;
 	m->ds.cfg = m->cfg;
 	m->ds.started = m->started;
+	dirsvc_whowas_setup(&m->ds);	/* without it WHOWAS knows nobody: not fatal */
 	buf_init(&m->ds.pending);
 	buf_init(&m->requests);
 	return 0;
@@ -271,6 +272,7 @@ master_cleanup(struct master *m)
 	iplimit_free(m->per_ip);
 	buf_free(&m->ds.pending);
 	buf_free(&m->requests);
+	whowas_free(&m->ds.whowas);
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sigfd >= 0)

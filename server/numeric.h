@@ -128,6 +128,8 @@
 
 #define ERR_NOSUCHNICK		"401"
 #define ERR_NOSUCHNICK_FMT	"%s :No such nick/channel"
+#define ERR_NOSUCHSERVER	"402"
+#define ERR_NOSUCHSERVER_FMT	"%s :No such server"
 #define ERR_NOSUCHCHANNEL	"403"
 #define ERR_NOSUCHCHANNEL_FMT	"%s :No such channel"
 #define ERR_CANNOTSENDTOCHAN	"404"
@@ -200,6 +202,8 @@
 #define ERR_USERSDONTMATCH_FMT	":Can't change mode for other users"
 #define ERR_INVALIDMODEPARAM	"696"
 #define ERR_INVALIDMODEPARAM_FMT "%s %c %s :%s"
+#define ERR_SASLFAIL		"904"
+#define ERR_SASLFAIL_FMT	":SASL authentication failed"
 
 /* what 004 and 005 advertise */
 #define SHMCHAT_CASEMAPPING	"rfc1459"

@@ -110,6 +110,10 @@ assert_defaults(const struct conf *c)
 	ck_assert_str_eq(c->limits_exempt[1], "::1");
 	ck_assert_str_eq(c->user, "shmchat");
 	ck_assert_str_eq(c->group, "shmchat");
+	ck_assert_ptr_null(c->admin_location);
+	ck_assert_ptr_null(c->admin_description);
+	ck_assert_ptr_null(c->admin_email);
+	ck_assert_int_eq(c->whowas_history, 500);
 }
 
 /*
@@ -510,6 +514,51 @@ START_TEST(test_admin_only)
 }
 END_TEST
 
+/* admin_info: the ADMIN command's text, apart from the admin queue */
+START_TEST(test_admin_info)
+{
+	struct conf c;
+	char err[256], diff[256];
+
+	conf_init_defaults(&c);
+	ck_assert_int_eq(load_text(&c, "admin_info = {\n  location = \"Basement, Oulu\";\n"
+	    "  description = \"Run by the chat team\";\n  email = \"chat@example.org\";\n};\n"
+	    "whowas_history = 0;\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_str_eq(c.admin_location, "Basement, Oulu");
+	ck_assert_str_eq(c.admin_description, "Run by the chat team");
+	ck_assert_str_eq(c.admin_email, "chat@example.org");
+	ck_assert_int_eq(c.whowas_history, 0);
+	ck_assert_int_eq(c.admin_queue_key, 0x53434d51);	/* the queue is not touched */
+	{
+		struct conf d;
+
+		conf_init_defaults(&d);
+		conf_diff(&d, &c, diff, sizeof diff);
+		ck_assert_str_eq(diff, "admin_location, admin_description, admin_email, "
+		    "whowas_history");
+		conf_free(&d);
+	}
+	conf_free(&c);
+
+	/* "" is unset */
+	conf_init_defaults(&c);
+	ck_assert_int_eq(load_text(&c, "admin_info = { email = \"\"; };\n", err, sizeof err,
+	    NULL, 0), 0);
+	ck_assert_ptr_null(c.admin_email);
+	conf_free(&c);
+
+	assert_load_error("admin_info = {\n  phone = \"123\";\n};\n", 2,
+	    "unknown setting 'admin_info.phone'");
+	assert_load_error("admin_info = {\n  email = 5;\n};\n", 2,
+	    "admin_info.email must be a string");
+	assert_load_error("admin_info = {\n  location = \"a\\nb\";\n};\n", 2,
+	    "admin_info.location must be at most 200 characters on one line");
+	assert_load_error("admin_info = \"x\";\n", 1, "admin_info must be a group");
+	assert_load_error("whowas_history = 100001;\n", 1,
+	    "whowas_history must be between 0 and 100000");
+}
+END_TEST
+
 START_TEST(test_diff)
 {
 	struct conf a, b;
@@ -573,6 +622,7 @@ START_TEST(test_example_conf)
 		"stall_timeout", "ring_size", "inbox_size", "log_level", "admin",
 		"max_clients_per_ip", "flood_rate", "flood_burst", "flood_queue",
 		"limits_exempt", "user", "group",
+		"admin_info", "whowas_history",
 	};
 	struct conf c;
 	char path[4096], err[512], line[1024], want[64];
@@ -1062,6 +1112,7 @@ config_suite(void)
 	tcase_add_test(tc, test_motd_file_too_big);
 	tcase_add_test(tc, test_admin_group);
 	tcase_add_test(tc, test_admin_only);
+	tcase_add_test(tc, test_admin_info);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_example_conf);
 	suite_add_tcase(s, tc);
