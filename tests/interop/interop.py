@@ -31,8 +31,8 @@ import threading
 import time
 
 POLL = 0.05            # seconds between looks at a log or a socket
-STEP_TIMEOUT = 4.0     # one step's expectations; local replies take ms
-GLOBAL_TIMEOUT = 150   # the whole run, whatever happens
+STEP_TIMEOUT = 3.0     # one step's expectations; local replies take ms
+GLOBAL_TIMEOUT = 180   # the whole run, whatever happens (every step failing: ~120 s)
 ROOM = "#room"
 KEY = "sekrit"
 
@@ -336,8 +336,8 @@ def _shquote(s):
 class LogFile:
     """A client's log file, read from a remembered offset on."""
 
-    def __init__(self, label, path, tmux=None, session=None):
-        self.label, self.path, self.tmux, self.session = label, path, tmux, session
+    def __init__(self, label, path):
+        self.label, self.path = label, path
 
     def text(self):
         try:
@@ -378,11 +378,9 @@ settings = {
 """ % (port, logdir, logdir))
         tmux.new("irssi", ["irssi", "--home=" + home])
         self.tmux = tmux
-        self.room = LogFile("irssi's log of " + ROOM, os.path.join(logdir, ROOM + ".log"),
-                            tmux, "irssi")
+        self.room = LogFile("irssi's log of " + ROOM, os.path.join(logdir, ROOM + ".log"))
         # every window: replies such as 341 go to the window of the nick
-        self.all = LogFile("irssi's log of all windows", os.path.join(logdir, "all.log"),
-                           tmux, "irssi")
+        self.all = LogFile("irssi's log of all windows", os.path.join(logdir, "all.log"))
 
     def type(self, text):
         self.tmux.type("irssi", text)
@@ -406,11 +404,9 @@ class Weechat:
         tmux.new("weechat", ["weechat", "--dir", home, "--run-command", ";".join(cmds)])
         self.tmux = tmux
         self.room = LogFile("weechat's log of " + ROOM,
-                            os.path.join(home, "logs", "irc.interop.%s.weechatlog" % ROOM),
-                            tmux, "weechat")
+                            os.path.join(home, "logs", "irc.interop.%s.weechatlog" % ROOM))
         self.server = LogFile("weechat's log of the server buffer",
-                              os.path.join(home, "logs", "irc.server.interop.weechatlog"),
-                              tmux, "weechat")
+                              os.path.join(home, "logs", "irc.server.interop.weechatlog"))
 
     def type(self, text):
         self.tmux.type("weechat", text)
@@ -441,19 +437,17 @@ class Expect:
         out = ["  expected: %s" % self.why,
                "    in %s, a line matching /%s/" % (self.label(), self.pattern.pattern)]
         if isinstance(self.where, LogFile):
-            out.append("    file %s" % self.where.path)
+            out.append("    (file %s)" % self.where.path)
         if new:
-            out.append("    what arrived during the step:")
-            out.append(tail("\n".join(new), 20))
+            out.append("    what arrived there during the step:")
+            out.append(tail("\n".join(new), 8))
         else:
-            out.append("    nothing arrived during the step; before it:")
-            prior = (self.where.text().splitlines() if isinstance(self.where, LogFile)
-                     else self.where.since(0))
-            out.append(tail("\n".join(prior), 10))
-        if isinstance(self.where, LogFile) and self.where.tmux:
-            out.append("    %s's screen now:" % self.where.session)
-            out.append(tail(self.where.tmux.screen(self.where.session).rstrip(), 12))
+            out.append("    nothing arrived there during the step")
         return "\n".join(out)
+
+
+def source_label(src):
+    return "%s's socket" % src.nick if isinstance(src, RawClient) else src.label
 
 
 class Run:
@@ -464,11 +458,18 @@ class Run:
         self.passed = 0
         self.failed = []
 
-    def step(self, name, action, *expects, timeout=STEP_TIMEOUT):
+    def step(self, name, action, *expects, by=None, timeout=STEP_TIMEOUT):
+        """Do action; pass when every expectation is met within timeout.
+
+        by: where the acting client shows the server's answers to it (an
+        error reply, say), printed when the step fails.
+        """
         self.n += 1
         t0 = time.monotonic()
         for e in expects:
             e.arm()
+        by_mark = by.mark() if by else None
+        srv_mark = len(self.server.log_text())
         action()
         pending = list(expects)
 
@@ -483,13 +484,16 @@ class Run:
             say("ok %d - %s (%.2f s)" % (self.n, name, time.monotonic() - t0))
             return True
         self.failed.append(name)
-        say("not ok %d - %s" % (self.n, name))
+        say("not ok %d - %s (nothing more after %.1f s)" % (self.n, name, timeout))
         for e in pending:
             say(e.report())
-        slog = self.server.log_text()
-        if slog:
-            say("  %s's log, last lines:" % self.server.name)
-            say(tail(slog, 12))
+        if by and all(e.where is not by for e in pending):
+            new = by.since(by_mark)
+            say("  %s, during the step:" % source_label(by))
+            say(tail("\n".join(new), 8) if new else "    (nothing)")
+        slog = self.server.log_text()[srv_mark:]
+        say("  %s's log during the step:" % self.server.name)
+        say(tail(slog, 10) if slog.strip() else "    (nothing)")
         return False
 
 
@@ -533,178 +537,187 @@ def scenario(run, irssi, weechat, carol):
     run.step("irssi: alice creates %s and is its operator" % ROOM,
              lambda: irssi.type("/join " + ROOM),
              Expect(I, r"alice .* has joined %s" % rm, "irssi shows its own join"),
-             Expect(I, r"\[@alice\]", "irssi's names list shows @alice"), timeout=8)
+             Expect(I, r"\[@alice\]", "irssi's names list shows @alice"), timeout=8, by=irssi.all)
     run.step("carol joins; the server lists alice as @",
              lambda: carol.send("JOIN " + ROOM),
              raw(C, r" 353 carol . %s :.*@alice" % rm, "NAMES (353) with @alice"),
-             Expect(I, r"carol .* has joined %s" % rm, "irssi shows carol's join"))
+             Expect(I, r"carol .* has joined %s" % rm, "irssi shows carol's join"), by=carol)
     run.step("weechat: bob joins",
              lambda: weechat.type("/join " + ROOM),
              raw(C, nick_re("bob") + r"JOIN :?%s" % rm, "carol sees bob's JOIN"),
              Expect(W, r"bob .*has joined %s" % rm, "weechat shows its own join"),
-             Expect(I, r"bob .* has joined %s" % rm, "irssi shows bob's join"), timeout=8)
+             Expect(I, r"bob .* has joined %s" % rm, "irssi shows bob's join"), timeout=8,
+             by=weechat.server)
 
     # --- alice (irssi) moderates
     run.step("irssi /op bob",
              lambda: irssi.type("/op bob"),
              raw(C, nick_re("alice") + r"MODE %s \+o bob" % rm, "MODE +o bob relayed"),
              Expect(I, r"mode/%s \[\+o bob\] by alice" % rm, "irssi shows the mode change"),
-             Expect(W, r"Mode %s \[\+o bob\] by alice" % rm, "weechat shows the mode change"))
+             Expect(W, r"Mode %s \[\+o bob\] by alice" % rm, "weechat shows the mode change"),
+             by=irssi.all)
     run.step("the @ prefix: bob speaks as an operator",
              lambda: weechat.type("hello from bob"),
              raw(C, nick_re("bob") + r"PRIVMSG %s :hello from bob" % rm, "carol gets the message"),
              Expect(I, r"<@bob> hello from bob", "irssi shows <@bob>"),
-             Expect(W, r"@bob\s+hello from bob", "weechat shows @bob"))
+             Expect(W, r"@bob\s+hello from bob", "weechat shows @bob"), by=weechat.server)
     run.step("irssi /voice carol",
              lambda: irssi.type("/voice carol"),
              raw(C, nick_re("alice") + r"MODE %s \+v carol" % rm, "MODE +v carol relayed"),
              Expect(I, r"mode/%s \[\+v carol\] by alice" % rm, "irssi shows +v"),
-             Expect(W, r"Mode %s \[\+v carol\] by alice" % rm, "weechat shows +v"))
+             Expect(W, r"Mode %s \[\+v carol\] by alice" % rm, "weechat shows +v"), by=irssi.all)
     run.step("irssi /mode %s +m" % ROOM,
              lambda: irssi.type("/mode %s +m" % ROOM),
              raw(C, nick_re("alice") + r"MODE %s :?\+m\s*$" % rm, "MODE +m relayed"),
              Expect(I, r"mode/%s \[\+m\] by alice" % rm, "irssi shows +m"),
-             Expect(W, r"Mode %s \[\+m\] by alice" % rm, "weechat shows +m"))
+             Expect(W, r"Mode %s \[\+m\] by alice" % rm, "weechat shows +m"), by=irssi.all)
     run.step("+m: voiced carol may still speak, shown as +carol",
              lambda: carol.send("PRIVMSG %s :voiced hello" % ROOM),
              Expect(I, r"<\+carol> voiced hello", "irssi shows <+carol>"),
-             Expect(W, r"\+carol\s+voiced hello", "weechat shows +carol"))
+             Expect(W, r"\+carol\s+voiced hello", "weechat shows +carol"), by=carol)
     run.step("irssi /mode %s +k %s" % (ROOM, KEY),
              lambda: irssi.type("/mode %s +k %s" % (ROOM, KEY)),
              raw(C, nick_re("alice") + r"MODE %s \+k :?%s" % (rm, KEY), "MODE +k relayed"),
              Expect(I, r"mode/%s \[\+k %s\] by alice" % (rm, KEY), "irssi shows +k"),
-             Expect(W, r"Mode %s \[\+k %s\] by alice" % (rm, KEY), "weechat shows +k"))
+             Expect(W, r"Mode %s \[\+k %s\] by alice" % (rm, KEY), "weechat shows +k"),
+             by=irssi.all)
     run.step("irssi /topic",
              lambda: irssi.type("/topic Moderated by alice"),
              raw(C, nick_re("alice") + r"TOPIC %s :Moderated by alice" % rm, "TOPIC relayed"),
              Expect(I, r"alice changed the topic of %s to: Moderated by alice" % rm,
                     "irssi shows the topic change"),
              Expect(W, r"alice has changed topic for %s .*Moderated by alice" % rm,
-                    "weechat shows the topic change"))
+                    "weechat shows the topic change"), by=irssi.all)
     run.step("irssi /ban *!*@banned.example",
              lambda: irssi.type("/ban *!*@banned.example"),
              raw(C, nick_re("alice") + r"MODE %s \+b :?\*!\*@banned\.example" % rm,
                  "MODE +b relayed"),
              Expect(I, r"mode/%s \[\+b \*!\*@banned\.example\] by alice" % rm, "irssi shows +b"),
              Expect(W, r"Mode %s \[\+b \*!\*@banned\.example\] by alice" % rm,
-                    "weechat shows +b"))
+                    "weechat shows +b"), by=irssi.all)
     run.step("irssi /mode %s b lists the ban" % ROOM,
              lambda: irssi.type("/mode %s b" % ROOM),
-             Expect(I, r"%s: ban \*!\*@banned\.example" % rm, "irssi shows the ban list entry"))
+             Expect(I, r"%s: ban \*!\*@banned\.example" % rm, "irssi shows the ban list entry"),
+             by=irssi.all)
     run.step("carol reads the ban list herself",
              lambda: carol.send("MODE %s b" % ROOM),
              raw(C, r" 367 carol %s \*!\*@banned\.example" % rm, "RPL_BANLIST (367)"),
-             raw(C, r" 368 carol %s " % rm, "RPL_ENDOFBANLIST (368)"))
+             raw(C, r" 368 carol %s " % rm, "RPL_ENDOFBANLIST (368)"), by=carol)
     run.step("irssi /kick carol with a reason",
              lambda: irssi.type("/kick carol Too chatty"),
              raw(C, nick_re("alice") + r"KICK %s carol :Too chatty" % rm, "KICK relayed"),
              Expect(I, r"carol was kicked from %s by alice \[Too chatty\]" % rm,
                     "irssi shows the kick"),
-             Expect(W, r"alice has kicked carol \(Too chatty\)", "weechat shows the kick"))
+             Expect(W, r"alice has kicked carol \(Too chatty\)", "weechat shows the kick"),
+             by=irssi.all)
     run.step("+k: carol cannot rejoin without the key",
              lambda: carol.send("JOIN " + ROOM),
-             raw(C, r" 475 carol %s " % rm, "ERR_BADCHANNELKEY (475)"))
+             raw(C, r" 475 carol %s " % rm, "ERR_BADCHANNELKEY (475)"), by=carol)
     run.step("irssi /mode %s +i" % ROOM,
              lambda: irssi.type("/mode %s +i" % ROOM),
              Expect(I, r"mode/%s \[\+i\] by alice" % rm, "irssi shows +i"),
-             Expect(W, r"Mode %s \[\+i\] by alice" % rm, "weechat shows +i"))
+             Expect(W, r"Mode %s \[\+i\] by alice" % rm, "weechat shows +i"), by=irssi.all)
     run.step("+i: carol cannot join with the key alone",
              lambda: carol.send("JOIN %s %s" % (ROOM, KEY)),
-             raw(C, r" 473 carol %s " % rm, "ERR_INVITEONLYCHAN (473)"))
+             raw(C, r" 473 carol %s " % rm, "ERR_INVITEONLYCHAN (473)"), by=carol)
     run.step("irssi /invite carol",
              lambda: irssi.type("/invite carol " + ROOM),
              raw(C, nick_re("alice") + r"INVITE carol :?%s" % rm, "INVITE delivered"),
              Expect(irssi.all, r"Inviting carol to %s" % rm,
-                    "irssi confirms the invitation (341)"))
+                    "irssi confirms the invitation (341)"), by=irssi.all)
     run.step("the invitation lets carol in (with the key)",
              lambda: carol.send("JOIN %s %s" % (ROOM, KEY)),
              raw(C, r"^:carol!\S+ JOIN :?%s" % rm, "carol's JOIN echoed"),
              Expect(I, r"carol .* has joined %s" % rm, "irssi shows carol's join"),
-             Expect(W, r"carol .*has joined %s" % rm, "weechat shows carol's join"))
+             Expect(W, r"carol .*has joined %s" % rm, "weechat shows carol's join"), by=carol)
     run.step("+m: carol, no longer voiced, cannot speak",
              lambda: carol.send("PRIVMSG %s :let me talk" % ROOM),
-             raw(C, r" 404 carol %s " % rm, "ERR_CANNOTSENDTOCHAN (404)"))
+             raw(C, r" 404 carol %s " % rm, "ERR_CANNOTSENDTOCHAN (404)"), by=carol)
 
     # --- bob (weechat, now an operator) moderates
     run.step("weechat /deop alice",
              lambda: weechat.type("/deop alice"),
              raw(C, nick_re("bob") + r"MODE %s -o alice" % rm, "MODE -o alice relayed"),
              Expect(W, r"Mode %s \[-o alice\] by bob" % rm, "weechat shows -o"),
-             Expect(I, r"mode/%s \[-o alice\] by bob" % rm, "irssi shows -o"))
+             Expect(I, r"mode/%s \[-o alice\] by bob" % rm, "irssi shows -o"), by=weechat.server)
     run.step("weechat /op alice",
              lambda: weechat.type("/op alice"),
              raw(C, nick_re("bob") + r"MODE %s \+o alice" % rm, "MODE +o alice relayed"),
              Expect(W, r"Mode %s \[\+o alice\] by bob" % rm, "weechat shows +o"),
-             Expect(I, r"mode/%s \[\+o alice\] by bob" % rm, "irssi shows +o"))
+             Expect(I, r"mode/%s \[\+o alice\] by bob" % rm, "irssi shows +o"), by=weechat.server)
     run.step("the @ prefix: alice speaks as an operator",
              lambda: irssi.type("hello from alice"),
              raw(C, nick_re("alice") + r"PRIVMSG %s :hello from alice" % rm, "carol gets it"),
              Expect(W, r"@alice\s+hello from alice", "weechat shows @alice"),
-             Expect(I, r"<@alice> hello from alice", "irssi shows <@alice>"))
+             Expect(I, r"<@alice> hello from alice", "irssi shows <@alice>"), by=irssi.all)
     run.step("weechat /voice carol",
              lambda: weechat.type("/voice carol"),
              raw(C, nick_re("bob") + r"MODE %s \+v carol" % rm, "MODE +v carol relayed"),
              Expect(W, r"Mode %s \[\+v carol\] by bob" % rm, "weechat shows +v"),
-             Expect(I, r"mode/%s \[\+v carol\] by bob" % rm, "irssi shows +v"))
+             Expect(I, r"mode/%s \[\+v carol\] by bob" % rm, "irssi shows +v"), by=weechat.server)
     run.step("weechat /mode %s -m" % ROOM,
              lambda: weechat.type("/mode %s -m" % ROOM),
              raw(C, nick_re("bob") + r"MODE %s :?-m\s*$" % rm, "MODE -m relayed"),
              Expect(W, r"Mode %s \[-m\] by bob" % rm, "weechat shows -m"),
-             Expect(I, r"mode/%s \[-m\] by bob" % rm, "irssi shows -m"))
+             Expect(I, r"mode/%s \[-m\] by bob" % rm, "irssi shows -m"), by=weechat.server)
     run.step("weechat /mode %s -k %s" % (ROOM, KEY),
              lambda: weechat.type("/mode %s -k %s" % (ROOM, KEY)),
              raw(C, nick_re("bob") + r"MODE %s -k" % rm, "MODE -k relayed"),
              # the key is echoed as given, or as "*" (ngircd)
              Expect(W, r"Mode %s \[-k( \S+)?\] by bob" % rm, "weechat shows -k"),
-             Expect(I, r"mode/%s \[-k( \S+)?\] by bob" % rm, "irssi shows -k"))
+             Expect(I, r"mode/%s \[-k( \S+)?\] by bob" % rm, "irssi shows -k"), by=weechat.server)
     run.step("weechat /topic",
              lambda: weechat.type("/topic Now bob decides"),
              raw(C, nick_re("bob") + r"TOPIC %s :Now bob decides" % rm, "TOPIC relayed"),
              Expect(W, r"bob has changed topic for %s .*Now bob decides" % rm,
                     "weechat shows the topic change"),
              Expect(I, r"bob changed the topic of %s to: Now bob decides" % rm,
-                    "irssi shows the topic change"))
+                    "irssi shows the topic change"), by=weechat.server)
     run.step("weechat /ban *!*@other.example",
              lambda: weechat.type("/ban *!*@other.example"),
              raw(C, nick_re("bob") + r"MODE %s \+b :?\*!\*@other\.example" % rm,
                  "MODE +b relayed"),
              Expect(W, r"Mode %s \[\+b \*!\*@other\.example\] by bob" % rm, "weechat shows +b"),
-             Expect(I, r"mode/%s \[\+b \*!\*@other\.example\] by bob" % rm, "irssi shows +b"))
+             Expect(I, r"mode/%s \[\+b \*!\*@other\.example\] by bob" % rm, "irssi shows +b"),
+             by=weechat.server)
     run.step("weechat /mode %s b lists both bans" % ROOM,
              lambda: weechat.type("/mode %s b" % ROOM),
              Expect(W, r"\*!\*@banned\.example.* by alice", "weechat lists alice's ban"),
-             Expect(W, r"\*!\*@other\.example.* by bob", "weechat lists bob's ban"))
+             Expect(W, r"\*!\*@other\.example.* by bob", "weechat lists bob's ban"),
+             by=weechat.server)
     run.step("a ban keeps out whom it matches",
              lambda: weechat.type("/ban carol!*@*"),
-             raw(C, nick_re("bob") + r"MODE %s \+b :?carol!\*@\*" % rm, "MODE +b relayed"))
+             raw(C, nick_re("bob") + r"MODE %s \+b :?carol!\*@\*" % rm, "MODE +b relayed"),
+             by=weechat.server)
     run.step("weechat /kick carol with a reason",
              lambda: weechat.type("/kick carol Out you go"),
              raw(C, nick_re("bob") + r"KICK %s carol :Out you go" % rm, "KICK relayed"),
              Expect(W, r"bob has kicked carol \(Out you go\)", "weechat shows the kick"),
              Expect(I, r"carol was kicked from %s by bob \[Out you go\]" % rm,
-                    "irssi shows the kick"))
+                    "irssi shows the kick"), by=weechat.server)
     run.step("+b: the banned carol cannot rejoin",
              lambda: carol.send("JOIN " + ROOM),
-             raw(C, r" 474 carol %s " % rm, "ERR_BANNEDFROMCHAN (474)"))
+             raw(C, r" 474 carol %s " % rm, "ERR_BANNEDFROMCHAN (474)"), by=carol)
     run.step("weechat /unban carol!*@*",
              lambda: weechat.type("/unban carol!*@*"),
              Expect(W, r"Mode %s \[-b carol!\*@\*\] by bob" % rm, "weechat shows -b"),
-             Expect(I, r"mode/%s \[-b carol!\*@\*\] by bob" % rm, "irssi shows -b"))
+             Expect(I, r"mode/%s \[-b carol!\*@\*\] by bob" % rm, "irssi shows -b"),
+             by=weechat.server)
     run.step("weechat /invite carol",
              lambda: weechat.type("/invite carol " + ROOM),
              raw(C, nick_re("bob") + r"INVITE carol :?%s" % rm, "INVITE delivered"),
              Expect(weechat.server, r"bob has invited carol to %s|carol .*invited.*%s" % (rm, rm),
-                    "weechat confirms the invitation (341)"))
+                    "weechat confirms the invitation (341)"), by=weechat.server)
     run.step("the invitation lets carol into the +i channel, no key now",
              lambda: carol.send("JOIN " + ROOM),
              raw(C, r"^:carol!\S+ JOIN :?%s" % rm, "carol's JOIN echoed"),
              Expect(W, r"carol .*has joined %s" % rm, "weechat shows carol's join"),
-             Expect(I, r"carol .* has joined %s" % rm, "irssi shows carol's join"))
+             Expect(I, r"carol .* has joined %s" % rm, "irssi shows carol's join"), by=carol)
     run.step("-m: carol speaks again",
              lambda: carol.send("PRIVMSG %s :back again" % ROOM),
              # rejoined, she has lost her voice: no prefix any more
              Expect(I, r"< carol> back again", "irssi shows it, no prefix"),
-             Expect(W, r"\d\tcarol\tback again", "weechat shows it, no prefix"))
+             Expect(W, r"\d\tcarol\tback again", "weechat shows it, no prefix"), by=carol)
 
 
 # ---------------------------------------------------------------- main
@@ -808,8 +821,8 @@ def main():
     if run:
         for name in run.failed:
             say("# FAILED: %s" % name)
-        say("interop (%s): %d passed, %d failed"
-            % (args.server, run.passed, len(run.failed) + (1 if problems else 0)))
+        say("# against %s" % args.server)
+        say("interop: %d passed, %d failed" % (run.passed, len(run.failed) + (1 if problems else 0)))
     return rc
 
 
