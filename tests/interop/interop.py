@@ -41,6 +41,10 @@ class GlobalTimeout(Exception):
     pass
 
 
+class Interrupted(Exception):
+    pass
+
+
 class Skip(Exception):
     pass
 
@@ -129,10 +133,12 @@ class Server:
         elif self.proc.returncode != 0:
             problems.append("%s had exited by itself, status %d"
                             % (self.name, self.proc.returncode))
-        try:    # workers, or a master that would not stop
+        # the master's children (workers) must end with it
+        if not wait_until(lambda: not _group_members(self.proc.pid), 2):
+            problems.append("%s left processes behind (now killed): %s"
+                            % (self.name, " ".join(map(str, _group_members(self.proc.pid)))))
+        try:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            if not problems:
-                time.sleep(0.1)
         except ProcessLookupError:
             pass
         self.proc.wait()
@@ -202,6 +208,23 @@ class Shmchatd(Server):
         return problems
 
 
+def _group_members(pgid):
+    """Live processes of a process group (zombies do not count)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(d))
+    return found
+
+
 def _group_name():
     import grp
     return grp.getgrgid(os.getegid()).gr_name
@@ -234,7 +257,12 @@ class RawClient:
         self.send("USER %s 0 * :Carol the scripted client" % nick)
 
     def send(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
+        try:
+            self.sock.sendall(line.encode() + b"\r\n")
+        except OSError as e:
+            # a step waiting for an answer fails and shows this line
+            with self.lock:
+                self.lines.append("(interop: cannot send %r: %s)" % (line, e))
 
     def _reader(self):
         buf = b""
@@ -494,6 +522,9 @@ class Run:
         slog = self.server.log_text()[srv_mark:]
         say("  %s's log during the step:" % self.server.name)
         say(tail(slog, 10) if slog.strip() else "    (nothing)")
+        if self.server.proc.poll() is not None:
+            raise Fatal("%s exited (status %d): no step can pass any more"
+                        % (self.server.name, self.server.proc.returncode))
         return False
 
 
@@ -745,6 +776,8 @@ def main():
     ap.add_argument("--server", choices=["shmchatd", "ngircd"], default="shmchatd")
     ap.add_argument("--build-dir", default=os.getcwd(),
                     help="where server/shmchatd was built (default: .)")
+    ap.add_argument("--timeout", type=int, default=GLOBAL_TIMEOUT,
+                    help="seconds for the whole run (default %(default)s)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="say when each expectation of a step was met")
     ap.add_argument("--keep", action="store_true",
@@ -753,11 +786,19 @@ def main():
                     help="skip instead of installing missing clients")
     args = ap.parse_args()
 
+    # the first signal or the alarm ends the run; nothing may cut the
+    # clean-up short after it (timeout(1) signals the group a second time)
+    def quiet():
+        for sig in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+
     def on_alarm(*_):
+        quiet()
         raise GlobalTimeout()
 
     def on_signal(sig, _):
-        raise SystemExit(128 + sig)
+        quiet()
+        raise Interrupted(sig)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -771,7 +812,9 @@ def main():
 
     work = tempfile.mkdtemp(prefix="shmchat-interop-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-    env.update(HOME=work, TERM="xterm-256color", LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    # TMUX_TMPDIR: the tmux socket goes with the temporary directory
+    env.update(HOME=work, TMUX_TMPDIR=work, TERM="xterm-256color",
+               LANG="C.UTF-8", LC_ALL="C.UTF-8")
     env.pop("XDG_CONFIG_HOME", None)
     env.pop("XDG_DATA_HOME", None)
     tmux = Tmux(work, env)
@@ -779,7 +822,8 @@ def main():
     carol = None
     run = None
     rc = 1
-    signal.alarm(GLOBAL_TIMEOUT)
+    bailed = False
+    signal.alarm(args.timeout)
     try:
         server = (Ngircd(work) if args.server == "ngircd"
                   else Shmchatd(work, os.path.abspath(args.build_dir)))
@@ -797,21 +841,28 @@ def main():
         rc = 77
     except Fatal as e:
         say("Bail out! %s" % e)
+        bailed = True
         rc = 1
     except GlobalTimeout:
-        say("Bail out! the whole run took more than %d s" % GLOBAL_TIMEOUT)
+        say("Bail out! the whole run took more than %d s" % args.timeout)
+        bailed = True
         rc = 1
+    except Interrupted as e:
+        say("Bail out! stopped by signal %d" % e.args[0])
+        bailed = True
+        rc = 128 + e.args[0]
     finally:
         signal.alarm(0)
-        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        quiet()
         if carol:
             carol.close()
         tmux.kill()
         problems = server.stop() if server else []
         for p in problems:
             say("not ok - clean stop: %s" % p)
-            if server:
-                say(tail(server.log_text(), 12))
+        if problems:
+            say("  %s's log, last lines:" % server.name)
+            say(tail(server.log_text(), 12))
         if problems and rc == 0:
             rc = 1
         if args.keep:
@@ -822,7 +873,8 @@ def main():
         for name in run.failed:
             say("# FAILED: %s" % name)
         say("# against %s" % args.server)
-        say("interop: %d passed, %d failed" % (run.passed, len(run.failed) + (1 if problems else 0)))
+        nfail = len(run.failed) + (1 if problems else 0) + (1 if bailed else 0)
+        say("interop: %d passed, %d failed" % (run.passed, nfail))
     return rc
 
 
