@@ -761,10 +761,11 @@ def have_tools(install):
         if sudo is not None:
             say("# installing %s" % " ".join(missing))
             env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            quiet = dict(env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         check=False, timeout=600)
+            subprocess.run(sudo + ["apt-get", "update", "-qq"], **quiet)
             subprocess.run(sudo + ["apt-get", "install", "-y", "-qq",
-                                   "--no-install-recommends"] + missing,
-                           env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           check=False, timeout=600)
+                                   "--no-install-recommends"] + missing, **quiet)
             missing = [p for c, p in need.items() if not shutil.which(c)]
     if missing:
         raise Skip("not installed and could not be installed: %s "
