@@ -12,7 +12,8 @@ is checked from three sides:
     the server's reply and shows it (kick wording, mode changes, nick
     prefixes @ and +, the ban list).
 
-Usage: interop.py [--server shmchatd|ngircd] [--build-dir DIR] [--keep]
+Usage: interop.py [--server shmchatd|ngircd] [--build-dir DIR] [--keep] [-v]
+                  [--timeout SECONDS] [--no-install]
 Exit status: 0 all steps passed, 1 a step failed, 77 irssi, weechat, tmux
 (or ngircd for --server ngircd) missing and not installable.
 Run through make: `make check-interop [INTEROP_SERVER=ngircd]`.
@@ -32,7 +33,7 @@ import time
 
 POLL = 0.05            # seconds between looks at a log or a socket
 STEP_TIMEOUT = 3.0     # one step's expectations; local replies take ms
-GLOBAL_TIMEOUT = 180   # the whole run, whatever happens (every step failing: ~120 s)
+GLOBAL_TIMEOUT = 180   # the whole run, whatever happens (every step failing: ~110 s)
 ROOM = "#room"
 KEY = "sekrit"
 
@@ -50,7 +51,7 @@ class Skip(Exception):
 
 
 class Fatal(Exception):
-    """Setup failed: nothing after it can be tested."""
+    """Nothing after this can be tested (set-up failed, the server died)."""
 
 
 def say(msg=""):
