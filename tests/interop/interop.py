@@ -55,7 +55,11 @@ class Fatal(Exception):
 
 
 def say(msg=""):
-    print(msg, flush=True)
+    # a closed output (| head) must not cut the clean-up short
+    try:
+        print(msg, flush=True)
+    except OSError:
+        pass
 
 
 def wait_until(pred, timeout):
