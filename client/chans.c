@@ -1,17 +1,104 @@
-/* chans: wanted channels and their members */
+/* chans: wanted channels, their members and the members' prefixes */
 #include <config.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "chans.h"
 #include "irc.h"
+
+/* what a server did not tell (or told wrong) is as most servers have it */
+static void
+modes_default(struct chans *cs)
+{
+	memset(&cs->modes, 0, sizeof cs->modes);
+	chans_set_prefix(cs, CHANS_PREFIX_DEFAULT);
+	chans_set_chanmodes(cs, CHANS_CHANMODES_DEFAULT);
+}
 
 void
 chans_init(struct chans *cs)
 {
 	memset(cs, 0, sizeof *cs);
+	modes_default(cs);
+}
+
+static bool
+is_letter(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* a prefix character: printable, not a letter, digit or separator */
+static bool
+is_prefix_char(char ch)
+{
+	return ch > ' ' && ch < 0x7f && !is_letter(ch) && !(ch >= '0' && ch <= '9') &&
+	    ch != ',' && ch != ':' && ch != '(' && ch != ')';
+}
+
+int
+chans_set_prefix(struct chans *cs, const char *value)
+{
+	const char *close;
+	size_t n;
+
+	if (value[0] == '\0') {
+		/* "PREFIX=": the server has no membership prefixes */
+		cs->modes.prefix_modes[0] = cs->modes.prefix_chars[0] = '\0';
+		return 0;
+	}
+	if (value[0] != '(' || (close = strchr(value, ')')) == NULL)
+		return -EINVAL;
+	n = (size_t)(close - value - 1);
+	if (n > CHANS_PREFIX_MAX || strlen(close + 1) != n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const char *m = value + 1, *p = close + 1;
+
+		if (!is_letter(m[i]) || !is_prefix_char(p[i]) ||
+		    memchr(m, m[i], i) != NULL || memchr(p, p[i], i) != NULL)
+			return -EINVAL;
+	}
+	memcpy(cs->modes.prefix_modes, value + 1, n);
+	cs->modes.prefix_modes[n] = '\0';
+	memcpy(cs->modes.prefix_chars, close + 1, n);
+	cs->modes.prefix_chars[n] = '\0';
+	return 0;
+}
+
+int
+chans_set_chanmodes(struct chans *cs, const char *value)
+{
+	char always[sizeof cs->modes.param_always] = "", set[sizeof cs->modes.param_set] = "";
+	size_t na = 0, ns = 0;
+	int type = 0;
+
+	/* types A,B,C,D (later ones, if any, take no parameter either) */
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == ',') {
+			type++;
+			continue;
+		}
+		if (!is_letter(*p))
+			return -EINVAL;
+		if (type <= 1) {
+			if (na + 1 >= sizeof always)
+				return -EINVAL;
+			always[na++] = *p;
+			always[na] = '\0';
+		} else if (type == 2) {
+			if (ns + 1 >= sizeof set)
+				return -EINVAL;
+			set[ns++] = *p;
+			set[ns] = '\0';
+		}
+	}
+	memcpy(cs->modes.param_always, always, sizeof always);
+	memcpy(cs->modes.param_set, set, sizeof set);
+	return 0;
 }
 
 static void
@@ -27,6 +114,7 @@ chan_free(struct chan *c)
 {
 	members_clear(c);
 	free(c->nicks);
+	free(c->prefix);
 	free(c->name);
 	free(c->key);
 }
@@ -109,6 +197,8 @@ chans_reset(struct chans *cs)
 		cs->v[i].names_fresh = false;
 		members_clear(&cs->v[i]);
 	}
+	/* the next server (or the same one, reconfigured) says its own */
+	modes_default(cs);
 }
 
 static ssize_t
@@ -120,26 +210,67 @@ member_index(const struct chan *c, const char *nick)
 	return -1;
 }
 
-int
-chans_member_add(struct chan *c, const char *nick)
+/* add nick (if new); its index, or -ENOMEM */
+static ssize_t
+member_add(struct chan *c, const char *nick)
 {
+	ssize_t i = member_index(c, nick);
 	char *dup;
 
-	if (nick[0] == '\0' || member_index(c, nick) >= 0)
-		return 0;
+	if (i >= 0)
+		return i;
 	if (c->nnicks == c->capnicks) {
 		size_t ncap = c->capnicks ? c->capnicks * 2 : 16;
 		char **nv = realloc(c->nicks, ncap * sizeof *nv);
+		chans_prefix *pv;
 
 		if (nv == NULL)
 			return -ENOMEM;
 		c->nicks = nv;
+		/* both arrays have ncap entries before capnicks says so */
+		if ((pv = realloc(c->prefix, ncap * sizeof *pv)) == NULL)
+			return -ENOMEM;
+		c->prefix = pv;
 		c->capnicks = ncap;
 	}
 	if ((dup = strdup(nick)) == NULL)
 		return -ENOMEM;
-	c->nicks[c->nnicks++] = dup;
-	return 0;
+	c->prefix[c->nnicks][0] = '\0';
+	c->nicks[c->nnicks] = dup;
+	return (ssize_t)c->nnicks++;
+}
+
+int
+chans_member_add(struct chan *c, const char *nick)
+{
+	ssize_t i;
+
+	if (nick[0] == '\0')
+		return 0;
+	i = member_add(c, nick);
+	return i < 0 ? (int)i : 0;
+}
+
+/* give (on) or take away prefix character ch; the rest stay in PREFIX order */
+static void
+prefix_put(const struct chans_modes *m, char *pfx, char ch, bool on)
+{
+	chans_prefix next;
+	size_t n = 0;
+
+	for (const char *p = m->prefix_chars; *p != '\0'; p++)
+		if (*p == ch ? on : strchr(pfx, *p) != NULL)
+			next[n++] = *p;
+	next[n] = '\0';
+	memcpy(pfx, next, n + 1);
+}
+
+const char *
+chans_prefix_of(const struct chan *c, const char *nick)
+{
+	ssize_t i = member_index(c, nick);
+
+	return i < 0 ? NULL : c->prefix[i];
 }
 
 void
@@ -150,11 +281,13 @@ chans_member_del(struct chan *c, const char *nick)
 	if (i < 0)
 		return;
 	free(c->nicks[i]);
-	c->nicks[i] = c->nicks[--c->nnicks];
+	c->nnicks--;
+	c->nicks[i] = c->nicks[c->nnicks];
+	memcpy(c->prefix[i], c->prefix[c->nnicks], sizeof c->prefix[i]);
 }
 
 int
-chans_names(struct chan *c, const char *list)
+chans_names(const struct chans *cs, struct chan *c, const char *list)
 {
 	const char *p = list;
 
@@ -164,27 +297,76 @@ chans_names(struct chan *c, const char *list)
 		c->names_fresh = false;
 	}
 	while (*p != '\0') {
-		char nick[128];
-		size_t n;
-		int rc;
+		char nick[128], seen[CHANS_PREFIX_MAX + 1];
+		size_t n, ns = 0;
+		ssize_t i;
 
 		while (*p == ' ')
 			p++;
-		/* channel membership prefixes: ~ & @ % + */
-		while (*p != '\0' && strchr("~&@%+", *p) != NULL)
+		/*
+		 * membership prefixes, several with multi-prefix: the server's,
+		 * and the common ones even when it did not announce them (no
+		 * nick starts with one)
+		 */
+		while (*p != '\0' && (strchr("~&@%+", *p) != NULL ||
+		    (*p != ' ' && strchr(cs->modes.prefix_chars, *p) != NULL))) {
+			if (strchr(cs->modes.prefix_chars, *p) != NULL && ns < CHANS_PREFIX_MAX &&
+			    memchr(seen, *p, ns) == NULL)
+				seen[ns++] = *p;
 			p++;
+		}
 		n = strcspn(p, " ");
 		if (n > 0 && n < sizeof nick) {
 			/* userhost-in-names style "nick!user@host": keep the nick */
 			memcpy(nick, p, n);
 			nick[n] = '\0';
 			nick[strcspn(nick, "!")] = '\0';
-			if ((rc = chans_member_add(c, nick)) < 0)
-				return rc;
+			if (nick[0] != '\0') {
+				if ((i = member_add(c, nick)) < 0)
+					return (int)i;
+				c->prefix[i][0] = '\0';
+				for (size_t k = 0; k < ns; k++)
+					prefix_put(&cs->modes, c->prefix[i], seen[k], true);
+			}
 		}
 		p += n;
 	}
 	return 0;
+}
+
+void
+chans_mode(const struct chans *cs, struct chan *c, const char *modes,
+    const char *const *params, int nparams)
+{
+	const struct chans_modes *m = &cs->modes;
+	bool on = true;
+	int next = 0;
+
+	for (const char *p = modes; *p != '\0'; p++) {
+		const char *pm;
+		const char *param = NULL;
+
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		if (!is_letter(*p))
+			continue;
+		pm = strchr(m->prefix_modes, *p);
+		/* which modes take a parameter decides whose the next one is */
+		if (pm != NULL || strchr(m->param_always, *p) != NULL ||
+		    (on && strchr(m->param_set, *p) != NULL)) {
+			if (next < nparams)
+				param = params[next++];
+		}
+		if (pm != NULL && param != NULL) {
+			ssize_t i = member_index(c, param);
+
+			if (i >= 0)
+				prefix_put(m, c->prefix[i],
+				    m->prefix_chars[pm - m->prefix_modes], on);
+		}
+	}
 }
 
 void

@@ -470,8 +470,12 @@ update_prompt(struct client *c)
 	if (c->phase != PH_READY && c->phase != PH_QUITTING)
 		snprintf(p, sizeof p, "[not connected] ");
 	else if (c->current[0] != '\0') {
+		struct chan *ch = chans_find(&c->sess.chans, c->current);
+		const char *pfx = ch != NULL ? chans_prefix_of(ch, c->sess.nick) : NULL;
+
+		/* our own highest prefix there: "[@#ops] " (a checked ASCII mark) */
 		render_clean(clean, sizeof clean, c->current, strlen(c->current));
-		snprintf(p, sizeof p, "[%s] ", clean);
+		snprintf(p, sizeof p, "[%.1s%s] ", pfx != NULL ? pfx : "", clean);
 	} else
 		snprintf(p, sizeof p, "> ");
 	ui_set_prompt(c->ui, p);
@@ -536,11 +540,25 @@ do_join(struct client *c, const struct cmd *cmd)
 		say(c, "not connected: will join %s once connected", cmd->arg);
 }
 
+/* send what cmd_irc() made: one line, or several separated by '\n' */
+static void
+send_lines(struct client *c, const char *lines)
+{
+	while (*lines != '\0') {
+		size_t n = strcspn(lines, "\n");
+
+		session_send(&c->sess, "%.*s", (int)n, lines);
+		lines += n;
+		if (*lines == '\n')
+			lines++;
+	}
+}
+
 static void
 on_line(void *arg, const char *text)
 {
 	struct client *c = arg;
-	char *line, out[IRC_MAXLINE * 2];
+	char *line, out[8 * IRC_MAXLINE];	/* /op of many nicks: several lines */
 	struct cmd cmd;
 	int n;
 
@@ -594,13 +612,14 @@ on_line(void *arg, const char *text)
 		do_join(c, &cmd);
 		break;
 	default:
-		n = cmd_irc(&cmd, event_is_channel(c->current) ? c->current : NULL, out, sizeof out);
+		n = cmd_irc(&cmd, event_is_channel(c->current) ? c->current : NULL,
+		    session_modes_per_line(&c->sess), out, sizeof out);
 		if (n < 0)
 			say(c, "%s", out);
 		else if (n > 0 && c->phase != PH_READY)
 			say(c, "not connected: /%s not sent", cmd.name);
 		else if (n > 0)
-			session_send(&c->sess, "%s", out);
+			send_lines(c, out);
 		break;
 	}
 	free(line);
@@ -613,27 +632,9 @@ on_complete(void *arg, const char *line, size_t cursor, struct complete *cp)
 	struct chan *ch = c->current[0] ? chans_find(&c->sess.chans, c->current) : NULL;
 	size_t n;
 
-	if (line[0] == '/' && memchr(line, ' ', cursor) == NULL) {
-		/* the command word */
-		size_t nt;
-		const struct cmd_info *t = cmd_table(&nt);
-		char *names[32];
-		char store[32][16];
-
-		for (size_t i = 0; i < nt && i < 32; i++) {
-			snprintf(store[i], sizeof store[i], "/%s", t[i].name);
-			names[i] = store[i];
-		}
-		n = complete_nick(cp, line, cursor, names, nt < 32 ? nt : 32);
-		if (n == 1) {
-			/* "/join " rather than the "nick: " of a first word */
-			size_t tl = strlen(cp->text);
-
-			cp->text[tl - 2] = ' ';
-			cp->text[tl - 1] = '\0';
-		}
-		return n;
-	}
+	/* the command word */
+	if (line[0] == '/' && memchr(line, ' ', cursor) == NULL)
+		return complete_command(cp, line, cursor);
 	if (ch == NULL)
 		return 0;
 	n = complete_nick(cp, line, cursor, ch->nicks, ch->nnicks);
@@ -693,7 +694,8 @@ server_line(struct client *c, const char *line, size_t len)
 		lost(c, c->sess.note);
 		return;
 	}
-	if (f & SESS_NOTE)
+	/* a refused join: at a terminal the error reply itself says it, in words */
+	if ((f & SESS_NOTE) && !((f & SESS_JOIN_FAILED) && c->mode == OPTS_INTERACTIVE))
 		say(c, "%s", c->sess.note);
 	if (f & SESS_REGISTERED) {
 		c->phase = PH_READY;
@@ -762,6 +764,9 @@ server_readable(struct client *c)
 	}
 	if (n == 0 && !c->done && c->conn.state == CONN_UP)
 		lost(c, "the server closed the connection");
+	/* NAMES or MODE may have changed our prefix in the current channel */
+	else if (!c->done)
+		update_prompt(c);
 }
 
 /* ------------------------------------------------------------ timers */

@@ -2,11 +2,13 @@
 #include <config.h>
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cmd.h"
+#include "irc.h"
 
 /* argument shapes */
 #define ARG_REQ		0x01	/* a first word is required */
@@ -15,6 +17,7 @@
 #define TEXT_REQ	0x08	/* text after it is required */
 #define TEXT_OPT	0x10	/* optional text after it */
 #define TEXT_ONLY	0x20	/* no first word: everything is text */
+#define ARG_TARGET	0x40	/* the optional first word unless it is modes (+x/-x) */
 
 static const struct cmd_info cmd_rows[] = {
 	{ "join", CMD_JOIN, ARG_REQ | TEXT_OPT, "/join #channel [key]",
@@ -45,6 +48,27 @@ static const struct cmd_info cmd_rows[] = {
 	  "leave IRC and exit" },
 	{ "raw", CMD_RAW, TEXT_ONLY | TEXT_REQ, "/raw LINE",
 	  "send LINE to the server as it is" },
+	{ "op", CMD_OP, TEXT_ONLY | TEXT_REQ, "/op NICK...",
+	  "make NICKs channel operators (@) in the current channel" },
+	{ "deop", CMD_DEOP, TEXT_ONLY | TEXT_REQ, "/deop NICK...",
+	  "take channel operator status (@) from NICKs" },
+	{ "voice", CMD_VOICE, TEXT_ONLY | TEXT_REQ, "/voice NICK...",
+	  "give NICKs voice (+) in the current channel" },
+	{ "devoice", CMD_DEVOICE, TEXT_ONLY | TEXT_REQ, "/devoice NICK...",
+	  "take voice (+) from NICKs" },
+	{ "kick", CMD_KICK, ARG_REQ | TEXT_OPT, "/kick NICK [reason]",
+	  "put NICK out of the current channel" },
+	{ "ban", CMD_BAN, ARG_REQ, "/ban NICK|MASK",
+	  "ban from the current channel (a NICK bans NICK!*@*)" },
+	{ "unban", CMD_UNBAN, ARG_REQ, "/unban NICK|MASK", "lift a ban" },
+	{ "mode", CMD_MODE, ARG_TARGET | TEXT_OPT, "/mode [TARGET] [MODES...]",
+	  "show or change modes: of a channel (the current one) or your own" },
+	{ "invite", CMD_INVITE, ARG_REQ | TEXT_OPT, "/invite NICK [#channel]",
+	  "invite NICK to the current (or the given) channel" },
+	{ "oper", CMD_OPER, ARG_REQ | TEXT_REQ, "/oper NAME PASSWORD",
+	  "become an IRC operator" },
+	{ "kill", CMD_KILL, ARG_REQ | TEXT_REQ, "/kill NICK REASON",
+	  "disconnect NICK from the server (IRC operators)" },
 	{ "help", CMD_HELP, ARG_OPT, "/help [command]", "this list" },
 };
 
@@ -131,8 +155,11 @@ parse_args(const struct cmd_info *ci, char *rest, struct cmd *c)
 	} else {
 		char *w = NULL;
 
+		char first = *skip_blanks(rest);
+
 		/* an optional channel only if it looks like one: else it is text */
-		if (!(ci->shape & ARG_CHAN) || *skip_blanks(rest) == '#')
+		if ((ci->shape & ARG_CHAN) ? first == '#' :
+		    (ci->shape & ARG_TARGET) ? first != '+' && first != '-' : true)
 			w = take_word(&rest);
 		c->arg = w;
 		if (ci->shape & (TEXT_REQ | TEXT_OPT))
@@ -227,9 +254,61 @@ put(char *out, size_t cap, const char *fmt, ...)
 	return n;
 }
 
-int
-cmd_irc(const struct cmd *c, const char *chan, char *out, size_t cap)
+/*
+ * /op a b c d: "MODE #c +ooo a b c\nMODE #c +o d" with 3 per line, fewer
+ * when the line would grow past the IRC limit.
+ */
+static int
+mode_lines(const struct cmd *c, const char *chan, int per_line, char *out, size_t cap)
 {
+	bool give = c->kind == CMD_OP || c->kind == CMD_VOICE;
+	char letter = c->kind == CMD_OP || c->kind == CMD_DEOP ? 'o' : 'v';
+	const char *p = c->text;
+	size_t used = 0;
+
+	if (per_line < 1)
+		per_line = 1;
+	for (;;) {
+		char modes[IRC_MAXLINE], nicks[IRC_MAXLINE];
+		/* "MODE " chan " " modes nicks, within the line without CR LF */
+		size_t head = 5 + strlen(chan) + 1, nm = 1, nn = 0;
+		int k, n;
+
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		modes[0] = give ? '+' : '-';
+		for (k = 0; k < per_line && *(p += strspn(p, " \t")) != '\0'; k++) {
+			size_t w = strcspn(p, " \t");
+
+			if (head + nm + 1 + nn + 1 + w > IRC_MAXLINE - 2)
+				break;
+			modes[nm++] = letter;
+			nicks[nn++] = ' ';
+			memcpy(nicks + nn, p, w);
+			nn += w;
+			p += w;
+		}
+		if (k == 0) {
+			/* not even one nick fits in a line */
+			snprintf(out, cap, "too long for one line: %.40s...", p);
+			return -1;
+		}
+		n = put(out + used, cap - used, "%sMODE %s %.*s%.*s", used ? "\n" : "", chan,
+		    (int)nm, modes, (int)nn, nicks);
+		if (n < 0) {
+			snprintf(out, cap, "too many nicks at once");
+			return -1;
+		}
+		used += (size_t)n;
+	}
+	return (int)used;
+}
+
+int
+cmd_irc(const struct cmd *c, const char *chan, int modes, char *out, size_t cap)
+{
+	char mask[IRC_MASK_MAX + 1];
 	const char *ch;
 
 	if (cap > 0)
@@ -275,6 +354,50 @@ cmd_irc(const struct cmd *c, const char *chan, char *out, size_t cap)
 		return put(out, cap, "QUIT :%s", c->text ? c->text : "Leaving");
 	case CMD_RAW:
 		return put(out, cap, "%s", c->text);
+	case CMD_OP:
+	case CMD_DEOP:
+	case CMD_VOICE:
+	case CMD_DEVOICE:
+		if (chan == NULL)
+			return no_chan(out, cap, c);
+		return mode_lines(c, chan, modes, out, cap);
+	case CMD_KICK:
+		if (chan == NULL)
+			return no_chan(out, cap, c);
+		if (c->text)
+			return put(out, cap, "KICK %s %s :%s", chan, c->arg, c->text);
+		return put(out, cap, "KICK %s %s", chan, c->arg);
+	case CMD_BAN:
+	case CMD_UNBAN:
+		if (chan == NULL)
+			return no_chan(out, cap, c);
+		/* as the server would read it: nick -> nick!*@* */
+		if (!irc_mask_normalize(c->arg, mask, sizeof mask)) {
+			snprintf(out, cap, "not a valid mask: %.60s", c->arg);
+			return -1;
+		}
+		return put(out, cap, "MODE %s %cb %s", chan, c->kind == CMD_BAN ? '+' : '-', mask);
+	case CMD_MODE:
+		if ((ch = chan_of(c, chan)) == NULL)
+			return no_chan(out, cap, c);
+		if (c->text)
+			return put(out, cap, "MODE %s %s", ch, c->text);
+		return put(out, cap, "MODE %s", ch);
+	case CMD_INVITE:
+		if (c->text != NULL && strpbrk(c->text, " \t") != NULL) {
+			snprintf(out, cap, "usage: %s", c->usage);
+			return -1;
+		}
+		if ((ch = c->text != NULL ? c->text : chan) == NULL)
+			return no_chan(out, cap, c);
+		return put(out, cap, "INVITE %s %s", c->arg, ch);
+	case CMD_OPER:
+		/* a password with a space can only be the trailing parameter */
+		if (strpbrk(c->text, " \t") != NULL || c->text[0] == ':')
+			return put(out, cap, "OPER %s :%s", c->arg, c->text);
+		return put(out, cap, "OPER %s %s", c->arg, c->text);
+	case CMD_KILL:
+		return put(out, cap, "KILL %s :%s", c->arg, c->text);
 	default:
 		return 0;
 	}

@@ -28,6 +28,17 @@ enum cmd_kind {
 	CMD_AWAY,
 	CMD_QUIT,
 	CMD_RAW,
+	CMD_OP,		/* text: the nicks */
+	CMD_DEOP,
+	CMD_VOICE,
+	CMD_DEVOICE,
+	CMD_KICK,
+	CMD_BAN,
+	CMD_UNBAN,
+	CMD_MODE,	/* arg: the target, unless the modes came first */
+	CMD_INVITE,
+	CMD_OPER,
+	CMD_KILL,
 	CMD_HELP,
 	CMD_UNKNOWN,	/* "/foo": name is "foo" */
 	CMD_USAGE,	/* a known command with missing arguments */
@@ -59,11 +70,15 @@ void cmd_parse(char *line, struct cmd *c);
 /*
  * The IRC line (without CR LF, NUL-terminated) for the commands that map
  * to one: JOIN, PART, NICK, TOPIC, NAMES, WHO, WHOIS, LIST, AWAY, QUIT,
- * RAW. chan is the current channel (NULL if none) for commands that
- * default to it. Returns the length, 0 when kind is not such a command,
- * or -1 with a message for the person in out (e.g. no channel).
+ * RAW, KICK, BAN and UNBAN (a bare nick becomes nick!*@*, see
+ * irc_mask_normalize), MODE, INVITE, OPER, KILL; /op, /deop, /voice
+ * and /devoice make one MODE line per `modes` nicks (the server's MODES=),
+ * the lines separated by '\n'. chan is the current channel (NULL if none)
+ * for commands that default to it. Returns the length, 0 when kind is not
+ * such a command, or -1 with a message for the person in out (e.g. no
+ * channel).
  */
-int cmd_irc(const struct cmd *c, const char *chan, char *out, size_t cap);
+int cmd_irc(const struct cmd *c, const char *chan, int modes, char *out, size_t cap);
 
 /* the command table, for /help */
 const struct cmd_info *cmd_table(size_t *n);

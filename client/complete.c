@@ -1,10 +1,11 @@
-/* complete: nick completion */
+/* complete: nick and command completion */
 #include <config.h>
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "complete.h"
 #include "irc.h"
 
@@ -62,4 +63,27 @@ complete_nick(struct complete *c, const char *line, size_t cursor,
 		c->text[n] = '\0';
 	}
 	return c->nmatch;
+}
+
+size_t
+complete_command(struct complete *c, const char *line, size_t cursor)
+{
+	size_t nt, k = 0, n;
+	const struct cmd_info *t = cmd_table(&nt);
+	char store[64][24], *names[64];
+
+	for (size_t i = 0; i < nt && k < sizeof names / sizeof names[0]; i++) {
+		snprintf(store[k], sizeof store[k], "/%s", t[i].name);
+		names[k] = store[k];
+		k++;
+	}
+	n = complete_nick(c, line, cursor, names, k);
+	if (n == 1) {
+		/* "/join " rather than the "nick: " of a first word */
+		size_t tl = strlen(c->text);
+
+		c->text[tl - 2] = ' ';
+		c->text[tl - 1] = '\0';
+	}
+	return n;
 }

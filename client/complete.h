@@ -1,5 +1,5 @@
 /*
- * complete: nick completion for the word before the cursor. Matching is
+ * complete: nick (and command) completion for the word before the cursor. Matching is
  * case-insensitive (rfc1459); the completion takes the nick's own case.
  * Pure: the caller supplies the candidates and inserts the result.
  */
@@ -22,5 +22,11 @@ struct complete {
  */
 size_t complete_nick(struct complete *c, const char *line, size_t cursor,
     char *const *nicks, size_t nnicks);
+/*
+ * The same for a command word ("/ki" -> "/kick "), from the command
+ * table (cmd_table), for a line starting with '/' with no space before
+ * the cursor.
+ */
+size_t complete_command(struct complete *c, const char *line, size_t cursor);
 
 #endif

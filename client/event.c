@@ -1,73 +1,101 @@
 /* event: classification of IRC lines into events; numeric reply table */
 #include <config.h>
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "event.h"
 
+/* below the template machinery it uses */
+static void list_entry(struct event *ev, const struct irc_msg *m);
+
 /*
  * Numeric replies we know, with a template for their text: $N is param N
- * (param 0 is our nick), $- the last param. EV_NONE rows are shown as
- * nothing (ends of lists, capability lists). A numeric not in the table is
- * shown raw; an unlisted 4xx/5xx one as an error in generic form.
+ * (param 0 is our nick), $- the last param, $*N params N to the last
+ * joined with spaces, $tN param N as a date (Unix time); or a function
+ * for what a template cannot say. EV_NONE rows are shown as nothing (ends
+ * of lists, capability lists). A numeric not in the table is shown raw;
+ * an unlisted 4xx/5xx one as an error in generic form. Errors a person
+ * may meet are worded here rather than left to the server.
  */
 static const struct numeric_row {
 	const char *num;
 	enum event_type type;
 	const char *tmpl;
+	void (*fn)(struct event *ev, const struct irc_msg *m);
 } numeric_rows[] = {
-	{ "001", EV_SERVER, "$-" },
-	{ "002", EV_SERVER, "$-" },
-	{ "003", EV_SERVER, "$-" },
-	{ "004", EV_NONE, NULL },
-	{ "005", EV_NONE, NULL },
-	{ "250", EV_SERVER, "$-" },
-	{ "251", EV_SERVER, "$-" },
-	{ "252", EV_SERVER, "$1 $-" },
-	{ "253", EV_SERVER, "$1 $-" },
-	{ "254", EV_SERVER, "$1 $-" },
-	{ "255", EV_SERVER, "$-" },
-	{ "265", EV_SERVER, "$-" },
-	{ "266", EV_SERVER, "$-" },
-	{ "301", EV_SERVER, "$1 is away: $-" },
-	{ "305", EV_SERVER, "$-" },
-	{ "306", EV_SERVER, "$-" },
-	{ "311", EV_SERVER, "$1 is $2@$3 ($-)" },
-	{ "312", EV_SERVER, "$1 is on $2 ($-)" },
-	{ "313", EV_SERVER, "$1 $-" },
-	{ "314", EV_SERVER, "$1 was $2@$3 ($-)" },
-	{ "315", EV_NONE, NULL },
-	{ "317", EV_SERVER, "$1 has been idle $2 seconds" },
-	{ "318", EV_NONE, NULL },
-	{ "319", EV_SERVER, "$1 is on $-" },
-	{ "321", EV_NONE, NULL },
-	{ "322", EV_SERVER, "$1 ($2 users): $-" },
-	{ "323", EV_NONE, NULL },
-	{ "324", EV_SERVER, "$1 has modes $2" },
-	{ "329", EV_NONE, NULL },
-	{ "330", EV_SERVER, "$1 is logged in as $2" },
-	{ "331", EV_SERVER, "$1 has no topic" },
-	{ "332", EV_TOPIC_IS, NULL },
-	{ "333", EV_SERVER, "Topic of $1 set by $2" },
-	{ "341", EV_SERVER, "Inviting $1 to $2" },
-	{ "351", EV_SERVER, "$1 $2 $-" },
-	{ "352", EV_SERVER, "$1 $5 ($2@$3) $6 $-" },
-	{ "353", EV_SERVER, "Users on $2: $-" },
-	{ "366", EV_NONE, NULL },
-	{ "369", EV_NONE, NULL },
-	{ "371", EV_SERVER, "$-" },
-	{ "372", EV_SERVER, "$-" },
-	{ "374", EV_NONE, NULL },
-	{ "375", EV_SERVER, "$-" },
-	{ "376", EV_NONE, NULL },
-	{ "378", EV_SERVER, "$1 $-" },
-	{ "381", EV_SERVER, "$-" },
-	{ "391", EV_SERVER, "Time on $1: $-" },
-	{ "396", EV_SERVER, "$1 $-" },
-	{ "422", EV_SERVER, "$-" },	/* no MOTD: not worth calling an error */
+	{ "001", EV_SERVER, "$-", NULL },
+	{ "002", EV_SERVER, "$-", NULL },
+	{ "003", EV_SERVER, "$-", NULL },
+	{ "004", EV_NONE, NULL, NULL },
+	{ "005", EV_NONE, NULL, NULL },
+	{ "221", EV_SERVER, "Your user mode is $*1", NULL },
+	{ "250", EV_SERVER, "$-", NULL },
+	{ "251", EV_SERVER, "$-", NULL },
+	{ "252", EV_SERVER, "$1 $-", NULL },
+	{ "253", EV_SERVER, "$1 $-", NULL },
+	{ "254", EV_SERVER, "$1 $-", NULL },
+	{ "255", EV_SERVER, "$-", NULL },
+	{ "265", EV_SERVER, "$-", NULL },
+	{ "266", EV_SERVER, "$-", NULL },
+	{ "301", EV_SERVER, "$1 is away: $-", NULL },
+	{ "305", EV_SERVER, "$-", NULL },
+	{ "306", EV_SERVER, "$-", NULL },
+	{ "311", EV_SERVER, "$1 is $2@$3 ($-)", NULL },
+	{ "312", EV_SERVER, "$1 is on $2 ($-)", NULL },
+	{ "313", EV_SERVER, "$1 $-", NULL },
+	{ "314", EV_SERVER, "$1 was $2@$3 ($-)", NULL },
+	{ "315", EV_NONE, NULL, NULL },
+	{ "317", EV_SERVER, "$1 has been idle $2 seconds", NULL },
+	{ "318", EV_NONE, NULL, NULL },
+	{ "319", EV_SERVER, "$1 is on $-", NULL },
+	{ "321", EV_NONE, NULL, NULL },
+	{ "322", EV_SERVER, "$1 ($2 users): $-", NULL },
+	{ "323", EV_NONE, NULL, NULL },
+	{ "324", EV_SERVER, "Modes of $1: $*2", NULL },
+	{ "329", EV_SERVER, "$1 was created on $t2", NULL },
+	{ "330", EV_SERVER, "$1 is logged in as $2", NULL },
+	{ "331", EV_SERVER, "$1 has no topic", NULL },
+	{ "332", EV_TOPIC_IS, NULL, NULL },
+	{ "333", EV_SERVER, "Topic of $1 set by $2", NULL },
+	{ "341", EV_SERVER, "Inviting $1 to $2", NULL },
+	{ "346", EV_SERVER, NULL, list_entry },
+	{ "347", EV_SERVER, "End of the invite list of $1", NULL },
+	{ "348", EV_SERVER, NULL, list_entry },
+	{ "349", EV_SERVER, "End of the ban exception list of $1", NULL },
+	{ "351", EV_SERVER, "$1 $2 $-", NULL },
+	{ "352", EV_SERVER, "$1 $5 ($2@$3) $6 $-", NULL },
+	{ "353", EV_SERVER, "Users on $2: $-", NULL },
+	{ "366", EV_NONE, NULL, NULL },
+	{ "367", EV_SERVER, NULL, list_entry },
+	{ "368", EV_SERVER, "End of the ban list of $1", NULL },
+	{ "369", EV_NONE, NULL, NULL },
+	{ "371", EV_SERVER, "$-", NULL },
+	{ "372", EV_SERVER, "$-", NULL },
+	{ "374", EV_NONE, NULL, NULL },
+	{ "375", EV_SERVER, "$-", NULL },
+	{ "376", EV_NONE, NULL, NULL },
+	{ "378", EV_SERVER, "$1 $-", NULL },
+	{ "381", EV_SERVER, "$-", NULL },
+	{ "391", EV_SERVER, "Time on $1: $-", NULL },
+	{ "396", EV_SERVER, "$1 $-", NULL },
+	{ "422", EV_SERVER, "$-", NULL },	/* no MOTD: not worth calling an error */
+	{ "441", EV_ERROR, "$1 is not on $2", NULL },
+	{ "442", EV_ERROR, "You are not on $1", NULL },
+	{ "443", EV_ERROR, "$1 is already on $2", NULL },
+	{ "464", EV_ERROR, "Password incorrect", NULL },
+	{ "471", EV_ERROR, "Cannot join $1: the channel is full (+l)", NULL },
+	{ "472", EV_ERROR, "Unknown mode $1", NULL },
+	{ "473", EV_ERROR, "Cannot join $1: invite only (+i), an operator must /invite you", NULL },
+	{ "474", EV_ERROR, "Cannot join $1: you are banned (+b)", NULL },
+	{ "475", EV_ERROR, "Cannot join $1: wrong or missing key (+k), /join $1 KEY", NULL },
+	{ "481", EV_ERROR, "Permission denied: you are not an IRC operator", NULL },
+	{ "482", EV_ERROR, "$1: you are not a channel operator", NULL },
+	{ "491", EV_ERROR, "You cannot become an IRC operator from this host", NULL },
 };
 
 /* append s to the event's text buffer */
@@ -81,6 +109,34 @@ put(struct event *ev, size_t *n, const char *s, size_t len)
 	memcpy(ev->textb + *n, s, len);
 	*n += len;
 	ev->textb[*n] = '\0';
+}
+
+/* a Unix time from the server as a local date; anything else as it came */
+static void
+put_date(struct event *ev, size_t *n, const char *s)
+{
+	char date[64];
+	char *end;
+	long long v;
+	time_t t;
+	struct tm tm;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	t = (time_t)v;
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || (long long)t != v ||
+	    localtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm) == 0) {
+		put(ev, n, s, strlen(s));
+		return;
+	}
+	put(ev, n, date, strlen(date));
+}
+
+static void
+put_str(struct event *ev, size_t *n, const char *s)
+{
+	put(ev, n, s, strlen(s));
 }
 
 static void
@@ -99,11 +155,48 @@ expand(struct event *ev, const struct irc_msg *m, const char *tmpl)
 		} else if (p[0] == '$' && p[1] >= '0' && p[1] <= '9') {
 			s = irc_param(m, p[1] - '0');
 			p++;
+		} else if (p[0] == '$' && p[1] == '*' && p[2] >= '0' && p[2] <= '9') {
+			for (int i = p[2] - '0'; i < m->nparams; i++) {
+				if (i > p[2] - '0')
+					put(ev, &n, " ", 1);
+				put(ev, &n, m->params[i], strlen(m->params[i]));
+			}
+			p += 2;
+			continue;
+		} else if (p[0] == '$' && p[1] == 't' && p[2] >= '0' && p[2] <= '9') {
+			put_date(ev, &n, irc_param(m, p[2] - '0'));
+			p += 2;
+			continue;
 		} else {
 			put(ev, &n, p, 1);
 			continue;
 		}
 		put(ev, &n, s, strlen(s));
+	}
+	ev->text = ev->textb;
+}
+
+/* 367/346/348 "#c mask [setter [time]]": "Ban on #c: mask (set by op on ...)" */
+static void
+list_entry(struct event *ev, const struct irc_msg *m)
+{
+	const char *what = !strcmp(m->command, "367") ? "Ban on " :
+	    !strcmp(m->command, "346") ? "Invite exception on " : "Ban exception on ";
+	size_t n = 0;
+
+	ev->textb[0] = '\0';
+	put_str(ev, &n, what);
+	put_str(ev, &n, irc_param(m, 1));
+	put_str(ev, &n, ": ");
+	put_str(ev, &n, irc_param(m, 2));
+	if (m->nparams > 3) {
+		put_str(ev, &n, " (set by ");
+		put_str(ev, &n, irc_param(m, 3));
+		if (m->nparams > 4) {
+			put_str(ev, &n, " on ");
+			put_date(ev, &n, irc_param(m, 4));
+		}
+		put_str(ev, &n, ")");
 	}
 	ev->text = ev->textb;
 }
@@ -159,7 +252,9 @@ numeric(struct event *ev, const struct irc_msg *m, const char *raw, size_t rawle
 			ev->from = NULL;
 			ev->target = irc_param(m, 1);
 			ev->text = irc_last(m);
-		} else if (r->tmpl != NULL)
+		} else if (r->fn != NULL)
+			r->fn(ev, m);
+		else if (r->tmpl != NULL)
 			expand(ev, m, r->tmpl);
 		return;
 	}
@@ -273,6 +368,13 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 		ev->target = irc_param(m, 0);
 		ev->victim = irc_param(m, 1);
 		ev->text = m->nparams >= 3 ? irc_param(m, 2) : NULL;
+	} else if (!strcmp(cmd, "KILL") && m->nparams >= 1) {
+		ev->type = EV_KILL;
+		ev->victim = irc_param(m, 0);
+		ev->text = m->nparams >= 2 ? irc_param(m, 1) : NULL;
+	} else if (!strcmp(cmd, "WALLOPS") && m->nparams >= 1) {
+		ev->type = EV_WALLOPS;
+		ev->text = irc_last(m);
 	} else if (!strcmp(cmd, "TOPIC") && m->nparams >= 1) {
 		ev->type = EV_TOPIC;
 		ev->target = irc_param(m, 0);
@@ -282,6 +384,9 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 
 		ev->type = EV_MODE;
 		ev->target = irc_param(m, 0);
+		/* a nick's (user) modes: can only be our own, or an oper's doing */
+		if (!event_is_channel(ev->target))
+			ev->victim = ev->target;
 		for (int i = 1; i < m->nparams; i++) {
 			if (i > 1)
 				put(ev, &n, " ", 1);
@@ -290,6 +395,7 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 		ev->text = ev->textb;
 	} else if (!strcmp(cmd, "INVITE") && m->nparams >= 2) {
 		ev->type = EV_INVITE;
+		ev->victim = irc_param(m, 0);
 		ev->target = irc_param(m, 1);
 	} else if (!strcmp(cmd, "ERROR")) {
 		ev->type = EV_ERROR;
@@ -299,6 +405,7 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 	} else {
 		set_raw(ev, raw, rawlen);
 	}
+	ev->victim_self = ev->victim != NULL && mynick != NULL && !irc_casecmp(ev->victim, mynick);
 }
 
 void
@@ -338,7 +445,10 @@ event_public(const struct event *ev)
 	case EV_KICK:
 	case EV_TOPIC:
 	case EV_TOPIC_IS:
+	case EV_MODE:
 	case EV_INVITE:
+	case EV_WALLOPS:
+	case EV_KILL:
 	case EV_ERROR:
 		return true;
 	default:
@@ -364,6 +474,8 @@ event_type_name(enum event_type type)
 		[EV_TOPIC_IS] = "topic",
 		[EV_MODE] = "mode",
 		[EV_INVITE] = "invite",
+		[EV_WALLOPS] = "wallops",
+		[EV_KILL] = "kill",
 		[EV_ERROR] = "error",
 		[EV_SERVER] = "server",
 		[EV_RAW] = "raw",

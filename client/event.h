@@ -26,8 +26,10 @@ enum event_type {
 	EV_KICK,	/* from kicked victim out of target; text the reason */
 	EV_TOPIC,	/* from changed target's topic to text */
 	EV_TOPIC_IS,	/* the topic of target is text (on join, /topic) */
-	EV_MODE,
-	EV_INVITE,
+	EV_MODE,	/* from changed target's modes: text is "+o bob" */
+	EV_INVITE,	/* from invites victim to target */
+	EV_WALLOPS,	/* a message from from to the IRC operators (and +w) */
+	EV_KILL,	/* from disconnected victim; text the reason */
 	EV_ERROR,	/* an error numeric or ERROR: text in plain words */
 	EV_SERVER,	/* a server notice or an informational numeric */
 	EV_RAW,		/* a line we do not know: text is the line as it came */
@@ -41,10 +43,12 @@ struct event {
 	const char *userhost;	/* "user@host" of a user prefix, or NULL */
 	const char *target;	/* a channel or a nick; NULL when none */
 	const char *text;	/* NULL when none */
-	const char *victim;	/* EV_KICK: who was kicked */
+	const char *victim;	/* who is kicked, invited, killed, or whose user
+				 * modes change (EV_MODE on a nick); else NULL */
 	const char *numeric;	/* the 3 digits of a numeric reply, or NULL */
 	bool priv;		/* to us (or from us to a nick), not to a channel */
 	bool self;		/* from is us */
+	bool victim_self;	/* victim is us */
 	char fromb[IRC_MAXLINE];
 	char textb[2 * IRC_MAXLINE];
 };

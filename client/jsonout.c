@@ -46,7 +46,9 @@ jsonout_event(struct buf *b, const struct event *ev)
 	    (rc = key(b, "target", ev->target, false)) < 0 ||
 	    (rc = key(b, "text", ev->text, false)) < 0)
 		return rc;
-	if (ev->type == EV_KICK && (rc = key(b, "nick", ev->victim, false)) < 0)
+	/* who is kicked, invited or killed */
+	if ((ev->type == EV_KICK || ev->type == EV_INVITE || ev->type == EV_KILL) &&
+	    (rc = key(b, "nick", ev->victim, false)) < 0)
 		return rc;
 	return buf_append(b, "}\n", 2);
 }

@@ -2,7 +2,8 @@
  * jsonout: events as JSON, one object per line, for scripts:
  * {"type":"message","time":"2025-01-02T03:04:05.678Z","from":"alice",
  *  "target":"#ops","text":"hi"}. The five keys are always there (null when
- * not applicable); a kick adds "nick" (who was kicked). Output is always
+ * not applicable); a kick, invite or kill adds "nick" (who was kicked,
+ * invited, killed). Output is always
  * valid UTF-8 JSON: invalid bytes become U+FFFD, control characters are
  * escaped. Pure: appends to a buf, no I/O.
  */

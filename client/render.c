@@ -157,6 +157,16 @@ out_nick(struct out *o, const struct render_opts *ro, const char *nick)
 		out_str(o, "\033[0m");
 }
 
+/* a nick or a server name; "the server" for a line without a prefix */
+static void
+out_who(struct out *o, const struct render_opts *ro, const char *from)
+{
+	if (from == NULL)
+		out_str(o, "the server");
+	else
+		out_nick(o, ro, from);
+}
+
 static void
 out_sgr(struct out *o, const struct render_opts *ro, const char *code, const char *text)
 {
@@ -319,12 +329,19 @@ render_event(char *out, size_t cap, const struct event *ev, const struct render_
 		out_nick(&o, ro, ev->text);
 		break;
 	case EV_KICK:
-		out_marker(&o, ro, false);
-		out_nick(&o, ro, ev->victim);
-		out_str(&o, " was kicked from ");
-		out_clean(&o, ev->target);
-		out_str(&o, " by ");
-		out_nick(&o, ro, ev->from);
+		out_marker(&o, ro, ev->victim_self);
+		if (ev->victim_self) {
+			out_str(&o, "You were kicked from ");
+			out_clean(&o, ev->target);
+			out_str(&o, " by ");
+			out_nick(&o, ro, ev->from);
+		} else {
+			out_nick(&o, ro, ev->from);
+			out_str(&o, " kicked ");
+			out_nick(&o, ro, ev->victim);
+			out_str(&o, " from ");
+			out_clean(&o, ev->target);
+		}
 		out_reason(&o, ev->text);
 		break;
 	case EV_TOPIC:
@@ -348,19 +365,53 @@ render_event(char *out, size_t cap, const struct event *ev, const struct render_
 		out_clean(&o, ev->text);
 		break;
 	case EV_MODE:
+		/* "op sets mode +o bob on #ops"; user modes: "... on you" */
 		out_marker(&o, ro, false);
-		out_str(&o, "mode ");
-		out_clean(&o, ev->target);
-		out_str(&o, " [");
+		if (ev->self && ev->victim_self) {
+			out_str(&o, "You set mode ");
+			out_clean(&o, ev->text);
+			out_str(&o, " on yourself");
+			break;
+		}
+		out_who(&o, ro, ev->from);
+		out_str(&o, " sets mode ");
 		out_clean(&o, ev->text);
-		out_str(&o, "] by ");
-		out_nick(&o, ro, ev->from);
+		out_str(&o, " on ");
+		if (ev->victim_self)
+			out_str(&o, "you");
+		else
+			out_clean(&o, ev->target);
 		break;
 	case EV_INVITE:
 		out_marker(&o, ro, false);
 		out_nick(&o, ro, ev->from);
-		out_str(&o, " invites you to ");
+		out_str(&o, " invites ");
+		if (ev->victim_self || ev->victim == NULL)
+			out_str(&o, "you");
+		else
+			out_nick(&o, ro, ev->victim);
+		out_str(&o, " to ");
 		out_clean(&o, ev->target);
+		break;
+	case EV_WALLOPS:
+		/* like a notice, marked: "-op/wallops- text" */
+		out_str(&o, "-");
+		out_who(&o, ro, ev->from);
+		out_sgr(&o, ro, "1", "/wallops");
+		out_str(&o, "- ");
+		out_clean(&o, ev->text);
+		break;
+	case EV_KILL:
+		out_marker(&o, ro, ev->victim_self);
+		if (ev->victim_self) {
+			out_str(&o, "You were killed by ");
+			out_who(&o, ro, ev->from);
+		} else {
+			out_who(&o, ro, ev->from);
+			out_str(&o, " killed ");
+			out_nick(&o, ro, ev->victim);
+		}
+		out_reason(&o, ev->text);
 		break;
 	case EV_ERROR:
 		out_marker(&o, ro, true);

@@ -39,6 +39,7 @@ session_reset(struct session *s)
 	s->registered = false;
 	s->userhost[0] = s->server[0] = '\0';
 	s->nicklen = 0;
+	s->modes = 0;
 	s->nick_try = 0;
 	s->ack_pending = false;
 	s->refused = 0;
@@ -206,12 +207,43 @@ welcome(struct session *s, const struct irc_msg *m)
 static void
 isupport(struct session *s, const struct irc_msg *m)
 {
-	for (int i = 1; i < m->nparams - 1; i++)
-		if (!strncmp(m->params[i], "NICKLEN=", 8)) {
-			s->nicklen = atoi(m->params[i] + 8);
-			if (s->nicklen > 0 && (size_t)s->nicklen < s->nick_max)
-				s->nick_max = (size_t)s->nicklen;
+	for (int i = 1; i < m->nparams - 1; i++) {
+		const char *t = m->params[i];
+
+		if (!strncmp(t, "NICKLEN=", 8)) {
+			char *end;
+			long n = strtol(t + 8, &end, 10);
+
+			/* a hostile value (overlong, negative) keeps what we had */
+			if (*end == '\0' && n > 0 && n < 4096) {
+				s->nicklen = (int)n;
+				if ((size_t)n < s->nick_max)
+					s->nick_max = (size_t)n;
+			}
+		} else if (!strcmp(t, "MODES") || !strcmp(t, "MODES=")) {
+			s->modes = SESSION_MODES_NOLIMIT;
+		} else if (!strncmp(t, "MODES=", 6)) {
+			char *end;
+			long n = strtol(t + 6, &end, 10);
+
+			/* nonsense keeps the default; plenty is capped by the line */
+			if (*end == '\0' && n > 0)
+				s->modes = n < SESSION_MODES_NOLIMIT ? (int)n : SESSION_MODES_NOLIMIT;
+		} else if (!strncmp(t, "PREFIX=", 7)) {
+			/* a bad value keeps what we had: (ov)@+ */
+			chans_set_prefix(&s->chans, t + 7);
+		} else if (!strcmp(t, "PREFIX")) {
+			chans_set_prefix(&s->chans, "");
+		} else if (!strncmp(t, "CHANMODES=", 10)) {
+			chans_set_chanmodes(&s->chans, t + 10);
 		}
+	}
+}
+
+int
+session_modes_per_line(const struct session *s)
+{
+	return s->modes > 0 ? s->modes : SESSION_MODES_DEFAULT;
 }
 
 static unsigned
@@ -326,9 +358,15 @@ session_handle(struct session *s, const struct irc_msg *m)
 		}
 		return 0;
 	}
+	if (!strcmp(cmd, "MODE") && m->nparams >= 2) {
+		/* a channel's: who has which prefix now (user modes need nothing) */
+		if ((c = chans_find(&s->chans, irc_param(m, 0))) != NULL)
+			chans_mode(&s->chans, c, irc_param(m, 1), m->params + 2, m->nparams - 2);
+		return 0;
+	}
 	if (!strcmp(cmd, "353") && m->nparams >= 4) {
 		if ((c = chans_find(&s->chans, irc_param(m, 2))) != NULL)
-			chans_names(c, irc_last(m));
+			chans_names(&s->chans, c, irc_last(m));
 		return 0;
 	}
 	if (!strcmp(cmd, "366") && m->nparams >= 2) {

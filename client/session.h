@@ -17,6 +17,8 @@
 #include "irc.h"
 
 #define SESSION_NICK_TRIES	20
+#define SESSION_MODES_DEFAULT	3	/* MODES= when a server does not say (RFC 2812) */
+#define SESSION_MODES_NOLIMIT	64	/* "MODES" without a value: the line length limits */
 
 /* what session_handle() saw; several can be set */
 enum {
@@ -54,6 +56,7 @@ struct session {
 	char userhost[160];		/* "user@host" as others see us, or "" */
 	char server[128];		/* its name (prefix of 001) */
 	int nicklen;			/* NICKLEN from 005, 0 if unknown */
+	int modes;			/* MODES from 005: changes per MODE line, 0 if unknown */
 	int nick_try;			/* 0: want_nick, n: the nth alternative */
 	size_t nick_max;		/* nick length that worked or was refused */
 	struct chans chans;
@@ -83,6 +86,8 @@ int session_ack(struct session *s);
 /* queue a formatted line */
 int session_send(struct session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* how many mode changes (+o nick) to send in one MODE line */
+int session_modes_per_line(const struct session *s);
 /* the nick to try after `try` failures of want (pure; for tests too) */
 void session_alt_nick(char *out, size_t cap, const char *want, int try, size_t max);
 

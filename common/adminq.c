@@ -24,6 +24,7 @@ static const char *const adminq_names[ADMINQ_CMD_MAX] = {
 	[ADMINQ_RELOAD] = "reload",
 	[ADMINQ_SHUTDOWN] = "shutdown",
 	[ADMINQ_IPC] = "ipc",
+	[ADMINQ_CHANMODE] = "chanmode",
 };
 
 /* how many arguments each command takes: [min, max] */
@@ -39,6 +40,7 @@ static const uint8_t adminq_nargs[ADMINQ_CMD_MAX][2] = {
 	[ADMINQ_RELOAD] = { 0, 0 },
 	[ADMINQ_SHUTDOWN] = { 0, 1 },
 	[ADMINQ_IPC] = { 0, 0 },
+	[ADMINQ_CHANMODE] = { 1, ADMINQ_NARGS_MAX },
 };
 
 const char *
@@ -66,7 +68,7 @@ adminq_encode_req(struct adminq_msg *m, unsigned cmd, pid_t pid, uint32_t id,
 	};
 	size_t off = sizeof h;
 
-	if (nargs < 0 || nargs > 8)
+	if (nargs < 0 || nargs > ADMINQ_NARGS_MAX)
 		return -E2BIG;
 	for (int i = 0; i < nargs; i++) {
 		size_t n = strlen(args[i]) + 1;
@@ -101,7 +103,7 @@ adminq_decode_req(const struct adminq_msg *m, size_t len, struct adminq_req *r)
 	if (h.version != ADMINQ_VERSION)
 		return r->pid ? -EPROTO : -EBADMSG;
 	if (h.cmd == 0 || h.cmd >= ADMINQ_CMD_MAX || r->pid == 0 ||
-	    h.argslen != len - sizeof h || h.argslen > ADMINQ_ARGS_MAX || h.nargs > 8)
+	    h.argslen != len - sizeof h || h.argslen > ADMINQ_ARGS_MAX || h.nargs > ADMINQ_NARGS_MAX)
 		return -EBADMSG;
 	if (h.nargs < adminq_nargs[h.cmd][0] || h.nargs > adminq_nargs[h.cmd][1])
 		return -EBADMSG;

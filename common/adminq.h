@@ -31,6 +31,8 @@
 #define ADMINQ_MTYPE_REQUEST	1L
 #define ADMINQ_MSG_MAX		8000	/* body bytes; below the default msgmax of 8192 */
 #define ADMINQ_ARGS_MAX		2048
+#define ADMINQ_NARGS_MAX	8	/* arguments of one request */
+#define ADMINQ_CHANMODE_PARAMS	(ADMINQ_NARGS_MAX - 2)	/* after channel and modes */
 #define ADMINQ_DATA_MAX		(ADMINQ_MSG_MAX - (int)sizeof(struct adminq_reply_hdr))
 
 enum adminq_cmd {
@@ -45,6 +47,7 @@ enum adminq_cmd {
 	ADMINQ_RELOAD,
 	ADMINQ_SHUTDOWN,	/* [message] */
 	ADMINQ_IPC,
+	ADMINQ_CHANMODE,	/* channel [modes [param...]]: at most ADMINQ_CHANMODE_PARAMS params */
 	ADMINQ_CMD_MAX
 };
 
@@ -85,7 +88,7 @@ struct adminq_req {
 	uint32_t id;
 	uint16_t version;
 	int nargs;
-	const char *args[8];
+	const char *args[ADMINQ_NARGS_MAX];
 };
 
 /* message buffers as msgsnd/msgrcv want them */

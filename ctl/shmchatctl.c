@@ -94,6 +94,7 @@ static const struct ctl_col status_keys[] = {
 static const struct ctl_col who_cols[] = {
 	{ "nick", "NICK", CTL_TEXT },
 	{ "userhost", "USER@HOST", CTL_TEXT },
+	{ "modes", "MODES", CTL_TEXT },
 	{ "idle", "IDLE", CTL_DURATION },
 	{ "since", "CONNECTED SINCE", CTL_TIME },
 	{ "pid", "PID", CTL_ID },
@@ -105,7 +106,21 @@ static const struct ctl_col who_cols[] = {
 static const struct ctl_col channel_cols[] = {
 	{ "name", "CHANNEL", CTL_TEXT },
 	{ "members", "MEMBERS", CTL_NUM },
+	{ "modes", "MODES", CTL_TEXT },
 	{ "topic", "TOPIC", CTL_TEXT },
+};
+
+/* chanmode answers one of three tables: the modes, list entries, a result */
+static const struct ctl_col chanmode_cols[] = {
+	{ "name", "CHANNEL", CTL_TEXT },
+	{ "modes", "MODES", CTL_TEXT },
+	{ "members", "MEMBERS", CTL_NUM },
+	{ "created", "CREATED", CTL_TIME },
+	{ "list", "LIST", CTL_TEXT },
+	{ "mask", "MASK", CTL_TEXT },
+	{ "set_by", "SET BY", CTL_TEXT },
+	{ "set_at", "SET AT", CTL_TIME },
+	{ "result", "RESULT", CTL_TEXT },
 };
 
 static const struct ctl_col motd_cols[] = {
@@ -437,6 +452,21 @@ parse_answer(const struct ctl_reply *r, struct ctl_table *t)
 	return 0;
 }
 
+/* a table answer shown per cmd->cols, cmd->empty when it has no rows */
+static int
+show_table(const struct ctl *ctl, const struct ctl_cmd *cmd, const struct ctl_table *t)
+{
+	if (ctl->json)
+		ctl_print_json_rows(stdout, t, cmd->cols, cmd->ncols);
+	else if (t->nrows == 0)
+		printf("%s\n", cmd->empty);
+	else if (ctl_print_table(stdout, t, cmd->cols, cmd->ncols) < 0) {
+		fprintf(stderr, "shmchatctl: out of memory\n");
+		return EX_OSERR;
+	}
+	return 0;
+}
+
 /* call and show the answer per cmd->cols; the generic handler's second half */
 static int
 query(struct ctl *ctl, const struct ctl_cmd *cmd, const char *const *args, int nargs)
@@ -445,33 +475,19 @@ query(struct ctl *ctl, const struct ctl_cmd *cmd, const char *const *args, int n
 	struct ctl_table t = { 0 };
 	int rc = ctl_call(ctl, cmd->req, args, nargs, &r);
 
-	if (rc != 0 || (rc = parse_answer(&r, &t)) != 0)
-		goto out;
-	if (ctl->json)
-		ctl_print_json_rows(stdout, &t, cmd->cols, cmd->ncols);
-	else if (t.nrows == 0)
-		printf("%s\n", cmd->empty);
-	else if (ctl_print_table(stdout, &t, cmd->cols, cmd->ncols) < 0) {
-		fprintf(stderr, "shmchatctl: out of memory\n");
-		rc = EX_OSERR;
-	}
-out:
+	if (rc == 0 && (rc = parse_answer(&r, &t)) == 0)
+		rc = show_table(ctl, cmd, &t);
 	ctl_table_free(&t);
 	ctl_reply_free(&r);
 	return rc;
 }
 
-/* an action: the answer is a "result" sentence (or several lines of them) */
+/* a "result" answer: its lines, or {"result": "the lines"} */
 static int
-action(struct ctl *ctl, unsigned req, const char *const *args, int nargs)
+show_result(const struct ctl *ctl, const struct ctl_table *t)
 {
-	struct ctl_reply r;
-	struct ctl_table t = { 0 };
-	int rc = ctl_call(ctl, req, args, nargs, &r), col;
+	int col = ctl_table_col(t, "result");
 
-	if (rc != 0 || (rc = parse_answer(&r, &t)) != 0)
-		goto out;
-	col = ctl_table_col(&t, "result");
 	if (col < 0)
 		col = 0;
 	if (ctl->json) {
@@ -481,25 +497,40 @@ action(struct ctl *ctl, unsigned req, const char *const *args, int nargs)
 
 		if (f == NULL) {
 			fprintf(stderr, "shmchatctl: out of memory\n");
-			rc = EX_OSERR;
-			goto out;
+			return EX_OSERR;
 		}
-		for (int i = 0; i < t.nrows; i++)
-			fprintf(f, "%s%s", i ? "\n" : "", ctl_table_cell(&t, i, col));
-		fclose(f);
+		for (int i = 0; i < t->nrows; i++)
+			fprintf(f, "%s%s", i ? "\n" : "", ctl_table_cell(t, i, col));
+		if (fclose(f) != 0) {
+			free(all);
+			fprintf(stderr, "shmchatctl: out of memory\n");
+			return EX_OSERR;
+		}
 		fputs("{\"result\": ", stdout);
 		ctl_json_string(stdout, all ? all : "");
 		fputs("}\n", stdout);
 		free(all);
 	} else {
-		for (int i = 0; i < t.nrows; i++) {
-			char *s = ctl_sanitize(ctl_table_cell(&t, i, col), NULL);
+		for (int i = 0; i < t->nrows; i++) {
+			char *s = ctl_sanitize(ctl_table_cell(t, i, col), NULL);
 
 			printf("%s\n", s ? s : "");
 			free(s);
 		}
 	}
-out:
+	return 0;
+}
+
+/* an action: the answer is a "result" sentence (or several lines of them) */
+static int
+action(struct ctl *ctl, unsigned req, const char *const *args, int nargs)
+{
+	struct ctl_reply r;
+	struct ctl_table t = { 0 };
+	int rc = ctl_call(ctl, req, args, nargs, &r);
+
+	if (rc == 0 && (rc = parse_answer(&r, &t)) == 0)
+		rc = show_result(ctl, &t);
 	ctl_table_free(&t);
 	ctl_reply_free(&r);
 	return rc;
@@ -700,6 +731,25 @@ run_shutdown(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * chanmode CHANNEL [MODES [PARAMS...]]: the arguments go as they are; the
+ * answer's columns say which of the three it is (modes, list, result).
+ */
+static int
+run_chanmode(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	struct ctl_reply r;
+	struct ctl_table t = { 0 };
+	int rc = ctl_call(ctl, cmd->req, (const char *const *)argv, argc, &r);
+
+	if (rc == 0 && (rc = parse_answer(&r, &t)) == 0)
+		rc = ctl_table_col(&t, "result") >= 0 ? show_result(ctl, &t) :
+		    show_table(ctl, cmd, &t);
+	ctl_table_free(&t);
+	ctl_reply_free(&r);
+	return rc;
+}
+
 static int run_help(struct ctl *, const struct ctl_cmd *, int, char **);
 
 static const struct ctl_cmd ctl_cmds[] = {
@@ -707,8 +757,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  0, 0, 0, ADMINQ_STATUS, status_keys, NCOLS(status_keys), "" },
 	{ "who", run_table, "[--channel CHANNEL]", "connected clients (of one channel)",
 	  0, 0, OPT_CHANNEL, ADMINQ_WHO, who_cols, NCOLS(who_cols), "no clients" },
-	{ "channels", run_table, "", "channels: members, topic",
+	{ "channels", run_table, "", "channels: members, modes, topic",
 	  0, 0, 0, ADMINQ_CHANNELS, channel_cols, NCOLS(channel_cols), "no channels" },
+	{ "chanmode", run_chanmode, "CHANNEL [MODES [PARAM...]]",
+	  "show or set a channel's modes, operators, bans",
+	  1, 2 + ADMINQ_CHANMODE_PARAMS, 0, ADMINQ_CHANMODE, chanmode_cols, NCOLS(chanmode_cols),
+	  "no entries" },
 	{ "kick", run_action, "NICK [REASON]", "disconnect a client",
 	  1, -1, 0, ADMINQ_KICK, result_cols, NCOLS(result_cols), "" },
 	{ "wall", run_action, "TEXT", "send a server NOTICE to every client",

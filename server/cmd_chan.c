@@ -3,14 +3,17 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "chanmode.h"
 #include "cmd_chan.h"
 #include "cmd_user.h"
 #include "conf.h"
 #include "dirsvc.h"
 #include "irc.h"
+#include "log.h"
 #include "worker_io.h"
 
 #define CHAN_LIST_MAX	32	/* channels of one JOIN, PART or LIST */
@@ -28,14 +31,34 @@ chan_split(char *s, char **out, int max)
 	return n;
 }
 
-static void
-chan_names(struct dirsvc *ds, struct reply *r, const struct dir_chan *c)
+/* may viewer see c at all (NAMES, LIST, WHOIS)? secret and private
+ * channels only show themselves to their members */
+static bool
+chan_visible(const struct dirsvc *ds, const struct dir_chan *c, uint32_t viewer)
 {
+	return !(c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)) ||
+	    dir_is_member(&ds->dir, c->id, viewer);
+}
+
+/* 353 for c as viewer sees it: prefixes, and invisible users only to members */
+static void
+chan_names(struct dirsvc *ds, struct reply *r, const struct dir_chan *c, uint32_t viewer)
+{
+	bool member = dir_is_member(&ds->dir, c->id, viewer);
+	char head[IRC_CHAN_MAX + 3];
 	struct reply_list l;
 
-	REPLY_LIST_START(&l, r, RPL_NAMREPLY, c->name);
-	for (uint32_t i = 0; i < c->nmembers; i++)
-		reply_list_add(&l, "", ds->dir.users[c->members[i].slot].nick);
+	if (!member && (c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)))
+		return;
+	snprintf(head, sizeof head, "%c %s", (c->modes & DIR_CMODE_SECRET) ? '@' :
+	    (c->modes & DIR_CMODE_PRIVATE) ? '*' : '=', c->name);
+	REPLY_LIST_START(&l, r, RPL_NAMREPLY, head);
+	for (uint32_t i = 0; i < c->nmembers; i++) {
+		const struct dir_user *u = &ds->dir.users[c->members[i].slot];
+		if (!member && (u->umodes & DIR_UMODE_INVISIBLE))
+			continue;
+		reply_list_add(&l, chanmode_prefix(&c->members[i]), u->nick);
+	}
 	reply_list_end(&l);
 }
 
@@ -49,26 +72,65 @@ chan_topic(struct reply *r, const struct dir_chan *c, bool say_none)
 		RPL(r, RPL_NOTOPIC, c->name);
 }
 
-/* the client leaves c: its members and the client itself see the PART */
+/* may slot (membership m, or NULL) act as an operator of c? */
+static bool
+chan_privileged(const struct dirsvc *ds, uint32_t slot, const struct dir_member *m,
+    const char *what, const struct dir_chan *c)
+{
+	(void)ds;
+	(void)slot;
+	(void)what;
+	(void)c;
+	return m != NULL && (m->flags & DIR_MEMBER_OP);
+}
+
+/* slot leaves c (PART, KICK): the members and slot itself see line */
+static void
+chan_leave(struct dirsvc *ds, uint32_t slot, struct dir_chan *c, const char *line, size_t len)
+{
+	struct ring_chanref ref = { c->id, c->gen };
+	struct ring_target t = { .kind = RING_TO_CHANS, .id = slot,
+	    .gen = ds->dir.users[slot].gen, .flags = RING_F_INCLUDE_TARGET,
+	    .extra = &ref, .extra_len = sizeof ref };
+
+	/* published before the directory forgets the member: fan-out, which
+	 * runs later, reaches the leaver through the record's target */
+	dirsvc_emit(ds, &t, line, len);
+	dir_part(&ds->dir, slot, c->id);
+}
+
 static void
 chan_part_one(struct dirsvc *ds, uint32_t slot, struct dir_chan *c, const char *reason)
 {
-	struct dir_user *u = &ds->dir.users[slot];
-	struct ring_chanref ref = { c->id, c->gen };
-	struct ring_target t = { .kind = RING_TO_CHANS, .id = slot, .gen = u->gen,
-	    .flags = RING_F_INCLUDE_TARGET, .extra = &ref, .extra_len = sizeof ref };
 	char pfx[256], line[IRC_MAXLINE + 1];
 	size_t len;
 
-	dirsvc_prefix(u, pfx, sizeof pfx);
+	dirsvc_prefix(&ds->dir.users[slot], pfx, sizeof pfx);
 	if (reason != NULL && reason[0] != '\0')
 		len = irc_fmt(line, sizeof line, ":%s PART %s :%s", pfx, c->name, reason);
 	else
 		len = irc_fmt(line, sizeof line, ":%s PART %s", pfx, c->name);
-	/* published before the directory forgets the member: fan-out, which
-	 * runs later, reaches the parter through the record's target */
-	dirsvc_emit(ds, &t, line, len);
-	dir_part(&ds->dir, slot, c->id);
+	chan_leave(ds, slot, c, line, len);
+}
+
+/* may the client (its prefix nuh) join the existing channel c with key?
+ * false, with the numeric that says why, when not; an INVITE passes +i,
+ * bans and +l (not +k) */
+static bool
+chan_join_allowed(struct reply *r, const struct dir_chan *c, const char *nuh,
+    const char *key, bool invited)
+{
+	if (!invited && c->lists[DIR_LIST_BAN].n > 0 && chanmode_banned(c, nuh))
+		RPL(r, ERR_BANNEDFROMCHAN, c->name);
+	else if ((c->modes & DIR_CMODE_INVITE) && !invited && !chanmode_invex(c, nuh))
+		RPL(r, ERR_INVITEONLYCHAN, c->name);
+	else if (c->chankey[0] != '\0' && (key == NULL || strcmp(key, c->chankey) != 0))
+		RPL(r, ERR_BADCHANNELKEY, c->name);
+	else if (c->limit > 0 && c->nmembers >= c->limit && !invited)
+		RPL(r, ERR_CHANNELISFULL, c->name);
+	else
+		return true;
+	return false;
 }
 
 static int
@@ -77,7 +139,8 @@ m_join(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	struct dir_user *u = &ds->dir.users[q->slot];
 	struct dirsvc_reply *dr = (struct dirsvc_reply *)r;
 	char list[IRC_MAXLINE], *names[CHAN_LIST_MAX], pfx[256], line[IRC_MAXLINE + 1];
-	int n, status = CMD_OK;
+	char keylist[IRC_MAXLINE], *keys[CHAN_LIST_MAX];
+	int n, nkeys = 0, status = CMD_OK;
 
 	if (strcmp(q->args[0], "0") == 0) {
 		/* JOIN 0: leave every channel, each announced on its own */
@@ -97,15 +160,31 @@ m_join(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		RPL(r, ERR_NEEDMOREPARAMS, "JOIN");
 		return CMD_FAILED;
 	}
+	if (q->nargs > 1) {
+		snprintf(keylist, sizeof keylist, "%s", q->args[1]);
+		nkeys = chan_split(keylist, keys, CHAN_LIST_MAX);
+	}
 	dirsvc_prefix(u, pfx, sizeof pfx);
 	for (int i = 0; i < n; i++) {
-		struct dir_chan *c = NULL;
+		struct dir_chan *c = dir_chan_find(&ds->dir, names[i]);
+		bool invited = false;
 		int rc;
 
 		if (!irc_chan_valid(names[i], ds->cfg->channel_len)) {
 			RPL(r, ERR_NOSUCHCHANNEL, names[i]);
 			status = CMD_FAILED;
 			continue;
+		}
+		if (c != NULL && dir_is_member(&ds->dir, c->id, q->slot))
+			continue;
+		if (c != NULL) {
+			invited = dir_invite_take(c, q->slot, q->gen);
+			if (!chan_join_allowed(r, c, pfx, i < nkeys ? keys[i] : NULL, invited)) {
+				if (invited)	/* not used up by a refusal */
+					dir_invite_add(c, q->slot, q->gen);
+				status = CMD_FAILED;
+				continue;
+			}
 		}
 		/* records published from now on reach the new member */
 		rc = dir_join(&ds->dir, q->slot, names[i], ring_head(ds->ring),
@@ -120,12 +199,14 @@ m_join(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 			status = CMD_FAILED;
 			continue;
 		}
+		if (c->nmembers == 1)
+			chanmode_set_defaults(c, ds->cfg->default_channel_modes);
 		/* what came before this channel's JOIN goes out before it */
 		dirsvc_reply_flush(ds, dr, q->slot, q->gen);
 		size_t len = irc_fmt(line, sizeof line, ":%s JOIN %s", pfx, c->name);
 		dirsvc_emit_chan(ds, c, q->slot, 0, line, len);
 		chan_topic(r, c, false);
-		chan_names(ds, r, c);
+		chan_names(ds, r, c, q->slot);
 		RPL(r, RPL_ENDOFNAMES, c->name);
 	}
 	return status;
@@ -167,12 +248,17 @@ m_topic(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		RPL(r, ERR_NOSUCHCHANNEL, q->args[0]);
 		return CMD_FAILED;
 	}
-	if (q->nargs == 1) {
+	if (q->nargs == 1 && chan_visible(ds, c, q->slot)) {
 		chan_topic(r, c, true);
 		return CMD_OK;
 	}
-	if (!dir_is_member(&ds->dir, c->id, q->slot)) {
+	struct dir_member *m = dir_member_get(c, q->slot);
+	if (m == NULL) {
 		RPL(r, ERR_NOTONCHANNEL, c->name);
+		return CMD_FAILED;
+	}
+	if ((c->modes & DIR_CMODE_TOPIC) && !chan_privileged(ds, q->slot, m, "TOPIC", c)) {
+		RPL(r, ERR_CHANOPRIVSNEEDED, c->name);
 		return CMD_FAILED;
 	}
 	struct dir_user *u = &ds->dir.users[q->slot];
@@ -199,80 +285,287 @@ m_names(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		first[strcspn(first, ",")] = '\0';
 		struct dir_chan *c = dir_chan_find(d, first);
 		if (c != NULL)
-			chan_names(ds, r, c);
+			chan_names(ds, r, c, q->slot);
 		RPL(r, RPL_ENDOFNAMES, c != NULL ? c->name : first);
 		return CMD_OK;
 	}
 	for (uint32_t i = 0; i < d->nchans_alloc; i++)
 		if (d->chans[i]->used)
-			chan_names(ds, r, d->chans[i]);
+			chan_names(ds, r, d->chans[i], q->slot);
 	RPL(r, RPL_ENDOFNAMES, "*");
 	return CMD_OK;
 }
 
+/* LIST's filters (ELIST=MNU): names or masks (any of them), "!mask" (none
+ * of them), ">n" and "<n" member counts (all of them) */
+struct chan_list_filter {
+	char *names[CHAN_LIST_MAX];
+	int nnames;
+	char *nots[CHAN_LIST_MAX];
+	int nnots;
+	long more_than, less_than;
+};
+
 static void
-chan_list_one(struct reply *r, const struct dir_chan *c)
+chan_list_filter_parse(struct chan_list_filter *f, char *arg)
 {
-	RPL(r, RPL_LIST, c->name, c->nmembers, c->topic ? c->topic : "");
+	char *tok[CHAN_LIST_MAX];
+	int n = chan_split(arg, tok, CHAN_LIST_MAX);
+
+	memset(f, 0, sizeof *f);
+	f->more_than = -1;
+	f->less_than = -1;
+	for (int i = 0; i < n; i++) {
+		char *end;
+		if ((tok[i][0] == '>' || tok[i][0] == '<') && tok[i][1] != '\0') {
+			long v = strtol(tok[i] + 1, &end, 10);
+			if (*end != '\0' || v < 0)
+				continue;
+			if (tok[i][0] == '>')
+				f->more_than = v;
+			else
+				f->less_than = v;
+		} else if (tok[i][0] == '!' && tok[i][1] != '\0')
+			f->nots[f->nnots++] = tok[i] + 1;
+		else
+			f->names[f->nnames++] = tok[i];
+	}
+}
+
+static bool
+chan_list_filter_pass(const struct chan_list_filter *f, const struct dir_chan *c)
+{
+	bool named = f->nnames == 0;
+
+	if (f->more_than >= 0 && c->nmembers <= (unsigned long)f->more_than)
+		return false;
+	if (f->less_than >= 0 && c->nmembers >= (unsigned long)f->less_than)
+		return false;
+	for (int i = 0; i < f->nnots; i++)
+		if (irc_mask_match(f->nots[i], c->name))
+			return false;
+	for (int i = 0; i < f->nnames && !named; i++)
+		named = irc_mask_match(f->names[i], c->name);
+	return named;
 }
 
 static int
 m_list(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	struct dir *d = &ds->dir;
+	struct chan_list_filter f;
+	char arg[IRC_MAXLINE] = "";
 
+	if (q->nargs > 0)
+		snprintf(arg, sizeof arg, "%s", q->args[0]);
+	chan_list_filter_parse(&f, arg);
 	RPL(r, RPL_LISTSTART);
-	if (q->nargs > 0) {
-		char list[IRC_MAXLINE], *names[CHAN_LIST_MAX];
-		snprintf(list, sizeof list, "%s", q->args[0]);
-		int n = chan_split(list, names, CHAN_LIST_MAX);
-		for (int i = 0; i < n; i++) {
-			struct dir_chan *c = dir_chan_find(d, names[i]);
-			if (c != NULL)
-				chan_list_one(r, c);
-		}
-	} else {
-		for (uint32_t i = 0; i < d->nchans_alloc; i++)
-			if (d->chans[i]->used)
-				chan_list_one(r, d->chans[i]);
+	for (uint32_t i = 0; i < d->nchans_alloc; i++) {
+		const struct dir_chan *c = d->chans[i];
+		if (c->used && chan_visible(ds, c, q->slot) && chan_list_filter_pass(&f, c))
+			RPL(r, RPL_LIST, c->name, c->nmembers, c->topic ? c->topic : "");
 	}
 	RPL(r, RPL_LISTEND);
 	return CMD_OK;
 }
 
-/* every mode character of a change, signs skipped: unknown ones get 472 */
+/* a MODE change on a channel: applied, echoed to every member as applied */
 static int
-chan_mode_unknown(struct reply *r, const char *change)
+chan_mode_change(struct dirsvc *ds, struct reply *r, const struct cmd_req *q,
+    struct dir_chan *c, struct dir_member *m)
 {
-	int n = 0;
+	struct dir_user *u = &ds->dir.users[q->slot];
+	struct chanmode_change v[CHANMODE_MAX];
+	struct chanmode_applied applied[CHANMODE_MAX];
+	struct chanmode_actor who = { .name = u->nick };
+	char unknown[CHANMODE_MAX + 1];
+	int n, na;
 
-	for (const char *p = change; *p != '\0' && n < 8; p++)
-		if (*p != '+' && *p != '-' && (unsigned char)*p > ' ') {
+	n = chanmode_parse(q->args[1], &q->args[2], q->nargs - 2, v, CHANMODE_MAX,
+	    unknown, sizeof unknown);
+	/* 472 names the letter as a middle parameter: a ':', a control or a
+	 * non-ASCII byte there would break the line; those are ignored */
+	for (const char *p = unknown; *p != '\0'; p++)
+		if (*p > ' ' && *p < 0x7f && *p != ':')
 			RPL(r, ERR_UNKNOWNMODE, *p);
-			n++;
-		}
-	return n > 0 ? CMD_FAILED : CMD_OK;
+	/* queries are anyone's (but e and I); changes an operator's */
+	who.privileged = chan_privileged(ds, q->slot, m, "MODE", c);
+	na = chanmode_apply(&ds->dir, c, &who, v, n, (uint32_t)ds->cfg->max_list_entries, r,
+	    applied);
+	cmd_chan_mode_echo(ds, c, q->slot, applied, na);
+	return unknown[0] != '\0' ? CMD_FAILED : CMD_OK;
+}
+
+void
+cmd_chan_mode_echo(struct dirsvc *ds, const struct dir_chan *c, uint32_t slot,
+    const struct chanmode_applied *applied, int n)
+{
+	char pfx[256], modes[CHANMODE_MAX * 2 + 1], params[400], line[IRC_MAXLINE + 1];
+	int pos = 0;
+
+	if (slot < ds->dir.nslots)
+		dirsvc_prefix(&ds->dir.users[slot], pfx, sizeof pfx);
+	else
+		snprintf(pfx, sizeof pfx, "%s", ds->cfg->server_name);
+	while (chanmode_format(applied, n, &pos, modes, sizeof modes, params, sizeof params)) {
+		size_t len = irc_fmt(line, sizeof line, ":%s MODE %s %s%s", pfx, c->name, modes,
+		    params);
+		dirsvc_emit_chan(ds, c, slot < ds->dir.nslots ? slot : RING_OWNER_MASTER, 0,
+		    line, len);
+	}
 }
 
 static int
 m_mode(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	const char *target = q->args[0];
+	struct dir_chan *c;
+	char modes[128];
 
-	if (target[0] == '#') {
-		struct dir_chan *c = dir_chan_find(&ds->dir, target);
-		if (c == NULL) {
-			RPL(r, ERR_NOSUCHCHANNEL, target);
-			return CMD_FAILED;
-		}
-		if (q->nargs == 1) {
-			RPL(r, RPL_CHANNELMODEIS, c->name, "+");
-			RPL(r, RPL_CREATIONTIME, c->name, (long long)c->created);
-			return CMD_OK;
-		}
-		return chan_mode_unknown(r, q->args[1]);
+	if (target[0] != '#')
+		return cmd_user_mode(ds, r, q);
+	if ((c = dir_chan_find(&ds->dir, target)) == NULL) {
+		RPL(r, ERR_NOSUCHCHANNEL, target);
+		return CMD_FAILED;
 	}
-	return cmd_user_mode(ds, r, q);
+	struct dir_member *m = dir_member_get(c, q->slot);
+	if (q->nargs == 1) {
+		/* the key is for members' eyes */
+		chanmode_string(c, m != NULL, modes, sizeof modes);
+		RPL(r, RPL_CHANNELMODEIS, c->name, modes);
+		RPL(r, RPL_CREATIONTIME, c->name, (long long)c->created);
+		return CMD_OK;
+	}
+	return chan_mode_change(ds, r, q, c, m);
+}
+
+/* a KICK line of this command, kept for the victims after it */
+struct chan_kicked {
+	uint32_t chan_id, chan_gen;
+	size_t len;
+	char line[IRC_MAXLINE + 1];
+};
+
+/* KICK #a,#b x,y [:reason]: one channel and several victims, or pairs */
+static int
+m_kick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	struct dir_user *u = &ds->dir.users[q->slot];
+	char chans[IRC_MAXLINE], users[IRC_MAXLINE], pfx[256], line[IRC_MAXLINE + 1];
+	char *cv[CHAN_LIST_MAX], *uv[CHAN_LIST_MAX];
+	const char *reason = q->nargs > 2 && q->args[2][0] != '\0' ? q->args[2] : u->nick;
+	int nc, nu, status = CMD_OK, ndone = 0;
+	struct chan_kicked *done = NULL;
+
+	snprintf(chans, sizeof chans, "%s", q->args[0]);
+	snprintf(users, sizeof users, "%s", q->args[1]);
+	nc = chan_split(chans, cv, CHAN_LIST_MAX);
+	nu = chan_split(users, uv, CHAN_LIST_MAX);
+	if (nc == 0 || nu == 0 || (nc > 1 && nc != nu)) {
+		RPL(r, ERR_NEEDMOREPARAMS, "KICK");
+		return CMD_FAILED;
+	}
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	/*
+	 * Fan-out finds a channel's members when it runs, after this whole
+	 * command: a victim kicked later in it is gone by then and would miss
+	 * the KICKs before its own. Those lines are kept and sent to it first.
+	 */
+	if (nu > 1 && (done = malloc((size_t)nu * sizeof *done)) == NULL)
+		log_warnx("out of memory keeping the lines of a KICK");
+	for (int i = 0; i < nu; i++) {
+		const char *name = cv[nc > 1 ? i : 0];
+		struct dir_chan *c = dir_chan_find(&ds->dir, name);
+		struct dir_member *m;
+		int victim;
+
+		if (c == NULL) {
+			RPL(r, ERR_NOSUCHCHANNEL, name);
+			status = CMD_FAILED;
+			continue;
+		}
+		m = dir_member_get(c, q->slot);
+		if (!chan_privileged(ds, q->slot, m, "KICK", c)) {
+			if (m == NULL)
+				RPL(r, ERR_NOTONCHANNEL, c->name);
+			else
+				RPL(r, ERR_CHANOPRIVSNEEDED, c->name);
+			status = CMD_FAILED;
+			continue;
+		}
+		victim = dir_nick_find(&ds->dir, uv[i]);
+		if (victim < 0 || ds->dir.users[victim].state != DIR_REGISTERED) {
+			RPL(r, ERR_NOSUCHNICK, uv[i]);
+			status = CMD_FAILED;
+			continue;
+		}
+		if (dir_member_get(c, (uint32_t)victim) == NULL) {
+			RPL(r, ERR_USERNOTINCHANNEL, ds->dir.users[victim].nick, c->name);
+			status = CMD_FAILED;
+			continue;
+		}
+		size_t len = irc_fmt(line, sizeof line, ":%s KICK %s %s :%.*s", pfx, c->name,
+		    ds->dir.users[victim].nick, ds->cfg->topic_len, reason);
+		log_info("%s kicked %s from %s (%s)", u->nick, ds->dir.users[victim].nick,
+		    c->name, reason);
+		struct ring_target to = { .kind = RING_TO_SLOT, .id = (uint32_t)victim,
+		    .gen = ds->dir.users[victim].gen };
+		for (int k = 0; k < ndone; k++)
+			if (done[k].chan_id == c->id && done[k].chan_gen == c->gen)
+				dirsvc_emit(ds, &to, done[k].line, done[k].len);
+		if (done != NULL) {
+			done[ndone] = (struct chan_kicked){ c->id, c->gen, len, "" };
+			memcpy(done[ndone++].line, line, len);
+		}
+		chan_leave(ds, (uint32_t)victim, c, line, len);
+	}
+	free(done);
+	return status;
+}
+
+static int
+m_invite(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	struct dir_user *u = &ds->dir.users[q->slot];
+	int target = dir_nick_find(&ds->dir, q->args[0]);
+	struct dir_chan *c = dir_chan_find(&ds->dir, q->args[1]);
+	struct dir_member *m;
+	char pfx[256], line[IRC_MAXLINE + 1];
+
+	if (target < 0 || ds->dir.users[target].state != DIR_REGISTERED) {
+		RPL(r, ERR_NOSUCHNICK, q->args[0]);
+		return CMD_FAILED;
+	}
+	if (c == NULL) {
+		RPL(r, ERR_NOSUCHCHANNEL, q->args[1]);
+		return CMD_FAILED;
+	}
+	m = dir_member_get(c, q->slot);
+	if (m == NULL && !chan_privileged(ds, q->slot, NULL, "INVITE", c)) {
+		RPL(r, ERR_NOTONCHANNEL, c->name);
+		return CMD_FAILED;
+	}
+	struct dir_user *t = &ds->dir.users[target];
+	if (dir_member_get(c, (uint32_t)target) != NULL) {
+		RPL(r, ERR_USERONCHANNEL, t->nick, c->name);
+		return CMD_FAILED;
+	}
+	if ((c->modes & DIR_CMODE_INVITE) && !chan_privileged(ds, q->slot, m, "INVITE", c)) {
+		RPL(r, ERR_CHANOPRIVSNEEDED, c->name);
+		return CMD_FAILED;
+	}
+	if (dir_invite_add(c, (uint32_t)target, t->gen) < 0) {
+		log_warnx("out of memory recording an invite to %s", c->name);
+		return CMD_FAILED;
+	}
+	RPL(r, RPL_INVITING, t->nick, c->name);
+	if (t->away != NULL)
+		RPL(r, RPL_AWAY, t->nick, t->away);
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	size_t len = irc_fmt(line, sizeof line, ":%s INVITE %s %s", pfx, t->nick, c->name);
+	struct ring_target to = { .kind = RING_TO_SLOT, .id = (uint32_t)target, .gen = t->gen };
+	dirsvc_emit_as(ds, q->slot, q->gen, &to, line, len);
+	return CMD_OK;
 }
 
 static const struct cmd_row chan_rows[] = {
@@ -288,6 +581,10 @@ static const struct cmd_row chan_rows[] = {
 	  .worker = worker_forward, .master = m_list, .max_args = 2 },
 	{ .name = "MODE", .flags = CMD_REGISTERED, .min_params = 1,
 	  .worker = worker_forward, .master = m_mode, .min_args = 1, .max_args = IRC_MAXPARAMS },
+	{ .name = "KICK", .flags = CMD_REGISTERED, .min_params = 2, .max_params = 3,
+	  .worker = worker_forward, .master = m_kick, .min_args = 2, .max_args = 3 },
+	{ .name = "INVITE", .flags = CMD_REGISTERED, .min_params = 2, .max_params = 2,
+	  .worker = worker_forward, .master = m_invite, .min_args = 2, .max_args = 2 },
 };
 
 CMD_FAMILY(cmd_chan, "channels", chan_rows);

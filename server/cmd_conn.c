@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "chanmode.h"
 #include "cmd_conn.h"
 #include "cmd_query.h"
 #include "conf.h"
@@ -112,7 +113,8 @@ w_user(struct worker *w, const struct irc_msg *m)
 		RPL(&w->rpl, ERR_ALREADYREGISTERED);
 		return CMD_DONE;
 	}
-	if (m->params[0][0] == '\0') {
+	/* an empty user name or real name is a missing one (USER a 0 * :) */
+	if (m->params[0][0] == '\0' || m->params[3][0] == '\0') {
 		RPL(&w->rpl, ERR_NEEDMOREPARAMS, m->command);
 		return CMD_DONE;
 	}
@@ -166,6 +168,19 @@ w_cap(struct worker *w, const struct irc_msg *m)
 	return CMD_DONE;
 }
 
+/*
+ * SASL is not offered (CAP LS lists no sasl, CAP REQ sasl is refused), yet
+ * clients set up for it may send AUTHENTICATE anyway: 904 tells them it
+ * failed, as IRCv3 does, and they go on (CAP END) to register without it.
+ */
+static enum cmd_result
+w_authenticate(struct worker *w, const struct irc_msg *m)
+{
+	(void)m;
+	RPL(&w->rpl, ERR_SASLFAIL);
+	return CMD_DONE;
+}
+
 static enum cmd_result
 w_ping(struct worker *w, const struct irc_msg *m)
 {
@@ -207,7 +222,7 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	const struct conf *cfg = ds->cfg;
 	struct dir_user *u = &ds->dir.users[q->slot];
-	char created[64], isupport[400];
+	char created[64];
 	struct tm tm;
 
 	if (u->state != DIR_CONNECTED)
@@ -224,22 +239,42 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	r->nick = u->nick;
 	localtime_r(&ds->started, &tm);
 	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
-	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
-	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES
-	    " NETWORK=%s NICKLEN=%d PREFIX=() TOPICLEN=%d", cfg->away_len,
-	    cfg->max_channels_per_client, cfg->channel_len, cfg->network, cfg->nick_len,
-	    cfg->topic_len);
 
 	RPL(r, RPL_WELCOME, cfg->network, u->nick, u->user, u->host);
 	RPL(r, RPL_YOURHOST, cfg->server_name, "shmchat-" PACKAGE_VERSION);
 	RPL(r, RPL_CREATED, created);
 	RPL(r, RPL_MYINFO, cfg->server_name, "shmchat-" PACKAGE_VERSION, SHMCHAT_USERMODES,
-	    SHMCHAT_CHANMODES);
-	RPL(r, RPL_ISUPPORT, isupport);
+	    CHANMODE_LETTERS, CHANMODE_WITH_PARAM);
+	cmd_query_isupport(ds, r);
 	cmd_query_lusers(ds, r);
 	cmd_query_motd(ds, r);
 	log_info("%s!%s@%s registered (slot %u)", u->nick, u->user, u->host, q->slot);
 	return CMD_OK;
+}
+
+/* a banned member without voice or op keeps its nick, as the big servers
+ * do: otherwise a nick change would dodge a ban on the nick */
+static bool
+conn_nick_change_allowed(struct dirsvc *ds, struct reply *r, uint32_t slot, const char *old,
+    const char *nick)
+{
+	const struct dir_user *u = &ds->dir.users[slot];
+	char nuh[IRC_MASK_MAX + 1];
+
+	snprintf(nuh, sizeof nuh, "%s!%s@%s", nick, u->user, u->host);
+	for (uint32_t i = 0; i < u->nchans; i++) {
+		const struct dir_chan *c = dir_chan_get(&ds->dir, u->chans[i]);
+		const struct dir_member *m;
+		if (c == NULL || c->lists[DIR_LIST_BAN].n == 0 ||
+		    (m = dir_member_get(c, slot)) == NULL ||
+		    (m->flags & (DIR_MEMBER_OP | DIR_MEMBER_VOICE)))
+			continue;
+		if (chanmode_banned(c, old) || chanmode_banned(c, nuh)) {
+			RPL(r, ERR_BANNICKCHANGE, nick, c->name);
+			return false;
+		}
+	}
+	return true;
 }
 
 static int
@@ -251,6 +286,9 @@ m_nick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	if (strcmp(u->nick, q->args[0]) == 0)
 		return CMD_OK;
 	dirsvc_prefix(u, old, sizeof old);
+	if (u->state == DIR_REGISTERED && !conn_nick_change_allowed(ds, r, q->slot, old,
+	    q->args[0]))
+		return CMD_FAILED;
 	if (dir_nick_set(&ds->dir, q->slot, q->args[0]) < 0) {
 		RPL(r, ERR_NICKNAMEINUSE, q->args[0]);
 		return CMD_FAILED;
@@ -320,6 +358,8 @@ static const struct cmd_row conn_rows[] = {
 	  .worker = w_user },
 	{ .name = "CAP", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 2,
 	  .worker = w_cap },
+	{ .name = "AUTHENTICATE", .flags = CMD_REGISTRATION, .min_params = 1, .max_params = 1,
+	  .worker = w_authenticate },
 	{ .name = "PING", .max_params = 2, .worker = w_ping },
 	{ .name = "PONG", .max_params = 2, .worker = w_pong },
 	{ .name = "QUIT", .flags = CMD_NO_ANSWER, .max_params = 1, .worker = w_quit,

@@ -1,5 +1,5 @@
-/* cmd_conn: the connection family: registration (PASS, NICK, USER, CAP),
- * PING, PONG, QUIT, and the internal REGISTER and SYNC requests */
+/* cmd_conn: the connection family: registration (PASS, NICK, USER, CAP,
+ * AUTHENTICATE), PING, PONG, QUIT, and the internal REGISTER and SYNC requests */
 #ifndef SHMCHAT_CMD_CONN_H
 #define SHMCHAT_CMD_CONN_H
 

@@ -2,9 +2,11 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "chanmode.h"
 #include "cmd_query.h"
 #include "conf.h"
 #include "dirsvc.h"
@@ -26,6 +28,23 @@ w_whois(struct worker *w, const struct irc_msg *m)
 	return CMD_DONE;
 }
 
+static enum cmd_result
+w_whowas(struct worker *w, const struct irc_msg *m)
+{
+	/* WHOWAS nick[,nick] [count]: the first nick, as WHOIS */
+	char nick[IRC_MAXLINE];
+	const char *args[2] = { nick, m->nparams > 1 ? m->params[1] : "0" };
+
+	snprintf(nick, sizeof nick, "%s", m->nparams > 0 ? m->params[0] : "");
+	nick[strcspn(nick, ", ")] = '\0';
+	if (nick[0] == '\0') {
+		RPL(&w->rpl, ERR_NONICKNAMEGIVEN);
+		return CMD_DONE;
+	}
+	worker_request(w, "WHOWAS", args, 2);
+	return CMD_DONE;
+}
+
 /* ISON and USERHOST: nicks spread over parameters and spaces */
 static enum cmd_result
 w_nick_list(struct worker *w, const struct irc_msg *m)
@@ -41,15 +60,6 @@ w_nick_list(struct worker *w, const struct irc_msg *m)
 	    tok = strtok_r(NULL, " ", &save))
 		nv[n++] = tok;
 	worker_request(w, m->command, (const char *const *)nv, n);
-	return CMD_DONE;
-}
-
-static enum cmd_result
-w_version(struct worker *w, const struct irc_msg *m)
-{
-	(void)m;
-	RPL(&w->rpl, RPL_VERSION, "shmchat-" PACKAGE_VERSION, w->set.server_name,
-	    w->set.description);
 	return CMD_DONE;
 }
 
@@ -82,6 +92,27 @@ cmd_query_lusers(struct dirsvc *ds, struct reply *r)
 		RPL(r, RPL_LUSERUNKNOWN, unknown);
 	RPL(r, RPL_LUSERCHANNELS, d->nchannels);
 	RPL(r, RPL_LUSERME, d->nregistered);
+	/* one server: its local users are the network's */
+	RPL(r, RPL_LOCALUSERS, d->nregistered, d->max_registered, d->nregistered,
+	    d->max_registered);
+	RPL(r, RPL_GLOBALUSERS, d->nregistered, d->max_registered, d->nregistered,
+	    d->max_registered);
+}
+
+void
+cmd_query_isupport(struct dirsvc *ds, struct reply *r)
+{
+	const struct conf *cfg = ds->cfg;
+	char isupport[400];
+
+	snprintf(isupport, sizeof isupport, "AWAYLEN=%d CASEMAPPING=" SHMCHAT_CASEMAPPING
+	    " CHANLIMIT=#:%d CHANNELLEN=%d CHANTYPES=" SHMCHAT_CHANTYPES " ELIST=MNU"
+	    " KEYLEN=%d KICKLEN=%d MAXLIST=beI:%d NETWORK=%s NICKLEN=%d TOPICLEN=%d",
+	    cfg->away_len, cfg->max_channels_per_client, cfg->channel_len, IRC_KEY_MAX,
+	    cfg->topic_len, cfg->max_list_entries, cfg->network, cfg->nick_len,
+	    cfg->topic_len);
+	RPL(r, RPL_ISUPPORT, isupport);
+	RPL(r, RPL_ISUPPORT, CHANMODE_ISUPPORT);
 }
 
 void
@@ -119,50 +150,180 @@ m_motd(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return CMD_OK;
 }
 
-/* shell-style * and ? match, case-insensitive (rfc1459) */
+/*
+ * The optional target of ADMIN, INFO and VERSION: this server (by name or
+ * a mask matching it) or a client on it; anything else is a server that
+ * does not exist here (402).
+ */
 static bool
-query_mask_match(const char *mask, const char *s)
+query_target_ok(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
-	if (*mask == '\0')
-		return *s == '\0';
-	if (*mask == '*')
-		return query_mask_match(mask + 1, s) ||
-		    (*s != '\0' && query_mask_match(mask, s + 1));
-	if (*s == '\0')
-		return false;
-	if (*mask != '?' && irc_tolower(*mask) != irc_tolower(*s))
-		return false;
-	return query_mask_match(mask + 1, s + 1);
+	int slot;
+
+	if (q->nargs == 0 || q->args[0][0] == '\0' ||
+	    irc_mask_match(q->args[0], ds->cfg->server_name) ||
+	    ((slot = dir_nick_find(&ds->dir, q->args[0])) >= 0 &&
+	    ds->dir.users[slot].state == DIR_REGISTERED))
+		return true;
+	RPL(r, ERR_NOSUCHSERVER, q->args[0]);
+	return false;
 }
 
-/* WHO's flags: H (here) or G (gone, away), then * for an operator */
+/* a time as ctime() writes it, "Sun Dec  6 20:15:00 2026" (WHOWAS, INFO) */
 static void
-query_who_flags(const struct dir_user *u, char *out, size_t cap)
+query_ctime(time_t t, char *out, size_t outlen)
 {
-	snprintf(out, cap, "%c%s", u->away ? 'G' : 'H',
-	    (u->umodes & DIR_UMODE_OPER) ? "*" : "");
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		snprintf(out, outlen, "%lld", (long long)t);
 }
 
+static int
+m_version(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	if (!query_target_ok(ds, r, q))
+		return CMD_FAILED;
+	RPL(r, RPL_VERSION, "shmchat-" PACKAGE_VERSION, ds->cfg->server_name,
+	    ds->cfg->description);
+	cmd_query_isupport(ds, r);
+	return CMD_OK;
+}
+
+/* RFC 2812 3.4.9: where the server is, who runs it, how to reach them */
+static int
+m_admin(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	const struct conf *cfg = ds->cfg;
+
+	if (!query_target_ok(ds, r, q))
+		return CMD_FAILED;
+	/* as ngircd: every line is sent, an unset one empty */
+	RPL(r, RPL_ADMINME, cfg->server_name);
+	RPL(r, RPL_ADMINLOC1, cfg->admin_location ? cfg->admin_location : cfg->description);
+	RPL(r, RPL_ADMINLOC2, cfg->admin_description ? cfg->admin_description : "");
+	RPL(r, RPL_ADMINEMAIL, cfg->admin_email ? cfg->admin_email : "");
+	return CMD_OK;
+}
+
+#if defined(__clang__)
+#define QUERY_COMPILER	"clang " __clang_version__
+#elif defined(__GNUC__)
+#define QUERY_COMPILER	"gcc " __VERSION__
+#else
+#define QUERY_COMPILER	"an unknown C compiler"
+#endif
+
+static int
+m_info(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	static const char *const about[] = {
+		"shmchat-" PACKAGE_VERSION ", an IRC server",
+		"Every client has a process of its own; messages go through",
+		"one ring in shared memory, which the master fans out.",
+		"Configured on " SHMCHAT_BUILD_DATE ", compiled with " QUERY_COMPILER ".",
+	};
+	char line[128], when[64];
+
+	if (!query_target_ok(ds, r, q))
+		return CMD_FAILED;
+	for (size_t i = 0; i < sizeof about / sizeof *about; i++)
+		RPL(r, RPL_INFO, about[i]);
+	query_ctime(ds->started, when, sizeof when);
+	snprintf(line, sizeof line, "On-line since %s", when);
+	RPL(r, RPL_INFO, line);
+	RPL(r, RPL_ENDOFINFO);
+	return CMD_OK;
+}
+
+/* entries one WHOWAS shows at most, whatever count it asks for */
+#define QUERY_WHOWAS_MAX	20
+
+/* WHOWAS nick count: the newest entries first, at most count of them
+ * (RFC 2812: a count <= 0 asks for all) and never more than the bound */
+static int
+m_whowas(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	const char *nick = q->args[0];
+	long count = q->nargs > 1 ? strtol(q->args[1], NULL, 10) : 0;
+	const struct whowas_entry *e = NULL;
+	char when[64];
+	long shown = 0;
+
+	if (count <= 0 || count > QUERY_WHOWAS_MAX)
+		count = QUERY_WHOWAS_MAX;
+	while (shown < count && (e = whowas_find(&ds->whowas, nick, e)) != NULL) {
+		RPL(r, RPL_WHOWASUSER, e->nick, e->user, e->host, e->realname);
+		query_ctime(e->at, when, sizeof when);
+		RPL(r, RPL_WHOISSERVER, e->nick, e->server, when);
+		shown++;
+	}
+	if (shown == 0)
+		RPL(r, ERR_WASNOSUCHNICK, nick);
+	RPL(r, RPL_ENDOFWHOWAS, nick);
+	return shown > 0 ? CMD_OK : CMD_FAILED;
+}
+
+/* WHO's flags: H (here) or G (gone, away), * for an operator, then the
+ * prefix in the channel (m, or NULL) */
 static void
-query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct dir_user *u)
+query_who_flags(const struct dir_user *u, const struct dir_member *m, char *out, size_t cap)
+{
+	snprintf(out, cap, "%c%s%s", u->away ? 'G' : 'H',
+	    (u->umodes & DIR_UMODE_OPER) ? "*" : "", m != NULL ? chanmode_prefix(m) : "");
+}
+
+/* 352 for u in chan (m: its membership there, or NULL) */
+static void
+query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct dir_user *u,
+    const struct dir_member *m)
 {
 	char flags[8];
 
-	query_who_flags(u, flags, sizeof flags);
-	RPL(r, RPL_WHOREPLY, chan, u->user, u->host, ds->cfg->server_name, u->nick,
-	    flags, u->realname);
+	query_who_flags(u, m, flags, sizeof flags);
+	RPL(r, RPL_WHOREPLY, chan, u->user, u->host, ds->cfg->server_name, u->nick, flags,
+	    u->realname);
 }
 
+/* may viewer see u in a WHO or NAMES of the whole network? (+i hides) */
+static bool
+query_user_visible(const struct dirsvc *ds, uint32_t viewer, uint32_t slot)
+{
+	return slot == viewer || !(ds->dir.users[slot].umodes & DIR_UMODE_INVISIBLE) ||
+	    dir_shares_chan(&ds->dir, viewer, slot);
+}
+
+static void
+query_who_chan(struct dirsvc *ds, struct reply *r, const struct dir_chan *c, uint32_t viewer,
+    bool opers_only)
+{
+	struct dir *d = &ds->dir;
+	bool member = dir_is_member(d, c->id, viewer);
+
+	if (!member && (c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)))
+		return;
+	for (uint32_t i = 0; i < c->nmembers; i++) {
+		const struct dir_user *u = &d->users[c->members[i].slot];
+		if ((!member && (u->umodes & DIR_UMODE_INVISIBLE)) ||
+		    (opers_only && !(u->umodes & DIR_UMODE_OPER)))
+			continue;
+		query_who_one(ds, r, c->name, u, &c->members[i]);
+	}
+}
+
+/* WHO #chan, or WHO mask (nick, host or realname) [o]: operators only */
 static int
 m_who(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	struct dir *d = &ds->dir;
 	const char *mask = q->nargs > 0 ? q->args[0] : "*";
+	bool opers_only = q->nargs > 1 && strchr(q->args[1], 'o') != NULL;
 
 	if (mask[0] == '#') {
 		struct dir_chan *c = dir_chan_find(d, mask);
-		for (uint32_t i = 0; c != NULL && i < c->nmembers; i++)
-			query_who_one(ds, r, c->name, &d->users[c->members[i].slot]);
+		if (c != NULL)
+			query_who_chan(ds, r, c, q->slot, opers_only);
 	} else {
 		if (strcmp(mask, "0") == 0)
 			mask = "*";
@@ -170,8 +331,12 @@ m_who(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		unsigned shown = 0;
 		for (uint32_t i = 0; i < d->nslots && shown < 1000; i++) {
 			const struct dir_user *u = &d->users[i];
-			if (u->state == DIR_REGISTERED && query_mask_match(mask, u->nick)) {
-				query_who_one(ds, r, "*", u);
+			if (u->state != DIR_REGISTERED || !query_user_visible(ds, q->slot, i) ||
+			    (opers_only && !(u->umodes & DIR_UMODE_OPER)))
+				continue;
+			if (irc_mask_match(mask, u->nick) || irc_mask_match(mask, u->host) ||
+			    irc_mask_match(mask, u->realname)) {
+				query_who_one(ds, r, "*", u, NULL);
 				shown++;
 			}
 		}
@@ -203,8 +368,11 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	REPLY_LIST_START(&l, r, RPL_WHOISCHANNELS, u->nick);
 	for (uint32_t i = 0; i < u->nchans; i++) {
 		const struct dir_chan *c = dir_chan_get(d, u->chans[i]);
-		if (c != NULL)
-			reply_list_add(&l, "", c->name);
+		/* secret and private channels only to those who are in them */
+		if (c == NULL || ((c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)) &&
+		    (uint32_t)slot != q->slot && !dir_is_member(d, c->id, q->slot)))
+			continue;
+		reply_list_add(&l, chanmode_prefix(dir_member_get(c, (uint32_t)slot)), c->name);
 	}
 	reply_list_end(&l);
 	RPL(r, RPL_WHOISIDLE, u->nick, dirsvc_idle(ds, slot), (long long)u->connected_at);
@@ -287,8 +455,15 @@ static const struct cmd_row query_rows[] = {
 	  .master = m_ison, .max_args = IPC_REQ_ARGS },
 	{ .name = "USERHOST", .flags = CMD_REGISTERED, .min_params = 1,
 	  .worker = w_nick_list, .master = m_userhost, .max_args = IPC_REQ_ARGS },
-	{ .name = "VERSION", .flags = CMD_REGISTERED, .max_params = 1, .worker = w_version },
+	{ .name = "VERSION", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	  .master = m_version, .max_args = 1 },
 	{ .name = "TIME", .flags = CMD_REGISTERED, .max_params = 1, .worker = w_time },
+	{ .name = "WHOWAS", .flags = CMD_REGISTERED, .max_params = 2, .worker = w_whowas,
+	  .master = m_whowas, .min_args = 1, .max_args = 2 },
+	{ .name = "ADMIN", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	  .master = m_admin, .max_args = 1 },
+	{ .name = "INFO", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	  .master = m_info, .max_args = 1 },
 };
 
 CMD_FAMILY(cmd_query, "queries", query_rows);

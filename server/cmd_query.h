@@ -1,5 +1,5 @@
 /* cmd_query: the query family: WHO, WHOIS, LUSERS, MOTD, AWAY, ISON,
- * USERHOST, VERSION, TIME */
+ * USERHOST, VERSION, TIME, WHOWAS, ADMIN, INFO */
 #ifndef SHMCHAT_CMD_QUERY_H
 #define SHMCHAT_CMD_QUERY_H
 
@@ -10,8 +10,10 @@ struct reply;
 
 extern const struct cmd_family cmd_query;
 
-/* the LUSERS and MOTD replies (also part of the welcome) */
+/* the LUSERS, MOTD and ISUPPORT (005, also after VERSION) replies, also
+ * part of the welcome */
 void cmd_query_lusers(struct dirsvc *ds, struct reply *r);
 void cmd_query_motd(struct dirsvc *ds, struct reply *r);
+void cmd_query_isupport(struct dirsvc *ds, struct reply *r);
 
 #endif

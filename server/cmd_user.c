@@ -11,6 +11,7 @@
 #include "dirsvc.h"
 #include "irc.h"
 #include "log.h"
+#include "modeflag.h"
 #include "worker_io.h"
 
 /*
@@ -26,23 +27,11 @@
 #define KILL_REASON_MAX		200	/* bytes; the QUIT line must still fit */
 
 /* user mode letters and their bits, in the order 221 shows them */
-static const struct {
-	char letter;
-	uint32_t bit;
-} user_modes[] = {
+static const struct modeflag user_modes[] = {
 	{ 'i', DIR_UMODE_INVISIBLE },
 	{ 'o', DIR_UMODE_OPER },
 	{ 'w', DIR_UMODE_WALLOPS },
 };
-
-static uint32_t
-user_mode_bit(char letter)
-{
-	for (size_t i = 0; i < sizeof user_modes / sizeof *user_modes; i++)
-		if (user_modes[i].letter == letter)
-			return user_modes[i].bit;
-	return 0;
-}
 
 void
 cmd_user_modestr(const struct dirsvc *ds, uint32_t slot, char *out, size_t cap)
@@ -53,10 +42,7 @@ cmd_user_modestr(const struct dirsvc *ds, uint32_t slot, char *out, size_t cap)
 	if (cap < 2)
 		return;
 	out[n++] = '+';
-	for (size_t i = 0; i < sizeof user_modes / sizeof *user_modes && n + 1 < cap; i++)
-		if (u->umodes & user_modes[i].bit)
-			out[n++] = user_modes[i].letter;
-	out[n] = '\0';
+	modeflag_letters(user_modes, MODEFLAG_COUNT(user_modes), u->umodes, out, n, cap);
 }
 
 int
@@ -65,7 +51,7 @@ cmd_user_mode(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	const char *target = q->args[0];
 	struct dir_user *u = &ds->dir.users[q->slot];
 	int slot = dir_nick_find(&ds->dir, target);
-	char modes[16], echo[2 * sizeof user_modes / sizeof *user_modes + 4];
+	char modes[16], echo[2 * MODEFLAG_COUNT(user_modes) + 4];
 	uint32_t before = u->umodes;
 	bool unknown = false, add = true;
 	size_t n = 0;
@@ -92,7 +78,7 @@ cmd_user_mode(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 			add = *p == '+';
 			continue;
 		}
-		if ((bit = user_mode_bit(*p)) == 0) {
+		if ((bit = modeflag_bit(user_modes, MODEFLAG_COUNT(user_modes), *p)) == 0) {
 			unknown = true;
 			continue;
 		}
@@ -110,7 +96,7 @@ cmd_user_mode(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		    u->host);
 	/* echo what changed, once per letter, as "+iw-o" */
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < sizeof user_modes / sizeof *user_modes; i++) {
+		for (size_t i = 0; i < MODEFLAG_COUNT(user_modes); i++) {
 			uint32_t bit = user_modes[i].bit;
 			bool now = u->umodes & bit, was = before & bit;
 			if (now == was || now != (pass == 0))

@@ -85,8 +85,13 @@ conf_init_defaults(struct conf *c)
 	c->user = xstrdup("shmchat");
 	c->group = xstrdup("shmchat");
 
+	c->default_channel_modes = xstrdup("nt");
+	c->max_list_entries = 100;
+
 	c->admin_queue_key = 0x53434d51;	/* ADMINQ_DEFAULT_KEY */
 	c->admin_group = xstrdup("shmchat");
+
+	c->whowas_history = 500;
 }
 
 void
@@ -102,6 +107,9 @@ conf_free(struct conf *c)
 	free(c->motd_file);
 	free(c->motd_text);
 	free(c->admin_group);
+	free(c->admin_location);
+	free(c->admin_description);
+	free(c->admin_email);
 	for (int i = 0; i < c->nlimits_exempt && i < CONFIG_MAX_LISTEN; i++)
 		free(c->limits_exempt[i]);
 	free(c->user);
@@ -113,6 +121,7 @@ conf_free(struct conf *c)
 			free(c->opers[i].hosts[k]);
 	}
 	free(c->opers);
+	free(c->default_channel_modes);
 	/* zeroed, so a second free or a following init is harmless */
 	memset(c, 0, sizeof *c);
 }
@@ -320,6 +329,17 @@ check_account(const char *v)
 	return NULL;
 }
 
+/* the parameterless channel modes a new channel starts with */
+static const char *
+check_chanmodes(const char *v)
+{
+	const char *p = v + (v[0] == '+');
+
+	if (strlen(p) > 6 || strspn(p, "imnpst") != strlen(p))
+		return "must be channel modes among i, m, n, p, s and t (e.g. \"nt\")";
+	return NULL;
+}
+
 enum opt_kind { OPT_STR, OPT_INT, OPT_LONG, OPT_LISTEN, OPT_LOGLEVEL, OPT_ADDRS, OPT_BOOL };
 
 #define OPT_EMPTY_UNSET	0x1	/* string "" means NULL (feature off) */
@@ -363,8 +383,11 @@ static const struct opt opts[] = {
 	{ "flood_burst", OPT_INT, F(flood_burst), 1, 100000, 0, NULL },
 	{ "flood_queue", OPT_INT, F(flood_queue), 512, 16777216, 0, NULL },
 	{ "limits_exempt", OPT_ADDRS, F(limits_exempt), 0, 0, 0, NULL },
+	{ "default_channel_modes", OPT_STR, F(default_channel_modes), 0, 0, 0, check_chanmodes },
+	{ "max_list_entries", OPT_INT, F(max_list_entries), 1, 10000, 0, NULL },
 	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
 	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
+	{ "whowas_history", OPT_INT, F(whowas_history), 0, 100000, 0, NULL },
 	{ "oper_override", OPT_BOOL, F(oper_override), 0, 0, 0, NULL },
 };
 #undef F
@@ -738,6 +761,45 @@ apply_opers(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 	return 0;
 }
 
+/* admin_info = { location = "..."; description = "..."; email = "..."; } */
+static int
+apply_admin_info(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{ "location", offsetof(struct conf, admin_location) },
+		{ "description", offsetof(struct conf, admin_description) },
+		{ "email", offsetof(struct conf, admin_email) },
+	};
+	int count = config_setting_length(grp);
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		char **dst = NULL;
+
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			if (strcmp(name, keys[k].name) == 0)
+				dst = (char **)(void *)((char *)n + keys[k].off);
+		if (dst == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting 'admin_info.%s'", name);
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "admin_info.%s must be a string", name);
+		v = config_setting_get_string(s);
+		/* the text of one numeric reply: one line, room for the rest */
+		if (strlen(v) > 200 || strpbrk(v, "\r\n") != NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "admin_info.%s must be at most 200 characters on one line", name);
+		free(*dst);
+		*dst = v[0] != '\0' ? xstrdup(v) : NULL;
+	}
+	return 0;
+}
+
 static int
 apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {
@@ -767,6 +829,14 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 			}
 			if (strcmp(name, "opers") == 0) {
 				if (apply_opers(n, lc, s) < 0)
+					return -1;
+				continue;
+			}
+			if (strcmp(name, "admin_info") == 0) {
+				if (!config_setting_is_group(s))
+					return setting_err(lc->err, lc->errlen,
+					    lc->path, s, "admin_info must be a group");
+				if (apply_admin_info(n, lc, s) < 0)
 					return -1;
 				continue;
 			}
@@ -999,6 +1069,12 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DI(flood_queue);
 	DS(user);
 	DS(group);
+	DS(default_channel_modes);
+	DI(max_list_entries);
+	DS(admin_location);
+	DS(admin_description);
+	DS(admin_email);
+	DI(whowas_history);
 	DI(oper_override);
 	{
 		bool differ = old->nopers != new->nopers;

@@ -52,6 +52,10 @@ struct conf {
 	int away_len;			/* 200 (AWAYLEN) */
 	long sendq;			/* 1048576 bytes per client */
 
+	/* channels */
+	char *default_channel_modes;	/* "nt": what a new channel starts with */
+	int max_list_entries;		/* 100 bans, exceptions, invite exceptions each (MAXLIST) */
+
 	/* timeouts, seconds */
 	int registration_timeout;	/* 30 */
 	int ping_interval;		/* 120: idle this long -> server sends PING */
@@ -84,6 +88,13 @@ struct conf {
 	struct conf_oper *opers;	/* NULL: nobody may become an operator */
 	int nopers;
 	bool oper_override;		/* false; true: operators count as channel operators everywhere */
+	/* admin_info = { location; description; email; }: what the ADMIN
+	 * command answers (257, 258, 259); NULL when unset */
+	char *admin_location;		/* unset: the server's description */
+	char *admin_description;	/* unset: "" */
+	char *admin_email;		/* unset: "" */
+
+	int whowas_history;		/* 500 nicks WHOWAS remembers; 0 = none */
 };
 
 void conf_init_defaults(struct conf *c);

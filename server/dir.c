@@ -97,8 +97,11 @@ dir_nick_clear(struct dir *d, uint32_t slot)
 {
 	struct dir_user *u = &d->users[slot];
 
-	if (u->key[0] != '\0')
+	if (u->key[0] != '\0') {
+		if (u->state == DIR_REGISTERED && d->nick_gone != NULL)
+			d->nick_gone(d->nick_gone_arg, u);
 		HASH_DEL(d->nicks, u);
+	}
 	u->key[0] = '\0';
 }
 
@@ -127,10 +130,12 @@ dir_nick_set(struct dir *d, uint32_t slot, const char *nick)
 	HASH_FIND_STR(d->nicks, key, owner);
 	if (owner != NULL && owner != u)
 		return -EEXIST;
-	strcpy(u->nick, nick);
-	if (owner == u)
+	if (owner == u) {
+		strcpy(u->nick, nick);
 		return 0;	/* only the case changed: the entry stays */
-	dir_nick_clear(d, slot);
+	}
+	dir_nick_clear(d, slot);	/* (tells nick_gone the old nick) */
+	strcpy(u->nick, nick);
 	strcpy(u->key, key);
 	before = HASH_COUNT(d->nicks);
 	HASH_ADD_STR(d->nicks, key, u);
@@ -466,6 +471,8 @@ dir_set_state(struct dir *d, uint32_t slot, enum dir_state st)
 		d->ninvisible -= (u->umodes & DIR_UMODE_INVISIBLE) != 0;
 	} else if (u->state != DIR_REGISTERED && st == DIR_REGISTERED) {
 		d->nregistered++;
+		if (d->nregistered > d->max_registered)
+			d->max_registered = d->nregistered;
 		d->nopers += (u->umodes & DIR_UMODE_OPER) != 0;
 		d->ninvisible += (u->umodes & DIR_UMODE_INVISIBLE) != 0;
 	}

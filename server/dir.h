@@ -128,6 +128,14 @@ struct dir {
 	struct dir_chan *channels;
 	uint32_t nregistered, nchannels, nconnected;
 	uint32_t nopers, ninvisible;	/* registered users with +o, with +i */
+	uint32_t max_registered;	/* the most registered at once (LUSERS) */
+	/*
+	 * Told of a registered client's nick as the directory lets go of it
+	 * (QUIT, a lost connection, a kill, a NICK change: u still holds the
+	 * old nick), for the master's WHOWAS history; NULL: nobody is told.
+	 */
+	void (*nick_gone)(void *arg, const struct dir_user *u);
+	void *nick_gone_arg;
 };
 
 int dir_init(struct dir *d, uint32_t nslots);

@@ -79,6 +79,30 @@ dirsvc_flush_pending(struct dirsvc *ds)
 	return false;
 }
 
+/* the directory lets go of a registered client's nick */
+static void
+dirsvc_nick_gone(void *arg, const struct dir_user *u)
+{
+	struct dirsvc *ds = arg;
+
+	whowas_add(&ds->whowas, u->nick, u->user, u->host, u->realname, ds->cfg->server_name,
+	    time(NULL));
+}
+
+int
+dirsvc_whowas_setup(struct dirsvc *ds)
+{
+	uint32_t want = (uint32_t)ds->cfg->whowas_history;
+	int rc = whowas_resize(&ds->whowas, want);
+
+	if (rc < 0)
+		log_warnc(-rc, "cannot keep a WHOWAS history of %u nicks; %u kept", want,
+		    ds->whowas.cap);
+	ds->dir.nick_gone = dirsvc_nick_gone;
+	ds->dir.nick_gone_arg = ds;
+	return rc;
+}
+
 long long
 dirsvc_idle(const struct dirsvc *ds, uint32_t slot)
 {
@@ -105,7 +129,9 @@ dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
 	struct ring_target t = { .kind = RING_TO_CHAN, .id = c->id, .gen = c->gen,
 	    .flags = flags };
 
-	dirsvc_emit_as(ds, origin, ds->dir.users[origin].gen, &t, line, len);
+	/* RING_OWNER_MASTER (shmchatctl's chanmode) has no slot, hence no gen */
+	dirsvc_emit_as(ds, origin, origin < ds->dir.nslots ? ds->dir.users[origin].gen : 0, &t,
+	    line, len);
 }
 
 void

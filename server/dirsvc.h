@@ -18,6 +18,7 @@
 #include "dir.h"
 #include "reply.h"
 #include "ring.h"
+#include "whowas.h"
 
 struct conf;
 struct dirsvc;
@@ -48,7 +49,15 @@ struct dirsvc {
 	struct buf pending;	/* records waiting for ring space, in order */
 	bool fanout_due;	/* records were published: run fan-out */
 	uint64_t oper_check_next_ms;	/* no OPER password is checked before then */
+	struct whowas whowas;	/* nicks gone, fed by the directory (WHOWAS) */
 };
+
+/*
+ * Size the WHOWAS history from the configuration (at start, and again
+ * after a reload) and have the directory feed it. 0, or -errno with the
+ * history unchanged (logged).
+ */
+int dirsvc_whowas_setup(struct dirsvc *ds);
 
 /*
  * Publish a record from the master (queued, in order, while the ring is
@@ -66,7 +75,8 @@ bool dirsvc_flush_pending(struct dirsvc *ds);
 long long dirsvc_idle(const struct dirsvc *ds, uint32_t slot);
 /* "nick!user@host" of a client */
 void dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen);
-/* a line to a channel's members, attributed to origin (flags: ring_flags) */
+/* a line to a channel's members, attributed to origin (a slot or RING_OWNER_MASTER;
+ * flags: ring_flags) */
 void dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
     uint32_t flags, const char *line, size_t len);
 /* a line to everyone sharing a channel with slot (once each) and, if

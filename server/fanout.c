@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chanmode.h"
 #include "clock.h"
 #include "cmd_msg.h"
 #include "dirsvc.h"
@@ -113,7 +114,27 @@ fanout_origin_ok(struct dirsvc *ds, const struct ring_rec *rec)
 	    ds->dir.users[rec->owner].state == DIR_REGISTERED;
 }
 
-/* a client's message to a channel: only a member may speak there */
+/*
+ * Channel modes decide who speaks (+n, +m, bans). The common case, a
+ * plain member of a channel without +m or bans, costs one membership scan.
+ */
+static bool
+fanout_may_speak(struct dirsvc *ds, const struct dir_chan *c, uint32_t slot)
+{
+	const struct dir_member *m;
+	char nuh[IRC_MASK_MAX + 1];
+
+	if (!(c->modes & DIR_CMODE_MODERATED) && c->lists[DIR_LIST_BAN].n == 0) {
+		if (!(c->modes & DIR_CMODE_NOEXTERNAL))
+			return true;
+		return dir_is_member(&ds->dir, c->id, slot);
+	}
+	m = dir_member_get(c, slot);
+	dirsvc_prefix(&ds->dir.users[slot], nuh, sizeof nuh);
+	return chanmode_can_speak(c, m, nuh);
+}
+
+/* a client's message to a channel: who may speak there is the channel's say */
 static void
 fanout_msg_chan(struct fanout *f, struct dirsvc *ds, uint32_t *n,
     const struct ring_rec *rec, uint64_t pos, uint64_t stamp)
@@ -129,7 +150,7 @@ fanout_msg_chan(struct fanout *f, struct dirsvc *ds, uint32_t *n,
 			f->report = CMD_MSG_NO_CHANNEL;
 		return;
 	}
-	if (!dir_is_member(&ds->dir, c->id, rec->owner)) {
+	if (!fanout_may_speak(ds, c, rec->owner)) {
 		if (errors)
 			f->report = CMD_MSG_CANNOT_SEND;
 		return;

@@ -232,6 +232,7 @@ master_setup_tables(struct master *m)
 	m->ds.config_path = m->config_path;
 	m->ds.ops = &master_ds_ops;
 	m->ds.started = m->started;
+	dirsvc_whowas_setup(&m->ds);	/* without it WHOWAS knows nobody: not fatal */
 	buf_init(&m->ds.pending);
 	buf_init(&m->requests);
 	return 0;
@@ -331,6 +332,7 @@ master_cleanup(struct master *m)
 	iplimit_free(m->per_ip);
 	buf_free(&m->ds.pending);
 	buf_free(&m->requests);
+	whowas_free(&m->ds.whowas);
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sigfd >= 0)

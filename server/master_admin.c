@@ -17,7 +17,10 @@
 
 #include "admin.h"
 #include "adminq.h"
+#include "chanmode.h"
 #include "clock.h"
+#include "cmd_chan.h"
+#include "cmd_user.h"
 #include "irc.h"
 #include "log.h"
 #include "master_admin.h"
@@ -25,6 +28,7 @@
 #include "master_requests.h"
 #include "master_state.h"
 #include "master_worker.h"
+#include "reply.h"
 
 #define ADMIN_RESTART_DELAY_MS	1000	/* between restarts of a crashing admin */
 
@@ -300,21 +304,80 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 	answer(m, q, ADMINQ_OK, &b);
 }
 
+/*
+ * The member flags of every membership, indexed by off[slot] + the
+ * position of the channel in the user's chans: found channel by channel,
+ * so `who` costs memberships x channels per user, not members squared
+ * per channel as a dir_member_get() for each would in a big channel.
+ * NULL when out of memory (who_row then looks each one up).
+ */
+static uint8_t *
+who_flags(struct master *m, uint32_t **offp)
+{
+	struct dir *d = &m->ds.dir;
+	uint32_t *off = malloc(((size_t)d->nslots + 1) * sizeof *off), total = 0;
+	uint8_t *flags;
+
+	*offp = NULL;
+	if (off == NULL)
+		return NULL;
+	for (uint32_t s = 0; s < d->nslots; s++) {
+		off[s] = total;
+		total += d->users[s].nchans;
+	}
+	off[d->nslots] = total;
+	if ((flags = calloc(total ? total : 1, 1)) == NULL) {
+		free(off);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < d->nchans_alloc; i++) {
+		const struct dir_chan *c = d->chans[i];
+
+		if (!c->used)
+			continue;
+		for (uint32_t k = 0; k < c->nmembers; k++) {
+			const struct dir_user *u = &d->users[c->members[k].slot];
+
+			for (uint32_t j = 0; j < u->nchans; j++)
+				if (u->chans[j] == c->id) {
+					flags[off[c->members[k].slot] + j] = c->members[k].flags;
+					break;
+				}
+		}
+	}
+	*offp = off;
+	return flags;
+}
+
 static void
-who_row(struct master *m, struct buf *b, uint32_t slot)
+who_row(struct master *m, struct buf *b, uint32_t slot, const uint8_t *flags,
+    const uint32_t *off)
 {
 	struct dir_user *u = &m->ds.dir.users[slot];
 	struct ring_slot *rs = &m->ring.slots[slot];
-	char uh[IRC_USER_MAX + IRC_HOST_MAX + 2], chans[1024] = "", idle[24], since[24],
-	    pid[16], in[24], out[24];
+	char uh[IRC_USER_MAX + IRC_HOST_MAX + 2], chans[2048] = "", idle[24], since[24],
+	    pid[16], in[24], out[24], modes[16];
 	size_t len = 0;
 
 	snprintf(uh, sizeof uh, "%s@%s", u->user, u->host);
-	for (uint32_t i = 0; i < u->nchans && len < sizeof chans - 1; i++) {
+	cmd_user_modestr(&m->ds, slot, modes, sizeof modes);
+	/* "@#ops +#talk #lobby", as WHOIS lists them */
+	for (uint32_t i = 0; i < u->nchans; i++) {
 		const struct dir_chan *c = dir_chan_get(&m->ds.dir, u->chans[i]);
-		if (c != NULL)
-			len += snprintf(chans + len, sizeof chans - len, "%s%s",
-			    len ? " " : "", c->name);
+		struct dir_member mb = { .flags = flags ? flags[off[slot] + i] : 0 };
+		const char *pfx;
+		int n;
+
+		if (c == NULL)
+			continue;
+		pfx = chanmode_prefix(flags ? &mb : dir_member_get(c, slot));
+		n = snprintf(chans + len, sizeof chans - len, "%s%s%s", len ? " " : "", pfx,
+		    c->name);
+		if (n < 0 || (size_t)n >= sizeof chans - len) {
+			chans[len] = '\0';	/* whole names only */
+			break;
+		}
+		len += (size_t)n;
 	}
 	snprintf(idle, sizeof idle, "%lld", dirsvc_idle(&m->ds, slot));
 	snprintf(since, sizeof since, "%lld", (long long)u->connected_at);
@@ -323,32 +386,35 @@ who_row(struct master *m, struct buf *b, uint32_t slot)
 	    &rs->bytes_in, memory_order_relaxed));
 	snprintf(out, sizeof out, "%llu", (unsigned long long)atomic_load_explicit(
 	    &rs->bytes_out, memory_order_relaxed));
-	row(b, 8, u->nick, uh, chans, idle, since, pid, in, out);
+	row(b, 9, u->nick, uh, modes, chans, idle, since, pid, in, out);
 }
 
 static void
 do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 {
+	struct dir_chan *c = NULL;
+	uint32_t *off;
+	uint8_t *flags;
 	struct buf b;
 
+	if (q->nargs == 1 && (c = dir_chan_find(&m->ds.dir, args[0])) == NULL) {
+		refuse(m, q, "no such channel: %s", args[0]);
+		return;
+	}
+	flags = who_flags(m, &off);
 	buf_init(&b);
-	if (q->nargs == 1) {
-		struct dir_chan *c = dir_chan_find(&m->ds.dir, args[0]);
-		if (c == NULL) {
-			refuse(m, q, "no such channel: %s", args[0]);
-			return;
-		}
-		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
-		    "bytes_in", "bytes_out");
+	row(&b, 9, "nick", "userhost", "modes", "channels", "idle", "since", "pid",
+	    "bytes_in", "bytes_out");
+	if (c != NULL) {
 		for (uint32_t i = 0; i < c->nmembers; i++)
-			who_row(m, &b, c->members[i].slot);
+			who_row(m, &b, c->members[i].slot, flags, off);
 	} else {
-		row(&b, 8, "nick", "userhost", "channels", "idle", "since", "pid",
-		    "bytes_in", "bytes_out");
 		for (uint32_t i = 0; i < m->nlive; i++)
 			if (m->ds.dir.users[m->live[i]].state == DIR_REGISTERED)
-				who_row(m, &b, m->live[i]);
+				who_row(m, &b, m->live[i], flags, off);
 	}
+	free(flags);
+	free(off);
 	answer(m, q, ADMINQ_OK, &b);
 }
 
@@ -358,14 +424,16 @@ do_channels(struct master *m, const struct ipc_admin_req *q)
 	struct buf b;
 
 	buf_init(&b);
-	row(&b, 3, "name", "members", "topic");
+	row(&b, 4, "name", "members", "modes", "topic");
 	for (uint32_t i = 0; i < m->ds.dir.nchans_alloc; i++) {
 		const struct dir_chan *c = m->ds.dir.chans[i];
-		char n[16];
+		char n[16], modes[128];
 		if (!c->used)
 			continue;
 		snprintf(n, sizeof n, "%u", c->nmembers);
-		row(&b, 3, c->name, n, c->topic ? c->topic : "");
+		/* with the key: the administrator may see it */
+		chanmode_string(c, true, modes, sizeof modes);
+		row(&b, 4, c->name, n, modes, c->topic ? c->topic : "");
 	}
 	answer(m, q, ADMINQ_OK, &b);
 }
@@ -493,17 +561,262 @@ do_ipc(struct master *m, const struct ipc_admin_req *q)
 	answer(m, q, ADMINQ_OK, &b);
 }
 
+/* ------------------------------------------------------------ chanmode */
+
+/* what chanmode_apply() says through a struct reply, kept as text */
+struct master_admin_said {
+	struct reply r;		/* first: put() gets it back as this */
+	struct buf text;	/* readable lines, '\n' after each */
+	unsigned n;
+};
+
+/*
+ * ":srv 441 * bob #c :They aren't on that channel" becomes "bob #c: They
+ * aren't on that channel": the parameters after the target, then the text.
+ */
+static void
+master_admin_said_put(struct reply *r, const char *line, size_t len)
+{
+	struct master_admin_said *s = (struct master_admin_said *)r;
+	struct irc_msg msg;
+	size_t l = 0;
+	char text[IRC_MAXLINE + 8];
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (irc_parse(&msg, line, len) != IRC_PARSE_OK || msg.nparams < 2)
+		l = (size_t)snprintf(text, sizeof text, "%.*s", (int)len, line);
+	else {
+		for (int i = 1; i + 1 < msg.nparams && l < sizeof text; i++)
+			l += (size_t)snprintf(text + l, sizeof text - l, "%s%s", i > 1 ? " " : "",
+			    msg.params[i]);
+		if (l < sizeof text)
+			l += (size_t)snprintf(text + l, sizeof text - l, "%s%s", l ? ": " : "",
+			    irc_last(&msg));
+	}
+	if (l >= sizeof text)
+		l = sizeof text - 1;
+	text[l++] = '\n';
+	if (buf_append(&s->text, text, l) == 0)
+		s->n++;
+}
+
+/* b, e and I: the lists a query without a mask shows */
+static int
+master_admin_list_of(char letter)
+{
+	return letter == 'b' ? DIR_LIST_BAN : letter == 'e' ? DIR_LIST_EXCEPT :
+	    letter == 'I' ? DIR_LIST_INVEX : -1;
+}
+
+/*
+ * Split modes and params into single changes, letter by letter through
+ * chanmode_parse() so the pairing is the IRC one, but stricter than a
+ * client's MODE: an unknown letter, a missing or a left-over parameter is
+ * refused (into why) rather than skipped. Returns the count or -1.
+ */
+static int
+master_admin_mode_split(const char *modes, const char *const *params, int nparams,
+    struct chanmode_change *v, char *why, size_t why_cap)
+{
+	char one[3] = { '+', '\0', '\0' }, unknown[CHANMODE_MAX + 1] = "", u1[2];
+	int n = 0, next = 0;
+
+	for (const char *p = modes; *p != '\0'; p++) {
+		if (*p == '+' || *p == '-') {
+			one[0] = *p;
+			continue;
+		}
+		if (n == CHANMODE_MAX) {
+			snprintf(why, why_cap, "too many mode letters (at most %d)", CHANMODE_MAX);
+			return -1;
+		}
+		one[1] = *p;
+		if (chanmode_parse(one, params + next, nparams - next, &v[n], 1, u1,
+		    sizeof u1) == 1) {
+			next += v[n].param != NULL;
+			n++;
+		} else if (u1[0] != '\0') {
+			size_t ul = strlen(unknown);
+			if (strchr(unknown, *p) == NULL && ul + 1 < sizeof unknown) {
+				unknown[ul] = *p;
+				unknown[ul + 1] = '\0';
+			}
+		} else {
+			snprintf(why, why_cap, "%s needs a parameter", one);
+			return -1;
+		}
+	}
+	if (unknown[0] != '\0') {
+		/* shown with the printable characters only: it came from the queue */
+		for (char *p = unknown; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+				*p = '?';
+		snprintf(why, why_cap, "unknown mode letter%s: %s", unknown[1] ? "s" : "",
+		    unknown);
+		return -1;
+	}
+	if (next < nparams) {
+		snprintf(why, why_cap, "%d parameter%s too many (from '%s' on)",
+		    nparams - next, nparams - next == 1 ? "" : "s", params[next]);
+		return -1;
+	}
+	return n;
+}
+
+/* `shmchatctl chanmode #c`: the channel's modes, key included */
+static void
+master_admin_mode_show(struct master *m, const struct ipc_admin_req *q,
+    const struct dir_chan *c)
+{
+	char modes[128], created[24], n[16];
+	struct buf b;
+
+	chanmode_string(c, true, modes, sizeof modes);
+	snprintf(created, sizeof created, "%lld", (long long)c->created);
+	snprintf(n, sizeof n, "%u", c->nmembers);
+	buf_init(&b);
+	row(&b, 4, "name", "modes", "members", "created");
+	row(&b, 4, c->name, modes, n, created);
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+/* `shmchatctl chanmode #c b`: the lists asked for, each once */
+static void
+master_admin_mode_lists(struct master *m, const struct ipc_admin_req *q,
+    const struct dir_chan *c, const struct chanmode_change *v, int n)
+{
+	bool shown[DIR_NLISTS] = { false };
+	struct buf b;
+
+	buf_init(&b);
+	row(&b, 4, "list", "mask", "set_by", "set_at");
+	for (int i = 0; i < n; i++) {
+		int l = master_admin_list_of(v[i].letter);
+		char letter[2] = { v[i].letter, '\0' }, at[24];
+
+		if (shown[l])
+			continue;
+		shown[l] = true;
+		for (uint32_t k = 0; k < c->lists[l].n; k++) {
+			const struct dir_mask *e = &c->lists[l].v[k];
+			snprintf(at, sizeof at, "%lld", (long long)e->at);
+			row(&b, 4, letter, e->mask, e->by, at);
+		}
+	}
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+/*
+ * chanmode CHANNEL [MODES [PARAMS...]]: applied as the server, with every
+ * privilege; the members see ":server MODE #c +o bob". The answer says
+ * what changed and what did not and why; nothing changed and a reason is
+ * a refusal.
+ */
+static void
+do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
+{
+	struct chanmode_change v[CHANMODE_MAX];
+	struct chanmode_applied applied[CHANMODE_MAX];
+	struct chanmode_actor who = { .name = m->cfg->server_name, .privileged = true };
+	struct master_admin_said said = {
+		.r = { .server = m->cfg->server_name, .nick = "*", .put = master_admin_said_put },
+	};
+	char why[256], modes[CHANMODE_MAX * 2 + 1], params[400],
+	    text[CHANMODE_MAX * 2 + ADMINQ_CHANMODE_PARAMS * (IRC_MASK_MAX + 4)];
+	struct dir_chan *c = dir_chan_find(&m->ds.dir, args[0]);
+	int n, na, nqueries = 0, pos = 0;
+	size_t tl = 0;
+	struct buf b;
+
+	text[0] = '\0';
+	if (c == NULL) {
+		refuse(m, q, "no such channel: %s", args[0]);
+		return;
+	}
+	if (q->nargs < 2) {
+		master_admin_mode_show(m, q, c);
+		return;
+	}
+	n = master_admin_mode_split(args[1], args + 2, q->nargs - 2, v, why, sizeof why);
+	if (n < 0) {
+		refuse(m, q, "%s", why);
+		return;
+	}
+	if (n == 0) {
+		master_admin_mode_show(m, q, c);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		nqueries += v[i].param == NULL && master_admin_list_of(v[i].letter) >= 0;
+	if (nqueries == n) {
+		master_admin_mode_lists(m, q, c, v, n);
+		return;
+	}
+	if (nqueries > 0) {
+		refuse(m, q, "a list query (b, e or I without a mask) cannot be combined "
+		    "with changes");
+		return;
+	}
+
+	buf_init(&said.text);
+	na = chanmode_apply(&m->ds.dir, c, &who, v, n, (uint32_t)m->cfg->max_list_entries,
+	    &said.r, applied);
+	cmd_chan_mode_echo(&m->ds, c, UINT32_MAX, applied, na);
+	/* "+o bob", or "+ov-k bob carol; +l 10" when more than one line's worth */
+	while (chanmode_format(applied, na, &pos, modes, sizeof modes, params, sizeof params) &&
+	    tl < sizeof text)
+		tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s%s%s", tl ? "; " : "",
+		    modes, params);
+	if (na > 0)
+		log_notice("%s: MODE %s on request of pid %ld", c->name, text, (long)q->pid);
+	buf_init(&b);
+	if (na == 0 && said.n > 0) {
+		/* every reason on one line, as refuse() gives it */
+		for (const char *p = buf_head(&said.text), *end = p + buf_used(&said.text);
+		    p < end;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (buf_used(&b) > 0)
+				buf_append(&b, "; ", 2);
+			buf_append(&b, p, (size_t)(nl - p));
+			p = nl + 1;
+		}
+		buf_free(&said.text);
+		if (buf_used(&b) == 0)
+			refuse(m, q, "out of memory");
+		else
+			answer(m, q, ADMINQ_REFUSED, &b);
+		return;
+	}
+	row(&b, 1, "result");
+	row(&b, 1, na > 0 ? text : "nothing changed");
+	if (said.n > 0) {
+		const char *p = buf_head(&said.text), *end = p + buf_used(&said.text);
+
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			char line[IRC_MAXLINE + 16];
+
+			snprintf(line, sizeof line, "not applied: %.*s", (int)(nl - p), p);
+			row(&b, 1, line);
+			p = nl + 1;
+		}
+	}
+	buf_free(&said.text);
+	answer(m, q, ADMINQ_OK, &b);
+}
+
 static void
 master_admin_request(struct master *m, const void *msg, size_t len)
 {
 	const struct ipc_admin_req *q = msg;
-	const char *args[8], *arg;
+	const char *args[ADMINQ_NARGS_MAX], *arg;
 	char text[600];
 	struct ipc_in in;
 	int n = 0;
 
 	ipc_in_init(&in, msg, len, sizeof *q);
-	while (n < 8 && (arg = ipc_get_str(&in)) != NULL)
+	while (n < ADMINQ_NARGS_MAX && (arg = ipc_get_str(&in)) != NULL)
 		args[n++] = arg;
 	if (!ipc_in_done(&in) || n != q->nargs)
 		goto bad;
@@ -528,6 +841,7 @@ master_admin_request(struct master *m, const void *msg, size_t len)
 		master_control_shutdown(m, n > 0 && args[0][0] ? args[0] : "Server shutting down");
 		break;
 	case ADMINQ_IPC:	do_ipc(m, q); break;
+	case ADMINQ_CHANMODE:	if (n < 1) goto bad; do_chanmode(m, q, args); break;
 	default:
 		goto bad;
 	}

@@ -2,8 +2,9 @@
  * master_admin: the master's side of shmchatctl. It owns the SysV queue
  * (created at start, removed on every exit path), forks the admin process
  * (admin.c) and restarts it if it dies, and answers the requests the admin
- * process forwards: status, who, channels, kick, wall, motd, reload,
- * shutdown, ipc. Answers are rows of tab-separated fields (adminq.h).
+ * process forwards: status, who, channels, chanmode, kick, wall, motd,
+ * reload, shutdown, ipc. Answers are rows of tab-separated fields
+ * (adminq.h).
  */
 #ifndef SHMCHAT_MASTER_ADMIN_H
 #define SHMCHAT_MASTER_ADMIN_H

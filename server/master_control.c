@@ -77,6 +77,7 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	free(m->cfg);
 	m->cfg = nc;
 	m->ds.cfg = nc;
+	dirsvc_whowas_setup(&m->ds);	/* whowas_history may have changed */
 	log_set_level(nc->log_level);
 	for (uint32_t i = 0; i < m->nlive; i++)
 		master_worker_send_settings(m, m->live[i]);

@@ -16,7 +16,7 @@
 #define RPL_CREATED		"003"
 #define RPL_CREATED_FMT		":This server was created %s"
 #define RPL_MYINFO		"004"
-#define RPL_MYINFO_FMT		"%s %s %s %s"	/* server version usermodes chanmodes */
+#define RPL_MYINFO_FMT		"%s %s %s %s %s"	/* server version usermodes chanmodes with-param */
 #define RPL_ISUPPORT		"005"
 #define RPL_ISUPPORT_FMT	"%s :are supported by this server"
 #define RPL_UMODEIS		"221"
@@ -102,7 +102,7 @@
 #define RPL_WHOREPLY		"352"
 #define RPL_WHOREPLY_FMT	"%s %s %s %s %s %s :0 %s"
 #define RPL_NAMREPLY		"353"
-#define RPL_NAMREPLY_FMT	"= %s :%s"
+#define RPL_NAMREPLY_FMT	"%s :%s"	/* "= #chan" (type, name), nicks */
 #define RPL_ENDOFNAMES		"366"
 #define RPL_ENDOFNAMES_FMT	"%s :End of /NAMES list."
 #define RPL_BANLIST		"367"
@@ -130,6 +130,8 @@
 
 #define ERR_NOSUCHNICK		"401"
 #define ERR_NOSUCHNICK_FMT	"%s :No such nick/channel"
+#define ERR_NOSUCHSERVER	"402"
+#define ERR_NOSUCHSERVER_FMT	"%s :No such server"
 #define ERR_NOSUCHCHANNEL	"403"
 #define ERR_NOSUCHCHANNEL_FMT	"%s :No such channel"
 #define ERR_CANNOTSENDTOCHAN	"404"
@@ -159,7 +161,7 @@
 #define ERR_NICKNAMEINUSE	"433"
 #define ERR_NICKNAMEINUSE_FMT	"%s :Nickname is already in use"
 #define ERR_BANNICKCHANGE	"435"
-#define ERR_BANNICKCHANGE_FMT	"%s :Cannot change nickname while banned on channel"
+#define ERR_BANNICKCHANGE_FMT	"%s %s :Cannot change nickname while banned on channel"
 #define ERR_USERNOTINCHANNEL	"441"
 #define ERR_USERNOTINCHANNEL_FMT "%s %s :They aren't on that channel"
 #define ERR_NOTONCHANNEL	"442"
@@ -202,11 +204,12 @@
 #define ERR_USERSDONTMATCH_FMT	":Can't change mode for other users"
 #define ERR_INVALIDMODEPARAM	"696"
 #define ERR_INVALIDMODEPARAM_FMT "%s %c %s :%s"
+#define ERR_SASLFAIL		"904"
+#define ERR_SASLFAIL_FMT	":SASL authentication failed"
 
 /* what 004 and 005 advertise */
 #define SHMCHAT_CASEMAPPING	"rfc1459"
 #define SHMCHAT_CHANTYPES	"#"
 #define SHMCHAT_USERMODES	"iow"
-#define SHMCHAT_CHANMODES	"nt"
 
 #endif

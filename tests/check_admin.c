@@ -451,13 +451,16 @@ START_TEST(test_status_channels_ipc)
 	EXPECT_RC(r, 0);
 	EXPECT_OUT(r, "CHANNEL");
 	H_ASSERT(line_with(r->out, "#one", line, sizeof line), "no #one in:\n%s", r->out);
-	H_ASSERT(strstr(line, " 2 ") && strstr(line, "hello topic"), "#one row: %s", line);
+	H_ASSERT(strstr(line, " 2 ") && strstr(line, " +nt ") && strstr(line, "hello topic"),
+		 "#one row: %s", line);
+	EXPECT_OUT(r, "MODES");
 	H_ASSERT(line_with(r->out, "#two", line, sizeof line), "no #two in:\n%s", r->out);
 
 	RUN(r, s->conf, "--json", "channels");
 	EXPECT_RC(r, 0);
-	EXPECT_OUT(r, "{\"name\": \"#one\", \"members\": 2, \"topic\": \"hello topic\"}");
-	EXPECT_OUT(r, "{\"name\": \"#two\", \"members\": 1, \"topic\": \"\"}");
+	EXPECT_OUT(r, "{\"name\": \"#one\", \"members\": 2, \"modes\": \"+nt\", "
+		   "\"topic\": \"hello topic\"}");
+	EXPECT_OUT(r, "{\"name\": \"#two\", \"members\": 1, \"modes\": \"+nt\", \"topic\": \"\"}");
 
 	RUN(r, s->conf, "ipc");
 	EXPECT_RC(r, 0);
@@ -503,8 +506,11 @@ START_TEST(test_who)
 	H_ASSERT(count(r->out, "\n") == 4, "not 3 clients and a heading:\n%s", r->out);
 	H_ASSERT(line_with(r->out, "alice ", line, sizeof line), "no alice:\n%s", r->out);
 	snprintf(want, sizeof want, " %d ", (int)wa);
-	H_ASSERT(strstr(line, want) && strstr(line, "#w #x") && strstr(line, "@127.0.0.1"),
+	/* alice created #w and #x: she is their operator */
+	H_ASSERT(strstr(line, want) && strstr(line, " @#w @#x") && strstr(line, "@127.0.0.1"),
 		 "alice's row (worker %d): %s", (int)wa, line);
+	H_ASSERT(line_with(r->out, "bob ", line, sizeof line) && strstr(line, " #w"),
+		 "bob's row: %s", line);
 	EXPECT_OUT(r, "bob ");
 	EXPECT_OUT(r, "carol ");
 	EXPECT_NOT_OUT(r, "halfway");
@@ -516,7 +522,8 @@ START_TEST(test_who)
 	H_ASSERT(line_with(r->out, "\"nick\": \"alice\"", line, sizeof line), "no alice:\n%s",
 		 r->out);
 	snprintf(want, sizeof want, "\"pid\": %d,", (int)wa);
-	H_ASSERT(strstr(line, want) && strstr(line, "\"channels\": \"#w #x\"") &&
+	H_ASSERT(strstr(line, want) && strstr(line, "\"channels\": \"@#w @#x\"") &&
+		 strstr(line, "\"modes\": \"+\"") &&
 		 strstr(line, "\"idle\": ") && strstr(line, "\"since\": ") &&
 		 strstr(line, "\"bytes_in\": ") && strstr(line, "\"bytes_out\": ") &&
 		 strstr(line, "@127.0.0.1\""), "alice's object: %s", line);
@@ -916,6 +923,322 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* ---------------------------------------------------------- chanmode */
+
+/* the next MODE c reads: from the server, on chan, with these words after it */
+static void expect_server_mode(struct cli *c, const char *chan, const char *change)
+{
+	struct irc_msg m;
+	char got[512];
+	size_t len = 0;
+
+	EXPECT(c, "MODE", &m);
+	for (int i = 1; i < m.nparams && len < sizeof got; i++)
+		len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i > 1 ? " " : "",
+					msg_param(&m, i));
+	H_ASSERT(m.prefix && !strcmp(m.prefix, "irc.test"), "%s: MODE from %s, not the server",
+		 c->nick, m.prefix ? m.prefix : "(nobody)");
+	H_ASSERT(!strcmp(msg_param(&m, 0), chan) && !strcmp(got, change),
+		 "%s: MODE %s %s, expected MODE %s %s", c->nick, msg_param(&m, 0), got, chan, change);
+}
+
+/* a PRIVMSG from a to b still arrives: the server still serves IRC */
+static void expect_served(struct cli *a, struct cli *b, const char *target)
+{
+	struct irc_msg m;
+
+	cli_send(a, "PRIVMSG %s :still served", target);
+	EXPECT_FROM(b, "PRIVMSG", a->nick, &m);
+	H_ASSERT(!strcmp(msg_last(&m), "still served"), "%s got PRIVMSG :%s", b->nick,
+		 msg_last(&m));
+}
+
+START_TEST(test_chanmode_ops)
+{
+	long key;
+	struct srv *s = start(&key, NULL);
+	struct cli *a = cli_new(s, "alice"), *b = cli_new(s, "bob");
+	struct run *r = new_run();
+	struct irc_msg m;
+	char line[1024];
+	bool seen = false;
+
+	cli_join(a, "#c");
+	cli_join(b, "#c");
+	EXPECT_FROM(a, "JOIN", "bob", NULL);
+
+	/* a new channel has the default modes */
+	RUN(r, s->conf, "channels");
+	EXPECT_RC(r, 0);
+	H_ASSERT(line_with(r->out, "#c ", line, sizeof line) && strstr(line, " +nt"),
+		 "#c row: %s", line);
+	RUN(r, s->conf, "chanmode", "#c");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "CHANNEL");
+	H_ASSERT(line_with(r->out, "#c ", line, sizeof line) && strstr(line, " +nt ") &&
+		 strstr(line, " 2 "), "chanmode #c: %s", line);
+	RUN(r, s->conf, "--json", "chanmode", "#c");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "[\n  {\"name\": \"#c\", \"modes\": \"+nt\", \"members\": 2, \"created\": ");
+
+	/* +o: both members see the server give it, NAMES says @bob */
+	RUN(r, s->conf, "chanmode", "#c", "+o", "bob");
+	EXPECT_RC(r, 0);
+	H_ASSERT(!strcmp(r->out, "+o bob\n"), "chanmode +o said:\n%s", r->out);
+	expect_server_mode(a, "#c", "+o bob");
+	expect_server_mode(b, "#c", "+o bob");
+	cli_send(a, "NAMES #c");
+	for (;;) {
+		H_ASSERT(cli_next(a, T_SHORT, &m), "NAMES did not end");
+		if (!strcmp(m.command, "366"))
+			break;
+		if (!strcmp(m.command, "353"))
+			seen = seen || strstr(msg_last(&m), "@bob") != NULL;
+	}
+	H_ASSERT(seen, "NAMES #c does not list @bob");
+
+	/* who marks it, with --channel too */
+	RUN(r, s->conf, "who", "--channel", "#c");
+	EXPECT_RC(r, 0);
+	H_ASSERT(line_with(r->out, "bob ", line, sizeof line) && strstr(line, " @#c"),
+		 "bob's row: %s", line);
+	RUN(r, s->conf, "--json", "who", "--channel", "#c");
+	EXPECT_RC(r, 0);
+	H_ASSERT(line_with(r->out, "\"nick\": \"bob\"", line, sizeof line) &&
+		 strstr(line, "\"channels\": \"@#c\"") && strstr(line, "\"modes\": \"+\""),
+		 "bob's object: %s", line);
+
+	/* the same again changes nothing, and nobody hears of it */
+	RUN(r, s->conf, "chanmode", "#c", "+o", "bob");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "nothing changed");
+
+	/* several at once, the key shown to the administrator; --json */
+	RUN(r, s->conf, "--json", "chanmode", "#c", "+mvk-o", "alice", "sesame", "alice");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "{\"result\": \"+mvk-o alice sesame alice\"}");
+	expect_server_mode(a, "#c", "+mvk-o alice sesame alice");
+	expect_server_mode(b, "#c", "+mvk-o alice sesame alice");
+	RUN(r, s->conf, "--json", "channels");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "\"modes\": \"+mntk sesame\"");
+	RUN(r, s->conf, "who");
+	EXPECT_RC(r, 0);
+	H_ASSERT(line_with(r->out, "alice ", line, sizeof line) && strstr(line, " +#c"),
+		 "alice's row: %s", line);
+
+	/* part applied, part not: what was and why the rest was not */
+	RUN(r, s->conf, "chanmode", "#c", "-v+o", "alice", "ghost");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "-v alice\n");
+	EXPECT_OUT(r, "not applied: ghost: No such nick/channel\n");
+	expect_server_mode(b, "#c", "-v alice");
+
+	/* voiced and opped members speak under +m */
+	expect_served(b, a, "#c");
+	free(r);
+	stop(s, key);
+}
+END_TEST
+
+START_TEST(test_chanmode_lists)
+{
+	long key;
+	struct srv *s = start(&key, NULL);
+	struct cli *a = cli_new(s, "lister"), *b = cli_new(s, "member");
+	struct run *r = new_run();
+	struct irc_msg m;
+	char line[1024];
+
+	cli_join(a, "#l");
+	cli_join(b, "#l");
+	EXPECT_FROM(a, "JOIN", "member", NULL);
+
+	RUN(r, s->conf, "chanmode", "#l", "b");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "no entries");
+	RUN(r, s->conf, "--json", "chanmode", "#l", "+b");
+	EXPECT_RC(r, 0);
+	H_ASSERT(!strcmp(r->out, "[]\n"), "an empty list in JSON:\n%s", r->out);
+
+	RUN(r, s->conf, "chanmode", "#l", "+b", "*!*@bad.host");
+	EXPECT_RC(r, 0);
+	H_ASSERT(!strcmp(r->out, "+b *!*@bad.host\n"), "chanmode +b said:\n%s", r->out);
+	expect_server_mode(a, "#l", "+b *!*@bad.host");
+	expect_server_mode(b, "#l", "+b *!*@bad.host");
+	/* a mask is completed as IRC completes it */
+	RUN(r, s->conf, "chanmode", "#l", "+e", "friend");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "+e friend!*@*");
+	expect_server_mode(a, "#l", "+e friend!*@*");
+
+	RUN(r, s->conf, "chanmode", "#l", "b");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "MASK");
+	EXPECT_OUT(r, "SET BY");
+	H_ASSERT(line_with(r->out, "*!*@bad.host", line, sizeof line) && strstr(line, "irc.test"),
+		 "the ban's row: %s\n%s", line, r->out);
+	EXPECT_NOT_OUT(r, "friend");
+	RUN(r, s->conf, "--json", "chanmode", "#l", "be");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "{\"list\": \"b\", \"mask\": \"*!*@bad.host\", \"set_by\": \"irc.test\", "
+		   "\"set_at\": ");
+	EXPECT_OUT(r, "{\"list\": \"e\", \"mask\": \"friend!*@*\", ");
+
+	/* IRC sees the same list */
+	cli_send(b, "MODE #l b");
+	EXPECT(b, "367", &m);
+	H_ASSERT(!strcmp(msg_param(&m, 2), "*!*@bad.host"), "367 lists %s", msg_param(&m, 2));
+	EXPECT(b, "368", NULL);
+
+	RUN(r, s->conf, "chanmode", "#l", "-b", "*!*@bad.host");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "-b *!*@bad.host");
+	expect_server_mode(b, "#l", "-b *!*@bad.host");
+	RUN(r, s->conf, "chanmode", "#l", "b");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "no entries");
+	expect_served(a, b, "#l");
+	free(r);
+	stop(s, key);
+}
+END_TEST
+
+/* refusals: nothing applied, nobody told, exit 1 (64 for usage), IRC served */
+START_TEST(test_chanmode_refused)
+{
+	long key;
+	struct srv *s = start(&key, NULL);
+	struct cli *a = cli_new(s, "keeper"), *b = cli_new(s, "guest");
+	struct run *r = new_run();
+	char text[512];
+	int q = msgget((key_t)key, 0);
+	struct adminq_msg msg;
+	ssize_t len;
+
+	H_ASSERT(q >= 0, "msgget 0x%08lx: %s", key, strerror(errno));
+	cli_join(a, "#r");
+	cli_join(b, "#r");
+	EXPECT_FROM(a, "JOIN", "guest", NULL);
+
+	RUN(r, s->conf, "chanmode", "#nowhere", "+m");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "shmchatctl: server refused: no such channel: #nowhere\n");
+	H_ASSERT(r->out[0] == '\0', "output on stdout: %s", r->out);
+
+	RUN(r, s->conf, "chanmode", "#r", "+mX");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "server refused: unknown mode letter: X\n");
+	RUN(r, s->conf, "chanmode", "#r", "+Zq\x01");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "server refused: unknown mode letters: Zq?\n");
+	RUN(r, s->conf, "chanmode", "#r", "+o");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "server refused: +o needs a parameter\n");
+	RUN(r, s->conf, "chanmode", "#r", "+m", "surplus");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "server refused: 1 parameter too many (from 'surplus' on)\n");
+	RUN(r, s->conf, "chanmode", "#r", "+m", "b");
+	EXPECT_RC(r, 1);
+	RUN(r, s->conf, "chanmode", "#r", "+mb");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "cannot be combined with changes");
+	/* what chanmode_apply refuses, readable */
+	RUN(r, s->conf, "chanmode", "#r", "+o", "nobody");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "server refused: nobody: No such nick/channel\n");
+	RUN(r, s->conf, "chanmode", "#r", "+l", "many");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "server refused: #r l many: Invalid limit\n");
+	RUN(r, s->conf, "chanmode", "#r", "+ov", "nobody", "keeper2");
+	EXPECT_RC(r, 1);
+	EXPECT_ERR(r, "nobody: No such nick/channel; keeper2: No such nick/channel\n");
+
+	/* usage: 64 before the server is asked */
+	RUN(r, s->conf, "chanmode");
+	EXPECT_RC(r, 64);
+	EXPECT_ERR(r, "Usage: shmchatctl chanmode CHANNEL [MODES [PARAM...]]");
+	RUN(r, s->conf, "chanmode", "#r", "+bbbbbbb", "a", "b", "c", "d", "e", "f", "g");
+	EXPECT_RC(r, 64);
+	EXPECT_ERR(r, "too many arguments for chanmode");
+
+	/* the same from the queue directly: refused, not crashed */
+	len = adminq_encode_req(&msg, ADMINQ_CHANMODE, getpid(), 7001,
+				(const char *const[]){ "#r", "" }, 2);
+	put(q, ADMINQ_MTYPE_REQUEST, msg.body, (size_t)len);
+	H_ASSERT(get_reply(q, 7001, text, sizeof text) == ADMINQ_OK, "empty modes: %s", text);
+	H_ASSERT(strstr(text, "+nt"), "empty modes show the modes: %s", text);
+	{
+		char many[2000];
+
+		memset(many, 'n', sizeof many - 1);
+		many[0] = '+';
+		many[sizeof many - 1] = '\0';
+		len = adminq_encode_req(&msg, ADMINQ_CHANMODE, getpid(), 7002,
+					(const char *const[]){ "#r", many }, 2);
+		put(q, ADMINQ_MTYPE_REQUEST, msg.body, (size_t)len);
+		H_ASSERT(get_reply(q, 7002, text, sizeof text) == ADMINQ_REFUSED,
+			 "2000 letters: %s", text);
+		H_ASSERT(strstr(text, "too many mode letters"), "2000 letters: %s", text);
+	}
+	{
+		/* nine arguments: more than a request carries */
+		static const char nine[] = "#r\0+o\0a\0b\0c\0d\0e\0f\0g";
+		struct adminq_req_hdr h = {
+			.magic = ADMINQ_MAGIC, .version = ADMINQ_VERSION, .cmd = ADMINQ_CHANMODE,
+			.pid = getpid(), .id = 7003, .nargs = 9, .argslen = sizeof nine,
+		};
+		char body[sizeof h + sizeof nine];
+
+		memcpy(body, &h, sizeof h);
+		memcpy(body + sizeof h, nine, sizeof nine);
+		put(q, ADMINQ_MTYPE_REQUEST, body, sizeof body);
+		H_ASSERT(get_reply(q, 7003, text, sizeof text) == ADMINQ_BAD_REQUEST,
+			 "nine arguments: %s", text);
+	}
+
+	/* nothing of it reached IRC, and the channel is as it was */
+	H_ASSERT(cli_none(b, "MODE", 200), "a refused chanmode was announced");
+	RUN(r, s->conf, "--json", "channels");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "\"modes\": \"+nt\"");
+	expect_served(a, b, "#r");
+	expect_served(b, a, "keeper");
+	H_ASSERT(srv_alive(s), "the server died");
+	free(r);
+	stop(s, key);
+}
+END_TEST
+
+/* who: the user modes */
+START_TEST(test_who_modes)
+{
+	long key;
+	struct srv *s = start(&key, NULL);
+	struct cli *a = cli_new(s, "hidden"), *b = cli_new(s, "plain");
+	struct run *r = new_run();
+	char line[1024];
+
+	cli_send(a, "MODE hidden +i");
+	EXPECT(a, "MODE", NULL);
+	RUN(r, s->conf, "who");
+	EXPECT_RC(r, 0);
+	EXPECT_OUT(r, "MODES");
+	H_ASSERT(line_with(r->out, "hidden ", line, sizeof line) && strstr(line, " +i "),
+		 "hidden's row: %s", line);
+	H_ASSERT(line_with(r->out, "plain ", line, sizeof line) && strstr(line, " + "),
+		 "plain's row: %s", line);
+	RUN(r, s->conf, "--json", "who");
+	EXPECT_RC(r, 0);
+	H_ASSERT(line_with(r->out, "\"nick\": \"hidden\"", line, sizeof line) &&
+		 strstr(line, "\"modes\": \"+i\"") && strstr(line, "\"channels\": \"\""),
+		 "hidden's object: %s", line);
+	expect_served(a, b, "plain");
+	free(r);
+	stop(s, key);
+}
+END_TEST
+
 /* a dead admin process is replaced */
 START_TEST(test_admin_restart)
 {
@@ -1198,6 +1521,12 @@ int main(void)
 	tcase_add_test(tc, test_wall);
 	tcase_add_test(tc, test_motd_reload);
 	tcase_add_test(tc, test_shutdown);
+
+	tc = h_tcase(su, "chanmode", 30, NULL, NULL);
+	tcase_add_test(tc, test_chanmode_ops);
+	tcase_add_test(tc, test_chanmode_lists);
+	tcase_add_test(tc, test_chanmode_refused);
+	tcase_add_test(tc, test_who_modes);
 
 	tc = h_tcase(su, "robustness", 60, NULL, NULL);
 	tcase_add_test(tc, test_garbage);

@@ -50,6 +50,7 @@ static const struct {
 	{ ADMINQ_RELOAD, "reload", 0, 0 },
 	{ ADMINQ_SHUTDOWN, "shutdown", 0, 1 },
 	{ ADMINQ_IPC, "ipc", 0, 0 },
+	{ ADMINQ_CHANMODE, "chanmode", 1, 8 },
 };
 #define NCMDS	((int)(sizeof cmds / sizeof cmds[0]))
 
@@ -107,8 +108,11 @@ END_TEST
 /* every command with every allowed argument count round-trips */
 START_TEST(req_roundtrip_all)
 {
-	static const char *const vals[] = { "#chan\xc3\xa9", "a reason with spaces" };
-	static const char *const empty[] = { "", "" };
+	static const char *const vals[ADMINQ_NARGS_MAX] = {
+		"#chan\xc3\xa9", "a reason with spaces", "+ob-v", "bob", "*!*@bad.host", "carol",
+		"key", "10",
+	};
+	static const char *const empty[ADMINQ_NARGS_MAX] = { "", "", "", "", "", "", "", "" };
 
 	for (int i = 0; i < NCMDS; i++)
 		for (int n = cmds[i].min; n <= cmds[i].max; n++)
@@ -268,6 +272,42 @@ START_TEST(req_reject_nargs)
 	/* more than the decoder can hold, whatever the command */
 	ck_assert_int_eq(decode(good_req(ADMINQ_KICK, 9, args, 18)), -EBADMSG);
 	ck_assert_int_eq(decode(good_req(ADMINQ_KICK, 0xffff, args, 20)), -EBADMSG);
+}
+END_TEST
+
+/* chanmode: a channel, then modes and at most ADMINQ_CHANMODE_PARAMS parameters */
+START_TEST(req_chanmode_args)
+{
+	const char *args[ADMINQ_NARGS_MAX + 1] = {
+		"#c", "+ovbkl", "alice", "bob", "*!*@bad.host", "sesame", "25", "extra", "one more",
+	};
+	ssize_t len;
+
+	ck_assert_int_eq(ADMINQ_CHANMODE_PARAMS, 6);
+	ck_assert_int_eq(adminq_cmd_from_name("chanmode"), ADMINQ_CHANMODE);
+	/* the channel alone (show), with modes (a list query), with every parameter */
+	for (int n = 1; n <= 2 + ADMINQ_CHANMODE_PARAMS; n++) {
+		len = adminq_encode_req(&msg, ADMINQ_CHANMODE, 4242, 7, args, n);
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(decode((size_t)len), 0);
+		ck_assert_uint_eq(req.cmd, ADMINQ_CHANMODE);
+		ck_assert_int_eq(req.nargs, n);
+		for (int k = 0; k < n; k++)
+			ck_assert_str_eq(req.args[k], args[k]);
+	}
+	/* a seventh parameter cannot be sent, nor received */
+	ck_assert_int_eq(adminq_encode_req(&msg, ADMINQ_CHANMODE, 4242, 7, args, 9), -E2BIG);
+	ck_assert_int_eq(decode(good_req(ADMINQ_CHANMODE, 9,
+	    "#c\0+o\0a\0b\0c\0d\0e\0f\0g", 20)), -EBADMSG);
+	/* no channel */
+	ck_assert_int_eq(decode(good_req(ADMINQ_CHANMODE, 0, NULL, 0)), -EBADMSG);
+	/* empty strings are well-formed; the server judges them */
+	ck_assert_int_eq(decode(good_req(ADMINQ_CHANMODE, 2, "\0\0", 2)), 0);
+	ck_assert_str_eq(req.args[0], "");
+	ck_assert_str_eq(req.args[1], "");
+	/* a parameter count that disagrees with the bytes */
+	ck_assert_int_eq(decode(good_req(ADMINQ_CHANMODE, 3, "#c\0+o\0", 6)), -EBADMSG);
+	ck_assert_int_eq(decode(good_req(ADMINQ_CHANMODE, 1, "#c\0+o\0", 6)), -EBADMSG);
 }
 END_TEST
 
@@ -1057,6 +1097,7 @@ adminq_suite(void)
 	tcase_add_test(tc, req_reject_pid);
 	tcase_add_test(tc, req_reject_cmd);
 	tcase_add_test(tc, req_reject_nargs);
+	tcase_add_test(tc, req_chanmode_args);
 	tcase_add_test(tc, req_reject_unterminated);
 	tcase_add_test(tc, req_reject_argslen);
 	tcase_add_test(tc, req_fuzz);

@@ -30,7 +30,7 @@
 /* ------------------------------------------------------------------ cmd */
 
 static struct cmd cmd;
-static char cmdline[1024];
+static char cmdline[8192];
 
 static enum cmd_kind
 parse(const char *s)
@@ -140,7 +140,7 @@ irc_of(const char *line, const char *chan)
 	static char out[1024];
 
 	parse(line);
-	if (cmd_irc(&cmd, chan, out, sizeof out) <= 0 && out[0] == '\0')
+	if (cmd_irc(&cmd, chan, 3, out, sizeof out) <= 0 && out[0] == '\0')
 		return "";
 	return out;
 }
@@ -170,9 +170,122 @@ START_TEST(cmd_to_irc)
 	{
 		char out[128];
 
-		ck_assert_int_eq(cmd_irc(&cmd, NULL, out, sizeof out), -1);
+		ck_assert_int_eq(cmd_irc(&cmd, NULL, 3, out, sizeof out), -1);
 		parse("/me x");
-		ck_assert_int_eq(cmd_irc(&cmd, "#c", out, sizeof out), 0);
+		ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, out, sizeof out), 0);
+	}
+}
+END_TEST
+
+/* all of cmd_irc()'s output for line, with modes per MODE line */
+static const char *
+irc_modes(const char *line, const char *chan, int modes)
+{
+	static char out[8192];
+
+	parse(line);
+	ck_assert_int_gt(cmd_irc(&cmd, chan, modes, out, sizeof out), 0);
+	return out;
+}
+
+START_TEST(cmd_moderation)
+{
+	char out[256];
+
+	/* /op and friends: one MODE per `modes` nicks, blanks between them skipped */
+	ck_assert_str_eq(irc_modes("/op a  b c d", "#c", 3), "MODE #c +ooo a b c\nMODE #c +o d");
+	ck_assert_str_eq(irc_modes("/op a b c d", "#c", 4), "MODE #c +oooo a b c d");
+	ck_assert_str_eq(irc_modes("/op a b c d", "#c", 1),
+	    "MODE #c +o a\nMODE #c +o b\nMODE #c +o c\nMODE #c +o d");
+	ck_assert_str_eq(irc_modes("/deop a b", "#c", 3), "MODE #c -oo a b");
+	ck_assert_str_eq(irc_modes("/voice a b c", "#c", 2), "MODE #c +vv a b\nMODE #c +v c");
+	ck_assert_str_eq(irc_modes("/devoice a", "#c", 3), "MODE #c -v a");
+	/* a nonsensical count still makes lines */
+	ck_assert_str_eq(irc_modes("/op a b", "#c", 0), "MODE #c +o a\nMODE #c +o b");
+	ck_assert_int_eq(parse("/op"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/op NICK...");
+	ck_assert_str_eq(irc_of("/op a", NULL), "no current channel: /op NICK...");
+	ck_assert_str_eq(irc_of("/voice a", NULL), "no current channel: /voice NICK...");
+
+	ck_assert_str_eq(irc_of("/kick bob", "#c"), "KICK #c bob");
+	ck_assert_str_eq(irc_of("/kick bob  you know why ", "#c"), "KICK #c bob :you know why");
+	ck_assert_int_eq(parse("/kick"), CMD_USAGE);
+	ck_assert_str_eq(irc_of("/kick bob", NULL), "no current channel: /kick NICK [reason]");
+
+	/* /ban of a bare nick bans nick!*@*; masks go as typed (completed) */
+	ck_assert_str_eq(irc_of("/ban bob", "#c"), "MODE #c +b bob!*@*");
+	ck_assert_str_eq(irc_of("/ban *!*@bad.example", "#c"), "MODE #c +b *!*@bad.example");
+	ck_assert_str_eq(irc_of("/ban ev@il", "#c"), "MODE #c +b *!ev@il");
+	ck_assert_str_eq(irc_of("/unban bob", "#c"), "MODE #c -b bob!*@*");
+	ck_assert_str_eq(irc_of("/unban b*!*@*", "#c"), "MODE #c -b b*!*@*");
+	ck_assert_str_eq(irc_of("/ban b\001", "#c"), "not a valid mask: b\001");
+	ck_assert_int_eq(parse("/ban"), CMD_USAGE);
+	ck_assert_int_eq(parse("/unban"), CMD_USAGE);
+
+	/* /mode: the target is the current channel unless one comes first */
+	ck_assert_str_eq(irc_of("/mode", "#c"), "MODE #c");
+	ck_assert_str_eq(irc_of("/mode +m", "#c"), "MODE #c +m");
+	ck_assert_str_eq(irc_of("/mode -t+l 5", "#c"), "MODE #c -t+l 5");
+	ck_assert_str_eq(irc_of("/mode #d +k key", "#c"), "MODE #d +k key");
+	ck_assert_str_eq(irc_of("/mode me +i", NULL), "MODE me +i");
+	ck_assert_str_eq(irc_of("/mode #d", NULL), "MODE #d");
+	ck_assert_str_eq(irc_of("/mode +m", NULL),
+	    "no current channel: /mode [TARGET] [MODES...]");
+
+	ck_assert_str_eq(irc_of("/invite bob", "#c"), "INVITE bob #c");
+	ck_assert_str_eq(irc_of("/invite bob #d", "#c"), "INVITE bob #d");
+	ck_assert_str_eq(irc_of("/invite bob #d x", "#c"), "usage: /invite NICK [#channel]");
+	ck_assert_str_eq(irc_of("/invite bob", NULL), "no current channel: /invite NICK [#channel]");
+	ck_assert_int_eq(parse("/invite"), CMD_USAGE);
+
+	ck_assert_str_eq(irc_of("/oper root s3cret", NULL), "OPER root s3cret");
+	ck_assert_str_eq(irc_of("/oper root open sesame", NULL), "OPER root :open sesame");
+	ck_assert_int_eq(parse("/oper root"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/oper NAME PASSWORD");
+	ck_assert_str_eq(irc_of("/kill bob flooding again", NULL), "KILL bob :flooding again");
+	ck_assert_int_eq(parse("/kill bob"), CMD_USAGE);
+	ck_assert_str_eq(cmd.usage, "/kill NICK REASON");
+
+	/* errors are -1, never a line to send */
+	parse("/invite bob #d x");
+	ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, out, sizeof out), -1);
+	parse("/ban b\001");
+	ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, out, sizeof out), -1);
+	for (const char *const *n = (const char *const[]){ "op", "deop", "voice", "devoice",
+	    "kick", "ban", "unban", "mode", "invite", "oper", "kill", NULL }; *n; n++)
+		ck_assert_msg(cmd_find(*n) != NULL, "/%s is not in the table", *n);
+}
+END_TEST
+
+START_TEST(cmd_op_long_lines)
+{
+	char line[4096] = "/op", nick[40];
+	const char *out, *p;
+	int nicks = 0;
+
+	/* 100 nicks of 30 characters with no MODES limit: lines stay in 510 bytes */
+	for (int i = 0; i < 100; i++) {
+		snprintf(nick, sizeof nick, " n%029d", i);
+		strcat(line, nick);
+	}
+	out = irc_modes(line, "#c", 64);
+	for (p = out; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+
+		ck_assert_uint_le(n, IRC_MAXLINE - 2);
+		ck_assert(!strncmp(p, "MODE #c +o", 10));
+		for (size_t i = 0; i < n; i++)
+			nicks += p[i] == ' ' && p[i + 1] == 'n';
+		p += n + (p[n] == '\n');
+	}
+	ck_assert_int_eq(nicks, 100);
+	ck_assert_ptr_nonnull(strchr(out, '\n'));
+	/* more than the buffer holds: a message, not a cut */
+	{
+		char small[64];
+
+		parse(line);
+		ck_assert_int_eq(cmd_irc(&cmd, "#c", 3, small, sizeof small), -1);
 	}
 }
 END_TEST
@@ -293,6 +406,13 @@ END_TEST
 static struct irc_msg msg;
 static struct event ev;
 
+static void
+utc(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
 static const struct event *
 classify(const char *line, const char *me)
 {
@@ -406,6 +526,106 @@ START_TEST(event_numerics)
 }
 END_TEST
 
+START_TEST(event_moderation)
+{
+	classify(":op!o@h KICK #ops me :out", "ME");
+	ck_assert_int_eq(ev.type, EV_KICK);
+	ck_assert(ev.victim_self);
+	classify(":op!o@h KICK #ops bob", "me");
+	ck_assert(!ev.victim_self);
+	ck_assert_ptr_null(ev.text);
+	classify(":op!o@h MODE #ops +ov bob carol", "me");
+	ck_assert_int_eq(ev.type, EV_MODE);
+	ck_assert_str_eq(ev.target, "#ops");
+	ck_assert_str_eq(ev.text, "+ov bob carol");
+	ck_assert_ptr_null(ev.victim);
+	classify(":me MODE me :+i", "me");
+	ck_assert_int_eq(ev.type, EV_MODE);
+	ck_assert(ev.victim_self);
+	ck_assert(ev.self);
+	classify(":op!o@h INVITE me :#secret", "me");
+	ck_assert_int_eq(ev.type, EV_INVITE);
+	ck_assert_str_eq(ev.target, "#secret");
+	ck_assert_str_eq(ev.victim, "me");
+	ck_assert(ev.victim_self);
+	classify(":op!o@h WALLOPS :restart at noon", "me");
+	ck_assert_int_eq(ev.type, EV_WALLOPS);
+	ck_assert_str_eq(ev.from, "op");
+	ck_assert_str_eq(ev.text, "restart at noon");
+	classify(":op!o@h KILL me :spam", "me");
+	ck_assert_int_eq(ev.type, EV_KILL);
+	ck_assert(ev.victim_self);
+	ck_assert_str_eq(ev.text, "spam");
+	/* what a listening script gets */
+	ck_assert(event_public(classify(":op!o@h MODE #ops +o bob", "me")));
+	ck_assert(event_public(classify(":op!o@h WALLOPS :x", "me")));
+	ck_assert(event_public(classify(":op!o@h INVITE me #x", "me")));
+	ck_assert(event_public(classify(":irc.test 482 me #ops :You're not channel operator", "me")));
+	ck_assert(!event_public(classify(":irc.test 381 me :You are now an IRC operator", "me")));
+	ck_assert_str_eq(event_type_name(EV_WALLOPS), "wallops");
+	ck_assert_str_eq(event_type_name(EV_KILL), "kill");
+	/* too few parameters: shown raw, nothing half-filled */
+	ck_assert_int_eq(classify(":op!o@h KICK #ops", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h MODE #ops", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h INVITE me", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h WALLOPS", "me")->type, EV_RAW);
+	ck_assert_int_eq(classify(":op!o@h KILL", "me")->type, EV_RAW);
+}
+END_TEST
+
+START_TEST(event_moderation_numerics)
+{
+	static const struct {
+		const char *line, *text;
+		enum event_type type;
+	} t[] = {
+		{ ":s 381 me :You are now an IRC operator", "You are now an IRC operator", EV_SERVER },
+		{ ":s 221 me +iw", "Your user mode is +iw", EV_SERVER },
+		{ ":s 324 me #ops +klnt key 10", "Modes of #ops: +klnt key 10", EV_SERVER },
+		{ ":s 324 me #ops +", "Modes of #ops: +", EV_SERVER },
+		{ ":s 329 me #ops 1700000000", "#ops was created on 2023-11-14 22:13", EV_SERVER },
+		{ ":s 329 me #ops soon", "#ops was created on soon", EV_SERVER },
+		{ ":s 329 me #ops 99999999999999999999", "#ops was created on 99999999999999999999",
+		  EV_SERVER },
+		{ ":s 367 me #ops *!*@bad op 1700000000",
+		  "Ban on #ops: *!*@bad (set by op on 2023-11-14 22:13)", EV_SERVER },
+		{ ":s 367 me #ops *!*@bad", "Ban on #ops: *!*@bad", EV_SERVER },
+		{ ":s 367 me #ops", "Ban on #ops: ", EV_SERVER },
+		{ ":s 368 me #ops :End of Channel Ban List", "End of the ban list of #ops", EV_SERVER },
+		{ ":s 346 me #ops bob!*@* op 0", "Invite exception on #ops: bob!*@* (set by op on "
+		  "1970-01-01 00:00)", EV_SERVER },
+		{ ":s 471 me #ops :Cannot join channel (+l)",
+		  "Cannot join #ops: the channel is full (+l)", EV_ERROR },
+		{ ":s 473 me #ops :Cannot join channel (+i)",
+		  "Cannot join #ops: invite only (+i), an operator must /invite you", EV_ERROR },
+		{ ":s 474 me #ops :Cannot join channel (+b)",
+		  "Cannot join #ops: you are banned (+b)", EV_ERROR },
+		{ ":s 475 me #ops :Cannot join channel (+k)",
+		  "Cannot join #ops: wrong or missing key (+k), /join #ops KEY", EV_ERROR },
+		{ ":s 482 me #ops :You're not channel operator",
+		  "#ops: you are not a channel operator", EV_ERROR },
+		{ ":s 441 me bob #ops :They aren't on that channel", "bob is not on #ops", EV_ERROR },
+		{ ":s 443 me bob #ops :is already on channel", "bob is already on #ops", EV_ERROR },
+		{ ":s 442 me #ops :You're not on that channel", "You are not on #ops", EV_ERROR },
+		{ ":s 464 me :Password incorrect", "Password incorrect", EV_ERROR },
+		{ ":s 491 me :No O-lines for your host",
+		  "You cannot become an IRC operator from this host", EV_ERROR },
+		{ ":s 481 me :Permission Denied- You're not an IRC operator",
+		  "Permission denied: you are not an IRC operator", EV_ERROR },
+		/* a hostile server leaving parameters out gets blanks, not a crash */
+		{ ":s 441", " is not on ", EV_ERROR },
+	};
+
+	utc();
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		classify(t[i].line, "me");
+		ck_assert_msg(ev.type == t[i].type, "%s: type %d", t[i].line, ev.type);
+		ck_assert_msg(!strcmp(ev.text, t[i].text), "%s: \"%s\", expected \"%s\"",
+		    t[i].line, ev.text, t[i].text);
+	}
+}
+END_TEST
+
 /* --------------------------------------------------------------- render */
 
 static char rendered[4096];
@@ -420,13 +640,6 @@ show(const char *line, const char *current, bool color)
 	ev.time.tv_nsec = 0;
 	render_event(rendered, sizeof rendered, &ev, &ro);
 	return rendered;
-}
-
-static void
-utc(void)
-{
-	setenv("TZ", "UTC", 1);
-	tzset();
 }
 
 START_TEST(render_lines)
@@ -450,7 +663,7 @@ START_TEST(render_lines)
 	ck_assert_str_eq(show(":me!m@h NICK me2", NULL, false),
 	    "13:07 -!- You are now known as me2");
 	ck_assert_str_eq(show(":op!o@h KICK #ops bob :behave", NULL, false),
-	    "13:07 -!- bob was kicked from #ops by op (behave)");
+	    "13:07 -!- op kicked bob from #ops (behave)");
 	ck_assert_str_eq(show(":op!o@h TOPIC #ops :deploys at 5", NULL, false),
 	    "13:07 -!- op changed the topic of #ops to: deploys at 5");
 	ck_assert_str_eq(show(":irc.test 332 me #ops :deploys at 5", NULL, false),
@@ -460,6 +673,53 @@ START_TEST(render_lines)
 	ck_assert_str_eq(show(":irc.test 999 me x :y", NULL, false),
 	    "13:07 -!- [raw] :irc.test 999 me x :y");
 	ck_assert_str_eq(show("PING :x", NULL, false), "");
+}
+END_TEST
+
+START_TEST(render_moderation)
+{
+	utc();
+	ck_assert_str_eq(show(":op!o@h KICK #ops bob :behave", "#ops", false),
+	    "13:07 -!- op kicked bob from #ops (behave)");
+	ck_assert_str_eq(show(":op!o@h KICK #ops bob", "#ops", false),
+	    "13:07 -!- op kicked bob from #ops");
+	ck_assert_str_eq(show(":op!o@h KICK #ops ME :enough", "#ops", false),
+	    "13:07 -!- You were kicked from #ops by op (enough)");
+	ck_assert_str_eq(show(":op!o@h MODE #ops +o bob", NULL, false),
+	    "13:07 -!- op sets mode +o bob on #ops");
+	ck_assert_str_eq(show(":irc.test MODE #ops +nt", "#ops", false),
+	    "13:07 -!- irc.test sets mode +nt on #ops");
+	ck_assert_str_eq(show(":me MODE me :+i", NULL, false),
+	    "13:07 -!- You set mode +i on yourself");
+	ck_assert_str_eq(show(":irc.test MODE me :+o", NULL, false),
+	    "13:07 -!- irc.test sets mode +o on you");
+	ck_assert_str_eq(show("MODE me :+w", NULL, false),
+	    "13:07 -!- the server sets mode +w on you");
+	ck_assert_str_eq(show(":op!o@h INVITE me :#secret", NULL, false),
+	    "13:07 -!- op invites you to #secret");
+	ck_assert_str_eq(show(":op!o@h INVITE bob #secret", NULL, false),
+	    "13:07 -!- op invites bob to #secret");
+	ck_assert_str_eq(show(":op!o@h WALLOPS :restart at noon", NULL, false),
+	    "13:07 -op/wallops- restart at noon");
+	ck_assert_str_eq(show(":op!o@h KILL me :spam", NULL, false),
+	    "13:07 -!- You were killed by op (spam)");
+	ck_assert_str_eq(show(":op!o@h KILL bob :spam", NULL, false),
+	    "13:07 -!- op killed bob (spam)");
+	ck_assert_str_eq(show(":s 482 me #ops :You're not channel operator", NULL, false),
+	    "13:07 -!- Error: #ops: you are not a channel operator");
+	ck_assert_str_eq(show(":s 367 me #ops *!*@bad op 1700000000", NULL, false),
+	    "13:07 -!- Ban on #ops: *!*@bad (set by op on 2023-11-14 22:13)");
+	/* being kicked or killed is marked like an error */
+	show(":op!o@h KICK #ops me :x", "#ops", true);
+	ck_assert_ptr_nonnull(strstr(rendered, "\033[1;31m-!-"));
+	show(":op!o@h KICK #ops bob :x", "#ops", true);
+	ck_assert_ptr_null(strstr(rendered, "\033[1;31m-!-"));
+	/* hostile text in every new field stays clean */
+	ck_assert_str_eq(show(":o\033p!o@h KICK #o\033ps m\033e :r\033", NULL, false),
+	    "13:07 -!- o\xef\xbf\xbdp kicked m\xef\xbf\xbd" "e from #o\xef\xbf\xbdps "
+	    "(r\xef\xbf\xbd)");
+	ck_assert_str_eq(show(":op!o@h WALLOPS :\033[2J", NULL, false),
+	    "13:07 -op/wallops- \xef\xbf\xbd[2J");
 }
 END_TEST
 
@@ -569,6 +829,47 @@ START_TEST(json_events)
 }
 END_TEST
 
+START_TEST(json_moderation)
+{
+	classify(":op!o@h KICK #ops me :enough", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"kick\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":\"#ops\",\"text\":\"enough\",\"nick\":\"me\"}\n");
+	classify(":op!o@h MODE #ops +o-v bob bob", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"mode\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":\"#ops\",\"text\":\"+o-v bob bob\"}\n");
+	classify(":op!o@h INVITE me :#secret", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"invite\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":\"#secret\",\"text\":null,\"nick\":\"me\"}\n");
+	classify(":op!o@h WALLOPS :restart \"soon\"", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"wallops\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":null,\"text\":\"restart \\\"soon\\\"\"}\n");
+	classify(":op!o@h KILL bob :spam", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_ptr_nonnull(strstr(json_of(&ev),
+	    "\"type\":\"kill\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"op\","
+	    "\"target\":null,\"text\":\"spam\",\"nick\":\"bob\"}\n"));
+	classify(":s 474 me #ops :Cannot join channel (+b)", "me");
+	ev.time.tv_sec = 0;
+	ev.time.tv_nsec = 0;
+	ck_assert_ptr_nonnull(strstr(json_of(&ev),
+	    "\"type\":\"error\",\"time\":\"1970-01-01T00:00:00.000Z\",\"from\":\"s\","
+	    "\"target\":null,\"text\":\"Cannot join #ops: you are banned (+b)\"}\n"));
+}
+END_TEST
+
 /*
  * Random lines from a hostile server: whatever parses must classify,
  * render to clean UTF-8 without control characters, and encode to JSON
@@ -578,6 +879,7 @@ START_TEST(hostile_random)
 {
 	static const char *const pieces[] = {
 		":", "!", "@", " ", "PRIVMSG", "NOTICE", "JOIN", "KICK", "332", "404",
+		"MODE", "INVITE", "WALLOPS", "KILL", "367", "329", "324", "+o", "-v",
 		"999", "001", "#c", "me", "\001ACTION", "\001", "\033[2J", "\xff",
 		"\xc3", "\xed\xa0\x80", "\xe2\x82\xac", "\x03" "12,4", "\x02", "x",
 	};
@@ -634,7 +936,7 @@ START_TEST(chans_members)
 	ck_assert_uint_eq(cs.n, 2);
 	c = chans_find(&cs, "#ops");
 	c->names_fresh = true;
-	ck_assert_int_eq(chans_names(c, "@alice +bob  carol dave!d@h"), 0);
+	ck_assert_int_eq(chans_names(&cs, c, "@alice +bob  carol dave!d@h"), 0);
 	ck_assert_uint_eq(c->nnicks, 4);
 	ck_assert_str_eq(c->nicks[0], "alice");
 	ck_assert_str_eq(c->nicks[3], "dave");
@@ -649,12 +951,122 @@ START_TEST(chans_members)
 	ck_assert_uint_eq(c->nnicks, 2);
 	/* a fresh NAMES reply replaces the list */
 	c->names_fresh = true;
-	chans_names(c, "zed");
+	chans_names(&cs, c, "zed");
 	ck_assert_uint_eq(c->nnicks, 1);
 	chans_remove(&cs, "#OPS");
 	ck_assert_uint_eq(cs.n, 1);
 	ck_assert_str_eq(cs.v[0].name, "#dev");
 	ck_assert_str_eq(cs.v[0].key, "key");
+	chans_free(&cs);
+}
+END_TEST
+
+/* nick's prefixes in c, "-" when not a member */
+static const char *
+pfx(const struct chan *c, const char *nick)
+{
+	const char *p = chans_prefix_of(c, nick);
+
+	return p != NULL ? p : "-";
+}
+
+static void
+mode(struct chans *cs, struct chan *c, const char *modes, const char *const *params)
+{
+	int n = 0;
+
+	while (params[n] != NULL)
+		n++;
+	chans_mode(cs, c, modes, params, n);
+}
+
+START_TEST(chans_prefixes)
+{
+	struct chans cs;
+	struct chan *c;
+
+	chans_init(&cs);
+	/* a server that says nothing has (ov)@+ */
+	ck_assert_str_eq(cs.modes.prefix_modes, "ov");
+	ck_assert_str_eq(cs.modes.prefix_chars, "@+");
+	c = chans_add(&cs, "#ops", NULL);
+	c->names_fresh = true;
+	/* multi-prefix "@+"; "~" is not this server's, so only stripped */
+	ck_assert_int_eq(chans_names(&cs, c, "@alice +bob @+carol dave ~eve +@fred!f@h"), 0);
+	ck_assert_uint_eq(c->nnicks, 6);
+	ck_assert_str_eq(pfx(c, "alice"), "@");
+	ck_assert_str_eq(pfx(c, "BOB"), "+");
+	ck_assert_str_eq(pfx(c, "carol"), "@+");
+	ck_assert_str_eq(pfx(c, "dave"), "");
+	ck_assert_str_eq(pfx(c, "eve"), "");
+	ck_assert_str_eq(pfx(c, "fred"), "@+");	/* kept in PREFIX order */
+	ck_assert_str_eq(pfx(c, "nobody"), "-");
+
+	/* MODE: prefix modes take their nick, others their parameter (or not) */
+	mode(&cs, c, "+o", (const char *const[]){ "bob", NULL });
+	ck_assert_str_eq(pfx(c, "bob"), "@+");
+	mode(&cs, c, "-v+v", (const char *const[]){ "bob", "dave", NULL });
+	ck_assert_str_eq(pfx(c, "bob"), "@");
+	ck_assert_str_eq(pfx(c, "dave"), "+");
+	mode(&cs, c, "+lo", (const char *const[]){ "10", "dave", NULL });
+	ck_assert_str_eq(pfx(c, "dave"), "@+");
+	mode(&cs, c, "-l+o", (const char *const[]){ "eve", NULL });
+	ck_assert_str_eq(pfx(c, "eve"), "@");
+	mode(&cs, c, "+b-o+k", (const char *const[]){ "x!*@*", "alice", "key", NULL });
+	ck_assert_str_eq(pfx(c, "alice"), "");
+	mode(&cs, c, "-oo", (const char *const[]){ "carol", "FRED", NULL });
+	ck_assert_str_eq(pfx(c, "carol"), "+");
+	ck_assert_str_eq(pfx(c, "fred"), "+");
+	/* hostile: missing parameters, strangers, junk characters */
+	mode(&cs, c, "+oooov", (const char *const[]){ "ghost", NULL });
+	mode(&cs, c, "+\xff" "1 -", (const char *const[]){ NULL });
+	ck_assert_str_eq(pfx(c, "ghost"), "-");
+	ck_assert_uint_eq(c->nnicks, 6);
+
+	/* prefixes move with the member: renames, and removals that reorder */
+	ck_assert_int_eq(chans_rename(&cs, "bob", "robert"), 0);
+	ck_assert_str_eq(pfx(c, "robert"), "@");
+	chans_member_del(c, "alice");
+	ck_assert_str_eq(pfx(c, "robert"), "@");
+	ck_assert_str_eq(pfx(c, "dave"), "@+");
+	ck_assert_str_eq(pfx(c, "carol"), "+");
+	ck_assert_str_eq(pfx(c, "eve"), "@");
+	ck_assert_str_eq(pfx(c, "fred"), "+");
+	ck_assert_int_eq(chans_member_add(c, "newbie"), 0);
+	ck_assert_str_eq(pfx(c, "newbie"), "");
+
+	/* another server's PREFIX and CHANMODES */
+	ck_assert_int_eq(chans_set_prefix(&cs, "(qaohv)~&@%+"), 0);
+	ck_assert_int_eq(chans_set_chanmodes(&cs, "beI,kf,lj,psmntirRcOAQKVCuzNSMTGZ"), 0);
+	c->names_fresh = true;
+	ck_assert_int_eq(chans_names(&cs, c, "~&al %bo +cy"), 0);
+	ck_assert_uint_eq(c->nnicks, 3);
+	ck_assert_str_eq(pfx(c, "al"), "~&");
+	ck_assert_str_eq(pfx(c, "bo"), "%");
+	mode(&cs, c, "+jh-q", (const char *const[]){ "3:5", "cy", "al", NULL });
+	ck_assert_str_eq(pfx(c, "cy"), "%+");
+	ck_assert_str_eq(pfx(c, "al"), "&");
+	/* bad values change nothing */
+	ck_assert_int_eq(chans_set_prefix(&cs, "(ov)@"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "ov@+"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(o1)@+"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(oo)@+"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(ov)@a"), -EINVAL);
+	ck_assert_int_eq(chans_set_prefix(&cs, "(abcdefghi)!\"#$%&'*+"), -EINVAL);
+	ck_assert_int_eq(chans_set_chanmodes(&cs, "b,k,l,i m"), -EINVAL);
+	ck_assert_str_eq(cs.modes.prefix_chars, "~&@%+");
+	ck_assert_str_eq(cs.modes.param_always, "beIkf");
+	ck_assert_str_eq(cs.modes.param_set, "lj");
+	/* "PREFIX=()" or "PREFIX=": no prefixes at all */
+	ck_assert_int_eq(chans_set_prefix(&cs, "()"), 0);
+	ck_assert_str_eq(cs.modes.prefix_chars, "");
+	c->names_fresh = true;
+	ck_assert_int_eq(chans_names(&cs, c, "@al"), 0);
+	ck_assert_str_eq(pfx(c, "al"), "");
+	/* a lost connection forgets the server's ways */
+	chans_reset(&cs);
+	ck_assert_str_eq(cs.modes.prefix_chars, "@+");
+	ck_assert_str_eq(cs.modes.param_set, "l");
 	chans_free(&cs);
 }
 END_TEST
@@ -678,6 +1090,27 @@ START_TEST(complete_nicks)
 	ck_assert_str_eq(c.text, "[x]: ");
 	/* only the text before the cursor counts */
 	ck_assert_uint_eq(complete_nick(&c, "bo and more", 2, nicks, 4), 1);
+}
+END_TEST
+
+START_TEST(complete_commands)
+{
+	struct complete c;
+
+	ck_assert_uint_eq(complete_command(&c, "/kic", 4), 1);
+	ck_assert_str_eq(c.text, "/kick ");
+	ck_assert_uint_eq(complete_command(&c, "/ki", 3), 2);
+	ck_assert_str_eq(c.text, "/ki");
+	ck_assert_uint_eq(complete_command(&c, "/DEV", 4), 1);
+	ck_assert_str_eq(c.text, "/devoice ");
+	ck_assert_uint_eq(complete_command(&c, "/unb", 4), 1);
+	ck_assert_str_eq(c.text, "/unban ");
+	ck_assert_uint_eq(complete_command(&c, "/inv", 4), 1);
+	ck_assert_str_eq(c.text, "/invite ");
+	/* /op and /oper: as far as they agree */
+	ck_assert_uint_eq(complete_command(&c, "/o", 2), 2);
+	ck_assert_str_eq(c.text, "/op");
+	ck_assert_uint_eq(complete_command(&c, "/zz", 3), 0);
 }
 END_TEST
 
@@ -857,6 +1290,84 @@ START_TEST(session_tracks_others)
 	ck_assert_str_eq(sess.want_nick, "alicia");
 	ck_assert(feed(":op!o@h KICK #ops alicia :out") & SESS_LEFT);
 	ck_assert_ptr_null(chans_find(&sess.chans, "#ops"));
+}
+END_TEST
+
+START_TEST(session_isupport_and_prefixes)
+{
+	struct chan *c;
+
+	ck_assert_int_eq(session_modes_per_line(&sess), 3);
+	session_join(&sess, "#ops", NULL);
+	feed(":irc.test 001 alice :Welcome");
+	feed(":irc.test 005 alice NICKLEN=30 PREFIX=(qov)~@+ MODES=4 CHANMODES=b,k,l,nt "
+	    ":are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), 4);
+	ck_assert_str_eq(sess.chans.modes.prefix_chars, "~@+");
+	feed(":alice!a@h JOIN #ops");
+	c = chans_find(&sess.chans, "#ops");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "");
+	feed(":irc.test 353 alice = #ops :~@alice +bob carol");
+	feed(":irc.test 366 alice #ops :End of /NAMES list.");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "~@");
+	ck_assert_str_eq(chans_prefix_of(c, "bob"), "+");
+	ck_assert_uint_eq(feed(":alice!a@h MODE #ops +lo 5 carol"), 0);
+	ck_assert_str_eq(chans_prefix_of(c, "carol"), "@");
+	feed(":bob!b@h MODE #ops -q+v alice alice");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "@+");
+	/* user modes and strangers' channels touch nothing */
+	feed(":alice MODE alice :+i");
+	feed(":x!x@h MODE #elsewhere +o alice");
+	feed(":x!x@h MODE #ops");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "@+");
+	/* a second NAMES reply replaces the list, prefixes included */
+	feed(":irc.test 353 alice = #ops :alice @carol");
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "");
+	ck_assert_ptr_null(chans_prefix_of(c, "bob"));
+	/* "MODES" without a value: the line length is the limit */
+	feed(":irc.test 005 alice MODES :are supported by this server");
+	ck_assert_int_gt(session_modes_per_line(&sess), 10);
+	feed(":irc.test 005 alice MODES=-2 :are supported by this server");
+	ck_assert_int_gt(session_modes_per_line(&sess), 10);
+	feed(":irc.test 005 alice MODES=99999999999999999999999 :are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), SESSION_MODES_NOLIMIT);
+	feed(":irc.test 005 alice MODES=5x :are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), SESSION_MODES_NOLIMIT);
+	feed(":irc.test 005 alice MODES=6 :are supported by this server");
+	ck_assert_int_eq(session_modes_per_line(&sess), 6);
+	/* the next server starts from the defaults again */
+	session_reset(&sess);
+	ck_assert_int_eq(session_modes_per_line(&sess), 3);
+	ck_assert_str_eq(sess.chans.modes.prefix_chars, "@+");
+}
+END_TEST
+
+START_TEST(session_kicked_stays_out)
+{
+	unsigned f;
+
+	session_join(&sess, "#ops", NULL);
+	session_join(&sess, "#dev", NULL);
+	feed(":irc.test 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "JOIN #ops|JOIN #dev|");
+	feed(":alice!a@h JOIN #ops");
+	feed(":alice!a@h JOIN #dev");
+	f = feed(":op!o@h KICK #ops Alice :behave");
+	ck_assert(f & SESS_LEFT);
+	ck_assert_str_eq(sess.chan, "#ops");
+	ck_assert_ptr_null(chans_find(&sess.chans, "#ops"));
+	/* after a reconnect only the other channel is joined again */
+	session_reset(&sess);
+	feed(":irc.test 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "JOIN #dev|");
+	/* a kick without a reason, and one with too few parameters */
+	feed(":alice!a@h JOIN #dev");
+	ck_assert_uint_eq(feed(":op!o@h KICK #dev"), 0);
+	ck_assert_ptr_nonnull(chans_find(&sess.chans, "#dev"));
+	ck_assert(feed(":op!o@h KICK #dev alice") & SESS_LEFT);
+	session_reset(&sess);
+	feed(":irc.test 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "");
 }
 END_TEST
 
@@ -1074,6 +1585,8 @@ main(void)
 	tcase_add_test(tc, cmd_messages);
 	tcase_add_test(tc, cmd_others);
 	tcase_add_test(tc, cmd_to_irc);
+	tcase_add_test(tc, cmd_moderation);
+	tcase_add_test(tc, cmd_op_long_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("split");
@@ -1086,10 +1599,13 @@ main(void)
 	tcase_add_test(tc, event_messages);
 	tcase_add_test(tc, event_channel_changes);
 	tcase_add_test(tc, event_numerics);
+	tcase_add_test(tc, event_moderation);
+	tcase_add_test(tc, event_moderation_numerics);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("render");
 	tcase_add_test(tc, render_lines);
+	tcase_add_test(tc, render_moderation);
 	tcase_add_test(tc, render_own);
 	tcase_add_test(tc, render_hostile_text);
 	tcase_add_test(tc, render_colors);
@@ -1097,12 +1613,15 @@ main(void)
 
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_events);
+	tcase_add_test(tc, json_moderation);
 	tcase_add_test(tc, hostile_random);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("chans");
 	tcase_add_test(tc, chans_members);
+	tcase_add_test(tc, chans_prefixes);
 	tcase_add_test(tc, complete_nicks);
+	tcase_add_test(tc, complete_commands);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("session");
@@ -1112,6 +1631,8 @@ main(void)
 	tcase_add_test(tc, session_nick_too_long);
 	tcase_add_test(tc, session_refusals);
 	tcase_add_test(tc, session_tracks_others);
+	tcase_add_test(tc, session_isupport_and_prefixes);
+	tcase_add_test(tc, session_kicked_stays_out);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("opts");

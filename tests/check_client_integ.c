@@ -1191,6 +1191,91 @@ START_TEST(test_hostile_server)
 }
 END_TEST
 
+/* the JSON event of type whose key holds value (the last such), or NULL */
+static const struct jobj *
+json_find(struct kid *k, const char *type, const char *key, const char *value)
+{
+	static struct jobj ev[256];
+	const struct jobj *found = NULL;
+	int n = json_lines(k, ev, 256);
+
+	for (int i = 0; i < n && i < 256; i++)
+		if (!strcmp(jget(&ev[i], "type"), type) && jget(&ev[i], key) != NULL &&
+		    !strcmp(jget(&ev[i], key), value))
+			found = &ev[i];
+	return found;
+}
+
+/*
+ * Moderation as a listening script sees it, from a scripted server: modes,
+ * an invitation, wallops, kicks (our own last), moderation errors, and
+ * lines cut short. A channel we were kicked from is not joined again when
+ * the client reconnects.
+ */
+START_TEST(test_listen_moderation)
+{
+	int port, lfd = fake_listen(&port), fd;
+	struct sbuf got = { 0 };
+	const struct jobj *e;
+	struct kid *l;
+
+	l = kid_run("listener", (const char *[]){ "-s", port_arg(port), "-n", "lis", "-c",
+	    "#ops,#dev", "--listen", "--json", NULL }, NULL, false);
+	fd = fake_accept(lfd, l);
+	fake_expect(fd, &got, "USER ", l);
+	FAKE(fd, ":fake 001 lis :Welcome lis!u@h\r\n"
+	    ":fake 005 lis PREFIX=(ov)@+ MODES=3 CHANMODES=b,k,l,imnt :are supported\r\n");
+	fake_expect(fd, &got, "JOIN #dev", l);
+	FAKE(fd, ":lis!u@h JOIN #ops\r\n:fake 353 lis = #ops :@op lis +bob\r\n"
+	    ":fake 366 lis #ops :End of /NAMES list.\r\n:lis!u@h JOIN #dev\r\n");
+	FAKE(fd, ":op!o@h MODE #ops +ov lis bob\r\n");
+	FAKE(fd, ":op!o@h INVITE lis :#secret\r\n");
+	FAKE(fd, ":op!o@h WALLOPS :maintenance at noon\r\n");
+	FAKE(fd, ":op!o@h KICK #ops bob :flooding\r\n");
+	FAKE(fd, ":op!o@h KICK #ops\r\n:op!o@h MODE\r\n:op!o@h INVITE lis\r\n"
+	    ":fake 367 lis\r\n:fake 482\r\n:op!o@h MODE #ops +oooooooo\r\n");
+	FAKE(fd, ":fake 482 lis #ops :You're not channel operator\r\n");
+	FAKE(fd, ":op!o@h KICK #ops lis :bye now\r\n");
+	FAKE(fd, ":op!o@h PRIVMSG lis :the end\r\n");
+	json_expect(l, "message", "op", "the end", T_LONG);
+	C_ASSERT(!kid_exited(l), "the client died");
+
+	e = json_find(l, "mode", "text", "+ov lis bob");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "from"), "op") && !strcmp(jget(e, "target"), "#ops"),
+	    "no mode event for +ov lis bob");
+	e = json_find(l, "invite", "target", "#secret");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "from"), "op") && !strcmp(jget(e, "nick"), "lis"),
+	    "no invite event to #secret for lis");
+	json_expect(l, "wallops", "op", "maintenance at noon", 0);
+	e = json_find(l, "kick", "nick", "bob");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "text"), "flooding") &&
+	    !strcmp(jget(e, "target"), "#ops"), "no kick event for bob");
+	e = json_find(l, "kick", "nick", "lis");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "from"), "op") && !strcmp(jget(e, "text"), "bye now"),
+	    "no kick event for lis");
+	json_expect(l, "error", "fake", "#ops: you are not a channel operator", 0);
+
+	/* the server goes away; back, the client rejoins #dev but not #ops */
+	close(fd);
+	free(got.p);
+	memset(&got, 0, sizeof got);
+	fd = fake_accept(lfd, l);
+	fake_expect(fd, &got, "USER ", l);
+	FAKE(fd, ":fake 001 lis :Welcome lis!u@h\r\nPING :after-welcome\r\n");
+	/* the JOINs go out with the welcome, before the PONG */
+	fake_expect(fd, &got, "PONG :after-welcome", l);
+	C_ASSERT(has(&got, "JOIN #dev"), "#dev was not rejoined: %s", got.p);
+	C_ASSERT(!has(&got, "JOIN #ops"), "the channel we were kicked from was rejoined: %s", got.p);
+
+	kill(l->pid, SIGTERM);
+	fake_expect(fd, &got, "QUIT :Leaving", l);
+	close(fd);
+	kid_expect_exit(l, 0, T_LONG);
+	free(got.p);
+	close(lfd);
+}
+END_TEST
+
 /* --------------------------------------------- the interactive terminal */
 
 /*
@@ -1551,6 +1636,53 @@ START_TEST(test_interactive_ctrl_c)
 }
 END_TEST
 
+/*
+ * Moderation at the terminal, from a scripted server: our prefix in the
+ * prompt follows NAMES and MODE, /op goes out in MODES-sized lines, and a
+ * kick says who and why and takes the channel away.
+ */
+START_TEST(test_interactive_moderation)
+{
+	int port, lfd = fake_listen(&port), fd;
+	struct sbuf got = { 0 };
+	struct term t = { 0 };
+
+	vt_init(&t.vt);
+	t.k = kid_run_pty("interactive", (const char *[]){ "-s", port_arg(port), "-n", "alice",
+	    "-c", "#ops", NULL }, VT_ROWS, VT_COLS);
+	fd = fake_accept(lfd, t.k);
+	fake_expect(fd, &got, "USER ", t.k);
+	FAKE(fd, ":fake 001 alice :Welcome alice!a@h\r\n"
+	    ":fake 005 alice PREFIX=(ov)@+ MODES=3 :are supported\r\n");
+	fake_expect(fd, &got, "JOIN #ops", t.k);
+	FAKE(fd, ":alice!a@h JOIN #ops\r\n:fake 353 alice = #ops :@alice bob\r\n"
+	    ":fake 366 alice #ops :End of /NAMES list.\r\n");
+	term_expect_input(&t, "[@#ops]", 8, T_SHORT);
+	FAKE(fd, ":bob!b@h MODE #ops -o+v alice alice\r\n");
+	term_expect_input(&t, "[+#ops]", 8, T_SHORT);
+	term_expect_row(&t, "bob sets mode -o+v alice alice on #ops", T_SHORT);
+	FAKE(fd, ":bob!b@h MODE #ops +o alice\r\n");
+	term_expect_input(&t, "[@#ops]", 8, T_SHORT);
+
+	type(&t, "/op bob carol dave eve\r");
+	fake_expect(fd, &got, "MODE #ops +ooo bob carol dave\r\nMODE #ops +o eve\r\n", t.k);
+	type(&t, "/kick\r");
+	term_expect_row(&t, "usage: /kick NICK [reason]", T_SHORT);
+	type(&t, "/ban carol\r");
+	fake_expect(fd, &got, "MODE #ops +b carol!*@*\r\n", t.k);
+
+	FAKE(fd, ":bob!b@h KICK #ops alice :take a break\r\n");
+	term_expect_row(&t, "You were kicked from #ops by bob (take a break)", T_SHORT);
+	term_expect_input(&t, ">", 2, T_SHORT);
+	type(&t, "/quit\r");
+	fake_expect(fd, &got, "QUIT :Leaving", t.k);
+	close(fd);
+	kid_expect_exit(t.k, 0, T_LONG);
+	free(got.p);
+	close(lfd);
+}
+END_TEST
+
 /* ------------------------------------------------------------- ngircd */
 
 static const char *
@@ -1678,10 +1810,12 @@ main(void)
 	tcase_add_test(tc, test_listen_text);
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_hostile_server);
+	tcase_add_test(tc, test_listen_moderation);
 
 	tc = h_tcase(su, "interactive", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_interactive_pty);
 	tcase_add_test(tc, test_interactive_ctrl_c);
+	tcase_add_test(tc, test_interactive_moderation);
 
 	tc = h_tcase(su, "ngircd", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_ngircd);

@@ -113,6 +113,10 @@ assert_defaults(const struct conf *c)
 	ck_assert_int_eq(c->nopers, 0);
 	ck_assert_ptr_null(c->opers);
 	ck_assert(!c->oper_override);
+	ck_assert_ptr_null(c->admin_location);
+	ck_assert_ptr_null(c->admin_description);
+	ck_assert_ptr_null(c->admin_email);
+	ck_assert_int_eq(c->whowas_history, 500);
 }
 
 /*
@@ -250,6 +254,16 @@ START_TEST(test_small_things)
 	ck_assert_int_eq(c.nick_len, 9);
 	ck_assert_int_eq(c.inbox_size, 64);
 	ck_assert_str_eq(c.listen[0], "[::1]:1");
+	/* channel defaults: modes with or without '+', "" for none */
+	ck_assert_str_eq(c.default_channel_modes, "nt");
+	ck_assert_int_eq(c.max_list_entries, 100);
+	ck_assert_int_eq(load_text(&c, "default_channel_modes = \"+nst\";\n"
+	    "max_list_entries = 3;\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_str_eq(c.default_channel_modes, "+nst");
+	ck_assert_int_eq(c.max_list_entries, 3);
+	ck_assert_int_eq(load_text(&c, "default_channel_modes = \"\";\n", err, sizeof err,
+	    NULL, 0), 0);
+	ck_assert_str_eq(c.default_channel_modes, "");
 	conf_free(&c);
 }
 END_TEST
@@ -310,6 +324,10 @@ START_TEST(test_out_of_range)
 	assert_load_error("network = \"\";\n", 1,
 	    "network must be 1 to 32 characters without spaces");
 	assert_load_error("listen = [];\n", 1, "listen must have 1 to 16 entries");
+	assert_load_error("default_channel_modes = \"ntk\";\n", 1, "default_channel_modes "
+	    "must be channel modes among i, m, n, p, s and t (e.g. \"nt\")");
+	assert_load_error("max_list_entries = 0;\n", 1,
+	    "max_list_entries must be between 1 and 10000");
 }
 END_TEST
 
@@ -610,6 +628,51 @@ START_TEST(test_admin_only)
 }
 END_TEST
 
+/* admin_info: the ADMIN command's text, apart from the admin queue */
+START_TEST(test_admin_info)
+{
+	struct conf c;
+	char err[256], diff[256];
+
+	conf_init_defaults(&c);
+	ck_assert_int_eq(load_text(&c, "admin_info = {\n  location = \"Basement, Oulu\";\n"
+	    "  description = \"Run by the chat team\";\n  email = \"chat@example.org\";\n};\n"
+	    "whowas_history = 0;\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_str_eq(c.admin_location, "Basement, Oulu");
+	ck_assert_str_eq(c.admin_description, "Run by the chat team");
+	ck_assert_str_eq(c.admin_email, "chat@example.org");
+	ck_assert_int_eq(c.whowas_history, 0);
+	ck_assert_int_eq(c.admin_queue_key, 0x53434d51);	/* the queue is not touched */
+	{
+		struct conf d;
+
+		conf_init_defaults(&d);
+		conf_diff(&d, &c, diff, sizeof diff);
+		ck_assert_str_eq(diff, "admin_location, admin_description, admin_email, "
+		    "whowas_history");
+		conf_free(&d);
+	}
+	conf_free(&c);
+
+	/* "" is unset */
+	conf_init_defaults(&c);
+	ck_assert_int_eq(load_text(&c, "admin_info = { email = \"\"; };\n", err, sizeof err,
+	    NULL, 0), 0);
+	ck_assert_ptr_null(c.admin_email);
+	conf_free(&c);
+
+	assert_load_error("admin_info = {\n  phone = \"123\";\n};\n", 2,
+	    "unknown setting 'admin_info.phone'");
+	assert_load_error("admin_info = {\n  email = 5;\n};\n", 2,
+	    "admin_info.email must be a string");
+	assert_load_error("admin_info = {\n  location = \"a\\nb\";\n};\n", 2,
+	    "admin_info.location must be at most 200 characters on one line");
+	assert_load_error("admin_info = \"x\";\n", 1, "admin_info must be a group");
+	assert_load_error("whowas_history = 100001;\n", 1,
+	    "whowas_history must be between 0 and 100000");
+}
+END_TEST
+
 START_TEST(test_diff)
 {
 	struct conf a, b;
@@ -699,7 +762,8 @@ START_TEST(test_example_conf)
 		"registration_timeout", "ping_interval", "ping_timeout",
 		"stall_timeout", "ring_size", "inbox_size", "log_level", "admin",
 		"max_clients_per_ip", "flood_rate", "flood_burst", "flood_queue",
-		"limits_exempt", "user", "group", "opers", "oper_override",
+		"limits_exempt", "user", "group",
+		"admin_info", "whowas_history", "opers", "oper_override",
 	};
 	struct conf c;
 	char path[4096], err[512], line[1024], want[64];
@@ -1191,6 +1255,7 @@ config_suite(void)
 	tcase_add_test(tc, test_opers);
 	tcase_add_test(tc, test_opers_limits);
 	tcase_add_test(tc, test_admin_only);
+	tcase_add_test(tc, test_admin_info);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_example_conf);
 	suite_add_tcase(s, tc);

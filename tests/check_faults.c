@@ -1398,8 +1398,10 @@ START_TEST(test_hostile_lines)
 	size_t k;
 
 	H_ASSERT(m != NULL, "out of memory");
-	cli_join(x, "#h");
+	/* the observer holds the channel: the hostile client's KICK and MODE
+	 * are refused, not obeyed */
 	cli_join(o, "#h");
+	cli_join(x, "#h");
 	/* generated: overlong, many params, names at and beyond their limits */
 	{
 		char *p;
