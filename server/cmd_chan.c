@@ -72,16 +72,20 @@ chan_topic(struct reply *r, const struct dir_chan *c, bool say_none)
 		RPL(r, RPL_NOTOPIC, c->name);
 }
 
-/* may slot (membership m, or NULL) act as an operator of c? */
+/* may slot (membership m, or NULL) act as an operator of c? A channel
+ * operator may; so may an IRC operator where oper_override allows it,
+ * which is logged each time it is used */
 static bool
 chan_privileged(const struct dirsvc *ds, uint32_t slot, const struct dir_member *m,
     const char *what, const struct dir_chan *c)
 {
-	(void)ds;
-	(void)slot;
-	(void)what;
-	(void)c;
-	return m != NULL && (m->flags & DIR_MEMBER_OP);
+	if (m != NULL && (m->flags & DIR_MEMBER_OP))
+		return true;
+	if (!cmd_user_oper_override(ds, slot))
+		return false;
+	log_notice("%s used oper override for %s on %s", ds->dir.users[slot].nick, what,
+	    c->name);
+	return true;
 }
 
 /* slot leaves c (PART, KICK): the members and slot itself see line */
@@ -388,8 +392,13 @@ chan_mode_change(struct dirsvc *ds, struct reply *r, const struct cmd_req *q,
 	for (const char *p = unknown; *p != '\0'; p++)
 		if (*p > ' ' && *p < 0x7f && *p != ':')
 			RPL(r, ERR_UNKNOWNMODE, *p);
-	/* queries are anyone's (but e and I); changes an operator's */
-	who.privileged = chan_privileged(ds, q->slot, m, "MODE", c);
+	/* queries are anyone's (but e and I); changes an operator's; an
+	 * override is logged only when it changes something */
+	bool changes = false;
+	for (int i = 0; i < n && !changes; i++)
+		changes = v[i].param != NULL || strchr("beI", v[i].letter) == NULL;
+	who.privileged = changes ? chan_privileged(ds, q->slot, m, "MODE", c) :
+	    (m != NULL && (m->flags & DIR_MEMBER_OP)) || cmd_user_oper_override(ds, q->slot);
 	na = chanmode_apply(&ds->dir, c, &who, v, n, (uint32_t)ds->cfg->max_list_entries, r,
 	    applied);
 	cmd_chan_mode_echo(ds, c, q->slot, applied, na);

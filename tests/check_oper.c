@@ -446,6 +446,41 @@ START_TEST(test_kill_not_oper)
 }
 END_TEST
 
+/* ------------------------------------------------------- oper_override */
+
+/* an operator acts as channel operator only where oper_override says so */
+START_TEST(test_oper_override)
+{
+	for (int on = 0; on < 2; on++) {
+		struct fx f;
+		struct irc_msg m;
+		struct cli *owner, *op;
+
+		fx_start(&f, on ? OPERS_CONF "oper_override = true;\n" : OPERS_CONF);
+		owner = cli_new(f.s, "owner");
+		op = cli_new(f.s, "op");
+		cli_join(owner, "#own");
+		cli_join(op, "#own");
+		EXPECT_FROM(owner, "JOIN", "op", NULL);
+		oper_up(op, "alice", "secret");
+		cli_send(op, "MODE #own +m");
+		if (!on) {
+			EXPECT(op, "482", &m);
+			cli_send(op, "KICK #own owner :no");
+			EXPECT(op, "482", &m);
+		} else {
+			EXPECT_FROM(owner, "MODE", "op", &m);
+			H_ASSERT(!strcmp(msg_param(&m, 1), "+m"), "MODE %s", msg_param(&m, 1));
+			cli_send(op, "KICK #own owner :override");
+			EXPECT_FROM(owner, "KICK", "op", &m);
+			H_ASSERT(log_has(f.s, "used oper override for KICK on #own"),
+				 "the override was not logged");
+		}
+		fx_stop(&f);
+	}
+}
+END_TEST
+
 /* --------------------------------------------------------------- WALLOPS */
 
 START_TEST(test_wallops)
@@ -665,6 +700,7 @@ int main(void)
 	tcase_add_test(tc, test_kill);
 	tcase_add_test(tc, test_kill_long_reason);
 	tcase_add_test(tc, test_kill_not_oper);
+	tcase_add_test(tc, test_oper_override);
 	tcase_add_test(tc, test_wallops);
 	tcase_add_test(tc, test_rehash);
 
