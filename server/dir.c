@@ -27,6 +27,26 @@ dir_init(struct dir *d, uint32_t nslots)
 	return 0;
 }
 
+/* what a channel record holds besides itself */
+static void
+dir_chan_clear(struct dir_chan *c)
+{
+	free(c->topic);
+	c->topic = NULL;
+	free(c->members);
+	c->members = NULL;
+	c->cap = c->nmembers = 0;
+	for (int l = 0; l < DIR_NLISTS; l++) {
+		for (uint32_t i = 0; i < c->lists[l].n; i++)
+			free(c->lists[l].v[i].mask);
+		free(c->lists[l].v);
+		c->lists[l] = (struct dir_masklist){ 0 };
+	}
+	free(c->invites);
+	c->invites = NULL;
+	c->ninvites = 0;
+}
+
 void
 dir_free(struct dir *d)
 {
@@ -39,8 +59,7 @@ dir_free(struct dir *d)
 			free(d->users[i].away);
 		}
 	for (uint32_t i = 0; i < d->nchans_alloc; i++) {
-		free(d->chans[i]->members);
-		free(d->chans[i]->topic);
+		dir_chan_clear(d->chans[i]);
 		free(d->chans[i]);
 	}
 	free(d->users);
@@ -223,20 +242,7 @@ static void
 dir_chan_destroy(struct dir *d, struct dir_chan *c)
 {
 	HASH_DEL(d->channels, c);
-	free(c->topic);
-	c->topic = NULL;
-	free(c->members);
-	c->members = NULL;
-	c->cap = c->nmembers = 0;
-	for (int l = 0; l < DIR_NLISTS; l++) {
-		for (uint32_t i = 0; i < c->lists[l].n; i++)
-			free(c->lists[l].v[i].mask);
-		free(c->lists[l].v);
-		c->lists[l] = (struct dir_masklist){ 0 };
-	}
-	free(c->invites);
-	c->invites = NULL;
-	c->ninvites = 0;
+	dir_chan_clear(c);
 	c->used = false;
 	c->gen++;
 	d->free_chans[d->nfree_chans++] = c->id;
