@@ -14,7 +14,7 @@
  * Integration tests of the IRC command layer: what the server answers, in
  * which order, and that an error leaves nothing behind. Each test starts its
  * own shmchatd on loopback and ends with srv_stop(). A test of an error path
- * ends by showing that others are still served (check_alive()). No sleeps:
+ * ends by showing that others are still served (h_fx_alive()). No sleeps:
  * replies, PING round trips (cli_sync) and cli_none() synchronise.
  */
 
@@ -174,40 +174,6 @@ static const char *replies_str(const struct reply *r, int n)
  * The common cast: tester (the client under test), and speaker and listener,
  * both in #live, who show the server still serves others.
  */
-struct fx {
-	struct srv *s;
-	struct cli *tester, *speaker, *listener;
-	int alive;
-};
-
-static void fx_start(struct fx *f, const char *conf)
-{
-	f->s = srv_start(conf);
-	f->tester = cli_new(f->s, "tester");
-	f->speaker = cli_new(f->s, "speaker");
-	f->listener = cli_new(f->s, "listener");
-	f->alive = 0;
-	cli_join(f->speaker, "#live");
-	cli_join(f->listener, "#live");
-	EXPECT_FROM(f->speaker, "JOIN", "listener", NULL);
-}
-
-/* the tester's PING round trip completes; a channel message still arrives */
-static void check_alive(struct fx *f)
-{
-	char text[64];
-
-	cli_sync(f->tester, NULL);
-	snprintf(text, sizeof text, "still served %d", ++f->alive);
-	say(f->speaker, "#live", text, (struct cli *[]){ f->listener, NULL });
-}
-
-static void fx_stop(struct fx *f)
-{
-	check_alive(f);
-	srv_stop(f->s);
-}
-
 /* ------------------------------------------------------------- membership */
 
 #define NCHAN	20	/* max_channels_per_client */
@@ -364,7 +330,7 @@ END_TEST
 
 /* line (answered by the master) and local (answered by the worker) in one
  * write: the reply `first` comes before `then` */
-static void check_pair(struct fx *f, const char *line, const char *local, const char *first,
+static void check_pair(struct h_fx *f, const char *line, const char *local, const char *first,
 		       const char *then)
 {
 	char what[128];
@@ -376,63 +342,63 @@ static void check_pair(struct fx *f, const char *line, const char *local, const 
 
 START_TEST(test_order_401_version)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	check_pair(&f, "PRIVMSG nosuchnick :x", "VERSION", "401", "351");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_order_403_ping)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	check_pair(&f, "PRIVMSG #nosuchchan :x", "PING :t", "403", "PONG");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_order_404_time)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	check_pair(&f, "PRIVMSG #live :x", "TIME", "404", "391");
 	/* and the non-member's message reached nobody */
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_order_301_version)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *dozer;
 	struct irc_msg m;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	dozer = cli_new(f.s, "dozer");
 	cli_send(dozer, "AWAY :asleep");
 	EXPECT(dozer, "306", &m);
 	check_pair(&f, "PRIVMSG dozer :x", "VERSION", "301", "351");
 	cli_expect_text(dozer, "PRIVMSG", f.tester, "dozer", "x");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* replies in command order, master-answered and local ones mixed */
 START_TEST(test_order_pipeline)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	send_batch(f.tester, (const char *[]){ "JOIN #a", "VERSION", "NAMES #a", "PING :z",
 					       "TOPIC #a", "TIME", NULL });
 	expect_order(f.tester, "JOIN/VERSION/NAMES/PING/TOPIC/TIME",
 		     (const char *[]){ "JOIN", "353", "366", "351", "353", "366", "PONG", "331",
 				       "391", NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -443,42 +409,42 @@ END_TEST
 /* MODE #chan +: no NUL byte, no empty or non-printable mode in a 472 */
 START_TEST(test_mode_plus_alone)
 {
-	struct fx f;
+	struct h_fx f;
 	struct reply r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	cli_join(f.tester, "#chan");
 	n = replies_to(f.tester, "MODE #chan +", r, MAXR);
 	for (int i = 0; i < n; i++)
 		H_ASSERT(strcmp(r[i].cmd, "472") || (strlen(r[i].p[1]) == 1 &&
 			 isgraph((unsigned char)r[i].p[1][0]) && !strchr("+-", r[i].p[1][0])),
 			 "MODE #chan +: 472 names mode '%s' (%s)", r[i].p[1], replies_str(r, n));
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* MODE #chan +-+: the signs are no unknown modes */
 START_TEST(test_mode_signs_only)
 {
-	struct fx f;
+	struct h_fx f;
 	struct reply r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	cli_join(f.tester, "#chan");
 	n = replies_to(f.tester, "MODE #chan +-+", r, MAXR);
 	for (int i = 0; i < n; i++)
 		H_ASSERT(strcmp(r[i].cmd, "472") || !strchr("+-", r[i].p[1][0]),
 			 "MODE #chan +-+: 472 calls '%s' an unknown mode (%s)", r[i].p[1],
 			 replies_str(r, n));
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* the expected numeric (about p1 unless NULL) is among the replies to
  * line; `not` is not */
-static void check_mode(struct fx *f, const char *line, const char *want, const char *p1,
+static void check_mode(struct h_fx *f, const char *line, const char *want, const char *p1,
 		       const char *not)
 {
 	struct reply r[MAXR];
@@ -492,45 +458,45 @@ static void check_mode(struct fx *f, const char *line, const char *want, const c
 
 START_TEST(test_mode_no_channel)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	check_mode(&f, "MODE #nochan", "403", "#nochan", "324");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_mode_no_nick)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	check_mode(&f, "MODE ghost", "401", "ghost", "502");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_mode_other_user)
 {
-	struct fx f;
+	struct h_fx f;
 	struct reply r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	n = replies_to(f.tester, "MODE speaker", r, MAXR);
 	H_ASSERT(find_reply(r, n, "502") && n == 1, "MODE speaker: expected 502, got %s",
 		 replies_str(r, n));
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_mode_own_nick)
 {
-	struct fx f;
+	struct h_fx f;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	check_mode(&f, "MODE tester", "221", NULL, "502");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -552,15 +518,15 @@ static void whois_idle(struct cli *c, const char *nick, long long *idle, long lo
 
 START_TEST(test_whois_idle_fields)
 {
-	struct fx f;
+	struct h_fx f;
 	long long idle, signon, now;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	whois_idle(f.speaker, "tester", &idle, &signon);
 	now = (long long)time(NULL);
 	H_ASSERT(idle >= 0 && idle <= 60, "idle %lld s for a client that just registered", idle);
 	H_ASSERT(signon <= now && signon > now - 60, "signon %lld, now %lld", signon, now);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -568,10 +534,10 @@ END_TEST
  * it); waits 2.1 s once */
 START_TEST(test_whois_idle_counts)
 {
-	struct fx f;
+	struct h_fx f;
 	long long idle, signon;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	say(f.tester, "listener", "one message, then silence",
 	    (struct cli *[]){ f.listener, NULL });
 	H_ASSERT(cli_none(f.speaker, NULL, 2100), "speaker got a line while all were silent");
@@ -581,7 +547,7 @@ START_TEST(test_whois_idle_counts)
 	say(f.tester, "listener", "talking again", (struct cli *[]){ f.listener, NULL });
 	whois_idle(f.speaker, "tester", &idle, &signon);
 	H_ASSERT(idle <= 1, "idle %lld s right after a PRIVMSG", idle);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -614,10 +580,10 @@ static const struct odd {
 START_TEST(test_odd_args)
 {
 	const struct odd *o = &odd[_i];
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER);
 	if (!o->answers) {
 		struct reply r[MAXR];
 		int n = replies_to(f.tester, o->line, r, MAXR);
@@ -637,7 +603,7 @@ START_TEST(test_odd_args)
 				 o->line, m.command, msg_last(&m), o->answers);
 		}
 	}
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 

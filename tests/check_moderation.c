@@ -25,7 +25,7 @@
  * being a later marker message (the ring keeps one order for everyone). An
  * actor's own replies are collected up to a PING round trip (replies()).
  * No sleeps. Every error or fault path ends by showing that others are still
- * served (check_alive()).
+ * served (h_fx_alive()).
  */
 
 /* ---------------------------------------------------------------- helpers */
@@ -394,42 +394,6 @@ static void check_stamp(const char *what, const char *s)
 		 now);
 }
 
-/*
- * The common cast: speaker and listener, both in #live, show that the
- * server still serves others after an error or a fault path.
- */
-struct fx {
-	struct srv *s;
-	struct cli *speaker, *listener;
-	int alive;
-};
-
-static void fx_start(struct fx *f, const char *conf)
-{
-	f->s = srv_start(conf);
-	f->speaker = cli_new(f->s, "speaker");
-	f->listener = cli_new(f->s, "listener");
-	f->alive = 0;
-	cli_join(f->speaker, "#live");
-	join_seen(f->listener, "#live", (struct cli *[]){ f->speaker, NULL });
-}
-
-/* a message in #live still arrives, both ways */
-static void check_alive(struct fx *f)
-{
-	char text[64];
-
-	snprintf(text, sizeof text, "still served %d", ++f->alive);
-	say(f->speaker, "#live", text, (struct cli *[]){ f->listener, NULL });
-	say(f->listener, "#live", text, (struct cli *[]){ f->speaker, NULL });
-}
-
-static void fx_stop(struct fx *f)
-{
-	check_alive(f);
-	srv_stop(f->s);
-}
-
 /* ---------------------------------------------------------- 004 and 005 */
 
 /* the value of token key in the 005 tokens of toks ("" for a bare token);
@@ -481,7 +445,7 @@ static struct cli *cli_new_info(struct srv *s, const char *nick, char *myinfo, s
 
 START_TEST(test_isupport)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice;
 	char info[256], toks[2048], val[128], umodes[64], cmodes[64], pmodes[64];
 	int n;
@@ -497,7 +461,7 @@ START_TEST(test_isupport)
 		{ "ELIST", "MNU", NULL },
 	};
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new_info(f.s, "alice", info, sizeof info, toks, sizeof toks);
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
 		const char *v = isupport(toks, want[i].key, val, sizeof val);
@@ -527,7 +491,7 @@ START_TEST(test_isupport)
 		RS_COUNT(r, "472", 0);
 		RS_NO_ERRORS(r);
 	}
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -535,13 +499,13 @@ END_TEST
 
 START_TEST(test_first_joiner_op)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *stranger;
 	struct irc_msg m;
 	struct rs *r;
 	char list[1024], got[256];
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	stranger = cli_new(f.s, "stranger");
@@ -605,7 +569,7 @@ START_TEST(test_first_joiner_op)
 	r = replies(stranger, "MODE #c b");
 	RS_COUNT(r, "367", 0);
 	rs_want(r, "368", "#c", NULL);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -613,14 +577,14 @@ END_TEST
 
 START_TEST(test_op_voice)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *c[6], *outsider;
 	static const char *const nick[6] = { "alice", "bob", "carol", "dave", "eve", "frank" };
 	struct cli *others[6] = { NULL }, *exc_bob[6] = { NULL };
 	struct rs *r;
 	char list[1024];
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	for (int i = 0; i < 6; i++) {
 		c[i] = cli_new(f.s, nick[i]);
 		join_seen(c[i], "#c", others);
@@ -687,7 +651,7 @@ START_TEST(test_op_voice)
 	NAMES_HAVE(c[4], "#c", "@alice", true);
 	NAMES_HAVE(outsider, "#c", "outsider", false);
 	MODES_ARE(outsider, "#c", "+nt");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -695,12 +659,12 @@ END_TEST
 
 START_TEST(test_nonop_and_unknown)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *outsider;
 	struct rs *r;
 	struct irc_msg m;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	outsider = cli_new(f.s, "outsider");
@@ -773,7 +737,7 @@ START_TEST(test_nonop_and_unknown)
 	r = replies(bob, "MODE #nochan +m");
 	rs_want(r, "403", "#nochan", NULL);
 	say(alice, "#c", "marker 3", (struct cli *[]){ bob, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -781,10 +745,10 @@ END_TEST
 
 START_TEST(test_moderated_noexternal)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *carol, *outsider;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	carol = cli_new(f.s, "carol");
@@ -816,7 +780,7 @@ START_TEST(test_moderated_noexternal)
 	mode_change(alice, "#c", "-m+n", "-m+n", (struct cli *[]){ bob, carol, NULL });
 	refused(outsider, "#c", "from outside under +n again");
 	say(carol, "#c", "the end", (struct cli *[]){ alice, bob, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -824,13 +788,13 @@ END_TEST
 
 START_TEST(test_bans)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *carol, *dave;
 	struct cli *ab[3], *ac[3], *bc[3];
 	struct irc_msg m;
 	struct rs *r;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	carol = cli_new(f.s, "carol");
@@ -920,7 +884,7 @@ START_TEST(test_bans)
 	mode_change(alice, "#c", "-b nobody", NULL, bc);
 	/* adding one that is: no echo (case-insensitive) */
 	mode_change(alice, "#c", "+b DAVE!*@*", NULL, bc);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -928,13 +892,13 @@ END_TEST
 
 START_TEST(test_invite_only)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *dave, *eve, *frank;
 	struct cli *b1[2], *ab[3], *abd[4];
 	struct rs *r;
 	struct irc_msg m;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	dave = cli_new(f.s, "dave");
@@ -1006,7 +970,7 @@ START_TEST(test_invite_only)
 	join_refused(dave, "#c", NULL, "473");
 	mode_change(alice, "#c", "-i", "-i", b1);
 	join_seen(dave, "#c", ab);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1014,14 +978,14 @@ END_TEST
 
 START_TEST(test_key)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *dave, *eve, *frank;
 	struct cli *b1[2], *ab[3], *abd[4];
 	struct irc_msg m;
 	struct rs *r;
 	char got[128];
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	dave = cli_new(f.s, "dave");
@@ -1082,7 +1046,7 @@ START_TEST(test_key)
 	all_see((struct cli *[]){ bob, dave, eve, NULL }, alice, "MODE", "#c", got);
 	MODES_ARE(frank, "#c", "+nt");
 	join_seen(frank, "#c", (struct cli *[]){ alice, bob, dave, eve, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1090,12 +1054,12 @@ END_TEST
 
 START_TEST(test_limit)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *carol, *dave;
 	struct cli *b1[2], *ab[3];
 	struct rs *r;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	carol = cli_new(f.s, "carol");
@@ -1130,7 +1094,7 @@ START_TEST(test_limit)
 	mode_change(alice, "#c", "-l", NULL, (struct cli *[]){ bob, carol, NULL });
 	MODES_ARE(dave, "#c", "+nt");
 	join_seen(dave, "#c", (struct cli *[]){ alice, bob, carol, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1138,13 +1102,13 @@ END_TEST
 
 START_TEST(test_topic)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *dave;
 	struct cli *ab[3];
 	struct irc_msg m;
 	struct rs *r;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	dave = cli_new(f.s, "dave");
@@ -1178,7 +1142,7 @@ START_TEST(test_topic)
 	r = replies(bob, "TOPIC #c :");
 	rs_want(r, "482", "#c", NULL);
 	say(alice, "#c", "topic kept", (struct cli *[]){ bob, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1220,13 +1184,13 @@ static void list_is(struct cli *c, const char *arg, const char *want)
 
 START_TEST(test_secret_private)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *carol, *stranger;
 	struct irc_msg m;
 	struct rs *r;
 	char list[1024];
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	carol = cli_new(f.s, "carol");
@@ -1299,7 +1263,7 @@ START_TEST(test_secret_private)
 	list_is(stranger, "#s*", "#sec");
 	H_ASSERT(names_of(stranger, "#sec", list, sizeof list) == '=' && has_word(list, "bob"),
 		 "stranger: NAMES #sec after -s '%s'", list);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1307,12 +1271,12 @@ END_TEST
 
 START_TEST(test_kick)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *carol, *dave, *eve, *frank;
 	struct rs *r;
 	char list[1024];
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	carol = cli_new(f.s, "carol");
@@ -1387,7 +1351,7 @@ START_TEST(test_kick)
 	all_see((struct cli *[]){ alice, bob, NULL }, bob, "KICK", "#c", "alice coup");
 	r = replies(alice, "KICK #c bob");
 	rs_want(r, "442", "#c", NULL);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1410,13 +1374,13 @@ static const char *who_of(struct cli *c, const char *mask, char *out, size_t cap
 
 START_TEST(test_user_modes)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *stranger;
 	struct irc_msg m;
 	struct rs *r;
 	char list[1024];
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	stranger = cli_new(f.s, "stranger");
@@ -1482,7 +1446,7 @@ START_TEST(test_user_modes)
 	H_ASSERT(has_word(who_of(stranger, "*", list, sizeof list), "alice"),
 		 "stranger: WHO * after -i '%s'", list);
 	say(alice, "#c", "the end", (struct cli *[]){ bob, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1490,12 +1454,12 @@ END_TEST
 
 START_TEST(test_list_limit)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob;
 	char info[256], toks[2048], val[64];
 	struct rs *r;
 
-	fx_start(&f, "max_list_entries = 3;");
+	h_fx_start(&f, "max_list_entries = 3;", H_NO_TESTER);
 	alice = cli_new_info(f.s, "alice", info, sizeof info, toks, sizeof toks);
 	bob = cli_new(f.s, "bob");
 	H_ASSERT(isupport(toks, "MAXLIST", val, sizeof val) && !strcmp(val, "beI:3"),
@@ -1522,7 +1486,7 @@ START_TEST(test_list_limit)
 	mode_change(alice, "#c", "+I d", "+I d!*@*", (struct cli *[]){ bob, NULL });
 	r = replies(alice, "MODE #c +b a");
 	rs_want(r, "478", "#c b", NULL);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -1547,7 +1511,7 @@ static long vm_rss_kb(pid_t pid)
 
 START_TEST(test_hostile_modes)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice, *bob, *carol;
 	struct cli *bc[3];
 	char line[IRC_MAXLINE + 1], got[600];
@@ -1555,7 +1519,7 @@ START_TEST(test_hostile_modes)
 	struct rs *r;
 	int len;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_NO_TESTER);
 	alice = cli_new(f.s, "alice");
 	bob = cli_new(f.s, "bob");
 	carol = cli_new(f.s, "carol");
@@ -1589,7 +1553,7 @@ START_TEST(test_hostile_modes)
 			mode_change(alice, "#c", "+n", "+n", bc);
 	}
 	MODES_ARE(bob, "#c", "+nt");
-	check_alive(&f);
+	h_fx_alive(&f);
 
 	/* 400 unknown characters: each named once, in a parsable 472 */
 	len = snprintf(line, sizeof line, "MODE #c +");
@@ -1612,7 +1576,7 @@ START_TEST(test_hostile_modes)
 			 "472 '%s' for bytes past ASCII", msg_param(&m, 1));
 	RS_COUNT(r, "MODE", 0);
 	say(alice, "#c", "after the junk", bc);
-	check_alive(&f);
+	h_fx_alive(&f);
 
 	/* a MODE with 15 parameters: MODES=4 changes, the rest ignored */
 	r = replies(alice, "MODE #c +bbbbbbbbbbbbb m1 m2 m3 m4 m5 m6 m7 m8 m9 m10 m11 m12 m13");
@@ -1623,7 +1587,7 @@ START_TEST(test_hostile_modes)
 	all_see(bc, alice, "MODE", "#c", got);
 	r = replies(bob, "MODE #c b");
 	RS_COUNT(r, "367", 4);
-	check_alive(&f);
+	h_fx_alive(&f);
 
 	/* invalid masks, keys and limits: nothing changes; a 696 names the
 	 * parameter in a well-formed line (one word, not empty) */
@@ -1671,7 +1635,7 @@ START_TEST(test_hostile_modes)
 		/* nobody was banned by any of it: carol still speaks */
 		say(carol, "#c", "not banned", (struct cli *[]){ alice, bob, NULL });
 	}
-	check_alive(&f);
+	h_fx_alive(&f);
 
 	/* thousands of bans: the list stops at MAXLIST, every other one gets 478 */
 	{
@@ -1730,9 +1694,9 @@ START_TEST(test_hostile_modes)
 		mode_change(alice, "#c", "-b flood0", "-b flood0!*@*", bc);
 		mode_change(alice, "#c", "+b flood0", "+b flood0!*@*", bc);
 	}
-	check_alive(&f);
+	h_fx_alive(&f);
 	say(carol, "#c", "still in", (struct cli *[]){ alice, bob, NULL });
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 

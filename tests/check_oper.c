@@ -41,39 +41,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* a server, and two clients in #live whose traffic shows it still serves */
-struct fx {
-	struct srv *s;
-	struct cli *speaker, *listener;
-	int alive;
-};
-
-static void fx_start(struct fx *f, const char *conf)
-{
-	f->s = srv_start(conf);
-	f->speaker = cli_new(f->s, "speaker");
-	f->listener = cli_new(f->s, "listener");
-	f->alive = 0;
-	cli_join(f->speaker, "#live");
-	cli_join(f->listener, "#live");
-	EXPECT_FROM(f->speaker, "JOIN", "listener", NULL);
-}
-
-static void check_alive(struct fx *f)
-{
-	char text[64];
-
-	snprintf(text, sizeof text, "still served %d", ++f->alive);
-	cli_send(f->speaker, "PRIVMSG #live :%s", text);
-	cli_expect_text(f->listener, "PRIVMSG", f->speaker, "#live", text);
-}
-
-static void fx_stop(struct fx *f)
-{
-	check_alive(f);
-	srv_stop(f->s);
-}
-
 /*
  * A 263 answers OPER while the server's password checks as a whole are
  * rate-limited: the last check (of anyone's) took t, none is made for 9t
@@ -203,11 +170,11 @@ static char proc_state(pid_t pid)
 
 START_TEST(test_oper_success)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *boss, *other;
 
-	fx_start(&f, OPERS_CONF);
+	h_fx_start(&f, OPERS_CONF, H_NO_TESTER);
 	boss = cli_new(f.s, "boss");
 	other = cli_new(f.s, "other");
 	H_ASSERT(!replies_with(other, "LUSERS", "252", "255", &m), "252 with no operator online");
@@ -246,21 +213,21 @@ START_TEST(test_oper_success)
 	H_ASSERT(!strncmp(msg_last(&m), "boss=+", 6), "USERHOST after -o: %s", msg_last(&m));
 	H_ASSERT(log_has(f.s, "boss!boss@127.0.0.1 is now an operator (oper block alice)"),
 		 "OPER not logged");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_oper_wrong_password)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *c, *c2;
 
-	fx_start(&f, OPERS_CONF);
+	h_fx_start(&f, OPERS_CONF, H_NO_TESTER);
 	c = cli_new(f.s, "guesser");
 	H_ASSERT(!strcmp(oper(c, "alice", "wrongpass", &m), "464"), "wrong password: %s",
 		 m.command);
-	check_alive(&f);
+	h_fx_alive(&f);
 	/* the right one right after: refused without a check */
 	H_ASSERT(!strcmp(oper(c, "alice", "secret", &m), "464"), "retry too soon: %s", m.command);
 	H_ASSERT(log_has(f.s, "OPER alice from guesser!guesser@127.0.0.1 failed: wrong password"),
@@ -271,7 +238,7 @@ START_TEST(test_oper_wrong_password)
 	/* the limit is the client's: another one gets in at once */
 	c2 = cli_new(f.s, "rightful");
 	oper_up(c2, "alice", "secret");
-	check_alive(&f);
+	h_fx_alive(&f);
 	/* once the window is over, the right password works */
 	H_ASSERT(cli_none(c, "381", OPER_RETRY_MS + 200), "381 without asking");
 	oper_up(c, "alice", "secret");
@@ -298,18 +265,18 @@ START_TEST(test_oper_wrong_password)
 		free(t);
 		H_ASSERT(checked <= 1, "%d of 20 flooded passwords were checked", checked);
 	}
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_oper_host_not_allowed)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *c;
 	char pw[600];
 
-	fx_start(&f, OPERS_CONF);
+	h_fx_start(&f, OPERS_CONF, H_NO_TESTER);
 	c = cli_new(f.s, "outsider");
 	H_ASSERT(!strcmp(oper(c, "remote", "secret", &m), "491"), "host not allowed: %s",
 		 m.command);
@@ -328,7 +295,7 @@ START_TEST(test_oper_host_not_allowed)
 	H_ASSERT(!strcmp(oper(c, "alice", pw, &m), "464"), "long password: %s", m.command);
 	cli_send(c, "OPER alice");
 	EXPECT(c, "461", &m);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -336,13 +303,13 @@ END_TEST
 
 START_TEST(test_kill)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *boss, *victim, *peer, *again;
 	pid_t pid;
 	long long deadline;
 
-	fx_start(&f, OPERS_CONF "max_clients = 5;\n");
+	h_fx_start(&f, OPERS_CONF "max_clients = 5;\n", H_NO_TESTER);
 	boss = cli_new(f.s, "boss");
 	victim = cli_new(f.s, "victim");
 	peer = cli_new(f.s, "peer");
@@ -383,19 +350,19 @@ START_TEST(test_kill)
 	again = cli_new(f.s, "victim");
 	cli_send(peer, "PRIVMSG victim :welcome back");
 	cli_expect_text(again, "PRIVMSG", peer, "victim", "welcome back");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_kill_long_reason)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *boss, *victim;
 	char reason[480], *line;
 	size_t len;
 
-	fx_start(&f, OPERS_CONF);
+	h_fx_start(&f, OPERS_CONF, H_NO_TESTER);
 	boss = cli_new(f.s, "boss");
 	victim = cli_new(f.s, "victim");
 	cli_join(victim, "#live");
@@ -419,17 +386,17 @@ START_TEST(test_kill_long_reason)
 	EXPECT(victim, "ERROR", &m);
 	H_ASSERT(strstr(msg_last(&m), "(Killed (boss (<No reason given>)))") != NULL, "ERROR: %s",
 		 msg_last(&m));
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_kill_not_oper)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *user, *victim;
 
-	fx_start(&f, OPERS_CONF);
+	h_fx_start(&f, OPERS_CONF, H_NO_TESTER);
 	user = cli_new(f.s, "user");
 	victim = cli_new(f.s, "victim");
 	cli_send(user, "KILL victim :try");
@@ -442,7 +409,7 @@ START_TEST(test_kill_not_oper)
 	cli_sync(victim, NULL);
 	cli_send(user, "PRIVMSG victim :still here?");
 	cli_expect_text(victim, "PRIVMSG", user, "victim", "still here?");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -452,11 +419,11 @@ END_TEST
 START_TEST(test_oper_override)
 {
 	for (int on = 0; on < 2; on++) {
-		struct fx f;
+		struct h_fx f;
 		struct irc_msg m;
 		struct cli *owner, *op;
 
-		fx_start(&f, on ? OPERS_CONF "oper_override = true;\n" : OPERS_CONF);
+		h_fx_start(&f, on ? OPERS_CONF "oper_override = true;\n" : OPERS_CONF, H_NO_TESTER);
 		owner = cli_new(f.s, "owner");
 		op = cli_new(f.s, "op");
 		cli_join(owner, "#own");
@@ -476,7 +443,7 @@ START_TEST(test_oper_override)
 			H_ASSERT(log_has(f.s, "used oper override for KICK on #own"),
 				 "the override was not logged");
 		}
-		fx_stop(&f);
+		h_fx_stop(&f);
 	}
 }
 END_TEST
@@ -485,12 +452,12 @@ END_TEST
 
 START_TEST(test_wallops)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *boss, *w1, *plain;
 	int seen = 0;
 
-	fx_start(&f, OPERS_CONF);
+	h_fx_start(&f, OPERS_CONF, H_NO_TESTER);
 	boss = cli_new(f.s, "boss");
 	w1 = cli_new(f.s, "wally");
 	plain = cli_new(f.s, "plain");
@@ -515,7 +482,7 @@ START_TEST(test_wallops)
 	H_ASSERT(seen == 0, "a user without +w got WALLOPS");
 	cli_send(boss, "WALLOPS :");
 	EXPECT(boss, "461", &m);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -523,11 +490,11 @@ END_TEST
 
 START_TEST(test_rehash)
 {
-	struct fx f;
+	struct h_fx f;
 	struct irc_msg m;
 	struct cli *boss, *carol;
 
-	fx_start(&f, OPERS_CONF "motd = \"old motd\";\n");
+	h_fx_start(&f, OPERS_CONF "motd = \"old motd\";\n", H_NO_TESTER);
 	boss = cli_new(f.s, "boss");
 	carol = cli_new(f.s, "carol");
 	oper_up(boss, "alice", "secret");
@@ -566,7 +533,7 @@ START_TEST(test_rehash)
 	H_ASSERT(!strcmp(msg_last(&m), "- new motd"), "MOTD after a failed REHASH: %s",
 		 msg_last(&m));
 	H_ASSERT(log_has(f.s, "REHASH by boss!boss@127.0.0.1"), "REHASH not logged");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -579,7 +546,7 @@ START_TEST(test_hash_password_stdin)
 	const char *const empty[] = { "/bin/sh", "-c", "\"$0\" --hash-password </dev/null",
 		SHMCHATD_PATH, NULL };
 	char hash[512], out[512], conf[1024];
-	struct fx f;
+	struct h_fx f;
 	struct cli *c;
 	struct irc_msg m;
 	int st;
@@ -596,12 +563,12 @@ START_TEST(test_hash_password_stdin)
 
 	snprintf(conf, sizeof conf, "opers = ( { name = \"op\"; password = \"%s\";"
 		 " hosts = [ \"*@127.0.0.1\" ]; } );\n", hash);
-	fx_start(&f, conf);
+	h_fx_start(&f, conf, H_NO_TESTER);
 	c = cli_new(f.s, "hasher");
 	H_ASSERT(!strcmp(oper(c, "op", "hunter3", &m), "464"), "wrong password: %s", m.command);
 	c = cli_new(f.s, "hasher2");
 	oper_up(c, "op", "hunter2");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 

@@ -15,53 +15,11 @@
  * (after QUIT, after NICK, unknown nicks, the count, a bounded history),
  * LUSERS 265/266, INFO, ADMIN, VERSION's 005, and registration's refusals
  * (USER with an empty real name, AUTHENTICATE without SASL). Each test
- * ends by showing that others are still served (check_alive()). No
+ * ends by showing that others are still served (h_fx_alive()). No
  * sleeps: replies and PING round trips synchronise.
  */
 
 /* ---------------------------------------------------------------- helpers */
-
-/*
- * The cast: tester asks; speaker and listener, both in #live, show the
- * server still serves others.
- */
-struct fx {
-	struct srv *s;
-	struct cli *tester, *speaker, *listener;
-	int alive;
-};
-
-static void fx_start(struct fx *f, const char *conf)
-{
-	f->s = srv_start(conf);
-	f->tester = cli_new(f->s, "tester");
-	f->speaker = cli_new(f->s, "speaker");
-	f->listener = cli_new(f->s, "listener");
-	f->alive = 0;
-	cli_join(f->tester, "#live");
-	cli_join(f->speaker, "#live");
-	cli_join(f->listener, "#live");
-	EXPECT_FROM(f->tester, "JOIN", "listener", NULL);
-	EXPECT_FROM(f->speaker, "JOIN", "listener", NULL);
-}
-
-/* the tester's PING round trip completes; a channel message still arrives */
-static void check_alive(struct fx *f)
-{
-	char text[64];
-
-	cli_sync(f->tester, NULL);
-	snprintf(text, sizeof text, "still served %d", ++f->alive);
-	cli_send(f->speaker, "PRIVMSG #live :%s", text);
-	cli_expect_text(f->listener, "PRIVMSG", f->speaker, "#live", text);
-	cli_expect_text(f->tester, "PRIVMSG", f->speaker, "#live", text);
-}
-
-static void fx_stop(struct fx *f)
-{
-	check_alive(f);
-	srv_stop(f->s);
-}
 
 /* one reply line, its parameters kept */
 struct rl {
@@ -162,12 +120,12 @@ static void expect_whowas_entry(const struct rl *r, const struct cli *c, const c
 /* a client that quit is remembered: 314, 312, 369, any case of its nick */
 START_TEST(test_whowas_after_quit)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *alice;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	alice = cli_new(f.s, "Alice");
 	cli_join(alice, "#live");
 	EXPECT_FROM(f.tester, "JOIN", "Alice", NULL);
@@ -194,18 +152,18 @@ START_TEST(test_whowas_after_quit)
 		n = replies_to(f.tester, "WHOWAS bob", r, MAXR);
 		expect_cmds(r, n, "WHOWAS bob", "314 312 369");
 	}
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* a NICK change leaves the old nick in the history, not the new one */
 START_TEST(test_whowas_after_nick)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	cli_send(f.speaker, "NICK talker");
 	EXPECT_FROM(f.tester, "NICK", "speaker", NULL);
 	snprintf(f.speaker->nick, sizeof f.speaker->nick, "talker");
@@ -220,18 +178,18 @@ START_TEST(test_whowas_after_nick)
 	snprintf(f.listener->nick, sizeof f.listener->nick, "LISTENER");
 	n = replies_to(f.tester, "WHOWAS listener", r, MAXR);
 	expect_cmds(r, n, "WHOWAS listener", "406 369");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* unknown nicks, no nick, odd arguments: clean answers only */
 START_TEST(test_whowas_unknown)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	n = replies_to(f.tester, "WHOWAS ghost", r, MAXR);
 	expect_cmds(r, n, "WHOWAS ghost", "406 369");
 	H_ASSERT(!strcmp(r[0].p[1], "ghost") && !strcmp(r[1].p[1], "ghost"),
@@ -257,18 +215,18 @@ START_TEST(test_whowas_unknown)
 		H_ASSERT(n == 2 && !strcmp(r[0].cmd, "406") && !strcmp(r[1].cmd, "369"),
 			 "WHOWAS <400 digits>: %s", replies_str(r, n));
 	}
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* count: at most that many entries, newest first; none or 0: all of them */
 START_TEST(test_whowas_count)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	/* speaker is "speaker" three times over: three entries of it */
 	for (int i = 1; i <= 3; i++) {
 		char other[16];
@@ -289,18 +247,18 @@ START_TEST(test_whowas_count)
 	expect_cmds(r, n, "WHOWAS speaker 1", "314 312 369");
 	n = replies_to(f.tester, "WHOWAS spk2 5", r, MAXR);
 	expect_cmds(r, n, "WHOWAS spk2 5", "314 312 369");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* whowas_history bounds the history: the oldest is forgotten; 0 keeps none */
 START_TEST(test_whowas_bounded)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, "whowas_history = 2;");
+	h_fx_start(&f, "whowas_history = 2;", H_TESTER_IN_LIVE);
 	cli_send(f.speaker, "NICK w1");
 	EXPECT_FROM(f.tester, "NICK", "speaker", NULL);
 	cli_send(f.speaker, "NICK w2");
@@ -314,27 +272,27 @@ START_TEST(test_whowas_bounded)
 	expect_cmds(r, n, "WHOWAS w1", "314 312 369");
 	n = replies_to(f.tester, "WHOWAS w2", r, MAXR);
 	expect_cmds(r, n, "WHOWAS w2", "314 312 369");
-	check_alive(&f);
+	h_fx_alive(&f);
 	srv_stop(f.s);
 
-	fx_start(&f, "whowas_history = 0;");
+	h_fx_start(&f, "whowas_history = 0;", H_TESTER_IN_LIVE);
 	cli_send(f.speaker, "NICK w1");
 	EXPECT_FROM(f.tester, "NICK", "speaker", NULL);
 	snprintf(f.speaker->nick, sizeof f.speaker->nick, "w1");
 	n = replies_to(f.tester, "WHOWAS speaker", r, MAXR);
 	expect_cmds(r, n, "WHOWAS speaker (no history)", "406 369");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* a reload to a smaller whowas_history keeps the newest entries */
 START_TEST(test_whowas_reload)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	cli_send(f.speaker, "NICK x1");
 	EXPECT_FROM(f.tester, "NICK", "speaker", NULL);
 	cli_send(f.speaker, "NICK x2");
@@ -356,7 +314,7 @@ START_TEST(test_whowas_reload)
 	expect_cmds(r, n, "WHOWAS x1 (forgotten)", "406 369");
 	n = replies_to(f.tester, "WHOWAS x2", r, MAXR);
 	expect_cmds(r, n, "WHOWAS x2", "314 312 369");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -388,13 +346,13 @@ static void expect_after_255(const struct rl *r, int n, const char *what)
 
 START_TEST(test_lusers_max)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *guest, *late;
 	struct rl r[MAXR];
 	struct irc_msg m;
 	int n = 0;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	guest = cli_new(f.s, "guest");
 	cli_join(guest, "#live");
 	EXPECT_FROM(f.tester, "JOIN", "guest", NULL);
@@ -427,7 +385,7 @@ START_TEST(test_lusers_max)
 	}
 	expect_cmds(r, n, "the welcome", "255 265 266");
 	expect_users(r, n, "the welcome", "4", "4");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -435,12 +393,12 @@ END_TEST
 
 START_TEST(test_info)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	bool version = false, since = false;
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	n = replies_to(f.tester, "INFO", r, MAXR);
 	H_ASSERT(n >= 4 && !strcmp(r[n - 1].cmd, "374"), "INFO: %s", replies_str(r, n));
 	H_ASSERT(count_cmd(r, n, "371") == n - 1, "INFO: %s", replies_str(r, n));
@@ -457,18 +415,19 @@ START_TEST(test_info)
 	n = replies_to(f.tester, "INFO other.example", r, MAXR);
 	expect_cmds(r, n, "INFO other.example", "402");
 	H_ASSERT(!strcmp(r[0].p[1], "other.example"), "402 is about %s", r[0].p[1]);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 START_TEST(test_admin_configured)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, "admin_info = { location = \"Room 101, Oulu\"; "
-		 "description = \"Run by the chat team\"; email = \"chat@example.org\"; };");
+	h_fx_start(&f, "admin_info = { location = \"Room 101, Oulu\"; "
+		   "description = \"Run by the chat team\"; email = \"chat@example.org\"; };",
+		   H_TESTER_IN_LIVE);
 	n = replies_to(f.tester, "ADMIN", r, MAXR);
 	expect_cmds(r, n, "ADMIN", "256 257 258 259");
 	H_ASSERT(!strcmp(r[0].p[1], "irc.test"), "256: %s", replies_str(r, n));
@@ -480,35 +439,35 @@ START_TEST(test_admin_configured)
 	n = replies_to(f.tester, "ADMIN irc.example.org", r, MAXR);
 	expect_cmds(r, n, "ADMIN irc.example.org", "402");
 	H_ASSERT(!strcmp(r[0].p[1], "irc.example.org"), "402 is about %s", r[0].p[1]);
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* nothing configured: the location is the description, the rest empty */
 START_TEST(test_admin_defaults)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, "description = \"A test server\";");
+	h_fx_start(&f, "description = \"A test server\";", H_TESTER_IN_LIVE);
 	n = replies_to(f.tester, "ADMIN", r, MAXR);
 	expect_cmds(r, n, "ADMIN", "256 257 258 259");
 	H_ASSERT(!strcmp(r[1].p[1], "A test server"), "257: %s", r[1].p[1]);
 	H_ASSERT(r[2].nparams == 2 && !strcmp(r[2].p[1], ""), "258: %s", replies_str(r, n));
 	H_ASSERT(r[3].nparams == 2 && !strcmp(r[3].p[1], ""), "259: %s", replies_str(r, n));
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
 /* VERSION: 351, then the 005 lines the welcome has */
 START_TEST(test_version_isupport)
 {
-	struct fx f;
+	struct h_fx f;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	n = replies_to(f.tester, "VERSION", r, MAXR);
 	H_ASSERT(n >= 2 && !strcmp(r[0].cmd, "351") && count_cmd(r, n, "005") == n - 1,
 		 "VERSION: %s", replies_str(r, n));
@@ -523,7 +482,7 @@ START_TEST(test_version_isupport)
 	}
 	n = replies_to(f.tester, "VERSION nowhere.example", r, MAXR);
 	expect_cmds(r, n, "VERSION nowhere.example", "402");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -533,12 +492,12 @@ END_TEST
  * USER afterwards registers */
 START_TEST(test_user_empty_realname)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *eve;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	eve = cli_connect(f.s);
 	snprintf(eve->nick, sizeof eve->nick, "eve");
 	snprintf(eve->user, sizeof eve->user, "eve");
@@ -559,7 +518,7 @@ START_TEST(test_user_empty_realname)
 	cli_register_wait(eve);
 	cli_send(eve, "PRIVMSG listener :registered now");
 	cli_expect_text(f.listener, "PRIVMSG", eve, "listener", "registered now");
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 
@@ -567,12 +526,12 @@ END_TEST
  * answered 904, and registration completes after CAP END */
 START_TEST(test_authenticate)
 {
-	struct fx f;
+	struct h_fx f;
 	struct cli *sam;
 	struct rl r[MAXR];
 	int n;
 
-	fx_start(&f, NULL);
+	h_fx_start(&f, NULL, H_TESTER_IN_LIVE);
 	sam = cli_connect(f.s);
 	snprintf(sam->nick, sizeof sam->nick, "sam");
 	snprintf(sam->user, sizeof sam->user, "sam");
@@ -618,7 +577,7 @@ START_TEST(test_authenticate)
 			 msg_param(&m, 0));
 		cli_register_wait(una);
 	}
-	fx_stop(&f);
+	h_fx_stop(&f);
 }
 END_TEST
 

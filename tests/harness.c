@@ -1794,6 +1794,47 @@ void cli_expect_text(struct cli *c, const char *cmd, struct cli *from, const cha
 		 "%s: %s text '%s', expected '%s'", c->nick, cmd, msg_last(&m), text);
 }
 
+void h_fx_start(struct h_fx *f, const char *extra_conf, enum h_tester cast)
+{
+	f->s = srv_start(extra_conf);
+	f->cast = cast;
+	f->tester = cast != H_NO_TESTER ? cli_new(f->s, "tester") : NULL;
+	f->speaker = cli_new(f->s, "speaker");
+	f->listener = cli_new(f->s, "listener");
+	f->alive = 0;
+	if (cast == H_TESTER_IN_LIVE)
+		cli_join(f->tester, "#live");
+	cli_join(f->speaker, "#live");
+	cli_join(f->listener, "#live");
+	if (cast == H_TESTER_IN_LIVE)
+		EXPECT_FROM(f->tester, "JOIN", "listener", NULL);
+	EXPECT_FROM(f->speaker, "JOIN", "listener", NULL);
+}
+
+void h_fx_alive(struct h_fx *f)
+{
+	char text[64];
+
+	if (f->tester != NULL)
+		cli_sync(f->tester, NULL);
+	snprintf(text, sizeof text, "still served %d", ++f->alive);
+	cli_send(f->speaker, "PRIVMSG #live :%s", text);
+	cli_expect_text(f->listener, "PRIVMSG", f->speaker, "#live", text);
+	if (f->cast == H_TESTER_IN_LIVE)
+		cli_expect_text(f->tester, "PRIVMSG", f->speaker, "#live", text);
+	cli_send(f->listener, "PRIVMSG #live :%s back", text);
+	snprintf(text + strlen(text), sizeof text - strlen(text), " back");
+	cli_expect_text(f->speaker, "PRIVMSG", f->listener, "#live", text);
+	if (f->cast == H_TESTER_IN_LIVE)
+		cli_expect_text(f->tester, "PRIVMSG", f->listener, "#live", text);
+}
+
+void h_fx_stop(struct h_fx *f)
+{
+	h_fx_alive(f);
+	srv_stop(f->s);
+}
+
 bool cli_prefix_is(const struct cli *c, const char *prefix)
 {
 	char a[256], b[256];

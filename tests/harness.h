@@ -232,6 +232,26 @@ void h_expect_eof(const char *file, int line, struct cli *c, int ms);
 #define EXPECT_T(c, cmd, ms, m) h_expect(__FILE__, __LINE__, (c), (cmd), NULL, (ms), (m))
 #define EXPECT_EOF(c, ms) h_expect_eof(__FILE__, __LINE__, (c), (ms))
 
+/* ------------------------------------------------------------- the cast */
+/*
+ * What a test of an error or fault path needs to end with: a server, and
+ * speaker and listener in #live whose messages show that others are still
+ * served. A tester (for the questions) is made when asked: outside #live,
+ * or in it (then it reads the #live messages too).
+ */
+enum h_tester { H_NO_TESTER, H_TESTER, H_TESTER_IN_LIVE };
+struct h_fx {
+	struct srv *s;
+	struct cli *tester, *speaker, *listener;
+	enum h_tester cast;
+	int alive;
+};
+void h_fx_start(struct h_fx *f, const char *extra_conf, enum h_tester cast);
+/* the tester's PING round trip completes; a message in #live arrives, both ways */
+void h_fx_alive(struct h_fx *f);
+/* h_fx_alive, then srv_stop */
+void h_fx_stop(struct h_fx *f);
+
 /* ---------------------------------------------------------------- misc */
 
 /* run the daemon binary with args (no server); output in out; returns the
