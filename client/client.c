@@ -25,6 +25,7 @@
 #include "render.h"
 #include "session.h"
 #include "split.h"
+#include "tls.h"
 #include "ui.h"
 
 enum phase {
@@ -39,6 +40,7 @@ struct client {
 	struct opts *o;
 	enum opts_mode mode;
 	struct conn conn;
+	struct tls_ctx *tls;	/* NULL: plain TCP */
 	struct session sess;
 	struct ui *ui;
 	int sigfd;
@@ -215,6 +217,25 @@ retry_later(struct client *c)
 	update_prompt(c);
 }
 
+static void lost(struct client *c, const char *why);
+
+/*
+ * Connecting failed (r: CONN_STEP_*). A refused certificate ends the
+ * client whenever it happens: trying again would meet the same one.
+ */
+static void
+connect_failed(struct client *c, int r, const char *err)
+{
+	if (r == CONN_STEP_REFUSED)
+		finish(c, CLIENT_EX_TLS_REFUSED, "TLS certificate verification failed for %s: %s%s",
+		    c->o->host, err, c->o->tls_pin ? "" :
+		    " (use --tls-fingerprint SHA256 to pin a self-signed server, or --tls-no-verify)");
+	else if (!c->ever_registered)
+		finish(c, EX_UNAVAILABLE, "cannot connect to %s:%s: %s", c->o->host, c->o->port, err);
+	else
+		lost(c, err);
+}
+
 static void
 start_connect(struct client *c)
 {
@@ -268,11 +289,21 @@ lost(struct client *c, const char *why)
 static void
 connected(struct client *c)
 {
+	char how[128] = "";
+
 	c->phase = PH_REGISTERING;
 	c->deadline = clock_ms() + (uint64_t)c->o->timeout * 1000;
 	c->last_rx = clock_ms();
+	if (c->conn.tls != NULL) {
+		char desc[100];
+
+		tls_describe(c->conn.tls, desc, sizeof desc);
+		snprintf(how, sizeof how, " (%s)", desc);
+	}
 	if (c->mode == OPTS_INTERACTIVE)
-		say(c, "connected to %s, registering as %s", c->conn.addr, c->sess.nick);
+		say(c, "connected to %s%s, registering as %s", c->conn.addr, how, c->sess.nick);
+	else if (c->o->verbose)
+		say(c, "connected to %s%s", c->conn.addr, how);
 	if (session_register(&c->sess) < 0)
 		finish(c, EX_OSERR, "out of memory");
 }
@@ -745,9 +776,9 @@ server_readable(struct client *c)
 	if (n == -EAGAIN)
 		return;
 	if (n < 0) {
-		char why[128];
+		char why[300];
 
-		snprintf(why, sizeof why, "connection error: %s", strerror((int)-n));
+		snprintf(why, sizeof why, "connection error: %s", conn_strerror(&c->conn, (int)-n));
 		lost(c, why);
 		return;
 	}
@@ -883,6 +914,8 @@ poll_timeout(const struct client *c)
 {
 	uint64_t now = clock_ms(), next = c->deadline;	/* 0: none */
 
+	if (conn_pending(&c->conn))
+		return 0;	/* TLS holds decrypted bytes poll() cannot see */
 	if (c->phase == PH_READY) {
 		uint64_t k = c->ping_sent ? c->ping_sent + (uint64_t)c->o->timeout * 1000 :
 		    c->last_rx + CLIENT_KEEPALIVE_MS;
@@ -927,29 +960,23 @@ loop(struct client *c)
 			signals_read(c);
 		if (c->done)
 			break;
-		if (iconn >= 0 && p[iconn].revents != 0) {
+		if (iconn >= 0 && (p[iconn].revents != 0 || conn_pending(&c->conn))) {
 			if (c->conn.state == CONN_CONNECTING) {
 				int r = conn_connect_step(&c->conn, clock_ms(), err, sizeof err);
 
-				if (r > 0)
+				if (r == CONN_STEP_UP)
 					connected(c);
-				else if (r < 0) {
-					if (!c->ever_registered)
-						finish(c, EX_UNAVAILABLE, "cannot connect to %s:%s: %s",
-						    c->o->host, c->o->port, err);
-					else
-						lost(c, err);
-				}
-			} else if (p[iconn].revents & (POLLIN | POLLHUP | POLLERR))
+				else if (r < 0)
+					connect_failed(c, r, err);
+			} else if (conn_readable(&c->conn, p[iconn].revents))
 				server_readable(c);
 		} else if (c->conn.state == CONN_CONNECTING && clock_ms() >= c->conn.deadline) {
 			int r = conn_connect_step(&c->conn, clock_ms(), err, sizeof err);
 
-			if (r < 0 && !c->ever_registered)
-				finish(c, EX_UNAVAILABLE, "cannot connect to %s:%s: %s", c->o->host,
-				    c->o->port, err);
+			if (r == CONN_STEP_UP)
+				connected(c);
 			else if (r < 0)
-				lost(c, err);
+				connect_failed(c, r, err);
 		}
 		if (c->done)
 			break;
@@ -969,9 +996,10 @@ loop(struct client *c)
 			ssize_t w = conn_flush(&c->conn);
 
 			if (w < 0) {
-				char why[128];
+				char why[300];
 
-				snprintf(why, sizeof why, "connection error: %s", strerror((int)-w));
+				snprintf(why, sizeof why, "connection error: %s",
+				    conn_strerror(&c->conn, (int)-w));
 				lost(c, why);
 			}
 		}
@@ -1030,6 +1058,20 @@ client_run(struct opts *o)
 		    session_join(&c->sess, c->target, NULL) < 0)
 			finish(c, EX_OSERR, "out of memory");
 	}
+	if (!c->done && o->tls) {
+		enum tls_verify how = o->tls_no_verify ? TLS_VERIFY_NONE :
+		    o->tls_pin ? TLS_VERIFY_FINGERPRINT : TLS_VERIFY_CA;
+
+		rc = tls_ctx_new(&c->tls, how, o->tls_fp, o->tls_ca, err, sizeof err);
+		if (rc < 0)
+			finish(c, rc == TLS_FAIL_CA ? EX_NOINPUT : EX_SOFTWARE, "%s", err);
+		else {
+			/* the handshake is waiting for the server: --timeout bounds
+			 * it, as long as a connect to one address at most */
+			conn_set_tls(&c->conn, c->tls, o->timeout * 1000 < CONN_ATTEMPT_MS ?
+			    o->timeout * 1000 : CONN_ATTEMPT_MS);
+		}
+	}
 	if (!c->done && (rc = signals_setup(c)) < 0)
 		finish(c, EX_OSERR, "cannot set up signal handling: %s", strerror(-rc));
 	if (!c->done && c->mode == OPTS_INTERACTIVE) {
@@ -1037,11 +1079,15 @@ client_run(struct opts *o)
 		if (c->ui == NULL)
 			finish(c, EX_OSERR, "%s", err);
 		else {
-			say(c, "shmchat %s: connecting to %s:%s (/help lists commands)",
-			    PACKAGE_VERSION, o->host, o->port);
+			say(c, "shmchat %s: connecting to %s:%s%s (/help lists commands)",
+			    PACKAGE_VERSION, o->host, o->port, o->tls ? " with TLS" : "");
 			update_prompt(c);
 		}
 	}
+	/* once, not at every reconnect */
+	if (!c->done && o->tls && o->tls_no_verify)
+		say(c, "warning: --tls-no-verify: the server's certificate is not checked; "
+		    "whoever is in the way can read and change everything");
 	if (!c->done)
 		start_connect(c);
 	if (!c->done)
@@ -1057,6 +1103,7 @@ client_run(struct opts *o)
 		close(c->sigfd);
 	session_free(&c->sess);
 	conn_free(&c->conn);
+	tls_ctx_free(c->tls);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	free(c);

@@ -25,6 +25,12 @@
 #define CLIENT_SENDQ_MAX	(256 * 1024)	/* stop reading input above this */
 
 /*
+ * The server's TLS certificate was refused: shmchat's own exit status,
+ * past the end of sysexits(3). Not transient, so never retried.
+ */
+#define CLIENT_EX_TLS_REFUSED	79
+
+/*
  * Run the client with finished options (opts_finish done). mode must be
  * resolved (not OPTS_AUTO). Returns the exit status (sysexits(3)).
  */

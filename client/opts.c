@@ -38,6 +38,7 @@ opts_free(struct opts *o)
 		free(o->channels[i]);
 	free(o->target);
 	free(o->config);
+	free(o->tls_ca);
 	opts_init(o);
 }
 
@@ -69,8 +70,9 @@ set_str(char **dst, const char *s)
 	return 0;
 }
 
-int
-opts_parse_server(const char *s, char **host, char **port)
+/* dflt NULL: *port becomes NULL when s has none (opts_finish picks it) */
+static int
+parse_server(const char *s, char **host, char **port, const char *dflt)
 {
 	const char *colon, *hs = s;
 	size_t hl;
@@ -108,8 +110,8 @@ opts_parse_server(const char *s, char **host, char **port)
 			return -1;
 	}
 	h = strndup(hs, hl);
-	p = strdup(colon != NULL ? colon + 1 : OPTS_DEFAULT_PORT);
-	if (h == NULL || p == NULL) {
+	p = colon != NULL ? strdup(colon + 1) : dflt != NULL ? strdup(dflt) : NULL;
+	if (h == NULL || (p == NULL && (colon != NULL || dflt != NULL))) {
 		free(h);
 		free(p);
 		return -1;
@@ -119,6 +121,12 @@ opts_parse_server(const char *s, char **host, char **port)
 	*host = h;
 	*port = p;
 	return 0;
+}
+
+int
+opts_parse_server(const char *s, char **host, char **port)
+{
+	return parse_server(s, host, port, OPTS_DEFAULT_PORT);
 }
 
 /* add channels from "#a,#b" */
@@ -168,10 +176,37 @@ parse_timeout(const char *s, int *out)
 	return 0;
 }
 
+/*
+ * The three ways to check the server's certificate exclude each other.
+ * path: the config file they came from, or NULL (the command line).
+ */
+static int
+tls_verify_check(const struct opts *o, char *err, size_t cap, const char *path)
+{
+	const char *a = NULL, *b = NULL;
+
+	if (o->tls_no_verify && o->tls_pin)
+		a = "tls-no-verify", b = "tls-fingerprint";
+	else if (o->tls_no_verify && o->tls_ca != NULL)
+		a = "tls-no-verify", b = "tls-ca";
+	else if (o->tls_pin && o->tls_ca != NULL)
+		a = "tls-fingerprint", b = "tls-ca";
+	if (a == NULL)
+		return 0;
+	if (path != NULL)
+		return fail(err, cap, OPTS_ERR_CONFIG, "%s: %s and %s exclude each other", path,
+		    a, b);
+	return fail(err, cap, OPTS_ERR_USAGE, "--%s and --%s exclude each other", a, b);
+}
+
 enum {
 	OPT_PASSWORD = 256,
 	OPT_NO_COLOR,
 	OPT_NOTICE,
+	OPT_TLS,
+	OPT_TLS_NO_VERIFY,
+	OPT_TLS_FINGERPRINT,
+	OPT_TLS_CA,
 };
 
 static const struct option long_opts[] = {
@@ -191,6 +226,10 @@ static const struct option long_opts[] = {
 	{ "notice", no_argument, NULL, OPT_NOTICE },
 	{ "timeout", required_argument, NULL, 'T' },
 	{ "config", required_argument, NULL, 'C' },
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "tls-no-verify", no_argument, NULL, OPT_TLS_NO_VERIFY },
+	{ "tls-fingerprint", required_argument, NULL, OPT_TLS_FINGERPRINT },
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -207,7 +246,7 @@ opts_parse(struct opts *o, int argc, char **argv, char *err, size_t cap)
 	while ((c = getopt_long(argc, argv, ":s:n:u:r:c:t:ljSiT:C:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (opts_parse_server(optarg, &o->host, &o->port) < 0)
+			if (parse_server(optarg, &o->host, &o->port, NULL) < 0)
 				return fail(err, cap, OPTS_ERR_USAGE,
 				    "invalid --server '%s' (want HOST[:PORT])", optarg);
 			o->set |= OPTS_SET_SERVER;
@@ -277,6 +316,29 @@ opts_parse(struct opts *o, int argc, char **argv, char *err, size_t cap)
 			if (set_str(&o->config, optarg) < 0)
 				goto nomem;
 			break;
+		case OPT_TLS:
+			o->tls = true;
+			o->set |= OPTS_SET_TLS;
+			break;
+		case OPT_TLS_NO_VERIFY:
+			o->tls = o->tls_no_verify = true;
+			o->set |= OPTS_SET_TLS | OPTS_SET_TLS_VERIFY;
+			break;
+		case OPT_TLS_FINGERPRINT:
+			if (tls_fp_parse(optarg, o->tls_fp) < 0)
+				return fail(err, cap, OPTS_ERR_USAGE, "invalid --tls-fingerprint '%s' "
+				    "(want the SHA-256 in hex: 64 digits, colons optional)", optarg);
+			o->tls = o->tls_pin = true;
+			o->set |= OPTS_SET_TLS | OPTS_SET_TLS_VERIFY;
+			break;
+		case OPT_TLS_CA:
+			if (optarg[0] == '\0')
+				return fail(err, cap, OPTS_ERR_USAGE, "empty --tls-ca");
+			if (set_str(&o->tls_ca, optarg) < 0)
+				goto nomem;
+			o->tls = true;
+			o->set |= OPTS_SET_TLS | OPTS_SET_TLS_VERIFY;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -298,7 +360,7 @@ opts_parse(struct opts *o, int argc, char **argv, char *err, size_t cap)
 		return fail(err, cap, OPTS_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
 	if (o->json && o->mode != OPTS_LISTEN)
 		return fail(err, cap, OPTS_ERR_USAGE, "--json goes with --listen");
-	return OPTS_OK;
+	return tls_verify_check(o, err, cap, NULL);
 nomem:
 	return fail(err, cap, OPTS_ERR_NOMEM, "out of memory");
 }
@@ -341,7 +403,7 @@ conf_check_keys(config_t *cf, const char *path, char *err, size_t cap)
 {
 	static const char *const known[] = {
 		"server", "nick", "user", "realname", "channel", "password", "to",
-		"color", "timeout",
+		"color", "timeout", "tls", "tls-no-verify", "tls-fingerprint", "tls-ca",
 	};
 	config_setting_t *root = config_root_setting(cf);
 
@@ -357,6 +419,61 @@ conf_check_keys(config_t *cf, const char *path, char *err, size_t cap)
 			    path, config_setting_source_line(s), name ? name : "?");
 	}
 	return 0;
+}
+
+/* a boolean setting: -1 absent, 0/1, or OPTS_ERR_CONFIG */
+static int
+conf_bool(config_t *cf, const char *path, const char *name, char *err, size_t cap)
+{
+	config_setting_t *s = config_lookup(cf, name);
+
+	if (s == NULL)
+		return -1;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(err, cap, OPTS_ERR_CONFIG, "%s:%d: %s must be true or false", path,
+		    config_setting_source_line(s), name);
+	return config_setting_get_bool(s) ? 1 : 0;
+}
+
+/*
+ * tls, and how to verify: the command line's choice of verification
+ * replaces the file's whole (tls-ca in the file and --tls-no-verify given
+ * is no conflict). Any tls-* setting implies tls.
+ */
+static int
+conf_tls(config_t *cf, const char *path, struct opts *o, char *err, size_t cap)
+{
+	config_setting_t *s;
+	char *fp = NULL;
+	int b, rc;
+
+	if ((b = conf_bool(cf, path, "tls", err, cap)) == OPTS_ERR_CONFIG)
+		return b;
+	if (b >= 0 && !(o->set & OPTS_SET_TLS))
+		o->tls = b == 1;
+	if (o->set & OPTS_SET_TLS_VERIFY)
+		return 0;
+	if ((b = conf_bool(cf, path, "tls-no-verify", err, cap)) == OPTS_ERR_CONFIG)
+		return b;
+	if (b == 1)
+		o->tls = o->tls_no_verify = true;
+	if ((rc = conf_str(cf, path, "tls-fingerprint", &fp, 0, o, err, cap)) < 0)
+		return rc;
+	if (fp != NULL) {
+		s = config_lookup(cf, "tls-fingerprint");
+		rc = tls_fp_parse(fp, o->tls_fp);
+		free(fp);
+		if (rc < 0)
+			return fail(err, cap, OPTS_ERR_CONFIG, "%s:%d: invalid tls-fingerprint (want "
+			    "the SHA-256 in hex: 64 digits, colons optional)", path,
+			    config_setting_source_line(s));
+		o->tls = o->tls_pin = true;
+	}
+	if ((rc = conf_str(cf, path, "tls-ca", &o->tls_ca, 0, o, err, cap)) < 0)
+		return rc;
+	if (o->tls_ca != NULL)
+		o->tls = true;
+	return tls_verify_check(o, err, cap, path);
 }
 
 static int
@@ -377,7 +494,7 @@ conf_apply(config_t *cf, const char *path, struct opts *o, char *err, size_t cap
 		return rc;
 	}
 	if (server != NULL) {
-		rc = opts_parse_server(server, &o->host, &o->port);
+		rc = parse_server(server, &o->host, &o->port, NULL);
 		free(server);
 		if (rc < 0)
 			return fail(err, cap, OPTS_ERR_CONFIG, "%s:%d: invalid server (want HOST[:PORT])",
@@ -432,7 +549,7 @@ conf_apply(config_t *cf, const char *path, struct opts *o, char *err, size_t cap
 			    config_setting_source_line(s));
 		o->timeout = config_setting_get_int(s);
 	}
-	return 0;
+	return conf_tls(cf, path, o, err, cap);
 }
 
 int
@@ -500,7 +617,8 @@ opts_finish(struct opts *o, char *err, size_t cap)
 	}
 	opts_sanitize_nick(nick, sizeof nick, login);
 	if ((o->host == NULL && set_str(&o->host, OPTS_DEFAULT_HOST) < 0) ||
-	    (o->port == NULL && set_str(&o->port, OPTS_DEFAULT_PORT) < 0) ||
+	    (o->port == NULL &&
+	    set_str(&o->port, o->tls ? OPTS_DEFAULT_TLS_PORT : OPTS_DEFAULT_PORT) < 0) ||
 	    (o->nick == NULL && set_str(&o->nick, nick) < 0) ||
 	    (o->user == NULL && set_str(&o->user, nick) < 0) ||
 	    (o->realname == NULL && set_str(&o->realname, "shmchat user") < 0))
@@ -516,7 +634,8 @@ opts_usage(FILE *f)
 	    "standard input is sent as a message; with --listen, incoming messages\n"
 	    "are printed one per line.\n"
 	    "\n"
-	    "  -s, --server HOST[:PORT]  server to connect to (default localhost:6667)\n"
+	    "  -s, --server HOST[:PORT]  server to connect to (default localhost:6667,\n"
+	    "                            port 6697 with --tls)\n"
 	    "  -n, --nick NICK           nick (default: your login name)\n"
 	    "  -u, --user USER           user name (default: the nick)\n"
 	    "  -r, --realname TEXT       real name\n"
@@ -530,6 +649,12 @@ opts_usage(FILE *f)
 	    "      --notice              script mode sends NOTICEs instead of messages\n"
 	    "  -T, --timeout SECONDS     how long to wait for the server (default 30)\n"
 	    "      --no-color            no colours (also: NO_COLOR set)\n"
+	    "      --tls                 connect with TLS; the certificate must chain to\n"
+	    "                            the system's CA store and name the server\n"
+	    "      --tls-ca FILE         trust the CA certificates in FILE instead\n"
+	    "      --tls-fingerprint SHA256  accept only the certificate with this\n"
+	    "                            SHA-256 fingerprint (a self-signed server)\n"
+	    "      --tls-no-verify       do not check the certificate at all (unsafe)\n"
 	    "  -C, --config FILE         read FILE instead of\n"
 	    "                            $XDG_CONFIG_HOME/shmchat/shmchat.conf\n"
 	    "  -v, --verbose             show the IRC traffic on standard error\n"
@@ -538,5 +663,6 @@ opts_usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 done, 64 usage, 69 cannot connect, 75 connection lost or\n"
 	    "timed out, 76 refused by the server, 77 bad password, 78 config file,\n"
-	    "71 system error. See shmchat(1).\n", f);
+	    "79 TLS certificate refused, 66 unreadable --tls-ca file, 71 system error.\n"
+	    "See shmchat(1).\n", f);
 }

@@ -10,8 +10,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "tls.h"
+
 #define OPTS_DEFAULT_HOST	"localhost"
 #define OPTS_DEFAULT_PORT	"6667"
+#define OPTS_DEFAULT_TLS_PORT	"6697"	/* IANA's ircs-u, RFC 7194 */
 #define OPTS_DEFAULT_TIMEOUT	30	/* seconds */
 #define OPTS_MAX_CHANNELS	64
 
@@ -33,6 +36,8 @@ enum {
 	OPTS_SET_TARGET = 1 << 6,
 	OPTS_SET_COLOR = 1 << 7,
 	OPTS_SET_TIMEOUT = 1 << 8,
+	OPTS_SET_TLS = 1 << 9,
+	OPTS_SET_TLS_VERIFY = 1 << 10,	/* any of the three below: the file's are ignored */
 };
 
 struct opts {
@@ -48,6 +53,12 @@ struct opts {
 	bool notice;		/* script mode sends NOTICE, not PRIVMSG */
 	bool verbose;		/* the IRC traffic on stderr */
 	int timeout;		/* seconds to wait for the server */
+	/* TLS; each --tls-* option implies --tls */
+	bool tls;
+	bool tls_no_verify;	/* --tls-no-verify */
+	bool tls_pin;		/* --tls-fingerprint: tls_fp holds it */
+	unsigned char tls_fp[TLS_FP_LEN];
+	char *tls_ca;		/* --tls-ca FILE, or NULL: the system's CA store */
 	unsigned set;		/* OPTS_SET_* */
 };
 
@@ -72,7 +83,10 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t cap);
 int opts_load_config(struct opts *o, char *err, size_t cap);
 /* the XDG path into out; -1 when neither XDG_CONFIG_HOME nor HOME is set */
 int opts_xdg_path(char *out, size_t cap);
-/* fill what is still unset: host, port, nick (login name), user, realname */
+/*
+ * fill what is still unset: host, port (6697 with TLS, else 6667), nick
+ * (login name), user, realname
+ */
 int opts_finish(struct opts *o, char *err, size_t cap);
 /* "host", "host:port", "[v6]:port" or a bare IPv6 address */
 int opts_parse_server(const char *s, char **host, char **port);

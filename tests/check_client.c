@@ -2,7 +2,7 @@
  * check_client: unit tests for the client's pure modules (libclient.a):
  * command parsing, message splitting, event classification, output
  * formatting, JSON encoding, channel state and completion, the session's
- * registration logic and option/config parsing.
+ * registration logic, option/config parsing and TLS fingerprints.
  */
 #include <config.h>
 
@@ -25,6 +25,7 @@
 #include "render.h"
 #include "session.h"
 #include "split.h"
+#include "tls.h"
 #include "unit.h"
 
 /* ------------------------------------------------------------------ cmd */
@@ -1571,6 +1572,184 @@ START_TEST(opts_xdg_and_defaults)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ tls */
+
+#define FP_UPPER "C9:07:F6:F1:F3:83:9A:11:55:9D:5B:D4:D2:D9:69:55:" \
+	"D7:2C:A4:AE:2C:7A:6C:18:22:A5:ED:63:F1:9F:47:DB"
+
+START_TEST(tls_fingerprints)
+{
+	unsigned char a[TLS_FP_LEN], b[TLS_FP_LEN];
+	char text[TLS_FP_TEXT], bad[128];
+
+	ck_assert_int_eq(tls_fp_parse(FP_UPPER, a), 0);
+	ck_assert_uint_eq(a[0], 0xc9);
+	ck_assert_uint_eq(a[31], 0xdb);
+	tls_fp_format(text, a);
+	ck_assert_str_eq(text, FP_UPPER);
+	/* lower case, no colons: the same */
+	ck_assert_int_eq(tls_fp_parse("c907f6f1f3839a11559d5bd4d2d96955"
+	    "d72ca4ae2c7a6c1822a5ed63f19f47db", b), 0);
+	ck_assert_mem_eq(a, b, TLS_FP_LEN);
+	ck_assert_int_eq(tls_fp_parse("c9:07:F6:f1:F3:83:9a:11:55:9D:5B:D4:D2:D9:69:55:"
+	    "D7:2C:A4:AE:2C:7A:6C:18:22:A5:ED:63:F1:9F:47:db", b), 0);
+	ck_assert_mem_eq(a, b, TLS_FP_LEN);
+
+	/* malformed: each refused */
+	ck_assert_int_eq(tls_fp_parse("", a), -1);
+	ck_assert_int_eq(tls_fp_parse("C9:07", a), -1);
+	/* SHA-1 length (20 bytes) */
+	ck_assert_int_eq(tls_fp_parse("C9:07:F6:F1:F3:83:9A:11:55:9D:5B:D4:D2:D9:69:55:"
+	    "D7:2C:A4:AE", a), -1);
+	/* one digit too many, one too few */
+	ck_assert_int_eq(tls_fp_parse("c907f6f1f3839a11559d5bd4d2d96955"
+	    "d72ca4ae2c7a6c1822a5ed63f19f47db0", a), -1);
+	ck_assert_int_eq(tls_fp_parse("c907f6f1f3839a11559d5bd4d2d96955"
+	    "d72ca4ae2c7a6c1822a5ed63f19f47d", a), -1);
+	/* a non-hex digit */
+	snprintf(bad, sizeof bad, "%s", FP_UPPER);
+	bad[4] = 'G';
+	ck_assert_int_eq(tls_fp_parse(bad, a), -1);
+	/* colons in some places only, or another separator */
+	snprintf(bad, sizeof bad, "%s", FP_UPPER);
+	bad[2] = '-';
+	ck_assert_int_eq(tls_fp_parse(bad, a), -1);
+	ck_assert_int_eq(tls_fp_parse("C9:07F6:F1:F3:83:9A:11:55:9D:5B:D4:D2:D9:69:55:"
+	    "D7:2C:A4:AE:2C:7A:6C:18:22:A5:ED:63:F1:9F:47:DB:", a), -1);
+	snprintf(bad, sizeof bad, " %s", FP_UPPER);
+	ck_assert_int_eq(tls_fp_parse(bad, a), -1);
+	snprintf(bad, sizeof bad, "SHA256:%s", FP_UPPER);
+	ck_assert_int_eq(tls_fp_parse(bad, a), -1);
+
+	/* formatting all values */
+	for (int i = 0; i < TLS_FP_LEN; i++)
+		a[i] = (unsigned char)(i * 8 + 7);
+	tls_fp_format(text, a);
+	ck_assert_uint_eq(strlen(text), TLS_FP_TEXT - 1);
+	ck_assert_int_eq(tls_fp_parse(text, b), 0);
+	ck_assert_mem_eq(a, b, TLS_FP_LEN);
+}
+END_TEST
+
+START_TEST(opts_tls)
+{
+	struct opts o;
+	char err[256], *path;
+
+	/* --tls: port 6697 unless one is given */
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls", "-s", "irc.example.org",
+	    NULL }), OPTS_OK);
+	ck_assert(o.tls && !o.tls_no_verify && !o.tls_pin && o.tls_ca == NULL);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert_str_eq(o.port, "6697");
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-s", "[::1]:7000", "--tls", NULL }),
+	    OPTS_OK);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert_str_eq(o.port, "7000");
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-s", "irc.example.org", NULL }),
+	    OPTS_OK);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert(!o.tls);
+	ck_assert_str_eq(o.port, "6667");
+	opts_free(&o);
+
+	/* each way of verifying implies --tls */
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-fingerprint",
+	    "c907f6f1f3839a11559d5bd4d2d96955d72ca4ae2c7a6c1822a5ed63f19f47db", NULL }), OPTS_OK);
+	ck_assert(o.tls && o.tls_pin);
+	ck_assert_uint_eq(o.tls_fp[0], 0xc9);
+	ck_assert_uint_eq(o.tls_fp[31], 0xdb);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert_str_eq(o.port, "6697");
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-no-verify", NULL }), OPTS_OK);
+	ck_assert(o.tls && o.tls_no_verify);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-ca", "/x/ca.pem", NULL }),
+	    OPTS_OK);
+	ck_assert(o.tls);
+	ck_assert_str_eq(o.tls_ca, "/x/ca.pem");
+	opts_free(&o);
+
+	/* bad values, contradictions */
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-fingerprint", "abc", NULL }),
+	    OPTS_ERR_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "invalid --tls-fingerprint 'abc'"));
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-fingerprint", NULL }),
+	    OPTS_ERR_USAGE);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-ca", "", NULL }),
+	    OPTS_ERR_USAGE);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-no-verify", "--tls-fingerprint",
+	    FP_UPPER, NULL }), OPTS_ERR_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-no-verify and --tls-fingerprint exclude"));
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-ca", "f", "--tls-no-verify",
+	    NULL }), OPTS_ERR_USAGE);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--tls-ca", "f", "--tls-fingerprint",
+	    FP_UPPER, NULL }), OPTS_ERR_USAGE);
+	opts_free(&o);
+
+	/* the config file: the same settings */
+	path = write_conf("server = \"irc.example.org\";\ntls = true;\n"
+	    "tls-fingerprint = \"" FP_UPPER "\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert(o.tls && o.tls_pin && !o.tls_no_verify);
+	ck_assert_uint_eq(o.tls_fp[1], 0x07);
+	ck_assert_int_eq(opts_finish(&o, err, sizeof err), OPTS_OK);
+	ck_assert_str_eq(o.port, "6697");
+	opts_free(&o);
+	/* the command line's way of verifying replaces the file's */
+	opts_of(&o, err, (const char *[]){ "-C", path, "--tls-no-verify", NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert(o.tls && o.tls_no_verify && !o.tls_pin);
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("tls-ca = \"/etc/ca.pem\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert(o.tls);
+	ck_assert_str_eq(o.tls_ca, "/etc/ca.pem");
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("tls = false;\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, "--tls", NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert(o.tls);	/* the command line wins */
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("nick = \"x\";\ntls-fingerprint = \"C9:07\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, ":2: invalid tls-fingerprint"));
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("tls = \"yes\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, ":1: tls must be true or false"));
+	opts_free(&o);
+	unlink(path);
+
+	path = write_conf("tls-no-verify = true;\ntls-ca = \"/etc/ca.pem\";\n");
+	opts_of(&o, err, (const char *[]){ "-C", path, NULL });
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "tls-no-verify and tls-ca exclude each other"));
+	opts_free(&o);
+	unlink(path);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- main */
 
 int
@@ -1640,6 +1819,8 @@ main(void)
 	tcase_add_test(tc, opts_command_line);
 	tcase_add_test(tc, opts_config_file);
 	tcase_add_test(tc, opts_xdg_and_defaults);
+	tcase_add_test(tc, opts_tls);
+	tcase_add_test(tc, tls_fingerprints);
 	suite_add_tcase(s, tc);
 
 	return unit_run(s);

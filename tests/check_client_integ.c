@@ -13,7 +13,9 @@
  * the harness (which cleans up the servers before Check ends the test).
  * The interactive test runs the client on a pseudo-terminal (forkpty) and
  * keeps a small VT100 screen model of its output to check what a person
- * would see.
+ * would see. The TLS tests make their certificates at run time (OpenSSL)
+ * and use ngircd's TLS listener, or a TLS server of their own in this
+ * process for what a real server would not do.
  */
 #include <config.h>
 
@@ -37,6 +39,12 @@
 #include <netinet/in.h>
 
 #include <check.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "harness.h"
 #include "irc.h"
@@ -1697,11 +1705,15 @@ ngircd_path(void)
 	return NULL;
 }
 
-/* start ngircd on a free loopback port; wait until it accepts */
+/*
+ * start ngircd on a free loopback port; wait until it accepts. tls: also
+ * a TLS listener with the certificate tls_cert() made as "ngircd", on
+ * *tls_port.
+ */
 static int
-ngircd_start(const char *path)
+ngircd_start_tls(const char *path, int *tls_port)
 {
-	char dir[600], conf[700], log[700], text[1024];
+	char dir[600], conf[700], log[700], text[4096], ssl[2200] = "";
 	int port = free_port();
 	pid_t parent = getpid();
 	long long deadline;
@@ -1709,12 +1721,19 @@ ngircd_start(const char *path)
 	snprintf(dir, sizeof dir, "%s", h_tmpdir());
 	snprintf(conf, sizeof conf, "%s/ngircd.conf", dir);
 	snprintf(log, sizeof log, "%s/ngircd.log", dir);
+	if (tls_port != NULL) {
+		/* the DH group given, not generated: that takes ngircd seconds */
+		*tls_port = free_port();
+		snprintf(ssl, sizeof ssl, "[SSL]\n\tCertFile = %s/ngircd.pem\n"
+		    "\tKeyFile = %s/ngircd.key\n\tDHFile = %s/dh.pem\n\tPorts = %d\n",
+		    dir, dir, dir, *tls_port);
+	}
 	snprintf(text, sizeof text,
 	    "[Global]\n\tName = irc.ngircd.test\n\tInfo = shmchat test\n"
 	    "\tListen = 127.0.0.1\n\tPorts = %d\n\tMotdPhrase = \"hello from ngircd\"\n"
 	    "\tPidFile = %s/ngircd.pid\n"
 	    "[Limits]\n\tMaxNickLength = 9\n"
-	    "[Options]\n\tDNS = no\n\tIdent = no\n\tPAM = no\n", port, dir);
+	    "[Options]\n\tDNS = no\n\tIdent = no\n\tPAM = no\n%s", port, dir, ssl);
 	h_write_file(conf, text);
 	fflush(NULL);
 	g_ngircd = fork();
@@ -1740,7 +1759,15 @@ ngircd_start(const char *path)
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
 			close(fd);
-			return port;
+			/* it listens on both ports at once, but make sure */
+			if (tls_port == NULL)
+				return port;
+			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			sa.sin_port = htons((uint16_t)*tls_port);
+			if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+				close(fd);
+				return port;
+			}
 		}
 		close(fd);
 		if (waitpid(g_ngircd, &st, WNOHANG) == g_ngircd) {
@@ -1751,6 +1778,22 @@ ngircd_start(const char *path)
 			C_FAIL("ngircd does not accept on port %d, see %s", port, log);
 		poll(NULL, 0, 20);
 	}
+}
+
+static int
+ngircd_start(const char *path)
+{
+	return ngircd_start_tls(path, NULL);
+}
+
+static void
+ngircd_stop(void)
+{
+	int st;
+
+	kill(g_ngircd, SIGTERM);
+	if (waitpid(g_ngircd, &st, 0) == g_ngircd)
+		g_ngircd = -1;
 }
 
 START_TEST(test_ngircd)
@@ -1789,6 +1832,347 @@ START_TEST(test_ngircd)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- TLS */
+
+#define EX_TLS_REFUSED	79	/* shmchat(1): the certificate was refused */
+
+static void
+ossl_fail(const char *what)
+{
+	char e[256] = "?";
+
+	ERR_error_string_n(ERR_get_error(), e, sizeof e);
+	C_FAIL("%s: %s", what, e);
+}
+
+/*
+ * A self-signed certificate (EC P-256, like `openssl req -x509`) for san,
+ * as h_tmpdir()/name.pem and name.key; its SHA-256 fingerprint in fp.
+ */
+static void
+tls_cert(const char *name, const char *san, char fp[100])
+{
+	static long serial = 1;
+	char path[700];
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	static const char *const ext[][2] = {
+		{ "basicConstraints", "critical,CA:TRUE" },
+		{ "subjectKeyIdentifier", "hash" },
+		{ "subjectAltName", NULL },
+	};
+	FILE *f;
+
+	if (pk == NULL || x == NULL)
+		ossl_fail("making a key");
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, pk);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"shmchat test",
+	    -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		X509_EXTENSION *e = X509V3_EXT_conf(NULL, &v3, ext[i][0],
+		    ext[i][1] ? ext[i][1] : san);
+
+		if (e == NULL || !X509_add_ext(x, e, -1))
+			ossl_fail("a certificate extension");
+		X509_EXTENSION_free(e);
+	}
+	if (!X509_sign(x, pk, EVP_sha256()) || !X509_digest(x, EVP_sha256(), md, &len))
+		ossl_fail("signing the certificate");
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(fp + 3 * i, 4, "%02X%s", md[i], i + 1 < len ? ":" : "");
+	snprintf(path, sizeof path, "%s/%s.pem", h_tmpdir(), name);
+	if ((f = fopen(path, "w")) == NULL || !PEM_write_X509(f, x))
+		C_FAIL("writing %s", path);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/%s.key", h_tmpdir(), name);
+	if ((f = fopen(path, "w")) == NULL ||
+	    !PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL))
+		C_FAIL("writing %s", path);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+/* RFC 7919's ffdhe2048 as a PKCS#3 file, for ngircd's DHFile */
+static void
+tls_dh_file(void)
+{
+	char path[700];
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	EVP_PKEY *dh = NULL;
+	BIO *b;
+
+	if (pc == NULL || EVP_PKEY_paramgen_init(pc) <= 0 ||
+	    EVP_PKEY_CTX_set_dh_nid(pc, NID_ffdhe2048) <= 0 || EVP_PKEY_paramgen(pc, &dh) <= 0)
+		ossl_fail("DH parameters");
+	snprintf(path, sizeof path, "%s/dh.pem", h_tmpdir());
+	if ((b = BIO_new_file(path, "w")) == NULL || !PEM_write_bio_Parameters(b, dh))
+		ossl_fail("writing the DH parameters");
+	BIO_free(b);
+	EVP_PKEY_free(dh);
+	EVP_PKEY_CTX_free(pc);
+}
+
+static char *
+path_in_tmp(const char *name)
+{
+	static char buf[4][700];
+	static int i;
+	char *p = buf[i++ % 4];
+
+	snprintf(p, 700, "%s/%s", h_tmpdir(), name);
+	return p;
+}
+
+/* how often text occurs in b */
+static int
+count(const struct sbuf *b, const char *text)
+{
+	int n = 0;
+
+	for (const char *p = b->p; p != NULL && (size_t)(p - b->p) < b->len; n++) {
+		p = memmem(p, b->len - (size_t)(p - b->p), text, strlen(text));
+		if (p == NULL)
+			break;
+		p += strlen(text);
+	}
+	return n;
+}
+
+START_TEST(test_tls_ngircd)
+{
+	const char *path = ngircd_path();
+	char fp[100], wrong[100], tport[32];
+	struct kid *l, *p, *k;
+	int port, tls_port;
+
+	if (path == NULL) {
+		if (getenv("CI") != NULL)
+			C_FAIL("ngircd is not installed (tools/install-deps installs it)");
+		fprintf(stderr, "SKIP test_tls_ngircd: ngircd is not installed "
+		    "(tools/install-deps installs it)\n");
+		return;
+	}
+	tls_cert("ngircd", "IP:127.0.0.1,DNS:localhost", fp);
+	tls_dh_file();
+	port = ngircd_start_tls(path, &tls_port);
+	snprintf(tport, sizeof tport, "127.0.0.1:%d", tls_port);
+
+	/* pinned, --listen --json over TLS; a plain client on the other side */
+	l = kid_run("tls-listener", (const char *[]){ "-s", tport, "--tls-fingerprint", fp,
+	    "-n", "tlis", "-c", "#tls", "--listen", "--json", NULL }, NULL, false);
+	json_expect(l, "join", "tlis", NULL, T_LONG);
+	p = kid_run("plain-listener", (const char *[]){ "-s", port_arg(port), "-n", "plis",
+	    "-c", "#tls", "--listen", "--json", NULL }, NULL, false);
+	json_expect(l, "join", "plis", NULL, T_LONG);
+	k = kid_run("plain-sender", (const char *[]){ "-s", port_arg(port), "-n", "plain",
+	    "-c", "#tls", NULL }, "from plain to TLS\n", false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", "plain", "from plain to TLS", T_LONG);
+
+	/* the CA file instead of the system store: 127.0.0.1 is the IP SAN */
+	k = kid_run("ca-sender", (const char *[]){ "-s", tport, "--tls-ca",
+	    path_in_tmp("ngircd.pem"), "-n", "casend", "-c", "#tls", NULL },
+	    "from TLS to plain\n", false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(p, "message", "casend", "from TLS to plain", T_LONG);
+	json_expect(l, "message", "casend", "from TLS to plain", T_LONG);
+	/* and a name (SNI, the DNS SAN) */
+	snprintf(tport, sizeof tport, "localhost:%d", tls_port);
+	k = kid_run("ca-name", (const char *[]){ "-s", tport, "--tls-ca",
+	    path_in_tmp("ngircd.pem"), "-n", "byname", "-c", "#tls", NULL }, "by name\n", false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", "byname", "by name", T_LONG);
+	snprintf(tport, sizeof tport, "127.0.0.1:%d", tls_port);
+
+	/* --tls-no-verify works, and says so once */
+	k = kid_run("no-verify", (const char *[]){ "-s", tport, "--tls-no-verify", "-n", "nover",
+	    "-c", "#tls", NULL }, "unverified\n", false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", "nover", "unverified", T_LONG);
+	C_ASSERT(count(&k->e, "warning: --tls-no-verify") == 1, "stderr: %s", k->e.p);
+
+	/* a wrong pin: refused, with the fingerprint it saw */
+	snprintf(wrong, sizeof wrong, "%s", fp);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	k = kid_run("wrong-pin", (const char *[]){ "-s", tport, "--tls-fingerprint", wrong,
+	    "-n", "wrong", "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&k->e, "shmchat: TLS certificate verification failed for 127.0.0.1: "
+	    "its SHA-256 fingerprint is "), "stderr: %s", k->e.p);
+	C_ASSERT(has(&k->e, fp), "stderr: %s", k->e.p);
+
+	/* no pin, not in the system's CA store: refused, in listen mode too */
+	k = kid_run("unverified", (const char *[]){ "-s", tport, "--tls", "-n", "unv",
+	    "-c", "#tls", "--listen", NULL }, NULL, false);
+	kid_expect_exit(k, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&k->e, "shmchat: TLS certificate verification failed for 127.0.0.1: "
+	    "self-signed certificate (use --tls-fingerprint SHA256 to pin a self-signed "
+	    "server, or --tls-no-verify)\n"), "stderr: %s", k->e.p);
+
+	/* TLS to the plain port: ngircd waits for a line, the handshake is bounded */
+	k = kid_run("tls-to-plain", (const char *[]){ "-s", port_arg(port), "--tls-no-verify",
+	    "-n", "tp", "-c", "#tls", "-T", "1", NULL }, "x\n", false);
+	kid_expect_exit(k, EX_UNAVAILABLE, T_LONG);
+	C_ASSERT(has(&k->e, "no TLS handshake within 1 s"), "stderr: %s", k->e.p);
+
+	C_ASSERT(!has(&l->o, "must not arrive"), "a refused client's message arrived");
+	kill(l->pid, SIGTERM);
+	kill(p->pid, SIGTERM);
+	kid_expect_exit(l, 0, T_LONG);
+	kid_expect_exit(p, 0, T_LONG);
+	ngircd_stop();
+}
+END_TEST
+
+/* ------------------------------------------ a TLS server of our own */
+
+/*
+ * Accept the client on lfd and shake hands with the certificate of name
+ * (blocking, bounded by a receive timeout); NULL when the client broke
+ * the handshake off.
+ */
+static SSL *
+fake_tls_accept(int lfd, const char *name, struct kid *k, int *fd)
+{
+	char cert[700], key[700];
+	struct timeval tv = { .tv_sec = T_LONG / 1000 };
+	SSL_CTX *x = SSL_CTX_new(TLS_server_method());
+	SSL *s;
+
+	snprintf(cert, sizeof cert, "%s/%s.pem", h_tmpdir(), name);
+	snprintf(key, sizeof key, "%s/%s.key", h_tmpdir(), name);
+	if (x == NULL || SSL_CTX_use_certificate_file(x, cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(x, key, SSL_FILETYPE_PEM) != 1)
+		ossl_fail("fake TLS server certificate");
+	*fd = fake_accept(lfd, k);
+	setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	SSL_CTX_set_num_tickets(x, 0);	/* nothing to write after the handshake */
+	if ((s = SSL_new(x)) == NULL || SSL_set_fd(s, *fd) != 1)
+		ossl_fail("fake TLS server");
+	SSL_CTX_free(x);	/* s holds a reference */
+	if (SSL_accept(s) != 1) {
+		ERR_clear_error();
+		SSL_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* read from the TLS client until what it sent holds text */
+static void
+fake_tls_expect(SSL *s, struct sbuf *got, const char *text, struct kid *k)
+{
+	long long deadline = h_now_ms() + T_LONG;
+
+	while (!has(got, text)) {
+		char buf[4096];
+		int n;
+
+		if (h_now_ms() >= deadline)
+			C_FAIL("fake TLS server: no \"%s\" from the client", text);
+		kid_pump(k, 0);
+		n = SSL_read(s, buf, sizeof buf);
+		if (n <= 0)
+			C_FAIL("fake TLS server: the client went before \"%s\"", text);
+		sbuf_add(got, buf, (size_t)n);
+	}
+}
+
+static void
+fake_tls_send(SSL *s, const char *text)
+{
+	if (SSL_write(s, text, (int)strlen(text)) != (int)strlen(text))
+		ossl_fail("fake TLS server write");
+}
+
+START_TEST(test_tls_hostile)
+{
+	char fp_a[100], fp_b[100];
+	int port, lfd = fake_listen(&port), fd;
+	struct sbuf got = { 0 };
+	struct kid *l;
+	SSL *s;
+	long long t0;
+
+	/* a client that refuses our certificate closes on us: an error, not a death */
+	signal(SIGPIPE, SIG_IGN);
+	tls_cert("a", "IP:127.0.0.1", fp_a);
+	tls_cert("b", "DNS:elsewhere.test", fp_b);
+
+	/* plain text where a handshake should be: a clear error at once */
+	l = kid_run("garbage", (const char *[]){ "-s", port_arg(port), "--tls", "-c", "#x",
+	    NULL }, "x\n", false);
+	fd = fake_accept(lfd, l);
+	FAKE(fd, ":fake NOTICE * :*** Looking up your hostname\r\n");
+	kid_expect_exit(l, EX_UNAVAILABLE, T_LONG);
+	C_ASSERT(has(&l->e, "TLS handshake failed: wrong version number (does the server "
+	    "speak TLS on this port?)"), "stderr: %s", l->e.p);
+	close(fd);
+
+	/* a server that accepts and says nothing: bounded by --timeout */
+	t0 = h_now_ms();
+	l = kid_run("stalled", (const char *[]){ "-s", port_arg(port), "--tls", "-c", "#x",
+	    "--listen", "-T", "1", NULL }, NULL, false);
+	fd = fake_accept(lfd, l);
+	kid_expect_exit(l, EX_UNAVAILABLE, T_LONG);
+	C_ASSERT(has(&l->e, "no TLS handshake within 1 s"), "stderr: %s", l->e.p);
+	C_ASSERT(h_now_ms() - t0 < T_SHORT + 1000, "took %lld ms", h_now_ms() - t0);
+	close(fd);
+
+	/* a certificate for another name: the IP address must be in it */
+	l = kid_run("mismatch", (const char *[]){ "-s", port_arg(port), "--tls-ca",
+	    path_in_tmp("b.pem"), "-c", "#x", NULL }, "x\n", false);
+	s = fake_tls_accept(lfd, "b", l, &fd);
+	kid_expect_exit(l, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&l->e, "verification failed for 127.0.0.1: IP address mismatch"),
+	    "stderr: %s", l->e.p);
+	SSL_free(s);
+	close(fd);
+
+	/*
+	 * Registered over TLS with a pinned certificate, then the server
+	 * goes and comes back with another one: the client stops there
+	 * instead of reconnecting again and again.
+	 */
+	l = kid_run("repinned", (const char *[]){ "-s", port_arg(port), "--tls-fingerprint", fp_a,
+	    "-n", "lis", "-c", "#x", "--listen", "--json", NULL }, NULL, false);
+	s = fake_tls_accept(lfd, "a", l, &fd);
+	C_ASSERT(s != NULL, "the handshake with the pinned certificate failed");
+	fake_tls_expect(s, &got, "USER ", l);
+	fake_tls_send(s, ":fake 001 lis :Welcome lis!u@h\r\n");
+	fake_tls_expect(s, &got, "JOIN #x", l);
+	fake_tls_send(s, ":lis!u@h JOIN #x\r\n:evil!e@h PRIVMSG #x :over TLS\r\n");
+	json_expect(l, "message", "evil", "over TLS", T_LONG);
+	SSL_shutdown(s);
+	SSL_free(s);
+	close(fd);
+	s = fake_tls_accept(lfd, "b", l, &fd);
+	kid_expect_exit(l, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&l->e, "TLS certificate verification failed for 127.0.0.1: its SHA-256 "
+	    "fingerprint is "), "stderr: %s", l->e.p);
+	C_ASSERT(has(&l->e, fp_b), "stderr: %s", l->e.p);
+	if (s != NULL)
+		SSL_free(s);
+	close(fd);
+	free(got.p);
+	close(lfd);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 int
@@ -1819,6 +2203,10 @@ main(void)
 
 	tc = h_tcase(su, "ngircd", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_ngircd);
+
+	tc = h_tcase(su, "tls", 60, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_tls_ngircd);
+	tcase_add_test(tc, test_tls_hostile);
 
 	return h_suite_run(su);
 }
