@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -26,6 +27,13 @@
 
 /* the fork server's context; each worker has its copy-on-write image */
 static SSL_CTX *worker_tls_ctx;
+/*
+ * A session made in the fork server, unused there: each worker takes its
+ * inherited copy instead of calling SSL_new(), which writes to some 40 kB
+ * worth of the pages it shares with the fork server (the context's
+ * reference counts and locks, allocations spread over its heap).
+ */
+static SSL *worker_tls_template;
 
 /* a worker has one client, so one session: no heap for the bookkeeping */
 static struct {
@@ -157,6 +165,59 @@ worker_tls_use_key(SSL_CTX *ctx, const char *pem, size_t len, const char *path,
 	return rc;
 }
 
+/*
+ * One handshake with ourselves, in memory, right after building the
+ * context: OpenSSL fills its caches (algorithms fetched from the
+ * providers, curve tables, the random generators) on first use, and
+ * whatever it fills here is shared by every worker forked afterwards
+ * instead of written again by each of them (memory per idle client).
+ * Returns 0, or -1 with the reason in err: a pair that cannot shake
+ * hands with itself is refused before any client sees it.
+ */
+static int
+worker_tls_warm(SSL_CTX *sctx, char *err, size_t errlen)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL *s = NULL, *c = NULL;
+	BIO *sb = NULL, *cb = NULL;
+	char why[256], byte = 0;
+	int rc = -1, done = 0;
+
+	if (cctx == NULL || (s = SSL_new(sctx)) == NULL || (c = SSL_new(cctx)) == NULL ||
+	    BIO_new_bio_pair(&sb, 0, &cb, 0) != 1) {
+		errbuf_set(err, errlen, "TLS self-test: %s", worker_tls_why(why, sizeof why,
+		    "out of memory"));
+		goto out;
+	}
+	SSL_set_bio(s, sb, sb);
+	SSL_set_bio(c, cb, cb);
+	sb = cb = NULL;
+	SSL_set_accept_state(s);
+	SSL_set_connect_state(c);
+	/* each side does what it can, then the other: a few rounds at most */
+	for (int i = 0; i < 16 && done != 3; i++) {
+		if (!(done & 1) && SSL_do_handshake(c) == 1)
+			done |= 1;
+		if (!(done & 2) && SSL_do_handshake(s) == 1)
+			done |= 2;
+	}
+	if (done != 3 || SSL_write(c, "x", 1) != 1 || SSL_read(s, &byte, 1) != 1 ||
+	    SSL_write(s, "x", 1) != 1 || SSL_read(c, &byte, 1) != 1) {
+		errbuf_set(err, errlen, "TLS self-test handshake failed: %s",
+		    worker_tls_why(why, sizeof why, "no progress"));
+		goto out;
+	}
+	rc = 0;
+out:
+	SSL_free(c);
+	SSL_free(s);
+	BIO_free(sb);
+	BIO_free(cb);
+	SSL_CTX_free(cctx);
+	ERR_clear_error();
+	return rc;
+}
+
 int
 worker_tls_ctx_build(int cert_fd, int key_fd, const char *cert_path,
     const char *key_path, const char *ciphers, int min_version, char *err, size_t errlen)
@@ -197,8 +258,20 @@ worker_tls_ctx_build(int cert_fd, int key_fd, const char *cert_path,
 	if ((cert = worker_tls_slurp(cert_fd, cert_path, &cert_len, err, errlen)) == NULL ||
 	    (key = worker_tls_slurp(key_fd, key_path, &key_len, err, errlen)) == NULL ||
 	    worker_tls_use_chain(ctx, cert, cert_len, cert_path, err, errlen) < 0 ||
-	    worker_tls_use_key(ctx, key, key_len, key_path, err, errlen) < 0)
+	    worker_tls_use_key(ctx, key, key_len, key_path, err, errlen) < 0 ||
+	    worker_tls_warm(ctx, err, errlen) < 0)
 		goto out;
+	{
+		SSL *t = SSL_new(ctx);
+
+		if (t == NULL) {
+			errbuf_set(err, errlen, "SSL_new: %s", worker_tls_why(why, sizeof why,
+			    "out of memory"));
+			goto out;
+		}
+		SSL_free(worker_tls_template);
+		worker_tls_template = t;
+	}
 	SSL_CTX_free(worker_tls_ctx);
 	worker_tls_ctx = ctx;
 	ctx = NULL;
@@ -307,8 +380,9 @@ worker_tls_start(struct worker *w)
 		log_warnx("TLS connection, but no certificate is loaded; closing");
 		return -1;
 	}
-	if ((worker_tls.ssl = SSL_new(worker_tls_ctx)) == NULL ||
-	    SSL_set_fd(worker_tls.ssl, w->cfd) != 1) {
+	worker_tls.ssl = worker_tls_template;
+	worker_tls_template = NULL;
+	if (worker_tls.ssl == NULL || SSL_set_fd(worker_tls.ssl, w->cfd) != 1) {
 		log_warnx("TLS session: %s", worker_tls_why(why, sizeof why, "SSL_new failed"));
 		return -1;
 	}
@@ -335,6 +409,10 @@ worker_tls_handshake(struct worker *w)
 	if (r == 1) {
 		worker_tls.established = true;
 		SSL_set_msg_callback(worker_tls.ssl, worker_tls_msg);
+		/* the handshake's scratch memory (key exchange, transcript,
+		 * buffers) is free now; give its pages back, or every idle TLS
+		 * worker keeps a few hundred kB of them */
+		malloc_trim(0);
 		log_debug("TLS established: %s, %s", SSL_get_version(worker_tls.ssl),
 		    SSL_get_cipher_name(worker_tls.ssl));
 		return 1;
