@@ -77,6 +77,8 @@ def main():
     ap.add_argument("--build-dir", default=".")
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--settle", type=float, default=2.0)
+    ap.add_argument("--no-tls", action="store_true",
+                    help="plain clients only, no TLS configured (a build without TLS)")
     ap.add_argument("--port", type=int, default=0, help="plain port (default: a free one)")
     a = ap.parse_args()
     if a.port == 0:
@@ -94,10 +96,11 @@ def main():
         s.bind(("127.0.0.1", 0))
         tport = s.getsockname()[1]
     with open(f"{d}/shmchatd.conf", "w") as f:
-        f.write(f'listen = ["127.0.0.1:{a.port}"];\n'
-                f'listen_tls = ["127.0.0.1:{tport}"];\n'
-                f'tls = {{ certificate = "{cert}"; key = "{key}"; }};\n'
-                f'max_clients = {2 * a.clients + 16}; user = "root"; group = "root";\n'
+        f.write(f'listen = ["127.0.0.1:{a.port}"];\n')
+        if not a.no_tls:
+            f.write(f'listen_tls = ["127.0.0.1:{tport}"];\n'
+                    f'tls = {{ certificate = "{cert}"; key = "{key}"; }};\n')
+        f.write(f'max_clients = {2 * a.clients + 16}; user = "root"; group = "root";\n'
                 f'admin = {{ queue_key = 0x5c7e1500; group = "root"; }};\n'
                 'log_level = "warning";\n')
     srv = subprocess.Popen([f"{a.build_dir}/server/shmchatd", "--config",
@@ -117,6 +120,8 @@ def main():
             s = socket.create_connection(("127.0.0.1", a.port))
             register(s, f"p{i}")
             socks.append(s)
+            if a.no_tls:
+                continue
             t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tport)))
             register(t, f"t{i}")
             socks.append(t)
@@ -137,10 +142,6 @@ def main():
                       f"largest {max(v)} kB")
         for f in fs:
             print(f"fork server: PSS {pss_kb(f)} kB")
-        if os.environ.get("TLS_IDLE_SMAPS"):
-            for f in fs:
-                for w in children(f)[-1:]:
-                    subprocess.run(["sh", "-c", f"awk '/^[0-9a-f]+-/{{m=$6}} /^Pss:/{{if ($2>8) print $2, m}}' /proc/{w}/smaps"])
         for s in socks:
             s.close()
     finally:
