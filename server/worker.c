@@ -414,7 +414,9 @@ worker_watch(struct worker *w)
 		want |= EPOLLIN;
 	if (buf_used(&w->sendq) > 0)
 		want |= EPOLLOUT;
-	if (w->tls)
+	/* a TLS read that must write first waits for EPOLLOUT, but only while
+	 * we would read: a writable socket nobody acts on would spin */
+	if (w->tls && !worker_input_blocked(w) && !w->eof)
 		want |= worker_tls_events(w);
 	if (want != w->cfd_events) {
 		struct epoll_event ev = { .events = want, .data.u64 = WORKER_EV_CLIENT };

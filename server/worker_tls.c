@@ -40,7 +40,6 @@ static struct {
 	SSL *ssl;
 	bool established;
 	bool read_wants_write;	/* SSL_read/SSL_accept waits for EPOLLOUT */
-	bool write_wants_read;	/* SSL_write waits for EPOLLIN */
 	bool renegotiation;	/* the client asked for one: it is closed */
 } worker_tls;
 
@@ -350,7 +349,6 @@ worker_tls_write(struct worker *w, const void *p, size_t n)
 		errno = EPIPE;	/* nothing is said in clear before the handshake */
 		return -1;
 	}
-	worker_tls.write_wants_read = false;
 	ERR_clear_error();
 	r = SSL_write(worker_tls.ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
 	if (r > 0) {
@@ -361,7 +359,6 @@ worker_tls_write(struct worker *w, const void *p, size_t n)
 	if (r == -1 || r == -2) {
 		/* the same bytes come again first, from wherever they are */
 		w->tls_pinned = n;
-		worker_tls.write_wants_read = r == -1;
 		errno = EAGAIN;
 		return -1;
 	}
@@ -466,8 +463,9 @@ uint32_t
 worker_tls_events(const struct worker *w)
 {
 	(void)w;
-	return (worker_tls.read_wants_write ? EPOLLOUT : 0) |
-	    (worker_tls.write_wants_read ? EPOLLIN : 0);
+	/* a write that waits for a read needs nothing more: EPOLLIN is
+	 * watched whenever the worker reads, and it writes again each turn */
+	return worker_tls.read_wants_write ? EPOLLOUT : 0;
 }
 
 bool

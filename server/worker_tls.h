@@ -46,7 +46,8 @@ int worker_tls_handshake(struct worker *w);
 ssize_t worker_tls_read(struct worker *w, void *buf, size_t len);
 /* decrypted bytes wait inside the session (no readiness will come for them) */
 bool worker_tls_pending(const struct worker *w);
-/* epoll events the session waits for besides what the worker asks */
+/* epoll events the session waits for besides what the worker asks, while
+ * the worker reads its client */
 uint32_t worker_tls_events(const struct worker *w);
 /* the socket reported events: may the session go on reading now? */
 bool worker_tls_ready(const struct worker *w, uint32_t events);
