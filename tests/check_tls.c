@@ -426,6 +426,33 @@ START_TEST(test_cap_sts)
 }
 END_TEST
 
+/* shmchatctl who: a TLS column */
+START_TEST(test_ctl_who)
+{
+	struct srv *s = tls_srv(NULL);
+	struct cli *a = cli_new_tls(s, "overtls"), *b = cli_new(s, "inclear");
+	const char *argv[] = { SHMCHATCTL_PATH, "--config", s->conf, "--json", "who", NULL };
+	char out[8192];
+	int st = h_run(argv, out, sizeof out, T_LONG);
+	const char *t, *p;
+
+	H_ASSERT(st == 0, "shmchatctl who: status %d: %s", st, out);
+	t = strstr(out, "\"overtls\"");
+	p = strstr(out, "\"inclear\"");
+	H_ASSERT(t != NULL && p != NULL, "who lists both: %s", out);
+	/* one JSON object per line */
+	H_ASSERT(strstr(t, "\"tls\": \"yes\"") != NULL &&
+	    strstr(t, "\"tls\": \"yes\"") < (strchr(t, '\n') ? strchr(t, '\n') : t + strlen(t)),
+	    "overtls not on TLS: %s", out);
+	H_ASSERT(strstr(p, "\"tls\": \"no\"") != NULL &&
+	    strstr(p, "\"tls\": \"no\"") < (strchr(p, '\n') ? strchr(p, '\n') : p + strlen(p)),
+	    "inclear on TLS: %s", out);
+	cli_close(a);
+	cli_close(b);
+	srv_stop(s);
+}
+END_TEST
+
 /* without TLS configured, no sts and no 671 */
 START_TEST(test_no_tls)
 {
@@ -460,6 +487,7 @@ main(void)
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_whois_secure);
 	tcase_add_test(tc, test_cap_sts);
+	tcase_add_test(tc, test_ctl_who);
 	tcase_add_test(tc, test_no_tls);
 	return h_suite_run(su);
 }
