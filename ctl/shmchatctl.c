@@ -100,6 +100,7 @@ static const struct ctl_col who_cols[] = {
 	{ "pid", "PID", CTL_ID },
 	{ "bytes_in", "IN", CTL_BYTES },
 	{ "bytes_out", "OUT", CTL_BYTES },
+	{ "tls", "TLS", CTL_TEXT },
 	{ "channels", "CHANNELS", CTL_LIST },
 };
 

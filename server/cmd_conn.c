@@ -141,6 +141,24 @@ w_register_answered(struct worker *w, int status)
 		w->registered = true;	/* the nick came as an event before this */
 }
 
+/*
+ * IRCv3 sts (Strict Transport Security), the one capability listed: on a
+ * plain connection it names the TLS port to upgrade to, on a TLS one it
+ * is the persistence policy. It is a policy, not something to request.
+ */
+static void
+conn_cap_ls(struct worker *w, const char *server, const char *who)
+{
+	if (w->set.sts_duration <= 0)
+		reply_line(&w->rpl, ":%s CAP %s LS :", server, who);
+	else if (w->tls)
+		reply_line(&w->rpl, ":%s CAP %s LS :sts=duration=%d", server, who,
+		    (int)w->set.sts_duration);
+	else
+		reply_line(&w->rpl, ":%s CAP %s LS :sts=port=%d,duration=%d", server, who,
+		    (int)w->set.sts_port, (int)w->set.sts_duration);
+}
+
 static enum cmd_result
 w_cap(struct worker *w, const struct irc_msg *m)
 {
@@ -151,13 +169,13 @@ w_cap(struct worker *w, const struct irc_msg *m)
 	if (strcasecmp(sub, "LS") == 0) {
 		if (!w->registered)
 			w->cap_negotiating = true;
-		reply_line(&w->rpl, ":%s CAP %s LS :", server, who);
+		conn_cap_ls(w, server, who);
 	} else if (strcasecmp(sub, "LIST") == 0) {
 		reply_line(&w->rpl, ":%s CAP %s LIST :", server, who);
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		if (!w->registered)
 			w->cap_negotiating = true;
-		/* no capabilities yet: refuse whatever was asked for */
+		/* nothing requestable (sts is a policy): refuse whatever was asked for */
 		reply_line(&w->rpl, ":%s CAP %s NAK :%s", server, who,
 		    m->nparams > 1 ? m->params[1] : "");
 	} else if (strcasecmp(sub, "END") == 0) {

@@ -375,6 +375,8 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		reply_list_add(&l, chanmode_prefix(dir_member_get(c, (uint32_t)slot)), c->name);
 	}
 	reply_list_end(&l);
+	if (u->tls)
+		RPL(r, RPL_WHOISSECURE, u->nick);
 	RPL(r, RPL_WHOISIDLE, u->nick, dirsvc_idle(ds, slot), (long long)u->connected_at);
 	RPL(r, RPL_ENDOFWHOIS, q->args[0]);
 	return CMD_OK;

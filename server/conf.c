@@ -92,6 +92,9 @@ conf_init_defaults(struct conf *c)
 	c->admin_group = xstrdup("shmchat");
 
 	c->whowas_history = 500;
+
+	c->tls_min_version = CONF_TLS_1_2;
+	c->tls_sts_duration = 2592000;	/* 30 days */
 }
 
 void
@@ -102,6 +105,11 @@ conf_free(struct conf *c)
 	free(c->description);
 	for (int i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++)
 		free(c->listen[i]);
+	for (int i = 0; i < c->nlisten_tls && i < CONFIG_MAX_LISTEN; i++)
+		free(c->listen_tls[i]);
+	free(c->tls_certificate);
+	free(c->tls_key);
+	free(c->tls_ciphers);
 	free(c->password);
 	free(c->motd);
 	free(c->motd_file);
@@ -360,6 +368,7 @@ static const struct opt opts[] = {
 	{ "network", OPT_STR, F(network), 0, 0, 0, check_network },
 	{ "description", OPT_STR, F(description), 0, 0, 0, check_description },
 	{ "listen", OPT_LISTEN, F(listen), 0, 0, 0, NULL },
+	{ "listen_tls", OPT_LISTEN, F(listen_tls), 0, 0, 0, NULL },
 	{ "password", OPT_STR, F(password), 0, 0, OPT_EMPTY_UNSET, check_password },
 	{ "motd", OPT_STR, F(motd), 0, 0, OPT_EMPTY_UNSET, NULL },
 	{ "motd_file", OPT_STR, F(motd_file), 0, 0, OPT_EMPTY_UNSET, NULL },
@@ -410,11 +419,17 @@ struct load_ctx {
 	char *err;
 	size_t errlen;
 	const config_setting_t *motd_file_at;	/* for motd_file errors */
+	const config_setting_t *tls_at, *listen_tls_at;	/* for check_tls() */
 };
 
 static int
 set_listen(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 {
+	/* listen and listen_tls: the same form, each into its own list */
+	bool tls = strcmp(config_setting_name(s), "listen_tls") == 0;
+	char **list = tls ? n->listen_tls : n->listen;
+	int *nlist = tls ? &n->nlisten_tls : &n->nlisten;
+	const char *what = tls ? "listen_tls" : "listen";
 	struct sockaddr_storage ss[CONFIG_MAX_LISTEN];
 	socklen_t sslen[CONFIG_MAX_LISTEN];
 	bool single = config_setting_type(s) == CONFIG_TYPE_STRING;
@@ -427,16 +442,16 @@ set_listen(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 		count = config_setting_length(s);
 	else
 		return setting_err(lc->err, lc->errlen, lc->path, s,
-		    "listen must be an array of strings");
+		    "%s must be an array of strings", what);
 	if (count < 1 || count > CONFIG_MAX_LISTEN)
 		return setting_err(lc->err, lc->errlen, lc->path, s,
-		    "listen must have 1 to %d entries", CONFIG_MAX_LISTEN);
+		    "%s must have 1 to %d entries", what, CONFIG_MAX_LISTEN);
 
-	for (int i = 0; i < n->nlisten; i++) {
-		free(n->listen[i]);
-		n->listen[i] = NULL;
+	for (int i = 0; i < *nlist; i++) {
+		free(list[i]);
+		list[i] = NULL;
 	}
-	n->nlisten = 0;
+	*nlist = 0;
 	for (int i = 0; i < count; i++) {
 		const config_setting_t *e = single ? s :
 		    config_setting_get_elem(s, (unsigned)i);
@@ -444,23 +459,23 @@ set_listen(struct conf *n, struct load_ctx *lc, const config_setting_t *s)
 
 		if (e == NULL || config_setting_type(e) != CONFIG_TYPE_STRING)
 			return setting_err(lc->err, lc->errlen, lc->path,
-			    e != NULL ? e : s, "listen entries must be strings");
+			    e != NULL ? e : s, "%s entries must be strings", what);
 		v = config_setting_get_string(e);
 		if (addr_parse(v, &ss[i], &sslen[i]) < 0)
 			return setting_err(lc->err, lc->errlen, lc->path, e,
-			    "listen entry '%s' is not HOST:PORT, [IPV6]:PORT, "
-			    "*:PORT or PORT with a numeric address", v);
+			    "%s entry '%s' is not HOST:PORT, [IPV6]:PORT, "
+			    "*:PORT or PORT with a numeric address", what, v);
 		/* the second bind would fail anyway; say why at load time */
 		for (int j = 0; j < i; j++)
 			if (sslen[j] == sslen[i] &&
 			    memcmp(&ss[j], &ss[i], sslen[i]) == 0)
 				return setting_err(lc->err, lc->errlen, lc->path,
-				    e, "listen entry '%s' is listed twice", v);
-		n->listen[i] = strdup(v);
-		if (n->listen[i] == NULL)
+				    e, "%s entry '%s' is listed twice", what, v);
+		list[i] = strdup(v);
+		if (list[i] == NULL)
 			return setting_err(lc->err, lc->errlen, lc->path, e,
 			    "out of memory");
-		n->nlisten = i + 1;
+		*nlist = i + 1;
 	}
 	return 0;
 }
@@ -800,6 +815,104 @@ apply_admin_info(struct conf *n, struct load_ctx *lc, const config_setting_t *gr
 	return 0;
 }
 
+/* a path relative to the configuration file's directory, as motd_file */
+static char *
+conf_path_near(const char *conf_path, const char *v)
+{
+	const char *slash = strrchr(conf_path, '/');
+	char *abs;
+
+	if (v[0] == '/' || slash == NULL)
+		return strdup(v);
+	if (asprintf(&abs, "%.*s/%s", (int)(slash - conf_path), conf_path, v) < 0)
+		return NULL;
+	return abs;
+}
+
+/* a TLS 1.2 cipher list: OpenSSL's syntax, checked by the fork server */
+static bool
+tls_ciphers_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n >= 1 && n <= 1000 && strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:+!@=.") == n;
+}
+
+/* tls = { certificate; key; ciphers; min_version; sts_port; sts_duration; } */
+static int
+apply_tls(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
+{
+	int count = config_setting_length(grp);
+
+	lc->tls_at = grp;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		int type = config_setting_type(s);
+
+		if (strcmp(name, "sts_port") == 0 || strcmp(name, "sts_duration") == 0) {
+			bool port = name[4] == 'p';
+			long long max = port ? 65535 : 31536000 * 10LL, x;
+
+			if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "tls.%s must be an integer", name);
+			x = config_setting_get_int64(s);
+			if (x < 0 || x > max)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "tls.%s must be between 0 and %lld", name, max);
+			*(port ? &n->tls_sts_port : &n->tls_sts_duration) = (int)x;
+			continue;
+		}
+		if (type != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "tls.%s must be a string", name);
+		v = config_setting_get_string(s);
+		if (strcmp(name, "min_version") == 0) {
+			if (strcmp(v, "TLSv1.2") == 0)
+				n->tls_min_version = CONF_TLS_1_2;
+			else if (strcmp(v, "TLSv1.3") == 0)
+				n->tls_min_version = CONF_TLS_1_3;
+			else
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "tls.min_version must be \"TLSv1.2\" or \"TLSv1.3\"");
+			continue;
+		}
+		char **dst = strcmp(name, "certificate") == 0 ? &n->tls_certificate :
+		    strcmp(name, "key") == 0 ? &n->tls_key :
+		    strcmp(name, "ciphers") == 0 ? &n->tls_ciphers : NULL;
+		if (dst == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting 'tls.%s'", name);
+		if (dst == &n->tls_ciphers && !tls_ciphers_ok(v))
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "tls.ciphers must be an OpenSSL cipher list (e.g. "
+			    "\"ECDHE+AESGCM:ECDHE+CHACHA20\")");
+		if (dst != &n->tls_ciphers && (v[0] == '\0' || strlen(v) > 1000))
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "tls.%s must be a file name", name);
+		free(*dst);
+		*dst = dst == &n->tls_ciphers ? strdup(v) : conf_path_near(lc->path, v);
+		if (*dst == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s, "out of memory");
+	}
+	return 0;
+}
+
+/* what the TLS settings need of each other, once the whole file is read */
+static int
+check_tls(struct conf *n, struct load_ctx *lc)
+{
+	if ((n->tls_certificate == NULL) != (n->tls_key == NULL))
+		return setting_err(lc->err, lc->errlen, lc->path, lc->tls_at,
+		    "tls needs both a certificate and a key");
+	if (n->nlisten_tls > 0 && !conf_tls_enabled(n))
+		return setting_err(lc->err, lc->errlen, lc->path, lc->listen_tls_at,
+		    "listen_tls needs tls = { certificate = \"...\"; key = \"...\"; }");
+	return 0;
+}
+
 static int
 apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {
@@ -832,6 +945,14 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 					return -1;
 				continue;
 			}
+			if (strcmp(name, "tls") == 0) {
+				if (!config_setting_is_group(s))
+					return setting_err(lc->err, lc->errlen,
+					    lc->path, s, "tls must be a group");
+				if (apply_tls(n, lc, s) < 0)
+					return -1;
+				continue;
+			}
 			if (strcmp(name, "admin_info") == 0) {
 				if (!config_setting_is_group(s))
 					return setting_err(lc->err, lc->errlen,
@@ -847,6 +968,8 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 			return -1;
 		if (strcmp(name, "motd_file") == 0)
 			lc->motd_file_at = s;
+		if (strcmp(name, "listen_tls") == 0)
+			lc->listen_tls_at = s;
 	}
 	return 0;
 }
@@ -962,6 +1085,8 @@ load(struct conf *c, const char *path, bool must_exist, bool admin_only,
 		r = apply(&n, &lc, &cf);
 		if (r == 0 && !admin_only)
 			r = resolve_motd(&n, &lc);
+		if (r == 0 && !admin_only)
+			r = check_tls(&n, &lc);
 	}
 	config_destroy(&cf);
 	free(text);
@@ -1043,6 +1168,19 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DS(description);
 	if (listen_differs)
 		out_name(&o, "listen");
+	{
+		bool differ = old->nlisten_tls != new->nlisten_tls;
+		for (int i = 0; !differ && i < new->nlisten_tls; i++)
+			differ = str_differs(old->listen_tls[i], new->listen_tls[i]);
+		if (differ)
+			out_name(&o, "listen_tls");
+	}
+	DS(tls_certificate);
+	DS(tls_key);
+	DS(tls_ciphers);
+	DI(tls_min_version);
+	DI(tls_sts_port);
+	DI(tls_sts_duration);
 	DS(password);
 	DS(motd);
 	DS(motd_file);

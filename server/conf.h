@@ -38,6 +38,9 @@ struct conf {
 	/* where to listen when not socket-activated: "HOST:PORT", "[V6]:PORT", "*:PORT" */
 	char *listen[CONFIG_MAX_LISTEN];	/* "127.0.0.1:6667", "[::1]:6667" */
 	int nlisten;
+	/* TLS listeners, same forms; none by default (needs tls.certificate and key) */
+	char *listen_tls[CONFIG_MAX_LISTEN];	/* "0.0.0.0:6697", "[::]:6697" */
+	int nlisten_tls;
 	char *password;			/* NULL: no PASS required */
 	char *motd;			/* inline text, may contain \n; NULL = none */
 	char *motd_file;		/* path; read at load/reload; wins over motd */
@@ -95,7 +98,29 @@ struct conf {
 	char *admin_email;		/* unset: "" */
 
 	int whowas_history;		/* 500 nicks WHOWAS remembers; 0 = none */
+
+	/*
+	 * tls = { certificate; key; ciphers; min_version; sts_port;
+	 * sts_duration; }: for the TLS listeners (listen_tls, or sockets named
+	 * "ircs" under socket activation). The fork server loads the pair;
+	 * the master only opens the files (before dropping root) and never
+	 * calls OpenSSL.
+	 */
+	char *tls_certificate;		/* PEM, the chain after the leaf; NULL: no TLS */
+	char *tls_key;			/* PEM private key; NULL: no TLS */
+	char *tls_ciphers;		/* TLS 1.2 cipher list; NULL: the built-in modern list */
+	int tls_min_version;		/* 0x0303 (TLSv1.2) or 0x0304 (TLSv1.3) */
+	int tls_sts_port;		/* 0: the port of the first TLS listener */
+	int tls_sts_duration;		/* 2592000 s advertised in the sts capability; 0: no sts */
 };
+
+/* the wire value of "TLSv1.2" and "TLSv1.3" (OpenSSL's TLS1_2_VERSION...) */
+#define CONF_TLS_1_2	0x0303
+#define CONF_TLS_1_3	0x0304
+
+/* a TLS certificate and key are configured */
+static inline bool conf_tls_enabled(const struct conf *c)
+{ return c->tls_certificate != NULL && c->tls_key != NULL; }
 
 void conf_init_defaults(struct conf *c);
 void conf_free(struct conf *c);

@@ -85,6 +85,7 @@ dir_user_alloc(struct dir *d, uint32_t *gen)
 	u->nchans = 0;
 	u->umodes = 0;
 	u->oper_retry_ms = 0;
+	u->tls = false;		/* the accepting master sets it */
 	u->connected_at = time(NULL);
 	d->nconnected++;
 	*gen = u->gen;

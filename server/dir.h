@@ -112,6 +112,7 @@ struct dir_user {
 	uint32_t *chans;		/* channel ids */
 	uint32_t nchans, cap;
 	time_t connected_at;
+	bool tls;			/* came in on a TLS listener (WHOIS 671) */
 	UT_hash_handle hh;	/* in dir.nicks by key while key is set */
 };
 

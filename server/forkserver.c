@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include "proc.h"
 #include "ring.h"
 #include "worker.h"
+#include "worker_tls.h"
 
 static void
 forkserver_reap(struct ipc_peer *p)
@@ -56,6 +58,49 @@ forkserver_spawn_one(struct ipc_peer *p, int sigfd, const struct ring *ring,
 	ipc_send(p, IPC_FS_SPAWNED, &r, sizeof r);
 }
 
+/*
+ * A new TLS context from the files the master opened (IPC_FS_TLS_CERT
+ * brought the certificate, this message the key); workers forked from
+ * now on inherit it, running ones keep theirs. The master learns the
+ * outcome, and keeps serving with the old pair on failure.
+ */
+static void
+forkserver_tls(struct ipc_peer *p, const void *msg, size_t len, int key_fd, int *cert_fd)
+{
+	const struct ipc_fs_tls *t = msg;
+	struct {
+		struct ipc_fs_tls_done d;
+		char why[512];
+	} out;
+	struct ipc_out o;
+	struct ipc_in in;
+	const char *cert_path, *key_path, *ciphers;
+	char err[512] = "";
+	int rc = -1;
+
+	ipc_in_init(&in, msg, len, sizeof *t);
+	cert_path = ipc_get_str(&in);
+	key_path = ipc_get_str(&in);
+	ciphers = ipc_get_str(&in);
+	if (cert_path == NULL || key_path == NULL || ciphers == NULL || key_fd < 0 ||
+	    *cert_fd < 0)
+		snprintf(err, sizeof err, "incomplete TLS request from the master");
+	else
+		rc = worker_tls_ctx_build(*cert_fd, key_fd, cert_path, key_path, ciphers,
+		    t->min_version, err, sizeof err);
+	if (key_fd >= 0)
+		close(key_fd);
+	if (*cert_fd >= 0)
+		close(*cert_fd);
+	*cert_fd = -1;
+	ipc_out_init(&o, &out, sizeof out, sizeof out.d);
+	out.d.id = t->id;
+	out.d.ok = rc == 0;
+	if (rc < 0)
+		ipc_put_str(&o, err);
+	ipc_send(p, IPC_FS_TLS_DONE, &out, o.len);
+}
+
 int
 forkserver_run(const struct ring *ring, int fd)
 {
@@ -66,11 +111,11 @@ forkserver_run(const struct ring *ring, int fd)
 	 */
 	union {
 		struct ipc_fs_spawn req;
-		char raw[256];
+		char raw[IPC_MSG_MAX];	/* IPC_FS_TLS: paths; a spawn uses the start */
 	} in;
 	struct ipc_peer p;
 	sigset_t mask;
-	int sigfd;
+	int sigfd, cert_fd = -1;
 
 	proc_keep_fds(&fd, 1);	/* stdio and our channel to the master */
 	/*
@@ -128,6 +173,16 @@ forkserver_run(const struct ring *ring, int fd)
 			}
 			if (n <= 0)
 				return 0;	/* EOF: the master is done with us */
+			if (req->hdr.type == IPC_FS_TLS_CERT) {
+				if (cert_fd >= 0)
+					close(cert_fd);
+				cert_fd = wfd;
+				continue;
+			}
+			if (req->hdr.type == IPC_FS_TLS) {
+				forkserver_tls(&p, &in, (size_t)n, wfd, &cert_fd);
+				continue;
+			}
 			if (req->hdr.type != IPC_FS_SPAWN || (size_t)n != sizeof *req || wfd < 0) {
 				log_warnx("unexpected message %u from the master", req->hdr.type);
 				if (wfd >= 0)

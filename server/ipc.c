@@ -273,6 +273,9 @@ ipc_size_ok(uint16_t type, size_t len)
 		{ IPC_FS_SPAWN, sizeof(struct ipc_fs_spawn), sizeof(struct ipc_fs_spawn) },
 		{ IPC_FS_SPAWNED, sizeof(struct ipc_fs_spawned), sizeof(struct ipc_fs_spawned) },
 		{ IPC_FS_EXITED, sizeof(struct ipc_fs_exited), sizeof(struct ipc_fs_exited) },
+		{ IPC_FS_TLS_CERT, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
+		{ IPC_FS_TLS, sizeof(struct ipc_fs_tls) + 3, IPC_MSG_MAX },
+		{ IPC_FS_TLS_DONE, sizeof(struct ipc_fs_tls_done), IPC_MSG_MAX },
 	};
 
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define IPC_VERSION	2
+#define IPC_VERSION	3
 #define IPC_MSG_MAX	4096	/* bytes; requests carry at most a few IRC params */
 #define IPC_WORKER_MSG_MAX 1024	/* master -> worker messages are short */
 
@@ -37,6 +37,9 @@ enum ipc_type {
 	IPC_FS_SPAWN = 96,	/* struct ipc_fs_spawn + the worker's socketpair end */
 	IPC_FS_SPAWNED,		/* struct ipc_fs_spawned: pid, or the fork() errno */
 	IPC_FS_EXITED,		/* struct ipc_fs_exited: a worker was reaped */
+	IPC_FS_TLS_CERT,	/* header only + the certificate file (SCM_RIGHTS) */
+	IPC_FS_TLS,		/* struct ipc_fs_tls + strings + the key file (SCM_RIGHTS) */
+	IPC_FS_TLS_DONE,	/* struct ipc_fs_tls_done + the error text */
 };
 
 struct ipc_hdr {
@@ -87,6 +90,8 @@ struct ipc_wsettings {
 	char server_name[64];
 	char description[204];
 	char password[132];	/* "" when none is required */
+	/* the IRCv3 sts capability: sts_duration 0 when none is advertised */
+	int32_t sts_port, sts_duration;
 };
 
 struct ipc_settings {
@@ -95,9 +100,12 @@ struct ipc_settings {
 };
 
 /* a new worker's first message: its client (the socket rides along) */
+#define IPC_ASSIGN_TLS	0x1	/* accepted on a TLS listener: handshake first */
+
 struct ipc_assign {
 	struct ipc_hdr hdr;
 	uint32_t slot, gen;
+	uint32_t flags;		/* IPC_ASSIGN_* */
 	char host[72];
 	struct ipc_wsettings s;
 };
@@ -118,6 +126,27 @@ struct ipc_fs_exited {
 	struct ipc_hdr hdr;
 	int32_t pid;
 	int32_t status;		/* as from waitpid() */
+};
+
+/*
+ * Build the TLS context for the workers forked from now on. Follows an
+ * IPC_FS_TLS_CERT; the key file rides along. The files were opened by the
+ * master (before dropping root at start), so the fork server reads them
+ * through the descriptors, from offset 0. Then strings: the certificate's
+ * and the key's paths (for messages), the cipher list ("" for the
+ * default). Answered with IPC_FS_TLS_DONE carrying id.
+ */
+struct ipc_fs_tls {
+	struct ipc_hdr hdr;
+	uint32_t id;
+	int32_t min_version;	/* CONF_TLS_1_2 or CONF_TLS_1_3 */
+};
+
+struct ipc_fs_tls_done {
+	struct ipc_hdr hdr;
+	uint32_t id;
+	int32_t ok;		/* 1: in use; 0: refused, the previous one kept */
+	/* followed by the reason (a string) when refused */
 };
 
 _Static_assert(sizeof(struct ipc_assign) <= IPC_WORKER_MSG_MAX &&

@@ -134,6 +134,7 @@ from_systemd(struct listen_set *ls, int n, char **fdnames, char *err, size_t err
 			return -1;
 		}
 		name_fd(ls, i);
+		ls->tls[i] = strcmp(fdname, LISTEN_TLS_NAME) == 0;
 	}
 	return 0;
 }
@@ -170,26 +171,31 @@ static int
 from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errlen)
 {
 	char skipped[512] = "", what[64];
-	int nskipped = 0;
+	int nskipped = 0, nplain = c->nlisten < CONFIG_MAX_LISTEN ? c->nlisten : CONFIG_MAX_LISTEN;
+	int ntls = c->nlisten_tls < CONFIG_MAX_LISTEN ? c->nlisten_tls : CONFIG_MAX_LISTEN;
 
 	if (c->nlisten < 1) {
 		errbuf_set(err, errlen, "no listen addresses configured");
 		return -1;
 	}
-	for (int i = 0; i < c->nlisten && i < CONFIG_MAX_LISTEN; i++) {
+	/* the plain addresses, then the TLS ones */
+	for (int k = 0; k < nplain + ntls; k++) {
+		bool tls = k >= nplain;
+		int i = tls ? k - nplain : k;
+		char *const *list = tls ? c->listen_tls : c->listen;
 		struct sockaddr_storage ss;
 		socklen_t len;
 		bool any;
 		int fd;
 
-		if (addr_parse(c->listen[i], &ss, &len) < 0) {
-			errbuf_set(err, errlen, "invalid listen address '%s'",
-			    c->listen[i] != NULL ? c->listen[i] : "");
+		if (addr_parse(list[i], &ss, &len) < 0) {
+			errbuf_set(err, errlen, "invalid %s address '%s'",
+			    tls ? "listen_tls" : "listen", list[i] != NULL ? list[i] : "");
 			goto fail;
 		}
 		listen_format_addr((struct sockaddr *)&ss, what, sizeof what, true);
 		/* "*:PORT" is [::] taking IPv4 too, or plain 0.0.0.0 without IPv6 */
-		any = strncmp(c->listen[i], "*:", 2) == 0;
+		any = strncmp(list[i], "*:", 2) == 0;
 		fd = bind_one(&ss, len, any);
 		if (fd < 0 && any && family_unavailable(AF_INET6, -fd)) {
 			struct sockaddr_in sin = {
@@ -216,6 +222,7 @@ from_config(struct listen_set *ls, const struct conf *c, char *err, size_t errle
 			goto fail;
 		}
 		ls->fds[ls->n] = fd;
+		ls->tls[ls->n] = tls;
 		name_fd(ls, ls->n);
 		ls->n++;
 	}

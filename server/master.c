@@ -186,9 +186,42 @@ master_setup_listeners(struct master *m)
 		size_t l = strlen(m->listen_desc);
 		snprintf(m->listen_desc + l, sizeof m->listen_desc - l, "%s%s",
 		    i ? ", " : "", m->ls.names[i]);
-		log_info("listening on %s%s", m->ls.names[i],
+		log_info("listening on %s%s%s", m->ls.names[i], m->ls.tls[i] ? " (TLS)" : "",
 		    m->ls.activated ? " (socket activation)" : "");
+		if (m->ls.tls[i] && m->tls_port == 0) {
+			const char *colon = strrchr(m->ls.names[i], ':');
+			m->tls_port = colon != NULL ? atoi(colon + 1) : 0;
+		}
+		m->tls_listeners += m->ls.tls[i];
 	}
+	return 0;
+}
+
+/*
+ * TLS listeners need the certificate and key: the files are opened now,
+ * while we may still be root (a root:ssl-cert 0640 key), and handed to
+ * the fork server, which reads them; the master never calls OpenSSL.
+ */
+static int
+master_setup_tls(struct master *m)
+{
+	char err[512];
+	int fds[2];
+
+	if (m->tls_listeners == 0)
+		return 0;
+	if (!conf_tls_enabled(m->cfg)) {
+		log_errx("%d TLS listener%s (listen_tls, or sockets named \"" LISTEN_TLS_NAME
+		    "\"), but no tls = { certificate = ...; key = ...; } configured",
+		    m->tls_listeners, m->tls_listeners > 1 ? "s" : "");
+		return -1;
+	}
+	if (master_forkserver_tls_open(m->cfg, fds, err, sizeof err) < 0) {
+		log_errx("%s", err);
+		return -1;
+	}
+	m->fs.tls_cert_fd = fds[0];
+	m->fs.tls_key_fd = fds[1];
 	return 0;
 }
 
@@ -291,7 +324,7 @@ master_setup(struct master *m)
 	m->nslots = m->cfg->max_clients;
 	master_raise_nofile(m->nslots);
 	if (master_setup_listeners(m) < 0 || master_forkserver_find(&m->fs) < 0 ||
-	    master_setup_ring(m) < 0)
+	    master_setup_tls(m) < 0 || master_setup_ring(m) < 0)
 		return -1;
 	/*
 	 * Workers are forked from a fork server made now, while this process
@@ -307,7 +340,8 @@ master_setup(struct master *m)
 		log_errx("%s", err);
 		return -1;
 	}
-	if (master_forkserver_start(&m->fs, m->seg.fd) < 0 || master_setup_tables(m) < 0 ||
+	if (master_forkserver_start(&m->fs, m->seg.fd) < 0 ||
+	    master_forkserver_tls_send(&m->fs, m->cfg) < 0 || master_setup_tables(m) < 0 ||
 	    master_setup_events(m) < 0 || master_child_watch_forkserver(m) < 0)
 		return -1;
 	/* the queue and the admin process exist before READY=1 */
@@ -353,7 +387,7 @@ master_event(struct master *m, uint64_t data, uint32_t events)
 	switch (type) {
 	case EV_LISTEN:
 		if (!m->stopping && m->accept_resume_ms == 0)
-			master_accept(m, m->ls.fds[idx]);
+			master_accept(m, m->ls.fds[idx], m->ls.tls[idx]);
 		break;
 	case EV_SIGNAL:
 		master_signal(m);
@@ -419,6 +453,8 @@ master_run(struct conf *cfg, const char *config_path, bool must_exist)
 	ipc_peer_init(&m->admin.ipc, -1);
 	ipc_peer_init(&m->fs.ipc, -1);
 	m->fs.exe_fd = -1;
+	m->fs.tls_cert_fd = m->fs.tls_key_fd = -1;
+	m->fs.tls_new_cert_fd = m->fs.tls_new_key_fd = -1;
 	m->started = time(NULL);
 	log_set_role("master");
 	notify_init(&m->notify);

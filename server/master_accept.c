@@ -67,10 +67,10 @@ master_accept_host(struct master *m, const struct sockaddr_storage *ss, char *ho
 /* slot and socketpair exist: its worker gets the client's socket */
 static int
 master_accept_spawn(struct master *m, int fd, uint32_t slot, uint32_t gen, int sp[2],
-    const char *host, bool exempt)
+    const char *host, bool exempt, bool tls)
 {
 	struct mslot *ms = &m->slots[slot];
-	struct ipc_assign a = { .slot = slot, .gen = gen };
+	struct ipc_assign a = { .slot = slot, .gen = gen, .flags = tls ? IPC_ASSIGN_TLS : 0 };
 	int rc;
 
 	/* before the worker can exist: it sleeps on this inbox at once */
@@ -103,7 +103,7 @@ master_accept_spawn(struct master *m, int fd, uint32_t slot, uint32_t gen, int s
 }
 
 static enum accept_result
-master_accept_one(struct master *m, int lfd)
+master_accept_one(struct master *m, int lfd, bool tls)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
@@ -142,8 +142,9 @@ master_accept_one(struct master *m, int lfd)
 		return ACCEPT_TAKEN;
 	}
 	snprintf(m->ds.dir.users[slot].host, sizeof m->ds.dir.users[slot].host, "%s", host);
+	m->ds.dir.users[slot].tls = tls;
 	if ((rc = ipc_pair(sp)) < 0 ||
-	    (rc = master_accept_spawn(m, fd, slot, gen, sp, host, exempt)) < 0) {
+	    (rc = master_accept_spawn(m, fd, slot, gen, sp, host, exempt, tls)) < 0) {
 		log_warnc(-rc, "cannot start a worker for %s", host);
 		if (sp[1] >= 0)
 			close(sp[1]);
@@ -152,15 +153,15 @@ master_accept_one(struct master *m, int lfd)
 		return ACCEPT_TAKEN;
 	}
 	close(sp[1]);
-	log_debug("client %s: slot %d, worker requested", host, slot);
+	log_debug("client %s%s: slot %d, worker requested", host, tls ? " (TLS)" : "", slot);
 	return ACCEPT_TAKEN;
 }
 
 void
-master_accept(struct master *m, int lfd)
+master_accept(struct master *m, int lfd, bool tls)
 {
 	/* bounded, so a connection storm cannot starve the running clients */
 	for (int i = 0; i < ACCEPT_BATCH && m->accept_resume_ms == 0; i++)
-		if (master_accept_one(m, lfd) == ACCEPT_NONE)
+		if (master_accept_one(m, lfd, tls) == ACCEPT_NONE)
 			break;
 }

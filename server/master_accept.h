@@ -10,7 +10,8 @@
 struct master;
 
 /* a listener is readable: accept a bounded batch */
-void master_accept(struct master *m, int lfd);
+/* tls: lfd is a TLS listener, the worker does the handshake */
+void master_accept(struct master *m, int lfd, bool tls);
 /* tell a client that gets no worker why, and close it */
 void master_accept_refuse(int fd, const char *host, const char *why);
 

@@ -386,7 +386,7 @@ who_row(struct master *m, struct buf *b, uint32_t slot, const uint8_t *flags,
 	    &rs->bytes_in, memory_order_relaxed));
 	snprintf(out, sizeof out, "%llu", (unsigned long long)atomic_load_explicit(
 	    &rs->bytes_out, memory_order_relaxed));
-	row(b, 9, u->nick, uh, modes, chans, idle, since, pid, in, out);
+	row(b, 10, u->nick, uh, modes, chans, idle, since, pid, in, out, u->tls ? "yes" : "no");
 }
 
 static void
@@ -403,8 +403,8 @@ do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 	}
 	flags = who_flags(m, &off);
 	buf_init(&b);
-	row(&b, 9, "nick", "userhost", "modes", "channels", "idle", "since", "pid",
-	    "bytes_in", "bytes_out");
+	row(&b, 10, "nick", "userhost", "modes", "channels", "idle", "since", "pid",
+	    "bytes_in", "bytes_out", "tls");
 	if (c != NULL) {
 		for (uint32_t i = 0; i < c->nmembers; i++)
 			who_row(m, &b, c->members[i].slot, flags, off);

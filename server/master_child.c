@@ -220,7 +220,6 @@ master_child_fs_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
 	const struct ipc_hdr *h = msg;
 
 	(void)p;
-	(void)len;
 	if (fd >= 0)
 		close(fd);
 	if (ev == IPC_EV_EOF)
@@ -234,6 +233,12 @@ master_child_fs_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
 	} else if (h->type == IPC_FS_EXITED) {
 		const struct ipc_fs_exited *e = msg;
 		master_child_exited(m, e->pid, e->status);
+	} else if (h->type == IPC_FS_TLS_DONE) {
+		/* no pair at all since the start: TLS listeners would only refuse */
+		if (!master_forkserver_tls_done(&m->fs, msg, len)) {
+			m->exit_code = 1;
+			master_control_shutdown(m, "the TLS certificate cannot be loaded");
+		}
 	} else
 		log_warnx("unexpected message %u from the fork server", h->type);
 	return true;
@@ -289,6 +294,7 @@ master_child_fs_lost(struct master *m)
 	}
 	/* its workers are ours now (child subreaper); a new one for new clients */
 	if (master_forkserver_start(&m->fs, m->seg.fd) == 0 &&
+	    master_forkserver_tls_send(&m->fs, m->cfg) == 0 &&
 	    master_child_watch_forkserver(m) == 0)
 		log_notice("fork server restarted (pid %ld)", (long)m->fs.pid);
 }

@@ -33,6 +33,34 @@ master_control_update_status(struct master *m)
 	}
 }
 
+/*
+ * The certificate and key are read again on every reload (a renewed pair
+ * keeps its file names). The files are opened here, as the unprivileged
+ * user; the fork server loads them and says whether it could (logged):
+ * until then, and if it cannot, new clients get the pair in use.
+ */
+static const char *
+master_control_tls(struct master *m)
+{
+	char err[512];
+	int fds[2];
+
+	if (m->tls_listeners == 0)
+		return "";
+	if (!conf_tls_enabled(m->cfg)) {
+		log_errx("reload: tls certificate and key removed; TLS listeners keep "
+		    "the pair in use");
+		return "; TLS pair kept (none configured)";
+	}
+	if (master_forkserver_tls_open(m->cfg, fds, err, sizeof err) < 0) {
+		log_errx("reload: %s; the TLS pair in use is kept", err);
+		return "; TLS pair kept (cannot open the files)";
+	}
+	if (master_forkserver_tls_reload(&m->fs, m->cfg, fds) < 0)
+		return "; TLS pair kept (the fork server is not running)";
+	return "; TLS pair being reloaded (see the log)";
+}
+
 int
 master_control_reload(struct master *m, char *out, size_t outlen)
 {
@@ -66,6 +94,11 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	memcpy(nc->listen, m->cfg->listen, sizeof nc->listen);
 	nc->nlisten = m->cfg->nlisten;
 	m->cfg->nlisten = 0;
+	for (int i = 0; i < nc->nlisten_tls; i++)
+		free(nc->listen_tls[i]);
+	memcpy(nc->listen_tls, m->cfg->listen_tls, sizeof nc->listen_tls);
+	nc->nlisten_tls = m->cfg->nlisten_tls;
+	m->cfg->nlisten_tls = 0;
 	nc->ring_size = m->cfg->ring_size;
 	nc->inbox_size = m->cfg->inbox_size;
 	/* the queue exists already: its key and group change on restart */
@@ -82,7 +115,7 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	for (uint32_t i = 0; i < m->nlive; i++)
 		master_worker_send_settings(m, m->live[i]);
 	log_notice("configuration reloaded (changed: %s)", diff);
-	snprintf(out, outlen, "reloaded (changed: %s)", diff);
+	snprintf(out, outlen, "reloaded (changed: %s)%s", diff, master_control_tls(m));
 	rc = 0;
 done:
 	master_control_status(m, status, sizeof status);

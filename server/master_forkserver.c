@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "conf.h"
+#include "errbuf.h"
 #include "master_forkserver.h"
 #include "log.h"
 #include "notify.h"
@@ -117,9 +119,132 @@ master_forkserver_spawn(struct master_forkserver *fs, uint32_t slot, uint32_t ge
 	return ipc_send_fd(&fs->ipc, IPC_FS_SPAWN, &req, sizeof req, wfd);
 }
 
+/* ------------------------------------------------------------------ TLS */
+
+int
+master_forkserver_tls_open(const struct conf *c, int fds[2], char *err, size_t errlen)
+{
+	const char *paths[2] = { c->tls_certificate, c->tls_key };
+
+	fds[0] = fds[1] = -1;
+	for (int i = 0; i < 2; i++)
+		if (paths[i] == NULL ||
+		    (fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+			errbuf_set(err, errlen, "cannot open the TLS %s %s: %s",
+			    i ? "key" : "certificate", paths[i] ? paths[i] : "(none)",
+			    strerror(paths[i] ? errno : ENOENT));
+			if (i == 1)
+				close(fds[0]);
+			fds[0] = -1;
+			return -1;
+		}
+	return 0;
+}
+
+static int
+master_forkserver_tls_pair(struct master_forkserver *fs, const struct conf *c,
+    int cert_fd, int key_fd, uint32_t id)
+{
+	char msg[IPC_MSG_MAX];
+	struct ipc_hdr h;
+	struct ipc_out o;
+	struct ipc_fs_tls *t = ipc_out_init(&o, msg, sizeof msg, sizeof *t);
+	int rc;
+
+	t->id = id;
+	t->min_version = c->tls_min_version;
+	ipc_put_str(&o, c->tls_certificate ? c->tls_certificate : "");
+	ipc_put_str(&o, c->tls_key ? c->tls_key : "");
+	ipc_put_str(&o, c->tls_ciphers ? c->tls_ciphers : "");
+	if (o.overflow)
+		return -EMSGSIZE;
+	if (fs->pid == 0 || fs->ipc.fd < 0)
+		return -ECHILD;
+	if ((rc = ipc_send_fd(&fs->ipc, IPC_FS_TLS_CERT, &h, sizeof h, cert_fd)) < 0)
+		return rc;
+	return ipc_send_fd(&fs->ipc, IPC_FS_TLS, msg, o.len, key_fd);
+}
+
+int
+master_forkserver_tls_send(struct master_forkserver *fs, const struct conf *c)
+{
+	int rc;
+
+	if (fs->tls_cert_fd < 0)
+		return 0;
+	if ((rc = master_forkserver_tls_pair(fs, c, fs->tls_cert_fd, fs->tls_key_fd,
+	    ++fs->tls_id)) < 0)
+		log_warnc(-rc, "cannot pass the TLS certificate to the fork server");
+	return rc;
+}
+
+int
+master_forkserver_tls_reload(struct master_forkserver *fs, const struct conf *c, int fds[2])
+{
+	int rc;
+
+	/* an earlier reload still unanswered: this one replaces it */
+	if (fs->tls_new_cert_fd >= 0) {
+		close(fs->tls_new_cert_fd);
+		close(fs->tls_new_key_fd);
+	}
+	fs->tls_new_cert_fd = fds[0];
+	fs->tls_new_key_fd = fds[1];
+	fs->tls_new_id = ++fs->tls_id;
+	if ((rc = master_forkserver_tls_pair(fs, c, fds[0], fds[1], fs->tls_new_id)) < 0) {
+		log_warnc(-rc, "cannot pass the new TLS certificate to the fork server");
+		close(fs->tls_new_cert_fd);
+		close(fs->tls_new_key_fd);
+		fs->tls_new_cert_fd = fs->tls_new_key_fd = -1;
+	}
+	return rc;
+}
+
+bool
+master_forkserver_tls_done(struct master_forkserver *fs, const void *msg, size_t len)
+{
+	const struct ipc_fs_tls_done *d = msg;
+	bool reload = d->id == fs->tls_new_id && fs->tls_new_cert_fd >= 0;
+	const char *why = NULL;
+	struct ipc_in in;
+
+	if (!d->ok) {
+		ipc_in_init(&in, msg, len, sizeof *d);
+		why = ipc_get_str(&in);
+	}
+	if (reload && d->ok) {
+		/* the new pair is the one in use: a restarted fork server gets it */
+		close(fs->tls_cert_fd);
+		close(fs->tls_key_fd);
+		fs->tls_cert_fd = fs->tls_new_cert_fd;
+		fs->tls_key_fd = fs->tls_new_key_fd;
+	} else if (reload) {
+		close(fs->tls_new_cert_fd);
+		close(fs->tls_new_key_fd);
+	}
+	if (reload)
+		fs->tls_new_cert_fd = fs->tls_new_key_fd = -1;
+	if (d->ok) {
+		log_notice("TLS certificate %s", reload ? "reloaded" : "loaded");
+		fs->tls_loaded = true;
+		return true;
+	}
+	log_errx("TLS certificate and key not loaded%s: %s",
+	    fs->tls_loaded ? ", the previous pair is kept" : "", why ? why : "(no reason)");
+	return fs->tls_loaded;
+}
+
 void
 master_forkserver_stop(struct master_forkserver *fs)
 {
+	int *fds[] = { &fs->tls_cert_fd, &fs->tls_key_fd, &fs->tls_new_cert_fd,
+	    &fs->tls_new_key_fd };
+
+	for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
 	if (fs->ipc.fd >= 0)
 		ipc_peer_close(&fs->ipc);
 	if (fs->pid > 0) {

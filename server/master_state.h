@@ -87,6 +87,8 @@ struct master {
 	time_t last_status_at;
 	char last_status[512];
 	char listen_desc[256];
+	int tls_listeners;	/* how many of ls are TLS listeners */
+	int tls_port;		/* the first one's port: sts's default */
 	int exit_code;
 	struct master_admin admin;
 	struct master_forkserver fs;

@@ -113,6 +113,11 @@ master_worker_settings(struct master *m, struct ipc_wsettings *s, bool exempt)
 	snprintf(s->description, sizeof s->description, "%s", m->cfg->description);
 	if (m->cfg->password != NULL)
 		snprintf(s->password, sizeof s->password, "%s", m->cfg->password);
+	/* IRCv3 sts: only when TLS clients can really connect */
+	if (m->tls_listeners > 0 && conf_tls_enabled(m->cfg) && m->cfg->tls_sts_duration > 0) {
+		s->sts_port = m->cfg->tls_sts_port > 0 ? m->cfg->tls_sts_port : m->tls_port;
+		s->sts_duration = s->sts_port > 0 ? m->cfg->tls_sts_duration : 0;
+	}
 }
 
 void

@@ -69,6 +69,8 @@
 #define RPL_WHOISIDLE_FMT	"%s %lld %lld :seconds idle, signon time"
 #define RPL_ENDOFWHOIS		"318"
 #define RPL_ENDOFWHOIS_FMT	"%s :End of /WHOIS list."
+#define RPL_WHOISSECURE		"671"
+#define RPL_WHOISSECURE_FMT	"%s :is using a secure connection"
 #define RPL_WHOISCHANNELS	"319"
 #define RPL_WHOISCHANNELS_FMT	"%s :%s"
 #define RPL_LISTSTART		"321"

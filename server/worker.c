@@ -26,6 +26,7 @@
 #include "proc.h"
 #include "worker.h"
 #include "worker_io.h"
+#include "worker_tls.h"
 
 #define LINE_BUDGET		256	/* client lines per turn */
 #define WORKER_EV_CLIENT	0	/* epoll data of the client's socket */
@@ -115,6 +116,17 @@ worker_read(struct worker *w)
 		cmd_conn_nick_flush(w);
 		return false;
 	}
+	/* a TLS client: the handshake first, in this loop like any input */
+	if (w->tls && !worker_tls_established(w)) {
+		int r;
+
+		if (!w->cfd_ready || w->closing)
+			return false;
+		if ((r = worker_tls_handshake(w)) < 0)
+			w->exit_now = true;	/* logged; nothing can be said to it */
+		if (r <= 0)
+			return false;
+	}
 	for (int i = 0; i < LINE_BUDGET && !worker_input_blocked(w) && !w->eof; i++) {
 		const char *line;
 		size_t len;
@@ -147,10 +159,20 @@ worker_read(struct worker *w)
 		}
 		size_t avail;
 		char *space = linebuf_space(&w->in, &avail);
-		ssize_t n = read(w->cfd, space, avail);
+		ssize_t n = w->tls ? worker_tls_read(w, space, avail) : read(w->cfd, space, avail);
+		if (n > 0 && !w->tls && (unsigned char)space[0] == 0x16 &&
+		    atomic_load_explicit(&w->ring.slots[w->slot].bytes_in,
+		    memory_order_relaxed) == 0) {
+			/* a TLS ClientHello (handshake record) on the plain port */
+			log_info("TLS handshake on a plain-text port; closing");
+			w->eof = true;
+			worker_close(w, "TLS on a plain-text port", false);
+			break;
+		}
 		if (n > 0) {
-			if ((size_t)n < avail)
-				w->cfd_ready = false;	/* the socket is empty */
+			/* the socket is empty (TLS: nor is a record left inside) */
+			if ((size_t)n < avail && !(w->tls && worker_tls_pending(w)))
+				w->cfd_ready = false;
 			linebuf_commit(&w->in, n);
 			atomic_fetch_add_explicit(&w->ring.slots[w->slot].bytes_in, n,
 			    memory_order_relaxed);
@@ -248,6 +270,9 @@ worker_timers_idle(struct worker *w)
 		    (int)(w->close_deadline - now) * 1000;
 	if (!w->registered) {
 		if (now - w->connected >= w->set.registration_timeout) {
+			if (w->tls && !worker_tls_established(w))
+				log_info("TLS handshake not done in %d s; closing",
+				    (int)w->set.registration_timeout);
 			worker_close(w, "Registration timeout", false);
 			return 0;
 		}
@@ -322,6 +347,7 @@ worker_wait_assign(struct worker *w, int ipc_fd)
 		w->slot = a->slot;
 		w->gen = a->gen;
 		w->cfd = cfd;
+		w->tls = (a->flags & IPC_ASSIGN_TLS) != 0;
 		size_t hl = strnlen(a->host, sizeof a->host);
 		if (hl > IRC_HOST_MAX)
 			hl = IRC_HOST_MAX;
@@ -350,6 +376,8 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	if (worker_wait_assign(w, ipc_fd) < 0)
 		return -1;
 	log_set_role("worker %s", w->host);
+	if (w->tls && worker_tls_start(w) < 0)
+		return -1;
 	w->cfd_ready = w->ipc_ready = true;
 	w->connected = w->last_rx = clock_s();
 	w->flood_at = clock_ms();
@@ -386,6 +414,10 @@ worker_watch(struct worker *w)
 		want |= EPOLLIN;
 	if (buf_used(&w->sendq) > 0)
 		want |= EPOLLOUT;
+	/* a TLS read that must write first waits for EPOLLOUT, but only while
+	 * we would read: a writable socket nobody acts on would spin */
+	if (w->tls && !worker_input_blocked(w) && !w->eof)
+		want |= worker_tls_events(w);
 	if (want != w->cfd_events) {
 		struct epoll_event ev = { .events = want, .data.u64 = WORKER_EV_CLIENT };
 		if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->cfd, &ev) == 0)
@@ -405,6 +437,8 @@ worker_run(const struct ring *ring, int ipc_fd)
 	struct worker *w = &wmem.w;
 
 	if (worker_setup(w, ring, ipc_fd) < 0) {
+		if (w->tls)
+			worker_tls_end(w);
 		if (w->cfd >= 0)
 			close(w->cfd);
 		return 1;
@@ -452,6 +486,10 @@ worker_run(const struct ring *ring, int ipc_fd)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
+			/* TLS: a read that waited for the socket to take a write */
+			if (evs[i].data.u64 == WORKER_EV_CLIENT && w->tls &&
+			    worker_tls_ready(w, evs[i].events))
+				w->cfd_ready = true;
 			if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
 				continue;
 			if (evs[i].data.u64 == WORKER_EV_CLIENT)
@@ -462,6 +500,8 @@ worker_run(const struct ring *ring, int ipc_fd)
 	}
 	/* the queued QUIT request, if any, leaves before we do */
 	ipc_flush(&w->ipc);
+	if (w->tls)
+		worker_tls_end(w);
 	shutdown(w->cfd, SHUT_WR);
 	close(w->cfd);
 	close(w->epfd);

@@ -40,6 +40,28 @@ worker_write_failed(struct worker *w)
 	buf_consume(&w->sendq, buf_used(&w->sendq));
 }
 
+/* what the socket (or the TLS session) takes of the send queue: bytes, or -errno */
+static ssize_t
+worker_write_queue(struct worker *w)
+{
+	size_t total = 0;
+
+	if (w->tls_write == NULL)
+		return buf_write_fd(&w->sendq, w->cfd);
+	while (buf_used(&w->sendq) > 0) {
+		ssize_t n = w->tls_write(w, buf_head(&w->sendq), buf_used(&w->sendq));
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			return -(errno ? errno : EIO);
+		}
+		buf_consume(&w->sendq, n);
+		total += n;
+	}
+	return total;
+}
+
 void
 worker_flush(struct worker *w)
 {
@@ -47,7 +69,7 @@ worker_flush(struct worker *w)
 
 	if (buf_used(&w->sendq) == 0)
 		return;
-	r = buf_write_fd(&w->sendq, w->cfd);
+	r = worker_write_queue(w);
 	if (r > 0)
 		worker_count_out(w, r);
 	if (r < 0)
@@ -62,7 +84,7 @@ worker_queue(struct worker *w, const char *line, size_t len)
 		return;
 	/* what the socket takes now does not count against the send queue */
 	if ((long)(buf_used(&w->sendq) + len) > w->set.sendq && buf_used(&w->sendq) > 0) {
-		ssize_t r = buf_write_fd(&w->sendq, w->cfd);
+		ssize_t r = worker_write_queue(w);
 		if (r > 0)
 			worker_count_out(w, r);
 	}
@@ -72,7 +94,10 @@ worker_queue(struct worker *w, const char *line, size_t len)
 		 * waits. Drop the backlog but finish the line already on the
 		 * wire, so the ERROR starts a line of its own.
 		 */
-		char *nl = memchr(buf_head(&w->sendq), '\n', buf_used(&w->sendq));
+		size_t keep = w->tls_pinned < buf_used(&w->sendq) ? w->tls_pinned :
+		    buf_used(&w->sendq);
+		/* a TLS session holds its pinned bytes to a retry: keep them whole */
+		char *nl = memchr(buf_head(&w->sendq) + keep, '\n', buf_used(&w->sendq) - keep);
 		if (nl != NULL)
 			w->sendq.len = w->sendq.off + (nl - buf_head(&w->sendq)) + 1;
 		worker_close(w, "Max SendQ exceeded", true);
@@ -95,8 +120,17 @@ worker_output(struct worker *w, const struct iovec *iov, int niov, bool direct)
 
 	if (niov == 0 || w->closing)
 		return;
+	if (direct && buf_used(&w->sendq) == 0 && w->tls_write != NULL && niov > 1) {
+		/* TLS: the lines go out in as few records as the queue allows */
+		for (int i = 0; i < niov && !w->closing; i++)
+			worker_queue(w, iov[i].iov_base, iov[i].iov_len);
+		worker_flush(w);
+		return;
+	}
 	if (direct && buf_used(&w->sendq) == 0) {
-		ssize_t r = niov == 1 ? write(w->cfd, iov[0].iov_base, iov[0].iov_len) :
+		ssize_t r = w->tls_write != NULL ?
+		    w->tls_write(w, iov[0].iov_base, iov[0].iov_len) :
+		    niov == 1 ? write(w->cfd, iov[0].iov_base, iov[0].iov_len) :
 		    writev(w->cfd, iov, niov);
 		if (r > 0) {
 			done = r;

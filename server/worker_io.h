@@ -45,6 +45,17 @@ struct worker {
 	struct linebuf in;
 	struct buf sendq;
 
+	/*
+	 * A TLS client (worker_tls.h): its output goes through tls_write
+	 * (SSL_write), a pointer because the master links this file and must
+	 * not link OpenSSL. A plain client has none and keeps the zero-copy
+	 * writev from the ring. tls_pinned: bytes at the head of the send
+	 * queue the session must be given again (a write that waited).
+	 */
+	bool tls;
+	ssize_t (*tls_write)(struct worker *w, const void *p, size_t n);
+	size_t tls_pinned;
+
 	/* requests to the master: one in flight, the rest queued */
 	uint32_t req_next, req_wait;
 	char req_name[16];	/* the command of the one in flight */

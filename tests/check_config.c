@@ -117,6 +117,11 @@ assert_defaults(const struct conf *c)
 	ck_assert_ptr_null(c->admin_description);
 	ck_assert_ptr_null(c->admin_email);
 	ck_assert_int_eq(c->whowas_history, 500);
+	ck_assert_int_eq(c->nlisten_tls, 0);
+	ck_assert_ptr_null(c->tls_certificate);
+	ck_assert_ptr_null(c->tls_key);
+	ck_assert_int_eq(c->tls_min_version, CONF_TLS_1_2);
+	ck_assert_int_eq(c->tls_sts_duration, 2592000);
 }
 
 /*
@@ -352,6 +357,49 @@ START_TEST(test_bad_listen)
 	    "*:PORT or PORT with a numeric address");
 	assert_load_error("listen = [ \"6667\", \"0.0.0.0:6667\" ];\n", 1,
 	    "listen entry '0.0.0.0:6667' is listed twice");
+}
+END_TEST
+
+/* listen_tls and tls = { ... }: what each needs of the other, and the forms */
+START_TEST(test_tls)
+{
+	struct conf c;
+	char err[512];
+
+	assert_load_error("listen_tls = [ \"127.0.0.1:6697\" ];\n", 1,
+	    "listen_tls needs tls = { certificate = \"...\"; key = \"...\"; }");
+	assert_load_error("\ntls = { certificate = \"c.pem\"; };\n", 2,
+	    "tls needs both a certificate and a key");
+	assert_load_error("tls = { min_version = \"TLSv1.1\"; };\n", 1,
+	    "tls.min_version must be \"TLSv1.2\" or \"TLSv1.3\"");
+	assert_load_error("tls = { cert = \"c.pem\"; };\n", 1, "unknown setting 'tls.cert'");
+	assert_load_error("tls = { sts_port = 70000; };\n", 1,
+	    "tls.sts_port must be between 0 and 65535");
+	assert_load_error("tls = { ciphers = \"A B\"; };\n", 1,
+	    "tls.ciphers must be an OpenSSL cipher list (e.g. \"ECDHE+AESGCM:ECDHE+CHACHA20\")");
+	assert_load_error("tls = 1;\n", 1, "tls must be a group");
+	assert_load_error("listen_tls = [ \"x\" ];\n", 1, "listen_tls entry 'x' is not "
+	    "HOST:PORT, [IPV6]:PORT, *:PORT or PORT with a numeric address");
+
+	conf_init_defaults(&c);
+	ck_assert_int_eq(c.nlisten_tls, 0);
+	ck_assert(!conf_tls_enabled(&c));
+	ck_assert_msg(load_text(&c, "listen_tls = [ \"0.0.0.0:6697\", \"[::]:6697\" ];\n"
+	    "tls = { certificate = \"c.pem\"; key = \"/etc/k.pem\"; min_version = \"TLSv1.3\";\n"
+	    "  ciphers = \"ECDHE+AESGCM\"; sts_port = 7000; sts_duration = 60; };\n",
+	    err, sizeof err, NULL, 0) == 0, "%s", err);
+	ck_assert_int_eq(c.nlisten_tls, 2);
+	ck_assert_str_eq(c.listen_tls[1], "[::]:6697");
+	ck_assert(conf_tls_enabled(&c));
+	/* relative to the file, as motd_file */
+	ck_assert(c.tls_certificate[0] == '/');
+	ck_assert_str_eq(strrchr(c.tls_certificate, '/'), "/c.pem");
+	ck_assert_str_eq(c.tls_key, "/etc/k.pem");
+	ck_assert_str_eq(c.tls_ciphers, "ECDHE+AESGCM");
+	ck_assert_int_eq(c.tls_min_version, CONF_TLS_1_3);
+	ck_assert_int_eq(c.tls_sts_port, 7000);
+	ck_assert_int_eq(c.tls_sts_duration, 60);
+	conf_free(&c);
 }
 END_TEST
 
@@ -1241,6 +1289,7 @@ config_suite(void)
 	TCase *tc = tcase_create("config");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_small_things);
 	tcase_add_test(tc, test_syntax_error);

@@ -318,7 +318,7 @@ static pid_t pidfd_open_compat(pid_t pid)
 const char *srv_extra_env;
 void (*srv_pre_exec)(const struct srv *s);
 
-static char **make_env(const char *notify, bool activated, char **pidslot)
+static char **make_env(const char *notify, bool activated, bool tls, char **pidslot)
 {
 	size_t n = 0, k = 0;
 	char **env;
@@ -344,7 +344,14 @@ static char **make_env(const char *notify, bool activated, char **pidslot)
 	}
 	if (srv_extra_env)
 		env[k++] = (char *)srv_extra_env;
-	if (activated) {
+	if (activated && tls) {
+		/* fd 3 the plain listener, fd 4 the TLS one, told apart by name */
+		env[k++] = (char *)"LISTEN_FDS=2";
+		env[k++] = (char *)"LISTEN_FDNAMES=irc:ircs";
+		*pidslot = calloc(1, 40);
+		strcpy(*pidslot, "LISTEN_PID=");
+		env[k++] = *pidslot;
+	} else if (activated) {
 		env[k++] = (char *)"LISTEN_FDS=1";
 		*pidslot = calloc(1, 40);
 		strcpy(*pidslot, "LISTEN_PID=");
@@ -487,7 +494,7 @@ int h_run(const char *const argv[], char *out, size_t cap, int ms)
 
 	h_mkdtemp(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/out", dir);
-	env = make_env(NULL, false, NULL);
+	env = make_env(NULL, false, false, NULL);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
@@ -1070,12 +1077,12 @@ static void srv_register(struct srv *s)
 	H_FAIL("too many servers in one test");
 }
 
-static struct srv *srv_spawn(const char *extra, bool activated)
+static struct srv *srv_spawn(const char *extra, bool activated, bool tls)
 {
 	struct srv *s = calloc(1, sizeof *s);
 	char **env;
 	char *pidslot = NULL;
-	int lfd = -1;
+	int lfd = -1, tfd = -1;
 	pid_t parent = getpid();
 	const char *args[] = { SHMCHATD_PATH, "--config", NULL, NULL };
 	char **argv;
@@ -1099,9 +1106,11 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 		H_FAIL("daemon %s not runnable: %s", SHMCHATD_PATH, strerror(errno));
 	if (activated)
 		lfd = listen_socket(&s->port);
+	if (activated && tls)
+		tfd = listen_socket(&s->tls_port);
 	notify_open(s);
 	ipc_snapshot(s);
-	env = make_env(s->notify_name, activated, &pidslot);
+	env = make_env(s->notify_name, activated, tls, &pidslot);
 
 	fflush(NULL);
 	s->pid = fork();
@@ -1110,7 +1119,15 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 	if (s->pid == 0) {
 		child_common(parent);
 		child_stdio(s->log);
-		if (lfd >= 0) {
+		if (lfd >= 0 && tfd >= 0) {
+			/* above 4 first, so neither dup2() clobbers the other */
+			int a = fcntl(lfd, F_DUPFD, 10), b = fcntl(tfd, F_DUPFD, 10);
+
+			if (a < 0 || b < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0)
+				_exit(124);
+			put_dec(pidslot + strlen("LISTEN_PID="), (long)getpid());
+			close_from(5);
+		} else if (lfd >= 0) {
 			if (lfd != 3) {
 				if (dup2(lfd, 3) < 0)
 					_exit(124);
@@ -1135,6 +1152,8 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 	free_env(env, s->notify_name, pidslot);
 	if (lfd >= 0)
 		close(lfd);
+	if (tfd >= 0)
+		close(tfd);
 
 	/* READY=1, or fail early if the daemon dies */
 	{
@@ -1169,12 +1188,17 @@ static struct srv *srv_spawn(const char *extra, bool activated)
 
 struct srv *srv_start(const char *extra_conf)
 {
-	return srv_spawn(extra_conf, true);
+	return srv_spawn(extra_conf, true, false);
+}
+
+struct srv *srv_start_tls(const char *extra_conf)
+{
+	return srv_spawn(extra_conf, true, true);
 }
 
 struct srv *srv_start_bind(const char *extra_conf)
 {
-	return srv_spawn(extra_conf, false);
+	return srv_spawn(extra_conf, false, false);
 }
 
 /*
@@ -1381,7 +1405,7 @@ pid_t srv_worker_of(struct srv *s, struct cli *c, int ms)
 	long long deadline = h_now_ms() + ms;
 
 	for (;;) {
-		unsigned long ino = find_inode(s->port, c->local_port);
+		unsigned long ino = find_inode(c->server_port, c->local_port);
 		pid_t w = ino ? descendant_with_socket(s->pid, ino, 2) : -1;
 
 		if (w > 0)
@@ -1406,7 +1430,7 @@ static void cli_register_global(struct cli *c)
 	g_cli[g_ncli++] = c;
 }
 
-struct cli *cli_connect_rcvbuf(struct srv *s, int rcvbuf)
+static struct cli *cli_connect_to(struct srv *s, int port, int rcvbuf)
 {
 	struct cli *c = calloc(1, sizeof *c);
 	struct sockaddr_in sa;
@@ -1428,13 +1452,24 @@ struct cli *cli_connect_rcvbuf(struct srv *s, int rcvbuf)
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)s->port);
+	sa.sin_port = htons((uint16_t)port);
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		H_FAIL("connect to 127.0.0.1:%d: %s", s->port, strerror(errno));
+		H_FAIL("connect to 127.0.0.1:%d: %s", port, strerror(errno));
 	if (getsockname(c->fd, (struct sockaddr *)&sa, &len) < 0)
 		H_FAIL("getsockname: %s", strerror(errno));
 	c->local_port = ntohs(sa.sin_port);
+	c->server_port = port;
 	return c;
+}
+
+struct cli *cli_connect_rcvbuf(struct srv *s, int rcvbuf)
+{
+	return cli_connect_to(s, s->port, rcvbuf);
+}
+
+struct cli *cli_connect_port(struct srv *s, int port, int rcvbuf)
+{
+	return cli_connect_to(s, port, rcvbuf);
 }
 
 struct cli *cli_connect(struct srv *s)
@@ -1449,6 +1484,8 @@ void cli_close(struct cli *c)
 	for (int i = 0; i < g_ncli; i++)
 		if (g_cli[i] == c)
 			g_cli[i] = NULL;
+	if (c->tr != NULL)
+		c->tr->close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->rbuf);
@@ -1460,6 +1497,8 @@ bool cli_send_raw(struct cli *c, const void *p, size_t n)
 	const char *b = p;
 	long long deadline = h_now_ms() + T_LONG;
 
+	if (c->tr != NULL)
+		return c->tr->send(c, p, n, deadline);
 	while (n > 0) {
 		ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -1523,9 +1562,10 @@ static bool cli_fill(struct cli *c, int ms)
 	}
 	if (c->rend == c->rcap)
 		return true;	/* full without LF: take_line() hands it out */
-	if (poll(&pf, 1, ms) <= 0)
+	if (!(c->tr != NULL && c->tr->pending(c)) && poll(&pf, 1, ms) <= 0)
 		return false;
-	n = recv(c->fd, c->rbuf + c->rend, c->rcap - c->rend, MSG_DONTWAIT);
+	n = c->tr != NULL ? c->tr->recv(c, c->rbuf + c->rend, c->rcap - c->rend) :
+	    recv(c->fd, c->rbuf + c->rend, c->rcap - c->rend, MSG_DONTWAIT);
 	if (n > 0) {
 		c->rend += (size_t)n;
 		return true;

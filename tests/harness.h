@@ -49,6 +49,7 @@ struct srv {
 	pid_t pid;		/* master; also the process group id */
 	int pidfd;		/* -1 when pidfd_open is unavailable */
 	int port;		/* TCP port on 127.0.0.1 */
+	int tls_port;		/* and its TLS port (srv_start_tls), else 0 */
 	bool reaped;		/* master waited for */
 	int wstatus;		/* its wait status once reaped */
 	bool activated;		/* socket-activation start (else bind path) */
@@ -67,15 +68,34 @@ struct srv {
 	int nmsq_before;
 };
 
+struct cli;
+
+/*
+ * A client's transport when it is not the plain socket: the TLS client of
+ * tests/harness_tls.c (OpenSSL stays out of the other test programs).
+ */
+struct cli_transport {
+	/* one non-blocking read: bytes, 0 at EOF, -1 with errno (EAGAIN) */
+	ssize_t (*recv)(struct cli *c, void *buf, size_t n);
+	/* all of it, within the deadline; false when the peer is gone */
+	bool (*send)(struct cli *c, const void *buf, size_t n, long long deadline_ms);
+	/* bytes wait inside the transport (poll would not see them) */
+	bool (*pending)(struct cli *c);
+	void (*close)(struct cli *c);
+};
+
 struct cli {
 	struct srv *srv;
 	int fd;
+	const struct cli_transport *tr;	/* NULL: the plain socket */
+	void *tls;			/* the transport's state */
 	int id;
 	char nick[64];		/* as registered (kept up to date by tests) */
 	char user[16];		/* USER name sent */
 	bool eof;
 	bool auto_pong;		/* answer server PINGs inside cli_next() */
 	int local_port;
+	int server_port;	/* the listener it connected to */
 	unsigned sync_seq;
 	char *rbuf;
 	size_t rstart, rend, rcap;
@@ -123,6 +143,12 @@ int h_suite_run(struct Suite *su);
  * generated config; keys it sets replace the harness defaults.
  */
 struct srv *srv_start(const char *extra_conf);
+/*
+ * Same with a second pre-bound socket, named "ircs" (LISTEN_FDS=2,
+ * LISTEN_FDNAMES=irc:ircs): the daemon's TLS listener, on s->tls_port.
+ * extra_conf must configure tls = { certificate; key; }.
+ */
+struct srv *srv_start_tls(const char *extra_conf);
 /* same, but without LISTEN_FDS: the daemon binds listen = ["127.0.0.1:0"]
  * itself; the port is parsed from STATUS=Listening on 127.0.0.1:PORT */
 struct srv *srv_start_bind(const char *extra_conf);
@@ -161,6 +187,8 @@ void srv_dump_log(struct srv *s, int lines);
 /* --------------------------------------------------------------- client */
 
 struct cli *cli_connect(struct srv *s);
+/* connect to 127.0.0.1:port (another listener of s), SO_RCVBUF as above */
+struct cli *cli_connect_port(struct srv *s, int port, int rcvbuf);
 /* same with SO_RCVBUF set before connect (0: default) */
 struct cli *cli_connect_rcvbuf(struct srv *s, int rcvbuf);
 /* connect and register (NICK/USER; waits for 001 and 376/422) */
