@@ -50,62 +50,6 @@ static bool prefix_nick(const char *prefix, const char *nick)
 	return prefix && !strncasecmp(prefix, nick, n) && (prefix[n] == '!' || prefix[n] == '\0');
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 16384);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
-/* does the daemon's log contain text (waiting up to ms for it)? */
-static bool log_has(struct srv *s, const char *text, int ms)
-{
-	long long deadline = h_now_ms() + ms;
-
-	for (;;) {
-		char *log = slurp(s->log);
-		bool found = log && strstr(log, text);
-
-		free(log);
-		if (found)
-			return true;
-		if (h_now_ms() >= deadline)
-			return false;
-		nap(20);
-	}
-}
-
-static int log_count(struct srv *s, const char *text)
-{
-	char *log = slurp(s->log);
-	int n = 0;
-
-	for (const char *p = log; p && (p = strstr(p, text)); p += strlen(text))
-		n++;
-	free(log);
-	return n;
-}
-
 /* /proc/PID/stat fields: state (0 when gone), utime+stime in ms */
 static char proc_state(pid_t pid)
 {
@@ -580,7 +524,7 @@ START_TEST(test_master_kill9_restart)
 		 "(expected it to stay, stale)");
 
 	s2 = srv_start(conf);
-	H_ASSERT(log_has(s2, "replaced a stale admin queue", T_SHORT),
+	H_ASSERT(srv_log_has(s2, "replaced a stale admin queue", T_SHORT),
 		 "the new server did not log 'replaced a stale admin queue'");
 	qid_new = msq_of_key(key, NULL);
 	H_ASSERT(qid_new >= 0 && qid_new != qid_old, "admin queue id %d (old %d)", qid_new,
@@ -660,7 +604,7 @@ START_TEST(test_sigstop_worker)
 		 tquit - t0);
 	H_ASSERT(maxgap <= (stall_ms + 2500LL) * h_scale,
 		 "deliveries paused for %lld ms (stall_timeout 2 s)", maxgap);
-	H_ASSERT(log_has(s, "held the shared ring", T_SHORT), "no log line about the stall");
+	H_ASSERT(srv_log_has(s, "held the shared ring", T_SHORT), "no log line about the stall");
 	EXPECT_EOF(z, T_SHORT);
 	H_ASSERT(wait_exited(wz, T_SHORT), "stopped worker %d still there", (int)wz);
 	/* throughput is back: 500 more messages arrive at once */
@@ -814,7 +758,7 @@ START_TEST(test_accept_emfile)
 	fprintf(stderr, "accept_emfile: master used %lld ms CPU in 2 s while accept() failed\n",
 		cpu);
 	H_ASSERT(cpu < 300, "master used %lld ms of CPU in 2 s while out of descriptors", cpu);
-	H_ASSERT(log_has(s, "Too many open files", T_SHORT), "nothing logged about running out "
+	H_ASSERT(srv_log_has(s, "Too many open files", T_SHORT), "nothing logged about running out "
 		 "of descriptors");
 	/* the connected clients are served */
 	cli_join(c[0], "#fd");
@@ -926,7 +870,7 @@ START_TEST(test_fork_fails)
 		 "with RLIMIT_NPROC = 5");
 	H_ASSERT(strstr(why, "Server is busy, try again later"), "third client got '%s'", why);
 	EXPECT_EOF(c, T_SHORT);
-	H_ASSERT(log_has(s, "fork", T_SHORT), "the fork failure was not logged");
+	H_ASSERT(srv_log_has(s, "fork", T_SHORT), "the fork failure was not logged");
 	cpu = master_cpu_over(s, 1000);
 	fprintf(stderr, "fork_fails: third client refused (%s); master used %lld ms CPU in the "
 		"next second\n", why, cpu);
@@ -966,7 +910,7 @@ START_TEST(test_per_ip_limit)
 	struct cli *a = cli_new(s, "ip1"), *b = cli_new(s, "ip2"), *c = cli_new(s, "ip3"), *d, *e;
 	struct irc_msg m;
 	char why[256];
-	int spawned = log_count(s, "worker requested"), procs = count_descendants(s);
+	int spawned = srv_log_count(s, "worker requested"), procs = count_descendants(s);
 	long long deadline;
 	bool ok = false;
 
@@ -976,7 +920,7 @@ START_TEST(test_per_ip_limit)
 	H_ASSERT(!strcmp(msg_last(&m), "Closing Link: 127.0.0.1 (Too many connections from your "
 			 "address)"), "refused with ERROR :%s", msg_last(&m));
 	EXPECT_EOF(d, T_SHORT);
-	H_ASSERT(log_count(s, "worker requested") == spawned, "a worker was requested for the "
+	H_ASSERT(srv_log_count(s, "worker requested") == spawned, "a worker was requested for the "
 		 "connection over the per-address limit");
 	H_ASSERT(count_descendants(s) == procs, "process count changed: %d -> %d", procs,
 		 count_descendants(s));
@@ -1001,12 +945,12 @@ START_TEST(test_per_ip_limit)
 	s = srv_start("max_clients_per_ip = 1; max_clients = 2;");
 	a = cli_new(s, "ex1");
 	b = cli_new(s, "ex2");	/* a second one from 127.0.0.1 despite the limit of 1 */
-	spawned = log_count(s, "worker requested");
+	spawned = srv_log_count(s, "worker requested");
 	d = cli_connect(s);
 	EXPECT(d, "ERROR", &m);
 	H_ASSERT(strstr(msg_last(&m), "(Server is full)"), "refused with ERROR :%s", msg_last(&m));
 	EXPECT_EOF(d, T_SHORT);
-	H_ASSERT(log_count(s, "worker requested") == spawned, "a worker was requested for the "
+	H_ASSERT(srv_log_count(s, "worker requested") == spawned, "a worker was requested for the "
 		 "connection over max_clients");
 	H_ASSERT(cli_sync(a, "ERROR") == 0 && cli_sync(b, "ERROR") == 0, "ERROR to the others");
 	srv_stop(s);
@@ -1792,7 +1736,7 @@ START_TEST(test_privileges)
 	H_ASSERT(n >= 4, "%d processes under the master (fork server, admin, 2 workers)", n);
 	for (int i = 0; i < n; i++)
 		check_creds(kids[i], "child", uid, gid);
-	H_ASSERT(log_has(s, "nobody", T_SHORT), "the switch to user nobody was not logged");
+	H_ASSERT(srv_log_has(s, "nobody", T_SHORT), "the switch to user nobody was not logged");
 	H_ASSERT(msq_of_key(s->admin_key, &perms) >= 0, "no admin queue");
 	H_ASSERT(!(perms & 0002), "admin queue mode %o is world-writable", perms);
 	mode = shm_mode(s->pid);
@@ -1816,7 +1760,7 @@ START_TEST(test_privileges)
 	n = descendants(s->pid, kids, 64, 0, 3);
 	for (int i = 0; i < n; i++)
 		check_creds(kids[i], "child", uid, gid);
-	H_ASSERT(log_has(s, pw ? "shmchat" : "nobody", T_SHORT), "the switch was not logged");
+	H_ASSERT(srv_log_has(s, pw ? "shmchat" : "nobody", T_SHORT), "the switch was not logged");
 	(void)a;
 	srv_stop(s);
 }

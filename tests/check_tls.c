@@ -45,65 +45,6 @@ tls_srv(const char *extra)
 	return srv_start_tls(tls_conf(extra));
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 16384);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
-/* does the daemon's log contain text (polling it up to ms)? */
-static bool
-log_has(struct srv *s, const char *text, int ms)
-{
-	long long deadline = h_now_ms() + ms;
-
-	for (;;) {
-		char *log = slurp(s->log);
-		bool found = log && strstr(log, text);
-
-		free(log);
-		if (found)
-			return true;
-		if (h_now_ms() >= deadline)
-			return false;
-		poll(NULL, 0, 20);
-	}
-}
-
-static int
-log_count(struct srv *s, const char *text)
-{
-	char *log = slurp(s->log);
-	int n = 0;
-
-	for (const char *p = log; p && (p = strstr(p, text)); p += strlen(text))
-		n++;
-	free(log);
-	return n;
-}
-
 /* utime + stime of pid in clock ticks, -1 when gone */
 static long long
 proc_cpu_ticks(pid_t pid)
@@ -278,7 +219,7 @@ START_TEST(test_garbage_tls_port)
 	cli_send(c, "NICK garbage");
 	cli_send(c, "USER g 0 * :g");
 	EXPECT_EOF(c, T_LONG);
-	H_ASSERT(log_has(s, "TLS handshake failed", T_SHORT), "no log line");
+	H_ASSERT(srv_log_has(s, "TLS handshake failed", T_SHORT), "no log line");
 	pair_served(s, "1");
 	srv_stop(s);
 }
@@ -295,7 +236,7 @@ START_TEST(test_clienthello_plain_port)
 
 	cli_send_raw(c, hello, sizeof hello);
 	EXPECT_EOF(c, T_LONG);
-	H_ASSERT(log_has(s, "TLS handshake on a plain-text port", T_SHORT), "no log line");
+	H_ASSERT(srv_log_has(s, "TLS handshake on a plain-text port", T_SHORT), "no log line");
 	pair_served(s, "1");
 	srv_stop(s);
 }
@@ -325,7 +266,7 @@ START_TEST(test_stalled_handshake)
 	H_ASSERT(t0 >= 0 && t1 >= 0 && t1 - t0 <= 5, "the waiting worker used %lld ticks",
 	    t1 - t0);
 	EXPECT_EOF(c, T_LONG);
-	H_ASSERT(log_has(s, "TLS handshake not done in 3 s", T_SHORT), "no log line");
+	H_ASSERT(srv_log_has(s, "TLS handshake not done in 3 s", T_SHORT), "no log line");
 	pair_served(s, "1");
 	srv_stop(s);
 }
@@ -340,7 +281,7 @@ START_TEST(test_renegotiation)
 	cli_register(c, "reneg");
 	cli_tls_renegotiate(c);
 	EXPECT_EOF(c, T_LONG);
-	H_ASSERT(log_has(s, "TLS renegotiation attempted", T_SHORT), "no log line");
+	H_ASSERT(srv_log_has(s, "TLS renegotiation attempted", T_SHORT), "no log line");
 	pair_served(s, "1");
 	srv_stop(s);
 }
@@ -357,21 +298,21 @@ START_TEST(test_reload)
 	H_ASSERT(!strcmp(cn, "one.test"), "first certificate: %s", cn);
 	h_tls_make_pair("two.test", g_cert, g_key);
 	kill(s->pid, SIGHUP);
-	H_ASSERT(log_has(s, "TLS certificate reloaded", T_LONG), "no reload logged");
+	H_ASSERT(srv_log_has(s, "TLS certificate reloaded", T_LONG), "no reload logged");
 	b = cli_new_tls(s, "after");
 	cli_tls_peer_cn(b, cn, sizeof cn);
 	H_ASSERT(!strcmp(cn, "two.test"), "after the reload: %s", cn);
 	/* a key that is no key: the pair in use stays */
 	h_write_file(g_key, "not a key\n");
 	kill(s->pid, SIGHUP);
-	H_ASSERT(log_has(s, "the previous pair is kept", T_LONG), "no failure logged");
+	H_ASSERT(srv_log_has(s, "the previous pair is kept", T_LONG), "no failure logged");
 	c = cli_new_tls(s, "broken");
 	cli_tls_peer_cn(c, cn, sizeof cn);
 	H_ASSERT(!strcmp(cn, "two.test"), "after a broken reload: %s", cn);
 	/* the clients from before are still served */
 	cli_send(a, "PRIVMSG after :still here");
 	cli_expect_text(b, "PRIVMSG", a, "after", "still here");
-	H_ASSERT(log_count(s, "TLS certificate reloaded") == 1, "reloaded twice?");
+	H_ASSERT(srv_log_count(s, "TLS certificate reloaded") == 1, "reloaded twice?");
 	pair_served(s, "1");
 	srv_stop(s);
 }

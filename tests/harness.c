@@ -1834,6 +1834,39 @@ void cli_expect_text(struct cli *c, const char *cmd, struct cli *from, const cha
 		 "%s: %s text '%s', expected '%s'", c->nick, cmd, msg_last(&m), text);
 }
 
+char *srv_log_text(struct srv *s)
+{
+	return read_file(s->log, NULL);
+}
+
+bool srv_log_has(struct srv *s, const char *text, int ms)
+{
+	long long deadline = h_now_ms() + ms;
+
+	for (;;) {
+		char *log = srv_log_text(s);
+		bool found = log != NULL && strstr(log, text) != NULL;
+
+		free(log);
+		if (found)
+			return true;
+		if (h_now_ms() >= deadline)
+			return false;
+		usleep(20 * 1000);	/* polling a file: it has no readiness signal */
+	}
+}
+
+int srv_log_count(struct srv *s, const char *text)
+{
+	char *log = srv_log_text(s);
+	int n = 0;
+
+	for (const char *p = log; p != NULL && (p = strstr(p, text)) != NULL; p += strlen(text))
+		n++;
+	free(log);
+	return n;
+}
+
 void h_fx_start(struct h_fx *f, const char *extra_conf, enum h_tester cast)
 {
 	f->s = srv_start(extra_conf);

@@ -181,6 +181,12 @@ void srv_check_ipc(struct srv *s, bool fail_on_leak);
 /* open descriptors of pid (/proc/PID/fd), -1 when unreadable */
 int h_proc_nfds(pid_t pid);
 pid_t srv_worker_of(struct srv *s, struct cli *c, int ms);
+/* the daemon's log so far (malloc'd, NUL-terminated), NULL when unreadable */
+char *srv_log_text(struct srv *s);
+/* does the log contain text, waiting up to ms for it (0: as it is now)? */
+bool srv_log_has(struct srv *s, const char *text, int ms);
+/* how many times text stands in the log */
+int srv_log_count(struct srv *s, const char *text);
 /* print the last lines of the server log to stderr */
 void srv_dump_log(struct srv *s, int lines);
 
