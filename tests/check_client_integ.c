@@ -13,9 +13,9 @@
  * the harness (which cleans up the servers before Check ends the test).
  * The interactive test runs the client on a pseudo-terminal (forkpty) and
  * keeps a small VT100 screen model of its output to check what a person
- * would see. The TLS tests make their certificates at run time (OpenSSL)
- * and use ngircd's TLS listener, or a TLS server of their own in this
- * process for what a real server would not do.
+ * would see. The TLS tests make their certificates at run time
+ * (harness_tls.c) and use shmchatd's or ngircd's TLS listener, or a TLS
+ * server of their own in this process for what a real server would not do.
  */
 #include <config.h>
 
@@ -1976,6 +1976,112 @@ START_TEST(test_tls_ngircd)
 }
 END_TEST
 
+/* nick sends text to #tls over TLS (--tls-ca cert); l, p and w get it */
+static void
+tls_ca_send(const char *tport, const char *cert, const char *nick, const char *text,
+	    struct kid *l, struct kid *p, struct cli *w)
+{
+	char line[256];
+	struct kid *k;
+
+	snprintf(line, sizeof line, "%s\n", text);
+	k = kid_run(nick, (const char *[]){ "-s", tport, "--tls-ca", cert, "-n", nick,
+	    "-c", "#tls", NULL }, line, false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", nick, text, T_LONG);
+	json_expect(p, "message", nick, text, T_LONG);
+	expect_msg(w, nick, "#tls", text);
+}
+
+/*
+ * Against shmchatd's own TLS listener (the socket named "ircs", started
+ * the way tests/check_tls.c does): TLS and plain clients of one channel
+ * hear each other, and a refused certificate costs nobody else anything.
+ */
+START_TEST(test_tls_shmchatd)
+{
+	char conf[1600], fp[H_TLS_FP_SIZE], wrong[H_TLS_FP_SIZE], tport[32];
+	const char *cert = path_in_tmp("shmchatd.pem"), *key = path_in_tmp("shmchatd.key");
+	struct srv *s;
+	struct cli *w;
+	struct kid *l, *p, *k;
+	struct irc_msg m;
+
+	h_tls_make_pair("shmchatd", NULL, cert, key, fp);
+	snprintf(conf, sizeof conf, "tls = { certificate = \"%s\"; key = \"%s\"; };", cert, key);
+	s = srv_start_tls(conf);
+	snprintf(tport, sizeof tport, "127.0.0.1:%d", s->tls_port);
+	w = cli_new(s, "watcher");
+	join(w, "#tls");
+
+	/* pinned, --listen --json over TLS; the server sees it as TLS (671) */
+	l = kid_run("tls-listener", (const char *[]){ "-s", tport, "--tls", "--tls-fingerprint",
+	    fp, "-n", "tlis", "-c", "#tls", "--listen", "--json", NULL }, NULL, false);
+	EXPECT_FROM(w, "JOIN", "tlis", &m);
+	json_expect(l, "join", "tlis", NULL, T_LONG);
+	cli_send(w, "WHOIS tlis");
+	EXPECT(w, "671", &m);
+	C_ASSERT(!strcmp(msg_param(&m, 1), "tlis"), "671 for %s", msg_param(&m, 1));
+	EXPECT(w, "318", &m);
+	p = kid_run("plain-listener", (const char *[]){ "-s", port_arg(s->port), "-n", "plis",
+	    "-c", "#tls", "--listen", "--json", NULL }, NULL, false);
+	EXPECT_FROM(w, "JOIN", "plis", &m);
+	json_expect(l, "join", "plis", NULL, T_LONG);
+
+	/* plain to TLS */
+	k = kid_run("plain-sender", (const char *[]){ "-s", port_arg(s->port), "-n", "plain",
+	    "-c", "#tls", NULL }, "from plain to TLS\n", false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", "plain", "from plain to TLS", T_LONG);
+	expect_msg(w, "plain", "#tls", "from plain to TLS");
+
+	/* TLS, verified against the certificate as its CA file, to plain */
+	tls_ca_send(tport, cert, "casend", "from TLS to plain", l, p, w);
+
+	/* a wrong pin: refused before registration, with what it saw */
+	snprintf(wrong, sizeof wrong, "%s", fp);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	k = kid_run("wrong-pin", (const char *[]){ "-s", tport, "--tls", "--tls-fingerprint",
+	    wrong, "-n", "wrong", "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&k->e, "shmchat: TLS certificate verification failed for 127.0.0.1: "
+	    "its SHA-256 fingerprint is "), "stderr: %s", k->e.p);
+	C_ASSERT(has(&k->e, fp), "stderr: %s", k->e.p);
+
+	/* neither pinned nor in the system's CA store: refused too */
+	k = kid_run("unverified", (const char *[]){ "-s", tport, "--tls", "-n", "unv",
+	    "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&k->e, "self-signed certificate"), "stderr: %s", k->e.p);
+
+	/* TLS to the plain port, plain text to the TLS port: both turned away */
+	k = kid_run("tls-to-plain", (const char *[]){ "-s", port_arg(s->port), "--tls-ca", cert,
+	    "-n", "tp", "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_UNAVAILABLE, T_LONG);
+	C_ASSERT(has(&k->e, "TLS handshake failed: wrong version number (does the server "
+	    "speak TLS on this port?)"), "stderr: %s", k->e.p);
+	k = kid_run("plain-to-tls", (const char *[]){ "-s", tport, "-n", "pt", "-c", "#tls",
+	    NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TEMPFAIL, T_LONG);
+	C_ASSERT(has(&k->e, "before registration completed"), "stderr: %s", k->e.p);
+
+	/* the others are still served, over TLS and in the clear */
+	cli_send(w, "PRIVMSG #tls :still served");
+	json_expect(l, "message", "watcher", "still served", T_LONG);
+	json_expect(p, "message", "watcher", "still served", T_LONG);
+	tls_ca_send(tport, cert, "after", "TLS after the refusals", l, p, w);
+	C_ASSERT(!has(&l->o, "must not arrive") && !has(&p->o, "must not arrive"),
+	    "a refused client's message arrived");
+
+	kill(l->pid, SIGTERM);
+	kill(p->pid, SIGTERM);
+	kid_expect_exit(l, 0, T_LONG);
+	kid_expect_exit(p, 0, T_LONG);
+	cli_close(w);
+	srv_stop(s);
+}
+END_TEST
+
 /* ------------------------------------------ a TLS server of our own */
 
 /*
@@ -2146,6 +2252,7 @@ main(void)
 
 	tc = h_tcase(su, "tls", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_tls_ngircd);
+	tcase_add_test(tc, test_tls_shmchatd);
 	tcase_add_test(tc, test_tls_hostile);
 
 	return h_suite_run(su);
