@@ -13,9 +13,9 @@
  * the harness (which cleans up the servers before Check ends the test).
  * The interactive test runs the client on a pseudo-terminal (forkpty) and
  * keeps a small VT100 screen model of its output to check what a person
- * would see. The TLS tests make their certificates at run time (OpenSSL)
- * and use ngircd's TLS listener, or a TLS server of their own in this
- * process for what a real server would not do.
+ * would see. The TLS tests make their certificates at run time
+ * (harness_tls.c) and use shmchatd's or ngircd's TLS listener, or a TLS
+ * server of their own in this process for what a real server would not do.
  */
 #include <config.h>
 
@@ -43,10 +43,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "harness.h"
+#include "harness_tls.h"
 #include "irc.h"
 
 #ifndef SHMCHAT_PATH
@@ -1707,7 +1706,7 @@ ngircd_path(void)
 
 /*
  * start ngircd on a free loopback port; wait until it accepts. tls: also
- * a TLS listener with the certificate tls_cert() made as "ngircd", on
+ * a TLS listener with the pair made as ngircd.pem and ngircd.key, on
  * *tls_port.
  */
 static int
@@ -1845,66 +1844,6 @@ ossl_fail(const char *what)
 	C_FAIL("%s: %s", what, e);
 }
 
-/*
- * A self-signed certificate (EC P-256, like `openssl req -x509`) for san,
- * as h_tmpdir()/name.pem and name.key; its SHA-256 fingerprint in fp.
- */
-static void
-tls_cert(const char *name, const char *san, char fp[100])
-{
-	static long serial = 1;
-	char path[700];
-	EVP_PKEY *pk = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
-	X509V3_CTX v3;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	static const char *const ext[][2] = {
-		{ "basicConstraints", "critical,CA:TRUE" },
-		{ "subjectKeyIdentifier", "hash" },
-		{ "subjectAltName", NULL },
-	};
-	FILE *f;
-
-	if (pk == NULL || x == NULL)
-		ossl_fail("making a key");
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, pk);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"shmchat test",
-	    -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-		X509_EXTENSION *e = X509V3_EXT_conf(NULL, &v3, ext[i][0],
-		    ext[i][1] ? ext[i][1] : san);
-
-		if (e == NULL || !X509_add_ext(x, e, -1))
-			ossl_fail("a certificate extension");
-		X509_EXTENSION_free(e);
-	}
-	if (!X509_sign(x, pk, EVP_sha256()) || !X509_digest(x, EVP_sha256(), md, &len))
-		ossl_fail("signing the certificate");
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(fp + 3 * i, 4, "%02X%s", md[i], i + 1 < len ? ":" : "");
-	snprintf(path, sizeof path, "%s/%s.pem", h_tmpdir(), name);
-	if ((f = fopen(path, "w")) == NULL || !PEM_write_X509(f, x))
-		C_FAIL("writing %s", path);
-	fclose(f);
-	snprintf(path, sizeof path, "%s/%s.key", h_tmpdir(), name);
-	if ((f = fopen(path, "w")) == NULL ||
-	    !PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL))
-		C_FAIL("writing %s", path);
-	fclose(f);
-	X509_free(x);
-	EVP_PKEY_free(pk);
-}
-
 /* RFC 7919's ffdhe2048 as a PKCS#3 file, for ngircd's DHFile */
 static void
 tls_dh_file(void)
@@ -1954,7 +1893,7 @@ count(const struct sbuf *b, const char *text)
 START_TEST(test_tls_ngircd)
 {
 	const char *path = ngircd_path();
-	char fp[100], wrong[100], tport[32];
+	char fp[H_TLS_FP_SIZE], wrong[H_TLS_FP_SIZE], tport[32];
 	struct kid *l, *p, *k;
 	int port, tls_port;
 
@@ -1965,7 +1904,7 @@ START_TEST(test_tls_ngircd)
 		    "(tools/install-deps installs it)\n");
 		return;
 	}
-	tls_cert("ngircd", "IP:127.0.0.1,DNS:localhost", fp);
+	h_tls_make_pair("ngircd", NULL, path_in_tmp("ngircd.pem"), path_in_tmp("ngircd.key"), fp);
 	tls_dh_file();
 	port = ngircd_start_tls(path, &tls_port);
 	snprintf(tport, sizeof tport, "127.0.0.1:%d", tls_port);
@@ -2037,6 +1976,112 @@ START_TEST(test_tls_ngircd)
 }
 END_TEST
 
+/* nick sends text to #tls over TLS (--tls-ca cert); l, p and w get it */
+static void
+tls_ca_send(const char *tport, const char *cert, const char *nick, const char *text,
+	    struct kid *l, struct kid *p, struct cli *w)
+{
+	char line[256];
+	struct kid *k;
+
+	snprintf(line, sizeof line, "%s\n", text);
+	k = kid_run(nick, (const char *[]){ "-s", tport, "--tls-ca", cert, "-n", nick,
+	    "-c", "#tls", NULL }, line, false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", nick, text, T_LONG);
+	json_expect(p, "message", nick, text, T_LONG);
+	expect_msg(w, nick, "#tls", text);
+}
+
+/*
+ * Against shmchatd's own TLS listener (the socket named "ircs", started
+ * the way tests/check_tls.c does): TLS and plain clients of one channel
+ * hear each other, and a refused certificate costs nobody else anything.
+ */
+START_TEST(test_tls_shmchatd)
+{
+	char conf[1600], fp[H_TLS_FP_SIZE], wrong[H_TLS_FP_SIZE], tport[32];
+	const char *cert = path_in_tmp("shmchatd.pem"), *key = path_in_tmp("shmchatd.key");
+	struct srv *s;
+	struct cli *w;
+	struct kid *l, *p, *k;
+	struct irc_msg m;
+
+	h_tls_make_pair("shmchatd", NULL, cert, key, fp);
+	snprintf(conf, sizeof conf, "tls = { certificate = \"%s\"; key = \"%s\"; };", cert, key);
+	s = srv_start_tls(conf);
+	snprintf(tport, sizeof tport, "127.0.0.1:%d", s->tls_port);
+	w = cli_new(s, "watcher");
+	join(w, "#tls");
+
+	/* pinned, --listen --json over TLS; the server sees it as TLS (671) */
+	l = kid_run("tls-listener", (const char *[]){ "-s", tport, "--tls", "--tls-fingerprint",
+	    fp, "-n", "tlis", "-c", "#tls", "--listen", "--json", NULL }, NULL, false);
+	EXPECT_FROM(w, "JOIN", "tlis", &m);
+	json_expect(l, "join", "tlis", NULL, T_LONG);
+	cli_send(w, "WHOIS tlis");
+	EXPECT(w, "671", &m);
+	C_ASSERT(!strcmp(msg_param(&m, 1), "tlis"), "671 for %s", msg_param(&m, 1));
+	EXPECT(w, "318", &m);
+	p = kid_run("plain-listener", (const char *[]){ "-s", port_arg(s->port), "-n", "plis",
+	    "-c", "#tls", "--listen", "--json", NULL }, NULL, false);
+	EXPECT_FROM(w, "JOIN", "plis", &m);
+	json_expect(l, "join", "plis", NULL, T_LONG);
+
+	/* plain to TLS */
+	k = kid_run("plain-sender", (const char *[]){ "-s", port_arg(s->port), "-n", "plain",
+	    "-c", "#tls", NULL }, "from plain to TLS\n", false);
+	kid_expect_exit(k, 0, 2 * T_LONG);
+	json_expect(l, "message", "plain", "from plain to TLS", T_LONG);
+	expect_msg(w, "plain", "#tls", "from plain to TLS");
+
+	/* TLS, verified against the certificate as its CA file, to plain */
+	tls_ca_send(tport, cert, "casend", "from TLS to plain", l, p, w);
+
+	/* a wrong pin: refused before registration, with what it saw */
+	snprintf(wrong, sizeof wrong, "%s", fp);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	k = kid_run("wrong-pin", (const char *[]){ "-s", tport, "--tls", "--tls-fingerprint",
+	    wrong, "-n", "wrong", "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&k->e, "shmchat: TLS certificate verification failed for 127.0.0.1: "
+	    "its SHA-256 fingerprint is "), "stderr: %s", k->e.p);
+	C_ASSERT(has(&k->e, fp), "stderr: %s", k->e.p);
+
+	/* neither pinned nor in the system's CA store: refused too */
+	k = kid_run("unverified", (const char *[]){ "-s", tport, "--tls", "-n", "unv",
+	    "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TLS_REFUSED, T_LONG);
+	C_ASSERT(has(&k->e, "self-signed certificate"), "stderr: %s", k->e.p);
+
+	/* TLS to the plain port, plain text to the TLS port: both turned away */
+	k = kid_run("tls-to-plain", (const char *[]){ "-s", port_arg(s->port), "--tls-ca", cert,
+	    "-n", "tp", "-c", "#tls", NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_UNAVAILABLE, T_LONG);
+	C_ASSERT(has(&k->e, "TLS handshake failed: wrong version number (does the server "
+	    "speak TLS on this port?)"), "stderr: %s", k->e.p);
+	k = kid_run("plain-to-tls", (const char *[]){ "-s", tport, "-n", "pt", "-c", "#tls",
+	    NULL }, "must not arrive\n", false);
+	kid_expect_exit(k, EX_TEMPFAIL, T_LONG);
+	C_ASSERT(has(&k->e, "before registration completed"), "stderr: %s", k->e.p);
+
+	/* the others are still served, over TLS and in the clear */
+	cli_send(w, "PRIVMSG #tls :still served");
+	json_expect(l, "message", "watcher", "still served", T_LONG);
+	json_expect(p, "message", "watcher", "still served", T_LONG);
+	tls_ca_send(tport, cert, "after", "TLS after the refusals", l, p, w);
+	C_ASSERT(!has(&l->o, "must not arrive") && !has(&p->o, "must not arrive"),
+	    "a refused client's message arrived");
+
+	kill(l->pid, SIGTERM);
+	kill(p->pid, SIGTERM);
+	kid_expect_exit(l, 0, T_LONG);
+	kid_expect_exit(p, 0, T_LONG);
+	cli_close(w);
+	srv_stop(s);
+}
+END_TEST
+
 /* ------------------------------------------ a TLS server of our own */
 
 /*
@@ -2101,7 +2146,7 @@ fake_tls_send(SSL *s, const char *text)
 
 START_TEST(test_tls_hostile)
 {
-	char fp_a[100], fp_b[100];
+	char fp_a[H_TLS_FP_SIZE], fp_b[H_TLS_FP_SIZE];
 	int port, lfd = fake_listen(&port), fd;
 	struct sbuf got = { 0 };
 	struct kid *l;
@@ -2110,8 +2155,9 @@ START_TEST(test_tls_hostile)
 
 	/* a client that refuses our certificate closes on us: an error, not a death */
 	signal(SIGPIPE, SIG_IGN);
-	tls_cert("a", "IP:127.0.0.1", fp_a);
-	tls_cert("b", "DNS:elsewhere.test", fp_b);
+	h_tls_make_pair("a", "IP:127.0.0.1", path_in_tmp("a.pem"), path_in_tmp("a.key"), fp_a);
+	h_tls_make_pair("b", "DNS:elsewhere.test", path_in_tmp("b.pem"), path_in_tmp("b.key"),
+	    fp_b);
 
 	/* plain text where a handshake should be: a clear error at once */
 	l = kid_run("garbage", (const char *[]){ "-s", port_arg(port), "--tls", "-c", "#x",
@@ -2206,6 +2252,7 @@ main(void)
 
 	tc = h_tcase(su, "tls", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_tls_ngircd);
+	tcase_add_test(tc, test_tls_shmchatd);
 	tcase_add_test(tc, test_tls_hostile);
 
 	return h_suite_run(su);

@@ -33,7 +33,7 @@ tls_conf(const char *extra)
 
 	snprintf(g_cert, sizeof g_cert, "%s/cert.pem", h_tmpdir());
 	snprintf(g_key, sizeof g_key, "%s/key.pem", h_tmpdir());
-	h_tls_make_pair("one.test", g_cert, g_key);
+	h_tls_make_pair("one.test", NULL, g_cert, g_key, NULL);
 	snprintf(conf, sizeof conf, "tls = { certificate = \"%s\"; key = \"%s\"; "
 	    "sts_duration = 1234; };\n%s", g_cert, g_key, extra ? extra : "");
 	return conf;
@@ -296,7 +296,7 @@ START_TEST(test_reload)
 
 	cli_tls_peer_cn(a, cn, sizeof cn);
 	H_ASSERT(!strcmp(cn, "one.test"), "first certificate: %s", cn);
-	h_tls_make_pair("two.test", g_cert, g_key);
+	h_tls_make_pair("two.test", NULL, g_cert, g_key, NULL);
 	kill(s->pid, SIGHUP);
 	H_ASSERT(srv_log_has(s, "TLS certificate reloaded", T_LONG), "no reload logged");
 	b = cli_new_tls(s, "after");

@@ -1,4 +1,4 @@
-/* harness_tls: TLS clients and test certificates (OpenSSL) for check_tls */
+/* harness_tls: TLS clients and test certificates (OpenSSL) for the tests */
 #include <config.h>
 
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "harness_tls.h"
 
@@ -33,24 +34,52 @@ tls_why(void)
 }
 
 void
-h_tls_make_pair(const char *cn, const char *cert, const char *key)
+h_tls_make_pair(const char *cn, const char *sans, const char *cert, const char *key, char *fp)
 {
+	/* distinct serials: to a verifier, one issuer and serial are one certificate */
+	static long serial = 1;
+	static const char *const ext[][2] = {
+		/* CA:TRUE: a client can take the certificate as its own CA file */
+		{ "basicConstraints", "critical,CA:TRUE" },
+		{ "subjectKeyIdentifier", "hash" },
+		{ "subjectAltName", NULL },
+	};
 	EVP_PKEY *pk = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
 	X509_NAME *name;
+	X509V3_CTX v3;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
 	FILE *f;
 
 	if (pk == NULL || x == NULL)
 		H_FAIL("test key: %s", tls_why());
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_set_pubkey(x, pk);
 	name = X509_get_subject_name(x);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		X509_EXTENSION *e = X509V3_EXT_conf(NULL, &v3, ext[i][0],
+		    ext[i][1] ? ext[i][1] : sans ? sans : "IP:127.0.0.1,DNS:localhost");
+
+		if (e == NULL || !X509_add_ext(x, e, -1))
+			H_FAIL("test certificate extension %s: %s", ext[i][0], tls_why());
+		X509_EXTENSION_free(e);
+	}
 	if (X509_sign(x, pk, EVP_sha256()) == 0)
 		H_FAIL("test certificate: %s", tls_why());
+	if (fp != NULL) {
+		if (!X509_digest(x, EVP_sha256(), md, &len))
+			H_FAIL("test certificate fingerprint: %s", tls_why());
+		for (unsigned int i = 0; i < len; i++)
+			snprintf(fp + 3 * i, 4, "%02X%s", md[i], i + 1 < len ? ":" : "");
+	}
 	if ((f = fopen(cert, "w")) == NULL || PEM_write_X509(f, x) != 1 || fclose(f) != 0)
 		H_FAIL("writing %s", cert);
 	if ((f = fopen(key, "w")) == NULL ||

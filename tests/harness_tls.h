@@ -1,7 +1,7 @@
 /*
- * harness_tls: the TLS side of the test harness (OpenSSL), for
- * tests/check_tls.c only: a TLS client over the harness's struct cli, and
- * a throw-away certificate and key made at test time.
+ * harness_tls: the TLS side of the test harness (OpenSSL): a TLS client
+ * over the harness's struct cli (tests/check_tls.c), and the throw-away
+ * certificates and keys every TLS test makes at run time.
  */
 #ifndef SHMCHAT_TEST_HARNESS_TLS_H
 #define SHMCHAT_TEST_HARNESS_TLS_H
@@ -10,12 +10,19 @@
 
 #include "harness.h"
 
+/* room for a SHA-256 fingerprint as AA:BB:...:FF and its NUL */
+#define H_TLS_FP_SIZE	96
+
 /*
- * A self-signed certificate for cn (EC P-256, one day) and its key, written
- * as PEM to cert and key. For the tests only: made fresh on every run,
+ * A self-signed certificate for cn (EC P-256, one day, CA:TRUE so that it
+ * serves as its own CA file) with the subjectAltName sans (NULL:
+ * "IP:127.0.0.1,DNS:localhost") and its key, written as PEM to cert and
+ * key; when fp is not NULL, the certificate's SHA-256 fingerprint in it
+ * (H_TLS_FP_SIZE bytes). For the tests only: made fresh on every run,
  * never committed.
  */
-void h_tls_make_pair(const char *cn, const char *cert, const char *key);
+void h_tls_make_pair(const char *cn, const char *sans, const char *cert, const char *key,
+		     char *fp);
 /* connect to s's TLS port and do the handshake (TLS 1.2 only when tls12) */
 struct cli *cli_connect_tls(struct srv *s);
 struct cli *cli_connect_tls12(struct srv *s);

@@ -11,11 +11,14 @@ is checked from three sides:
   - irssi's autolog and weechat's logger files: each client understood
     the server's reply and shows it (kick wording, mode changes, nick
     prefixes @ and +, the ban list).
+Then TLS: the server also listens for TLS, with a certificate made for the
+run; erin, a second irssi, connects with /connect -tls (verifying it) and
+talks in #tls with carol (plain) and dave (openssl s_client).
 
 Usage: interop.py [--server shmchatd|ngircd] [--build-dir DIR] [--keep] [-v]
                   [--timeout SECONDS] [--no-install]
-Exit status: 0 all steps passed, 1 a step failed, 77 irssi, weechat, tmux
-(or ngircd for --server ngircd) missing and not installable.
+Exit status: 0 all steps passed, 1 a step failed, 77 irssi, weechat, tmux,
+openssl (or ngircd for --server ngircd) missing and not installable.
 Run through make: `make check-interop [INTEROP_SERVER=ngircd]`.
 """
 
@@ -33,9 +36,10 @@ import time
 
 POLL = 0.05            # seconds between looks at a log or a socket
 STEP_TIMEOUT = 3.0     # one step's expectations; local replies take ms
-GLOBAL_TIMEOUT = 180   # the whole run, whatever happens (every step failing: ~110 s)
+GLOBAL_TIMEOUT = 180   # the whole run, whatever happens (every step failing: ~155 s)
 ROOM = "#room"
 KEY = "sekrit"
+TLS_ROOM = "#tls"
 
 
 class GlobalTimeout(Exception):
@@ -87,14 +91,41 @@ def tail(text, n=25, indent="    | "):
 
 # ---------------------------------------------------------------- servers
 
+class TlsPair:
+    """A self-signed certificate for 127.0.0.1 and localhost, made for the run."""
+
+    def __init__(self, workdir):
+        self.cert = os.path.join(workdir, "tls-cert.pem")
+        self.key = os.path.join(workdir, "tls-key.pem")
+        self.dh = os.path.join(workdir, "tls-dh.pem")
+        # CA:TRUE (req -x509's default): the certificate is its own CA file
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                      "-keyout", self.key, "-out", self.cert)
+        # ngircd's DHFile: a named group, not generated (that takes seconds)
+        self._openssl("genpkey", "-genparam", "-algorithm", "DH",
+                      "-pkeyopt", "group:ffdhe2048", "-out", self.dh)
+
+    @staticmethod
+    def _openssl(*args):
+        r = subprocess.run(["openssl"] + list(args), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise Fatal("openssl %s failed (status %d):\n%s"
+                        % (args[0], r.returncode, tail(r.stderr)))
+
+
 class Server:
     """A daemon in its own process group, logging to a file."""
 
     name = "?"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls):
         self.dir = workdir
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port()
         self.log = os.path.join(workdir, self.name + ".log")
         self.proc = None
 
@@ -102,17 +133,17 @@ class Server:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-        ok = wait_until(self._accepts, 10)
-        if not ok:
-            raise Fatal("%s did not accept on 127.0.0.1:%d within 10 s\n%s"
-                        % (self.name, self.port, tail(self.log_text())))
+        for port in (self.port, self.tls_port):
+            if not wait_until(lambda: self._accepts(port), 10):
+                raise Fatal("%s did not accept on 127.0.0.1:%d within 10 s\n%s"
+                            % (self.name, port, tail(self.log_text())))
 
-    def _accepts(self):
+    def _accepts(self, port):
         if self.proc.poll() is not None:
             raise Fatal("%s exited with status %s at start-up\n%s"
                         % (self.name, self.proc.returncode, tail(self.log_text())))
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return True
         except OSError:
             return False
@@ -166,15 +197,17 @@ class Ngircd(Server):
                     # no penalty delays: the steps' deadlines are for answers
                     "[Limits]\n\tMaxNickLength = 9\n\tMaxPenaltyTime = 0\n"
                     "[Options]\n\tDNS = no\n\tIdent = no\n\tPAM = no\n"
-                    % (self.port, self.dir))
+                    "[SSL]\n\tCertFile = %s\n\tKeyFile = %s\n\tDHFile = %s\n\tPorts = %d\n"
+                    % (self.port, self.dir, self.tls.cert, self.tls.key, self.tls.dh,
+                       self.tls_port))
         self.spawn([path, "-n", "-f", conf])
 
 
 class Shmchatd(Server):
     name = "shmchatd"
 
-    def __init__(self, workdir, build_dir):
-        super().__init__(workdir)
+    def __init__(self, workdir, tls, build_dir):
+        super().__init__(workdir, tls)
         self.binary = os.path.join(build_dir, "server", "shmchatd")
         # a queue key of its own, never the default one of an installed daemon
         self.key = 0x5d000000 | ((os.getpid() & 0xffff) << 8) | 0x11
@@ -187,6 +220,10 @@ class Shmchatd(Server):
         with open(conf, "w") as f:
             f.write('server_name = "irc.shmchat.test";\nnetwork = "InteropNet";\n'
                     'log_level = "debug";\nlisten = ["127.0.0.1:%d"];\n' % self.port)
+            # no sts policy: the moderation scenario's clients stay in the clear
+            f.write('listen_tls = ["127.0.0.1:%d"];\n'
+                    'tls = { certificate = "%s"; key = "%s"; sts_duration = 0; };\n'
+                    % (self.tls_port, self.tls.cert, self.tls.key))
             if root:    # keep root: the temporary files are root's
                 f.write('user = "root";\ngroup = "root";\n')
             f.write('admin = { queue_key = 0x%x; group = "%s"; };\n'
@@ -249,21 +286,34 @@ def _msq_ids(key):
 class RawClient:
     """A scripted IRC client: keeps every line received, answers PING."""
 
-    def __init__(self, nick, port):
+    def __init__(self, nick, port, realname="Carol the scripted client"):
         self.nick = nick
         self.lines = []
         self.lock = threading.Lock()
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.settimeout(None)
+        self._open(port)
         self.closed = False
         self.thread = threading.Thread(target=self._reader, daemon=True)
         self.thread.start()
         self.send("NICK " + nick)
-        self.send("USER %s 0 * :Carol the scripted client" % nick)
+        self.send("USER %s 0 * :%s" % (nick, realname))
+
+    @property
+    def label(self):
+        return "%s's socket" % self.nick
+
+    def _open(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.settimeout(None)
+
+    def _write(self, data):
+        self.sock.sendall(data)
+
+    def _read(self):
+        return self.sock.recv(65536)
 
     def send(self, line):
         try:
-            self.sock.sendall(line.encode() + b"\r\n")
+            self._write(line.encode() + b"\r\n")
         except OSError as e:
             # a step waiting for an answer fails and shows this line
             with self.lock:
@@ -273,7 +323,7 @@ class RawClient:
         buf = b""
         while True:
             try:
-                data = self.sock.recv(65536)
+                data = self._read()
             except OSError:
                 data = b""
             if not data:
@@ -305,6 +355,49 @@ class RawClient:
         self.sock.close()
 
 
+class SClient(RawClient):
+    """The same over TLS, through `openssl s_client` (which verifies the server)."""
+
+    def __init__(self, nick, port, tls, errlog):
+        self.port = port
+        self.err = LogFile("%s's openssl s_client stderr" % nick, errlog)
+        self.cafile = tls.cert
+        super().__init__(nick, port, "Dave through openssl s_client")
+
+    @property
+    def label(self):
+        return "%s's openssl s_client output" % self.nick
+
+    def _open(self, port):
+        # -quiet: only the IRC lines on stdout (and -ign_eof); the rest to errlog
+        with open(self.err.path, "ab") as err:
+            self.proc = subprocess.Popen(
+                ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-quiet",
+                 "-CAfile", self.cafile, "-verify_return_error"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                start_new_session=True)
+
+    def _write(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def _read(self):
+        return os.read(self.proc.stdout.fileno(), 65536)
+
+    def close(self):
+        self.send("QUIT :done")
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 # ---------------------------------------------------------------- tmux, clients
 
 class Tmux:
@@ -329,12 +422,18 @@ class Tmux:
                  " ".join(_shquote(a) for a in argv))
         self.started = True
 
+    @staticmethod
+    def _pane(name):
+        # the session of exactly that name: a bare "irssi" could also be the
+        # window of that name in another session (irssi-erin's)
+        return "=%s:" % name
+
     def type(self, name, text):
-        self.run("send-keys", "-t", name, "-l", "--", text)
-        self.run("send-keys", "-t", name, "Enter")
+        self.run("send-keys", "-t", self._pane(name), "-l", "--", text)
+        self.run("send-keys", "-t", self._pane(name), "Enter")
 
     def screen(self, name):
-        r = self.run("capture-pane", "-p", "-t", name, check=False)
+        r = self.run("capture-pane", "-p", "-t", self._pane(name), check=False)
         return r.stdout if r.returncode == 0 else "(no screen: %s)" % r.stderr.strip()
 
     def kill(self):
@@ -387,19 +486,21 @@ class LogFile:
 
 
 class Irssi:
-    def __init__(self, home, logdir, port, tmux):
+    def __init__(self, home, logdir, port, tmux, nick="alice", room=ROOM):
+        """port: the server to connect to at start; None: none (/connect later)."""
         os.makedirs(home)
         os.makedirs(logdir)
-        # one server with autoconnect, nothing else: a config written whole
-        # replaces irssi's default one and its network list
+        # one server with autoconnect (or none), nothing else: a config
+        # written whole replaces irssi's default one and its network list
+        server = ("""  { address = "127.0.0.1"; chatnet = "interop"; port = "%d"; use_tls = "no"; autoconnect = "yes"; }
+""" % port) if port is not None else ""
         with open(os.path.join(home, "config"), "w") as f:
             f.write("""servers = (
-  { address = "127.0.0.1"; chatnet = "interop"; port = "%d"; use_tls = "no"; autoconnect = "yes"; }
-);
+%s);
 chatnets = { interop = { type = "IRC"; }; };
 logs = { "%s/all.log" = { auto_open = "yes"; level = "ALL"; }; };
 settings = {
-  core = { real_name = "Alice on irssi"; user_name = "alice"; nick = "alice"; };
+  core = { real_name = "%s on irssi"; user_name = "%s"; nick = "%s"; };
   "fe-common/core" = {
     autolog = "yes";
     autolog_path = "%s/$0.log";
@@ -408,15 +509,20 @@ settings = {
   "irc/core" = { cmd_queue_speed = "0msec"; cmds_max_at_once = "100"; };
   "fe-common/irc" = { group_multi_mode = "no"; };
 };
-""" % (port, logdir, logdir))
-        tmux.new("irssi", ["irssi", "--home=" + home])
+""" % (server, logdir, nick.capitalize(), nick, nick, logdir))
+        self.session = "irssi" if nick == "alice" else "irssi-" + nick
+        tmux.new(self.session, ["irssi", "--home=" + home])
         self.tmux = tmux
-        self.room = LogFile("irssi's log of " + ROOM, os.path.join(logdir, ROOM + ".log"))
+        who = "irssi" if nick == "alice" else "%s's irssi" % nick
+        self.room = LogFile("%s's log of %s" % (who, room), os.path.join(logdir, room + ".log"))
         # every window: replies such as 341 go to the window of the nick
-        self.all = LogFile("irssi's log of all windows", os.path.join(logdir, "all.log"))
+        self.all = LogFile("%s's log of all windows" % who, os.path.join(logdir, "all.log"))
 
     def type(self, text):
-        self.tmux.type("irssi", text)
+        self.tmux.type(self.session, text)
+
+    def screen(self):
+        return self.tmux.screen(self.session)
 
 
 class Weechat:
@@ -461,8 +567,6 @@ class Expect:
         return any(self.pattern.search(l) for l in self.where.since(self.mark))
 
     def label(self):
-        if isinstance(self.where, RawClient):
-            return "%s's socket" % self.where.nick
         return self.where.label
 
     def report(self):
@@ -477,10 +581,6 @@ class Expect:
         else:
             out.append("    nothing arrived there during the step")
         return "\n".join(out)
-
-
-def source_label(src):
-    return "%s's socket" % src.nick if isinstance(src, RawClient) else src.label
 
 
 class Run:
@@ -522,7 +622,7 @@ class Run:
             say(e.report())
         if by and all(e.where is not by for e in pending):
             new = by.since(by_mark)
-            say("  %s, during the step:" % source_label(by))
+            say("  %s, during the step:" % by.label)
             say(tail("\n".join(new), 8) if new else "    (nothing)")
         slog = self.server.log_text()[srv_mark:]
         say("  %s's log during the step:" % self.server.name)
@@ -541,6 +641,16 @@ def nick_re(n):
     return r":%s!\S+ " % n
 
 
+def ison(carol, nick):
+    """Registration readiness: the server knows the nick (15 s at most)."""
+    def probe():
+        m = carol.mark()
+        carol.send("ISON " + nick)
+        return wait_until(lambda: any(re.search(r" 303 carol :.*\b%s\b" % nick, l)
+                                      for l in carol.since(m)), 1)
+    return wait_until(probe, 15)
+
+
 # ---------------------------------------------------------------- scenario
 
 def scenario(run, irssi, weechat, carol):
@@ -550,23 +660,14 @@ def scenario(run, irssi, weechat, carol):
     def nothing():
         pass
 
-    def ison(nick):
-        # registration readiness: the server knows the client's nick
-        def probe():
-            m = carol.mark()
-            carol.send("ISON " + nick)
-            return wait_until(lambda: any(re.search(r" 303 carol :.*\b%s\b" % nick, l)
-                                          for l in carol.since(m)), 1)
-        return wait_until(probe, 15)
-
     # --- set-up: everyone on the server, alice creates #room
     if not run.step("carol registers", nothing,
                     raw(C, r"^:\S+ 001 carol ", "the welcome (001)"), timeout=10):
         raise Fatal("the scripted client could not register")
-    if not ison("alice"):
+    if not ison(carol, "alice"):
         raise Fatal("irssi did not register as alice within 15 s\n  irssi's screen:\n"
                     + tail(irssi.tmux.screen("irssi")))
-    if not ison("bob"):
+    if not ison(carol, "bob"):
         raise Fatal("weechat did not register as bob within 15 s\n  weechat's screen:\n"
                     + tail(weechat.tmux.screen("weechat")))
 
@@ -756,10 +857,65 @@ def scenario(run, irssi, weechat, carol):
              Expect(W, r"\d\tcarol\tback again", "weechat shows it, no prefix"), by=carol)
 
 
+def tls_scenario(run, erin, carol, dave):
+    """erin (irssi, /connect -tls), carol (plain) and dave (s_client) in #tls."""
+    E, C, D = erin.room, carol, dave
+    rm = re.escape(TLS_ROOM)
+    port = dave.port
+
+    run.step("openssl s_client: dave registers over TLS", lambda: None,
+             raw(D, r"^:\S+ 001 dave ", "the welcome (001) through s_client"),
+             timeout=10, by=dave.err)
+    run.step("carol joins %s" % TLS_ROOM, lambda: carol.send("JOIN " + TLS_ROOM),
+             raw(C, r"^:carol!\S+ JOIN :?%s" % rm, "carol's JOIN echoed"), by=carol)
+    run.step("s_client: dave joins %s over TLS" % TLS_ROOM,
+             lambda: dave.send("JOIN " + TLS_ROOM),
+             raw(C, nick_re("dave") + r"JOIN :?%s" % rm, "carol sees dave's JOIN"),
+             raw(D, r" 366 dave %s " % rm, "end of NAMES (366) through s_client"), by=dave)
+    # the keys would be read only once irssi's screen is set up
+    wait_until(lambda: "(status)" in erin.screen(), 5)
+    # by name: irssi 1.4 matches the host against the DNS names only, not
+    # the IP address ones; -4: the servers listen on 127.0.0.1 only
+    run.step("irssi /connect -tls -tls_verify -tls_cafile: erin registers",
+             lambda: erin.type("/connect -4 -tls -tls_verify -tls_cafile %s localhost %d"
+                               % (dave.cafile, port)),
+             Expect(erin.all, r"Welcome to the .*\berin!", "irssi shows the welcome (001)"),
+             timeout=10, by=erin.all)
+    run.step("irssi over TLS: erin joins %s" % TLS_ROOM,
+             lambda: erin.type("/join " + TLS_ROOM),
+             Expect(E, r"erin .* has joined %s" % rm, "irssi shows its own join"),
+             raw(C, nick_re("erin") + r"JOIN :?%s" % rm, "carol sees erin's JOIN"),
+             raw(D, nick_re("erin") + r"JOIN :?%s" % rm, "dave sees erin's JOIN"), by=erin.all)
+    run.step("irssi over TLS speaks to carol and dave",
+             lambda: erin.type("hello over TLS"),
+             raw(C, nick_re("erin") + r"PRIVMSG %s :hello over TLS" % rm, "carol gets it"),
+             raw(D, nick_re("erin") + r"PRIVMSG %s :hello over TLS" % rm, "dave gets it"),
+             by=erin.all)
+
+    def answer():
+        carol.send("PRIVMSG %s :in the clear" % TLS_ROOM)
+        dave.send("PRIVMSG %s :through s_client" % TLS_ROOM)
+    run.step("carol and dave answer; irssi over TLS shows both", answer,
+             # carol made the channel: its operator
+             Expect(E, r"<@carol> in the clear", "irssi shows carol's message"),
+             Expect(E, r"< dave> through s_client", "irssi shows dave's message"),
+             raw(D, nick_re("carol") + r"PRIVMSG %s :in the clear" % rm, "dave gets carol's"),
+             raw(C, nick_re("dave") + r"PRIVMSG %s :through s_client" % rm, "carol gets dave's"),
+             by=carol)
+
+    def whois():
+        carol.send("WHOIS erin")
+        carol.send("WHOIS dave")
+    # 671 is RPL_WHOISSECURE; ngircd says it with 275 instead
+    run.step("WHOIS: the server has erin and dave on TLS (671)", whois,
+             raw(C, r" (671|275) carol erin :", "671 for erin"),
+             raw(C, r" (671|275) carol dave :", "671 for dave"), by=carol)
+
+
 # ---------------------------------------------------------------- main
 
 def have_tools(install):
-    need = {"irssi": "irssi", "weechat": "weechat-curses", "tmux": "tmux"}
+    need = {"irssi": "irssi", "weechat": "weechat-curses", "tmux": "tmux", "openssl": "openssl"}
     missing = [p for c, p in need.items() if not shutil.which(c)]
     if missing and install and shutil.which("apt-get"):
         sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
@@ -826,21 +982,28 @@ def main():
     tmux = Tmux(work, env)
     server = None
     carol = None
+    dave = None
     run = None
     rc = 1
     bailed = False
     signal.alarm(args.timeout)
     try:
-        server = (Ngircd(work) if args.server == "ngircd"
-                  else Shmchatd(work, os.path.abspath(args.build_dir)))
+        tls = TlsPair(work)
+        server = (Ngircd(work, tls) if args.server == "ngircd"
+                  else Shmchatd(work, tls, os.path.abspath(args.build_dir)))
         server.start()
-        say("# %s on 127.0.0.1:%d, files in %s" % (server.name, server.port, work))
+        say("# %s on 127.0.0.1:%d, TLS on %d, files in %s"
+            % (server.name, server.port, server.tls_port, work))
         run = Run(server, args.verbose)
         irssi = Irssi(os.path.join(work, "irssi"), os.path.join(work, "irssi-logs"),
                       server.port, tmux)
         weechat = Weechat(os.path.join(work, "weechat"), server.port, tmux)
+        erin = Irssi(os.path.join(work, "irssi-erin"), os.path.join(work, "irssi-erin-logs"),
+                     None, tmux, nick="erin", room=TLS_ROOM)
         carol = RawClient("carol", server.port)
         scenario(run, irssi, weechat, carol)
+        dave = SClient("dave", server.tls_port, tls, os.path.join(work, "s_client.err"))
+        tls_scenario(run, erin, carol, dave)
         rc = 0 if not run.failed else 1
     except Skip as e:
         say("SKIP: interop: %s" % e)
@@ -862,6 +1025,8 @@ def main():
         quiet()
         if carol:
             carol.close()
+        if dave:
+            dave.close()
         tmux.kill()
         problems = server.stop() if server else []
         for p in problems:
