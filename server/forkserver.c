@@ -14,6 +14,7 @@
 #include "log.h"
 #include "proc.h"
 #include "ring.h"
+#include "sandbox.h"
 #include "worker.h"
 
 static void
@@ -92,6 +93,9 @@ forkserver_run(const struct ring *ring, int fd)
 		log_warn("signalfd");
 		return 1;
 	}
+	/* before the first fork: every worker inherits it (sandbox.h) */
+	if (sandbox_forkserver() < 0)
+		return 1;
 	ipc_peer_init(&p, fd);
 	for (;;) {
 		struct pollfd pf[2] = {

@@ -24,6 +24,7 @@
 #include "irc.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "worker.h"
 #include "worker_io.h"
 
@@ -371,7 +372,8 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	w->cfd_events = EPOLLIN;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->cfd, &ev) < 0)
 		return -1;
-	return 0;
+	/* from here on only what serving the client needs (sandbox.h) */
+	return sandbox_worker();
 }
 
 static void
@@ -397,6 +399,8 @@ void
 worker_prefork(void)
 {
 	log_set_role_storage(wmem.role, sizeof wmem.role);
+	/* the time zone, read once here: a worker may not open files (TIME) */
+	tzset();
 }
 
 int
