@@ -72,6 +72,15 @@ proc_status(pid_t pid, const char *name)
 
 /* ------------------------------------------------------------- seccomp */
 
+/* under valgrind the fork server loads no filter (docs/architecture.md) */
+static bool
+under_valgrind(void)
+{
+	const char *w = getenv("SHMCHATD_WRAPPER");
+
+	return getenv("SHMCHAT_VALGRIND") != NULL || (w != NULL && strstr(w, "valgrind"));
+}
+
 /*
  * A worker attempts a forbidden call: it dies (SIGSYS), its peer sees its
  * QUIT, the server keeps serving, and the log names the reason.
@@ -84,6 +93,11 @@ START_TEST(test_forbidden_syscall)
 	pid_t wb;
 	char *log;
 
+	if (under_valgrind()) {
+		fprintf(stderr, "forbidden syscall: skipped under valgrind (no filters)\n");
+		srv_stop(s);
+		return;
+	}
 	cli_join(a, "#sbx");
 	cli_join(b, "#sbx");
 	cli_join(c, "#sbx");
@@ -121,6 +135,11 @@ START_TEST(test_worker_status)
 	long filters;
 
 	H_ASSERT(w > 0, "no worker process found");
+	if (under_valgrind()) {
+		fprintf(stderr, "worker status: skipped under valgrind (no filters)\n");
+		srv_stop(s);
+		return;
+	}
 	H_ASSERT(proc_status(w, "NoNewPrivs") == 1, "NoNewPrivs is %ld",
 	    proc_status(w, "NoNewPrivs"));
 	H_ASSERT(proc_status(w, "Seccomp") == 2, "Seccomp is %ld (2: filter mode)",
