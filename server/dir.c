@@ -39,6 +39,13 @@ dir_free(struct dir *d)
 			free(d->users[i].away);
 		}
 	for (uint32_t i = 0; i < d->nchans_alloc; i++) {
+		/* a live channel's ban/exception/invite lists and invitations */
+		for (int l = 0; l < DIR_NLISTS; l++) {
+			for (uint32_t j = 0; j < d->chans[i]->lists[l].n; j++)
+				free(d->chans[i]->lists[l].v[j].mask);
+			free(d->chans[i]->lists[l].v);
+		}
+		free(d->chans[i]->invites);
 		free(d->chans[i]->members);
 		free(d->chans[i]->topic);
 		free(d->chans[i]);
