@@ -33,6 +33,10 @@ int sandbox_forkserver(void);
  */
 int sandbox_worker(void);
 
+/* the end of the fork server: exit(), except where a sanitizer's checks at
+ * exit could not pass its filter */
+void sandbox_exit(int status) __attribute__((noreturn));
+
 /* the client line that makes a worker built for the tests (tests/sandbox/)
  * attempt a forbidden system call; ignored by every other build */
 #define SANDBOX_TEST_LINE	"SHMCHAT-TEST-FORBIDDEN-SYSCALL"
