@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "proc.h"
 #include "ring.h"
+#include "sandbox.h"
 #include "worker.h"
 #include "worker_tls.h"
 
@@ -116,6 +118,7 @@ forkserver_run(const struct ring *ring, int fd)
 	struct ipc_peer p;
 	sigset_t mask;
 	int sigfd, cert_fd = -1;
+	bool sandboxed = false;
 
 	proc_keep_fds(&fd, 1);	/* stdio and our channel to the master */
 	/*
@@ -188,6 +191,19 @@ forkserver_run(const struct ring *ring, int fd)
 				if (wfd >= 0)
 					close(wfd);
 				continue;
+			}
+			/*
+			 * Sandboxed before the first fork, so every worker
+			 * inherits it (sandbox.h), and not before: the master's
+			 * TLS pair comes first, and OpenSSL reads its own
+			 * configuration file when the first context is built.
+			 */
+			if (!sandboxed) {
+				if (sandbox_forkserver() < 0) {
+					close(wfd);
+					return 1;
+				}
+				sandboxed = true;
 			}
 			forkserver_spawn_one(&p, sigfd, ring, req, wfd);
 		}

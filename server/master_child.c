@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,11 +97,18 @@ master_child_gone(struct master *m, uint32_t slot, int status)
 	if (ms->ipc.fd >= 0 && ms->ipc.epfd >= 0)
 		ipc_peer_receive(&ms->ipc, 256);
 
-	if (WIFSIGNALED(status))
+	/* SIGSYS: its seccomp filter (sandbox.h); which call, only the
+	 * kernel's audit log says (type 1326, syscall=N) */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(why, sizeof why, "killed by SIGSYS: a forbidden system call");
+	else if (WIFSIGNALED(status))
 		snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
 	else
 		snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
-	if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("worker %ld (%s) %s (seccomp; the kernel's audit log names it)",
+		    (long)ms->pid, u->nick[0] ? u->nick : u->host, why);
+	else if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
 		log_warnx("worker %ld (%s) %s", (long)ms->pid, u->nick[0] ? u->nick : u->host, why);
 	else
 		log_debug("worker %ld (%s) %s", (long)ms->pid, u->nick[0] ? u->nick : u->host, why);

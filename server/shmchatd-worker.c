@@ -17,6 +17,7 @@
 #include "forkserver.h"
 #include "log.h"
 #include "ring.h"
+#include "sandbox.h"
 
 int
 main(int argc, char **argv)
@@ -52,5 +53,5 @@ main(int argc, char **argv)
 		    FORKSERVER_FD_RING);
 		return EX_SOFTWARE;
 	}
-	return forkserver_run(&ring, FORKSERVER_FD_IPC);
+	sandbox_exit(forkserver_run(&ring, FORKSERVER_FD_IPC));
 }

@@ -24,6 +24,7 @@
 #include "irc.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "worker.h"
 #include "worker_io.h"
 #include "worker_tls.h"
@@ -105,6 +106,27 @@ worker_flood_wait_ms(const struct worker *w)
 	return missing <= 0 ? 0 : (int)((missing + w->set.flood_rate - 1) / w->set.flood_rate);
 }
 
+#ifdef SHMCHAT_TEST_HOOKS
+/*
+ * Built into tests/sandbox/shmchatd-worker only, never into the installed
+ * worker: the test line makes the worker attempt a system call its sandbox
+ * forbids (tests/check_sandbox.c).
+ */
+static void
+worker_test_hook(const char *line, size_t len)
+{
+	int fd;
+
+	if (len != sizeof SANDBOX_TEST_LINE - 1 || memcmp(line, SANDBOX_TEST_LINE, len) != 0)
+		return;
+	log_notice("test hook: calling socket(), which the sandbox forbids");
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	log_warnx("test hook: socket() returned %d: this worker is not sandboxed", fd);
+	if (fd >= 0)
+		close(fd);
+}
+#endif
+
 /* handle buffered lines and read more; returns true on progress */
 static bool
 worker_read(struct worker *w)
@@ -140,6 +162,9 @@ worker_read(struct worker *w)
 			progress = true;
 			w->last_rx = clock_s();
 			w->ping_sent = 0;
+#ifdef SHMCHAT_TEST_HOOKS
+			worker_test_hook(line, len);
+#endif
 			if (len > 0 && cmd_worker_line(w, &wmem.cmd, line, len) != CMD_DONE) {
 				/* the ring is full, or an answer must come first:
 				 * keep the line and run it again then */
@@ -399,7 +424,8 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	w->cfd_events = EPOLLIN;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->cfd, &ev) < 0)
 		return -1;
-	return 0;
+	/* from here on only what serving the client needs (sandbox.h) */
+	return sandbox_worker();
 }
 
 static void
@@ -429,6 +455,8 @@ void
 worker_prefork(void)
 {
 	log_set_role_storage(wmem.role, sizeof wmem.role);
+	/* the time zone, read once here: a worker may not open files (TIME) */
+	tzset();
 }
 
 int
