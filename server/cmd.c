@@ -103,6 +103,21 @@ cmd_worker_answered(struct worker *w)
 
 /* ---------------------------------------------------------------- master */
 
+int
+cmd_request_flags(const void *msg, size_t len)
+{
+	const struct ipc_req *req = msg;
+	const struct cmd_row *row;
+	const char *name;
+	struct ipc_in in;
+
+	ipc_in_init(&in, msg, len, sizeof *req);
+	name = ipc_get_str(&in);
+	if (name == NULL || (row = cmd_find(name, true)) == NULL)
+		return -1;
+	return row->flags;
+}
+
 void
 cmd_master_request(struct dirsvc *ds, uint32_t slot, uint32_t gen,
     const void *msg, size_t len, bool answer)

@@ -38,5 +38,7 @@ void cmd_worker_answered(struct worker *w);
  */
 void cmd_master_request(struct dirsvc *ds, uint32_t slot, uint32_t gen,
     const void *msg, size_t len, bool answer);
+/* the flags of a request's row (as received; enum cmd_flags), -1 for none */
+int cmd_request_flags(const void *msg, size_t len);
 
 #endif

@@ -578,21 +578,21 @@ m_invite(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 }
 
 static const struct cmd_row chan_rows[] = {
-	{ .name = "JOIN", .flags = CMD_REGISTERED, .min_params = 1, .max_params = 2,
+	{ .name = "JOIN", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1, .max_params = 2,
 	  .worker = worker_forward, .master = m_join, .min_args = 1, .max_args = 2 },
-	{ .name = "PART", .flags = CMD_REGISTERED, .min_params = 1, .max_params = 2,
+	{ .name = "PART", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1, .max_params = 2,
 	  .worker = worker_forward, .master = m_part, .min_args = 1, .max_args = 2 },
-	{ .name = "TOPIC", .flags = CMD_REGISTERED, .min_params = 1, .max_params = 2,
+	{ .name = "TOPIC", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1, .max_params = 2,
 	  .worker = worker_forward, .master = m_topic, .min_args = 1, .max_args = 2 },
 	{ .name = "NAMES", .flags = CMD_REGISTERED, .max_params = 2,
 	  .worker = worker_forward, .master = m_names, .max_args = 2 },
 	{ .name = "LIST", .flags = CMD_REGISTERED, .max_params = 2,
 	  .worker = worker_forward, .master = m_list, .max_args = 2 },
-	{ .name = "MODE", .flags = CMD_REGISTERED, .min_params = 1,
+	{ .name = "MODE", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1,
 	  .worker = worker_forward, .master = m_mode, .min_args = 1, .max_args = IRC_MAXPARAMS },
-	{ .name = "KICK", .flags = CMD_REGISTERED, .min_params = 2, .max_params = 3,
+	{ .name = "KICK", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 2, .max_params = 3,
 	  .worker = worker_forward, .master = m_kick, .min_args = 2, .max_args = 3 },
-	{ .name = "INVITE", .flags = CMD_REGISTERED, .min_params = 2, .max_params = 2,
+	{ .name = "INVITE", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 2, .max_params = 2,
 	  .worker = worker_forward, .master = m_invite, .min_args = 2, .max_args = 2 },
 };
 

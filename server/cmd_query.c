@@ -282,8 +282,8 @@ query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct
 	char flags[8];
 
 	query_who_flags(u, m, flags, sizeof flags);
-	RPL(r, RPL_WHOREPLY, chan, u->user, u->host, ds->cfg->server_name, u->nick, flags,
-	    u->realname);
+	RPL(r, RPL_WHOREPLY, chan, u->user, u->host,
+	    dirsvc_server_of(ds, (uint32_t)(u - ds->dir.users)), u->nick, flags, u->realname);
 }
 
 /* may viewer see u in a WHO or NAMES of the whole network? (+i hides) */
@@ -360,7 +360,8 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	struct reply_list l;
 
 	RPL(r, RPL_WHOISUSER, u->nick, u->user, u->host, u->realname);
-	RPL(r, RPL_WHOISSERVER, u->nick, ds->cfg->server_name, ds->cfg->description);
+	RPL(r, RPL_WHOISSERVER, u->nick, dirsvc_server_of(ds, (uint32_t)slot),
+	    ds->cfg->description);
 	if (u->umodes & DIR_UMODE_OPER)
 		RPL(r, RPL_WHOISOPERATOR, u->nick);
 	if (u->away)
@@ -451,7 +452,7 @@ static const struct cmd_row query_rows[] = {
 	  .master = m_lusers, .max_args = 2 },
 	{ .name = "MOTD", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
 	  .master = m_motd, .max_args = 1 },
-	{ .name = "AWAY", .flags = CMD_REGISTERED, .max_params = 1, .worker = worker_forward,
+	{ .name = "AWAY", .flags = CMD_REGISTERED | CMD_REPLICATE, .max_params = 1, .worker = worker_forward,
 	  .master = m_away, .max_args = 1 },
 	{ .name = "ISON", .flags = CMD_REGISTERED, .min_params = 1, .worker = w_nick_list,
 	  .master = m_ison, .max_args = IPC_REQ_ARGS },

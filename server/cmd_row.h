@@ -49,6 +49,9 @@ enum cmd_flags {
 	CMD_PUBLISHES = 1 << 2,		/* the worker half publishes (PRIVMSG): no sync first */
 	CMD_NO_ANSWER = 1 << 3,		/* the requester is leaving: no RING_ACK (QUIT) */
 	CMD_REGISTRATION = 1 << 4,	/* part of registration (PASS NICK USER CAP) */
+	CMD_REPLICATE = 1 << 5,		/* the master half changes the directory: in a
+					 * cluster, every node runs it in the log's order */
+	CMD_FROM_LOG = 1 << 6,		/* only from the network log, never from a worker */
 };
 
 struct cmd_row {

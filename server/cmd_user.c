@@ -207,10 +207,22 @@ m_oper(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		return CMD_FAILED;
 	}
 	dir_set_umodes(&ds->dir, q->slot, u->umodes | DIR_UMODE_OPER);
+	/* the password stays here; the network learns the +o */
+	if (ds->ops != NULL && ds->ops->replicate != NULL)
+		ds->ops->replicate(ds, q->slot, q->gen, "OPERED");
 	/* like Solanum: the mode change, then the numeric */
 	reply_line(r, ":%s MODE %s :+o", u->nick, u->nick);
 	RPL(r, RPL_YOUREOPER);
 	log_notice("%s is now an operator (oper block %s)", who, op->name);
+	return CMD_OK;
+}
+
+/* OPERED (internal): another node's OPER succeeded; its +o, told to nobody */
+static int
+m_opered(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	(void)r;
+	dir_set_umodes(&ds->dir, q->slot, ds->dir.users[q->slot].umodes | DIR_UMODE_OPER);
 	return CMD_OK;
 }
 
@@ -294,10 +306,12 @@ m_rehash(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 static const struct cmd_row user_rows[] = {
 	{ .name = "OPER", .flags = CMD_REGISTERED, .min_params = 2, .max_params = 2,
 	  .worker = worker_forward, .master = m_oper, .min_args = 2, .max_args = 2 },
-	{ .name = "KILL", .flags = CMD_REGISTERED, .min_params = 1, .max_params = 2,
+	{ .name = "KILL", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1, .max_params = 2,
 	  .worker = worker_forward, .master = m_kill, .min_args = 1, .max_args = 2 },
-	{ .name = "WALLOPS", .flags = CMD_REGISTERED, .min_params = 1, .max_params = 1,
+	{ .name = "WALLOPS", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1, .max_params = 1,
 	  .worker = worker_forward, .master = m_wallops, .min_args = 1, .max_args = 1 },
+	{ .name = "OPERED", .flags = CMD_INTERNAL | CMD_REGISTERED | CMD_REPLICATE |
+	  CMD_NO_ANSWER | CMD_FROM_LOG, .master = m_opered },
 	/* REHASH [what]: the whole file, whatever is asked for */
 	{ .name = "REHASH", .flags = CMD_REGISTERED, .max_params = 1,
 	  .worker = worker_forward, .master = m_rehash, .max_args = 1 },

@@ -95,6 +95,10 @@ conf_init_defaults(struct conf *c)
 
 	c->tls_min_version = CONF_TLS_1_2;
 	c->tls_sts_duration = 2592000;	/* 30 days */
+	c->cluster_key_prefix = strdup("shmchat:");
+	c->cluster_dead_after = 5;
+	c->cluster_max_remote_clients = 65536;
+	c->cluster_log_max = 100000;
 }
 
 void
@@ -110,6 +114,11 @@ conf_free(struct conf *c)
 	free(c->tls_certificate);
 	free(c->tls_key);
 	free(c->tls_ciphers);
+	free(c->cluster_redis);
+	free(c->cluster_node_name);
+	free(c->cluster_user);
+	free(c->cluster_password);
+	free(c->cluster_key_prefix);
 	free(c->password);
 	free(c->motd);
 	free(c->motd_file);
@@ -913,6 +922,81 @@ check_tls(struct conf *n, struct load_ctx *lc)
 	return 0;
 }
 
+/* a node name: what other nodes and WHOIS 312 call this server */
+static bool
+cluster_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n >= 1 && n <= 32 && strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+/* cluster = { redis; node_name; user; password; key_prefix; dead_after;
+ * max_remote_clients; log_max; } */
+static int
+apply_cluster(struct conf *n, struct load_ctx *lc, const config_setting_t *grp)
+{
+	static const struct { const char *name; long long min, max; size_t off; } ints[] = {
+		{ "dead_after", 2, 3600, offsetof(struct conf, cluster_dead_after) },
+		{ "max_remote_clients", 1, 1000000,
+		  offsetof(struct conf, cluster_max_remote_clients) },
+		{ "log_max", 1000, 100000000, offsetof(struct conf, cluster_log_max) },
+	};
+	int count = config_setting_length(grp);
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		int type = config_setting_type(s);
+		char **dst;
+		size_t k;
+
+		for (k = 0; k < sizeof ints / sizeof *ints; k++)
+			if (strcmp(name, ints[k].name) == 0)
+				break;
+		if (k < sizeof ints / sizeof *ints) {
+			long long x;
+			if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "cluster.%s must be an integer", name);
+			x = config_setting_get_int64(s);
+			if (x < ints[k].min || x > ints[k].max)
+				return setting_err(lc->err, lc->errlen, lc->path, s,
+				    "cluster.%s must be between %lld and %lld", name,
+				    ints[k].min, ints[k].max);
+			*(int *)((char *)n + ints[k].off) = (int)x;
+			continue;
+		}
+		dst = strcmp(name, "redis") == 0 ? &n->cluster_redis :
+		    strcmp(name, "node_name") == 0 ? &n->cluster_node_name :
+		    strcmp(name, "user") == 0 ? &n->cluster_user :
+		    strcmp(name, "password") == 0 ? &n->cluster_password :
+		    strcmp(name, "key_prefix") == 0 ? &n->cluster_key_prefix : NULL;
+		if (dst == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "unknown setting 'cluster.%s'", name);
+		if (type != CONFIG_TYPE_STRING)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "cluster.%s must be a string", name);
+		v = config_setting_get_string(s);
+		if (dst == &n->cluster_node_name && !cluster_name_ok(v))
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "cluster.node_name must be 1 to 32 letters, digits, '-', '_' or '.'");
+		if (strlen(v) > 1000 || (v[0] == '\0' && dst != &n->cluster_key_prefix) ||
+		    strpbrk(v, "\r\n") != NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s,
+			    "cluster.%s: not a usable value", name);
+		free(*dst);
+		if ((*dst = strdup(v)) == NULL)
+			return setting_err(lc->err, lc->errlen, lc->path, s, "out of memory");
+	}
+	if (n->cluster_redis != NULL && n->cluster_node_name == NULL)
+		return setting_err(lc->err, lc->errlen, lc->path, grp,
+		    "cluster needs node_name (unique in the network)");
+	return 0;
+}
+
 static int
 apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 {
@@ -950,6 +1034,14 @@ apply(struct conf *n, struct load_ctx *lc, const config_t *cf)
 					return setting_err(lc->err, lc->errlen,
 					    lc->path, s, "tls must be a group");
 				if (apply_tls(n, lc, s) < 0)
+					return -1;
+				continue;
+			}
+			if (strcmp(name, "cluster") == 0) {
+				if (!config_setting_is_group(s))
+					return setting_err(lc->err, lc->errlen,
+					    lc->path, s, "cluster must be a group");
+				if (apply_cluster(n, lc, s) < 0)
 					return -1;
 				continue;
 			}
@@ -1214,6 +1306,14 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DS(admin_email);
 	DI(whowas_history);
 	DI(oper_override);
+	DS(cluster_redis);
+	DS(cluster_node_name);
+	DS(cluster_user);
+	DS(cluster_password);
+	DS(cluster_key_prefix);
+	DI(cluster_dead_after);
+	DI(cluster_max_remote_clients);
+	DI(cluster_log_max);
 	{
 		bool differ = old->nopers != new->nopers;
 		for (int i = 0; !differ && i < old->nopers; i++) {

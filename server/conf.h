@@ -112,7 +112,26 @@ struct conf {
 	int tls_min_version;		/* 0x0303 (TLSv1.2) or 0x0304 (TLSv1.3) */
 	int tls_sts_port;		/* 0: the port of the first TLS listener */
 	int tls_sts_duration;		/* 2592000 s advertised in the sts capability; 0: no sts */
+
+	/*
+	 * cluster = { redis; node_name; user; password; key_prefix;
+	 * dead_after; max_remote_clients; log_max; }: several nodes, one
+	 * network, through one Redis (docs/cluster.md). No redis: one node,
+	 * and no Redis code runs. Taken at start only.
+	 */
+	char *cluster_redis;		/* "unix:/run/redis/redis.sock", "redis://host:port/db" */
+	char *cluster_node_name;	/* this node's name, unique in the network */
+	char *cluster_user;		/* Redis ACL user; NULL: none (or the URL's) */
+	char *cluster_password;		/* NULL: none (or the URL's) */
+	char *cluster_key_prefix;	/* "shmchat:" before every key */
+	int cluster_dead_after;		/* 5 s without its lease: a node is gone */
+	int cluster_max_remote_clients;	/* 65536 other nodes' clients known here */
+	int cluster_log_max;		/* 100000 entries kept in the network log */
 };
+
+/* a cluster is configured */
+static inline bool conf_cluster_enabled(const struct conf *c)
+{ return c->cluster_redis != NULL; }
 
 /* the wire value of "TLSv1.2" and "TLSv1.3" (OpenSSL's TLS1_2_VERSION...) */
 #define CONF_TLS_1_2	0x0303

@@ -10,20 +10,27 @@
 #include "irc.h"
 
 int
-dir_init(struct dir *d, uint32_t nslots)
+dir_init(struct dir *d, uint32_t nlocal, uint32_t nremote)
 {
 	memset(d, 0, sizeof *d);
-	d->nslots = nslots;
-	d->users = calloc(nslots, sizeof *d->users);
-	d->free_slots = calloc(nslots, sizeof *d->free_slots);
-	if (!d->users || !d->free_slots) {
+	if (nremote > UINT32_MAX - 1 - nlocal)
+		return -EINVAL;
+	d->nslots = nlocal + nremote;
+	d->nlocal = nlocal;
+	d->users = calloc(d->nslots, sizeof *d->users);
+	d->free_slots = calloc(nlocal, sizeof *d->free_slots);
+	d->free_remote = calloc(nremote > 0 ? nremote : 1, sizeof *d->free_remote);
+	if (!d->users || !d->free_slots || !d->free_remote) {
 		dir_free(d);
 		return -ENOMEM;
 	}
 	/* lowest slots first: a small server touches few inbox pages */
-	for (uint32_t i = 0; i < nslots; i++)
-		d->free_slots[i] = nslots - 1 - i;
-	d->nfree = nslots;
+	for (uint32_t i = 0; i < nlocal; i++)
+		d->free_slots[i] = nlocal - 1 - i;
+	d->nfree = nlocal;
+	for (uint32_t i = 0; i < nremote; i++)
+		d->free_remote[i] = d->nslots - 1 - i;
+	d->nfree_remote = nremote;
 	return 0;
 }
 
@@ -64,20 +71,17 @@ dir_free(struct dir *d)
 	}
 	free(d->users);
 	free(d->free_slots);
+	free(d->free_remote);
 	free(d->chans);
 	free(d->free_chans);
 	memset(d, 0, sizeof *d);
 }
 
-int
-dir_user_alloc(struct dir *d, uint32_t *gen)
+static int
+dir_user_take(struct dir *d, uint32_t slot, uint32_t *gen)
 {
 	struct dir_user *u;
-	uint32_t slot;
 
-	if (d->nfree == 0)
-		return -ENOSPC;
-	slot = d->free_slots[--d->nfree];
 	u = &d->users[slot];
 	u->state = DIR_CONNECTED;
 	u->gen++;
@@ -86,10 +90,27 @@ dir_user_alloc(struct dir *d, uint32_t *gen)
 	u->umodes = 0;
 	u->oper_retry_ms = 0;
 	u->tls = false;		/* the accepting master sets it */
+	u->node = 0;
 	u->connected_at = time(NULL);
 	d->nconnected++;
 	*gen = u->gen;
-	return slot;
+	return (int)slot;
+}
+
+int
+dir_user_alloc(struct dir *d, uint32_t *gen)
+{
+	if (d->nfree == 0)
+		return -ENOSPC;
+	return dir_user_take(d, d->free_slots[--d->nfree], gen);
+}
+
+int
+dir_user_alloc_remote(struct dir *d, uint32_t *gen)
+{
+	if (d->nfree_remote == 0)
+		return -ENOSPC;
+	return dir_user_take(d, d->free_remote[--d->nfree_remote], gen);
 }
 
 void
@@ -109,7 +130,10 @@ dir_user_release(struct dir *d, uint32_t slot)
 	u->away = NULL;
 	u->gen++;		/* anything still addressed to the old client misses */
 	d->nconnected--;
-	d->free_slots[d->nfree++] = slot;
+	if (dir_is_local(d, slot))
+		d->free_slots[d->nfree++] = slot;
+	else
+		d->free_remote[d->nfree_remote++] = slot;
 }
 
 void

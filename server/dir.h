@@ -113,14 +113,22 @@ struct dir_user {
 	uint32_t nchans, cap;
 	time_t connected_at;
 	bool tls;			/* came in on a TLS listener (WHOIS 671) */
+	uint16_t node;			/* 0: this server's client; else its node (cluster.h) */
 	UT_hash_handle hh;	/* in dir.nicks by key while key is set */
 };
 
+/*
+ * Slots [0, nlocal) are this server's clients (ring slots, workers);
+ * slots [nlocal, nslots) stand for clients of other nodes of a cluster
+ * (cluster.c), which have no inbox here.
+ */
 struct dir {
-	uint32_t nslots;
+	uint32_t nslots, nlocal;
 	struct dir_user *users;		/* never reallocated: hash handles point into it */
-	uint32_t *free_slots;		/* stack of free slot indexes */
+	uint32_t *free_slots;		/* stack of free local slot indexes */
 	uint32_t nfree;
+	uint32_t *free_remote;		/* stack of free remote slot indexes */
+	uint32_t nfree_remote;
 	struct dir_chan **chans;	/* grows; ids are indexes; records never move */
 	uint32_t nchans_alloc;
 	uint32_t *free_chans;
@@ -139,11 +147,17 @@ struct dir {
 	void *nick_gone_arg;
 };
 
-int dir_init(struct dir *d, uint32_t nslots);
+/* nlocal slots for this server's clients, nremote for other nodes' */
+int dir_init(struct dir *d, uint32_t nlocal, uint32_t nremote);
 void dir_free(struct dir *d);
 
 /* a new client: returns its slot (gen already bumped) or -ENOSPC */
 int dir_user_alloc(struct dir *d, uint32_t *gen);
+/* a client of another node: the same, from the remote slots */
+int dir_user_alloc_remote(struct dir *d, uint32_t *gen);
+/* is slot one of this server's clients (it has a worker and an inbox)? */
+static inline bool dir_is_local(const struct dir *d, uint32_t slot)
+{ return slot < d->nlocal; }
 /* forget the client: parts every channel (destroying empty ones), frees the nick */
 void dir_user_release(struct dir *d, uint32_t slot);
 static inline struct dir_user *dir_user(struct dir *d, uint32_t slot)

@@ -103,12 +103,21 @@ dirsvc_whowas_setup(struct dirsvc *ds)
 	return rc;
 }
 
+const char *
+dirsvc_server_of(struct dirsvc *ds, uint32_t slot)
+{
+	if (ds->ops != NULL && ds->ops->server_of != NULL)
+		return ds->ops->server_of(ds, slot);
+	return ds->cfg->server_name;
+}
+
 long long
 dirsvc_idle(const struct dirsvc *ds, uint32_t slot)
 {
-	/* its worker keeps the time it last spoke (CLOCK_MONOTONIC seconds) */
-	time_t now = clock_s(), active = atomic_load_explicit(
-	    &ds->ring->slots[slot].last_active, memory_order_relaxed);
+	/* its worker keeps the time it last spoke (CLOCK_MONOTONIC seconds);
+	 * another node's client has no worker here: idle since it connected */
+	time_t now = clock_s(), active = !dir_is_local(&ds->dir, slot) ? 0 :
+	    atomic_load_explicit(&ds->ring->slots[slot].last_active, memory_order_relaxed);
 
 	if (active > 0 && active <= now)
 		return (long long)(now - active);
@@ -201,6 +210,11 @@ dirsvc_reply_send(struct dirsvc *ds, struct dirsvc_reply *dr, uint32_t slot,
 	const char *p = buf_head(&dr->out);
 	size_t left = buf_used(&dr->out);
 
+	if (!dir_is_local(&ds->dir, slot)) {
+		/* another node's client: its own node answers it */
+		buf_free(&dr->out);
+		return;
+	}
 	/* cut at line boundaries; the last record carries the answer */
 	do {
 		size_t n = left;

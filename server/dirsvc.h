@@ -37,6 +37,16 @@ struct dirsvc_ops {
 	/* does password match a crypt(3) hash? (passwd.c: only the master
 	 * links libcrypt, so the command layer does not call it directly) */
 	bool (*passwd_check)(const char *password, const char *hash);
+	/* a client's message reached the directory and has recipients on
+	 * other nodes of a cluster (fanout.c): send it on; NULL: one node */
+	void (*forward)(struct dirsvc *ds, const struct ring_rec *rec);
+	/* the server a client is on (WHOIS 312, WHO 352): its node's name in
+	 * a cluster; NULL: this server */
+	const char *(*server_of)(struct dirsvc *ds, uint32_t slot);
+	/* a change of this node's own making for the whole network (OPER's
+	 * +o): the internal request name with (slot, gen)'s arguments, run
+	 * by every node; NULL: one node, nothing to tell */
+	void (*replicate)(struct dirsvc *ds, uint32_t slot, uint32_t gen, const char *name);
 };
 
 struct dirsvc {
@@ -70,6 +80,9 @@ int dirsvc_emit(struct dirsvc *ds, const struct ring_target *t,
     const void *payload, size_t len);
 /* publish what waited for ring space; true while some still waits */
 bool dirsvc_flush_pending(struct dirsvc *ds);
+
+/* the name of the server slot is on (its node's in a cluster) */
+const char *dirsvc_server_of(struct dirsvc *ds, uint32_t slot);
 
 /* seconds since the client's last PRIVMSG/NOTICE (or since it connected) */
 long long dirsvc_idle(const struct dirsvc *ds, uint32_t slot);

@@ -69,8 +69,13 @@ fanout_stall(struct fanout *f, uint32_t slot)
 static inline void
 fanout_add(struct fanout *f, uint32_t *n, uint32_t slot, uint64_t stamp)
 {
-	struct fanout_slot *fs = &f->slots[slot];
+	struct fanout_slot *fs;
 
+	if (slot >= f->nslots) {
+		f->remote = true;	/* another node's client: its node delivers */
+		return;
+	}
+	fs = &f->slots[slot];
 	if (fs->mark != stamp && !fs->gone) {
 		fs->mark = stamp;
 		f->recips[(*n)++] = slot;
@@ -150,7 +155,8 @@ fanout_msg_chan(struct fanout *f, struct dirsvc *ds, uint32_t *n,
 			f->report = CMD_MSG_NO_CHANNEL;
 		return;
 	}
-	if (!fanout_may_speak(ds, c, rec->owner)) {
+	/* another node's client: its node judged it, at its place in the log */
+	if (dir_is_local(&ds->dir, rec->owner) && !fanout_may_speak(ds, c, rec->owner)) {
 		if (errors)
 			f->report = CMD_MSG_CANNOT_SEND;
 		return;
@@ -200,6 +206,7 @@ fanout_resolve(struct fanout *f, struct dirsvc *ds, const struct ring_rec *rec, 
 	struct dir_chan *c;
 
 	f->report = -1;
+	f->remote = false;
 	switch (rec->kind) {
 	case RING_TO_CHAN:
 		c = dir_chan_get(&ds->dir, rec->target_id);
@@ -284,6 +291,9 @@ fanout_run(struct fanout *f, struct dirsvc *ds, unsigned budget)
 		/* the sender hears of it once, when the record is delivered */
 		if (f->report >= 0)
 			cmd_msg_report(ds, rec, (enum cmd_msg_outcome)f->report, f->report_to);
+		/* recipients on other nodes of a cluster: theirs to deliver */
+		if (f->remote && ds->ops != NULL && ds->ops->forward != NULL)
+			ds->ops->forward(ds, rec);
 		for (uint32_t i = 0; i < n; i++)
 			if (ring_inbox_push(r, f->recips[i], pos))
 				fanout_queue_wake(f, f->recips[i]);

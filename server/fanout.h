@@ -33,6 +33,7 @@ struct fanout {
 	int report;		/* the record's outcome for its sender (enum
 				 * cmd_msg_outcome) or -1, told once it is delivered */
 	uint32_t report_to;
+	bool remote;		/* scratch: the record has recipients on other nodes */
 	/* a stuck fan-out or full ring: since when (ms), and who holds it */
 	bool stalled;
 	uint32_t stall_slot;

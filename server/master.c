@@ -22,6 +22,7 @@
 #include "master_accept.h"
 #include "master_admin.h"
 #include "master_child.h"
+#include "master_cluster.h"
 #include "master_control.h"
 #include "master_requests.h"
 #include "master_ring.h"
@@ -74,6 +75,8 @@ master_of(struct dirsvc *ds)
 static void
 master_close_client(struct dirsvc *ds, uint32_t slot, const char *reason)
 {
+	if (!dir_is_local(&ds->dir, slot))
+		return;		/* another node's client: its node closes it */
 	master_worker_close(master_of(ds), slot, reason);
 }
 
@@ -143,6 +146,7 @@ master_tick(struct master *m)
 		}
 	}
 	master_ring_tick(m, t);
+	master_cluster_tick(m, t);
 	if (m->stopping && time(NULL) >= m->stop_deadline) {
 		for (uint32_t i = 0; i < m->nlive; i++) {
 			log_warnx("worker %ld did not exit in time; killing it",
@@ -248,7 +252,8 @@ master_setup_ring(struct master *m)
 static int
 master_setup_tables(struct master *m)
 {
-	if (dir_init(&m->ds.dir, m->nslots) < 0 ||
+	if (dir_init(&m->ds.dir, m->nslots, conf_cluster_enabled(m->cfg) ?
+	    (uint32_t)m->cfg->cluster_max_remote_clients : 0) < 0 ||
 	    fanout_init(&m->fanout, m->nslots) < 0 ||
 	    master_child_init(m) < 0 ||
 	    (m->slots = calloc(m->nslots, sizeof *m->slots)) == NULL ||
@@ -342,7 +347,8 @@ master_setup(struct master *m)
 	}
 	if (master_forkserver_start(&m->fs, m->seg.fd) < 0 ||
 	    master_forkserver_tls_send(&m->fs, m->cfg) < 0 || master_setup_tables(m) < 0 ||
-	    master_setup_events(m) < 0 || master_child_watch_forkserver(m) < 0)
+	    master_setup_events(m) < 0 || master_child_watch_forkserver(m) < 0 ||
+	    master_cluster_start(m) < 0)
 		return -1;
 	/* the queue and the admin process exist before READY=1 */
 	return master_admin_start(m);
@@ -352,6 +358,7 @@ static void
 master_cleanup(struct master *m)
 {
 	master_admin_stop(m);	/* the queue goes on every exit path */
+	master_cluster_stop(m);
 	master_forkserver_stop(&m->fs);
 	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
 		ipc_peer_close(&m->slots[i].ipc);
@@ -404,6 +411,9 @@ master_event(struct master *m, uint64_t data, uint32_t events)
 		break;
 	case EV_FORKSERVER:
 		ipc_peer_event(&m->fs.ipc, events, 512);
+		break;
+	case EV_REDIS:
+		master_cluster_event(m, idx, events);
 		break;
 	}
 }

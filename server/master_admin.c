@@ -354,7 +354,8 @@ who_row(struct master *m, struct buf *b, uint32_t slot, const uint8_t *flags,
     const uint32_t *off)
 {
 	struct dir_user *u = &m->ds.dir.users[slot];
-	struct ring_slot *rs = &m->ring.slots[slot];
+	bool local = dir_is_local(&m->ds.dir, slot);
+	struct ring_slot *rs = local ? &m->ring.slots[slot] : NULL;
 	char uh[IRC_USER_MAX + IRC_HOST_MAX + 2], chans[2048] = "", idle[24], since[24],
 	    pid[16], in[24], out[24], modes[16];
 	size_t len = 0;
@@ -381,11 +382,18 @@ who_row(struct master *m, struct buf *b, uint32_t slot, const uint8_t *flags,
 	}
 	snprintf(idle, sizeof idle, "%lld", dirsvc_idle(&m->ds, slot));
 	snprintf(since, sizeof since, "%lld", (long long)u->connected_at);
-	snprintf(pid, sizeof pid, "%ld", (long)m->slots[slot].pid);
-	snprintf(in, sizeof in, "%llu", (unsigned long long)atomic_load_explicit(
-	    &rs->bytes_in, memory_order_relaxed));
-	snprintf(out, sizeof out, "%llu", (unsigned long long)atomic_load_explicit(
-	    &rs->bytes_out, memory_order_relaxed));
+	if (rs == NULL) {
+		/* another node's client (a channel's member list): no worker here */
+		snprintf(pid, sizeof pid, "-");
+		snprintf(in, sizeof in, "-");
+		snprintf(out, sizeof out, "-");
+	} else {
+		snprintf(pid, sizeof pid, "%ld", (long)m->slots[slot].pid);
+		snprintf(in, sizeof in, "%llu", (unsigned long long)atomic_load_explicit(
+		    &rs->bytes_in, memory_order_relaxed));
+		snprintf(out, sizeof out, "%llu", (unsigned long long)atomic_load_explicit(
+		    &rs->bytes_out, memory_order_relaxed));
+	}
 	row(b, 10, u->nick, uh, modes, chans, idle, since, pid, in, out, u->tls ? "yes" : "no");
 }
 
@@ -447,6 +455,11 @@ do_kick(struct master *m, const struct ipc_admin_req *q, const char **args)
 
 	if (slot < 0 || m->ds.dir.users[slot].state != DIR_REGISTERED) {
 		refuse(m, q, "no such nick: %s", args[0]);
+		return;
+	}
+	if (!dir_is_local(&m->ds.dir, (uint32_t)slot)) {
+		refuse(m, q, "%s is on node %s: kick it there", args[0],
+		    dirsvc_server_of(&m->ds, (uint32_t)slot));
 		return;
 	}
 	snprintf(nick, sizeof nick, "%s", m->ds.dir.users[slot].nick);

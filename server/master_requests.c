@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "cmd.h"
 #include "log.h"
 #include "master_requests.h"
 #include "master_state.h"
+#include "numeric.h"
 
 struct master_req_hdr {
 	uint32_t slot, gen;
@@ -69,29 +71,129 @@ master_requests_quit(struct master *m, uint32_t slot, uint32_t gen, const char *
 	cmd_master_request(&m->ds, slot, gen, o.buf, o.len, false);
 }
 
+/* a request the network cannot take now (a cluster without its link) */
+static void
+master_requests_refuse(struct master *m, uint32_t slot, uint32_t gen, const void *msg)
+{
+	const struct ipc_req *req = msg;
+	struct ring_ack ack = { .req_id = req->id, .status = CMD_FAILED };
+	struct dirsvc_reply dr;
+
+	dirsvc_reply_init(&m->ds, &dr, slot);
+	reply_line(&dr.r, ":%s NOTICE %s :*** This server is not connected to the rest of "
+	    "the network; try again shortly", m->cfg->server_name,
+	    m->ds.dir.users[slot].nick[0] ? m->ds.dir.users[slot].nick : "*");
+	dirsvc_reply_send(&m->ds, &dr, slot, gen, &ack);
+}
+
+/* a worker's request: run here, or (a cluster's directory change) by every node */
+static void
+master_requests_worker(struct master *m, uint32_t slot, uint32_t gen, const char *msg,
+    size_t len)
+{
+	int flags = cmd_request_flags(msg, len);
+
+	if (flags >= 0 && (flags & CMD_FROM_LOG)) {
+		log_warnx("worker of slot %u sent a request only nodes may send; killing it",
+		    slot);
+		master_slot_kill(&m->slots[slot]);
+		return;
+	}
+	if (m->cluster == NULL || flags < 0 || !(flags & CMD_REPLICATE)) {
+		cmd_master_request(&m->ds, slot, gen, msg, len, true);
+		return;
+	}
+	if (cluster_submit(m->cluster, slot, gen, msg, len) < 0)
+		master_requests_refuse(m, slot, gen, msg);
+}
+
+/* another node's client's message, for ours */
+static void
+master_requests_log_msg(struct master *m, uint32_t slot, uint32_t gen, const char *msg,
+    size_t len)
+{
+	struct cluster_msg h;
+	struct ring_target t = { 0 };
+
+	if (len < sizeof h)
+		return;
+	memcpy(&h, msg, sizeof h);
+	if (sizeof h + h.target_len + h.payload_len != len)
+		return;
+	t.kind = h.kind;
+	t.flags = h.flags;
+	t.extra = msg + sizeof h;
+	t.extra_len = h.target_len;
+	if (dirsvc_emit_as(&m->ds, slot, gen, &t, msg + sizeof h + h.target_len,
+	    h.payload_len) < 0)
+		log_warnx("a message from another node could not be queued");
+}
+
+static void
+master_requests_release(struct master *m, uint32_t slot, uint32_t gen)
+{
+	if (m->ds.dir.users[slot].gen != gen)
+		return;
+	if (dir_is_local(&m->ds.dir, slot))
+		ring_inbox_reset(&m->ring, slot);
+	dir_user_release(&m->ds.dir, slot);
+}
+
 void
 master_requests_handle_one(struct master *m)
 {
 	struct master_req_hdr h;
 	const char *msg;
+	char id[64];
+	bool ours;
+	int flags;
 
 	if (buf_used(&m->requests) < sizeof h)
 		return;
 	memcpy(&h, buf_head(&m->requests), sizeof h);
 	msg = buf_head(&m->requests) + sizeof h;
+	/* in a cluster, our clients' leaving goes through the network log */
+	ours = m->cluster != NULL && dir_is_local(&m->ds.dir, h.slot);
 	switch (h.kind) {
 	case MASTER_REQ_WORKER:
-		cmd_master_request(&m->ds, h.slot, h.gen, msg, h.len, true);
+		master_requests_worker(m, h.slot, h.gen, msg, h.len);
 		break;
 	case MASTER_REQ_QUIT:
-		if (m->ds.dir.users[h.slot].gen == h.gen)
+		if (m->ds.dir.users[h.slot].gen != h.gen)
+			break;
+		if (!ours || !cluster_quit(m->cluster, h.slot, h.gen, msg, h.len))
 			master_requests_quit(m, h.slot, h.gen, msg, h.len);
 		break;
 	case MASTER_REQ_RELEASE:
-		if (m->ds.dir.users[h.slot].gen == h.gen) {
-			ring_inbox_reset(&m->ring, h.slot);
-			dir_user_release(&m->ds.dir, h.slot);
+		if (m->ds.dir.users[h.slot].gen != h.gen)
+			break;
+		if (!ours || !cluster_release(m->cluster, h.slot, h.gen))
+			master_requests_release(m, h.slot, h.gen);
+		break;
+	case MASTER_REQ_LOG:
+		if (m->ds.dir.users[h.slot].gen != h.gen)
+			break;
+		flags = cmd_request_flags(msg, h.len);
+		if (flags < 0 || !(flags & CMD_REPLICATE)) {
+			log_warnx("cluster: a request in the log is not a directory change; "
+			    "skipped");
+			break;
 		}
+		cmd_master_request(&m->ds, h.slot, h.gen, msg, h.len,
+		    dir_is_local(&m->ds.dir, h.slot));
+		break;
+	case MASTER_REQ_LOG_MSG:
+		if (m->ds.dir.users[h.slot].gen == h.gen)
+			master_requests_log_msg(m, h.slot, h.gen, msg, h.len);
+		break;
+	case MASTER_REQ_LOG_RELEASE:
+		master_requests_release(m, h.slot, h.gen);
+		break;
+	case MASTER_REQ_LOG_SNAPSHOT:
+		snprintf(id, sizeof id, "%.*s", (int)(h.len < sizeof id ? h.len : sizeof id - 1),
+		    msg);
+		if (m->cluster != NULL)
+			cluster_snap_due(m->cluster, id);
 		break;
 	}
 	buf_consume(&m->requests, master_requests_size(h.len));

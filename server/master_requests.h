@@ -20,6 +20,11 @@ enum master_req_kind {
 	MASTER_REQ_WORKER,	/* a worker's request (struct ipc_req, as received) */
 	MASTER_REQ_QUIT,	/* the client leaves (its worker died, or a kick) */
 	MASTER_REQ_RELEASE,	/* its worker is gone: free the slot */
+	/* in a cluster, what comes back from the network log (cluster.h) */
+	MASTER_REQ_LOG,		/* a request (struct ipc_req), run by every node */
+	MASTER_REQ_LOG_MSG,	/* another node's client's message (struct cluster_msg...) */
+	MASTER_REQ_LOG_RELEASE,	/* free the slot now */
+	MASTER_REQ_LOG_SNAPSHOT,	/* a node's HELLO (its stream id): the state here */
 };
 
 /* queue a request (msg: the ipc_req message for MASTER_REQ_WORKER, the

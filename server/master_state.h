@@ -31,6 +31,7 @@ enum master_ev {
 	EV_WORKER,
 	EV_ADMIN,
 	EV_FORKSERVER,
+	EV_REDIS,		/* the cluster's link (index: its connection) */
 };
 #define EV(type, idx)	(((uint64_t)(type) << 32) | (uint32_t)(idx))
 
@@ -56,6 +57,7 @@ master_slot_kill(struct mslot *ms)
 }
 
 struct master_pid;		/* pid -> slot (master_child.c) */
+struct cluster;
 
 struct master {
 	struct conf *cfg;
@@ -65,6 +67,8 @@ struct master {
 	struct shm_seg seg;
 	struct ring ring;
 	struct dirsvc ds;	/* the directory and what publishes its changes */
+	struct dirsvc_ops ds_ops;	/* ds.ops with the cluster's hooks, in a cluster */
+	struct cluster *cluster;	/* NULL: one node (no cluster group) */
 	struct fanout fanout;
 	struct mslot *slots;
 	uint32_t nslots;

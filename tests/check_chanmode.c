@@ -59,7 +59,7 @@ fx_init(struct fixture *f)
 {
 	struct dir_chan *c;
 
-	ck_assert_int_eq(dir_init(&f->d, 8), 0);
+	ck_assert_int_eq(dir_init(&f->d, 8, 0), 0);
 	f->op = fx_user(f, "op");
 	f->bob = fx_user(f, "bob");
 	f->carol = fx_user(f, "carol");

@@ -44,7 +44,7 @@ setup(void)
 	ck_assert_int_eq(ring_init(&ring, mem, size, NSLOTS, 64, 1 << 20), 0);
 	conf_init_defaults(&cfg);
 	memset(&ds, 0, sizeof ds);
-	ck_assert_int_eq(dir_init(&ds.dir, NSLOTS), 0);
+	ck_assert_int_eq(dir_init(&ds.dir, NSLOTS, 0), 0);
 	ds.ring = &ring;
 	ds.cfg = &cfg;
 	buf_init(&ds.pending);

@@ -119,7 +119,7 @@ START_TEST(init_and_free)
 {
 	struct dir d;
 
-	ck_assert_int_eq(dir_init(&d, 8), 0);
+	ck_assert_int_eq(dir_init(&d, 8, 0), 0);
 	ck_assert_uint_eq(d.nslots, 8);
 	ck_assert_uint_eq(d.nfree, 8);
 	ck_assert_uint_eq(d.nregistered, 0);
@@ -149,7 +149,7 @@ START_TEST(user_alloc_release)
 	time_t t0 = time(NULL);
 	int a, b;
 
-	ck_assert_int_eq(dir_init(&d, 4), 0);
+	ck_assert_int_eq(dir_init(&d, 4, 0), 0);
 	/* lowest slots first, generation already bumped */
 	for (int i = 0; i < 4; i++) {
 		ck_assert_int_eq(dir_user_alloc(&d, &gens[i]), i);
@@ -215,7 +215,7 @@ START_TEST(nick_casemapping)
 	uint32_t gen;
 	int s[6];
 
-	ck_assert_int_eq(dir_init(&d, 8), 0);
+	ck_assert_int_eq(dir_init(&d, 8, 0), 0);
 	for (int i = 0; i < 6; i++)
 		s[i] = alloc_user(&d, &gen);
 
@@ -266,7 +266,7 @@ START_TEST(nick_changes)
 	uint32_t gen;
 	int a, b, c;
 
-	ck_assert_int_eq(dir_init(&d, 4), 0);
+	ck_assert_int_eq(dir_init(&d, 4, 0), 0);
 	a = alloc_user(&d, &gen);
 	b = alloc_user(&d, &gen);
 	c = alloc_user(&d, &gen);
@@ -334,7 +334,7 @@ START_TEST(channel_join_part)
 	int u[3];
 	time_t t0 = time(NULL);
 
-	ck_assert_int_eq(dir_init(&d, 4), 0);
+	ck_assert_int_eq(dir_init(&d, 4, 0), 0);
 	for (int i = 0; i < 3; i++)
 		u[i] = alloc_user(&d, &g[i]);
 
@@ -415,7 +415,7 @@ START_TEST(channel_limits_and_destroy)
 	uint32_t gen, id2, gen2;
 	int a, b;
 
-	ck_assert_int_eq(dir_init(&d, 4), 0);
+	ck_assert_int_eq(dir_init(&d, 4, 0), 0);
 	a = alloc_user(&d, &gen);
 	b = alloc_user(&d, &gen);
 
@@ -479,7 +479,7 @@ START_TEST(release_parts_everything)
 	uint32_t gen, ida, idc;
 	int a, b;
 
-	ck_assert_int_eq(dir_init(&d, 4), 0);
+	ck_assert_int_eq(dir_init(&d, 4, 0), 0);
 	a = alloc_user(&d, &gen);
 	b = alloc_user(&d, &gen);
 	ck_assert_int_eq(dir_nick_set(&d, a, "Zed"), 0);
@@ -541,7 +541,7 @@ START_TEST(topic_and_away)
 	uint32_t gen, id;
 	int a;
 
-	ck_assert_int_eq(dir_init(&d, 2), 0);
+	ck_assert_int_eq(dir_init(&d, 2, 0), 0);
 	a = alloc_user(&d, &gen);
 	c = join_ok(&d, a, "#t", 1);
 	id = c->id;
@@ -597,7 +597,7 @@ START_TEST(counters)
 	uint32_t gen;
 	int u[3];
 
-	ck_assert_int_eq(dir_init(&d, 3), 0);
+	ck_assert_int_eq(dir_init(&d, 3, 0), 0);
 	for (int i = 0; i < 3; i++)
 		u[i] = alloc_user(&d, &gen);
 	ck_assert_uint_eq(d.nconnected, 3);
@@ -652,7 +652,7 @@ START_TEST(umode_counters)
 	uint32_t gen;
 	int u[3];
 
-	ck_assert_int_eq(dir_init(&d, 3), 0);
+	ck_assert_int_eq(dir_init(&d, 3, 0), 0);
 	for (int i = 0; i < 3; i++)
 		u[i] = alloc_user(&d, &gen);
 	/* modes of a client not yet registered count once it is */
@@ -1081,7 +1081,7 @@ START_TEST(stress_against_model)
 		m->nick_owner[i] = -1;
 	for (int s = 0; s < M_SLOTS; s++)
 		m->u[s].nick = -1;
-	REQ_EQ(dir_init(&d, M_SLOTS), 0);
+	REQ_EQ(dir_init(&d, M_SLOTS, 0), 0);
 
 	for (uint64_t op = 1; op <= nops; op++) {
 		m_op(m, &d, &seed, op);
@@ -1125,7 +1125,7 @@ START_TEST(many_channels_grow)
 	uint32_t gen;
 	int a, b;
 
-	REQ_EQ(dir_init(&d, 2), 0);
+	REQ_EQ(dir_init(&d, 2, 0), 0);
 	a = alloc_user(&d, &gen);
 	b = alloc_user(&d, &gen);
 	for (int i = 0; i < N; i++) {
@@ -1201,7 +1201,7 @@ START_TEST(fold_collisions)
 	uint32_t gen;
 	int a, b, s[N];
 
-	REQ_EQ(dir_init(&d, N + 2), 0);
+	REQ_EQ(dir_init(&d, N + 2, 0), 0);
 	a = alloc_user(&d, &gen);
 	b = alloc_user(&d, &gen);
 	ck_assert_int_eq(dir_nick_set(&d, a, "Nick["), 0);
@@ -1264,7 +1264,7 @@ START_TEST(release_while_iterating)
 	uint32_t gen;
 	int n = 0;
 
-	REQ_EQ(dir_init(&d, N), 0);
+	REQ_EQ(dir_init(&d, N, 0), 0);
 	for (int i = 0; i < N; i++) {
 		int s = alloc_user(&d, &gen);
 
@@ -1320,7 +1320,7 @@ START_TEST(readd_after_delete)
 	uint32_t gen, id, cgen;
 	int a, b;
 
-	ck_assert_int_eq(dir_init(&d, 4), 0);
+	ck_assert_int_eq(dir_init(&d, 4, 0), 0);
 	a = alloc_user(&d, &gen);
 	b = alloc_user(&d, &gen);
 	for (int i = 0; i < 1000; i++) {
@@ -1378,7 +1378,7 @@ START_TEST(ten_thousand)
 	struct dir d;
 	uint32_t gen;
 
-	REQ_EQ(dir_init(&d, N), 0);
+	REQ_EQ(dir_init(&d, N, 0), 0);
 	for (int i = 0; i < N; i++) {
 		REQ_EQ(alloc_user(&d, &gen), i);
 		nick_name(name, i);

@@ -232,7 +232,7 @@ START_TEST(fed_by_directory)
 	memset(&ds, 0, sizeof ds);
 	conf_init_defaults(&cfg);
 	ds.cfg = &cfg;
-	ck_assert_int_eq(dir_init(&ds.dir, 4), 0);
+	ck_assert_int_eq(dir_init(&ds.dir, 4, 0), 0);
 	ck_assert_int_eq(dirsvc_whowas_setup(&ds), 0);
 	ck_assert_uint_eq(ds.whowas.cap, 500);
 

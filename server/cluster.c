@@ -1,0 +1,1179 @@
+/* cluster: the network log, leases, and other nodes' clients (docs/cluster.md) */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "clock.h"
+#include "cluster.h"
+#include "cluster_snap.h"
+#include "conf.h"
+#include "dirsvc.h"
+#include "ipc.h"
+#include "log.h"
+
+#define CLUSTER_READ_COUNT	512		/* entries per XREAD */
+#define CLUSTER_READ_BLOCK	"1000"		/* ms an XREAD waits */
+#define CLUSTER_HELLO_RETRY_MS	3000		/* no snapshot this long: HELLO again */
+#define CLUSTER_OUTBOX_MAX	(16u << 20)	/* bytes written, not yet confirmed */
+#define CLUSTER_DEAD_TTL_MS	"3600000"	/* a node declared dead stays so an hour */
+
+/* leases of the nodes in the registry that hold one: name, value, ... */
+static const char cluster_lua_leases[] =
+    "local r = {} "
+    "for _, n in ipairs(redis.call('HKEYS', KEYS[1])) do "
+    "  local v = redis.call('GET', ARGV[1] .. n) "
+    "  if v then r[#r + 1] = n; r[#r + 1] = v end "
+    "end "
+    "return r";
+
+static void cluster_read(struct cluster *c);
+
+static uint64_t
+cluster_now_ms(void)
+{
+	return clock_ms();
+}
+
+/* the cluster whose link called back */
+static struct cluster *
+cluster_of(struct redis_link *l)
+{
+	return (struct cluster *)((char *)l - offsetof(struct cluster, link));
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+static struct cluster_node *
+cluster_node_find(struct cluster *c, const char *name, size_t len)
+{
+	struct cluster_node *n;
+	char key[CLUSTER_NAME_MAX + 1];
+
+	if (len > CLUSTER_NAME_MAX)
+		return NULL;
+	memcpy(key, name, len);
+	key[len] = '\0';
+	HASH_FIND_STR(c->by_name, key, n);
+	return n;
+}
+
+static struct cluster_node *
+cluster_node_add(struct cluster *c, const char *name, size_t len, uint64_t inc)
+{
+	struct cluster_node *n;
+
+	if (c->nnodes + 1 >= CLUSTER_MAX_NODES) {
+		log_warnx("cluster: more than %d nodes; %.*s is ignored", CLUSTER_MAX_NODES - 1,
+		    (int)len, name);
+		return NULL;
+	}
+	if ((n = calloc(1, sizeof *n)) == NULL) {
+		log_warnx("cluster: out of memory for node %.*s", (int)len, name);
+		return NULL;
+	}
+	memcpy(n->name, name, len);
+	n->name[len] = '\0';
+	n->inc = inc;
+	n->idx = ++c->nnodes;
+	c->nodes[n->idx] = n;
+	HASH_ADD_STR(c->by_name, name, n);
+	return n;
+}
+
+struct cluster_node *
+cluster_node_get(struct cluster *c, const char *name, size_t len, uint64_t inc)
+{
+	struct cluster_node *n = cluster_node_find(c, name, len);
+
+	if (n == NULL)
+		return cluster_node_add(c, name, len, inc);
+	return n->inc == inc ? n : NULL;
+}
+
+const char *
+cluster_node_name(const struct cluster *c, uint16_t node)
+{
+	if (node == 0 || node > c->nnodes)
+		return c->self->name;
+	return c->nodes[node]->name;
+}
+
+/* ---------------------------------------------------------------- other nodes' clients */
+
+static struct cluster_ruser *
+cluster_ruser_find(struct cluster *c, uint16_t node, uint32_t slot, uint32_t gen)
+{
+	struct cluster_ruser_key k;
+	struct cluster_ruser *ru;
+
+	memset(&k, 0, sizeof k);
+	k.node = node;
+	k.slot = slot;
+	k.gen = gen;
+	HASH_FIND(hh, c->rusers, &k, sizeof k, ru);
+	return ru;
+}
+
+/* another node's client appears: a slot here stands for it */
+int
+cluster_ruser_add(struct cluster *c, struct cluster_node *n, uint32_t slot, uint32_t gen,
+    uint32_t *local, uint32_t *local_gen)
+{
+	struct dir *d = &c->ds->dir;
+	struct cluster_ruser *ru;
+	int s;
+
+	if (cluster_ruser_find(c, n->idx, slot, gen) != NULL)
+		return -EEXIST;
+	if ((ru = calloc(1, sizeof *ru)) == NULL)
+		return -ENOMEM;
+	if ((s = dir_user_alloc_remote(d, local_gen)) < 0) {
+		free(ru);
+		return s;
+	}
+	ru->key.node = n->idx;
+	ru->key.slot = slot;
+	ru->key.gen = gen;
+	ru->local = (uint32_t)s;
+	HASH_ADD(hh, c->rusers, key, sizeof ru->key, ru);
+	c->home[(uint32_t)s - d->nlocal] = ru->key;
+	d->users[s].node = n->idx;
+	n->nusers++;
+	*local = (uint32_t)s;
+	return 0;
+}
+
+static void
+cluster_ruser_forget(struct cluster *c, struct cluster_ruser *ru)
+{
+	struct cluster_node *n = c->nodes[ru->key.node];
+
+	if (n != NULL && n->nusers > 0)
+		n->nusers--;
+	c->home[ru->local - c->ds->dir.nlocal] = (struct cluster_ruser_key){ 0 };
+	HASH_DEL(c->rusers, ru);
+	free(ru);
+}
+
+void
+cluster_ruser_drop(struct cluster *c, uint32_t local)
+{
+	const struct cluster_ruser_key *k;
+	struct cluster_ruser *ru;
+
+	if (dir_is_local(&c->ds->dir, local) || local >= c->ds->dir.nslots)
+		return;
+	k = &c->home[local - c->ds->dir.nlocal];
+	if ((ru = cluster_ruser_find(c, k->node, k->slot, k->gen)) != NULL)
+		cluster_ruser_forget(c, ru);
+	dir_user_release(&c->ds->dir, local);
+}
+
+bool
+cluster_home(const struct cluster *c, uint32_t local, const char **node, uint64_t *inc,
+    uint32_t *slot, uint32_t *gen)
+{
+	const struct dir *d = &c->ds->dir;
+
+	if (dir_is_local(d, local)) {
+		*node = c->self->name;
+		*inc = c->self->inc;
+		*slot = local;
+		*gen = d->users[local].gen;
+		return true;
+	}
+	if (local >= d->nslots)
+		return false;
+	const struct cluster_ruser_key *k = &c->home[local - d->nlocal];
+	if (k->node == 0 || k->node > c->nnodes)
+		return false;
+	*node = c->nodes[k->node]->name;
+	*inc = c->nodes[k->node]->inc;
+	*slot = k->slot;
+	*gen = k->gen;
+	return true;
+}
+
+/* a node is gone: every one of its clients quits, in the log's order */
+static void
+cluster_node_gone(struct cluster *c, struct cluster_node *n, const char *why)
+{
+	struct cluster_ruser *ru, *tmp;
+	char reason[128];
+	unsigned count = 0;
+
+	snprintf(reason, sizeof reason, "%s %s", n->name, why);
+	HASH_ITER(hh, c->rusers, ru, tmp) {
+		if (ru->key.node != n->idx)
+			continue;
+		uint32_t s = ru->local, g = c->ds->dir.users[s].gen;
+		c->ops->quit(c->arg, s, g, reason);
+		c->ops->release(c->arg, s, g);
+		cluster_ruser_forget(c, ru);
+		count++;
+	}
+	n->dead = true;
+	n->nusers = 0;
+	log_notice("cluster: node %s (incarnation %016" PRIx64 ") %s; its %u clients quit",
+	    n->name, n->inc, why, count);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* XADD key MAXLEN ~ n * field value ...: the command's head */
+static void
+cluster_xadd_head(struct cluster *c, struct cluster_argv *a, char *maxlen, size_t size)
+{
+	snprintf(maxlen, size, "%d", c->cfg->cluster_log_max);
+	a->argc = 0;
+	a->argv[a->argc] = "XADD"; a->len[a->argc++] = 4;
+	a->argv[a->argc] = c->k_log; a->len[a->argc++] = strlen(c->k_log);
+	a->argv[a->argc] = "MAXLEN"; a->len[a->argc++] = 6;
+	a->argv[a->argc] = "~"; a->len[a->argc++] = 1;
+	a->argv[a->argc] = maxlen; a->len[a->argc++] = strlen(maxlen);
+	a->argv[a->argc] = "*"; a->len[a->argc++] = 1;
+}
+
+static void
+cluster_entry_fill(struct cluster *c, struct cluster_entry *e, enum cluster_kind kind)
+{
+	memset(e, 0, sizeof *e);
+	e->kind = kind;
+	e->node = (struct cluster_str){ c->self->name, strlen(c->self->name) };
+	e->inc = c->self->inc;
+	e->seq = ++c->seq;
+	e->time = (int64_t)time(NULL);
+}
+
+/* outbox record: u32 argc, then per argument u32 length and the bytes */
+static int
+cluster_outbox_put(struct cluster *c, const struct cluster_argv *a)
+{
+	size_t need = 4;
+	char *p;
+
+	for (int i = 0; i < a->argc; i++)
+		need += 4 + a->len[i];
+	if (buf_used(&c->outbox) + need > CLUSTER_OUTBOX_MAX)
+		return -ENOBUFS;
+	if ((p = buf_reserve(&c->outbox, need)) == NULL)
+		return -ENOMEM;
+	uint32_t n = (uint32_t)a->argc;
+	memcpy(p, &n, 4);
+	p += 4;
+	for (int i = 0; i < a->argc; i++) {
+		uint32_t l = (uint32_t)a->len[i];
+		memcpy(p, &l, 4);
+		memcpy(p + 4, a->argv[i], a->len[i]);
+		p += 4 + a->len[i];
+	}
+	buf_commit(&c->outbox, need);
+	c->outbox_n++;
+	return 0;
+}
+
+/* the outbox record at p as argv; returns its size */
+static size_t
+cluster_outbox_argv(const char *p, const char **argv, size_t *len, int *argc)
+{
+	const char *start = p;
+	uint32_t n;
+
+	memcpy(&n, p, 4);
+	p += 4;
+	for (uint32_t i = 0; i < n && i < CLUSTER_ENTRY_ARGV; i++) {
+		uint32_t l;
+		memcpy(&l, p, 4);
+		argv[i] = p + 4;
+		len[i] = l;
+		p += 4 + l;
+	}
+	*argc = (int)n;
+	return (size_t)(p - start);
+}
+
+/* Redis took (or refused) the oldest entry in flight */
+static void
+cluster_xadd_done(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = priv;
+	const char *argv[CLUSTER_ENTRY_ARGV];
+	size_t len[CLUSTER_ENTRY_ARGV];
+	int argc;
+
+	(void)l;
+	if (reply == NULL)
+		return;		/* the connection went: written again when it is back */
+	if (reply->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: Redis refused an entry of the log: %s; it is lost",
+		    reply->str);
+	else
+		c->written++;
+	if (c->outbox_n == 0)
+		return;
+	buf_consume(&c->outbox, cluster_outbox_argv(buf_head(&c->outbox), argv, len, &argc));
+	c->outbox_n--;
+	if (c->outbox_n == 0)
+		buf_free(&c->outbox);
+}
+
+/* send every entry of the outbox (after a reconnection) */
+static void
+cluster_outbox_flush(struct cluster *c)
+{
+	const char *argv[CLUSTER_ENTRY_ARGV];
+	size_t len[CLUSTER_ENTRY_ARGV];
+	const char *p = buf_head(&c->outbox);
+	int argc;
+
+	for (uint32_t i = 0; i < c->outbox_n; i++) {
+		p += cluster_outbox_argv(p, argv, len, &argc);
+		if (redis_link_cmd(&c->link, cluster_xadd_done, c, argc, argv, len) < 0)
+			return;	/* down again: the rest waits for the next time */
+	}
+	if (c->outbox_n > 0)
+		log_info("cluster: %u entries written again after the reconnection", c->outbox_n);
+}
+
+/*
+ * Append an entry to the log (through the outbox: written again if the
+ * connection is lost before Redis confirms it). 0, or -errno.
+ */
+static int
+cluster_write(struct cluster *c, const struct cluster_entry *e)
+{
+	struct cluster_argv a;
+	char maxlen[16];
+	int rc;
+
+	cluster_xadd_head(c, &a, maxlen, sizeof maxlen);
+	if (cluster_entry_encode(e, &a) < 0) {
+		log_warnx("bug: cluster entry %c does not encode", (char)e->kind);
+		return -EINVAL;
+	}
+	if ((rc = cluster_outbox_put(c, &a)) < 0) {
+		c->dropped++;
+		log_warnx("cluster: %s; an entry of kind %c is dropped", rc == -ENOBUFS ?
+		    "too much waits for Redis" : "out of memory", (char)e->kind);
+		return rc;
+	}
+	if (redis_link_is_up(&c->link))
+		redis_link_cmd(&c->link, cluster_xadd_done, c, a.argc, a.argv, a.len);
+	return 0;
+}
+
+bool
+cluster_ready(const struct cluster *c)
+{
+	return c->state == CLUSTER_SYNCED && !c->split;
+}
+
+/* our client's USER entry, before its first request */
+static int
+cluster_introduce(struct cluster *c, uint32_t slot, uint32_t gen)
+{
+	const struct dir_user *u = &c->ds->dir.users[slot];
+	struct cluster_entry e;
+	int rc;
+
+	if (c->introduced[slot])
+		return 0;
+	cluster_entry_fill(c, &e, CLUSTER_USER);
+	e.slot = slot;
+	e.gen = gen;
+	e.host = (struct cluster_str){ u->host, strlen(u->host) };
+	e.tls = u->tls;
+	e.connected_at = (int64_t)u->connected_at;
+	if ((rc = cluster_write(c, &e)) == 0)
+		c->introduced[slot] = true;
+	return rc;
+}
+
+int
+cluster_submit(struct cluster *c, uint32_t slot, uint32_t gen, const void *msg, size_t len)
+{
+	const struct ipc_req *req = msg;
+	struct cluster_entry e;
+	struct ipc_in in;
+	const char *s;
+	int rc;
+
+	if (!cluster_ready(c))
+		return -EAGAIN;
+	if ((rc = cluster_introduce(c, slot, gen)) < 0)
+		return rc;
+	cluster_entry_fill(c, &e, CLUSTER_REQ);
+	e.slot = slot;
+	e.gen = gen;
+	e.req_id = req->id;
+	ipc_in_init(&in, msg, len, sizeof *req);
+	while (e.nargs < 1 + IPC_REQ_ARGS && (s = ipc_get_str(&in)) != NULL)
+		e.args[e.nargs++] = (struct cluster_str){ s, strlen(s) };
+	if (e.nargs < 1)
+		return -EINVAL;
+	return cluster_write(c, &e);
+}
+
+bool
+cluster_quit(struct cluster *c, uint32_t slot, uint32_t gen, const char *reason, size_t len)
+{
+	struct cluster_entry e;
+
+	if (!c->introduced[slot])
+		return false;	/* the network never heard of it */
+	cluster_entry_fill(c, &e, CLUSTER_REQ);
+	e.slot = slot;
+	e.gen = gen;
+	e.args[0] = (struct cluster_str){ "QUIT", 4 };
+	e.args[1] = (struct cluster_str){ reason, len < 400 ? len : 400 };
+	e.nargs = 2;
+	/* split: the others hear of it later (and it is a no-op here then) */
+	return cluster_write(c, &e) == 0 && cluster_ready(c);
+}
+
+bool
+cluster_release(struct cluster *c, uint32_t slot, uint32_t gen)
+{
+	struct cluster_entry e;
+
+	if (!c->introduced[slot])
+		return false;
+	c->introduced[slot] = false;
+	cluster_entry_fill(c, &e, CLUSTER_GONE);
+	e.slot = slot;
+	e.gen = gen;
+	return cluster_write(c, &e) == 0 && cluster_ready(c);
+}
+
+bool
+cluster_wants(const struct cluster *c, const struct ring_rec *rec)
+{
+	const struct dir *d = &c->ds->dir;
+
+	if (c->state != CLUSTER_SYNCED || rec->owner >= d->nlocal)
+		return false;	/* not ours (another node's, or the master's) */
+	if (rec->kind != RING_MSG_CHAN && rec->kind != RING_TO_NICK)
+		return false;
+	return c->nnodes > 1 || c->rusers != NULL;
+}
+
+void
+cluster_forward(struct cluster *c, const struct ring_rec *rec)
+{
+	struct cluster_entry e;
+
+	if (!c->introduced[rec->owner])
+		return;
+	cluster_entry_fill(c, &e, CLUSTER_MSG);
+	e.slot = rec->owner;
+	e.gen = rec->owner_gen;
+	e.msg_kind = rec->kind;
+	e.msg_flags = rec->flags & ~RING_F_REPLY_ERRORS;
+	e.target = (struct cluster_str){ ring_rec_extra(rec), ring_rec_target_len(rec) };
+	e.payload = (struct cluster_str){ ring_rec_payload(rec), rec->payload_len };
+	cluster_write(c, &e);
+}
+
+/* ---------------------------------------------------------------- applying */
+
+/* an entry's client, here: its local slot, or false */
+static bool
+cluster_entry_client(struct cluster *c, const struct cluster_node *n,
+    const struct cluster_entry *e, uint32_t *slot, uint32_t *gen)
+{
+	struct cluster_ruser *ru;
+
+	if (n->self) {
+		if (e->slot >= c->ds->dir.nlocal || c->ds->dir.users[e->slot].gen != e->gen)
+			return false;
+		*slot = e->slot;
+		*gen = e->gen;
+		return true;
+	}
+	if ((ru = cluster_ruser_find(c, n->idx, e->slot, e->gen)) == NULL)
+		return false;
+	*slot = ru->local;
+	*gen = c->ds->dir.users[ru->local].gen;
+	return true;
+}
+
+/* a request from the log as an ipc_req message, for cmd_master_request */
+static void
+cluster_apply_req(struct cluster *c, uint32_t slot, uint32_t gen, const struct cluster_entry *e)
+{
+	char msg[IPC_MSG_MAX];
+	struct ipc_out o;
+	struct ipc_req *req = ipc_out_init(&o, msg, sizeof msg, sizeof *req);
+	char arg[CLUSTER_ARG_MAX + 1];
+
+	req->nargs = (uint16_t)(e->nargs - 1);
+	req->id = e->req_id;
+	for (int i = 0; i < e->nargs; i++) {
+		memcpy(arg, e->args[i].p, e->args[i].len);
+		arg[e->args[i].len] = '\0';
+		ipc_put_str(&o, arg);
+	}
+	if (o.overflow) {
+		log_warnx("cluster: a request from the log is too long; skipped");
+		return;
+	}
+	c->ops->request(c->arg, slot, gen, o.buf, o.len);
+}
+
+static void
+cluster_apply_msg(struct cluster *c, uint32_t slot, uint32_t gen, const struct cluster_entry *e)
+{
+	struct cluster_msg h = { e->msg_kind, e->msg_flags, (uint16_t)e->target.len,
+		(uint32_t)e->payload.len };
+	char *msg = malloc(sizeof h + e->target.len + e->payload.len);
+
+	if (msg == NULL) {
+		log_warnx("cluster: out of memory for a message from the log; dropped");
+		return;
+	}
+	memcpy(msg, &h, sizeof h);
+	memcpy(msg + sizeof h, e->target.p, e->target.len);
+	memcpy(msg + sizeof h + e->target.len, e->payload.p, e->payload.len);
+	c->ops->message(c->arg, slot, gen, msg, sizeof h + e->target.len + e->payload.len);
+	free(msg);
+}
+
+static void
+cluster_apply_user(struct cluster *c, struct cluster_node *n, const struct cluster_entry *e)
+{
+	uint32_t local, lgen;
+	struct dir_user *u;
+	int rc = cluster_ruser_add(c, n, e->slot, e->gen, &local, &lgen);
+
+	if (rc < 0) {
+		log_warnx("cluster: client %u.%u of node %s cannot be added here: %s",
+		    e->slot, e->gen, n->name, rc == -ENOSPC ?
+		    "max_remote_clients reached" : strerror(-rc));
+		return;
+	}
+	u = &c->ds->dir.users[local];
+	snprintf(u->host, sizeof u->host, "%.*s", (int)e->host.len, e->host.p);
+	u->tls = e->tls;
+	u->connected_at = (time_t)e->connected_at;
+}
+
+/* a snapshot taken at a HELLO, waiting to learn whether this node sends it */
+struct cluster_snap_job {
+	struct cluster *c;
+	struct buf blob;
+	char id[48];
+};
+
+static void
+cluster_snap_sent(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	(void)l;
+	(void)priv;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: Redis refused the snapshot: %s", reply->str);
+}
+
+static void
+cluster_snap_claimed(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster_snap_job *job = priv;
+	struct cluster *c = cluster_of(l);
+
+	if (reply != NULL && reply->type == REDIS_REPLY_STATUS) {
+		struct cluster_entry e;
+		struct cluster_argv a;
+		char maxlen[16];
+
+		cluster_entry_fill(c, &e, CLUSTER_SNAP);
+		e.answers = (struct cluster_str){ job->id, strlen(job->id) };
+		e.blob = (struct cluster_str){ buf_head(&job->blob), buf_used(&job->blob) };
+		cluster_xadd_head(c, &a, maxlen, sizeof maxlen);
+		/* not through the outbox: a lost snapshot is asked for again */
+		if (cluster_entry_encode(&e, &a) == 0 &&
+		    redis_link_cmd(&c->link, cluster_snap_sent, NULL, a.argc, a.argv, a.len) == 0)
+			log_info("cluster: sent the network's state (%zu bytes) for HELLO %s",
+			    buf_used(&job->blob), job->id);
+	}
+	buf_free(&job->blob);
+	free(job);
+}
+
+void
+cluster_snap_due(struct cluster *c, const char *id)
+{
+	struct cluster_snap_job *job;
+	char key[400];
+
+	if (c->state != CLUSTER_SYNCED || !redis_link_is_up(&c->link))
+		return;		/* the joining node will ask again */
+	if ((job = calloc(1, sizeof *job)) == NULL)
+		return;
+	job->c = c;
+	buf_init(&job->blob);
+	snprintf(job->id, sizeof job->id, "%s", id);
+	if (cluster_snap_build(c, &job->blob) < 0) {
+		log_warnx("cluster: out of memory for a snapshot");
+		buf_free(&job->blob);
+		free(job);
+		return;
+	}
+	snprintf(key, sizeof key, "%ssnap:%s", c->cfg->cluster_key_prefix, id);
+	const char *argv[] = { "SET", key, c->self->name, "NX", "PX", "30000" };
+	if (redis_link_cmd(&c->link, cluster_snap_claimed, job, 6, argv, NULL) < 0) {
+		buf_free(&job->blob);
+		free(job);
+	}
+}
+
+static void
+cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
+{
+	struct cluster_node *n = cluster_node_find(c, e->node.p, e->node.len);
+	uint32_t slot, gen;
+
+	if (n == NULL) {
+		if ((n = cluster_node_add(c, e->node.p, e->node.len, e->inc)) == NULL)
+			return;
+		log_notice("cluster: node %s (incarnation %016" PRIx64 ") joins", n->name, n->inc);
+	} else if (n->inc != e->inc) {
+		if (n->self) {
+			/* an older incarnation of ours, still in the log */
+			return;
+		}
+		if (!n->dead)
+			cluster_node_gone(c, n, "restarted");
+		n->inc = e->inc;
+		n->seq = 0;
+		n->dead = false;
+		n->lease_missing_ms = 0;
+		log_notice("cluster: node %s (incarnation %016" PRIx64 ") joins", n->name, n->inc);
+	}
+	if (e->seq <= n->seq)
+		return;		/* written again after a lost connection: applied already */
+	n->seq = e->seq;
+	c->applied++;
+	switch (e->kind) {
+	case CLUSTER_HELLO:
+		if (!n->self && !n->dead)
+			c->ops->snapshot_point(c->arg, id);
+		break;
+	case CLUSTER_USER:
+		if (!n->self)
+			cluster_apply_user(c, n, e);
+		break;
+	case CLUSTER_REQ:
+		if (cluster_entry_client(c, n, e, &slot, &gen))
+			cluster_apply_req(c, slot, gen, e);
+		break;
+	case CLUSTER_MSG:
+		if (!n->self && cluster_entry_client(c, n, e, &slot, &gen))
+			cluster_apply_msg(c, slot, gen, e);
+		break;
+	case CLUSTER_GONE:
+		if (n->self) {
+			if (e->slot < c->ds->dir.nlocal)
+				c->ops->release(c->arg, e->slot, e->gen);
+		} else {
+			struct cluster_ruser *ru = cluster_ruser_find(c, n->idx, e->slot, e->gen);
+			if (ru != NULL) {
+				c->ops->release(c->arg, ru->local, c->ds->dir.users[ru->local].gen);
+				cluster_ruser_forget(c, ru);
+			}
+		}
+		break;
+	case CLUSTER_DEAD: {
+		struct cluster_node *dn = cluster_node_find(c, e->dead.p, e->dead.len);
+		if (dn == NULL || dn->inc != e->dead_inc || dn->dead)
+			break;
+		if (dn->self) {
+			log_errx("cluster: node %s declared this node dead (its lease lapsed); "
+			    "the network has dropped our clients", n->name);
+			break;
+		}
+		cluster_node_gone(c, dn, "went away");
+		break;
+	}
+	case CLUSTER_SNAP:
+		break;		/* for a node starting up */
+	}
+}
+
+/* while waiting: only a snapshot answering one of our HELLOs matters */
+static void
+cluster_wait_entry(struct cluster *c, const struct cluster_entry *e)
+{
+	char answered[48];
+
+	if (e->kind != CLUSTER_SNAP)
+		return;
+	snprintf(answered, sizeof answered, "%.*s", (int)e->answers.len, e->answers.p);
+	if (strcmp(answered, c->hello_id) != 0)
+		return;
+	if (cluster_snap_apply(c, e->blob.p, e->blob.len) < 0) {
+		log_warnx("cluster: the snapshot from %.*s does not parse; asking again",
+		    (int)e->node.len, e->node.p);
+		c->hello_ms = 0;
+		return;
+	}
+	/* the state is as of our HELLO: read on from there */
+	snprintf(c->last_id, sizeof c->last_id, "%s", c->hello_id);
+	c->state = CLUSTER_SYNCED;
+	log_notice("cluster: joined the network (%u nodes, %u clients elsewhere)",
+	    c->nnodes - 1, HASH_COUNT(c->rusers));
+	c->ops->link(c->arg, true);
+}
+
+/* the field/value array of one stream entry */
+static bool
+cluster_entry_fields(const redisReply *fields, struct cluster_str *fv, size_t *nf)
+{
+	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0 ||
+	    fields->elements > 2 * 64)
+		return false;
+	for (size_t i = 0; i < fields->elements; i++) {
+		const redisReply *s = fields->element[i];
+		if (s->type != REDIS_REPLY_STRING)
+			return false;
+		fv[i] = (struct cluster_str){ s->str, s->len };
+	}
+	*nf = fields->elements;
+	return true;
+}
+
+static void
+cluster_read_done(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+	const redisReply *entries;
+
+	if ((uintptr_t)priv != c->read_gen)
+		return;		/* a read from before a rewind: ignored */
+	c->reading = false;
+	if (reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("cluster: reading the log: %s", reply->str);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+	    reply->element[0]->type == REDIS_REPLY_ARRAY &&
+	    reply->element[0]->elements == 2 &&
+	    (entries = reply->element[0]->element[1])->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < entries->elements; i++) {
+			const redisReply *en = entries->element[i];
+			struct cluster_str fv[2 * 64];
+			struct cluster_entry e;
+			const char *why = NULL;
+			size_t nf = 0;
+
+			if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
+			    en->element[0]->type != REDIS_REPLY_STRING ||
+			    en->element[0]->len >= sizeof c->last_id)
+				continue;
+			snprintf(c->last_id, sizeof c->last_id, "%s", en->element[0]->str);
+			if (!cluster_entry_fields(en->element[1], fv, &nf) ||
+			    cluster_entry_decode(&e, fv, nf, &why) < 0) {
+				c->refused++;
+				log_warnx("cluster: entry %s of the log refused: %s", c->last_id,
+				    nf == 0 ? "not a list of fields" : why);
+				continue;
+			}
+			if (c->state == CLUSTER_SYNCED)
+				cluster_apply(c, c->last_id, &e);
+			else if (c->state == CLUSTER_WAITING) {
+				cluster_wait_entry(c, &e);
+				if (c->state == CLUSTER_SYNCED) {
+					c->read_gen++;
+					break;	/* read again from our HELLO */
+				}
+			}
+		}
+	}
+	cluster_read(c);
+}
+
+static void
+cluster_read(struct cluster *c)
+{
+	const char *argv[] = { "XREAD", "COUNT", "512", "BLOCK", CLUSTER_READ_BLOCK, "STREAMS",
+		c->k_log, c->last_id };
+
+	if (c->reading || !redis_link_is_up(&c->link) || c->state < CLUSTER_WAITING)
+		return;
+	if (redis_link_block_cmd(&c->link, cluster_read_done,
+	    (void *)c->read_gen, 8, argv, NULL) == 0)
+		c->reading = true;
+}
+
+/* ---------------------------------------------------------------- joining */
+
+static void
+cluster_hello_done(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+	bool alone = priv != NULL;
+
+	c->xadd_pending = false;
+	if (reply == NULL)
+		return;
+	if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof c->hello_id) {
+		log_warnx("cluster: writing our HELLO: %s", reply->type == REDIS_REPLY_ERROR ?
+		    reply->str : "unexpected reply");
+		return;
+	}
+	snprintf(c->hello_id, sizeof c->hello_id, "%s", reply->str);
+	c->hello_ms = cluster_now_ms();
+	if (c->state == CLUSTER_WAITING && c->last_id[0] != '\0')
+		return;		/* already reading: the answer will come */
+	snprintf(c->last_id, sizeof c->last_id, "%s", c->hello_id);
+	if (alone) {
+		c->state = CLUSTER_SYNCED;
+		log_notice("cluster: first node of the network (log %s)", c->k_log);
+		c->ops->link(c->arg, true);
+	} else
+		c->state = CLUSTER_WAITING;
+	cluster_read(c);
+}
+
+static void
+cluster_hello_write(struct cluster *c, bool alone)
+{
+	struct cluster_entry e;
+	struct cluster_argv a;
+	char maxlen[16];
+
+	cluster_entry_fill(c, &e, CLUSTER_HELLO);
+	cluster_xadd_head(c, &a, maxlen, sizeof maxlen);
+	if (cluster_entry_encode(&e, &a) < 0)
+		return;
+	/* not through the outbox: a HELLO lost with the connection is sent anew */
+	if (redis_link_cmd(&c->link, cluster_hello_done, alone ? c : NULL, a.argc, a.argv,
+	    a.len) == 0)
+		c->xadd_pending = true;
+}
+
+static void
+cluster_seed_done(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+
+	(void)priv;
+	if (reply == NULL)
+		return;
+	/* won: nobody holds the network's state, we start it; lost: another does */
+	cluster_hello_write(c, reply->type == REDIS_REPLY_STATUS);
+}
+
+/* the live nodes' leases, at start: is there a node to ask for the state? */
+static void
+cluster_claim_leases(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+	bool synced_peer = false;
+
+	(void)priv;
+	if (reply == NULL)
+		return;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		log_warnx("cluster: reading the nodes' leases: %s",
+		    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		return;
+	}
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		const redisReply *name = reply->element[i], *val = reply->element[i + 1];
+		if (name->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(name->str, c->self->name) == 0)
+			continue;
+		if (val->len > 2 && strcmp(val->str + val->len - 2, ":1") == 0)
+			synced_peer = true;
+	}
+	if (synced_peer) {
+		cluster_hello_write(c, false);
+		return;
+	}
+	/* nobody has the state: one of those starting now seeds the network */
+	char px[24];
+	snprintf(px, sizeof px, "%d", c->cfg->cluster_dead_after * 1000);
+	const char *argv[] = { "SET", c->k_seed, c->self->name, "NX", "PX", px };
+	redis_link_cmd(&c->link, cluster_seed_done, NULL, 6, argv, NULL);
+}
+
+static void
+cluster_lease_set(struct cluster *c, bool nx, redis_link_cb *cb)
+{
+	char val[40], px[24];
+	const char *argv[] = { "SET", c->k_lease, val, "PX", px, "NX" };
+
+	snprintf(val, sizeof val, "%016" PRIx64 ":%d", c->self->inc,
+	    c->state == CLUSTER_SYNCED ? 1 : 0);
+	snprintf(px, sizeof px, "%d", c->cfg->cluster_dead_after * 1000);
+	redis_link_cmd(&c->link, cb, c, nx ? 6 : 5, argv, NULL);
+}
+
+static void
+cluster_claimed(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = priv;
+	const char *hset[] = { "HSET", c->k_nodes, c->self->name, "1" };
+	const char *leases[] = { "EVAL", cluster_lua_leases, "1", c->k_nodes, NULL };
+	char prefix[300];
+
+	(void)l;
+	if (reply == NULL)
+		return;
+	if (reply->type != REDIS_REPLY_STATUS) {
+		if (reply->type == REDIS_REPLY_NIL)
+			log_warnx("cluster: node name %s is held by a running node (or by "
+			    "this node's previous run, for up to %d s); waiting",
+			    c->self->name, c->cfg->cluster_dead_after);
+		else
+			log_warnx("cluster: taking our lease: %s",
+			    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		c->state = CLUSTER_CONNECTING;	/* tried again at the next tick */
+		return;
+	}
+	snprintf(prefix, sizeof prefix, "%slease:", c->cfg->cluster_key_prefix);
+	leases[4] = prefix;
+	redis_link_cmd(&c->link, NULL, NULL, 4, hset, NULL);
+	redis_link_cmd(&c->link, cluster_claim_leases, NULL, 5, leases, NULL);
+}
+
+static void
+cluster_up(void *arg)
+{
+	struct cluster *c = arg;
+
+	log_notice("cluster: connected to Redis at %s", c->link.name);
+	if (c->state == CLUSTER_SYNCED) {
+		/* back after an outage: what waited goes out, reading goes on */
+		c->split = false;
+		cluster_outbox_flush(c);
+		cluster_lease_set(c, false, NULL);
+		cluster_read(c);
+		c->ops->link(c->arg, true);
+		return;
+	}
+	c->state = CLUSTER_CLAIMING;
+	cluster_lease_set(c, true, cluster_claimed);
+}
+
+static void
+cluster_down(void *arg, const char *reason)
+{
+	struct cluster *c = arg;
+
+	c->reading = false;
+	c->xadd_pending = false;
+	if (c->state == CLUSTER_SYNCED) {
+		if (!c->split) {
+			c->split = true;
+			log_warnx("cluster: lost Redis (%s); serving this node's clients only "
+			    "until it is back", reason);
+			c->ops->link(c->arg, false);
+		}
+	} else {
+		c->state = CLUSTER_CONNECTING;
+		log_warnx("cluster: cannot reach Redis (%s); trying again", reason);
+	}
+}
+
+static const struct redis_link_ops cluster_link_ops = { cluster_up, cluster_down };
+
+/* ---------------------------------------------------------------- leases */
+
+static void
+cluster_dead_claimed(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+	uintptr_t idx = (uintptr_t)priv;
+	struct cluster_node *n;
+	struct cluster_entry e;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_STATUS || idx == 0 || idx > c->nnodes)
+		return;		/* another node announces it */
+	n = c->nodes[idx];
+	cluster_entry_fill(c, &e, CLUSTER_DEAD);
+	e.dead = (struct cluster_str){ n->name, strlen(n->name) };
+	e.dead_inc = n->inc;
+	log_notice("cluster: node %s has not renewed its lease for %d s; announcing it gone",
+	    n->name, c->cfg->cluster_dead_after);
+	cluster_write(c, &e);
+}
+
+static void
+cluster_check_leases(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+	uint64_t now = cluster_now_ms();
+
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || c->state != CLUSTER_SYNCED)
+		return;
+	for (uint16_t i = 1; i <= c->nnodes; i++) {
+		struct cluster_node *n = c->nodes[i];
+		bool held = false;
+		if (n->self || n->dead)
+			continue;
+		for (size_t k = 0; k + 1 < reply->elements; k += 2) {
+			const redisReply *name = reply->element[k], *val = reply->element[k + 1];
+			uint64_t inc;
+			if (name->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
+			    strcmp(name->str, n->name) != 0)
+				continue;
+			held = sscanf(val->str, "%" SCNx64, &inc) == 1 && inc == n->inc;
+		}
+		if (held) {
+			n->lease_missing_ms = 0;
+			continue;
+		}
+		if (n->lease_missing_ms == 0)
+			n->lease_missing_ms = now;
+		/* the lease's own TTL was the wait; claim the announcement once */
+		char key[400];
+		char inc[24];
+		snprintf(key, sizeof key, "%sdead:%s:%016" PRIx64, c->cfg->cluster_key_prefix,
+		    n->name, n->inc);
+		snprintf(inc, sizeof inc, "%016" PRIx64, c->self->inc);
+		const char *argv[] = { "SET", key, c->self->name, "NX", "PX", CLUSTER_DEAD_TTL_MS };
+		redis_link_cmd(&c->link, cluster_dead_claimed, (void *)(uintptr_t)n->idx, 6,
+		    argv, NULL);
+		(void)inc;
+	}
+}
+
+void
+cluster_tick(struct cluster *c, uint64_t now)
+{
+	redis_link_tick(&c->link, now);
+	if (!redis_link_is_up(&c->link))
+		return;
+	if (c->state == CLUSTER_CONNECTING) {
+		c->state = CLUSTER_CLAIMING;
+		cluster_lease_set(c, true, cluster_claimed);
+		return;
+	}
+	if (c->state == CLUSTER_WAITING && !c->xadd_pending &&
+	    now - c->hello_ms >= CLUSTER_HELLO_RETRY_MS) {
+		log_info("cluster: no snapshot yet; saying HELLO again");
+		c->hello_ms = now;
+		cluster_hello_write(c, false);
+	}
+	if (now >= c->next_lease_ms && c->state >= CLUSTER_WAITING) {
+		c->next_lease_ms = now + (uint64_t)c->cfg->cluster_dead_after * 1000 / 3;
+		cluster_lease_set(c, false, NULL);
+	}
+	if (now >= c->next_check_ms && c->state == CLUSTER_SYNCED) {
+		char prefix[300];
+		const char *argv[] = { "EVAL", cluster_lua_leases, "1", c->k_nodes, prefix };
+		c->next_check_ms = now + 1000;
+		snprintf(prefix, sizeof prefix, "%slease:", c->cfg->cluster_key_prefix);
+		redis_link_cmd(&c->link, cluster_check_leases, NULL, 5, argv, NULL);
+	}
+	cluster_read(c);
+}
+
+/* ---------------------------------------------------------------- life */
+
+int
+cluster_init(struct cluster *c, const struct conf *cfg, struct dirsvc *ds, int epfd,
+    uint32_t ev_kind, const struct cluster_ops *ops, void *arg)
+{
+	struct redis_link_addr addr;
+	char err[256];
+	uint64_t inc;
+	const char *p = cfg->cluster_key_prefix;
+
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->ds = ds;
+	c->ops = ops;
+	c->arg = arg;
+	buf_init(&c->outbox);
+	if (redis_link_parse_url(cfg->cluster_redis, &addr, err, sizeof err) < 0) {
+		log_warnx("cluster.redis: %s", err);
+		return -EINVAL;
+	}
+	if (getrandom(&inc, sizeof inc, 0) != (ssize_t)sizeof inc) {
+		log_warn("getrandom");
+		return -EIO;
+	}
+	c->home = calloc(ds->dir.nslots - ds->dir.nlocal + 1, sizeof *c->home);
+	c->introduced = calloc(ds->dir.nlocal, sizeof *c->introduced);
+	if (c->home == NULL || c->introduced == NULL ||
+	    (c->self = cluster_node_add(c, cfg->cluster_node_name,
+	    strlen(cfg->cluster_node_name), inc)) == NULL) {
+		cluster_free(c);
+		return -ENOMEM;
+	}
+	c->self->self = true;
+	snprintf(c->k_log, sizeof c->k_log, "%slog", p);
+	snprintf(c->k_lease, sizeof c->k_lease, "%slease:%s", p, c->self->name);
+	snprintf(c->k_nodes, sizeof c->k_nodes, "%snodes", p);
+	snprintf(c->k_seed, sizeof c->k_seed, "%sseed", p);
+	if (redis_link_init(&c->link, epfd, ev_kind, &addr, cfg->cluster_user,
+	    cfg->cluster_password, &cluster_link_ops, c) < 0) {
+		cluster_free(c);
+		return -EINVAL;
+	}
+	log_info("cluster: node %s (incarnation %016" PRIx64 "), Redis at %s", c->self->name,
+	    inc, c->link.name);
+	return 0;
+}
+
+void
+cluster_free(struct cluster *c)
+{
+	struct cluster_node *n, *tn;
+	struct cluster_ruser *ru, *tr;
+
+	if (c->link.ops != NULL)
+		redis_link_free(&c->link);
+	HASH_ITER(hh, c->rusers, ru, tr) {
+		HASH_DEL(c->rusers, ru);
+		free(ru);
+	}
+	HASH_ITER(hh, c->by_name, n, tn) {
+		HASH_DEL(c->by_name, n);
+		free(n);
+	}
+	free(c->home);
+	free(c->introduced);
+	buf_free(&c->outbox);
+	memset(c, 0, sizeof *c);
+}
+
+void
+cluster_event(struct cluster *c, uint32_t idx, uint32_t events)
+{
+	redis_link_event(&c->link, idx, events);
+}
+
+void
+cluster_describe(const struct cluster *c, struct buf *out)
+{
+	static const char *const states[] = { "connecting", "joining", "waiting for state",
+		"synced" };
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof line, "link %s %s%s written %" PRIu64 " applied %" PRIu64
+	    " refused %" PRIu64 " dropped %" PRIu64 " waiting %u\n", c->link.name,
+	    states[c->state], c->split ? " (split)" : "", c->written, c->applied, c->refused,
+	    c->dropped, c->outbox_n);
+	buf_append(out, line, (size_t)n);
+	for (uint16_t i = 1; i <= c->nnodes; i++) {
+		const struct cluster_node *nd = c->nodes[i];
+		n = snprintf(line, sizeof line, "node %s %016" PRIx64 " %s %u\n", nd->name, nd->inc,
+		    nd->self ? "self" : nd->dead ? "gone" : "up",
+		    nd->self ? c->ds->dir.nconnected - (uint32_t)HASH_COUNT(c->rusers) :
+		    nd->nusers);
+		buf_append(out, line, (size_t)n);
+	}
+}

@@ -1,0 +1,355 @@
+/* cluster_snap: the network's state for a joining node */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "cluster_snap.h"
+#include "dirsvc.h"
+#include "log.h"
+
+/*
+ * The blob: fields, each "<length>:<bytes>" (binary safe), grouped in
+ * records that start with a field "U" (a client: node, incarnation, slot,
+ * gen, state, nick, user, host, realname, away, umodes, tls, connected)
+ * or "C" (a channel: name, created, modes, key, limit, topic, by, at,
+ * then per list a count and mask/by/at triples, then a member count and
+ * client-index/flags pairs, the index counting "U" records from 0).
+ */
+
+static int
+snap_put(struct buf *b, const char *p, size_t len)
+{
+	char head[24];
+	int n = snprintf(head, sizeof head, "%zu:", len);
+
+	if (buf_append(b, head, (size_t)n) < 0 || buf_append(b, p, len) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+snap_str(struct buf *b, const char *s)
+{
+	return snap_put(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+static int
+snap_num(struct buf *b, int64_t v)
+{
+	char n[24];
+
+	snprintf(n, sizeof n, "%" PRId64, v);
+	return snap_str(b, n);
+}
+
+int
+cluster_snap_build(struct cluster *c, struct buf *out)
+{
+	struct dir *d = &c->ds->dir;
+	uint32_t *index = calloc(d->nslots, sizeof *index), next = 0;
+	int rc = 0;
+
+	if (index == NULL)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < d->nslots && rc == 0; s++) {
+		const struct dir_user *u = &d->users[s];
+		const char *node;
+		uint64_t inc;
+		uint32_t hslot, hgen;
+		char incs[24];
+
+		if (u->state == DIR_FREE || u->state == DIR_QUITTING ||
+		    !cluster_home(c, s, &node, &inc, &hslot, &hgen))
+			continue;
+		index[s] = ++next;	/* 0: not in the blob */
+		snprintf(incs, sizeof incs, "%016" PRIx64, inc);
+		rc |= snap_str(out, "U");
+		rc |= snap_str(out, node);
+		rc |= snap_str(out, incs);
+		rc |= snap_num(out, hslot);
+		rc |= snap_num(out, hgen);
+		rc |= snap_str(out, u->state == DIR_REGISTERED ? "R" : "C");
+		rc |= snap_str(out, u->nick);
+		rc |= snap_str(out, u->user);
+		rc |= snap_str(out, u->host);
+		rc |= snap_str(out, u->realname);
+		rc |= snap_str(out, u->away);
+		rc |= snap_num(out, u->umodes);
+		rc |= snap_num(out, u->tls);
+		rc |= snap_num(out, (int64_t)u->connected_at);
+	}
+	for (uint32_t i = 0; i < d->nchans_alloc && rc == 0; i++) {
+		const struct dir_chan *ch = d->chans[i];
+		uint32_t n = 0;
+
+		if (!ch->used)
+			continue;
+		rc |= snap_str(out, "C");
+		rc |= snap_str(out, ch->name);
+		rc |= snap_num(out, (int64_t)ch->created);
+		rc |= snap_num(out, ch->modes);
+		rc |= snap_str(out, ch->chankey);
+		rc |= snap_num(out, ch->limit);
+		rc |= snap_str(out, ch->topic);
+		rc |= snap_str(out, ch->topic_by);
+		rc |= snap_num(out, (int64_t)ch->topic_at);
+		for (int l = 0; l < DIR_NLISTS; l++) {
+			rc |= snap_num(out, ch->lists[l].n);
+			for (uint32_t k = 0; k < ch->lists[l].n; k++) {
+				rc |= snap_str(out, ch->lists[l].v[k].mask);
+				rc |= snap_str(out, ch->lists[l].v[k].by);
+				rc |= snap_num(out, (int64_t)ch->lists[l].v[k].at);
+			}
+		}
+		for (uint32_t k = 0; k < ch->nmembers; k++)
+			n += index[ch->members[k].slot] != 0;
+		rc |= snap_num(out, n);
+		for (uint32_t k = 0; k < ch->nmembers; k++) {
+			if (index[ch->members[k].slot] == 0)
+				continue;
+			rc |= snap_num(out, index[ch->members[k].slot] - 1);
+			rc |= snap_num(out, ch->members[k].flags);
+		}
+	}
+	free(index);
+	return rc != 0 ? -ENOMEM : 0;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+struct snap_in {
+	const char *p, *end;
+	bool bad;
+	const char *why;
+};
+
+/* the next field: its bytes and length; on error bad is set */
+static const char *
+snap_get(struct snap_in *in, size_t *len, size_t max)
+{
+	size_t n = 0;
+	const char *p = in->p, *s;
+
+	if (in->bad)
+		return NULL;
+	while (p < in->end && *p >= '0' && *p <= '9' && n <= CLUSTER_BLOB_MAX)
+		n = n * 10 + (size_t)(*p++ - '0');
+	if (p == in->p || p >= in->end || *p != ':' || n > max ||
+	    n > (size_t)(in->end - p - 1)) {
+		in->bad = true;
+		in->why = "a field is cut or too long";
+		return NULL;
+	}
+	s = p + 1;
+	in->p = s + n;
+	*len = n;
+	return s;
+}
+
+/* a field as a NUL-terminated string in out (of size cap); no NUL, CR or LF inside */
+static bool
+snap_cstr(struct snap_in *in, char *out, size_t cap)
+{
+	size_t len;
+	const char *s = snap_get(in, &len, cap - 1);
+
+	if (s == NULL)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n') {
+			in->bad = true;
+			in->why = "a string holds a control character";
+			return false;
+		}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return true;
+}
+
+static int64_t
+snap_int(struct snap_in *in, int64_t min, int64_t max)
+{
+	char n[24], *end;
+	long long v;
+
+	if (!snap_cstr(in, n, sizeof n))
+		return min;
+	v = strtoll(n, &end, 10);
+	if (n[0] == '\0' || *end != '\0' || v < min || v > max) {
+		in->bad = true;
+		in->why = "a number is out of range";
+		return min;
+	}
+	return v;
+}
+
+/* one "U" record (the tag read): a client of another node */
+static void
+snap_user(struct cluster *c, struct snap_in *in, uint32_t *slots, uint32_t *nusers,
+    uint32_t max)
+{
+	struct dir *d = &c->ds->dir;
+	char node[CLUSTER_NAME_MAX + 1], incs[24], state[2], nick[IRC_NICK_MAX + 1],
+	    away[IRC_MAXLINE];
+	char user[IRC_USER_MAX + 1], host[IRC_HOST_MAX + 1], real[IRC_REAL_MAX + 1];
+	struct cluster_node *n;
+	uint32_t hslot, hgen, local, lgen;
+	uint64_t inc;
+	int64_t umodes, tls, at;
+	struct dir_user *u;
+
+	snap_cstr(in, node, sizeof node);
+	snap_cstr(in, incs, sizeof incs);
+	hslot = (uint32_t)snap_int(in, 0, UINT32_MAX);
+	hgen = (uint32_t)snap_int(in, 0, UINT32_MAX);
+	snap_cstr(in, state, sizeof state);
+	snap_cstr(in, nick, sizeof nick);
+	snap_cstr(in, user, sizeof user);
+	snap_cstr(in, host, sizeof host);
+	snap_cstr(in, real, sizeof real);
+	snap_cstr(in, away, sizeof away);
+	umodes = snap_int(in, 0, UINT32_MAX);
+	tls = snap_int(in, 0, 1);
+	at = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+	if (in->bad)
+		return;
+	if (!cluster_entry_name_ok(node, strlen(node)) || sscanf(incs, "%" SCNx64, &inc) != 1 ||
+	    (state[0] != 'R' && state[0] != 'C') || *nusers >= max) {
+		in->bad = true;
+		in->why = "a client is malformed";
+		return;
+	}
+	if ((n = cluster_node_get(c, node, strlen(node), inc)) == NULL || n->self ||
+	    cluster_ruser_add(c, n, hslot, hgen, &local, &lgen) < 0) {
+		in->bad = true;
+		in->why = "a client cannot be added";
+		return;
+	}
+	slots[(*nusers)++] = local;
+	u = &d->users[local];
+	snprintf(u->user, sizeof u->user, "%s", user);
+	snprintf(u->host, sizeof u->host, "%s", host);
+	snprintf(u->realname, sizeof u->realname, "%s", real);
+	u->tls = tls != 0;
+	u->connected_at = (time_t)at;
+	if (nick[0] != '\0' && dir_nick_set(d, local, nick) < 0) {
+		in->bad = true;
+		in->why = "two clients hold one nick";
+		return;
+	}
+	if (state[0] == 'R')
+		dir_set_state(d, local, DIR_REGISTERED);
+	dir_set_umodes(d, local, (uint32_t)umodes);
+	if (away[0] != '\0')
+		dir_set_away(d, local, away);
+}
+
+/* one "C" record (the tag read): a channel and its members */
+static void
+snap_chan(struct cluster *c, struct snap_in *in, const uint32_t *slots, uint32_t nusers)
+{
+	struct dir *d = &c->ds->dir;
+	char name[IRC_CHAN_MAX + 1], key[IRC_KEY_MAX + 1], topic[IRC_MAXLINE],
+	    by[IRC_NICK_MAX + 1];
+	struct dir_chan *ch = NULL;
+	int64_t created, modes, limit, at;
+	struct {
+		char mask[IRC_MASK_MAX + 1], by[IRC_NICK_MAX + 1];
+		int64_t at;
+	} m;
+
+	snap_cstr(in, name, sizeof name);
+	created = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+	modes = snap_int(in, 0, UINT32_MAX);
+	snap_cstr(in, key, sizeof key);
+	limit = snap_int(in, 0, UINT32_MAX);
+	snap_cstr(in, topic, sizeof topic);
+	snap_cstr(in, by, sizeof by);
+	at = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+	/* the lists wait for the channel, which its first member creates */
+	const char *lists_at = in->p;
+	for (int l = 0; l < DIR_NLISTS && !in->bad; l++) {
+		int64_t n = snap_int(in, 0, 100000);
+		for (int64_t k = 0; k < n && !in->bad; k++) {
+			snap_cstr(in, m.mask, sizeof m.mask);
+			snap_cstr(in, m.by, sizeof m.by);
+			snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+		}
+	}
+	int64_t nm = snap_int(in, 1, UINT32_MAX);
+	for (int64_t k = 0; k < nm && !in->bad; k++) {
+		int64_t i = snap_int(in, 0, (int64_t)nusers - 1);
+		int64_t fl = snap_int(in, 0, 255);
+		struct dir_chan *joined;
+		if (in->bad)
+			break;
+		if (dir_join(d, slots[i], name, 0, UINT32_MAX, &joined) < 0) {
+			in->bad = true;
+			in->why = "a member cannot join";
+			break;
+		}
+		ch = joined;
+		struct dir_member *mb = dir_member_get(ch, slots[i]);
+		if (mb != NULL)
+			mb->flags = (uint8_t)fl;
+	}
+	if (in->bad || ch == NULL)
+		return;
+	ch->created = (time_t)created;
+	ch->modes = (uint32_t)modes;
+	snprintf(ch->chankey, sizeof ch->chankey, "%s", key);
+	ch->limit = (uint32_t)limit;
+	dir_set_topic(d, ch->id, topic, by, (time_t)at);
+	/* now the lists, read a second time */
+	const char *resume = in->p;
+	in->p = lists_at;
+	for (int l = 0; l < DIR_NLISTS; l++) {
+		int64_t n = snap_int(in, 0, 100000);
+		for (int64_t k = 0; k < n; k++) {
+			snap_cstr(in, m.mask, sizeof m.mask);
+			snap_cstr(in, m.by, sizeof m.by);
+			m.at = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+			dir_mask_add(ch, (enum dir_list)l, m.mask, m.by, (time_t)m.at, UINT32_MAX);
+		}
+	}
+	in->p = resume;
+}
+
+int
+cluster_snap_apply(struct cluster *c, const char *p, size_t len)
+{
+	struct dir *d = &c->ds->dir;
+	uint32_t max = d->nslots - d->nlocal, nusers = 0;
+	uint32_t *slots = calloc(max + 1, sizeof *slots);
+	struct snap_in in = { p, p + len, false, NULL };
+
+	if (slots == NULL)
+		return -ENOMEM;
+	while (in.p < in.end && !in.bad) {
+		char tag[2];
+		if (!snap_cstr(&in, tag, sizeof tag))
+			break;
+		if (strcmp(tag, "U") == 0)
+			snap_user(c, &in, slots, &nusers, max);
+		else if (strcmp(tag, "C") == 0)
+			snap_chan(c, &in, slots, nusers);
+		else {
+			in.bad = true;
+			in.why = "an unknown record";
+		}
+	}
+	if (in.bad) {
+		log_warnx("cluster: snapshot refused: %s", in.why);
+		for (uint32_t i = 0; i < nusers; i++)
+			cluster_ruser_drop(c, slots[i]);
+		free(slots);
+		return -EPROTO;
+	}
+	free(slots);
+	return 0;
+}
