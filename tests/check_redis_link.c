@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +37,7 @@
 
 struct srv {
 	pid_t pid;
+	unsigned port;		/* TCP on 127.0.0.1 too when not 0 */
 	char dir[96];
 	char sock[128];
 };
@@ -49,15 +53,49 @@ srv_forget(struct srv *s)
 			running[i] = NULL;
 }
 
-/* start redis-server on s->sock (s->dir made by srv_dir); wait for its readiness line */
-static void
-srv_start(struct srv *s, const char *password)
+/*
+ * Start redis-server on s->sock (s->dir made by srv_dir), and on
+ * 127.0.0.1:s->port when s->port is not 0; wait for its readiness line.
+ * false when it exited first (a TCP port taken meanwhile).
+ */
+static bool
+srv_try_start(struct srv *s, const char *password)
 {
-	int pfd[2];
-	char buf[4096];
+	int pfd[2], st;
+	char buf[4096], port[16];
+	const char *argv[32];
+	int argc = 0;
 	size_t have = 0;
 	uint64_t deadline = clock_ms() + 10000;
 	pid_t parent = getpid();
+
+	snprintf(port, sizeof(port), "%u", s->port);
+	argv[argc++] = "redis-server";
+	argv[argc++] = "--port";
+	argv[argc++] = port;
+	if (s->port != 0) {
+		argv[argc++] = "--bind";
+		argv[argc++] = "127.0.0.1";
+	}
+	argv[argc++] = "--unixsocket";
+	argv[argc++] = s->sock;
+	argv[argc++] = "--unixsocketperm";
+	argv[argc++] = "700";
+	argv[argc++] = "--save";
+	argv[argc++] = "";
+	argv[argc++] = "--appendonly";
+	argv[argc++] = "no";
+	argv[argc++] = "--daemonize";
+	argv[argc++] = "no";
+	argv[argc++] = "--dir";
+	argv[argc++] = s->dir;
+	argv[argc++] = "--loglevel";
+	argv[argc++] = "notice";
+	if (password != NULL) {
+		argv[argc++] = "--requirepass";
+		argv[argc++] = password;
+	}
+	argv[argc] = NULL;
 
 	ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
 	s->pid = fork();
@@ -68,16 +106,7 @@ srv_start(struct srv *s, const char *password)
 		if (getppid() != parent)
 			_exit(127);
 		dup2(pfd[1], STDOUT_FILENO);
-		if (password != NULL)
-			execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", s->sock,
-			    "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-			    "--daemonize", "no", "--dir", s->dir, "--loglevel", "notice",
-			    "--requirepass", password, (char *)NULL);
-		else
-			execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", s->sock,
-			    "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-			    "--daemonize", "no", "--dir", s->dir, "--loglevel", "notice",
-			    (char *)NULL);
+		execvp("redis-server", (char *const *)argv);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -101,7 +130,14 @@ srv_start(struct srv *s, const char *password)
 			have -= have / 2;
 		}
 		n = read(pfd[0], buf + have, sizeof(buf) - 1 - have);
-		ck_assert_msg(n > 0, "redis-server exited before it was ready");
+		if (n <= 0) {
+			close(pfd[0]);
+			while (waitpid(s->pid, &st, 0) == -1 && errno == EINTR)
+				;
+			s->pid = 0;
+			srv_forget(s);
+			return false;
+		}
 		have += (size_t)n;
 		buf[have] = '\0';
 		/* 7.0: "The server is now ready to accept connections at PATH",
@@ -111,6 +147,29 @@ srv_start(struct srv *s, const char *password)
 	}
 	/* it logs little more; what it does log goes nowhere (it ignores SIGPIPE) */
 	close(pfd[0]);
+	return true;
+}
+
+static void
+srv_start(struct srv *s, const char *password)
+{
+	ck_assert_msg(srv_try_start(s, password), "redis-server exited before it was ready");
+}
+
+/* a TCP port free a moment ago (redis-server cannot take port 0 and say which) */
+static unsigned
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
 }
 
 static void
@@ -682,6 +741,53 @@ START_TEST(test_stopped)
 }
 END_TEST
 
+START_TEST(test_tcp)
+{
+	struct srv s;
+	struct fx f;
+	struct redis_link_addr a;
+	struct res get = { 0 };
+	const char *g[] = { "GET", "nothing" };
+	char url[128], err[128];
+	bool started = false;
+
+	srv_dir(&s);
+	/* nobody on the port yet: refused, said once */
+	s.port = free_port();
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%u/1", s.port);
+	ck_assert_int_eq(redis_link_parse_url(url, &a, err, sizeof(err)), 0);
+	memset(&f, 0, sizeof(f));
+	f.epfd = epoll_create1(EPOLL_CLOEXEC);
+	ck_assert_int_ge(f.epfd, 0);
+	ck_assert_int_eq(redis_link_init(&f.l, f.epfd, EVK, &a, NULL, NULL, &fx_ops, &f), 0);
+	RUN_UNTIL(&f, f.downs == 1, 5000);
+	ck_assert_msg(strstr(f.reason, "refused") != NULL, "%s", f.reason);
+	ck_assert_int_eq(f.ups, 0);
+	/* then a server on it (another port if it was taken meanwhile) */
+	for (int i = 0; i < 5 && !started; i++) {
+		if (i > 0) {
+			s.port = free_port();
+			fx_free(&f);
+			snprintf(url, sizeof(url), "redis://127.0.0.1:%u/1", s.port);
+			ck_assert_int_eq(redis_link_parse_url(url, &a, err, sizeof(err)), 0);
+			memset(&f, 0, sizeof(f));
+			f.epfd = epoll_create1(EPOLL_CLOEXEC);
+			ck_assert_int_ge(f.epfd, 0);
+			ck_assert_int_eq(redis_link_init(&f.l, f.epfd, EVK, &a, NULL, NULL,
+			    &fx_ops, &f), 0);
+		}
+		started = srv_try_start(&s, NULL);
+	}
+	ck_assert(started);
+	RUN_UNTIL(&f, f.ups == 1, 5000);
+	ck_assert_int_eq(redis_link_cmd(&f.l, res_cb, &get, 2, g, NULL), 0);
+	RUN_UNTIL(&f, get.calls == 1, 5000);
+	ck_assert_int_eq(get.type, REDIS_REPLY_NIL);
+	fx_free(&f);
+	srv_cleanup(&s);
+}
+END_TEST
+
 static Suite *
 redis_link_suite(void)
 {
@@ -700,6 +806,7 @@ redis_link_suite(void)
 	tcase_add_test(tl, test_killed);
 	tcase_add_test(tl, test_restarted);
 	tcase_add_test(tl, test_stopped);
+	tcase_add_test(tl, test_tcp);
 	suite_add_tcase(s, tl);
 	return s;
 }
