@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,12 +102,14 @@ conn_watch(struct redis_link_conn *c, uint32_t mask)
 	if (op == EPOLL_CTL_DEL && c->fd != fd)
 		return;
 	if (epoll_ctl(l->epfd, op, fd, &ev) == -1) {
+		int err = errno;
+
 		log_warn("redis %s: epoll_ctl(%s) of the %s connection (fd %d)", l->name,
 		    op == EPOLL_CTL_ADD ? "ADD" : op == EPOLL_CTL_MOD ? "MOD" : "DEL",
 		    conn_name[c->idx], fd);
 		/* a connection the loop cannot watch would never progress */
 		fail(l, "cannot watch the %s connection: %s", conn_name[c->idx],
-		    strerror(errno));
+		    strerror(err));
 		if (op != EPOLL_CTL_DEL)
 			return;
 	}
@@ -326,6 +329,10 @@ conn_open(struct redis_link *l, struct redis_link_conn *c)
 		redisAsyncFree(ac);	/* no hooks yet: nothing of ours runs */
 		return;
 	}
+	/* hiredis 0.14 makes no close-on-exec socket: keep it from anything exec'd */
+	if (fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC) == -1)
+		log_warn("redis %s: fcntl(FD_CLOEXEC) on the %s connection", l->name,
+		    conn_name[c->idx]);
 	c->ac = ac;
 	c->ready = false;
 	ac->ev.data = c;

@@ -42,6 +42,9 @@
  *
  * Host names are resolved by hiredis with getaddrinfo(), which blocks: use
  * an address, a name /etc/hosts answers, or a UNIX socket.
+ *
+ * hiredis writes with write(2): the process must ignore SIGPIPE (the
+ * master does), or a server gone would kill it.
  */
 #ifndef SHMCHAT_REDIS_LINK_H
 #define SHMCHAT_REDIS_LINK_H
