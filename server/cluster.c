@@ -451,6 +451,88 @@ cluster_release(struct cluster *c, uint32_t slot, uint32_t gen)
 	return cluster_write(c, &e) == 0 && cluster_ready(c);
 }
 
+/* "@+#c" etc.: a channel with the client's status, for RESTORE */
+static size_t
+cluster_chan_arg(const struct dir *d, uint32_t slot, uint32_t chan, char *out, size_t cap)
+{
+	const struct dir_chan *ch = dir_chan_get((struct dir *)d, chan);
+	const struct dir_member *mb = ch != NULL ? dir_member_get(ch, slot) : NULL;
+
+	if (mb == NULL)
+		return 0;
+	return (size_t)snprintf(out, cap, "%s%s%s", (mb->flags & DIR_MEMBER_OP) ? "@" : "",
+	    (mb->flags & DIR_MEMBER_VOICE) ? "+" : "", ch->name);
+}
+
+/* one client of ours back into the network: USER, then RESTORE */
+static void
+cluster_restore(struct cluster *c, uint32_t slot)
+{
+	struct dir *d = &c->ds->dir;
+	struct dir_user *u = &d->users[slot];
+	char umodes[16], fallback[IRC_NICK_MAX + 1], chans[IPC_REQ_ARGS][IRC_CHAN_MAX + 4];
+	struct cluster_entry e;
+	uint32_t r = 0;
+	int n = 0;
+
+	snprintf(umodes, sizeof umodes, "%u", u->umodes);
+	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = slot ^ (uint32_t)time(NULL);
+	/* what the client is called if its nick was taken meanwhile */
+	snprintf(fallback, sizeof fallback, "%.*s|%04x",
+	    c->cfg->nick_len > 5 ? c->cfg->nick_len - 5 : 1, u->nick, r & 0xffff);
+	for (uint32_t i = 0; i < u->nchans && n < IPC_REQ_ARGS - 6; i++)
+		if (cluster_chan_arg(d, slot, u->chans[i], chans[n], sizeof chans[n]) > 0)
+			n++;
+	cluster_entry_fill(c, &e, CLUSTER_USER);
+	e.slot = slot;
+	e.gen = u->gen;
+	e.host = (struct cluster_str){ u->host, strlen(u->host) };
+	e.tls = u->tls;
+	e.connected_at = (int64_t)u->connected_at;
+	cluster_write(c, &e);
+	cluster_entry_fill(c, &e, CLUSTER_REQ);
+	e.slot = slot;
+	e.gen = u->gen;
+	e.args[e.nargs++] = (struct cluster_str){ "RESTORE", 7 };
+	e.args[e.nargs++] = (struct cluster_str){ u->nick, strlen(u->nick) };
+	e.args[e.nargs++] = (struct cluster_str){ u->user, strlen(u->user) };
+	e.args[e.nargs++] = (struct cluster_str){ u->realname, strlen(u->realname) };
+	e.args[e.nargs++] = (struct cluster_str){ umodes, strlen(umodes) };
+	e.args[e.nargs++] = (struct cluster_str){ u->away ? u->away : "",
+		u->away ? strlen(u->away) : 0 };
+	e.args[e.nargs++] = (struct cluster_str){ fallback, strlen(fallback) };
+	for (int i = 0; i < n; i++)
+		e.args[e.nargs++] = (struct cluster_str){ chans[i], strlen(chans[i]) };
+	cluster_write(c, &e);
+	/* the network forgot it: so does the directory here until RESTORE runs */
+	while (u->nchans > 0)
+		if (dir_part(d, slot, u->chans[u->nchans - 1]) < 0)
+			u->nchans--;
+	dir_nick_clear(d, slot);
+}
+
+void
+cluster_rejoin(struct cluster *c)
+{
+	struct dir *d = &c->ds->dir;
+	unsigned count = 0;
+
+	for (uint32_t s = 0; s < d->nlocal; s++) {
+		if (!c->introduced[s])
+			continue;
+		if (d->users[s].state == DIR_REGISTERED) {
+			cluster_restore(c, s);
+			count++;
+		} else {
+			/* not registered yet: it is introduced again with its REGISTER */
+			c->introduced[s] = false;
+			dir_nick_clear(d, s);
+		}
+	}
+	log_notice("cluster: %u clients of this node go back into the network", count);
+}
+
 bool
 cluster_wants(const struct cluster *c, const struct ring_rec *rec)
 {
@@ -656,6 +738,12 @@ cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 	}
 	if (e->seq <= n->seq)
 		return;		/* written again after a lost connection: applied already */
+	if (n->dead && e->kind != CLUSTER_DEAD && !n->self) {
+		/* declared dead while it could not reach Redis: it is back */
+		n->dead = false;
+		n->lease_missing_ms = 0;
+		log_notice("cluster: node %s is back", n->name);
+	}
 	n->seq = e->seq;
 	c->applied++;
 	switch (e->kind) {
@@ -692,8 +780,9 @@ cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 		if (dn == NULL || dn->inc != e->dead_inc || dn->dead)
 			break;
 		if (dn->self) {
-			log_errx("cluster: node %s declared this node dead (its lease lapsed); "
-			    "the network has dropped our clients", n->name);
+			log_warnx("cluster: node %s declared this node dead (its lease lapsed "
+			    "while Redis was out of reach); bringing our clients back", n->name);
+			c->ops->rejoin_point(c->arg);
 			break;
 		}
 		cluster_node_gone(c, dn, "went away");
@@ -917,6 +1006,50 @@ cluster_lease_set(struct cluster *c, bool nx, redis_link_cb *cb)
 	redis_link_cmd(&c->link, cb, c, nx ? 6 : 5, argv, NULL);
 }
 
+/* the network's epoch: set by its first node, kept by every node */
+static void
+cluster_epoch_read(struct redis_link *l, const redisReply *reply, void *priv)
+{
+	struct cluster *c = cluster_of(l);
+
+	(void)priv;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		return;
+	if (reply->type == REDIS_REPLY_STRING && reply->len < sizeof c->epoch) {
+		if (c->epoch[0] != '\0' && strcmp(c->epoch, reply->str) != 0)
+			log_warnx("cluster: Redis holds the log of another network (epoch %s, "
+			    "ours %s): nodes started while this one was away; their state "
+			    "and ours may differ", reply->str, c->epoch);
+		else if (c->epoch[0] == '\0')
+			snprintf(c->epoch, sizeof c->epoch, "%s", reply->str);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_NIL && c->epoch[0] != '\0') {
+		/* Redis restarted empty: the nodes hold the state, the keys come back */
+		const char *set[] = { "SET", c->k_epoch, c->epoch, "NX" };
+		const char *hset[] = { "HSET", c->k_nodes, c->self->name, "1" };
+		log_warnx("cluster: Redis has lost the network's keys (restarted empty?); "
+		    "restoring them from this node");
+		redis_link_cmd(&c->link, NULL, NULL, 4, set, NULL);
+		redis_link_cmd(&c->link, NULL, NULL, 4, hset, NULL);
+	}
+}
+
+static void
+cluster_epoch(struct cluster *c, bool create)
+{
+	char fresh[40];
+	uint64_t r[2];
+	const char *set[] = { "SET", c->k_epoch, fresh, "NX" };
+	const char *get[] = { "GET", c->k_epoch };
+
+	if (create && c->epoch[0] == '\0' && getrandom(r, sizeof r, 0) == (ssize_t)sizeof r) {
+		snprintf(fresh, sizeof fresh, "%016" PRIx64 "%016" PRIx64, r[0], r[1]);
+		redis_link_cmd(&c->link, NULL, NULL, 4, set, NULL);
+	}
+	redis_link_cmd(&c->link, cluster_epoch_read, NULL, 2, get, NULL);
+}
+
 static void
 cluster_claimed(struct redis_link *l, const redisReply *reply, void *priv)
 {
@@ -941,6 +1074,7 @@ cluster_claimed(struct redis_link *l, const redisReply *reply, void *priv)
 	}
 	snprintf(prefix, sizeof prefix, "%slease:", c->cfg->cluster_key_prefix);
 	leases[4] = prefix;
+	cluster_epoch(c, true);
 	redis_link_cmd(&c->link, NULL, NULL, 4, hset, NULL);
 	redis_link_cmd(&c->link, cluster_claim_leases, NULL, 5, leases, NULL);
 }
@@ -951,11 +1085,15 @@ cluster_up(void *arg)
 	struct cluster *c = arg;
 
 	log_notice("cluster: connected to Redis at %s", c->link.name);
+	c->up_ms = cluster_now_ms();
 	if (c->state == CLUSTER_SYNCED) {
 		/* back after an outage: what waited goes out, reading goes on */
+		const char *hset[] = { "HSET", c->k_nodes, c->self->name, "1" };
 		c->split = false;
-		cluster_outbox_flush(c);
 		cluster_lease_set(c, false, NULL);
+		cluster_epoch(c, false);
+		redis_link_cmd(&c->link, NULL, NULL, 4, hset, NULL);
+		cluster_outbox_flush(c);
 		cluster_read(c);
 		c->ops->link(c->arg, true);
 		return;
@@ -1035,6 +1173,9 @@ cluster_check_leases(struct redis_link *l, const redisReply *reply, void *priv)
 		}
 		if (n->lease_missing_ms == 0)
 			n->lease_missing_ms = now;
+		/* just back ourselves (Redis restarted?): the others get time to renew */
+		if (now - c->up_ms < (uint64_t)c->cfg->cluster_dead_after * 1000)
+			continue;
 		/* the lease's own TTL was the wait; claim the announcement once */
 		char key[400];
 		char inc[24];
@@ -1117,6 +1258,7 @@ cluster_init(struct cluster *c, const struct conf *cfg, struct dirsvc *ds, int e
 	snprintf(c->k_lease, sizeof c->k_lease, "%slease:%s", p, c->self->name);
 	snprintf(c->k_nodes, sizeof c->k_nodes, "%snodes", p);
 	snprintf(c->k_seed, sizeof c->k_seed, "%sseed", p);
+	snprintf(c->k_epoch, sizeof c->k_epoch, "%sepoch", p);
 	if (redis_link_init(&c->link, epfd, ev_kind, &addr, cfg->cluster_user,
 	    cfg->cluster_password, &cluster_link_ops, c) < 0) {
 		cluster_free(c);

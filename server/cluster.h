@@ -45,6 +45,9 @@ struct cluster_ops {
 	/* call cluster_snap_due(c, id) once every entry read so far has run
 	 * (a node said HELLO at id: the state it needs is the one there) */
 	void (*snapshot_point)(void *arg, const char *id);
+	/* call cluster_rejoin(c) once every entry read so far has run (the
+	 * network declared this node dead while it could not reach Redis) */
+	void (*rejoin_point)(void *arg);
 };
 
 /* a node of the network, as this node knows it */
@@ -96,7 +99,7 @@ struct cluster {
 	bool *introduced;	/* by local slot: USER written */
 	uint64_t seq;		/* our entries so far */
 	/* keys */
-	char k_log[300], k_lease[300], k_nodes[300], k_seed[300];
+	char k_log[300], k_lease[300], k_nodes[300], k_seed[300], k_epoch[300];
 	char last_id[48];	/* the log read up to here */
 	char hello_id[48];	/* our latest HELLO (while waiting) */
 	bool reading;		/* an XREAD is outstanding */
@@ -109,6 +112,7 @@ struct cluster {
 	struct buf outbox;
 	uint32_t outbox_n;
 	uint64_t next_lease_ms, next_check_ms;
+	uint64_t up_ms;		/* when the link last came up: leases get dead_after to reappear */
 	char epoch[40];		/* the log's identity: Redis restarted empty when it changes */
 	/* counters for shmchatctl */
 	uint64_t written, applied, refused, dropped;
@@ -146,6 +150,10 @@ bool cluster_wants(const struct cluster *c, const struct ring_rec *rec);
 /* a node said HELLO at id and every entry before it has run here: the
  * state for it, sent if this node wins the right to answer */
 void cluster_snap_due(struct cluster *c, const char *id);
+
+/* the network dropped this node's clients (its lease lapsed): bring them
+ * back (RESTORE), from here in the log's order */
+void cluster_rejoin(struct cluster *c);
 
 /* for cluster_snap.c: a node by name and incarnation (added when new) */
 struct cluster_node *cluster_node_get(struct cluster *c, const char *name, size_t len,

@@ -216,6 +216,82 @@ m_join(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return status;
 }
 
+/*
+ * RESTORE nick user realname umodes away fallback [channels...] (internal,
+ * from the network log only): a node the others had declared dead (its
+ * lease lapsed while it could not reach Redis) brings its clients back.
+ * Each channel is "@#c", "+#c" or "#c" with the status the client had;
+ * the client rejoins past keys, limits and bans, as after a netsplit.
+ * Its own node never showed it leaving: there it only hears of a new
+ * nick (fallback, when another client took its own meanwhile) and gets
+ * NAMES again; on the other nodes it JOINs again.
+ */
+static int
+m_restore(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	struct dirsvc_reply *dr = (struct dirsvc_reply *)r;
+	struct dir_user *u = &ds->dir.users[q->slot];
+	bool home = dir_is_local(&ds->dir, q->slot);
+	const char *nick = q->args[0];
+	char pfx[IRC_MASK_MAX + 1], line[IRC_MAXLINE + 1], old[IRC_NICK_MAX + 1];
+	int owner = dir_nick_find(&ds->dir, nick);
+
+	snprintf(old, sizeof old, "%s", nick);
+	if (owner >= 0 && (uint32_t)owner != q->slot)
+		nick = q->args[5];
+	if (dir_nick_set(&ds->dir, q->slot, nick) < 0) {
+		log_warnx("RESTORE of %s: nick %s and %s both taken; the client is closed",
+		    old, q->args[0], q->args[5]);
+		if (ds->ops != NULL && ds->ops->close_client != NULL)
+			ds->ops->close_client(ds, q->slot, "Nick collision after a netsplit");
+		return CMD_FAILED;
+	}
+	snprintf(u->user, sizeof u->user, "%s", q->args[1]);
+	snprintf(u->realname, sizeof u->realname, "%s", q->args[2]);
+	dir_set_state(&ds->dir, q->slot, DIR_REGISTERED);
+	dir_set_umodes(&ds->dir, q->slot, (uint32_t)strtoul(q->args[3], NULL, 10));
+	dir_set_away(&ds->dir, q->slot, q->args[4]);
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	if (home && nick != q->args[0]) {
+		reply_line(r, ":%s!%s@%s NICK :%s", old, u->user, u->host, nick);
+		reply_line(r, ":%s NOTICE %s :*** While this server was cut off from the "
+		    "network, another client took the nick %s", ds->cfg->server_name, nick, old);
+		dirsvc_reply_nick_event(ds, dr, q->slot);
+	}
+	log_info("%s restored after a netsplit (%s)", pfx, home ? "ours" : "another node's");
+	for (int i = 6; i < q->nargs; i++) {
+		const char *name = q->args[i];
+		uint8_t flags = 0;
+		struct dir_chan *c;
+		size_t len;
+
+		for (; *name == '@' || *name == '+'; name++)
+			flags |= *name == '@' ? DIR_MEMBER_OP : DIR_MEMBER_VOICE;
+		if (!irc_chan_valid(name, IRC_CHAN_MAX) ||
+		    dir_join(&ds->dir, q->slot, name, ring_head(ds->ring), UINT32_MAX, &c) < 0)
+			continue;
+		if (c->nmembers == 1)
+			chanmode_set_defaults(c, ds->cfg->default_channel_modes);
+		dir_member_get(c, q->slot)->flags = flags;
+		if (home) {
+			/* who came and went meanwhile */
+			chan_names(ds, r, c, q->slot);
+			RPL(r, RPL_ENDOFNAMES, c->name);
+			continue;
+		}
+		len = irc_fmt(line, sizeof line, ":%s JOIN %s", pfx, c->name);
+		dirsvc_emit_chan(ds, c, q->slot, RING_F_EXCLUDE_ORIGIN, line, len);
+		if (flags != 0) {
+			len = irc_fmt(line, sizeof line, ":%s MODE %s +%s%s %s%s%s", ds->cfg->server_name,
+			    c->name, (flags & DIR_MEMBER_OP) ? "o" : "", (flags & DIR_MEMBER_VOICE) ?
+			    "v" : "", u->nick, (flags & DIR_MEMBER_OP) && (flags & DIR_MEMBER_VOICE) ?
+			    " " : "", (flags & DIR_MEMBER_OP) && (flags & DIR_MEMBER_VOICE) ? u->nick : "");
+			dirsvc_emit_chan(ds, c, RING_OWNER_MASTER, 0, line, len);
+		}
+	}
+	return CMD_OK;
+}
+
 static int
 m_part(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
@@ -592,6 +668,8 @@ static const struct cmd_row chan_rows[] = {
 	  .worker = worker_forward, .master = m_mode, .min_args = 1, .max_args = IRC_MAXPARAMS },
 	{ .name = "KICK", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 2, .max_params = 3,
 	  .worker = worker_forward, .master = m_kick, .min_args = 2, .max_args = 3 },
+	{ .name = "RESTORE", .flags = CMD_INTERNAL | CMD_REPLICATE | CMD_FROM_LOG | CMD_NO_ANSWER,
+	  .master = m_restore, .min_args = 6, .max_args = IPC_REQ_ARGS },
 	{ .name = "INVITE", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 2, .max_params = 2,
 	  .worker = worker_forward, .master = m_invite, .min_args = 2, .max_args = 2 },
 };

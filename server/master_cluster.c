@@ -69,6 +69,12 @@ mc_link(void *arg, bool joined)
 		log_warnx("cluster: the notice of the link's state could not be queued");
 }
 
+static void
+mc_rejoin_point(void *arg)
+{
+	master_requests_push(arg, 0, 0, MASTER_REQ_LOG_REJOIN, NULL, 0);
+}
+
 static const struct cluster_ops master_cluster_ops = {
 	.request = mc_request,
 	.message = mc_message,
@@ -76,6 +82,7 @@ static const struct cluster_ops master_cluster_ops = {
 	.release = mc_release,
 	.link = mc_link,
 	.snapshot_point = mc_snapshot_point,
+	.rejoin_point = mc_rejoin_point,
 };
 
 /* ---------------------------------------------------------------- the command layer */

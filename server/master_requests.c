@@ -189,6 +189,10 @@ master_requests_handle_one(struct master *m)
 	case MASTER_REQ_LOG_RELEASE:
 		master_requests_release(m, h.slot, h.gen);
 		break;
+	case MASTER_REQ_LOG_REJOIN:
+		if (m->cluster != NULL)
+			cluster_rejoin(m->cluster);
+		break;
 	case MASTER_REQ_LOG_SNAPSHOT:
 		snprintf(id, sizeof id, "%.*s", (int)(h.len < sizeof id ? h.len : sizeof id - 1),
 		    msg);

@@ -25,6 +25,7 @@ enum master_req_kind {
 	MASTER_REQ_LOG_MSG,	/* another node's client's message (struct cluster_msg...) */
 	MASTER_REQ_LOG_RELEASE,	/* free the slot now */
 	MASTER_REQ_LOG_SNAPSHOT,	/* a node's HELLO (its stream id): the state here */
+	MASTER_REQ_LOG_REJOIN,	/* the network dropped this node: our clients go back */
 };
 
 /* queue a request (msg: the ipc_req message for MASTER_REQ_WORKER, the
