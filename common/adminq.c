@@ -25,6 +25,7 @@ static const char *const adminq_names[ADMINQ_CMD_MAX] = {
 	[ADMINQ_SHUTDOWN] = "shutdown",
 	[ADMINQ_IPC] = "ipc",
 	[ADMINQ_CHANMODE] = "chanmode",
+	[ADMINQ_CLUSTER] = "cluster",
 };
 
 /* how many arguments each command takes: [min, max] */
@@ -41,6 +42,7 @@ static const uint8_t adminq_nargs[ADMINQ_CMD_MAX][2] = {
 	[ADMINQ_SHUTDOWN] = { 0, 1 },
 	[ADMINQ_IPC] = { 0, 0 },
 	[ADMINQ_CHANMODE] = { 1, ADMINQ_NARGS_MAX },
+	[ADMINQ_CLUSTER] = { 0, 0 },
 };
 
 const char *

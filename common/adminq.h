@@ -48,6 +48,7 @@ enum adminq_cmd {
 	ADMINQ_SHUTDOWN,	/* [message] */
 	ADMINQ_IPC,
 	ADMINQ_CHANMODE,	/* channel [modes [param...]]: at most ADMINQ_CHANMODE_PARAMS params */
+	ADMINQ_CLUSTER,		/* the nodes of a cluster and the link to Redis */
 	ADMINQ_CMD_MAX
 };
 

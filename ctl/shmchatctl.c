@@ -88,6 +88,14 @@ static const struct ctl_col status_keys[] = {
 	{ "ring_size", "ring_size", CTL_BYTES },
 	{ "shm_name", "shm_name", CTL_TEXT },
 	{ "shm_size", "shm_size", CTL_BYTES },
+	{ "cluster", "cluster", CTL_TEXT },
+};
+
+static const struct ctl_col cluster_cols[] = {
+	{ "node", "NODE", CTL_TEXT },
+	{ "state", "STATE", CTL_TEXT },
+	{ "clients", "CLIENTS", CTL_NUM },
+	{ "incarnation", "INCARNATION", CTL_TEXT },
 };
 
 /* long free-text columns last, so the others line up */
@@ -776,6 +784,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "shutdown", run_shutdown, "[--message TEXT] [--wait]",
 	  "stop the server gracefully, as SIGTERM",
 	  0, 0, OPT_MESSAGE | OPT_WAIT, ADMINQ_SHUTDOWN, result_cols, NCOLS(result_cols), "" },
+	{ "cluster", run_table, "", "the nodes of the network and their clients",
+	  0, 0, 0, ADMINQ_CLUSTER, cluster_cols, NCOLS(cluster_cols), "not in a cluster" },
 	{ "ipc", run_table, "", "the IPC objects the server uses",
 	  0, 0, 0, ADMINQ_IPC, ipc_cols, NCOLS(ipc_cols), "" },
 	{ "help", run_help, "[COMMAND]", "show this help, or one command's",

@@ -1297,25 +1297,13 @@ cluster_event(struct cluster *c, uint32_t idx, uint32_t events)
 	redis_link_event(&c->link, idx, events);
 }
 
-void
-cluster_describe(const struct cluster *c, struct buf *out)
+const char *
+cluster_state_name(const struct cluster *c)
 {
-	static const char *const states[] = { "connecting", "joining", "waiting for state",
+	static const char *const states[] = { "connecting", "joining", "waiting for the state",
 		"synced" };
-	char line[512];
-	int n;
 
-	n = snprintf(line, sizeof line, "link %s %s%s written %" PRIu64 " applied %" PRIu64
-	    " refused %" PRIu64 " dropped %" PRIu64 " waiting %u\n", c->link.name,
-	    states[c->state], c->split ? " (split)" : "", c->written, c->applied, c->refused,
-	    c->dropped, c->outbox_n);
-	buf_append(out, line, (size_t)n);
-	for (uint16_t i = 1; i <= c->nnodes; i++) {
-		const struct cluster_node *nd = c->nodes[i];
-		n = snprintf(line, sizeof line, "node %s %016" PRIx64 " %s %u\n", nd->name, nd->inc,
-		    nd->self ? "self" : nd->dead ? "gone" : "up",
-		    nd->self ? c->ds->dir.nconnected - (uint32_t)HASH_COUNT(c->rusers) :
-		    nd->nusers);
-		buf_append(out, line, (size_t)n);
-	}
+	if (c->split)
+		return "split (Redis out of reach)";
+	return states[c->state];
 }

@@ -169,8 +169,8 @@ bool cluster_home(const struct cluster *c, uint32_t local, const char **node, ui
 
 /* the name of a client's node (dir_user.node) */
 const char *cluster_node_name(const struct cluster *c, uint16_t node);
-/* shmchatctl cluster: one line per node, then the link */
-void cluster_describe(const struct cluster *c, struct buf *out);
+/* "synced", "split (...)", ...: this node's state, for shmchatctl */
+const char *cluster_state_name(const struct cluster *c);
 
 /* a message as cluster_ops.message gets it */
 struct cluster_msg {

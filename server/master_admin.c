@@ -18,6 +18,7 @@
 #include "admin.h"
 #include "adminq.h"
 #include "chanmode.h"
+#include "cluster.h"
 #include "clock.h"
 #include "cmd_chan.h"
 #include "cmd_user.h"
@@ -301,6 +302,8 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 	kv(&b, "ring_size", "%llu", (unsigned long long)m->ring.cap);
 	kv(&b, "shm_name", "%s", m->seg.name);
 	kv(&b, "shm_size", "%zu", m->seg.size);
+	if (m->cluster != NULL)
+		kv(&b, "cluster", "%s", cluster_state_name(m->cluster));
 	answer(m, q, ADMINQ_OK, &b);
 }
 
@@ -423,6 +426,27 @@ do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 	}
 	free(flags);
 	free(off);
+	answer(m, q, ADMINQ_OK, &b);
+}
+
+/* `shmchatctl cluster`: every node this one knows, with its clients here */
+static void
+do_cluster(struct master *m, const struct ipc_admin_req *q)
+{
+	const struct cluster *c = m->cluster;
+	struct buf b;
+
+	buf_init(&b);
+	row(&b, 4, "node", "state", "clients", "incarnation");
+	for (uint16_t i = 1; c != NULL && i <= c->nnodes; i++) {
+		const struct cluster_node *n = c->nodes[i];
+		char count[16], inc[24];
+		snprintf(count, sizeof count, "%u", n->self ? m->ds.dir.nconnected -
+		    (uint32_t)HASH_COUNT(c->rusers) : n->nusers);
+		snprintf(inc, sizeof inc, "%016llx", (unsigned long long)n->inc);
+		row(&b, 4, n->name, n->self ? cluster_state_name(c) : n->dead ? "gone" : "up",
+		    count, inc);
+	}
 	answer(m, q, ADMINQ_OK, &b);
 }
 
@@ -751,6 +775,12 @@ do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
 		master_admin_mode_show(m, q, c);
 		return;
 	}
+	if (m->cluster != NULL) {
+		/* a change here alone would leave the other nodes' directories behind */
+		refuse(m, q, "in a cluster, channel modes change through IRC (MODE, as an "
+		    "operator with oper_override); chanmode only shows them");
+		return;
+	}
 	n = master_admin_mode_split(args[1], args + 2, q->nargs - 2, v, why, sizeof why);
 	if (n < 0) {
 		refuse(m, q, "%s", why);
@@ -855,6 +885,7 @@ master_admin_request(struct master *m, const void *msg, size_t len)
 		break;
 	case ADMINQ_IPC:	do_ipc(m, q); break;
 	case ADMINQ_CHANMODE:	if (n < 1) goto bad; do_chanmode(m, q, args); break;
+	case ADMINQ_CLUSTER:	do_cluster(m, q); break;
 	default:
 		goto bad;
 	}
