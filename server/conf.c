@@ -1241,6 +1241,24 @@ str_differs(const char *a, const char *b)
 }
 
 void
+conf_keep_cluster(struct conf *dst, struct conf *src)
+{
+	char **const d[] = { &dst->cluster_redis, &dst->cluster_node_name, &dst->cluster_user,
+		&dst->cluster_password, &dst->cluster_key_prefix };
+	char **const s[] = { &src->cluster_redis, &src->cluster_node_name, &src->cluster_user,
+		&src->cluster_password, &src->cluster_key_prefix };
+
+	for (size_t i = 0; i < sizeof d / sizeof *d; i++) {
+		free(*d[i]);
+		*d[i] = *s[i];
+		*s[i] = NULL;
+	}
+	dst->cluster_dead_after = src->cluster_dead_after;
+	dst->cluster_max_remote_clients = src->cluster_max_remote_clients;
+	dst->cluster_log_max = src->cluster_log_max;
+}
+
+void
 conf_diff(const struct conf *old, const struct conf *new,
     char *out, size_t outlen)
 {

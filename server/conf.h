@@ -160,6 +160,9 @@ int conf_load(struct conf *c, const char *path, bool must_exist,
  */
 int conf_load_admin(struct conf *c, const char *path, char *err, size_t errlen);
 
+/* move src's cluster settings into dst (they change only on restart) */
+void conf_keep_cluster(struct conf *dst, struct conf *src);
+
 /* human-readable list of differences ("motd, ping_timeout"), for reload logs */
 void conf_diff(const struct conf *old, const struct conf *new,
     char *out, size_t outlen);

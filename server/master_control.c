@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "master_control.h"
 #include "master_state.h"
@@ -101,6 +102,10 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	m->cfg->nlisten_tls = 0;
 	nc->ring_size = m->cfg->ring_size;
 	nc->inbox_size = m->cfg->inbox_size;
+	/* joining or leaving a network, or another Redis, needs a restart */
+	if (strstr(diff, "cluster_") != NULL)
+		log_warnx("reload: the cluster settings take effect at the next start");
+	conf_keep_cluster(nc, m->cfg);
 	/* the queue exists already: its key and group change on restart */
 	nc->admin_queue_key = m->cfg->admin_queue_key;
 	free(nc->admin_group);
@@ -110,6 +115,8 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	free(m->cfg);
 	m->cfg = nc;
 	m->ds.cfg = nc;
+	if (m->cluster != NULL)
+		m->cluster->cfg = nc;
 	dirsvc_whowas_setup(&m->ds);	/* whowas_history may have changed */
 	log_set_level(nc->log_level);
 	for (uint32_t i = 0; i < m->nlive; i++)
