@@ -51,6 +51,7 @@ static const struct {
 	{ ADMINQ_SHUTDOWN, "shutdown", 0, 1 },
 	{ ADMINQ_IPC, "ipc", 0, 0 },
 	{ ADMINQ_CHANMODE, "chanmode", 1, 8 },
+	{ ADMINQ_CLUSTER, "cluster", 0, 0 },
 };
 #define NCMDS	((int)(sizeof cmds / sizeof cmds[0]))
 
