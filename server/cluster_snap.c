@@ -89,6 +89,10 @@ cluster_snap_build(struct cluster *c, struct buf *out)
 
 		if (!ch->used)
 			continue;
+		for (uint32_t k = 0; k < ch->nmembers; k++)
+			n += index[ch->members[k].slot] != 0;
+		if (n == 0)
+			continue;	/* only members on their way out */
 		rc |= snap_str(out, "C");
 		rc |= snap_str(out, ch->name);
 		rc |= snap_num(out, (int64_t)ch->created);
@@ -106,8 +110,6 @@ cluster_snap_build(struct cluster *c, struct buf *out)
 				rc |= snap_num(out, (int64_t)ch->lists[l].v[k].at);
 			}
 		}
-		for (uint32_t k = 0; k < ch->nmembers; k++)
-			n += index[ch->members[k].slot] != 0;
 		rc |= snap_num(out, n);
 		for (uint32_t k = 0; k < ch->nmembers; k++) {
 			if (index[ch->members[k].slot] == 0)

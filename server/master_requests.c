@@ -10,6 +10,7 @@
 #include "log.h"
 #include "master_requests.h"
 #include "master_state.h"
+#include "master_worker.h"
 #include "numeric.h"
 
 struct master_req_hdr {
@@ -71,7 +72,11 @@ master_requests_quit(struct master *m, uint32_t slot, uint32_t gen, const char *
 	cmd_master_request(&m->ds, slot, gen, o.buf, o.len, false);
 }
 
-/* a request the network cannot take now (a cluster without its link) */
+/*
+ * A request the network cannot take now (a cluster without its link, or
+ * still joining): a client that is registering is closed with a reason a
+ * client shows (and reconnects after); a registered one is told and goes on.
+ */
 static void
 master_requests_refuse(struct master *m, uint32_t slot, uint32_t gen, const void *msg)
 {
@@ -79,10 +84,14 @@ master_requests_refuse(struct master *m, uint32_t slot, uint32_t gen, const void
 	struct ring_ack ack = { .req_id = req->id, .status = CMD_FAILED };
 	struct dirsvc_reply dr;
 
+	if (m->ds.dir.users[slot].state != DIR_REGISTERED) {
+		master_worker_close(m, slot, "This server is not connected to the rest of the "
+		    "network yet; try again shortly");
+		return;
+	}
 	dirsvc_reply_init(&m->ds, &dr, slot);
 	reply_line(&dr.r, ":%s NOTICE %s :*** This server is not connected to the rest of "
-	    "the network; try again shortly", m->cfg->server_name,
-	    m->ds.dir.users[slot].nick[0] ? m->ds.dir.users[slot].nick : "*");
+	    "the network; try again shortly", m->cfg->server_name, m->ds.dir.users[slot].nick);
 	dirsvc_reply_send(&m->ds, &dr, slot, gen, &ack);
 }
 
