@@ -260,8 +260,9 @@ decode_kind(struct cluster_entry *e, const struct cluster_str *fv, size_t nf, co
 
 	switch (e->kind) {
 	case CLUSTER_USER:
+		/* an IPv6 address has colons, never a leading one (a trailing parameter) */
 		if ((f = field(fv, nf, "h")) == NULL || f->len < 1 || f->len > IRC_HOST_MAX ||
-		    has_byte(*f, " \r\n:!@,"))
+		    has_byte(*f, " \r\n!@,") || f->p[0] == ':')
 			FAIL("bad host (h)");
 		e->host = *f;
 		if ((f = field(fv, nf, "l")) == NULL || f->len != 1 || (f->p[0] != '0' &&
