@@ -6,8 +6,8 @@
 #
 #   tests/fuzz/run.sh [--seconds N] [--out DIR] [--build-dir DIR] [NAME...]
 #
-# NAME: irc (irc_parse + linebuf), adminq (the admin queue decoders);
-# default both. --build-dir: where configure wrote config.h (else a minimal
+# NAME: irc (irc_parse + linebuf), adminq (the admin queue decoders),
+# cluster (the network log's entries); default all three. --build-dir: where configure wrote config.h (else a minimal
 # one defining _GNU_SOURCE is written). The seed corpora in tests/fuzz/corpus/NAME are only read; what the
 # fuzzer finds goes to OUT/corpus-NAME and is reused by the next run.
 # `make fuzz FUZZ_SECONDS=60` runs this from the build directory.
@@ -24,11 +24,11 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--build-dir) builddir=$2; shift 2 ;;
 	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-	irc|adminq) names+=("$1"); shift ;;
-	*) echo "usage: $0 [--seconds N] [--out DIR] [--build-dir DIR] [irc|adminq]..." >&2; exit 64 ;;
+	irc|adminq|cluster) names+=("$1"); shift ;;
+	*) echo "usage: $0 [--seconds N] [--out DIR] [--build-dir DIR] [irc|adminq|cluster]..." >&2; exit 64 ;;
 	esac
 done
-[ ${#names[@]} -gt 0 ] || names=(irc adminq)
+[ ${#names[@]} -gt 0 ] || names=(irc adminq cluster)
 case "$seconds" in ''|*[!0-9]*) echo "$0: --seconds wants a number" >&2; exit 64 ;; esac
 
 CC=${FUZZ_CC:-clang}
@@ -51,6 +51,7 @@ FUZZ_CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined 
 declare -A sources=(
 	[irc]="common/irc.c common/linebuf.c"
 	[adminq]="common/adminq.c"
+	[cluster]="server/cluster_entry.c"
 )
 
 status=0
@@ -60,7 +61,7 @@ for name in "${names[@]}"; do
 	for f in ${sources[$name]}; do srcs+=("$srcdir/$f"); done
 	echo "fuzz: building $bin"
 	# shellcheck disable=SC2086
-	$CC $FUZZ_CFLAGS -I"$cfgdir" -I"$srcdir/common" -o "$bin" \
+	$CC $FUZZ_CFLAGS -I"$cfgdir" -I"$srcdir/common" -I"$srcdir/server" -o "$bin" \
 		"$srcdir/tests/fuzz/fuzz_$name.c" "${srcs[@]}"
 	mkdir -p "$out/corpus-$name"
 	echo "fuzz: running fuzz_$name for $seconds s"
