@@ -713,6 +713,17 @@ cluster_snap_due(struct cluster *c, const char *id)
 	}
 }
 
+/* the nodes up, for LUSERS */
+static void
+cluster_count_servers(struct cluster *c)
+{
+	uint32_t up = 0;
+
+	for (uint16_t i = 1; i <= c->nnodes; i++)
+		up += !c->nodes[i]->dead;
+	c->ds->servers = up;
+}
+
 static void
 cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 {
@@ -736,6 +747,7 @@ cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 		n->lease_missing_ms = 0;
 		log_notice("cluster: node %s (incarnation %016" PRIx64 ") joins", n->name, n->inc);
 	}
+	cluster_count_servers(c);
 	if (e->seq <= n->seq)
 		return;		/* written again after a lost connection: applied already */
 	if (n->dead && e->kind != CLUSTER_DEAD && !n->self) {
@@ -786,6 +798,7 @@ cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 			break;
 		}
 		cluster_node_gone(c, dn, "went away");
+		cluster_count_servers(c);
 		break;
 	}
 	case CLUSTER_SNAP:

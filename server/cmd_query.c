@@ -85,16 +85,18 @@ cmd_query_lusers(struct dirsvc *ds, struct reply *r)
 	struct dir *d = &ds->dir;
 	uint32_t unknown = d->nconnected - d->nregistered;
 
-	RPL(r, RPL_LUSERCLIENT, d->nregistered - d->ninvisible, d->ninvisible);
+	uint32_t servers = ds->servers > 0 ? ds->servers : 1;
+
+	RPL(r, RPL_LUSERCLIENT, d->nregistered - d->ninvisible, d->ninvisible, servers);
 	if (d->nopers > 0)	/* like Solanum: only when there are any */
 		RPL(r, RPL_LUSEROP, d->nopers);
 	if (unknown > 0)
 		RPL(r, RPL_LUSERUNKNOWN, unknown);
 	RPL(r, RPL_LUSERCHANNELS, d->nchannels);
-	RPL(r, RPL_LUSERME, d->nregistered);
-	/* one server: its local users are the network's */
-	RPL(r, RPL_LOCALUSERS, d->nregistered, d->max_registered, d->nregistered,
-	    d->max_registered);
+	/* in a cluster, the other nodes are the servers this one knows */
+	RPL(r, RPL_LUSERME, d->nlocal_registered, servers - 1);
+	RPL(r, RPL_LOCALUSERS, d->nlocal_registered, d->max_local_registered,
+	    d->nlocal_registered, d->max_local_registered);
 	RPL(r, RPL_GLOBALUSERS, d->nregistered, d->max_registered, d->nregistered,
 	    d->max_registered);
 }

@@ -498,12 +498,15 @@ dir_set_state(struct dir *d, uint32_t slot, enum dir_state st)
 
 	if (u->state == DIR_REGISTERED && st != DIR_REGISTERED) {
 		d->nregistered--;
+		d->nlocal_registered -= dir_is_local(d, slot);
 		d->nopers -= (u->umodes & DIR_UMODE_OPER) != 0;
 		d->ninvisible -= (u->umodes & DIR_UMODE_INVISIBLE) != 0;
 	} else if (u->state != DIR_REGISTERED && st == DIR_REGISTERED) {
 		d->nregistered++;
 		if (d->nregistered > d->max_registered)
 			d->max_registered = d->nregistered;
+		if (dir_is_local(d, slot) && ++d->nlocal_registered > d->max_local_registered)
+			d->max_local_registered = d->nlocal_registered;
 		d->nopers += (u->umodes & DIR_UMODE_OPER) != 0;
 		d->ninvisible += (u->umodes & DIR_UMODE_INVISIBLE) != 0;
 	}

@@ -138,6 +138,7 @@ struct dir {
 	uint32_t nregistered, nchannels, nconnected;
 	uint32_t nopers, ninvisible;	/* registered users with +o, with +i */
 	uint32_t max_registered;	/* the most registered at once (LUSERS) */
+	uint32_t nlocal_registered, max_local_registered;	/* of this server's own */
 	/*
 	 * Told of a registered client's nick as the directory lets go of it
 	 * (QUIT, a lost connection, a kill, a NICK change: u still holds the

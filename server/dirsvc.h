@@ -60,6 +60,7 @@ struct dirsvc {
 	bool fanout_due;	/* records were published: run fan-out */
 	uint64_t oper_check_next_ms;	/* no OPER password is checked before then */
 	struct whowas whowas;	/* nicks gone, fed by the directory (WHOWAS) */
+	uint32_t servers;	/* the nodes of the network up (LUSERS); 0 or 1: one server */
 };
 
 /*
