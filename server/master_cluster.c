@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cluster.h"
 #include "ipc.h"
@@ -120,11 +121,26 @@ mc_replicate(struct dirsvc *ds, uint32_t slot, uint32_t gen, const char *name)
 
 /* ---------------------------------------------------------------- life */
 
+/* a Redis password in a file anyone may read: say so once, at start */
+static void
+master_cluster_check_secret(const struct master *m)
+{
+	struct stat st;
+
+	if (m->config_path == NULL || (m->cfg->cluster_password == NULL &&
+	    strchr(m->cfg->cluster_redis, '@') == NULL))
+		return;
+	if (stat(m->config_path, &st) == 0 && (st.st_mode & S_IROTH))
+		log_warnx("%s holds the Redis password and every user may read it: "
+		    "chmod 0640 it (group shmchat)", m->config_path);
+}
+
 int
 master_cluster_start(struct master *m)
 {
 	if (!conf_cluster_enabled(m->cfg))
 		return 0;
+	master_cluster_check_secret(m);
 	if ((m->cluster = calloc(1, sizeof *m->cluster)) == NULL) {
 		log_errx("out of memory for the cluster");
 		return -1;
