@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -19,14 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "harness_redis.h"
 #include "log.h"
 #include "redis_link.h"
 #include "unit.h"
@@ -34,164 +29,6 @@
 #define EVK	7	/* the epoll kind the tests give the link */
 
 /* ---------------------------------------------------------------- redis-server */
-
-struct srv {
-	pid_t pid;
-	unsigned port;		/* TCP on 127.0.0.1 too when not 0 */
-	char dir[96];
-	char sock[128];
-};
-
-/* servers running, for top_teardown() */
-static struct srv *running[4];
-
-static void
-srv_forget(struct srv *s)
-{
-	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++)
-		if (running[i] == s)
-			running[i] = NULL;
-}
-
-/*
- * Start redis-server on s->sock (s->dir made by srv_dir), and on
- * 127.0.0.1:s->port when s->port is not 0; wait for its readiness line.
- * false when it exited first (a TCP port taken meanwhile).
- */
-static bool
-srv_try_start(struct srv *s, const char *password)
-{
-	int pfd[2], st;
-	char buf[4096], port[16];
-	const char *argv[32];
-	int argc = 0;
-	size_t have = 0;
-	uint64_t deadline = clock_ms() + 10000;
-	pid_t parent = getpid();
-
-	snprintf(port, sizeof(port), "%u", s->port);
-	argv[argc++] = "redis-server";
-	argv[argc++] = "--port";
-	argv[argc++] = port;
-	if (s->port != 0) {
-		argv[argc++] = "--bind";
-		argv[argc++] = "127.0.0.1";
-	}
-	argv[argc++] = "--unixsocket";
-	argv[argc++] = s->sock;
-	argv[argc++] = "--unixsocketperm";
-	argv[argc++] = "700";
-	argv[argc++] = "--save";
-	argv[argc++] = "";
-	argv[argc++] = "--appendonly";
-	argv[argc++] = "no";
-	argv[argc++] = "--daemonize";
-	argv[argc++] = "no";
-	argv[argc++] = "--dir";
-	argv[argc++] = s->dir;
-	argv[argc++] = "--loglevel";
-	argv[argc++] = "notice";
-	if (password != NULL) {
-		argv[argc++] = "--requirepass";
-		argv[argc++] = password;
-	}
-	argv[argc] = NULL;
-
-	ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		/* dies with the test, whatever happens to the test */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(pfd[1], STDOUT_FILENO);
-		execvp("redis-server", (char *const *)argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++)
-		if (running[i] == NULL) {
-			running[i] = s;
-			break;
-		}
-	/* its log on stdout says when it listens */
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int64_t left = (int64_t)(deadline - clock_ms());
-		ssize_t n;
-
-		ck_assert_msg(left > 0 && clock_ms() < deadline, "redis-server not ready in 10 s");
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		if (have == sizeof(buf) - 1) {
-			/* keep the tail only: the line may straddle */
-			memmove(buf, buf + have / 2, have - have / 2);
-			have -= have / 2;
-		}
-		n = read(pfd[0], buf + have, sizeof(buf) - 1 - have);
-		if (n <= 0) {
-			close(pfd[0]);
-			while (waitpid(s->pid, &st, 0) == -1 && errno == EINTR)
-				;
-			s->pid = 0;
-			srv_forget(s);
-			return false;
-		}
-		have += (size_t)n;
-		buf[have] = '\0';
-		/* 7.0: "The server is now ready to accept connections at PATH",
-		 * "Ready to accept connections" (TCP) before and after */
-		if (strcasestr(buf, "ready to accept connections") != NULL)
-			break;
-	}
-	/* it logs little more; what it does log goes nowhere (it ignores SIGPIPE) */
-	close(pfd[0]);
-	return true;
-}
-
-static void
-srv_start(struct srv *s, const char *password)
-{
-	ck_assert_msg(srv_try_start(s, password), "redis-server exited before it was ready");
-}
-
-/* a TCP port free a moment ago (redis-server cannot take port 0 and say which) */
-static unsigned
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
-
-static void
-srv_signal(struct srv *s, int sig)
-{
-	ck_assert_int_eq(kill(s->pid, sig), 0);
-}
-
-/* SIGKILL and reap: gone for sure when this returns */
-static void
-srv_kill(struct srv *s)
-{
-	int st;
-
-	if (s->pid <= 0)
-		return;
-	kill(s->pid, SIGKILL);
-	while (waitpid(s->pid, &st, 0) == -1 && errno == EINTR)
-		;
-	s->pid = 0;
-	srv_forget(s);
-}
 
 /*
  * Every server's directory is under topdir, which the test runner makes and
@@ -227,46 +64,47 @@ static void
 top_teardown(void)
 {
 	/* without fork (CK_FORK=no), a failed test's servers run in this process's care */
-	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++)
-		if (running[i] != NULL)
-			srv_kill(running[i]);
+	h_redis_kill_all();
 	nftw(topdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void
-srv_dir(struct srv *s)
+srv_dir(struct h_redis *s)
 {
-	memset(s, 0, sizeof(*s));
-	if (snprintf(s->dir, sizeof(s->dir), "%s/sXXXXXX", topdir) >= (int)sizeof(s->dir))
-		ck_abort_msg("directory name too long");
-	ck_assert_ptr_nonnull(mkdtemp(s->dir));
-	snprintf(s->sock, sizeof(s->sock), "%s/r.sock", s->dir);
+	ck_assert_msg(h_redis_init(s, topdir, NULL), "%s", s->err);
 }
 
-/* kill the server and remove its directory (socket, anything it wrote) */
+/* false when it exited first (a TCP port taken meanwhile) */
+static bool
+srv_try_start(struct h_redis *s, const char *password)
+{
+	snprintf(s->password, sizeof(s->password), "%s", password != NULL ? password : "");
+	return h_redis_start(s);
+}
+
 static void
-srv_cleanup(struct srv *s)
+srv_start(struct h_redis *s, const char *password)
 {
-	DIR *d;
-	struct dirent *de;
-	char path[512];
-
-	srv_kill(s);
-	if (s->dir[0] == '\0')
-		return;
-	d = opendir(s->dir);
-	if (d != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(s->dir);
-	s->dir[0] = '\0';
+	ck_assert_msg(srv_try_start(s, password), "%s", s->err);
 }
+
+static unsigned
+free_port(void)
+{
+	unsigned port = h_redis_free_port();
+
+	ck_assert_uint_ne(port, 0);
+	return port;
+}
+
+static void
+srv_signal(struct h_redis *s, int sig)
+{
+	ck_assert(h_redis_signal(s, sig));
+}
+
+#define srv_kill	h_redis_kill
+#define srv_cleanup	h_redis_cleanup
 
 /* ---------------------------------------------------------------- the loop */
 
@@ -297,7 +135,7 @@ fx_down(void *arg, const char *reason)
 static const struct redis_link_ops fx_ops = { .up = fx_up, .down = fx_down };
 
 static void
-fx_init(struct fx *f, const struct srv *s, const char *password)
+fx_init(struct fx *f, const struct h_redis *s, const char *password)
 {
 	struct redis_link_addr a;
 	char url[160], err[128];
@@ -453,7 +291,7 @@ END_TEST
 
 START_TEST(test_roundtrip)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct res set = { 0 }, get = { 0 }, gone = { 0 };
 	static const char key[] = "key with spaces\r\n";
@@ -508,7 +346,7 @@ END_TEST
 
 START_TEST(test_auth)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx good, bad, over;
 	struct redis_link_addr a;
 	char url[160], err[128];
@@ -554,7 +392,7 @@ END_TEST
 
 START_TEST(test_xread_block)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct res xadd = { 0 }, xread = { 0 };
 	const char *xr[] = { "XREAD", "BLOCK", "5000", "STREAMS", "st", "0-0" };
@@ -615,7 +453,7 @@ xcheck_cb(struct redis_link *l, const redisReply *r, void *privdata)
 
 START_TEST(test_xread_contents)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct xcheck x = { 0 };
 	const char *xr[] = { "XREAD", "BLOCK", "5000", "STREAMS", "st", "0-0" };
@@ -637,7 +475,7 @@ END_TEST
 
 START_TEST(test_killed)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct res blocked = { 0 }, ping = { 0 };
 	const char *xr[] = { "XREAD", "BLOCK", "0", "STREAMS", "st", "0-0" };
@@ -674,7 +512,7 @@ END_TEST
 
 START_TEST(test_restarted)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct res get = { 0 };
 	const char *g[] = { "GET", "nothing" };
@@ -700,7 +538,7 @@ END_TEST
 
 START_TEST(test_stopped)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct res ping = { 0 };
 	const char *pg[] = { "PING" };
@@ -743,7 +581,7 @@ END_TEST
 
 START_TEST(test_tcp)
 {
-	struct srv s;
+	struct h_redis s;
 	struct fx f;
 	struct redis_link_addr a;
 	struct res get = { 0 };
@@ -811,29 +649,10 @@ redis_link_suite(void)
 	return s;
 }
 
-/* redis-server in PATH */
-static bool
-have_redis_server(void)
-{
-	const char *path = getenv("PATH");
-	char buf[4096], *save = NULL, *dir;
-	char exe[4200];
-
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (dir = strtok_r(buf, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(exe, sizeof(exe), "%s/redis-server", dir);
-		if (access(exe, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 int
 main(void)
 {
-	if (!have_redis_server()) {
+	if (!h_redis_available()) {
 		if (getenv("CI") != NULL) {
 			fprintf(stderr, "check_redis_link: redis-server is not installed "
 			    "(tools/install-deps --test installs it)\n");
