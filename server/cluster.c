@@ -417,6 +417,9 @@ cluster_submit(struct cluster *c, uint32_t slot, uint32_t gen, const void *msg, 
 		e.args[e.nargs++] = (struct cluster_str){ s, strlen(s) };
 	if (e.nargs < 1)
 		return -EINVAL;
+	for (int i = 0; i < e.nargs; i++)
+		if (e.args[i].len > CLUSTER_ARG_MAX)
+			return -EINVAL;	/* the readers would refuse it */
 	return cluster_write(c, &e);
 }
 
@@ -931,15 +934,19 @@ cluster_hello_done(struct redis_link *l, const redisReply *reply, void *priv)
 	}
 	snprintf(c->hello_id, sizeof c->hello_id, "%s", reply->str);
 	c->hello_ms = cluster_now_ms();
-	if (c->state == CLUSTER_WAITING && c->last_id[0] != '\0')
-		return;		/* already reading: the answer will come */
-	snprintf(c->last_id, sizeof c->last_id, "%s", c->hello_id);
 	if (alone) {
+		/* nobody holds the state: the network starts here, empty */
+		snprintf(c->last_id, sizeof c->last_id, "%s", c->hello_id);
+		c->read_gen++;		/* a read already waiting started earlier */
+		c->reading = false;
 		c->state = CLUSTER_SYNCED;
 		log_notice("cluster: first node of the network (log %s)", c->k_log);
 		c->ops->link(c->arg, true);
-	} else
+	} else if (c->state != CLUSTER_WAITING || c->last_id[0] == '\0') {
+		/* the answer comes after our first HELLO: read from there */
+		snprintf(c->last_id, sizeof c->last_id, "%s", c->hello_id);
 		c->state = CLUSTER_WAITING;
+	}
 	cluster_read(c);
 }
 
@@ -1215,9 +1222,13 @@ cluster_tick(struct cluster *c, uint64_t now)
 	}
 	if (c->state == CLUSTER_WAITING && !c->xadd_pending &&
 	    now - c->hello_ms >= CLUSTER_HELLO_RETRY_MS) {
-		log_info("cluster: no snapshot yet; saying HELLO again");
+		/* the node we counted on may be gone: look at the leases again */
+		char prefix[300];
+		const char *argv[] = { "EVAL", cluster_lua_leases, "1", c->k_nodes, prefix };
+		log_info("cluster: no snapshot yet; looking for a node to ask again");
 		c->hello_ms = now;
-		cluster_hello_write(c, false);
+		snprintf(prefix, sizeof prefix, "%slease:", c->cfg->cluster_key_prefix);
+		redis_link_cmd(&c->link, cluster_claim_leases, NULL, 5, argv, NULL);
 	}
 	if (now >= c->next_lease_ms && c->state >= CLUSTER_WAITING) {
 		c->next_lease_ms = now + (uint64_t)c->cfg->cluster_dead_after * 1000 / 3;
