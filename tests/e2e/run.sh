@@ -251,6 +251,11 @@ pin_refused() {
 	rc=$?
 	[ $rc -eq 79 ] || { echo "exit status $rc, expected 79"; return 1; }
 }
+restart_fails() { ! cexec systemctl restart shmchatd; }
+journal_missing_key() {
+	journal -p err | grep -F 'cannot open the TLS key /etc/ssl/private/missing.key: No such file or directory'
+}
+is_failed() { [ "$(cexec systemctl is-active "$1")" = failed ]; }
 journal_tls() { journal -p info..info | grep -q 'listening on \[::\]:6697 (TLS) (socket activation)'; }
 
 step "install"
@@ -388,6 +393,31 @@ check "no /dev/shm object left" shm_empty
 check "no message queue left" no_queue
 check "notice: stopped" journal_stopped
 check "the socket still listens and starts it again" irc_welcome 127.0.0.1 probe-again
+
+step "a TLS key that cannot be opened at start"
+cexec sed -i 's|ssl-cert-snakeoil\.key|missing.key|' /etc/shmchat/shmchatd.conf
+check "systemctl restart shmchatd fails" restart_fails
+check "err: one line naming the key and the reason" retry 10 journal_missing_key
+check "the service gives up (Restart= until the start limit)" retry 60 is_failed shmchatd.service
+check "no shmchatd process left" no_shmchatd
+echo "# sockets now: shmchatd.socket $(cexec systemctl is-active shmchatd.socket)," \
+	"shmchatd-tls.socket $(cexec systemctl is-active shmchatd-tls.socket)"
+cexec sed -i 's|missing\.key|ssl-cert-snakeoil.key|' /etc/shmchat/shmchatd.conf
+check "fixed: systemctl reset-failed; systemctl restart shmchatd.socket shmchatd-tls.socket" \
+	cexec sh -c 'systemctl reset-failed shmchatd.service shmchatd.socket shmchatd-tls.socket &&
+		systemctl restart shmchatd.socket shmchatd-tls.socket'
+check "it answers on 6667 again" irc_welcome 127.0.0.1 probe-fixed
+check "and on 6697" serves_fp "$fp1"
+
+step "TLS turned off by the admin"
+check "systemctl disable --now shmchatd-tls.socket" cexec systemctl disable --now shmchatd-tls.socket
+check "systemctl restart shmchatd" cexec systemctl restart shmchatd
+check "the service did not start the TLS socket again" not_active shmchatd-tls.socket
+check "nothing listens on 6697" port_closed 6697
+check "6667 still answers" irc_welcome 127.0.0.1 probe-plain
+check "systemctl enable --now shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl enable --now shmchatd-tls.socket && systemctl restart shmchatd'
+check "6697 serves TLS again" serves_fp "$fp1"
 
 step "remove and purge"
 check "apt-get remove shmchat-server" cexec apt-get remove -y -q shmchat-server
