@@ -415,9 +415,11 @@ check "systemctl restart shmchatd" cexec systemctl restart shmchatd
 check "the service did not start the TLS socket again" not_active shmchatd-tls.socket
 check "nothing listens on 6697" port_closed 6697
 check "6667 still answers" irc_welcome 127.0.0.1 probe-plain
-check "systemctl enable --now shmchatd-tls.socket; systemctl restart shmchatd" \
-	cexec sh -c 'systemctl enable --now shmchatd-tls.socket && systemctl restart shmchatd'
-check "6697 serves TLS again" serves_fp "$fp1"
+# systemd refuses to start a socket whose service is running: stop first
+check "systemctl stop shmchatd; systemctl enable --now shmchatd-tls.socket" \
+	cexec sh -c 'systemctl stop shmchatd && systemctl enable --now shmchatd-tls.socket'
+check "6697 serves TLS again (and starts shmchatd)" serves_fp "$fp1"
+check "6667 too" irc_welcome 127.0.0.1 probe-both
 
 step "remove and purge"
 check "apt-get remove shmchat-server" cexec apt-get remove -y -q shmchat-server
