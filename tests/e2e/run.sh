@@ -403,22 +403,27 @@ check "no shmchatd process left" no_shmchatd
 echo "# sockets now: shmchatd.socket $(cexec systemctl is-active shmchatd.socket)," \
 	"shmchatd-tls.socket $(cexec systemctl is-active shmchatd-tls.socket)"
 cexec sed -i 's|missing\.key|ssl-cert-snakeoil.key|' /etc/shmchat/shmchatd.conf
-check "fixed: systemctl reset-failed; systemctl restart shmchatd.socket shmchatd-tls.socket" \
-	cexec sh -c 'systemctl reset-failed shmchatd.service shmchatd.socket shmchatd-tls.socket &&
-		systemctl restart shmchatd.socket shmchatd-tls.socket'
+check "fixed: systemctl reset-failed shmchatd; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl reset-failed shmchatd && systemctl restart shmchatd'
+check "both sockets listen again" \
+	eval 'is_active shmchatd.socket && is_active shmchatd-tls.socket'
 check "it answers on 6667 again" irc_welcome 127.0.0.1 probe-fixed
 check "and on 6697" serves_fp "$fp1"
 
 step "TLS turned off by the admin"
-check "systemctl disable --now shmchatd-tls.socket" cexec systemctl disable --now shmchatd-tls.socket
-check "systemctl restart shmchatd" cexec systemctl restart shmchatd
-check "the service did not start the TLS socket again" not_active shmchatd-tls.socket
+# the service wants the TLS socket: disabling it does not keep it off
+check "systemctl disable --now shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl disable --now shmchatd-tls.socket && systemctl restart shmchatd'
+check "the restart started the disabled TLS socket again" is_active shmchatd-tls.socket
+cexec systemctl enable -q shmchatd-tls.socket
+check "systemctl mask --now shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl mask --now shmchatd-tls.socket && systemctl restart shmchatd'
+check "the masked TLS socket stays off" not_active shmchatd-tls.socket
 check "nothing listens on 6697" port_closed 6697
 check "6667 still answers" irc_welcome 127.0.0.1 probe-plain
-# systemd refuses to start a socket whose service is running: stop first
-check "systemctl stop shmchatd; systemctl enable --now shmchatd-tls.socket" \
-	cexec sh -c 'systemctl stop shmchatd && systemctl enable --now shmchatd-tls.socket'
-check "6697 serves TLS again (and starts shmchatd)" serves_fp "$fp1"
+check "systemctl unmask shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl unmask shmchatd-tls.socket && systemctl restart shmchatd'
+check "6697 serves TLS again" serves_fp "$fp1"
 check "6667 too" irc_welcome 127.0.0.1 probe-both
 
 step "remove and purge"
