@@ -375,6 +375,9 @@ check "package upgrade (reinstall)" \
 	cexec sh -c 'apt-get install -y -q --reinstall /root/debs/shmchat-server_*.deb'
 check "the upgrade restarted the running service" pid_changed "$pid"
 check "and it is active" is_active shmchatd.service
+# bob reconnects to 6667 while the units restart: the service must not
+# start before the TLS socket is back (it wants the socket)
+check "the TLS socket is back too and serves" serves_fp "$fp1"
 
 step "stop"
 # bob (--listen) would reconnect and so start shmchatd again
@@ -428,7 +431,7 @@ check "6667 too" irc_welcome 127.0.0.1 probe-both
 
 step "remove and purge"
 check "apt-get remove shmchat-server" cexec apt-get remove -y -q shmchat-server
-check "remove stopped the service and the socket" units_inactive
+check "remove stopped the service and the sockets" units_inactive
 check "no shmchatd process left" no_shmchatd
 check "nothing listens on 6667" port_closed 6667
 check "nothing listens on 6697" port_closed 6697
