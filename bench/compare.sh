@@ -490,7 +490,12 @@ growth() {
 }
 
 srcver=unknown
-if [ -f "$srcdir/.git/HEAD" ]; then
+# a worktree's .git is a file: git itself knows, when it is there
+if command -v git >/dev/null && git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+	srcver="$(git -C "$srcdir" rev-parse --short=12 HEAD) ($(git -C "$srcdir" symbolic-ref -q HEAD || echo detached))"
+	[ -n "$(git -C "$srcdir" status --porcelain --untracked-files=no 2>/dev/null)" ] &&
+		srcver="$srcver, with changes"
+elif [ -f "$srcdir/.git/HEAD" ]; then
 	head=$(cat "$srcdir/.git/HEAD")
 	case $head in
 	"ref: "*)
