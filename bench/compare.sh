@@ -8,6 +8,10 @@
 # load generator, bench/shmbench.c) prints one RESULT line per run; they all
 # go to results.txt in the output directory, with the servers' logs.
 #
+# A workload name with a T after it (aT, bT, hT) runs the same workload over
+# TLS: both servers then also listen with TLS, on a throw-away ECDSA P-256
+# certificate made here (openssl req) and removed at the end.
+#
 # Usage: bench/compare.sh [OPTION]...   (--help for the options)
 set -u
 
@@ -26,6 +30,7 @@ big=10000
 big_timeout=300
 ngircd_big_rounds=0
 do_perf=0
+churn=10
 retries=2
 tables_only=0
 window=64
@@ -45,7 +50,9 @@ ratio shmchatd/ngircd.
   --shmbench PATH       the load generator (default: DIR/bench/shmbench)
   --ngircd PATH         the ngircd binary (default: ngircd from PATH)
   --rounds N            rounds per workload and server (default 3)
-  --only "LIST"         workloads to run, from: a b c d e f f2 g (default all)
+  --only "LIST"         workloads to run, from: a b c d e f f2 g h, and aT bT
+                        hT ... for the same over TLS (default: a-g)
+  --tls                 the TLS comparison: --only "a aT b bT h hT"
   --servers "LIST"      shmchatd, ngircd or both (default both)
   --big N               clients of (f) and of the largest (g) (default 10000)
   --big-timeout SEC     time limit of one run with --big clients (default 300)
@@ -56,6 +63,7 @@ ratio shmchatd/ngircd.
   --concurrency C       connections being registered at once (default 8:
                         ngircd listens with a backlog of 10)
   --join-concurrency J  JOINs in flight (default 64)
+  --churn SEC           length of (h) (default 10)
   --quick               a smoke run: fewer messages, 1,000 clients for (f)/(g)
   --perf                perf stat on each server during (b), round 1
   --retries N           re-run a run disturbed by other work on the machine
@@ -63,7 +71,8 @@ ratio shmchatd/ngircd.
   --out DIR             keep results and logs there (default: a new temp dir)
   --tables-only         run nothing: print the tables of DIR/results.txt
                         (with --out DIR; the other options as for that run)
-  --port-base P         shmchatd listens on P, ngircd on P+1 (default: free ports)
+  --port-base P         shmchatd listens on P, ngircd on P+1, their TLS
+                        listeners on P+2 and P+3 (default: free ports)
   -h, --help            this help
 
 Workloads (N clients in one channel, S senders, M messages per sender):
@@ -75,6 +84,10 @@ Workloads (N clients in one channel, S senders, M messages per sender):
   f  N=--big in the channel, 5 broadcasts        time until all N-1 have one
      (f2: the same with 2,000 clients, to compare with ngircd)
   g  N=1, 1000 and --big idle clients (no JOIN)  memory (PSS)
+  h  connect, register, QUIT, again, for --churn   cycles/s; over TLS (hT)
+     seconds, --concurrency at a time              each is a full handshake
+  xT the workload x over TLS (shmbench --tls): a, b and h are the ones
+     measured (docs/benchmarks.md); every server here has a TLS listener
 EOF
 }
 
@@ -97,6 +110,8 @@ while [ $# -gt 0 ]; do
 	--join-concurrency) join_conc=$2; shift ;;
 	--quick) quick=1 ;;
 	--perf) do_perf=1 ;;
+	--tls) only="a aT b bT h hT" ;;
+	--churn) churn=$2; shift ;;
 	--retries) retries=$2; shift ;;
 	--out) outdir=$2; shift ;;
 	--tables-only) tables_only=1 ;;
@@ -150,12 +165,36 @@ port_free() { [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 if [ -z "$port_base" ]; then
 	for _ in $(seq 50); do
 		p=$((20000 + RANDOM % 20000))
-		if port_free $p && port_free $((p + 1)); then port_base=$p; break; fi
+		if port_free $p && port_free $((p + 1)) && port_free $((p + 2)) &&
+			port_free $((p + 3)); then port_base=$p; break; fi
 	done
 	[ -n "$port_base" ] || die "no free port pair found"
 fi
 port_s=$port_base
 port_n=$((port_base + 1))
+port_st=$((port_base + 2))
+port_nt=$((port_base + 3))
+# any workload over TLS: both servers get a TLS listener too
+use_tls=0
+for w in $only; do case $w in *T) use_tls=1 ;; esac; done
+tlsdir=
+if [ "$use_tls" = 1 ] && [ "$tables_only" = 0 ]; then
+	command -v openssl >/dev/null || die "openssl (the command) is needed for the TLS workloads"
+	tlsdir=$(mktemp -d /tmp/shmbench-tls.XXXXXX) || die "mktemp failed"
+	# readable by ngircd, which may read it after dropping root
+	chmod 755 "$tlsdir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=bench.test -keyout "$tlsdir/key.pem" -out "$tlsdir/cert.pem" \
+		>"$outdir/openssl.log" 2>&1 || { rm -rf "$tlsdir"; die "openssl req failed, see $outdir/openssl.log"; }
+	# ngircd (GnuTLS) makes DH parameters at start when it has none: a
+	# named group instead, at once
+	openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 \
+		-out "$tlsdir/dh.pem" >>"$outdir/openssl.log" 2>&1 ||
+		{ rm -rf "$tlsdir"; die "openssl genpkey (DH) failed, see $outdir/openssl.log"; }
+	chmod 644 "$tlsdir"/*.pem
+	# until cleanup() below takes over
+	trap 'rm -rf "$tlsdir"' EXIT
+fi
 qkey=$((0x53420000 + ($$ % 65536)))
 
 cat >"$outdir/shmchatd.conf" <<EOF
@@ -168,6 +207,10 @@ motd = "shmchat benchmark";
 ping_interval = 3600;
 registration_timeout = 600;
 admin = { queue_key = $qkey; group = "root"; };
+EOF
+[ -n "$tlsdir" ] && cat >>"$outdir/shmchatd.conf" <<EOF
+listen_tls = [ "127.0.0.1:$port_st" ];
+tls = { certificate = "$tlsdir/cert.pem"; key = "$tlsdir/key.pem"; };
 EOF
 mkdir -p "$outdir/ngircd.conf.d"
 cat >"$outdir/ngircd.conf" <<EOF
@@ -195,6 +238,13 @@ cat >"$outdir/ngircd.conf" <<EOF
 	Ident = no
 	PAM = no
 	IncludeDir = $outdir/ngircd.conf.d
+EOF
+[ -n "$tlsdir" ] && cat >>"$outdir/ngircd.conf" <<EOF
+[SSL]
+	CertFile = $tlsdir/cert.pem
+	KeyFile = $tlsdir/key.pem
+	DHFile = $tlsdir/dh.pem
+	Ports = $port_nt
 EOF
 if [[ " $servers " == *" ngircd "* ]]; then
 	"$ngircd" --configtest -f "$outdir/ngircd.conf" >"$outdir/ngircd-configtest.txt" 2>&1 ||
@@ -229,20 +279,24 @@ stop_server() {
 cleanup() {
 	[ -n "${perf_pid:-}" ] && kill -INT "$perf_pid" 2>/dev/null
 	stop_server
+	[ -n "$tlsdir" ] && rm -rf "$tlsdir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_server NAME: sets srv_pid and srv_port
+# start_server NAME [tls]: sets srv_pid and srv_port (the TLS listener's
+# with tls)
 start_server() {
 	local name=$1 log=$outdir/$1.log
 	case $name in
 	shmchatd)
 		srv_port=$port_s
+		[ "${2:-}" = tls ] && srv_port=$port_st
 		setsid "$shmchatd" -c "$outdir/shmchatd.conf" </dev/null >>"$log" 2>&1 &
 		;;
 	ngircd)
 		srv_port=$port_n
+		[ "${2:-}" = tls ] && srv_port=$port_nt
 		setsid "$ngircd" -n -f "$outdir/ngircd.conf" </dev/null >>"$log" 2>&1 &
 		;;
 	esac
@@ -271,6 +325,8 @@ wl_args() {
 	g1) echo "-n 1 --idle --no-join $common -t 60" ;;
 	g1000) echo "-n 1000 --idle --no-join $common -t 120" ;;
 	gbig) echo "-n $big --idle --no-join $common -t $big_timeout" ;;
+	h) echo "--churn $churn $common" ;;
+	*T) echo "$(wl_args "${1%T}") --tls" ;;
 	esac
 }
 wl_title() {
@@ -285,31 +341,34 @@ wl_title() {
 	g1) echo "(g) 1 idle client" ;;
 	g1000) echo "(g) 1,000 idle clients" ;;
 	gbig) echo "(g) $big idle clients" ;;
+	h) echo "(h) connect, register, QUIT, $conc at a time, ${churn} s" ;;
+	*T) echo "$(wl_title "${1%T}") over TLS" ;;
 	esac
 }
 runs=()
 for w in $only; do
 	case $w in
-	a|b|c|d|e|f|f2) runs+=("$w") ;;
+	a|b|c|d|e|f|f2|h|aT|bT|cT|dT|eT|f2T|hT) runs+=("$w") ;;
 	g) runs+=(g1); [ "$big" != 1000 ] && runs+=(g1000); runs+=(gbig) ;;
-	*) die "unknown workload '$w' (a b c d e f f2 g)" ;;
+	*) die "unknown workload '$w' (a b c d e f f2 g h; aT bT cT dT eT f2T hT over TLS)" ;;
 	esac
 done
 
 # one_run SERVER WORKLOAD ROUND: appends "SERVER WORKLOAD ROUND RESULT ..."
 one_run() {
-	local srv=$1 w=$2 r=$3 try line perf_out
+	local srv=$1 w=$2 r=$3 try line perf_out kind=
+	case $w in *T) kind=tls ;; esac
 	for try in $(seq 0 "$retries"); do
-		if ! start_server "$srv"; then
+		if ! start_server "$srv" $kind; then
 			echo "$me: $srv did not start, see $outdir/$srv.log" >&2
 			stop_server
 			echo "$srv $w $r RESULT status=server_failed" >>"$results"
 			return
 		fi
 		perf_pid=
-		if [ "$do_perf" = 1 ] && [ "$w" = b ] && [ "$r" = 1 ] && [ "$try" = 0 ] &&
-			command -v perf >/dev/null; then
-			perf_out=$outdir/perf-stat-$srv.txt
+		if [ "$do_perf" = 1 ] && { [ "$w" = b ] || [ "$w" = bT ]; } && [ "$r" = 1 ] &&
+			[ "$try" = 0 ] && command -v perf >/dev/null; then
+			perf_out=$outdir/perf-stat-$srv-$w.txt
 			# every process of the server (a fork server too): workers
 			# forked later inherit the counters
 			perf stat -e task-clock,context-switches,cpu-migrations \
@@ -340,7 +399,17 @@ one_run() {
 	done
 	echo "$srv $w $r $line" >>"$results"
 	printf '%-8s %-5s round %s: %s\n' "$srv" "$w" "$r" \
-		"$(grep -o 'status=[a-z_]*\|deliv_per_s=[0-9]*\|lat_p99_us=[0-9.]*\|reg_per_s=[0-9]*\|bcast_ms=[0-9.]*\|total_pss_kb=[0-9]*\|lost=[0-9]*' <<<"$line" | tr '\n' ' ')" >&2
+		"$(grep -o 'status=[a-z_]*\|deliv_per_s=[0-9]*\|lat_p99_us=[0-9.]*\|reg_per_s=[0-9]*\|cycles_per_s=[0-9]*\|c001_p99_ms=[0-9.]*\|bcast_ms=[0-9.]*\|total_pss_kb=[0-9]*\|lost=[0-9]*\|tls=[^ ]*' <<<"$line" | tr '\n' ' ')" >&2
+}
+
+# has_tls SERVER: whether compare.sh can give it a TLS listener
+has_tls() {
+	case $1 in
+	shmchatd) return 0 ;;
+	# Debian's is built with GnuTLS: "+SSL" in its version line
+	ngircd) "$ngircd" --version 2>/dev/null | head -n1 | grep -q '+SSL' ;;
+	*) return 1 ;;
+	esac
 }
 
 start=$(date +%s)
@@ -352,6 +421,12 @@ for w in "${runs_todo[@]}"; do
 		# alternate which server goes first
 		[ $((r % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$servers" | tac | tr '\n' ' ')
 		for srv in $order; do
+			case $w in *T)
+				if ! has_tls "$srv"; then
+					[ "$r" = 1 ] && echo "$me: $srv has no TLS here: $w skipped for it" >&2
+					continue
+				fi ;;
+			esac
 			# ngircd's JOIN phase at 10,000 clients takes minutes
 			if [ "$srv" = ngircd ] && [ "$w" = f ] && [ "$big" -gt 2000 ] &&
 				[ "$r" -gt "$ngircd_big_rounds" ]; then
@@ -415,7 +490,12 @@ growth() {
 }
 
 srcver=unknown
-if [ -f "$srcdir/.git/HEAD" ]; then
+# a worktree's .git is a file: git itself knows, when it is there
+if command -v git >/dev/null && git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+	srcver="$(git -C "$srcdir" rev-parse --short=12 HEAD) ($(git -C "$srcdir" symbolic-ref -q HEAD || echo detached))"
+	[ -n "$(git -C "$srcdir" status --porcelain --untracked-files=no 2>/dev/null)" ] &&
+		srcver="$srcver, with changes"
+elif [ -f "$srcdir/.git/HEAD" ]; then
 	head=$(cat "$srcdir/.git/HEAD")
 	case $head in
 	"ref: "*)
@@ -443,7 +523,7 @@ echo "|---|---:|---:|---:|"
 for w in "${runs[@]}"; do
 	echo "| **$(wl_title "$w")** | $(statuses shmchatd "$w") | $(statuses ngircd "$w") | |"
 	case $w in
-	a|b|c)
+	a|b|c|aT|bT|cT)
 		row "$w" "deliveries/s" deliv_per_s 1 0
 		row "$w" "latency p50 (ms)" lat_p50_us 0.001 2
 		row "$w" "latency p99 (ms)" lat_p99_us 0.001 2
@@ -452,22 +532,31 @@ for w in "${runs[@]}"; do
 		row "$w" "shmbench CPU (s)" bench_cpu_s 1 2 noratio
 		echo "| lost + reordered, all rounds | $(sumv shmchatd "$w" lost) + $(sumv shmchatd "$w" reordered) | $(sumv ngircd "$w" lost) + $(sumv ngircd "$w" reordered) | |"
 		;;
-	d)
-		row d "latency p50 (ms)" lat_p50_us 0.001 3
-		row d "latency p90 (ms)" lat_p90_us 0.001 3
-		row d "latency p99 (ms)" lat_p99_us 0.001 3
-		row d "latency max (ms)" lat_max_us 0.001 3
-		row d "server CPU (cores)" srv_cores 1 3
-		echo "| lost + reordered, all rounds | $(sumv shmchatd d lost) + $(sumv shmchatd d reordered) | $(sumv ngircd d lost) + $(sumv ngircd d reordered) | |"
+	d|dT)
+		row "$w" "latency p50 (ms)" lat_p50_us 0.001 3
+		row "$w" "latency p90 (ms)" lat_p90_us 0.001 3
+		row "$w" "latency p99 (ms)" lat_p99_us 0.001 3
+		row "$w" "latency max (ms)" lat_max_us 0.001 3
+		row "$w" "server CPU (cores)" srv_cores 1 3
+		echo "| lost + reordered, all rounds | $(sumv shmchatd "$w" lost) + $(sumv shmchatd "$w" reordered) | $(sumv ngircd "$w" lost) + $(sumv ngircd "$w" reordered) | |"
 		;;
-	e)
-		row e "registrations/s" reg_per_s 1 0
-		row e "registration p50 (ms)" reg_p50_ms 1 2
-		row e "registration p99 (ms)" reg_p99_ms 1 2
-		row e "server CPU (cores)" srv_cores 1 2
-		row e "server CPU per registration (us)" srv_us_per_reg 1 0
+	e|eT)
+		row "$w" "registrations/s" reg_per_s 1 0
+		row "$w" "registration p50 (ms)" reg_p50_ms 1 2
+		row "$w" "registration p99 (ms)" reg_p99_ms 1 2
+		row "$w" "server CPU (cores)" srv_cores 1 2
+		row "$w" "server CPU per registration (us)" srv_us_per_reg 1 0
 		;;
-	f|f2)
+	h|hT)
+		row "$w" "cycles/s$([ "$w" = hT ] && echo " (= full handshakes/s)")" cycles_per_s 1 0
+		row "$w" "connect() to 001, p50 (ms)" c001_p50_ms 1 2
+		row "$w" "connect() to 001, p99 (ms)" c001_p99_ms 1 2
+		row "$w" "server CPU (cores)" srv_cores 1 2
+		row "$w" "server CPU per cycle (us)" srv_us_per_cycle 1 0
+		row "$w" "shmbench CPU (s)" bench_cpu_s 1 2 noratio
+		echo "| failed connections, all rounds | $(sumv shmchatd "$w" failed) | $(sumv ngircd "$w" failed) | |"
+		;;
+	f|f2|f2T)
 		[ "$(nrounds ngircd "$w")" = 0 ] && [[ " $servers " == *" ngircd "* ]] &&
 			echo "| ngircd not run: --ngircd-big-rounds 0 (its JOIN phase takes minutes) | | | |"
 		row "$w" "broadcast to all, median of 5 (ms)" bcast_ms 1 1
@@ -488,6 +577,27 @@ for w in "${runs[@]}"; do
 		;;
 	esac
 done
+# TLS against plain, per server: what the encryption costs each
+tls_pairs=
+for w in a b c d e f2 h; do
+	[[ " ${runs[*]} " == *" $w "* ]] && [[ " ${runs[*]} " == *" ${w}T "* ]] &&
+		tls_pairs="$tls_pairs $w"
+done
+if [ -n "$tls_pairs" ]; then
+	echo "| **TLS / plain** | | | |"
+	for w in $tls_pairs; do
+		case $w in
+		a|b|c) k=deliv_per_s; l="deliveries/s" ;;
+		d) k=lat_p99_us; l="latency p99" ;;
+		e) k=reg_per_s; l="registrations/s" ;;
+		f2) k=bcast_ms; l="broadcast (ms)" ;;
+		h) k=cycles_per_s; l="cycles/s" ;;
+		esac
+		s=$(ratio "$(val shmchatd "${w}T" $k)" "$(val shmchatd "$w" $k)")
+		n=$(ratio "$(val ngircd "${w}T" $k)" "$(val ngircd "$w" $k)")
+		echo "| ($w) $l over TLS / plain | $s | $n | |"
+	done
+fi
 if [[ " ${runs[*]} " == *" gbig "* ]] && [[ " ${runs[*]} " == *" g1 "* ]]; then
 	echo "| **(g) growth per client, 1 → $big** | | | |"
 	s=$(growth shmchatd master_pss_kb); n=$(growth ngircd master_pss_kb)
@@ -508,6 +618,14 @@ for w in b c; do
 	l=$(sumv shmchatd $w lost); o=$(sumv shmchatd $w reordered)
 	[ "$s" = - ] || [ "$n" = - ] && continue
 	check "($w) ≥ 2× ngircd's deliveries/s with no loss: $(ratio "$s" "$n")×, lost $l, reordered $o" \
+		"$s >= 2 * $n && \"$l\" == \"0\" && \"$o\" == \"0\""
+done
+for w in aT bT; do
+	has $w || continue
+	s=$(val shmchatd $w deliv_per_s); n=$(val ngircd $w deliv_per_s)
+	l=$(sumv shmchatd $w lost); o=$(sumv shmchatd $w reordered)
+	[ "$s" = - ] || [ "$n" = - ] && continue
+	check "($w) over TLS ≥ 2× ngircd's TLS deliveries/s with no loss: $(ratio "$s" "$n")×, lost $l, reordered $o" \
 		"$s >= 2 * $n && \"$l\" == \"0\" && \"$o\" == \"0\""
 done
 if has d; then
@@ -535,7 +653,7 @@ echo "Runs repeated because other work took over 10 % of the machine: $disturbed
 for f in "$outdir"/perf-stat-*.txt; do
 	[ -f "$f" ] || continue
 	echo
-	echo "perf stat, $(basename "$f" .txt | sed 's/perf-stat-//') during (b) round 1 (setup included):"
+	echo "perf stat, $(basename "$f" .txt | sed 's/perf-stat-//; s/-/, /') round 1 (setup included):"
 	echo
 	echo '```'
 	grep -E 'task-clock|context-switches|cpu-migrations|elapsed' "$f" | sed 's/^ *//'

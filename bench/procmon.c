@@ -305,9 +305,11 @@ procmon_cpu(pid_t root, struct proc_cpu *out)
 		errno = ESRCH;
 		return -1;
 	}
-	sum = (double)r->cticks / (double)hz;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].in_tree) {
+			/* and the children it reaped: a fork server's workers that
+			 * ended during the run (from ticks: a lower bound) */
+			sum += (double)v[i].cticks / (double)hz;
 			sum += run_time(v[i].pid, v[i].threads);
 			out->nproc++;
 		} else if (v[i].ppid == 2 || v[i].pid == 2) {

@@ -5,8 +5,9 @@
  * The process tree is found by scanning /proc/<pid>/stat for parent pids
  * (this kernel may lack /proc/<pid>/task/<tid>/children). CPU time is the
  * run time of every live process of the tree from /proc/<pid>/schedstat
- * (nanoseconds, every thread), plus the cutime+cstime of the root for the
- * children it reaped. utime and stime are not used for live processes:
+ * (nanoseconds, every thread), plus the cutime+cstime of each of them for
+ * the children it reaped (the root's, and a fork server's workers that
+ * ended during the run). utime and stime are not used for live processes:
  * they are sampled at timer ticks, and processes that run in bursts of
  * microseconds between ticks, as workers do, show a fraction of their
  * real CPU time there (a fifth, measured on this project's machine). Memory comes from

@@ -37,6 +37,14 @@
  * CPU time over the measured phase and, for --idle or --mem, its
  * memory (PSS from smaps_rollup) are reported too.
  *
+ * --tls makes every connection TLS (OpenSSL, no certificate check: a load
+ * generator on loopback); a client registers once its handshake is done,
+ * so connect-to-001 includes it. --churn SEC connects, registers and QUITs
+ * over and over for SEC seconds with --concurrency connections at a time,
+ * each on a new connection (under --tls a full handshake each: no session
+ * is resumed), and reports cycles per second and the time from connect()
+ * to 001.
+ *
  * Output: a human summary, then one machine-readable last line:
  * "RESULT key=value ...". Exit status: 0 ok; 1 a loss, a reorder or a
  * disconnect during the run; 2 setup failure, stall or timeout; 64 usage.
@@ -66,6 +74,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "hist.h"
 #include "procmon.h"
 
@@ -83,7 +94,7 @@
 
 /* ------------------------------------------------------------ options */
 
-enum mode { M_CLOSED, M_OPEN, M_STORM, M_BCAST, M_IDLE };
+enum mode { M_CLOSED, M_OPEN, M_STORM, M_BCAST, M_IDLE, M_CHURN };
 
 static struct {
 	const char *host;
@@ -92,9 +103,9 @@ static struct {
 	double rate;
 	enum mode mode;
 	pid_t server_pid;
-	double timeout_s;
+	double timeout_s, churn_s;
 	uint32_t stall_ms, settle_ms;
-	bool mem, no_join;
+	bool mem, no_join, tls;
 	const char *channel, *nick_prefix, *label;
 	bool quiet;
 } opt = {
@@ -111,10 +122,12 @@ static struct {
 enum cstate {
 	CS_NEW,		/* not connected yet */
 	CS_CONNECTING,	/* connect() in progress */
+	CS_TLS,		/* --tls: handshake in progress */
 	CS_REG,		/* NICK/USER sent, waiting for the end of the MOTD */
 	CS_READY,	/* registered */
 	CS_JOINING,	/* JOIN sent, waiting for 366 */
 	CS_JOINED,
+	CS_QUIT,	/* --churn: QUIT sent, waiting for the server to close */
 	CS_DEAD,
 };
 
@@ -130,10 +143,13 @@ struct client {
 	bool dirty;		/* on the flush list */
 	bool want_out;		/* EPOLLOUT registered */
 	bool ponged;		/* sync PONG seen */
+	bool tls_rd_ww;		/* SSL_read waits for the socket to be writable */
+	bool tls_wr_wr;		/* SSL_write waits for it to be readable */
 	uint16_t carry_len;
 	uint16_t nick_tries;
 	uint64_t t_start;	/* connect() time */
 	uint64_t recvd;		/* benchmark messages received */
+	SSL *ssl;		/* --tls */
 	struct obuf out;
 	char carry[CARRY_MAX];
 };
@@ -155,6 +171,11 @@ static enum phase phase;
 static char *rbuf;
 static uint32_t *flushq;
 static uint32_t nflush;
+static SSL_CTX *tls_ctx;
+static char tls_desc[96];	/* version/cipher/group of the first session */
+/* --churn: slots free for the next connection */
+static uint32_t *freeslots, nfree, n_serial;
+static uint64_t n_cycles, t_churn_end, t_last_cycle;
 
 /* counters */
 static uint32_t next_connect, inflight, n_ready, next_join, joins_inflight,
@@ -171,7 +192,7 @@ static uint64_t t_begin, t_first_connect, t_last_ready, t_join_start,
 /* open loop */
 static uint64_t ol_interval_ns, ol_next_event, ol_total_events;
 
-static struct hist h_lat, h_reg, h_done;
+static struct hist h_lat, h_reg, h_done, h_001;
 static struct proc_cpu cpu0, cpu1;
 static struct host_cpu host0, host1;
 static bool have_host;
@@ -343,26 +364,79 @@ forget_receiver(uint32_t r)
 	}
 }
 
+/* the first error on OpenSSL's queue (or errno's text), in a reason word */
+static const char *
+tls_why(char *buf, size_t size, int err)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, size);
+	else if (err == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(buf, size, "%s", strerror(errno));
+	else
+		snprintf(buf, size, "SSL_error_%d", err);
+	ERR_clear_error();
+	return buf;
+}
+
+static void
+client_close_fd(struct client *c)
+{
+	if (c->fd < 0)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0)
+		die("epoll_ctl(DEL): %s", strerror(errno));
+	/* no close_notify: the socket goes, nobody reads it any more */
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* --churn: the slot takes the next connection */
+static void
+churn_free_slot(struct client *c)
+{
+	c->state = CS_NEW;
+	c->carry_len = 0;
+	c->nick_tries = 0;
+	c->tls_rd_ww = c->tls_wr_wr = false;
+	c->out.off = c->out.len = 0;
+	freeslots[nfree++] = c->idx;
+}
+
+/* --churn: the server closed after our QUIT, one cycle done */
+static void
+churn_cycle_done(struct client *c, uint64_t now)
+{
+	client_close_fd(c);
+	n_live--;
+	n_cycles++;
+	t_last_cycle = now;
+	churn_free_slot(c);
+}
+
 static void
 client_dead(struct client *c, const char *why)
 {
 	if (c->state == CS_DEAD)
 		return;
-	if (c->state == CS_CONNECTING || c->state == CS_REG) {
+	if (c->state == CS_CONNECTING || c->state == CS_TLS || c->state == CS_REG) {
 		inflight--;
 	} else if (c->state == CS_JOINING) {
 		joins_inflight--;
 	}
 	c->state = CS_DEAD;
-	if (c->fd >= 0) {
-		if (epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0)
-			die("epoll_ctl(DEL): %s", strerror(errno));
-		close(c->fd);
-		c->fd = -1;
-	}
+	client_close_fd(c);
 	n_dead++;
 	n_live--;
 	set_error("client_%u:_%s", c->idx, why);
+	if (opt.mode == M_CHURN) {
+		/* counted; the slot goes on with a new connection */
+		churn_free_slot(c);
+		return;
+	}
 	if (phase < PH_SEND && opt.mode != M_STORM)
 		setup_failed = true;
 	if (phase == PH_SEND) {
@@ -406,8 +480,96 @@ start_connect(struct client *c)
 		client_dead(c, why);
 		return;
 	}
+	/* --churn: a nick per connection, none waits for the last one's QUIT */
+	uint32_t nick = opt.mode == M_CHURN ? n_serial++ : c->idx;
+
 	cprintf(c, "NICK %s%u\r\nUSER %s%u 0 * :shmbench\r\n",
-	    opt.nick_prefix, c->idx, opt.nick_prefix, c->idx);
+	    opt.nick_prefix, nick, opt.nick_prefix, nick);
+}
+
+/* --tls: drive the handshake; registration starts when it is done */
+static void
+tls_handshake(struct client *c)
+{
+	int r, e;
+	char why[160], ebuf[128];
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		if (tls_desc[0] == '\0')
+			snprintf(tls_desc, sizeof tls_desc, "%s/%s/%s", SSL_get_version(c->ssl),
+			    SSL_get_cipher_name(c->ssl), SSL_group_to_name(c->ssl,
+			    SSL_get_negotiated_group(c->ssl)) ? SSL_group_to_name(c->ssl,
+			    SSL_get_negotiated_group(c->ssl)) : "-");
+		c->state = CS_REG;
+		mark_dirty(c);	/* NICK/USER are queued */
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ) {
+		ep_set(c, false);
+		return;
+	}
+	if (e == SSL_ERROR_WANT_WRITE) {
+		ep_set(c, true);
+		return;
+	}
+	snprintf(why, sizeof why, "tls_handshake:_%s", tls_why(ebuf, sizeof ebuf, e));
+	client_dead(c, why);
+}
+
+/* --tls: the TCP connection is up, the handshake starts */
+static void
+tls_begin(struct client *c)
+{
+	char ebuf[128], why[160];
+
+	if ((c->ssl = SSL_new(tls_ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		snprintf(why, sizeof why, "SSL_new:_%s", tls_why(ebuf, sizeof ebuf, 0));
+		client_dead(c, why);
+		return;
+	}
+	SSL_set_connect_state(c->ssl);
+	c->state = CS_TLS;
+	tls_handshake(c);
+}
+
+/* --tls: write what is queued through the session; false if the client died */
+static bool
+tls_flush(struct client *c)
+{
+	struct obuf *b = &c->out;
+
+	while (b->off < b->len) {
+		size_t len = b->len - b->off;
+		int n, e;
+
+		ERR_clear_error();
+		n = SSL_write(c->ssl, b->p + b->off, len > INT_MAX ? INT_MAX : (int)len);
+		if (n > 0) {
+			b->off += (size_t)n;
+			continue;
+		}
+		e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE) {
+			ep_set(c, true);
+			return true;
+		}
+		if (e == SSL_ERROR_WANT_READ) {
+			/* a key update or the like: go on when the socket is readable */
+			c->tls_wr_wr = true;
+			return true;
+		}
+		char ebuf[128], why[160];
+
+		snprintf(why, sizeof why, "SSL_write:_%s", tls_why(ebuf, sizeof ebuf, e));
+		client_dead(c, why);
+		return false;
+	}
+	b->off = b->len = 0;
+	ep_set(c, c->tls_rd_ww);
+	return true;
 }
 
 /* write what is queued; false if the client died */
@@ -416,8 +578,10 @@ flush_client(struct client *c)
 {
 	struct obuf *b = &c->out;
 
-	if (c->state == CS_DEAD || c->state == CS_CONNECTING)
-		return c->state != CS_DEAD;
+	if (c->fd < 0 || c->state == CS_CONNECTING || c->state == CS_TLS)
+		return c->fd >= 0;
+	if (c->ssl != NULL)
+		return tls_flush(c);
 	while (b->off < b->len) {
 		ssize_t n = write(c->fd, b->p + b->off, b->len - b->off);
 
@@ -575,6 +739,10 @@ static void
 on_numeric(struct client *c, unsigned num, const char *line, const char *end, uint64_t now)
 {
 	switch (num) {
+	case 1:		/* welcome: registered, the burst follows */
+		if (c->state == CS_REG)
+			hist_add(&h_001, now - c->t_start);
+		return;
 	case 376:	/* end of MOTD */
 	case 422:	/* no MOTD */
 		if (c->state == CS_REG) {
@@ -583,6 +751,10 @@ on_numeric(struct client *c, unsigned num, const char *line, const char *end, ui
 			n_ready++;
 			t_last_ready = now;
 			hist_add(&h_reg, now - c->t_start);
+			if (opt.mode == M_CHURN) {
+				c->state = CS_QUIT;
+				cprintf(c, "QUIT :shmbench\r\n");
+			}
 		}
 		return;
 	case 366:	/* end of NAMES: joined */
@@ -609,7 +781,7 @@ on_numeric(struct client *c, unsigned num, const char *line, const char *end, ui
 	set_error("client_%u_got:_%.*s", c->idx, (int)(end - line > 160 ? 160 : end - line), line);
 	if (c->state != CS_JOINED && c->state != CS_READY) {
 		note("client %u: %.*s", c->idx, (int)(end - line), line);
-		if (opt.mode != M_STORM || c->state == CS_REG)
+		if (opt.mode != M_CHURN && (opt.mode != M_STORM || c->state == CS_REG))
 			setup_failed = true;
 	}
 }
@@ -664,40 +836,29 @@ on_line(struct client *c, const char *line, const char *end, uint64_t now)
 		return;
 	}
 	if (starts(p, end, "ERROR", 5)) {
+		if (c->state == CS_QUIT)
+			return;		/* the answer to our QUIT */
 		set_error("client_%u:_%.*s", c->idx, (int)(end - p > 160 ? 160 : end - p), p);
 		return;
 	}
 	/* JOIN, NOTICE, MODE, QUIT, ...: ignored */
 }
 
+/* the connection is gone: the end of a --churn cycle, or a client lost */
 static void
-on_readable(struct client *c, uint64_t now)
+on_closed(struct client *c, const char *why, uint64_t now)
 {
-	char *buf = rbuf;
-	size_t have = c->carry_len;
-	ssize_t n;
-
-	memcpy(buf, c->carry, have);
-	do
-		n = read(c->fd, buf + have, RBUF_SIZE - have);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN)
-			return;
-		char why[96];
-
-		snprintf(why, sizeof why, "read:_%s", strerror(errno));
+	if (opt.mode == M_CHURN && c->state == CS_QUIT)
+		churn_cycle_done(c, now);
+	else
 		client_dead(c, why);
-		return;
-	}
-	if (n == 0) {
-		client_dead(c, "connection_closed_by_server");
-		return;
-	}
-	t_last_rx = now;
-	have += (size_t)n;
+}
 
-	char *p = buf, *end = buf + have, *nl;
+/* the lines in rbuf[0, have): the carry, then what was just read */
+static void
+on_input(struct client *c, size_t have, uint64_t now)
+{
+	char *p = rbuf, *end = rbuf + have, *nl;
 
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		char *e = nl;
@@ -705,7 +866,7 @@ on_readable(struct client *c, uint64_t now)
 		if (e > p && e[-1] == '\r')
 			e--;
 		on_line(c, p, e, now);
-		if (c->state == CS_DEAD)
+		if (c->fd < 0)
 			return;
 		p = nl + 1;
 	}
@@ -718,12 +879,90 @@ on_readable(struct client *c, uint64_t now)
 	c->carry_len = (uint16_t)have;
 }
 
+/*
+ * --tls: SSL_read until it wants more from the socket. A record already in
+ * the session (SSL_pending) raises no epoll event, so nothing may stay
+ * there: the loop ends only on WANT_READ, WANT_WRITE or the end.
+ */
+static void
+tls_readable(struct client *c, uint64_t now)
+{
+	char ebuf[128], why[160];
+
+	c->tls_rd_ww = false;
+	for (;;) {
+		size_t have = c->carry_len;
+		int n, e;
+
+		memcpy(rbuf, c->carry, have);
+		ERR_clear_error();
+		n = SSL_read(c->ssl, rbuf + have, (int)(RBUF_SIZE - have));
+		if (n > 0) {
+			t_last_rx = now;
+			on_input(c, have + (size_t)n, now);
+			if (c->fd < 0)
+				return;
+			continue;
+		}
+		e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_READ)
+			break;
+		if (e == SSL_ERROR_WANT_WRITE) {
+			c->tls_rd_ww = true;
+			ep_set(c, true);
+			break;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			on_closed(c, "connection_closed_by_server", now);
+			return;
+		}
+		snprintf(why, sizeof why, "SSL_read:_%s", tls_why(ebuf, sizeof ebuf, e));
+		on_closed(c, why, now);
+		return;
+	}
+	if (c->tls_wr_wr) {
+		c->tls_wr_wr = false;
+		mark_dirty(c);
+	}
+}
+
+static void
+on_readable(struct client *c, uint64_t now)
+{
+	size_t have = c->carry_len;
+	ssize_t n;
+
+	if (c->ssl != NULL) {
+		tls_readable(c, now);
+		return;
+	}
+	memcpy(rbuf, c->carry, have);
+	do
+		n = read(c->fd, rbuf + have, RBUF_SIZE - have);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return;
+		char why[96];
+
+		snprintf(why, sizeof why, "read:_%s", strerror(errno));
+		on_closed(c, why, now);
+		return;
+	}
+	if (n == 0) {
+		on_closed(c, "connection_closed_by_server", now);
+		return;
+	}
+	t_last_rx = now;
+	on_input(c, have + (size_t)n, now);
+}
+
 static void
 on_event(uint32_t idx, uint32_t events, uint64_t now)
 {
 	struct client *c = &cl[idx];
 
-	if (c->state == CS_DEAD)
+	if (c->state == CS_DEAD || c->fd < 0)
 		return;
 	if (c->state == CS_CONNECTING) {
 		int err = 0;
@@ -740,13 +979,21 @@ on_event(uint32_t idx, uint32_t events, uint64_t now)
 			client_dead(c, why);
 			return;
 		}
+		if (opt.tls) {
+			tls_begin(c);
+			return;
+		}
 		c->state = CS_REG;
 		mark_dirty(c);	/* NICK/USER are queued */
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (c->state == CS_TLS) {
+		tls_handshake(c);
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || (c->tls_rd_ww && (events & EPOLLOUT)))
 		on_readable(c, now);
-	if (c->state != CS_DEAD && (events & EPOLLOUT))
+	if (c->fd >= 0 && (events & EPOLLOUT))
 		mark_dirty(c);
 }
 
@@ -901,6 +1148,18 @@ advance(uint64_t now)
 	for (;;) {
 		switch (phase) {
 		case PH_CONNECT:
+			if (opt.mode == M_CHURN) {
+				/* a server that refuses everything ends the run */
+				bool more = now < t_churn_end && n_dead < 100;
+
+				while (more && n_live < opt.concurrency && nfree > 0)
+					start_connect(&cl[freeslots[--nfree]]);
+				if (more || n_live > 0)
+					return;
+				measure_end();
+				phase = PH_DONE;
+				return;
+			}
 			while (inflight < opt.concurrency && next_connect < opt.clients)
 				start_connect(&cl[next_connect++]);
 			if (next_connect < opt.clients || inflight > 0)
@@ -1001,8 +1260,10 @@ report(void)
 	uint64_t end = t_last_deliv > t_send_start ? t_last_deliv : t_send_end;
 	double send_s = t_send_start && end > t_send_start ?
 	    (double)(end - t_send_start) / 1e9 : 0;
-	double measured_s = opt.mode == M_STORM ? reg_s : send_s;
-	uint64_t expected = opt.mode == M_STORM || opt.mode == M_IDLE ? 0 :
+	double churn_s = t_last_cycle > t_first_connect ?
+	    (double)(t_last_cycle - t_first_connect) / 1e9 : 0;
+	double measured_s = opt.mode == M_STORM ? reg_s : opt.mode == M_CHURN ? churn_s : send_s;
+	uint64_t expected = opt.mode == M_STORM || opt.mode == M_IDLE || opt.mode == M_CHURN ? 0 :
 	    expected_deliveries();
 	uint64_t lost = expected > n_deliv ? expected - n_deliv : 0;
 	double srv_cpu = have_cpu ? cpu1.cpu_s - cpu0.cpu_s : -1;
@@ -1014,9 +1275,10 @@ report(void)
 	double host_cap = have_host ? (host1.wall_s - host0.wall_s) * host1.ncpu : 0;
 	/* the share of the machine that went to other work: a disturbed run */
 	double other_frac = host_cap > 0 && other_cpu > 0 ? other_cpu / host_cap : 0;
-	static const char *mnames[] = { "closed", "open", "storm", "broadcast", "idle" };
+	static const char *mnames[] = { "closed", "open", "storm", "broadcast", "idle", "churn" };
 	/* the send figures only once the send phase has begun */
-	bool sending = opt.mode != M_STORM && opt.mode != M_IDLE && t_send_start != 0;
+	bool sending = opt.mode != M_STORM && opt.mode != M_IDLE && opt.mode != M_CHURN &&
+	    t_send_start != 0;
 
 	if (phase != PH_DONE)
 		status = interrupted ? "interrupted" : "timeout";
@@ -1027,6 +1289,9 @@ report(void)
 		status = "loss";
 	if (strcmp(status, "ok") == 0 && opt.mode == M_STORM && n_ready < opt.clients)
 		status = "setup_failed";
+	/* --churn: a failed connection or an error reply is a loss */
+	if (strcmp(status, "ok") == 0 && opt.mode == M_CHURN && (n_dead > 0 || n_errnum > 0))
+		status = n_cycles > 0 ? "loss" : "setup_failed";
 
 	if (strcmp(status, "ok") == 0 || strcmp(status, "drained") == 0)
 		exit_code = (lost > 0 || n_reorder > 0) ? EXIT_LOSS : 0;
@@ -1038,9 +1303,21 @@ report(void)
 	if (!opt.quiet) {
 		printf("shmbench %s%s%s: %u clients on %s:%d\n", mnames[opt.mode],
 		    opt.label[0] ? " " : "", opt.label, opt.clients, opt.host, opt.port);
-		printf("  connect+register: %u in %.3f s = %.0f/s (each: p50 %.2f ms, p99 %.2f ms, max %.2f ms)\n",
-		    n_ready, reg_s, reg_rate, hist_quantile(&h_reg, 0.5) / 1e6,
-		    hist_quantile(&h_reg, 0.99) / 1e6, h_reg.max == 0 ? 0 : h_reg.max / 1e6);
+		if (opt.mode == M_CHURN)
+			printf("  connect+%sregister+QUIT cycles: %" PRIu64 " in %.3f s = %.0f/s"
+			    " (%u at a time), failed %u\n", opt.tls ? "TLS handshake+" : "",
+			    n_cycles, churn_s, churn_s > 0 ? n_cycles / churn_s : 0,
+			    opt.concurrency, n_dead);
+		else
+			printf("  connect+register: %u in %.3f s = %.0f/s (each: p50 %.2f ms, p99 %.2f ms, max %.2f ms)\n",
+			    n_ready, reg_s, reg_rate, hist_quantile(&h_reg, 0.5) / 1e6,
+			    hist_quantile(&h_reg, 0.99) / 1e6, h_reg.max == 0 ? 0 : h_reg.max / 1e6);
+		if (h_001.count)
+			printf("  connect() to 001: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+			    hist_quantile(&h_001, 0.5) / 1e6, hist_quantile(&h_001, 0.99) / 1e6,
+			    h_001.max / 1e6);
+		if (tls_desc[0])
+			printf("  TLS: %s\n", tls_desc);
 		if (sending) {
 			printf("  sent %" PRIu64 " messages from %u senders (%s, size %u) in %.3f s\n",
 			    n_msgs_sent, opt.senders,
@@ -1086,6 +1363,13 @@ report(void)
 	printf(" registered=%u reg_s=%.4f reg_per_s=%.0f reg_p50_ms=%.3f reg_p99_ms=%.3f",
 	    n_ready, reg_s, reg_rate, hist_quantile(&h_reg, 0.5) / 1e6,
 	    hist_quantile(&h_reg, 0.99) / 1e6);
+	if (h_001.count)
+		printf(" c001_p50_ms=%.3f c001_p99_ms=%.3f", hist_quantile(&h_001, 0.5) / 1e6,
+		    hist_quantile(&h_001, 0.99) / 1e6);
+	if (opt.mode == M_CHURN)
+		printf(" cycles=%" PRIu64 " cycle_s=%.4f cycles_per_s=%.0f failed=%u", n_cycles,
+		    churn_s, churn_s > 0 ? n_cycles / churn_s : 0, n_dead);
+	printf(" tls=%s", opt.tls ? (tls_desc[0] ? tls_desc : "none") : "-");
 	if (t_joined)
 		printf(" join_s=%.4f", (double)(t_joined - t_join_start) / 1e9);
 	if (sending) {
@@ -1112,6 +1396,8 @@ report(void)
 		printf(" srv_ns_per_deliv=%.1f", srv_cpu * 1e9 / (double)n_deliv);
 	if (have_cpu && opt.mode == M_STORM && n_ready > 0)
 		printf(" srv_us_per_reg=%.1f", srv_cpu * 1e6 / n_ready);
+	if (have_cpu && opt.mode == M_CHURN && n_cycles > 0)
+		printf(" srv_us_per_cycle=%.1f", srv_cpu * 1e6 / (double)n_cycles);
 	printf(" bench_cpu_s=%.3f", bench_cpu);
 	if (have_host)
 		printf(" host_busy_s=%.3f kthread_cpu_s=%.3f other_cpu_s=%.3f other_frac=%.3f",
@@ -1162,6 +1448,9 @@ usage(FILE *f)
 "      --mem              also report the server's memory at the end\n"
 "      --no-join          --idle: stay out of the channel (a JOIN is announced\n"
 "                         to every member: N clients joining cost N^2/2 lines)\n"
+"      --churn SEC        connect, register, QUIT, again, for SEC seconds with\n"
+"                         --concurrency connections at a time: cycles/s\n"
+"      --tls              every connection is TLS (no certificate check)\n"
 "  -P, --server-pid PID   the server, for its CPU time and memory (/proc)\n"
 "  -t, --timeout SEC      give up after SEC seconds in all (default 60)\n"
 "      --stall-ms MS      give up when nothing progresses for MS (5000)\n"
@@ -1197,7 +1486,7 @@ static void
 parse_args(int argc, char **argv)
 {
 	enum { O_JOINC = 255, O_STORM = 256, O_BCAST, O_IDLE, O_MEM, O_NOJOIN, O_STALL, O_SETTLE, O_CHAN,
-	    O_NICK, O_LABEL };
+	    O_NICK, O_LABEL, O_CHURN, O_TLS };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -1214,6 +1503,8 @@ parse_args(int argc, char **argv)
 		{ "idle", no_argument, NULL, O_IDLE },
 		{ "mem", no_argument, NULL, O_MEM },
 		{ "no-join", no_argument, NULL, O_NOJOIN },
+		{ "churn", required_argument, NULL, O_CHURN },
+		{ "tls", no_argument, NULL, O_TLS },
 		{ "server-pid", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stall-ms", required_argument, NULL, O_STALL },
@@ -1253,6 +1544,16 @@ parse_args(int argc, char **argv)
 		case O_IDLE: opt.mode = M_IDLE; break;
 		case O_MEM: opt.mem = true; break;
 		case O_NOJOIN: opt.no_join = true; break;
+		case O_CHURN:
+			opt.mode = M_CHURN;
+			errno = 0;
+			opt.churn_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || opt.churn_s <= 0 || opt.churn_s > 3600) {
+				fprintf(stderr, "shmbench: --churn: expected seconds (0-3600], got '%s'\n", optarg);
+				exit(EXIT_USAGE);
+			}
+			break;
+		case O_TLS: opt.tls = true; break;
 		case 'P': opt.server_pid = (pid_t)num_arg("server-pid", optarg, 1, INT_MAX); break;
 		case 't':
 			errno = 0;
@@ -1291,13 +1592,19 @@ parse_args(int argc, char **argv)
 	}
 	if (!have_s && opt.mode != M_BCAST)
 		opt.senders = opt.clients;
-	if (opt.mode == M_STORM || opt.mode == M_IDLE)
+	if (opt.mode == M_STORM || opt.mode == M_IDLE || opt.mode == M_CHURN)
 		opt.senders = 0;
+	/* --churn: one slot per connection in flight, and time to finish */
+	if (opt.mode == M_CHURN) {
+		opt.clients = opt.concurrency;
+		if (opt.timeout_s < opt.churn_s + 30)
+			opt.timeout_s = opt.churn_s + 30;
+	}
 	if (opt.senders > opt.clients) {
 		fprintf(stderr, "shmbench: --senders %u > --clients %u\n", opt.senders, opt.clients);
 		exit(EXIT_USAGE);
 	}
-	if (opt.mode != M_STORM && opt.mode != M_IDLE && opt.clients < 2) {
+	if (opt.mode != M_STORM && opt.mode != M_IDLE && opt.mode != M_CHURN && opt.clients < 2) {
 		fprintf(stderr, "shmbench: sending needs at least 2 clients\n");
 		exit(EXIT_USAGE);
 	}
@@ -1353,6 +1660,26 @@ raise_nofile(void)
 		die("setrlimit(NOFILE %llu): %s", (unsigned long long)need, strerror(errno));
 }
 
+/* --tls: a client context; a load generator on loopback checks no certificate */
+static void
+tls_init(void)
+{
+	char ebuf[128];
+
+	if ((tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		die("SSL_CTX_new: %s", tls_why(ebuf, sizeof ebuf, 0));
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+	/* the output buffer may move (realloc) or grow between retries;
+	 * a server that closes without close_notify ends the stream cleanly */
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* every connection a full handshake: --churn measures those */
+	SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+	/* fewer read() calls: whole socket reads, records taken from them */
+	SSL_CTX_set_read_ahead(tls_ctx, 1);
+}
+
 static void *
 xcalloc(size_t n, size_t size)
 {
@@ -1384,6 +1711,9 @@ main(int argc, char **argv)
 	hist_init(&h_lat);
 	hist_init(&h_reg);
 	hist_init(&h_done);
+	hist_init(&h_001);
+	if (opt.tls)
+		tls_init();
 	cl = xcalloc(opt.clients, sizeof *cl);
 	flushq = xcalloc(opt.clients, sizeof *flushq);
 	rbuf = xcalloc(1, RBUF_SIZE);
@@ -1391,6 +1721,11 @@ main(int argc, char **argv)
 	for (uint32_t i = 0; i < opt.clients; i++) {
 		cl[i].fd = -1;
 		cl[i].idx = i;
+	}
+	if (opt.mode == M_CHURN) {
+		freeslots = xcalloc(opt.clients, sizeof *freeslots);
+		for (uint32_t i = opt.clients; i-- > 0;)
+			freeslots[nfree++] = i;
 	}
 	if (opt.senders > 0) {
 		snd = xcalloc(opt.senders, sizeof *snd);
@@ -1411,8 +1746,9 @@ main(int argc, char **argv)
 
 	t_begin = now_ns();
 	t_deadline = t_begin + (uint64_t)(opt.timeout_s * 1e9);
+	t_churn_end = t_begin + (uint64_t)(opt.churn_s * 1e9);
 	phase = PH_CONNECT;
-	if (opt.mode == M_STORM)
+	if (opt.mode == M_STORM || opt.mode == M_CHURN)
 		measure_start();
 	advance(t_begin);
 	flush_all();
@@ -1446,7 +1782,7 @@ main(int argc, char **argv)
 		advance(now_ns());
 		flush_all();
 	}
-	if (phase == PH_SEND || (phase == PH_CONNECT && opt.mode == M_STORM))
+	if (phase == PH_SEND || (phase == PH_CONNECT && (opt.mode == M_STORM || opt.mode == M_CHURN)))
 		measure_end();
 	if (phase == PH_DONE && (opt.mode == M_IDLE || opt.mem) && opt.server_pid > 0) {
 		if (procmon_mem(opt.server_pid, &mem) < 0)
@@ -1464,8 +1800,11 @@ main(int argc, char **argv)
 
 			if (setsockopt(cl[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
 				note("setsockopt(SO_LINGER): %s", strerror(errno));
+			SSL_free(cl[i].ssl);
 			close(cl[i].fd);
 		}
+	SSL_CTX_free(tls_ctx);
+	free(freeslots);
 	for (uint32_t i = 0; i < opt.clients; i++)
 		free(cl[i].out.p);
 	for (uint32_t s = 0; s < opt.senders; s++) {

@@ -5,8 +5,9 @@
 # runs make check) and checks them with lintian, installs them with apt
 # into a fresh copy of a cached debootstrap root, boots it with
 # systemd-nspawn (private network) and checks from outside: socket
-# activation, two shmchat clients chatting, shmchatctl, reload, restart,
-# upgrade, stop without leftovers, the journal, remove and purge.
+# activation, two shmchat clients chatting, TLS on port 6697 with the
+# snakeoil pair and a certificate replaced by a reload, shmchatctl, reload,
+# restart, upgrade, stop without leftovers, the journal, remove and purge.
 # Needs root; exits 77 (skip) where containers cannot be booted.
 #
 #   run.sh [--tarball FILE | --source DIR | --debs DIR] [--refresh] [--keep]
@@ -54,11 +55,13 @@ KEY=$((0x53434d51))
 e2e_diagnose() {
 	[ -n "$e2e_leader" ] || return 0
 	echo "# --- diagnostics"
-	E2E_CMD_TIMEOUT=20 cexec systemctl --no-pager status shmchatd.socket shmchatd.service 2>&1 |
+	E2E_CMD_TIMEOUT=20 cexec systemctl --no-pager status shmchatd.socket shmchatd-tls.socket \
+		shmchatd.service 2>&1 |
 		sed 's/^/#   /'
-	E2E_CMD_TIMEOUT=20 cexec journalctl --no-pager -n 60 -u shmchatd.socket -u shmchatd.service 2>&1 |
+	E2E_CMD_TIMEOUT=20 cexec journalctl --no-pager -n 60 -u shmchatd.socket -u shmchatd-tls.socket \
+		-u shmchatd.service 2>&1 |
 		sed 's/^/#   /'
-	for f in bob.out bob.err alice.out alice.err; do
+	for f in bob.out bob.err alice.out alice.err tess.out tess.err; do
 		[ -s "$root/root/$f" ] && { echo "# $f:"; tail -n 20 "$root/root/$f" | sed 's/^/#   /'; }
 	done
 }
@@ -124,11 +127,12 @@ who_has() { ctl who | grep -qw "$1"; }
 bob_got() { grep -qF "<alice> $1" "$root/root/bob.out"; }
 journal() { cexec journalctl -q --no-pager -u shmchatd.service -o cat "$@"; }
 
+# socket_listens UNIT PORT
 socket_listens() {
 	local l
-	l=$(cexec systemctl show -P Listen shmchatd.socket)
-	[ "$l" = "[::]:6667 (Stream)" ] || { echo "Listen=$l"; return 1; }
-	is_active shmchatd.socket
+	l=$(cexec systemctl show -P Listen "$1")
+	[ "$l" = "[::]:$2 (Stream)" ] || { echo "Listen=$l"; return 1; }
+	is_active "$1"
 }
 not_started_yet() { not_active shmchatd.service && no_shmchatd; }
 runs_as_shmchat() {
@@ -207,15 +211,63 @@ exit_status_0() {
 	r=$(cexec systemctl show -P Result shmchatd.service)/$(cexec systemctl show -P ExecMainStatus shmchatd.service)
 	[ "$r" = success/0 ] || { echo "Result/ExecMainStatus: $r"; return 1; }
 }
-units_inactive() { not_active shmchatd.service && not_active shmchatd.socket; }
-port_closed() { ! cnet timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6667' 2>/dev/null; }
+units_inactive() {
+	not_active shmchatd.service && not_active shmchatd.socket && not_active shmchatd-tls.socket
+}
+port_closed() { ! cnet timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# TLS: the SHA-256 fingerprint of the certificate a new connection to
+# port 6697 gets, and of the snakeoil certificate file
+served_fp() {
+	cexec sh -c 'openssl s_client -connect localhost:6697 </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256' | sed -n 's/^.*Fingerprint=//p'
+}
+file_fp() {
+	cexec openssl x509 -noout -fingerprint -sha256 -in /etc/ssl/certs/ssl-cert-snakeoil.pem |
+		sed -n 's/^.*Fingerprint=//p'
+}
+serves_fp() {
+	local got
+	got=$(served_fp)
+	[ -n "$1" ] && [ "$got" = "$1" ] || { echo "served '$got', expected '$1'"; return 1; }
+}
+in_group_ssl_cert() { cexec id -nG shmchat | grep -qw ssl-cert; }
+conf_uses_snakeoil() {
+	cexec grep -q '^    key = "/etc/ssl/private/ssl-cert-snakeoil.key";' /etc/shmchat/shmchatd.conf
+}
+# tess is a raw IRC client over TLS (openssl s_client), fed by /root/tess.in
+tess_says() { cexec sh -c "printf '%s\r\n' \"\$1\" >>/root/tess.in" _ "$1"; }
+tess_got() { grep -qF -- "$1" "$root/root/tess.out"; }
+bob_got_line() { grep -qF -- "$1" "$root/root/bob.out"; }
+# pinned FINGERPRINT TEXT: the packaged client over TLS, pinning the
+# certificate, says TEXT in #e2e; its exit status
+pinned() {
+	cexec sh -c 'echo "$2" | shmchat --server localhost:6697 --tls-fingerprint "$1" \
+		--nick pin --channel "#e2e" --timeout 20' _ "$1" "$2"
+}
+pin_refused() {
+	local rc
+	pinned "$1" "not delivered"
+	rc=$?
+	[ $rc -eq 79 ] || { echo "exit status $rc, expected 79"; return 1; }
+}
+restart_fails() { ! cexec systemctl restart shmchatd; }
+journal_missing_key() {
+	journal -p err | grep -F 'cannot open the TLS key /etc/ssl/private/missing.key: No such file or directory'
+}
+is_failed() { [ "$(cexec systemctl is-active "$1")" = failed ]; }
+journal_tls() { journal -p info..info | grep -q 'listening on \[::\]:6697 (TLS) (socket activation)'; }
 
 step "install"
 check "apt-get install shmchat-server shmchat-client" \
 	cexec sh -c 'apt-get install -y -q --no-install-recommends /root/debs/shmchat-server_*.deb /root/debs/shmchat-client_*.deb'
 check "user shmchat exists (sysusers.d)" cexec getent passwd shmchat
 check "shmchatd.socket is enabled" test "$(cexec systemctl is-enabled shmchatd.socket)" = enabled
-check "shmchatd.socket is listening on [::]:6667" socket_listens
+check "shmchatd.socket is listening on [::]:6667" socket_listens shmchatd.socket 6667
+check "shmchatd-tls.socket is enabled" test "$(cexec systemctl is-enabled shmchatd-tls.socket)" = enabled
+check "shmchatd-tls.socket is listening on [::]:6697" socket_listens shmchatd-tls.socket 6697
+check "user shmchat is in group ssl-cert (sysusers.d)" in_group_ssl_cert
+check "shmchatd.conf uses the snakeoil pair" conf_uses_snakeoil
 check "shmchatd is not running before the first connection" not_started_yet
 
 step "socket activation"
@@ -257,6 +309,46 @@ check "the clients stayed connected" clients_are 2
 cexec sh -c 'echo "still here after the reload" >>/root/alice.in'
 check "and still chat" retry 20 bob_got "still here after the reload"
 
+step "TLS on port 6697 (snakeoil pair), then a new certificate by reload"
+fp0=$(file_fp)
+echo "# snakeoil certificate: $fp0"
+check "a TLS connection gets the snakeoil certificate" serves_fp "$fp0"
+cexec sh -c ': >/root/tess.in'
+cexec systemd-run -q --unit=e2e-tess --collect -p StandardOutput=file:/root/tess.out \
+	-p StandardError=file:/root/tess.err \
+	sh -c 'tail -n +1 -f /root/tess.in | openssl s_client -quiet -connect localhost:6697' >/dev/null
+tess_says "NICK tess"
+tess_says "USER tess 0 * :TLS client"
+tess_says "JOIN #e2e"
+check "tess (TLS, openssl s_client) is connected and in #e2e" retry 20 tess_got " JOIN "
+check "shmchatctl who shows tess" who_has tess
+cexec sh -c 'echo "plain to TLS" >>/root/alice.in'
+check "tess on TLS receives alice's line from port 6667" retry 20 tess_got "PRIVMSG #e2e :plain to TLS"
+tess_says "PRIVMSG #e2e :TLS to plain"
+check "bob on port 6667 receives tess's line" retry 20 bob_got_line "<tess> TLS to plain"
+tess_says "WHOIS tess"
+check "WHOIS shows 671 (secure connection) for tess" retry 20 tess_got " 671 tess tess "
+check "shmchat --tls-fingerprint (the packaged client) pins it and chats" pinned "$fp0" "pinned before"
+check "bob receives the pinned client's line" retry 20 bob_got_line "<pin> pinned before"
+check "make-ssl-cert makes a new snakeoil pair" \
+	cexec make-ssl-cert generate-default-snakeoil --force-overwrite
+fp1=$(file_fp)
+echo "# new certificate: $fp1"
+check "the new certificate differs" test -n "$fp1" -a "$fp1" != "$fp0"
+check "systemctl reload shmchatd" cexec systemctl reload shmchatd
+check "reload kept the main PID" test "$(main_pid)" = "$pid"
+check "a new TLS connection gets the new certificate" retry 10 serves_fp "$fp1"
+check "pinning the old one now fails (shmchat exit status 79)" pin_refused "$fp0"
+check "pinning the new one works" pinned "$fp1" "pinned after"
+check "bob receives it" retry 20 bob_got_line "<pin> pinned after"
+tess_says "PRIVMSG #e2e :TLS after the reload"
+check "tess, connected before the reload, is still served" \
+	retry 20 bob_got_line "<tess> TLS after the reload"
+cexec sh -c 'echo "plain after the reload" >>/root/alice.in'
+check "and still receives" retry 20 tess_got "PRIVMSG #e2e :plain after the reload"
+tess_says "QUIT :done"
+cexec systemctl stop e2e-tess 2>/dev/null
+
 step "watchdog"
 check "WATCHDOG=1 reaches systemd (every 15 s)" retry 30 watchdog_fed
 
@@ -267,6 +359,7 @@ check "systemd-analyze security rates it OK or better" exposure_ok
 
 step "journal"
 check "info: listening on ... (socket activation)" journal_info
+check "info: listening on [::]:6697 (TLS) (socket activation)" journal_tls
 check "notice: ready, configuration reloaded" journal_notice
 check "no raw <N> prefixes, nothing at err or worse" journal_clean
 
@@ -282,6 +375,9 @@ check "package upgrade (reinstall)" \
 	cexec sh -c 'apt-get install -y -q --reinstall /root/debs/shmchat-server_*.deb'
 check "the upgrade restarted the running service" pid_changed "$pid"
 check "and it is active" is_active shmchatd.service
+# bob reconnects to 6667 while the units restart: the service must not
+# start before the TLS socket is back (it wants the socket)
+check "the TLS socket is back too and serves" serves_fp "$fp1"
 
 step "stop"
 # bob (--listen) would reconnect and so start shmchatd again
@@ -301,16 +397,51 @@ check "no message queue left" no_queue
 check "notice: stopped" journal_stopped
 check "the socket still listens and starts it again" irc_welcome 127.0.0.1 probe-again
 
+step "a TLS key that cannot be opened at start"
+cexec sed -i 's|ssl-cert-snakeoil\.key|missing.key|' /etc/shmchat/shmchatd.conf
+check "systemctl restart shmchatd fails" restart_fails
+check "err: one line naming the key and the reason" retry 10 journal_missing_key
+check "the service gives up (Restart= until the start limit)" retry 60 is_failed shmchatd.service
+check "no shmchatd process left" no_shmchatd
+echo "# sockets now: shmchatd.socket $(cexec systemctl is-active shmchatd.socket)," \
+	"shmchatd-tls.socket $(cexec systemctl is-active shmchatd-tls.socket)"
+cexec sed -i 's|missing\.key|ssl-cert-snakeoil.key|' /etc/shmchat/shmchatd.conf
+check "fixed: systemctl reset-failed shmchatd; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl reset-failed shmchatd && systemctl restart shmchatd'
+check "both sockets listen again" \
+	eval 'is_active shmchatd.socket && is_active shmchatd-tls.socket'
+check "it answers on 6667 again" irc_welcome 127.0.0.1 probe-fixed
+check "and on 6697" serves_fp "$fp1"
+
+step "TLS turned off by the admin"
+# the service wants the TLS socket: disabling it does not keep it off
+check "systemctl disable --now shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl disable --now shmchatd-tls.socket && systemctl restart shmchatd'
+check "the restart started the disabled TLS socket again" is_active shmchatd-tls.socket
+cexec systemctl enable -q shmchatd-tls.socket
+check "systemctl mask --now shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl mask --now shmchatd-tls.socket && systemctl restart shmchatd'
+check "the masked TLS socket stays off" not_active shmchatd-tls.socket
+check "nothing listens on 6697" port_closed 6697
+check "6667 still answers" irc_welcome 127.0.0.1 probe-plain
+check "systemctl unmask shmchatd-tls.socket; systemctl restart shmchatd" \
+	cexec sh -c 'systemctl unmask shmchatd-tls.socket && systemctl restart shmchatd'
+check "6697 serves TLS again" serves_fp "$fp1"
+check "6667 too" irc_welcome 127.0.0.1 probe-both
+
 step "remove and purge"
 check "apt-get remove shmchat-server" cexec apt-get remove -y -q shmchat-server
-check "remove stopped the service and the socket" units_inactive
+check "remove stopped the service and the sockets" units_inactive
 check "no shmchatd process left" no_shmchatd
-check "nothing listens on 6667" port_closed
+check "nothing listens on 6667" port_closed 6667
+check "nothing listens on 6697" port_closed 6697
 check "the configuration file stays after remove" cexec test -f /etc/shmchat/shmchatd.conf
 check "apt-get purge shmchat-server shmchat-client" \
 	cexec apt-get purge -y -q shmchat-server shmchat-client
 check "purge removed /etc/shmchat" cexec test ! -e /etc/shmchat
 check "purge removed the socket's enablement" \
 	cexec test ! -e /etc/systemd/system/sockets.target.wants/shmchatd.socket
+check "and the TLS socket's" \
+	cexec test ! -e /etc/systemd/system/sockets.target.wants/shmchatd-tls.socket
 
 exit 0
