@@ -36,6 +36,7 @@
 
 static struct h_redis g_redis;
 static char g_prefix[64];	/* cluster.key_prefix, unique per test */
+static bool g_tcp;		/* the nodes reach Redis by TCP, not its UNIX socket */
 
 static void cl_setup(void)
 {
@@ -49,6 +50,7 @@ static void cl_setup(void)
 	if (!h_redis_start(&g_redis))
 		H_FAIL("redis: %s", g_redis.err);
 	snprintf(g_prefix, sizeof g_prefix, "t%d-%u:", (int)getpid(), ++n);
+	g_tcp = false;
 }
 
 static void cl_teardown(void)
@@ -76,14 +78,15 @@ static void node_wait_synced(struct srv *s, const char *name, int ms)
 /* a node of the test's network, synced */
 static struct srv *node_start(const char *name, const char *extra)
 {
-	char conf[2048];
+	char conf[2048], url[200];
 	struct srv *s;
 
 	snprintf(conf, sizeof conf,
-		 "cluster = { redis = \"unix:%s\"; node_name = \"%s\"; dead_after = %d; "
+		 "cluster = { redis = \"%s\"; node_name = \"%s\"; dead_after = %d; "
 		 "key_prefix = \"%s\"; };\n"
 		 "flood_burst = 200;\n%s",
-		 g_redis.sock, name, DEAD_AFTER, g_prefix, extra ? extra : "");
+		 h_redis_url(&g_redis, g_tcp, url, sizeof url), name, DEAD_AFTER, g_prefix,
+		 extra ? extra : "");
 	s = srv_start(conf);
 	node_wait_synced(s, name, T_LONG);
 	return s;
@@ -243,6 +246,39 @@ START_TEST(test_two_nodes_basics)
 }
 END_TEST
 
+/* the same network through Redis on 127.0.0.1 (a redis:// URL) */
+START_TEST(test_tcp_url)
+{
+	struct srv *a, *b;
+	struct cli *alice, *bob, *dup;
+	struct irc_msg m;
+	bool started = false;
+
+	/* the fixture's server again, on a TCP port too (another if it was taken meanwhile) */
+	for (int i = 0; i < 5 && !started; i++) {
+		g_redis.port = h_redis_free_port();
+		H_ASSERT(g_redis.port != 0, "no free port");
+		started = h_redis_restart(&g_redis);
+	}
+	H_ASSERT(started, "redis on TCP: %s", g_redis.err);
+	g_tcp = true;
+	a = node_start("nA", NULL);
+	b = node_start("nB", NULL);
+	H_ASSERT(srv_log_has(a, "Redis at 127.0.0.1:", 0), "nA does not use TCP");
+	alice = cli_new(a, "alice");
+	bob = cli_new(b, "bob");
+	dup = cli_connect(b);
+	cli_send(dup, "NICK alice");
+	cli_send(dup, "USER dup 0 * :Real dup");
+	EXPECT_PARAM(dup, "433", 1, "alice", &m);
+	cli_join(alice, "#tcp");
+	cli_join(bob, "#tcp");
+	EXPECT_FROM(alice, "JOIN", "bob", &m);
+	say(bob, "#tcp", "over TCP", (struct cli *[]){ alice }, 1);
+	still_talk(alice, bob);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- 2. command families */
 
 START_TEST(test_command_families)
@@ -350,6 +386,8 @@ START_TEST(test_command_families)
 	/* AWAY: 301 for a remote away target */
 	cli_send(bob, "AWAY :at lunch");
 	EXPECT(bob, "306", &m);
+	/* nA applies the log in order: once bob's next message is there, so is his AWAY */
+	say(bob, "alice", "going away", (struct cli *[]){ alice }, 1);
 	cli_send(alice, "PRIVMSG bob :are you there");
 	EXPECT_PARAM(alice, "301", 1, "bob", &m);
 	H_ASSERT(!strcmp(msg_last(&m), "at lunch"), "301: %s", msg_last(&m));
@@ -823,6 +861,7 @@ int main(void)
 
 	tc = h_tcase(su, "nodes", 40, cl_setup, cl_teardown);
 	tcase_add_test(tc, test_two_nodes_basics);
+	tcase_add_test(tc, test_tcp_url);
 	tcase_add_test(tc, test_command_families);
 	tcase_add_test(tc, test_nick_race);
 	tcase_add_test(tc, test_exactly_once_in_order);
