@@ -578,6 +578,35 @@ START_TEST(test_nick_race)
 	}
 	fprintf(stderr, "nick race: nA won %d, nB won %d\n", wins[0], wins[1]);
 	still_talk(x, y);
+
+	/* the same race at registration: one gets 001, the other 433 */
+	for (int i = 0; i < 5; i++) {
+		struct cli *p = cli_connect(a), *q = cli_connect(b);
+		char nick[32];
+		struct irc_msg m;
+		int ok = 0;
+
+		snprintf(nick, sizeof nick, "newcomer%d", i);
+		cli_register_send(i % 2 ? q : p, nick);
+		cli_register_send(i % 2 ? p : q, nick);
+		for (int k = 0; k < 2; k++) {
+			struct cli *c = k ? q : p;
+
+			for (;;) {
+				if (!cli_next(c, T_SHORT, &m))
+					H_FAIL("registration %d: neither 001 nor 433 (%s)", i,
+					       c->eof ? "EOF" : "timeout");
+				if (!strcmp(m.command, "001")) {
+					ok++;
+					break;
+				}
+				if (!strcmp(m.command, "433"))
+					break;
+			}
+		}
+		H_ASSERT(ok == 1, "registration race %d: %d clients got %s", i, ok, nick);
+	}
+	still_talk(x, y);
 }
 END_TEST
 
@@ -869,8 +898,9 @@ static void redis_outage(bool stop, bool quit)
 	expect_text_in(__FILE__, __LINE__, bob, "NOTICE", NULL, "lost the rest of the network",
 		       notice_ms, &m);
 
-	/* local chat still works */
+	/* local chat still works; bob gets it when the network is back */
 	say(alice, "#o", "during", (struct cli *[]){ al2 }, 1);
+	cli_send(alice, "PRIVMSG bob :private in the dark");
 	say(al2, "alice", "local private", (struct cli *[]){ alice }, 1);
 	/* directory changes are refused */
 	cli_send(alice, "JOIN #new");
@@ -901,6 +931,7 @@ static void redis_outage(bool stop, bool quit)
 
 	/* the message written during the outage reaches bob now (then al2's QUIT) */
 	cli_expect_text(bob, "PRIVMSG", alice, "#o", "during");
+	cli_expect_text(bob, "PRIVMSG", alice, "bob", "private in the dark");
 	if (quit) {
 		EXPECT_FROM(bob, "QUIT", "al2", &m);
 		H_ASSERT(strstr(msg_last(&m), "leaving in the dark") != NULL,
