@@ -112,8 +112,24 @@ master_requests_worker(struct master *m, uint32_t slot, uint32_t gen, const char
 		cmd_master_request(&m->ds, slot, gen, msg, len, true);
 		return;
 	}
-	if (cluster_submit(m->cluster, slot, gen, msg, len) < 0)
-		master_requests_refuse(m, slot, gen, msg);
+	if (cluster_submit(m->cluster, slot, gen, msg, len) == 0)
+		return;
+	if (flags & CMD_NO_ANSWER) {
+		/* a client leaving (QUIT) is never refused: it leaves here now
+		 * with its reason, which the network hears when the link is back */
+		const struct ipc_req *req = (const void *)msg;
+		struct ipc_in in;
+		const char *name, *reason;
+
+		ipc_in_init(&in, msg, len, sizeof *req);
+		name = ipc_get_str(&in);
+		reason = name != NULL ? ipc_get_str(&in) : NULL;
+		cluster_quit(m->cluster, slot, gen, reason != NULL ? reason : "",
+		    reason != NULL ? strlen(reason) : 0);
+		cmd_master_request(&m->ds, slot, gen, msg, len, true);
+		return;
+	}
+	master_requests_refuse(m, slot, gen, msg);
 }
 
 /* another node's client's message, for ours */

@@ -19,7 +19,8 @@
  * UNIX socket in the test's temp dir), one IRC network. Directory changes
  * across nodes, the nick race, every message exactly once and in order, a
  * node killed (its clients QUIT once, "went away"), a node joining late
- * (the snapshot) and Redis going away and coming back. A node is used once
+ * (the snapshot) and Redis stopped and continued (Redis restarted empty:
+ * written, not in the suite yet, see redis_outage()). A node is used once
  * its log says it is synced; messages and PING round trips synchronise
  * the rest. Every test ends by showing that the survivors still talk.
  *
@@ -36,6 +37,7 @@
 
 static struct h_redis g_redis;
 static char g_prefix[64];	/* cluster.key_prefix, unique per test */
+static bool g_tcp;		/* the nodes reach Redis by TCP, not its UNIX socket */
 
 static void cl_setup(void)
 {
@@ -49,6 +51,7 @@ static void cl_setup(void)
 	if (!h_redis_start(&g_redis))
 		H_FAIL("redis: %s", g_redis.err);
 	snprintf(g_prefix, sizeof g_prefix, "t%d-%u:", (int)getpid(), ++n);
+	g_tcp = false;
 }
 
 static void cl_teardown(void)
@@ -76,14 +79,15 @@ static void node_wait_synced(struct srv *s, const char *name, int ms)
 /* a node of the test's network, synced */
 static struct srv *node_start(const char *name, const char *extra)
 {
-	char conf[2048];
+	char conf[2048], url[200];
 	struct srv *s;
 
 	snprintf(conf, sizeof conf,
-		 "cluster = { redis = \"unix:%s\"; node_name = \"%s\"; dead_after = %d; "
+		 "cluster = { redis = \"%s\"; node_name = \"%s\"; dead_after = %d; "
 		 "key_prefix = \"%s\"; };\n"
 		 "flood_burst = 200;\n%s",
-		 g_redis.sock, name, DEAD_AFTER, g_prefix, extra ? extra : "");
+		 h_redis_url(&g_redis, g_tcp, url, sizeof url), name, DEAD_AFTER, g_prefix,
+		 extra ? extra : "");
 	s = srv_start(conf);
 	node_wait_synced(s, name, T_LONG);
 	return s;
@@ -243,6 +247,39 @@ START_TEST(test_two_nodes_basics)
 }
 END_TEST
 
+/* the same network through Redis on 127.0.0.1 (a redis:// URL) */
+START_TEST(test_tcp_url)
+{
+	struct srv *a, *b;
+	struct cli *alice, *bob, *dup;
+	struct irc_msg m;
+	bool started = false;
+
+	/* the fixture's server again, on a TCP port too (another if it was taken meanwhile) */
+	for (int i = 0; i < 5 && !started; i++) {
+		g_redis.port = h_redis_free_port();
+		H_ASSERT(g_redis.port != 0, "no free port");
+		started = h_redis_restart(&g_redis);
+	}
+	H_ASSERT(started, "redis on TCP: %s", g_redis.err);
+	g_tcp = true;
+	a = node_start("nA", NULL);
+	b = node_start("nB", NULL);
+	H_ASSERT(srv_log_has(a, "Redis at 127.0.0.1:", 0), "nA does not use TCP");
+	alice = cli_new(a, "alice");
+	bob = cli_new(b, "bob");
+	dup = cli_connect(b);
+	cli_send(dup, "NICK alice");
+	cli_send(dup, "USER dup 0 * :Real dup");
+	EXPECT_PARAM(dup, "433", 1, "alice", &m);
+	cli_join(alice, "#tcp");
+	cli_join(bob, "#tcp");
+	EXPECT_FROM(alice, "JOIN", "bob", &m);
+	say(bob, "#tcp", "over TCP", (struct cli *[]){ alice }, 1);
+	still_talk(alice, bob);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- 2. command families */
 
 START_TEST(test_command_families)
@@ -350,6 +387,8 @@ START_TEST(test_command_families)
 	/* AWAY: 301 for a remote away target */
 	cli_send(bob, "AWAY :at lunch");
 	EXPECT(bob, "306", &m);
+	/* nA applies the log in order: once bob's next message is there, so is his AWAY */
+	say(bob, "alice", "going away", (struct cli *[]){ alice }, 1);
 	cli_send(alice, "PRIVMSG bob :are you there");
 	EXPECT_PARAM(alice, "301", 1, "bob", &m);
 	H_ASSERT(!strcmp(msg_last(&m), "at lunch"), "301: %s", msg_last(&m));
@@ -425,6 +464,65 @@ START_TEST(test_command_families)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- operators across nodes */
+
+/* "secret" as sha512-crypt, as in check_oper */
+#define OPERS_CONF \
+	"opers = ( { name = \"boss\"; password = \"$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuH" \
+	"wwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\"; " \
+	"hosts = [ \"*@127.0.0.1\" ]; } );\n"
+
+START_TEST(test_opers)
+{
+	struct srv *a = node_start("nA", OPERS_CONF), *b = node_start("nB", OPERS_CONF);
+	struct cli *boss = cli_new(a, "boss"), *wally = cli_new(b, "wally");
+	struct cli *victim = cli_new(b, "victim"), *peer = cli_new(a, "peer");
+	struct cli *peer2 = cli_new(b, "peer2");
+	struct irc_msg m;
+
+	cli_join(victim, "#room");
+	cli_join(peer, "#room");
+	cli_join(peer2, "#room");
+	EXPECT_FROM(victim, "JOIN", "peer2", &m);
+	EXPECT_FROM(peer, "JOIN", "peer2", &m);
+	cli_send(wally, "MODE wally +w");
+	EXPECT(wally, "MODE", &m);
+
+	/* OPER's +o is known on the other node */
+	cli_send(boss, "OPER boss :secret");
+	EXPECT(boss, "381", &m);
+	say(boss, "wally", "opered", (struct cli *[]){ wally }, 1);
+	cli_send(wally, "WHOIS boss");
+	EXPECT_PARAM(wally, "312", 2, "nA", &m);
+	EXPECT_PARAM(wally, "313", 1, "boss", &m);
+	EXPECT(wally, "318", &m);
+
+	/* WALLOPS reaches a +w user on the other node */
+	cli_send(boss, "WALLOPS :maintenance at noon");
+	EXPECT(wally, "WALLOPS", &m);
+	H_ASSERT(cli_prefix_is(boss, m.prefix), "WALLOPS prefix %s", m.prefix);
+	H_ASSERT(!strcmp(msg_last(&m), "maintenance at noon"), "WALLOPS :%s", msg_last(&m));
+
+	/* KILL of a user on the other node: closed there, its QUIT seen on both */
+	cli_send(boss, "KILL victim :spamming");
+	EXPECT(victim, "ERROR", &m);
+	H_ASSERT(strstr(msg_last(&m), "Killed (boss (spamming))") != NULL, "victim's ERROR: %s",
+		 msg_last(&m));
+	EXPECT_EOF(victim, T_SHORT);
+	EXPECT_FROM(peer, "QUIT", "victim", &m);
+	H_ASSERT(!strcmp(msg_last(&m), "Killed (boss (spamming))"), "QUIT on nA: %s",
+		 msg_last(&m));
+	EXPECT_FROM(peer2, "QUIT", "victim", &m);
+	H_ASSERT(!strcmp(msg_last(&m), "Killed (boss (spamming))"), "QUIT on nB: %s",
+		 msg_last(&m));
+	/* a non-oper cannot */
+	cli_send(peer2, "KILL peer :no");
+	EXPECT(peer2, "481", &m);
+	say(peer, "#room", "still here", (struct cli *[]){ peer2 }, 1);
+	still_talk(peer, wally);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- 3. the nick race */
 
 /* did c's NICK go through (its echo) or was it refused (433)? */
@@ -479,6 +577,35 @@ START_TEST(test_nick_race)
 		}
 	}
 	fprintf(stderr, "nick race: nA won %d, nB won %d\n", wins[0], wins[1]);
+	still_talk(x, y);
+
+	/* the same race at registration: one gets 001, the other 433 */
+	for (int i = 0; i < 5; i++) {
+		struct cli *p = cli_connect(a), *q = cli_connect(b);
+		char nick[32];
+		struct irc_msg m;
+		int ok = 0;
+
+		snprintf(nick, sizeof nick, "newcomer%d", i);
+		cli_register_send(i % 2 ? q : p, nick);
+		cli_register_send(i % 2 ? p : q, nick);
+		for (int k = 0; k < 2; k++) {
+			struct cli *c = k ? q : p;
+
+			for (;;) {
+				if (!cli_next(c, T_SHORT, &m))
+					H_FAIL("registration %d: neither 001 nor 433 (%s)", i,
+					       c->eof ? "EOF" : "timeout");
+				if (!strcmp(m.command, "001")) {
+					ok++;
+					break;
+				}
+				if (!strcmp(m.command, "433"))
+					break;
+			}
+		}
+		H_ASSERT(ok == 1, "registration race %d: %d clients got %s", i, ok, nick);
+	}
 	still_talk(x, y);
 }
 END_TEST
@@ -636,6 +763,17 @@ START_TEST(test_node_killed)
 		cli_join(k, "#k");
 		EXPECT_FROM(alice, "JOIN", "kay1", &m);
 	}
+	/* nC again, a new incarnation under the same name, joins the network */
+	c = node_start("nC", NULL);
+	k2 = cli_new(c, "kay2");
+	cli_send(k2, "WHOIS kay1");
+	EXPECT_PARAM(k2, "312", 2, "nB", &m);
+	EXPECT(k2, "318", &m);
+	cli_join(k2, "#k");
+	EXPECT_FROM(alice, "JOIN", "kay2", &m);
+	EXPECT_FROM(bob, "JOIN", "kay2", &m);
+	say(k2, "#k", "back from nC", survivors, 2);
+	still_talk(k2, alice);
 }
 END_TEST
 
@@ -717,11 +855,17 @@ END_TEST
  * (SIGSTOP) and continued. During the outage every client hears that its
  * node lost the network, local chat goes on, directory changes are
  * refused; after it, the nodes are one network again: the message written
- * during the outage reaches the other node, chat and NICK work across,
- * and nobody is declared gone (a node back on Redis gives the others
- * dead_after seconds to renew their leases).
+ * during the outage reaches the other node, chat and NICK work across.
+ *
+ * Nobody is declared gone afterwards: a node back on Redis gives the
+ * others dead_after seconds to renew their leases (a restarted Redis had
+ * none, a stopped one let them lapse).
+ *
+ * With quit, a client of nA quits during the outage: its QUIT must reach
+ * both nodes with its reason (a client leaving is never refused; the
+ * network hears of it when the link is back).
  */
-static void redis_outage(bool stop)
+static void redis_outage(bool stop, bool quit)
 {
 	struct srv *a = node_start("nA", NULL), *b = node_start("nB", NULL);
 	struct cli *alice = cli_new(a, "alice"), *al2 = cli_new(a, "al2"), *bob = cli_new(b, "bob");
@@ -748,8 +892,9 @@ static void redis_outage(bool stop)
 	expect_text_in(__FILE__, __LINE__, bob, "NOTICE", NULL, "lost the rest of the network",
 		       notice_ms, &m);
 
-	/* local chat still works */
+	/* local chat still works; bob gets it when the network is back */
 	say(alice, "#o", "during", (struct cli *[]){ al2 }, 1);
+	cli_send(alice, "PRIVMSG bob :private in the dark");
 	say(al2, "alice", "local private", (struct cli *[]){ alice }, 1);
 	/* directory changes are refused */
 	cli_send(alice, "JOIN #new");
@@ -759,6 +904,14 @@ static void redis_outage(bool stop)
 	cli_send(alice, "NAMES #new");
 	EXPECT(alice, "366", &m);
 	H_ASSERT(cli_sync(alice, "JOIN") == 0, "alice joined #new during the outage");
+	/* a client leaving meanwhile: its own node sees it at once, the others later */
+	if (quit) {
+		cli_send(al2, "QUIT :leaving in the dark");
+		EXPECT_EOF(al2, T_SHORT);
+		EXPECT_FROM(alice, "QUIT", "al2", &m);
+		H_ASSERT(strstr(msg_last(&m), "leaving in the dark") != NULL,
+			 "al2's QUIT on nA: %s", msg_last(&m));
+	}
 
 	/* Redis back on the same socket */
 	if (stop)
@@ -770,15 +923,26 @@ static void redis_outage(bool stop)
 	expect_text_in(__FILE__, __LINE__, bob, "NOTICE", NULL,
 		       "This server is connected to the network", T_LONG, &m);
 
-	/* the message written during the outage reaches bob now, then new ones */
+	/* the message written during the outage reaches bob now (then al2's QUIT) */
 	cli_expect_text(bob, "PRIVMSG", alice, "#o", "during");
-	say(alice, "#o", "after", (struct cli *[]){ al2, bob }, 2);
-	say(bob, "#o", "after too", (struct cli *[]){ alice, al2 }, 2);
+	cli_expect_text(bob, "PRIVMSG", alice, "bob", "private in the dark");
+	if (quit) {
+		EXPECT_FROM(bob, "QUIT", "al2", &m);
+		H_ASSERT(strstr(msg_last(&m), "leaving in the dark") != NULL,
+			 "al2's QUIT on nB: %s", msg_last(&m));
+		say(alice, "#o", "after", (struct cli *[]){ bob }, 1);
+		say(bob, "#o", "after too", (struct cli *[]){ alice }, 1);
+		/* al2's nick is free on both nodes */
+		cli_new(b, "al2");
+	} else {
+		say(alice, "#o", "after", (struct cli *[]){ al2, bob }, 2);
+		say(bob, "#o", "after too", (struct cli *[]){ alice, al2 }, 2);
+	}
 	cli_send(bob, "NICK bobby");
 	EXPECT_FROM(alice, "NICK", "bob", &m);
 	snprintf(bob->nick, sizeof bob->nick, "bobby");
-	/* nobody is dropped afterwards, although a restarted Redis had no
-	 * lease and a stopped one let them lapse */
+	/* nobody is dropped afterwards: the leases' check runs every second,
+	 * and a node whose lease is missing is declared gone at once */
 	H_ASSERT(cli_none(alice, "QUIT", (DEAD_AFTER + 2) * 1000 * h_scale),
 		 "alice: %s", alice->hist[(alice->nhist - 1) % 16]);
 	H_ASSERT(cli_none(bob, "QUIT", 0), "bob: %s", bob->hist[(bob->nhist - 1) % 16]);
@@ -789,13 +953,19 @@ static void redis_outage(bool stop)
 
 START_TEST(test_redis_restarted)
 {
-	redis_outage(false);
+	redis_outage(false, false);
 }
 END_TEST
 
 START_TEST(test_redis_stopped)
 {
-	redis_outage(true);
+	redis_outage(true, false);
+}
+END_TEST
+
+START_TEST(test_redis_stopped_quit)
+{
+	redis_outage(true, true);
 }
 END_TEST
 
@@ -818,7 +988,9 @@ int main(void)
 
 	tc = h_tcase(su, "nodes", 40, cl_setup, cl_teardown);
 	tcase_add_test(tc, test_two_nodes_basics);
+	tcase_add_test(tc, test_tcp_url);
 	tcase_add_test(tc, test_command_families);
+	tcase_add_test(tc, test_opers);
 	tcase_add_test(tc, test_nick_race);
 	tcase_add_test(tc, test_exactly_once_in_order);
 	tcase_add_test(tc, test_node_killed);
@@ -827,6 +999,7 @@ int main(void)
 	tc = h_tcase(su, "outage", 40, cl_setup, cl_teardown);
 	tcase_add_test(tc, test_redis_stopped);
 	tcase_add_test(tc, test_redis_restarted);
+	tcase_add_test(tc, test_redis_stopped_quit);
 
 	return h_suite_run(su);
 }
