@@ -1316,6 +1316,12 @@ cluster_free(struct cluster *c)
 }
 
 void
+cluster_flush(struct cluster *c)
+{
+	redis_link_flush(&c->link);
+}
+
+void
 cluster_event(struct cluster *c, uint32_t idx, uint32_t events)
 {
 	redis_link_event(&c->link, idx, events);

@@ -123,6 +123,8 @@ int cluster_init(struct cluster *c, const struct conf *cfg, struct dirsvc *ds, i
 void cluster_free(struct cluster *c);
 void cluster_event(struct cluster *c, uint32_t idx, uint32_t events);
 void cluster_tick(struct cluster *c, uint64_t now_ms);
+/* send what was written to the log in this turn at once */
+void cluster_flush(struct cluster *c);
 
 /* may our clients' directory requests go to the network now? */
 bool cluster_ready(const struct cluster *c);

@@ -436,6 +436,8 @@ master_turn(struct master *m)
 	}
 	if (m->rehash_due)
 		master_rehash_now(m);
+	/* other nodes' recipients wait on Redis: their messages go before our wake-ups */
+	master_cluster_flush(m);
 	master_ring_upkeep(m);
 	return m->ds.fanout_due || (r == FANOUT_CAUGHT_UP && master_requests_pending(m));
 }

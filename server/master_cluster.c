@@ -182,3 +182,10 @@ master_cluster_tick(struct master *m, uint64_t now_ms)
 	if (m->cluster != NULL)
 		cluster_tick(m->cluster, now_ms);
 }
+
+void
+master_cluster_flush(struct master *m)
+{
+	if (m->cluster != NULL)
+		cluster_flush(m->cluster);
+}

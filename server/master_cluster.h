@@ -17,5 +17,7 @@ void master_cluster_stop(struct master *m);
 /* an epoll event of the link to Redis */
 void master_cluster_event(struct master *m, uint32_t idx, uint32_t events);
 void master_cluster_tick(struct master *m, uint64_t now_ms);
+/* what fan-out wrote to the log goes to Redis now, before the wake-ups */
+void master_cluster_flush(struct master *m);
 
 #endif

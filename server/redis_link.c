@@ -526,6 +526,18 @@ redis_link_event(struct redis_link *l, uint32_t idx, uint32_t events)
 }
 
 void
+redis_link_flush(struct redis_link *l)
+{
+	struct redis_link_conn *c = &l->conn[REDIS_LINK_CMD];
+
+	/* only what waits for a writable socket: the same path as its event */
+	if (l->state != REDIS_LINK_UP || c->ac == NULL || !(c->mask & EPOLLOUT))
+		return;
+	redisAsyncHandleWrite(c->ac);
+	settle(l, clock_ms());
+}
+
+void
 redis_link_tick(struct redis_link *l, uint64_t now)
 {
 	struct redis_link_conn *cmd = &l->conn[REDIS_LINK_CMD];

@@ -150,6 +150,12 @@ void redis_link_free(struct redis_link *l);
 
 /* an epoll event whose data was ev_kind << 32 | idx */
 void redis_link_event(struct redis_link *l, uint32_t idx, uint32_t events);
+/*
+ * Write the commands waiting on cmd now rather than at the next epoll
+ * turn (the master calls it after a fan-out pass, before it wakes its
+ * workers, so messages for other nodes leave first).
+ */
+void redis_link_flush(struct redis_link *l);
 /* timeouts, keepalive, reconnection: call at least every 100 ms for a prompt reconnection */
 void redis_link_tick(struct redis_link *l, uint64_t now_ms);
 /* milliseconds until the link next needs redis_link_tick(), for an epoll timeout */
