@@ -22,7 +22,7 @@ me=cluster.sh
 build=.
 rounds=2
 configs="plain 1 2 3"
-only="a b d d10 e"
+only="a b d d10 l e"
 outdir=
 tables_only=0
 conc=8
@@ -39,7 +39,7 @@ Markdown tables of the medians.
   --rounds N          rounds (default 2)
   --configs "LIST"    from: plain (no cluster group), 1, 2, 3 (nodes)
                       (default "plain 1 2 3")
-  --only "LIST"       workloads, from: a b d d10 e (default all)
+  --only "LIST"       workloads, from: a b d d10 l e (default all)
   --concurrency C     registrations in flight in (e) (default 8)
   --rate R            messages/s per sender in (d) (default 20)
   --out DIR           keep results and logs there (default: a new temp dir)
@@ -53,6 +53,8 @@ Workloads (N clients in one channel, spread over the nodes):
                                                          and cross-node
   d10 N=100, S=10 at --rate msg/s each (M=100)           the same, a fifth
                                                          of the deliveries
+  l  N=6, all at --rate msg/s each (M=100)               the same, nearly idle:
+                                                         the path's own latency
   e  2000 clients register, --concurrency at a time      registrations/s
 Redis CPU is per 1,000 messages sent (a, b, d) or per registration (e);
 Redis memory is the growth of used_memory over the run (registrations,
@@ -125,26 +127,26 @@ for w, title in (("a", "a: N=12, all send, closed loop"), ("b", "b: N=99, all se
                 fmt(med(rs, "xnode_p50_us")), fmt(med(rs, "xnode_p99_us")),
                 fmt(med(rs, "srv_ns_per_deliv")), fmt(med(rs, "aux_us_per_kmsg")),
                 fmt(kmsg(rs, "redis_mem_delta")), fmt(med(rs, "xlen_after"))))
-for w in ("d", "d10"):
+for w in ("d", "d10", "l"):
     rs0 = [r for r in rows if r["workload"] == w]
     if not rs0:
         continue
     print("\n%s: N=%s, S=%s at %s msg/s each, 100 each (median, min-max)\n" % (w, rs0[0]["clients"], rs0[0]["senders"], rs0[0]["rate"]))
-    print("| | deliveries/s | p50 µs | p99 µs | max µs | cross-node p50 µs | cross-node p99 µs | cross-node max µs | nodes' CPU s | Redis CPU µs / 1,000 msgs | Redis memory B / 1,000 msgs | log bytes / entry | log length after |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| | deliveries/s | p50 µs | p99 µs | max µs | cross-node p50 µs | cross-node p99 µs | cross-node max µs | nodes' CPU s | Redis CPU µs / 1,000 msgs | Redis memory B / 1,000 msgs | log bytes / entry | log length after | masters' wait µs / slice | Redis wait µs / slice |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in cfgs:
         rs = sel(c, w)
         if not rs:
             continue
         per = [float(r["log_bytes"]) / float(r["xlen_after"]) for r in rs
                if float(r.get("xlen_after", 0)) > 0]
-        print("| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (name.get(c, c), ok(rs),
+        print("| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (name.get(c, c), ok(rs),
             fmt(med(rs, "deliv_per_s")), fmt(med(rs, "lat_p50_us")), fmt(med(rs, "lat_p99_us")), fmt(med(rs, "lat_max_us")),
             fmt(med(rs, "xnode_p50_us")), fmt(med(rs, "xnode_p99_us")), fmt(med(rs, "xnode_max_us")),
             fmt(med(rs, "srv_cpu_s"), 2), fmt(med(rs, "aux_us_per_kmsg")),
             fmt(kmsg(rs, "redis_mem_delta")),
             fmt((statistics.median(per), min(per), max(per)) if per else None),
-            fmt(med(rs, "xlen_after"))))
+            fmt(med(rs, "xlen_after")), fmt(med(rs, "master_wait_us")), fmt(med(rs, "redis_wait_us"))))
 if any(r["workload"] == "e" for r in rows):
     print("\ne: 2000 clients register (median, min-max)\n")
     print("| | registrations/s | each p99 ms | nodes' CPU µs / registration | Redis CPU µs / registration | log length after |")
@@ -243,6 +245,7 @@ EOF
 		[ "$n" -gt 0 ] && cat >>"$outdir/$tag-node$i.conf" <<EOF
 cluster = { redis = "unix:$outdir/redis.sock"; node_name = "n$i"; key_prefix = "$prefix"; };
 EOF
+		: >"$outdir/$tag-node$i.log"
 		"$shmchatd" -c "$outdir/$tag-node$i.conf" 2>"$outdir/$tag-node$i.log" &
 		srvpids+=($!)
 		pids+=($!)
@@ -266,6 +269,23 @@ EOF
 	return 0
 }
 
+# time spent runnable but waiting for a CPU, per time slice, of the masters
+# and of Redis (/proc/PID/schedstat: run ns, wait ns, slices): on a busy
+# machine every process hop of a message's path waits about this long
+declare -A w0 s0
+wait_mark() {
+	local p x y z
+	for p in "$@"; do read -r x y z <"/proc/$p/schedstat" && w0[$p]=$y s0[$p]=$z; done
+}
+wait_per_slice() {
+	local p x y z w=0 s=0
+	for p in "$@"; do
+		read -r x y z <"/proc/$p/schedstat" || continue
+		w=$((w + y - ${w0[$p]:-y})); s=$((s + z - ${s0[$p]:-z}))
+	done
+	echo $((s > 0 ? w / s / 1000 : 0))
+}
+
 redis_mem() { rcli INFO memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
 
 run_one() {
@@ -278,6 +298,7 @@ run_one() {
 	b) args=(-n 99 -m 300 -w 64 -t 300) ;;
 	d) args=(-n 150 -s 50 -r "$rate" -m 100) ;;
 	d10) args=(-n 100 -s 10 -r "$rate" -m 100) ;;
+	l) args=(-n 6 -s 6 -r "$rate" -m 100) ;;
 	e) args=(--storm -n 2000 -c "$conc" -t 300) ;;
 	*) die "unknown workload $w" ;;
 	esac
@@ -294,14 +315,16 @@ run_one() {
 		mem0=$(redis_mem)
 		xlen0=$(rcli XLEN "${prefix}log")
 	fi
+	wait_mark "${srvpids[@]}" $redis_pid
 	line=$("$shmbench" -q "${args[@]}" "${pargs[@]}" --label "$tag" 2>>"$outdir/$tag-shmbench.err" | grep '^RESULT')
 	if [ -n "$redis_pid" ]; then
 		mem1=$(redis_mem)
 		xlen1=$(rcli XLEN "${prefix}log")
 		logb=$(rcli MEMORY USAGE "${prefix}log" SAMPLES 0)
 	fi
-	local extra=
-	[ -n "$redis_pid" ] && extra=" redis_mem_before=$mem0 redis_mem_after=$mem1 redis_mem_delta=$((mem1 - mem0)) xlen_before=$xlen0 xlen_after=$xlen1 log_bytes=${logb:-0}"
+	local extra=" master_wait_us=$(wait_per_slice "${srvpids[@]}")"
+	[ -n "$redis_pid" ] && extra+=" redis_wait_us=$(wait_per_slice "$redis_pid")"
+	[ -n "$redis_pid" ] && extra+=" redis_mem_before=$mem0 redis_mem_after=$mem1 redis_mem_delta=$((mem1 - mem0)) xlen_before=$xlen0 xlen_after=$xlen1 log_bytes=${logb:-0}"
 	echo "$line cfg=$cfg round=$round workload=$w$extra load=$(cut -d' ' -f1 /proc/loadavg)" |
 		tee -a "$outdir/results.txt"
 	stop_all
