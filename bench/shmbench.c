@@ -1505,7 +1505,7 @@ usage(FILE *f)
 "\n"
 "  -H, --host ADDR        server address, numeric IPv4 (default 127.0.0.1)\n"
 "  -p, --port PORT        server port (default 6667); given again, another\n"
-"                         server (a node): client i uses port i %% nports\n"
+"                         server (a node): client i uses port i % nports\n"
 "      --ports P1,P2,...  the same, in one option\n"
 "  -n, --clients N        clients (default 10)\n"
 "  -s, --senders S        senders among them (default: all clients)\n"
