@@ -37,6 +37,14 @@
  * CPU time over the measured phase and, for --idle or --mem, its
  * memory (PSS from smaps_rollup) are reported too.
  *
+ * Several servers (nodes of one network): --port given several times, or
+ * --ports P1,P2,...; client i connects to port i % nports, so senders and
+ * receivers spread over all of them. Latency is then also reported for
+ * cross-node deliveries only (the sender's port is not the receiver's).
+ * --server-pid may be given once per node (their CPU is added up), and
+ * --aux-pid names one more process (the Redis the nodes share) whose CPU
+ * over the measured phase is reported on its own.
+ *
  * --tls makes every connection TLS (OpenSSL, no certificate check: a load
  * generator on loopback); a client registers once its handshake is done,
  * so connect-to-001 includes it. --churn SEC connects, registers and QUITs
@@ -84,6 +92,8 @@
 #define RBUF_SIZE	(256 * 1024)	/* one read() */
 #define OBUF_MAX	(64u << 20)	/* a sender's queue past this: give up */
 #define MAX_CLIENTS	200000
+#define MAX_PORTS	16
+#define MAX_PIDS	16
 #define QUIET_NS	(50 * 1000000ull)	/* sync: nothing for this long */
 #define QUIET_MAX_NS	(3000 * 1000000ull)	/* ... or this at most */
 #define EV_TIMER	UINT32_MAX
@@ -98,11 +108,16 @@ enum mode { M_CLOSED, M_OPEN, M_STORM, M_BCAST, M_IDLE, M_CHURN };
 
 static struct {
 	const char *host;
-	int port;
+	int port;		/* ports[0] */
+	int ports[MAX_PORTS];
+	uint32_t nports;
 	uint32_t clients, senders, messages, window, size, concurrency, join_conc;
 	double rate;
 	enum mode mode;
-	pid_t server_pid;
+	pid_t server_pid;	/* server_pids[0] */
+	pid_t server_pids[MAX_PIDS];
+	uint32_t npids;
+	pid_t aux_pid;
 	double timeout_s, churn_s;
 	uint32_t stall_ms, settle_ms;
 	bool mem, no_join, tls;
@@ -192,8 +207,9 @@ static uint64_t t_begin, t_first_connect, t_last_ready, t_join_start,
 /* open loop */
 static uint64_t ol_interval_ns, ol_next_event, ol_total_events;
 
-static struct hist h_lat, h_reg, h_done, h_001;
-static struct proc_cpu cpu0, cpu1;
+static struct hist h_lat, h_xlat, h_reg, h_done, h_001;
+static struct proc_cpu cpu0, cpu1, aux0, aux1;
+static bool have_aux;
 static struct host_cpu host0, host1;
 static bool have_host;
 static struct proc_mem mem;
@@ -451,7 +467,7 @@ static void
 start_connect(struct client *c)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)opt.port) };
+	    .sin_port = htons((uint16_t)opt.ports[c->idx % opt.nports]) };
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u32 = c->idx };
 	int fd, one = 1;
 
@@ -700,6 +716,9 @@ on_bench_message(struct client *c, const char *p, const char *end, uint64_t now)
 	c->recvd++;
 	t_last_deliv = now;
 	hist_add(&h_lat, now > t ? now - t : 0);
+	/* sender s is client s: it and this receiver may sit on different nodes */
+	if (opt.nports > 1 && s % opt.nports != c->idx % opt.nports)
+		hist_add(&h_xlat, now > t ? now - t : 0);
 
 	uint32_t *e = &expect[(size_t)c->idx * S + s];
 	bool first = q >= *e;
@@ -999,23 +1018,48 @@ on_event(uint32_t idx, uint32_t events, uint64_t now)
 
 /* ------------------------------------------------------------ phases */
 
+/* every node's process tree added up; the kernel threads are the
+ * machine's, counted once */
 static void
 cpu_snapshot(struct proc_cpu *pc)
 {
-	if (opt.server_pid <= 0)
+	struct proc_cpu one;
+
+	if (opt.npids == 0)
 		return;
-	if (procmon_cpu(opt.server_pid, pc) < 0) {
-		note("cannot read the CPU time of pid %d: %s", (int)opt.server_pid,
+	memset(pc, 0, sizeof *pc);
+	for (uint32_t i = 0; i < opt.npids; i++) {
+		if (procmon_cpu(opt.server_pids[i], &one) < 0) {
+			note("cannot read the CPU time of pid %d: %s", (int)opt.server_pids[i],
+			    strerror(errno));
+			have_cpu = false;
+			return;
+		}
+		pc->cpu_s += one.cpu_s;
+		pc->nproc += one.nproc;
+		pc->kthread_s = one.kthread_s;
+	}
+}
+
+static void
+aux_snapshot(struct proc_cpu *pc)
+{
+	if (!have_aux)
+		return;
+	if (procmon_cpu(opt.aux_pid, pc) < 0) {
+		note("cannot read the CPU time of pid %d: %s", (int)opt.aux_pid,
 		    strerror(errno));
-		have_cpu = false;
+		have_aux = false;
 	}
 }
 
 static void
 measure_start(void)
 {
-	have_cpu = opt.server_pid > 0;
+	have_cpu = opt.npids > 0;
 	cpu_snapshot(&cpu0);
+	have_aux = opt.aux_pid > 0;
+	aux_snapshot(&aux0);
 	have_host = procmon_host(&host0) == 0;
 	self0 = procmon_self_cpu();
 }
@@ -1025,6 +1069,7 @@ measure_end(void)
 {
 	if (have_cpu)
 		cpu_snapshot(&cpu1);
+	aux_snapshot(&aux1);
 	if (have_host && procmon_host(&host1) < 0)
 		have_host = false;
 	self1 = procmon_self_cpu();
@@ -1270,8 +1315,15 @@ report(void)
 	double bench_cpu = self1 - self0;
 	double host_busy = have_host ? procmon_host_busy(&host0, &host1) : -1;
 	double kthread_cpu = have_cpu ? cpu1.kthread_s - cpu0.kthread_s : 0;
+	double aux_cpu = have_aux ? aux1.cpu_s - aux0.cpu_s : -1;
 	/* what is left is other work on the machine, which disturbs the run */
-	double other_cpu = host_busy - bench_cpu - (have_cpu ? srv_cpu : 0) - kthread_cpu;
+	double other_cpu = host_busy - bench_cpu - (have_cpu ? srv_cpu : 0) - kthread_cpu -
+	    (have_aux ? aux_cpu : 0);
+	char where[MAX_PORTS * 7 + 64];
+	size_t wl = (size_t)snprintf(where, sizeof where, "%s:%d", opt.host, opt.ports[0]);
+
+	for (uint32_t i = 1; i < opt.nports; i++)
+		wl += (size_t)snprintf(where + wl, sizeof where - wl, ",%d", opt.ports[i]);
 	double host_cap = have_host ? (host1.wall_s - host0.wall_s) * host1.ncpu : 0;
 	/* the share of the machine that went to other work: a disturbed run */
 	double other_frac = host_cap > 0 && other_cpu > 0 ? other_cpu / host_cap : 0;
@@ -1301,8 +1353,8 @@ report(void)
 		exit_code = EXIT_FAIL;
 
 	if (!opt.quiet) {
-		printf("shmbench %s%s%s: %u clients on %s:%d\n", mnames[opt.mode],
-		    opt.label[0] ? " " : "", opt.label, opt.clients, opt.host, opt.port);
+		printf("shmbench %s%s%s: %u clients on %s\n", mnames[opt.mode],
+		    opt.label[0] ? " " : "", opt.label, opt.clients, where);
 		if (opt.mode == M_CHURN)
 			printf("  connect+%sregister+QUIT cycles: %" PRIu64 " in %.3f s = %.0f/s"
 			    " (%u at a time), failed %u\n", opt.tls ? "TLS handshake+" : "",
@@ -1329,6 +1381,11 @@ report(void)
 			printf("  latency: p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us\n",
 			    hist_quantile(&h_lat, 0.5) / 1e3, hist_quantile(&h_lat, 0.9) / 1e3,
 			    hist_quantile(&h_lat, 0.99) / 1e3, h_lat.count ? h_lat.max / 1e3 : 0);
+			if (opt.nports > 1)
+				printf("  cross-node latency (%" PRIu64 " deliveries): p50 %.1f us, p90 %.1f us,"
+				    " p99 %.1f us, max %.1f us\n", h_xlat.count,
+				    hist_quantile(&h_xlat, 0.5) / 1e3, hist_quantile(&h_xlat, 0.9) / 1e3,
+				    hist_quantile(&h_xlat, 0.99) / 1e3, h_xlat.count ? h_xlat.max / 1e3 : 0);
 			if (h_done.count)
 				printf("  delivered to all receivers: p50 %.1f us, p99 %.1f us, max %.1f us\n",
 				    hist_quantile(&h_done, 0.5) / 1e3, hist_quantile(&h_done, 0.99) / 1e3,
@@ -1338,6 +1395,11 @@ report(void)
 			printf("  server CPU: %.2f s over %.3f s (%.2f cores), %u processes; shmbench CPU %.2f s\n",
 			    srv_cpu, measured_s, measured_s > 0 ? srv_cpu / measured_s : 0,
 			    cpu1.nproc, bench_cpu);
+		if (have_aux && sending && n_msgs_sent > 0)
+			printf("  pid %d (aux) CPU: %.3f s, %.0f us per 1,000 messages sent\n",
+			    (int)opt.aux_pid, aux_cpu, aux_cpu * 1e9 / (double)n_msgs_sent);
+		else if (have_aux)
+			printf("  pid %d (aux) CPU: %.3f s\n", (int)opt.aux_pid, aux_cpu);
 		if (have_host)
 			printf("  machine: %.2f CPU s busy, %.2f s in kernel threads, %.2f s (%.0f %% of the machine) in other processes%s\n",
 			    host_busy, kthread_cpu, other_cpu > 0 ? other_cpu : 0, other_frac * 100,
@@ -1381,6 +1443,11 @@ report(void)
 		printf(" lat_p50_us=%.1f lat_p90_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f",
 		    hist_quantile(&h_lat, 0.5) / 1e3, hist_quantile(&h_lat, 0.9) / 1e3,
 		    hist_quantile(&h_lat, 0.99) / 1e3, h_lat.count ? h_lat.max / 1e3 : 0);
+		if (opt.nports > 1)
+			printf(" xnode_deliveries=%" PRIu64 " xnode_p50_us=%.1f xnode_p90_us=%.1f"
+			    " xnode_p99_us=%.1f xnode_max_us=%.1f", h_xlat.count,
+			    hist_quantile(&h_xlat, 0.5) / 1e3, hist_quantile(&h_xlat, 0.9) / 1e3,
+			    hist_quantile(&h_xlat, 0.99) / 1e3, h_xlat.count ? h_xlat.max / 1e3 : 0);
 		if (h_done.count)
 			printf(" all_p50_us=%.1f all_p99_us=%.1f all_max_us=%.1f",
 			    hist_quantile(&h_done, 0.5) / 1e3, hist_quantile(&h_done, 0.99) / 1e3,
@@ -1398,6 +1465,14 @@ report(void)
 		printf(" srv_us_per_reg=%.1f", srv_cpu * 1e6 / n_ready);
 	if (have_cpu && opt.mode == M_CHURN && n_cycles > 0)
 		printf(" srv_us_per_cycle=%.1f", srv_cpu * 1e6 / (double)n_cycles);
+	if (opt.nports > 1)
+		printf(" nodes=%u", opt.nports);
+	if (have_aux)
+		printf(" aux_cpu_s=%.4f", aux_cpu);
+	if (have_aux && sending && n_msgs_sent > 0)
+		printf(" aux_us_per_kmsg=%.1f", aux_cpu * 1e9 / (double)n_msgs_sent);
+	if (have_aux && opt.mode == M_STORM && n_ready > 0)
+		printf(" aux_us_per_reg=%.1f", aux_cpu * 1e6 / n_ready);
 	printf(" bench_cpu_s=%.3f", bench_cpu);
 	if (have_host)
 		printf(" host_busy_s=%.3f kthread_cpu_s=%.3f other_cpu_s=%.3f other_frac=%.3f",
@@ -1429,7 +1504,9 @@ usage(FILE *f)
 "S of them send M messages each; receivers check order and count losses.\n"
 "\n"
 "  -H, --host ADDR        server address, numeric IPv4 (default 127.0.0.1)\n"
-"  -p, --port PORT        server port (default 6667)\n"
+"  -p, --port PORT        server port (default 6667); given again, another\n"
+"                         server (a node): client i uses port i % nports\n"
+"      --ports P1,P2,...  the same, in one option\n"
 "  -n, --clients N        clients (default 10)\n"
 "  -s, --senders S        senders among them (default: all clients)\n"
 "  -m, --messages M       messages per sender (default 1000)\n"
@@ -1451,7 +1528,9 @@ usage(FILE *f)
 "      --churn SEC        connect, register, QUIT, again, for SEC seconds with\n"
 "                         --concurrency connections at a time: cycles/s\n"
 "      --tls              every connection is TLS (no certificate check)\n"
-"  -P, --server-pid PID   the server, for its CPU time and memory (/proc)\n"
+"  -P, --server-pid PID   the server, for its CPU time and memory (/proc);\n"
+"                         again for each node (CPU added up, memory: first)\n"
+"      --aux-pid PID      one more process (a Redis): its CPU, on its own\n"
 "  -t, --timeout SEC      give up after SEC seconds in all (default 60)\n"
 "      --stall-ms MS      give up when nothing progresses for MS (5000)\n"
 "      --settle-ms MS     --idle: wait this long before measuring (1000)\n"
@@ -1483,13 +1562,26 @@ num_arg(const char *name, const char *s, unsigned long lo, unsigned long hi)
 }
 
 static void
+add_port(const char *s)
+{
+	if (opt.nports == MAX_PORTS) {
+		fprintf(stderr, "shmbench: at most %d ports\n", MAX_PORTS);
+		exit(EXIT_USAGE);
+	}
+	opt.ports[opt.nports++] = (int)num_arg("port", s, 1, 65535);
+	opt.port = opt.ports[0];
+}
+
+static void
 parse_args(int argc, char **argv)
 {
 	enum { O_JOINC = 255, O_STORM = 256, O_BCAST, O_IDLE, O_MEM, O_NOJOIN, O_STALL, O_SETTLE, O_CHAN,
-	    O_NICK, O_LABEL, O_CHURN, O_TLS };
+	    O_NICK, O_LABEL, O_CHURN, O_TLS, O_PORTS, O_AUX };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "ports", required_argument, NULL, O_PORTS },
+		{ "aux-pid", required_argument, NULL, O_AUX },
 		{ "clients", required_argument, NULL, 'n' },
 		{ "senders", required_argument, NULL, 's' },
 		{ "messages", required_argument, NULL, 'm' },
@@ -1523,7 +1615,18 @@ parse_args(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "H:p:n:s:m:r:w:b:c:P:t:qh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'H': opt.host = optarg; break;
-		case 'p': opt.port = (int)num_arg("port", optarg, 1, 65535); break;
+		case 'p': add_port(optarg); break;
+		case O_PORTS: {
+			char *list = strdup(optarg), *save = NULL;
+
+			if (list == NULL)
+				die("out of memory");
+			for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				add_port(t);
+			free(list);
+			break;
+		}
+		case O_AUX: opt.aux_pid = (pid_t)num_arg("aux-pid", optarg, 1, INT_MAX); break;
 		case 'n': opt.clients = (uint32_t)num_arg("clients", optarg, 1, MAX_CLIENTS); break;
 		case 's': opt.senders = (uint32_t)num_arg("senders", optarg, 1, MAX_CLIENTS); have_s = true; break;
 		case 'm': opt.messages = (uint32_t)num_arg("messages", optarg, 1, 1000000000); have_m = true; break;
@@ -1554,7 +1657,14 @@ parse_args(int argc, char **argv)
 			}
 			break;
 		case O_TLS: opt.tls = true; break;
-		case 'P': opt.server_pid = (pid_t)num_arg("server-pid", optarg, 1, INT_MAX); break;
+		case 'P':
+			if (opt.npids == MAX_PIDS) {
+				fprintf(stderr, "shmbench: at most %d --server-pid\n", MAX_PIDS);
+				exit(EXIT_USAGE);
+			}
+			opt.server_pids[opt.npids++] = (pid_t)num_arg("server-pid", optarg, 1, INT_MAX);
+			opt.server_pid = opt.server_pids[0];
+			break;
 		case 't':
 			errno = 0;
 			opt.timeout_s = strtod(optarg, &end);
@@ -1577,6 +1687,8 @@ parse_args(int argc, char **argv)
 		fprintf(stderr, "shmbench: unexpected argument '%s'\n", argv[optind]);
 		exit(EXIT_USAGE);
 	}
+	if (opt.nports == 0)
+		opt.ports[opt.nports++] = opt.port;
 	if (opt.mode == M_CLOSED && opt.rate > 0)
 		opt.mode = M_OPEN;
 	if (opt.mode == M_BCAST) {
@@ -1709,6 +1821,7 @@ main(int argc, char **argv)
 
 	memset(pad, 'x', sizeof pad);
 	hist_init(&h_lat);
+	hist_init(&h_xlat);
 	hist_init(&h_reg);
 	hist_init(&h_done);
 	hist_init(&h_001);
