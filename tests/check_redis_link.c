@@ -38,17 +38,6 @@
  */
 static char topdir[64];
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
 
 static void
 top_setup(void)
@@ -65,7 +54,7 @@ top_teardown(void)
 {
 	/* without fork (CK_FORK=no), a failed test's servers run in this process's care */
 	h_redis_kill_all();
-	nftw(topdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	h_redis_rmtree(topdir);
 }
 
 static void

@@ -16,19 +16,11 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include "clock.h"
 #include "harness_redis.h"
 
 /* servers running, for h_redis_kill_all() */
 static struct h_redis *running[8];
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 forget(struct h_redis *r)
@@ -107,7 +99,7 @@ h_redis_start(struct h_redis *r)
 	const char *argv[32];
 	int argc = 0;
 	size_t have = 0;
-	long long deadline = now_ms() + 10000;
+	long long deadline = (long long)clock_ms() + 10000;
 	pid_t parent = getpid();
 
 	if (r->pid > 0) {
@@ -169,7 +161,7 @@ h_redis_start(struct h_redis *r)
 	/* its log on stdout says when it listens */
 	for (;;) {
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)clock_ms();
 		ssize_t n;
 
 		if (left <= 0) {
@@ -258,7 +250,7 @@ h_redis_url(const struct h_redis *r, bool tcp, char *buf, size_t cap)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+h_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)ftw;
@@ -270,11 +262,17 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 }
 
 void
+h_redis_rmtree(const char *dir)
+{
+	nftw(dir, h_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+void
 h_redis_cleanup(struct h_redis *r)
 {
 	h_redis_kill(r);
 	if (r->dir[0] != '\0')
-		nftw(r->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		h_redis_rmtree(r->dir);
 	r->dir[0] = '\0';
 }
 

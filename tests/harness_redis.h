@@ -56,4 +56,7 @@ void h_redis_cleanup(struct h_redis *r);
 /* kill every server still running (of this process), e.g. after a failure */
 void h_redis_kill_all(void);
 
+/* remove dir and everything below it (a test's temporary directory) */
+void h_redis_rmtree(const char *dir);
+
 #endif
