@@ -1140,7 +1140,8 @@ START_TEST(test_lean_workers)
 	H_ASSERT(n > 0, "readlink %s: %s", path, strerror(errno));
 	exe[n] = '\0';
 	if (getenv("SHMCHATD_WRAPPER") != NULL && strstr(exe, "/shmchatd-worker") == NULL) {
-		/* under valgrind the executable is valgrind's: its argv[0] names the program */
+		/* under valgrind the executable is valgrind's; its command line
+		 * (valgrind's options, then the program's) names the program */
 		int fd;
 
 		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)w);
@@ -1149,7 +1150,10 @@ START_TEST(test_lean_workers)
 		n = read(fd, exe, sizeof exe - 1);
 		close(fd);
 		H_ASSERT(n > 0, "read %s: %s", path, n < 0 ? strerror(errno) : "empty");
-		exe[n] = '\0';	/* argv[0] ends at its own NUL */
+		for (ssize_t i = 0; i < n; i++)
+			if (exe[i] == '\0')
+				exe[i] = ' ';
+		exe[n] = '\0';
 	}
 	H_ASSERT(strstr(exe, "/shmchatd-worker") != NULL, "worker runs %s", exe);
 	/* replies of its own (PONG, an error) and the master's (WHOIS) */
