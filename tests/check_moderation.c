@@ -267,8 +267,9 @@ static void rs_want(const struct rs *r, const char *cmd, const char *want, struc
 
 	for (int k = 0; rs_nth(r, cmd, k, &m); k++)
 		if (words_prefix(params_from(&m, 1, got, sizeof got), want)) {
+			/* parsed again, not copied: m's pointers point into m's own store */
 			if (out)
-				*out = m;
+				rs_nth(r, cmd, k, out);
 			return;
 		}
 	H_FAIL("'%s': expected %s %s, got %s", r->sent, cmd, want, rs_str(r));
