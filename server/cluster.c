@@ -21,6 +21,7 @@
 #define CLUSTER_READ_BLOCK	"1000"		/* ms an XREAD waits */
 #define CLUSTER_HELLO_RETRY_MS	3000		/* no snapshot this long: HELLO again */
 #define CLUSTER_OUTBOX_MAX	(16u << 20)	/* bytes written, not yet confirmed */
+#define CLUSTER_BACKLOG_MAX	(8u << 20)	/* bytes read, not yet run: read no more */
 #define CLUSTER_DEAD_TTL_MS	"3600000"	/* a node declared dead stays so an hour */
 
 /* leases of the nodes in the registry that hold one: name, value, ... */
@@ -911,6 +912,9 @@ cluster_read(struct cluster *c)
 
 	if (c->reading || !redis_link_is_up(&c->link) || c->state < CLUSTER_WAITING)
 		return;
+	/* a node that cannot keep up reads on when it has (the tick, the turn) */
+	if (c->ops->backlog(c->arg) > CLUSTER_BACKLOG_MAX)
+		return;
 	if (redis_link_block_cmd(&c->link, cluster_read_done,
 	    (void *)c->read_gen, 8, argv, NULL) == 0)
 		c->reading = true;
@@ -1319,6 +1323,7 @@ void
 cluster_flush(struct cluster *c)
 {
 	redis_link_flush(&c->link);
+	cluster_read(c);	/* if it waited for the backlog to shrink */
 }
 
 void

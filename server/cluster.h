@@ -48,6 +48,8 @@ struct cluster_ops {
 	/* call cluster_rejoin(c) once every entry read so far has run (the
 	 * network declared this node dead while it could not reach Redis) */
 	void (*rejoin_point)(void *arg);
+	/* bytes of entries read and not yet run: reading waits while it is large */
+	size_t (*backlog)(void *arg);
 };
 
 /* a node of the network, as this node knows it */

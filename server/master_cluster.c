@@ -76,6 +76,14 @@ mc_rejoin_point(void *arg)
 	master_requests_push(arg, 0, 0, MASTER_REQ_LOG_REJOIN, NULL, 0);
 }
 
+static size_t
+mc_backlog(void *arg)
+{
+	struct master *m = arg;
+
+	return buf_used(&m->requests);
+}
+
 static const struct cluster_ops master_cluster_ops = {
 	.request = mc_request,
 	.message = mc_message,
@@ -84,6 +92,7 @@ static const struct cluster_ops master_cluster_ops = {
 	.link = mc_link,
 	.snapshot_point = mc_snapshot_point,
 	.rejoin_point = mc_rejoin_point,
+	.backlog = mc_backlog,
 };
 
 /* ---------------------------------------------------------------- the command layer */

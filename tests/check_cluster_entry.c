@@ -184,7 +184,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- snapshot */
 
-static const struct cluster_ops no_ops;
+static const struct cluster_ops no_ops;	/* the snapshot calls none */
 
 /* a cluster around a directory, without Redis (cluster_snap needs no link) */
 static void
