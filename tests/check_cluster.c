@@ -777,6 +777,47 @@ START_TEST(test_node_killed)
 }
 END_TEST
 
+/*
+ * A node cut off for longer than dead_after (its master stopped): the
+ * others declare it dead and its client quits there; another client takes
+ * its nick meanwhile. When it is back, its client comes back (RESTORE):
+ * under a fallback nick, told by NICK and a NOTICE, in its channel with
+ * its status, which the others see as a JOIN and a MODE.
+ */
+START_TEST(test_node_cut_off)
+{
+	struct srv *a = node_start("nA", NULL), *b = node_start("nB", NULL);
+	struct cli *alice = cli_new(a, "alice"), *bob = cli_new(b, "bob"), *thief;
+	struct irc_msg m;
+	char fallback[IRC_NICK_MAX + 1];
+
+	cli_join(alice, "#r");
+	cli_join(bob, "#r");
+	EXPECT_FROM(alice, "JOIN", "bob", &m);
+	say(alice, "#r", "before", (struct cli *[]){ bob }, 1);
+
+	H_ASSERT(kill(a->pid, SIGSTOP) == 0, "SIGSTOP nA: %s", strerror(errno));
+	expect_text_in(__FILE__, __LINE__, bob, "QUIT", "alice", "nA went away", T_LONG, &m);
+	thief = cli_new(b, "alice");		/* the nick is free on the network */
+	H_ASSERT(kill(a->pid, SIGCONT) == 0, "SIGCONT nA: %s", strerror(errno));
+
+	/* alice hears of her new nick, then the NOTICE saying why */
+	h_expect(__FILE__, __LINE__, alice, "NICK", "alice", T_LONG, &m);
+	snprintf(fallback, sizeof fallback, "%s", msg_param(&m, 0));
+	H_ASSERT(strncmp(fallback, "alice|", 6) == 0, "fallback nick '%s'", fallback);
+	snprintf(alice->nick, sizeof alice->nick, "%.*s", (int)sizeof alice->nick - 1, fallback);
+	EXPECT_TEXT(alice, "NOTICE", NULL, "took the nick alice", &m);
+	/* bob sees her come back, with her operator status */
+	EXPECT_FROM(bob, "JOIN", fallback, &m);
+	EXPECT_TEXT(bob, "MODE", NULL, fallback, &m);
+	H_ASSERT(strstr(m.params[1], "+o") != NULL, "MODE %s", m.params[1]);
+	say(alice, "#r", "after", (struct cli *[]){ bob }, 1);
+	say(bob, "#r", "welcome back", (struct cli *[]){ alice }, 1);
+	still_talk(alice, thief);
+	H_ASSERT(srv_log_has(a, "declared this node dead", 0), "nA's log says nothing");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- 6. a late node */
 
 START_TEST(test_late_node)
@@ -994,6 +1035,7 @@ int main(void)
 	tcase_add_test(tc, test_nick_race);
 	tcase_add_test(tc, test_exactly_once_in_order);
 	tcase_add_test(tc, test_node_killed);
+	tcase_add_test(tc, test_node_cut_off);
 	tcase_add_test(tc, test_late_node);
 
 	tc = h_tcase(su, "outage", 40, cl_setup, cl_teardown);
