@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "cluster.h"
+#include "cluster_dir.h"
 #include "cluster_snap.h"
 #include "conf.h"
 #include "dirsvc.h"
@@ -48,159 +49,6 @@ cluster_of(struct redis_link *l)
 	return (struct cluster *)((char *)l - offsetof(struct cluster, link));
 }
 
-/* ---------------------------------------------------------------- nodes */
-
-static struct cluster_node *
-cluster_node_find(struct cluster *c, const char *name, size_t len)
-{
-	struct cluster_node *n;
-	char key[CLUSTER_NAME_MAX + 1];
-
-	if (len > CLUSTER_NAME_MAX)
-		return NULL;
-	memcpy(key, name, len);
-	key[len] = '\0';
-	HASH_FIND_STR(c->by_name, key, n);
-	return n;
-}
-
-static struct cluster_node *
-cluster_node_add(struct cluster *c, const char *name, size_t len, uint64_t inc)
-{
-	struct cluster_node *n;
-
-	if (c->nnodes + 1 >= CLUSTER_MAX_NODES) {
-		log_warnx("cluster: more than %d nodes; %.*s is ignored", CLUSTER_MAX_NODES - 1,
-		    (int)len, name);
-		return NULL;
-	}
-	if ((n = calloc(1, sizeof *n)) == NULL) {
-		log_warnx("cluster: out of memory for node %.*s", (int)len, name);
-		return NULL;
-	}
-	memcpy(n->name, name, len);
-	n->name[len] = '\0';
-	n->inc = inc;
-	n->idx = ++c->nnodes;
-	c->nodes[n->idx] = n;
-	HASH_ADD_STR(c->by_name, name, n);
-	return n;
-}
-
-struct cluster_node *
-cluster_node_get(struct cluster *c, const char *name, size_t len, uint64_t inc)
-{
-	struct cluster_node *n = cluster_node_find(c, name, len);
-
-	if (n == NULL)
-		return cluster_node_add(c, name, len, inc);
-	return n->inc == inc ? n : NULL;
-}
-
-const char *
-cluster_node_name(const struct cluster *c, uint16_t node)
-{
-	if (node == 0 || node > c->nnodes)
-		return c->self->name;
-	return c->nodes[node]->name;
-}
-
-/* ---------------------------------------------------------------- other nodes' clients */
-
-static struct cluster_ruser *
-cluster_ruser_find(struct cluster *c, uint16_t node, uint32_t slot, uint32_t gen)
-{
-	struct cluster_ruser_key k;
-	struct cluster_ruser *ru;
-
-	memset(&k, 0, sizeof k);
-	k.node = node;
-	k.slot = slot;
-	k.gen = gen;
-	HASH_FIND(hh, c->rusers, &k, sizeof k, ru);
-	return ru;
-}
-
-/* another node's client appears: a slot here stands for it */
-int
-cluster_ruser_add(struct cluster *c, struct cluster_node *n, uint32_t slot, uint32_t gen,
-    uint32_t *local, uint32_t *local_gen)
-{
-	struct dir *d = &c->ds->dir;
-	struct cluster_ruser *ru;
-	int s;
-
-	if (cluster_ruser_find(c, n->idx, slot, gen) != NULL)
-		return -EEXIST;
-	if ((ru = calloc(1, sizeof *ru)) == NULL)
-		return -ENOMEM;
-	if ((s = dir_user_alloc_remote(d, local_gen)) < 0) {
-		free(ru);
-		return s;
-	}
-	ru->key.node = n->idx;
-	ru->key.slot = slot;
-	ru->key.gen = gen;
-	ru->local = (uint32_t)s;
-	HASH_ADD(hh, c->rusers, key, sizeof ru->key, ru);
-	c->home[(uint32_t)s - d->nlocal] = ru->key;
-	d->users[s].node = n->idx;
-	n->nusers++;
-	*local = (uint32_t)s;
-	return 0;
-}
-
-static void
-cluster_ruser_forget(struct cluster *c, struct cluster_ruser *ru)
-{
-	struct cluster_node *n = c->nodes[ru->key.node];
-
-	if (n != NULL && n->nusers > 0)
-		n->nusers--;
-	c->home[ru->local - c->ds->dir.nlocal] = (struct cluster_ruser_key){ 0 };
-	HASH_DEL(c->rusers, ru);
-	free(ru);
-}
-
-void
-cluster_ruser_drop(struct cluster *c, uint32_t local)
-{
-	const struct cluster_ruser_key *k;
-	struct cluster_ruser *ru;
-
-	if (dir_is_local(&c->ds->dir, local) || local >= c->ds->dir.nslots)
-		return;
-	k = &c->home[local - c->ds->dir.nlocal];
-	if ((ru = cluster_ruser_find(c, k->node, k->slot, k->gen)) != NULL)
-		cluster_ruser_forget(c, ru);
-	dir_user_release(&c->ds->dir, local);
-}
-
-bool
-cluster_home(const struct cluster *c, uint32_t local, const char **node, uint64_t *inc,
-    uint32_t *slot, uint32_t *gen)
-{
-	const struct dir *d = &c->ds->dir;
-
-	if (dir_is_local(d, local)) {
-		*node = c->self->name;
-		*inc = c->self->inc;
-		*slot = local;
-		*gen = d->users[local].gen;
-		return true;
-	}
-	if (local >= d->nslots)
-		return false;
-	const struct cluster_ruser_key *k = &c->home[local - d->nlocal];
-	if (k->node == 0 || k->node > c->nnodes)
-		return false;
-	*node = c->nodes[k->node]->name;
-	*inc = c->nodes[k->node]->inc;
-	*slot = k->slot;
-	*gen = k->gen;
-	return true;
-}
-
 /* a node is gone: every one of its clients quits, in the log's order */
 static void
 cluster_node_gone(struct cluster *c, struct cluster_node *n, const char *why)
@@ -210,13 +58,13 @@ cluster_node_gone(struct cluster *c, struct cluster_node *n, const char *why)
 	unsigned count = 0;
 
 	snprintf(reason, sizeof reason, "%s %s", n->name, why);
-	HASH_ITER(hh, c->rusers, ru, tmp) {
+	HASH_ITER(hh, c->cd.rusers, ru, tmp) {
 		if (ru->key.node != n->idx)
 			continue;
 		uint32_t s = ru->local, g = c->ds->dir.users[s].gen;
 		c->ops->quit(c->arg, s, g, reason);
 		c->ops->release(c->arg, s, g);
-		cluster_ruser_forget(c, ru);
+		cluster_dir_ruser_forget(&c->cd, ru);
 		count++;
 	}
 	n->dead = true;
@@ -246,8 +94,8 @@ cluster_entry_fill(struct cluster *c, struct cluster_entry *e, enum cluster_kind
 {
 	memset(e, 0, sizeof *e);
 	e->kind = kind;
-	e->node = (struct cluster_str){ c->self->name, strlen(c->self->name) };
-	e->inc = c->self->inc;
+	e->node = (struct cluster_str){ c->cd.self->name, strlen(c->cd.self->name) };
+	e->inc = c->cd.self->inc;
 	e->seq = ++c->seq;
 	e->time = (int64_t)time(NULL);
 }
@@ -546,7 +394,7 @@ cluster_wants(const struct cluster *c, const struct ring_rec *rec)
 		return false;	/* not ours (another node's, or the master's) */
 	if (rec->kind != RING_MSG_CHAN && rec->kind != RING_TO_NICK)
 		return false;
-	return c->nnodes > 1 || c->rusers != NULL;
+	return c->cd.nnodes > 1 || c->cd.rusers != NULL;
 }
 
 void
@@ -582,7 +430,7 @@ cluster_entry_client(struct cluster *c, const struct cluster_node *n,
 		*gen = e->gen;
 		return true;
 	}
-	if ((ru = cluster_ruser_find(c, n->idx, e->slot, e->gen)) == NULL)
+	if ((ru = cluster_dir_ruser_find(&c->cd, n->idx, e->slot, e->gen)) == NULL)
 		return false;
 	*slot = ru->local;
 	*gen = c->ds->dir.users[ru->local].gen;
@@ -635,7 +483,7 @@ cluster_apply_user(struct cluster *c, struct cluster_node *n, const struct clust
 {
 	uint32_t local, lgen;
 	struct dir_user *u;
-	int rc = cluster_ruser_add(c, n, e->slot, e->gen, &local, &lgen);
+	int rc = cluster_dir_ruser_add(&c->cd, n, e->slot, e->gen, &local, &lgen);
 
 	if (rc < 0) {
 		log_warnx("cluster: client %u.%u of node %s cannot be added here: %s",
@@ -703,14 +551,14 @@ cluster_snap_due(struct cluster *c, const char *id)
 	job->c = c;
 	buf_init(&job->blob);
 	snprintf(job->id, sizeof job->id, "%s", id);
-	if (cluster_snap_build(c, &job->blob) < 0) {
+	if (cluster_snap_build(&c->cd, &job->blob) < 0) {
 		log_warnx("cluster: out of memory for a snapshot");
 		buf_free(&job->blob);
 		free(job);
 		return;
 	}
 	snprintf(key, sizeof key, "%ssnap:%s", c->cfg->cluster_key_prefix, id);
-	const char *argv[] = { "SET", key, c->self->name, "NX", "PX", "30000" };
+	const char *argv[] = { "SET", key, c->cd.self->name, "NX", "PX", "30000" };
 	if (redis_link_cmd(&c->link, cluster_snap_claimed, job, 6, argv, NULL) < 0) {
 		buf_free(&job->blob);
 		free(job);
@@ -723,19 +571,19 @@ cluster_count_servers(struct cluster *c)
 {
 	uint32_t up = 0;
 
-	for (uint16_t i = 1; i <= c->nnodes; i++)
-		up += !c->nodes[i]->dead;
+	for (uint16_t i = 1; i <= c->cd.nnodes; i++)
+		up += !c->cd.nodes[i]->dead;
 	c->ds->servers = up;
 }
 
 static void
 cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 {
-	struct cluster_node *n = cluster_node_find(c, e->node.p, e->node.len);
+	struct cluster_node *n = cluster_dir_node_find(&c->cd, e->node.p, e->node.len);
 	uint32_t slot, gen;
 
 	if (n == NULL) {
-		if ((n = cluster_node_add(c, e->node.p, e->node.len, e->inc)) == NULL)
+		if ((n = cluster_dir_node_add(&c->cd, e->node.p, e->node.len, e->inc)) == NULL)
 			return;
 		log_notice("cluster: node %s (incarnation %016" PRIx64 ") joins", n->name, n->inc);
 	} else if (n->inc != e->inc) {
@@ -784,15 +632,15 @@ cluster_apply(struct cluster *c, const char *id, const struct cluster_entry *e)
 			if (e->slot < c->ds->dir.nlocal)
 				c->ops->release(c->arg, e->slot, e->gen);
 		} else {
-			struct cluster_ruser *ru = cluster_ruser_find(c, n->idx, e->slot, e->gen);
+			struct cluster_ruser *ru = cluster_dir_ruser_find(&c->cd, n->idx, e->slot, e->gen);
 			if (ru != NULL) {
 				c->ops->release(c->arg, ru->local, c->ds->dir.users[ru->local].gen);
-				cluster_ruser_forget(c, ru);
+				cluster_dir_ruser_forget(&c->cd, ru);
 			}
 		}
 		break;
 	case CLUSTER_DEAD: {
-		struct cluster_node *dn = cluster_node_find(c, e->dead.p, e->dead.len);
+		struct cluster_node *dn = cluster_dir_node_find(&c->cd, e->dead.p, e->dead.len);
 		if (dn == NULL || dn->inc != e->dead_inc || dn->dead)
 			break;
 		if (dn->self) {
@@ -821,7 +669,7 @@ cluster_wait_entry(struct cluster *c, const struct cluster_entry *e)
 	snprintf(answered, sizeof answered, "%.*s", (int)e->answers.len, e->answers.p);
 	if (strcmp(answered, c->hello_id) != 0)
 		return;
-	if (cluster_snap_apply(c, e->blob.p, e->blob.len) < 0) {
+	if (cluster_snap_apply(&c->cd, e->blob.p, e->blob.len) < 0) {
 		log_warnx("cluster: the snapshot from %.*s does not parse; asking again",
 		    (int)e->node.len, e->node.p);
 		c->hello_ms = 0;
@@ -831,7 +679,7 @@ cluster_wait_entry(struct cluster *c, const struct cluster_entry *e)
 	snprintf(c->last_id, sizeof c->last_id, "%s", c->hello_id);
 	c->state = CLUSTER_SYNCED;
 	log_notice("cluster: joined the network (%u nodes, %u clients elsewhere)",
-	    c->nnodes - 1, HASH_COUNT(c->rusers));
+	    c->cd.nnodes - 1, HASH_COUNT(c->cd.rusers));
 	c->ops->link(c->arg, true);
 }
 
@@ -1002,7 +850,7 @@ cluster_claim_leases(struct redis_link *l, const redisReply *reply, void *priv)
 		const redisReply *name = reply->element[i], *val = reply->element[i + 1];
 		if (name->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
 			continue;
-		if (strcmp(name->str, c->self->name) == 0)
+		if (strcmp(name->str, c->cd.self->name) == 0)
 			continue;
 		if (val->len > 2 && strcmp(val->str + val->len - 2, ":1") == 0)
 			synced_peer = true;
@@ -1014,7 +862,7 @@ cluster_claim_leases(struct redis_link *l, const redisReply *reply, void *priv)
 	/* nobody has the state: one of those starting now seeds the network */
 	char px[24];
 	snprintf(px, sizeof px, "%d", c->cfg->cluster_dead_after * 1000);
-	const char *argv[] = { "SET", c->k_seed, c->self->name, "NX", "PX", px };
+	const char *argv[] = { "SET", c->k_seed, c->cd.self->name, "NX", "PX", px };
 	redis_link_cmd(&c->link, cluster_seed_done, NULL, 6, argv, NULL);
 }
 
@@ -1024,7 +872,7 @@ cluster_lease_set(struct cluster *c, bool nx, redis_link_cb *cb)
 	char val[40], px[24];
 	const char *argv[] = { "SET", c->k_lease, val, "PX", px, "NX" };
 
-	snprintf(val, sizeof val, "%016" PRIx64 ":%d", c->self->inc,
+	snprintf(val, sizeof val, "%016" PRIx64 ":%d", c->cd.self->inc,
 	    c->state == CLUSTER_SYNCED ? 1 : 0);
 	snprintf(px, sizeof px, "%d", c->cfg->cluster_dead_after * 1000);
 	redis_link_cmd(&c->link, cb, c, nx ? 6 : 5, argv, NULL);
@@ -1051,7 +899,7 @@ cluster_epoch_read(struct redis_link *l, const redisReply *reply, void *priv)
 	if (reply->type == REDIS_REPLY_NIL && c->epoch[0] != '\0') {
 		/* Redis restarted empty: the nodes hold the state, the keys come back */
 		const char *set[] = { "SET", c->k_epoch, c->epoch, "NX" };
-		const char *hset[] = { "HSET", c->k_nodes, c->self->name, "1" };
+		const char *hset[] = { "HSET", c->k_nodes, c->cd.self->name, "1" };
 		log_warnx("cluster: Redis has lost the network's keys (restarted empty?); "
 		    "restoring them from this node");
 		redis_link_cmd(&c->link, NULL, NULL, 4, set, NULL);
@@ -1078,7 +926,7 @@ static void
 cluster_claimed(struct redis_link *l, const redisReply *reply, void *priv)
 {
 	struct cluster *c = priv;
-	const char *hset[] = { "HSET", c->k_nodes, c->self->name, "1" };
+	const char *hset[] = { "HSET", c->k_nodes, c->cd.self->name, "1" };
 	const char *leases[] = { "EVAL", cluster_lua_leases, "1", c->k_nodes, NULL };
 	char prefix[300];
 
@@ -1089,7 +937,7 @@ cluster_claimed(struct redis_link *l, const redisReply *reply, void *priv)
 		if (reply->type == REDIS_REPLY_NIL)
 			log_warnx("cluster: node name %s is held by a running node (or by "
 			    "this node's previous run, for up to %d s); waiting",
-			    c->self->name, c->cfg->cluster_dead_after);
+			    c->cd.self->name, c->cfg->cluster_dead_after);
 		else
 			log_warnx("cluster: taking our lease: %s",
 			    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
@@ -1112,7 +960,7 @@ cluster_up(void *arg)
 	c->up_ms = cluster_now_ms();
 	if (c->state == CLUSTER_SYNCED) {
 		/* back after an outage: what waited goes out, reading goes on */
-		const char *hset[] = { "HSET", c->k_nodes, c->self->name, "1" };
+		const char *hset[] = { "HSET", c->k_nodes, c->cd.self->name, "1" };
 		c->split = false;
 		cluster_lease_set(c, false, NULL);
 		cluster_epoch(c, false);
@@ -1158,9 +1006,9 @@ cluster_dead_claimed(struct redis_link *l, const redisReply *reply, void *priv)
 	struct cluster_node *n;
 	struct cluster_entry e;
 
-	if (reply == NULL || reply->type != REDIS_REPLY_STATUS || idx == 0 || idx > c->nnodes)
+	if (reply == NULL || reply->type != REDIS_REPLY_STATUS || idx == 0 || idx > c->cd.nnodes)
 		return;		/* another node announces it */
-	n = c->nodes[idx];
+	n = c->cd.nodes[idx];
 	cluster_entry_fill(c, &e, CLUSTER_DEAD);
 	e.dead = (struct cluster_str){ n->name, strlen(n->name) };
 	e.dead_inc = n->inc;
@@ -1178,8 +1026,8 @@ cluster_check_leases(struct redis_link *l, const redisReply *reply, void *priv)
 	(void)priv;
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || c->state != CLUSTER_SYNCED)
 		return;
-	for (uint16_t i = 1; i <= c->nnodes; i++) {
-		struct cluster_node *n = c->nodes[i];
+	for (uint16_t i = 1; i <= c->cd.nnodes; i++) {
+		struct cluster_node *n = c->cd.nodes[i];
 		bool held = false;
 		if (n->self || n->dead)
 			continue;
@@ -1205,8 +1053,8 @@ cluster_check_leases(struct redis_link *l, const redisReply *reply, void *priv)
 		char inc[24];
 		snprintf(key, sizeof key, "%sdead:%s:%016" PRIx64, c->cfg->cluster_key_prefix,
 		    n->name, n->inc);
-		snprintf(inc, sizeof inc, "%016" PRIx64, c->self->inc);
-		const char *argv[] = { "SET", key, c->self->name, "NX", "PX", CLUSTER_DEAD_TTL_MS };
+		snprintf(inc, sizeof inc, "%016" PRIx64, c->cd.self->inc);
+		const char *argv[] = { "SET", key, c->cd.self->name, "NX", "PX", CLUSTER_DEAD_TTL_MS };
 		redis_link_cmd(&c->link, cluster_dead_claimed, (void *)(uintptr_t)n->idx, 6,
 		    argv, NULL);
 		(void)inc;
@@ -1273,17 +1121,16 @@ cluster_init(struct cluster *c, const struct conf *cfg, struct dirsvc *ds, int e
 		log_warn("getrandom");
 		return -EIO;
 	}
-	c->home = calloc(ds->dir.nslots - ds->dir.nlocal + 1, sizeof *c->home);
 	c->introduced = calloc(ds->dir.nlocal, sizeof *c->introduced);
-	if (c->home == NULL || c->introduced == NULL ||
-	    (c->self = cluster_node_add(c, cfg->cluster_node_name,
+	if (cluster_dir_init(&c->cd, &ds->dir) < 0 || c->introduced == NULL ||
+	    (c->cd.self = cluster_dir_node_add(&c->cd, cfg->cluster_node_name,
 	    strlen(cfg->cluster_node_name), inc)) == NULL) {
 		cluster_free(c);
 		return -ENOMEM;
 	}
-	c->self->self = true;
+	c->cd.self->self = true;
 	snprintf(c->k_log, sizeof c->k_log, "%slog", p);
-	snprintf(c->k_lease, sizeof c->k_lease, "%slease:%s", p, c->self->name);
+	snprintf(c->k_lease, sizeof c->k_lease, "%slease:%s", p, c->cd.self->name);
 	snprintf(c->k_nodes, sizeof c->k_nodes, "%snodes", p);
 	snprintf(c->k_seed, sizeof c->k_seed, "%sseed", p);
 	snprintf(c->k_epoch, sizeof c->k_epoch, "%sepoch", p);
@@ -1292,7 +1139,7 @@ cluster_init(struct cluster *c, const struct conf *cfg, struct dirsvc *ds, int e
 		cluster_free(c);
 		return -EINVAL;
 	}
-	log_info("cluster: node %s (incarnation %016" PRIx64 "), Redis at %s", c->self->name,
+	log_info("cluster: node %s (incarnation %016" PRIx64 "), Redis at %s", c->cd.self->name,
 	    inc, c->link.name);
 	return 0;
 }
@@ -1300,20 +1147,9 @@ cluster_init(struct cluster *c, const struct conf *cfg, struct dirsvc *ds, int e
 void
 cluster_free(struct cluster *c)
 {
-	struct cluster_node *n, *tn;
-	struct cluster_ruser *ru, *tr;
-
 	if (c->link.ops != NULL)
 		redis_link_free(&c->link);
-	HASH_ITER(hh, c->rusers, ru, tr) {
-		HASH_DEL(c->rusers, ru);
-		free(ru);
-	}
-	HASH_ITER(hh, c->by_name, n, tn) {
-		HASH_DEL(c->by_name, n);
-		free(n);
-	}
-	free(c->home);
+	cluster_dir_free(&c->cd);
 	free(c->introduced);
 	buf_free(&c->outbox);
 	memset(c, 0, sizeof *c);

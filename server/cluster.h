@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "cluster_dir.h"
 #include "cluster_entry.h"
 #include "hashtab.h"
 #include "redis_link.h"
@@ -52,29 +53,6 @@ struct cluster_ops {
 	size_t (*backlog)(void *arg);
 };
 
-/* a node of the network, as this node knows it */
-struct cluster_node {
-	char name[CLUSTER_NAME_MAX + 1];
-	uint64_t inc;		/* its incarnation: a restart is a new node */
-	uint64_t seq;		/* the last of its entries applied: duplicates are skipped */
-	uint16_t idx;		/* in cluster.nodes; dir_user.node */
-	uint32_t nusers;	/* its clients in the directory */
-	bool dead;		/* declared dead: its clients are gone */
-	bool self;
-	uint64_t lease_missing_ms;	/* when its lease was first found missing, or 0 */
-	UT_hash_handle hh;	/* in cluster.by_name */
-};
-
-/* another node's client: its slot and generation there <-> its slot here */
-struct cluster_ruser {
-	struct cluster_ruser_key {
-		uint16_t node;
-		uint32_t slot, gen;
-	} key;
-	uint32_t local;
-	UT_hash_handle hh;
-};
-
 enum cluster_state {
 	CLUSTER_CONNECTING,	/* no link yet */
 	CLUSTER_CLAIMING,	/* taking our lease, looking for live nodes */
@@ -82,7 +60,6 @@ enum cluster_state {
 	CLUSTER_SYNCED,		/* the directory follows the log */
 };
 
-#define CLUSTER_MAX_NODES	1024
 
 struct cluster {
 	struct redis_link link;
@@ -92,12 +69,7 @@ struct cluster {
 	void *arg;
 	enum cluster_state state;
 	bool split;		/* synced once, link lost since: local only */
-	struct cluster_node *self;
-	struct cluster_node *by_name;
-	struct cluster_node *nodes[CLUSTER_MAX_NODES];	/* by idx; [0] unused */
-	uint16_t nnodes;
-	struct cluster_ruser *rusers;	/* by (node, slot, gen) */
-	struct cluster_ruser_key *home;	/* by remote slot - dir.nlocal */
+	struct cluster_dir cd;	/* the nodes and their clients here */
 	bool *introduced;	/* by local slot: USER written */
 	uint64_t seq;		/* our entries so far */
 	/* keys */
@@ -159,20 +131,6 @@ void cluster_snap_due(struct cluster *c, const char *id);
  * back (RESTORE), from here in the log's order */
 void cluster_rejoin(struct cluster *c);
 
-/* for cluster_snap.c: a node by name and incarnation (added when new) */
-struct cluster_node *cluster_node_get(struct cluster *c, const char *name, size_t len,
-    uint64_t inc);
-/* another node's client gets a slot here (-EEXIST, -ENOSPC, -ENOMEM) */
-int cluster_ruser_add(struct cluster *c, struct cluster_node *n, uint32_t slot, uint32_t gen,
-    uint32_t *local, uint32_t *local_gen);
-/* forget another node's client at once (a refused snapshot) */
-void cluster_ruser_drop(struct cluster *c, uint32_t local);
-/* a client's node and its slot there; false for a free slot */
-bool cluster_home(const struct cluster *c, uint32_t local, const char **node, uint64_t *inc,
-    uint32_t *slot, uint32_t *gen);
-
-/* the name of a client's node (dir_user.node) */
-const char *cluster_node_name(const struct cluster *c, uint16_t node);
 /* "synced", "split (...)", ...: this node's state, for shmchatctl */
 const char *cluster_state_name(const struct cluster *c);
 

@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
+#include "cluster_dir.h"
 #include "cluster_snap.h"
-#include "dirsvc.h"
 #include "log.h"
 
 /*
@@ -48,9 +47,9 @@ snap_num(struct buf *b, int64_t v)
 }
 
 int
-cluster_snap_build(struct cluster *c, struct buf *out)
+cluster_snap_build(struct cluster_dir *cd, struct buf *out)
 {
-	struct dir *d = &c->ds->dir;
+	struct dir *d = cd->d;
 	uint32_t *index = calloc(d->nslots, sizeof *index), next = 0;
 	int rc = 0;
 
@@ -64,7 +63,7 @@ cluster_snap_build(struct cluster *c, struct buf *out)
 		char incs[24];
 
 		if (u->state == DIR_FREE || u->state == DIR_QUITTING ||
-		    !cluster_home(c, s, &node, &inc, &hslot, &hgen))
+		    !cluster_dir_home(cd, s, &node, &inc, &hslot, &hgen))
 			continue;
 		index[s] = ++next;	/* 0: not in the blob */
 		snprintf(incs, sizeof incs, "%016" PRIx64, inc);
@@ -192,10 +191,10 @@ snap_int(struct snap_in *in, int64_t min, int64_t max)
 
 /* one "U" record (the tag read): a client of another node */
 static void
-snap_user(struct cluster *c, struct snap_in *in, uint32_t *slots, uint32_t *nusers,
+snap_user(struct cluster_dir *cd, struct snap_in *in, uint32_t *slots, uint32_t *nusers,
     uint32_t max)
 {
-	struct dir *d = &c->ds->dir;
+	struct dir *d = cd->d;
 	char node[CLUSTER_NAME_MAX + 1], incs[24], state[2], nick[IRC_NICK_MAX + 1],
 	    away[IRC_MAXLINE];
 	char user[IRC_USER_MAX + 1], host[IRC_HOST_MAX + 1], real[IRC_REAL_MAX + 1];
@@ -226,8 +225,8 @@ snap_user(struct cluster *c, struct snap_in *in, uint32_t *slots, uint32_t *nuse
 		in->why = "a client is malformed";
 		return;
 	}
-	if ((n = cluster_node_get(c, node, strlen(node), inc)) == NULL || n->self ||
-	    cluster_ruser_add(c, n, hslot, hgen, &local, &lgen) < 0) {
+	if ((n = cluster_dir_node_get(cd, node, strlen(node), inc)) == NULL || n->self ||
+	    cluster_dir_ruser_add(cd, n, hslot, hgen, &local, &lgen) < 0) {
 		in->bad = true;
 		in->why = "a client cannot be added";
 		return;
@@ -253,9 +252,9 @@ snap_user(struct cluster *c, struct snap_in *in, uint32_t *slots, uint32_t *nuse
 
 /* one "C" record (the tag read): a channel and its members */
 static void
-snap_chan(struct cluster *c, struct snap_in *in, const uint32_t *slots, uint32_t nusers)
+snap_chan(struct cluster_dir *cd, struct snap_in *in, const uint32_t *slots, uint32_t nusers)
 {
-	struct dir *d = &c->ds->dir;
+	struct dir *d = cd->d;
 	char name[IRC_CHAN_MAX + 1], key[IRC_KEY_MAX + 1], topic[IRC_MAXLINE],
 	    by[IRC_NICK_MAX + 1];
 	struct dir_chan *ch = NULL;
@@ -323,9 +322,9 @@ snap_chan(struct cluster *c, struct snap_in *in, const uint32_t *slots, uint32_t
 }
 
 int
-cluster_snap_apply(struct cluster *c, const char *p, size_t len)
+cluster_snap_apply(struct cluster_dir *cd, const char *p, size_t len)
 {
-	struct dir *d = &c->ds->dir;
+	struct dir *d = cd->d;
 	uint32_t max = d->nslots - d->nlocal, nusers = 0;
 	uint32_t *slots = calloc(max + 1, sizeof *slots);
 	struct snap_in in = { p, p + len, false, NULL };
@@ -337,9 +336,9 @@ cluster_snap_apply(struct cluster *c, const char *p, size_t len)
 		if (!snap_cstr(&in, tag, sizeof tag))
 			break;
 		if (strcmp(tag, "U") == 0)
-			snap_user(c, &in, slots, &nusers, max);
+			snap_user(cd, &in, slots, &nusers, max);
 		else if (strcmp(tag, "C") == 0)
-			snap_chan(c, &in, slots, nusers);
+			snap_chan(cd, &in, slots, nusers);
 		else {
 			in.bad = true;
 			in.why = "an unknown record";
@@ -348,7 +347,7 @@ cluster_snap_apply(struct cluster *c, const char *p, size_t len)
 	if (in.bad) {
 		log_warnx("cluster: snapshot refused: %s", in.why);
 		for (uint32_t i = 0; i < nusers; i++)
-			cluster_ruser_drop(c, slots[i]);
+			cluster_dir_ruser_drop(cd, slots[i]);
 		free(slots);
 		return -EPROTO;
 	}

@@ -13,12 +13,12 @@
 
 #include "buf.h"
 
-struct cluster;
+struct cluster_dir;
 
 /* the directory as it is now, appended to out. 0 or -ENOMEM */
-int cluster_snap_build(struct cluster *c, struct buf *out);
+int cluster_snap_build(struct cluster_dir *cd, struct buf *out);
 /* build the directory (which holds no other node's client yet) from a
  * blob. 0, or -EPROTO (logged) with what was added removed again */
-int cluster_snap_apply(struct cluster *c, const char *p, size_t len);
+int cluster_snap_apply(struct cluster_dir *cd, const char *p, size_t len);
 
 #endif

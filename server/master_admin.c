@@ -438,11 +438,11 @@ do_cluster(struct master *m, const struct ipc_admin_req *q)
 
 	buf_init(&b);
 	row(&b, 4, "node", "state", "clients", "incarnation");
-	for (uint16_t i = 1; c != NULL && i <= c->nnodes; i++) {
-		const struct cluster_node *n = c->nodes[i];
+	for (uint16_t i = 1; c != NULL && i <= c->cd.nnodes; i++) {
+		const struct cluster_node *n = c->cd.nodes[i];
 		char count[16], inc[24];
 		snprintf(count, sizeof count, "%u", n->self ? m->ds.dir.nconnected -
-		    (uint32_t)HASH_COUNT(c->rusers) : n->nusers);
+		    (uint32_t)HASH_COUNT(c->cd.rusers) : n->nusers);
 		snprintf(inc, sizeof inc, "%016llx", (unsigned long long)n->inc);
 		row(&b, 4, n->name, n->self ? cluster_state_name(c) : n->dead ? "gone" : "up",
 		    count, inc);

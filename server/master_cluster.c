@@ -111,7 +111,7 @@ mc_server_of(struct dirsvc *ds, uint32_t slot)
 {
 	struct master *m = master_cluster_of(ds);
 
-	return cluster_node_name(m->cluster, ds->dir.users[slot].node);
+	return cluster_dir_node_name(&m->cluster->cd, ds->dir.users[slot].node);
 }
 
 static void

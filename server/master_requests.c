@@ -10,7 +10,6 @@
 #include "log.h"
 #include "master_requests.h"
 #include "master_state.h"
-#include "master_worker.h"
 #include "numeric.h"
 
 struct master_req_hdr {
@@ -85,8 +84,8 @@ master_requests_refuse(struct master *m, uint32_t slot, uint32_t gen, const void
 	struct dirsvc_reply dr;
 
 	if (m->ds.dir.users[slot].state != DIR_REGISTERED) {
-		master_worker_close(m, slot, "This server is not connected to the rest of the "
-		    "network yet; try again shortly");
+		m->ds.ops->close_client(&m->ds, slot, "This server is not connected to the rest "
+		    "of the network yet; try again shortly");
 		return;
 	}
 	dirsvc_reply_init(&m->ds, &dr, slot);

@@ -11,10 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
+#include "cluster_dir.h"
 #include "cluster_entry.h"
 #include "cluster_snap.h"
-#include "conf.h"
 #include "dirsvc.h"
 #include "ring.h"
 #include "unit.h"
@@ -184,23 +183,14 @@ END_TEST
 
 /* ---------------------------------------------------------------- snapshot */
 
-static const struct cluster_ops no_ops;	/* the snapshot calls none */
-
-/* a cluster around a directory, without Redis (cluster_snap needs no link) */
+/* the nodes of a network around a directory, this node named name */
 static void
-fake_cluster(struct cluster *c, struct dirsvc *ds, struct conf *cfg, const char *name,
-    uint64_t inc)
+fake_nodes(struct cluster_dir *cd, struct dir *d, const char *name, uint64_t inc)
 {
-	memset(c, 0, sizeof *c);
-	c->ds = ds;
-	c->cfg = cfg;
-	c->ops = &no_ops;
-	c->home = calloc(ds->dir.nslots - ds->dir.nlocal + 1, sizeof *c->home);
-	c->introduced = calloc(ds->dir.nlocal, sizeof *c->introduced);
-	ck_assert_ptr_nonnull(c->home);
-	c->self = cluster_node_get(c, name, strlen(name), inc);
-	ck_assert_ptr_nonnull(c->self);
-	c->self->self = true;
+	ck_assert_int_eq(cluster_dir_init(cd, d), 0);
+	cd->self = cluster_dir_node_get(cd, name, strlen(name), inc);
+	ck_assert_ptr_nonnull(cd->self);
+	cd->self->self = true;
 }
 
 static uint32_t
@@ -220,21 +210,19 @@ user(struct dir *d, const char *nick, bool reg)
 
 START_TEST(snapshot_round_trip)
 {
-	struct conf cfg;
 	struct dirsvc a, b;
-	struct cluster ca, cb;
+	struct cluster_dir ca, cb;
 	struct buf blob;
 	struct dir_chan *ch;
 	uint32_t alice, bob;
 	int sb;
 
-	memset(&cfg, 0, sizeof cfg);
 	memset(&a, 0, sizeof a);
 	memset(&b, 0, sizeof b);
 	ck_assert_int_eq(dir_init(&a.dir, 4, 4), 0);
 	ck_assert_int_eq(dir_init(&b.dir, 4, 4), 0);
-	fake_cluster(&ca, &a, &cfg, "irc1", 1);
-	fake_cluster(&cb, &b, &cfg, "irc2", 2);
+	fake_nodes(&ca, &a.dir, "irc1", 1);
+	fake_nodes(&cb, &b.dir, "irc2", 2);
 	alice = user(&a.dir, "alice", true);
 	bob = user(&a.dir, "bob", true);
 	user(&a.dir, "pending", false);
@@ -280,21 +268,21 @@ START_TEST(snapshot_round_trip)
 	/* every cut of the blob is refused whole, and leaves nothing behind */
 	for (size_t cut = 0; cut + 1 < buf_used(&blob); cut += 7) {
 		struct dirsvc c2;
-		struct cluster cc;
+		struct cluster_dir cc;
 		memset(&c2, 0, sizeof c2);
 		ck_assert_int_eq(dir_init(&c2.dir, 4, 4), 0);
-		fake_cluster(&cc, &c2, &cfg, "irc3", 3);
+		fake_nodes(&cc, &c2.dir, "irc3", 3);
 		int rc = cluster_snap_apply(&cc, buf_head(&blob), cut);
 		if (rc < 0) {
 			ck_assert_int_eq(c2.dir.nconnected, 0);
 			ck_assert_int_eq(c2.dir.nchannels, 0);
 		}
-		cluster_free(&cc);
+		cluster_dir_free(&cc);
 		dir_free(&c2.dir);
 	}
 	buf_free(&blob);
-	cluster_free(&ca);
-	cluster_free(&cb);
+	cluster_dir_free(&ca);
+	cluster_dir_free(&cb);
 	dir_free(&a.dir);
 	dir_free(&b.dir);
 	(void)alice;
