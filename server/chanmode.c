@@ -409,3 +409,12 @@ chanmode_prefix(const struct dir_member *m)
 		return "@";
 	return m->flags & DIR_MEMBER_VOICE ? "+" : "";
 }
+
+const char *
+chanmode_prefixes(const struct dir_member *m, bool all)
+{
+	if (!all || m == NULL || (m->flags & (DIR_MEMBER_OP | DIR_MEMBER_VOICE)) !=
+	    (DIR_MEMBER_OP | DIR_MEMBER_VOICE))
+		return chanmode_prefix(m);
+	return "@+";
+}

@@ -87,5 +87,7 @@ bool chanmode_can_speak(const struct dir_chan *c, const struct dir_member *membe
     const char *nuh);
 /* the member's highest prefix: "@", "+" or "" */
 const char *chanmode_prefix(const struct dir_member *m);
+/* every prefix, highest first, when all (IRCv3 multi-prefix), else the highest */
+const char *chanmode_prefixes(const struct dir_member *m, bool all);
 
 #endif

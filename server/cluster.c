@@ -409,6 +409,7 @@ cluster_forward(struct cluster *c, const struct ring_rec *rec)
 	e.gen = rec->owner_gen;
 	e.msg_kind = rec->kind;
 	e.msg_flags = rec->flags & ~RING_F_REPLY_ERRORS;
+	e.msg_caps = rec->cap_need;
 	e.target = (struct cluster_str){ ring_rec_extra(rec), ring_rec_target_len(rec) };
 	e.payload = (struct cluster_str){ ring_rec_payload(rec), rec->payload_len };
 	cluster_write(c, &e);
@@ -464,7 +465,7 @@ static void
 cluster_apply_msg(struct cluster *c, uint32_t slot, uint32_t gen, const struct cluster_entry *e)
 {
 	struct cluster_msg h = { e->msg_kind, e->msg_flags, (uint16_t)e->target.len,
-		(uint32_t)e->payload.len };
+		e->msg_caps, (uint32_t)e->payload.len };
 	char *msg = malloc(sizeof h + e->target.len + e->payload.len);
 
 	if (msg == NULL) {

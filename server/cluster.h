@@ -138,6 +138,7 @@ const char *cluster_state_name(const struct cluster *c);
 struct cluster_msg {
 	uint8_t kind, flags;
 	uint16_t target_len;
+	uint16_t caps;		/* cap_need of the record (cap.h) */
 	uint32_t payload_len;
 };
 

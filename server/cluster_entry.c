@@ -118,6 +118,8 @@ cluster_entry_encode(const struct cluster_entry *e, struct cluster_argv *a)
 	case CLUSTER_MSG:
 		rc |= argv_num(a, "mk", "%" PRIu64, e->msg_kind);
 		rc |= argv_num(a, "mf", "%" PRIu64, e->msg_flags);
+		if (e->msg_caps != 0)
+			rc |= argv_num(a, "mc", "%" PRIu64, e->msg_caps);
 		rc |= argv_str(a, "mt", e->target);
 		rc |= argv_str(a, "mp", e->payload);
 		break;
@@ -212,7 +214,7 @@ lines_ok(struct cluster_str s)
 			return false;
 		if (c == '\r') {
 			if (i + 1 >= s.len || s.p[i + 1] != '\n' || i == start ||
-			    i + 2 - start > IRC_MAXLINE)
+			    i + 2 - start > CLUSTER_LINE_MAX)
 				return false;
 			start = i + 2;
 			i++;
@@ -298,6 +300,12 @@ decode_kind(struct cluster_entry *e, const struct cluster_str *fv, size_t nf, co
 		if ((f = field(fv, nf, "mf")) == NULL || !num_parse(*f, 10, 255, &v))
 			FAIL("bad message flags (mf)");
 		e->msg_flags = (uint8_t)v;
+		/* optional: absent from the entries of nodes before IRCv3 */
+		if ((f = field(fv, nf, "mc")) != NULL) {
+			if (!num_parse(*f, 10, UINT16_MAX, &v))
+				FAIL("bad message capabilities (mc)");
+			e->msg_caps = (uint16_t)v;
+		}
 		if ((f = field(fv, nf, "mt")) == NULL || f->len < 1 || f->len > IRC_CHAN_MAX ||
 		    has_byte(*f, " \r\n,"))
 			FAIL("bad message target (mt)");

@@ -13,11 +13,16 @@
 #include <stdint.h>
 
 #include "ipc_proto.h"
+#include "irc.h"
+#include "irctags.h"
 
 #define CLUSTER_PROTO		"1"
 #define CLUSTER_NAME_MAX	32	/* a node's name */
 #define CLUSTER_ARG_MAX		1024	/* bytes of one request argument */
 #define CLUSTER_PAYLOAD_MAX	16384	/* bytes of a message's lines */
+/* one line of them: the server's stamp and a client's tags may precede
+ * the 512 bytes of IRC (irctags.h) */
+#define CLUSTER_LINE_MAX	(IRCTAGS_STAMP_LEN + IRCTAGS_CLIENT_MAX + 2 + IRC_MAXLINE)
 #define CLUSTER_BLOB_MAX	(64u << 20)	/* a snapshot */
 /* the most XADD arguments an entry needs (fields and values) */
 #define CLUSTER_ENTRY_ARGV	(2 * (8 + IPC_REQ_ARGS + 2))
@@ -56,6 +61,7 @@ struct cluster_entry {
 	int nargs;			/* the name included */
 	/* MSG: the ring record's target kind, flags, name, lines */
 	uint8_t msg_kind, msg_flags;
+	uint16_t msg_caps;	/* the capabilities a recipient needs (cap.h; TAGMSG) */
 	struct cluster_str target, payload;
 	/* DEAD: the node and incarnation gone; SNAP: the hello it answers */
 	struct cluster_str dead;

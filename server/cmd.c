@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "cmd_chan.h"
 #include "cmd_conn.h"
+#include "cmd_hist.h"
 #include "cmd_msg.h"
 #include "cmd_query.h"
 #include "cmd_user.h"
@@ -17,7 +18,7 @@
 #include "worker_io.h"
 
 static const struct cmd_family *const cmd_families[] = {
-	&cmd_conn, &cmd_chan, &cmd_msg, &cmd_query, &cmd_user,
+	&cmd_conn, &cmd_chan, &cmd_msg, &cmd_query, &cmd_user, &cmd_hist,
 };
 
 const struct cmd_row *

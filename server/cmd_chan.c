@@ -7,8 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cap.h"
 #include "chanmode.h"
 #include "cmd_chan.h"
+#include "cmd_hist.h"
 #include "cmd_user.h"
 #include "conf.h"
 #include "dirsvc.h"
@@ -53,11 +55,16 @@ chan_names(struct dirsvc *ds, struct reply *r, const struct dir_chan *c, uint32_
 	snprintf(head, sizeof head, "%c %s", (c->modes & DIR_CMODE_SECRET) ? '@' :
 	    (c->modes & DIR_CMODE_PRIVATE) ? '*' : '=', c->name);
 	REPLY_LIST_START(&l, r, RPL_NAMREPLY, head);
+	uint32_t caps = ds->dir.users[viewer].caps;
 	for (uint32_t i = 0; i < c->nmembers; i++) {
 		const struct dir_user *u = &ds->dir.users[c->members[i].slot];
+		char nuh[IRC_MASK_MAX + 1];
 		if (!member && (u->umodes & DIR_UMODE_INVISIBLE))
 			continue;
-		reply_list_add(&l, chanmode_prefix(&c->members[i]), u->nick);
+		if (caps & CAP_USERHOST_IN_NAMES)
+			dirsvc_prefix(u, nuh, sizeof nuh);
+		reply_list_add(&l, chanmode_prefixes(&c->members[i], caps & CAP_MULTI_PREFIX),
+		    (caps & CAP_USERHOST_IN_NAMES) ? nuh : u->nick);
 	}
 	reply_list_end(&l);
 }
@@ -99,7 +106,7 @@ chan_leave(struct dirsvc *ds, uint32_t slot, struct dir_chan *c, const char *lin
 
 	/* published before the directory forgets the member: fan-out, which
 	 * runs later, reaches the leaver through the record's target */
-	dirsvc_emit(ds, &t, line, len);
+	dirsvc_emit_event(ds, RING_OWNER_MASTER, 0, &t, line, len);
 	dir_part(&ds->dir, slot, c->id);
 }
 
@@ -137,12 +144,32 @@ chan_join_allowed(struct reply *r, const struct dir_chan *c, const char *nuh,
 	return false;
 }
 
+/* the members see slot join c: in two forms (IRCv3 extended-join adds the
+ * account, "*" for none, and the real name), and away-notify clients
+ * learn that it is away */
+static void
+chan_announce_join(struct dirsvc *ds, struct dir_chan *c, uint32_t slot, const char *pfx)
+{
+	const struct dir_user *u = &ds->dir.users[slot];
+	char line[IRC_MAXLINE + 1];
+	size_t len = irc_fmt(line, sizeof line, ":%s JOIN %s", pfx, c->name);
+
+	dirsvc_emit_chan_caps(ds, c, slot, 0, 0, CAP_EXTENDED_JOIN, line, len);
+	len = irc_fmt(line, sizeof line, ":%s JOIN %s * :%s", pfx, c->name, u->realname);
+	dirsvc_emit_chan_caps(ds, c, slot, 0, CAP_EXTENDED_JOIN, 0, line, len);
+	if (u->away != NULL) {
+		len = irc_fmt(line, sizeof line, ":%s AWAY :%s", pfx, u->away);
+		dirsvc_emit_chan_caps(ds, c, slot, RING_F_EXCLUDE_ORIGIN, CAP_AWAY_NOTIFY, 0,
+		    line, len);
+	}
+}
+
 static int
 m_join(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	struct dir_user *u = &ds->dir.users[q->slot];
 	struct dirsvc_reply *dr = (struct dirsvc_reply *)r;
-	char list[IRC_MAXLINE], *names[CHAN_LIST_MAX], pfx[256], line[IRC_MAXLINE + 1];
+	char list[IRC_MAXLINE], *names[CHAN_LIST_MAX], pfx[256];
 	char keylist[IRC_MAXLINE], *keys[CHAN_LIST_MAX];
 	int n, nkeys = 0, status = CMD_OK;
 
@@ -207,11 +234,11 @@ m_join(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 			chanmode_set_defaults(c, ds->cfg->default_channel_modes);
 		/* what came before this channel's JOIN goes out before it */
 		dirsvc_reply_flush(ds, dr, q->slot, q->gen);
-		size_t len = irc_fmt(line, sizeof line, ":%s JOIN %s", pfx, c->name);
-		dirsvc_emit_chan(ds, c, q->slot, 0, line, len);
+		chan_announce_join(ds, c, q->slot, pfx);
 		chan_topic(r, c, false);
 		chan_names(ds, r, c, q->slot);
 		RPL(r, RPL_ENDOFNAMES, c->name);
+		cmd_hist_join_replay(ds, r, c, q->slot);
 	}
 	return status;
 }
@@ -649,7 +676,10 @@ m_invite(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	dirsvc_prefix(u, pfx, sizeof pfx);
 	size_t len = irc_fmt(line, sizeof line, ":%s INVITE %s %s", pfx, t->nick, c->name);
 	struct ring_target to = { .kind = RING_TO_SLOT, .id = (uint32_t)target, .gen = t->gen };
-	dirsvc_emit_as(ds, q->slot, q->gen, &to, line, len);
+	dirsvc_emit_event(ds, q->slot, q->gen, &to, line, len);
+	/* IRCv3 invite-notify: the members who asked for it see it too */
+	dirsvc_emit_chan_caps(ds, c, q->slot, RING_F_EXCLUDE_ORIGIN, CAP_INVITE_NOTIFY, 0,
+	    line, len);
 	return CMD_OK;
 }
 

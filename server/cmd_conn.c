@@ -388,7 +388,7 @@ m_nick(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	    .len = strlen(u->nick) } };
 	memcpy(e.nick, u->nick, e.ev.len);
 	size_t len = irc_fmt(line, sizeof line, ":%s NICK :%s", old, u->nick);
-	dirsvc_emit_peers(ds, q->slot, true, &e.ev, line, len);
+	dirsvc_emit_peers(ds, q->slot, true, 0, &e.ev, line, len);
 	r->nick = u->nick;
 	return CMD_OK;
 }
@@ -404,7 +404,7 @@ cmd_conn_quit(struct dirsvc *ds, uint32_t slot, const char *reason)
 		return;
 	dirsvc_prefix(u, pfx, sizeof pfx);
 	len = irc_fmt(line, sizeof line, ":%s QUIT :%s", pfx, reason);
-	dirsvc_emit_peers(ds, slot, false, NULL, line, len);
+	dirsvc_emit_peers(ds, slot, false, 0, NULL, line, len);
 	while (u->nchans > 0)
 		if (dir_part(&ds->dir, slot, u->chans[u->nchans - 1]) < 0)
 			u->nchans--;	/* inconsistent entry: drop it, never loop */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cap.h"
 #include "chanmode.h"
 #include "cmd_query.h"
 #include "conf.h"
@@ -114,6 +115,12 @@ cmd_query_isupport(struct dirsvc *ds, struct reply *r)
 	    cfg->topic_len, cfg->max_list_entries, cfg->network, cfg->nick_len,
 	    cfg->topic_len);
 	RPL(r, RPL_ISUPPORT, isupport);
+	if (ds->history != NULL) {
+		/* IRCv3 draft/chathistory: the most lines one request gets */
+		snprintf(isupport, sizeof isupport, "CHATHISTORY=%d MSGREFTYPES=msgid,timestamp",
+		    cfg->chathistory_max);
+		RPL(r, RPL_ISUPPORT, isupport);
+	}
 	RPL(r, RPL_ISUPPORT, CHANMODE_ISUPPORT);
 }
 
@@ -270,20 +277,21 @@ m_whowas(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 /* WHO's flags: H (here) or G (gone, away), * for an operator, then the
  * prefix in the channel (m, or NULL) */
 static void
-query_who_flags(const struct dir_user *u, const struct dir_member *m, char *out, size_t cap)
+query_who_flags(const struct dir_user *u, const struct dir_member *m, bool all, char *out,
+    size_t cap)
 {
 	snprintf(out, cap, "%c%s%s", u->away ? 'G' : 'H',
-	    (u->umodes & DIR_UMODE_OPER) ? "*" : "", m != NULL ? chanmode_prefix(m) : "");
+	    (u->umodes & DIR_UMODE_OPER) ? "*" : "", m != NULL ? chanmode_prefixes(m, all) : "");
 }
 
 /* 352 for u in chan (m: its membership there, or NULL) */
 static void
 query_who_one(struct dirsvc *ds, struct reply *r, const char *chan, const struct dir_user *u,
-    const struct dir_member *m)
+    const struct dir_member *m, uint32_t viewer)
 {
 	char flags[8];
 
-	query_who_flags(u, m, flags, sizeof flags);
+	query_who_flags(u, m, ds->dir.users[viewer].caps & CAP_MULTI_PREFIX, flags, sizeof flags);
 	RPL(r, RPL_WHOREPLY, chan, u->user, u->host,
 	    dirsvc_server_of(ds, (uint32_t)(u - ds->dir.users)), u->nick, flags, u->realname);
 }
@@ -310,7 +318,7 @@ query_who_chan(struct dirsvc *ds, struct reply *r, const struct dir_chan *c, uin
 		if ((!member && (u->umodes & DIR_UMODE_INVISIBLE)) ||
 		    (opers_only && !(u->umodes & DIR_UMODE_OPER)))
 			continue;
-		query_who_one(ds, r, c->name, u, &c->members[i]);
+		query_who_one(ds, r, c->name, u, &c->members[i], viewer);
 	}
 }
 
@@ -338,7 +346,7 @@ m_who(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 				continue;
 			if (irc_mask_match(mask, u->nick) || irc_mask_match(mask, u->host) ||
 			    irc_mask_match(mask, u->realname)) {
-				query_who_one(ds, r, "*", u, NULL);
+				query_who_one(ds, r, "*", u, NULL, q->slot);
 				shown++;
 			}
 		}
@@ -375,7 +383,8 @@ m_whois(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		if (c == NULL || ((c->modes & (DIR_CMODE_SECRET | DIR_CMODE_PRIVATE)) &&
 		    (uint32_t)slot != q->slot && !dir_is_member(d, c->id, q->slot)))
 			continue;
-		reply_list_add(&l, chanmode_prefix(dir_member_get(c, (uint32_t)slot)), c->name);
+		reply_list_add(&l, chanmode_prefixes(dir_member_get(c, (uint32_t)slot),
+		    ds->dir.users[q->slot].caps & CAP_MULTI_PREFIX), c->name);
 	}
 	reply_list_end(&l);
 	if (u->tls)
@@ -399,6 +408,16 @@ m_away(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 		dir_set_away(&ds->dir, q->slot, NULL);
 		RPL(r, RPL_UNAWAY);
 	}
+	/* IRCv3 away-notify: those who share a channel and asked for it */
+	const struct dir_user *u = &ds->dir.users[q->slot];
+	char pfx[IRC_MASK_MAX + 1], line[IRC_MAXLINE + 1];
+	size_t n;
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	if (u->away != NULL)
+		n = irc_fmt(line, sizeof line, ":%s AWAY :%s", pfx, u->away);
+	else
+		n = irc_fmt(line, sizeof line, ":%s AWAY", pfx);
+	dirsvc_emit_peers(ds, q->slot, false, CAP_AWAY_NOTIFY, NULL, line, n);
 	return CMD_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cap.h"
 #include "clock.h"
 #include "cmd_conn.h"
 #include "cmd_user.h"
@@ -303,7 +304,88 @@ m_rehash(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return CMD_OK;
 }
 
+/*
+ * SETNAME :realname (IRCv3 setname): the real name changes; those who
+ * share a channel and asked for setname see it, and so does the client
+ * itself if it did.
+ */
+static int
+m_setname(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	struct dir_user *u = &ds->dir.users[q->slot];
+	char pfx[IRC_MASK_MAX + 1], line[IRC_MAXLINE + 1];
+	const char *name = q->args[0];
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= sizeof u->realname || !irc_utf8_valid(name, n)) {
+		reply_standard(r, "FAIL", "SETNAME", "INVALID_REALNAME", NULL,
+		    "Real name is empty, too long or not UTF-8");
+		return CMD_FAILED;
+	}
+	snprintf(u->realname, sizeof u->realname, "%s", name);
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	n = irc_fmt(line, sizeof line, ":%s SETNAME :%s", pfx, u->realname);
+	dirsvc_emit_peers(ds, q->slot, true, CAP_SETNAME, NULL, line, n);
+	return CMD_OK;
+}
+
+/*
+ * CHGHOST nick host (operators; IRCv3 chghost): a client's host name
+ * changes (a cloak, a vanity host). Those who share a channel with it and
+ * asked for chghost see CHGHOST; its worker learns the host for the
+ * prefix of what it publishes, and the client hears of it in a NOTICE.
+ */
+static int
+m_chghost(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	const char *host = q->args[1];
+	char pfx[IRC_MASK_MAX + 1], line[IRC_MAXLINE + 1];
+	int slot;
+	size_t n = strlen(host);
+
+	if (!user_need_oper(ds, r, q->slot))
+		return CMD_FAILED;
+	if ((slot = dir_nick_find(&ds->dir, q->args[0])) < 0 ||
+	    ds->dir.users[slot].state != DIR_REGISTERED) {
+		RPL(r, ERR_NOSUCHNICK, q->args[0]);
+		return CMD_FAILED;
+	}
+	struct dir_user *u = &ds->dir.users[slot];
+	bool ok = n > 0 && n <= IRC_HOST_MAX && host[0] != '-';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
+		    (host[i] >= '0' && host[i] <= '9') || strchr("-./:", host[i]) != NULL;
+	if (!ok) {
+		reply_standard(r, "FAIL", "CHGHOST", "INVALID_HOST", host, "Invalid host name");
+		return CMD_FAILED;
+	}
+	dirsvc_prefix(u, pfx, sizeof pfx);
+	snprintf(u->host, sizeof u->host, "%s", host);
+	n = irc_fmt(line, sizeof line, ":%s CHGHOST %s %s", pfx, u->user, u->host);
+	dirsvc_emit_peers(ds, (uint32_t)slot, true, CAP_CHGHOST, NULL, line, n);
+	struct {
+		struct ring_event ev;
+		char host[IRC_HOST_MAX];
+	} e = { .ev = { .type = RING_EV_HOST, .slot = (uint32_t)slot, .gen = u->gen,
+	    .len = strlen(u->host) } };
+	memcpy(e.host, u->host, e.ev.len);
+	struct ring_target t = { .kind = RING_TO_SLOT, .id = (uint32_t)slot, .gen = u->gen,
+	    .event = &e.ev, .event_len = sizeof e.ev + e.ev.len };
+	n = irc_fmt(line, sizeof line, ":%s NOTICE %s :*** Your host is now %s",
+	    ds->cfg->server_name, u->nick, u->host);
+	dirsvc_emit(ds, &t, line, n);
+	log_notice("%s changed the host of %s to %s", ds->dir.users[q->slot].nick, u->nick,
+	    u->host);
+	return CMD_OK;
+}
+
 static const struct cmd_row user_rows[] = {
+	{ .name = "SETNAME", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1,
+	  .max_params = 1, .worker = worker_forward, .master = m_setname, .min_args = 1,
+	  .max_args = 1 },
+	{ .name = "CHGHOST", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 2,
+	  .max_params = 2, .worker = worker_forward, .master = m_chghost, .min_args = 2,
+	  .max_args = 2 },
 	{ .name = "OPER", .flags = CMD_REGISTERED, .min_params = 2, .max_params = 2,
 	  .worker = worker_forward, .master = m_oper, .min_args = 2, .max_args = 2 },
 	{ .name = "KILL", .flags = CMD_REGISTERED | CMD_REPLICATE, .min_params = 1, .max_params = 2,

@@ -128,6 +128,9 @@ dir_user_release(struct dir *d, uint32_t slot)
 	u->nick[0] = '\0';
 	free(u->away);
 	u->away = NULL;
+	u->caps = 0;
+	if (d->user_gone != NULL)
+		d->user_gone(d->nick_gone_arg, slot, u->gen);
 	u->gen++;		/* anything still addressed to the old client misses */
 	d->nconnected--;
 	if (dir_is_local(d, slot))
@@ -266,6 +269,8 @@ dir_chan_create(struct dir *d, const char *name)
 static void
 dir_chan_destroy(struct dir *d, struct dir_chan *c)
 {
+	if (d->chan_gone != NULL)
+		d->chan_gone(d->nick_gone_arg, c);
 	HASH_DEL(d->channels, c);
 	dir_chan_clear(c);
 	c->used = false;

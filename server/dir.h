@@ -146,7 +146,11 @@ struct dir {
 	 * old nick), for the master's WHOWAS history; NULL: nobody is told.
 	 */
 	void (*nick_gone)(void *arg, const struct dir_user *u);
-	void *nick_gone_arg;
+	/* told of a client (slot, gen) as it is released, and of a channel
+	 * as it is destroyed (for the master's chat history); NULL: nobody */
+	void (*user_gone)(void *arg, uint32_t slot, uint32_t gen);
+	void (*chan_gone)(void *arg, const struct dir_chan *c);
+	void *nick_gone_arg;	/* the argument of all three */
 };
 
 /* nlocal slots for this server's clients, nremote for other nodes' */

@@ -131,20 +131,45 @@ dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen)
 	snprintf(out, outlen, "%s!%s@%s", u->nick, u->user, u->host);
 }
 
+int
+dirsvc_emit_event(struct dirsvc *ds, uint32_t owner, uint32_t owner_gen,
+    const struct ring_target *t, const char *line, size_t len)
+{
+	char buf[IRCTAGS_STAMP_LEN + 1 + IRC_MAXLINE + 1], id[IRCTAGS_MSGID_LEN + 1];
+	struct ring_target st = *t;
+	int64_t ms = clock_realtime_ms();
+
+	if (len > IRC_MAXLINE)
+		return dirsvc_emit_as(ds, owner, owner_gen, t, line, len);
+	irctags_msgid_next(&ds->msgid, ms, id);
+	irctags_stamp(buf, ms, id);
+	buf[IRCTAGS_STAMP_LEN] = ' ';
+	memcpy(buf + IRCTAGS_STAMP_LEN + 1, line, len);
+	st.flags |= RING_F_TAGGED;
+	return dirsvc_emit_as(ds, owner, owner_gen, &st, buf, IRCTAGS_STAMP_LEN + 1 + len);
+}
+
+void
+dirsvc_emit_chan_caps(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
+    uint32_t flags, uint16_t need, uint16_t deny, const char *line, size_t len)
+{
+	struct ring_target t = { .kind = RING_TO_CHAN, .id = c->id, .gen = c->gen,
+	    .flags = flags, .cap_need = need, .cap_deny = deny };
+
+	/* RING_OWNER_MASTER (shmchatctl's chanmode) has no slot, hence no gen */
+	dirsvc_emit_event(ds, origin, origin < ds->dir.nslots ? ds->dir.users[origin].gen : 0,
+	    &t, line, len);
+}
+
 void
 dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
     uint32_t flags, const char *line, size_t len)
 {
-	struct ring_target t = { .kind = RING_TO_CHAN, .id = c->id, .gen = c->gen,
-	    .flags = flags };
-
-	/* RING_OWNER_MASTER (shmchatctl's chanmode) has no slot, hence no gen */
-	dirsvc_emit_as(ds, origin, origin < ds->dir.nslots ? ds->dir.users[origin].gen : 0, &t,
-	    line, len);
+	dirsvc_emit_chan_caps(ds, c, origin, flags, 0, 0, line, len);
 }
 
 void
-dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self,
+dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self, uint16_t need,
     const struct ring_event *ev, const char *line, size_t len)
 {
 	struct dir_user *u = &ds->dir.users[slot];
@@ -164,9 +189,9 @@ dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self,
 		return;
 	struct ring_target t = { .kind = RING_TO_CHANS, .id = slot, .gen = u->gen,
 	    .flags = include_self ? RING_F_INCLUDE_TARGET : 0,
-	    .extra = refs, .extra_len = n * sizeof *refs,
+	    .extra = refs, .extra_len = n * sizeof *refs, .cap_need = need,
 	    .event = ev, .event_len = ev != NULL ? sizeof *ev + ev->len : 0 };
-	dirsvc_emit(ds, &t, line, len);
+	dirsvc_emit_event(ds, RING_OWNER_MASTER, 0, &t, line, len);
 }
 
 static void

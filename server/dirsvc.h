@@ -66,6 +66,7 @@ struct dirsvc {
 	struct irctags_msgid msgid;	/* ids of the master's own lines; its salt is
 					 * every worker's (IPC settings) */
 	struct history *history;	/* recent chat lines (history.h); NULL: none */
+	uint32_t batch_next;	/* ids of the batches the master opens */
 };
 
 /*
@@ -94,13 +95,23 @@ const char *dirsvc_server_of(struct dirsvc *ds, uint32_t slot);
 long long dirsvc_idle(const struct dirsvc *ds, uint32_t slot);
 /* "nick!user@host" of a client */
 void dirsvc_prefix(const struct dir_user *u, char *out, size_t outlen);
+/* the same, the line stamped with the time and a msgid first (RING_F_TAGGED:
+ * each worker keeps of the stamp what its client asked for): what a
+ * client did, as others see it (JOIN, NICK, MODE...) */
+int dirsvc_emit_event(struct dirsvc *ds, uint32_t owner, uint32_t owner_gen,
+    const struct ring_target *t, const char *line, size_t len);
+/* a line to a channel's members that have every capability in need and
+ * none in deny (cap.h), attributed to origin */
+void dirsvc_emit_chan_caps(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
+    uint32_t flags, uint16_t need, uint16_t deny, const char *line, size_t len);
 /* a line to a channel's members, attributed to origin (a slot or RING_OWNER_MASTER;
  * flags: ring_flags) */
 void dirsvc_emit_chan(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
     uint32_t flags, const char *line, size_t len);
 /* a line to everyone sharing a channel with slot (once each) and, if
- * include_self, to slot itself, with an event about slot (or NULL) */
-void dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self,
+ * include_self, to slot itself, with an event about slot (or NULL); only
+ * to those with the capabilities in need (cap.h) */
+void dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self, uint16_t need,
     const struct ring_event *ev, const char *line, size_t len);
 
 /* the reply to one request: lines gathered, then sent as records */

@@ -7,6 +7,7 @@
 
 #include "chanmode.h"
 #include "clock.h"
+#include "cmd_hist.h"
 #include "cmd_msg.h"
 #include "dirsvc.h"
 #include "fanout.h"
@@ -162,6 +163,7 @@ fanout_msg_chan(struct fanout *f, struct dirsvc *ds, uint32_t *n,
 		return;
 	}
 	fanout_chan_members(f, n, c, rec, pos, stamp);
+	f->hist_chan = c;
 }
 
 /* a client's message to a nick: resolved now */
@@ -181,6 +183,7 @@ fanout_msg_nick(struct fanout *f, struct dirsvc *ds, uint32_t *n,
 		return;
 	}
 	fanout_add(f, n, slot, stamp);
+	f->hist_to = slot;
 	if (rec->flags & RING_F_ECHO)
 		fanout_add(f, n, rec->owner, stamp);
 	if (errors && ds->dir.users[slot].away != NULL) {
@@ -226,6 +229,8 @@ fanout_resolve(struct fanout *f, struct dirsvc *ds, const struct ring_rec *rec, 
 
 	f->report = -1;
 	f->remote = false;
+	f->hist_chan = NULL;
+	f->hist_to = -1;
 	switch (rec->kind) {
 	case RING_TO_CHAN:
 		c = dir_chan_get(&ds->dir, rec->target_id);
@@ -315,6 +320,9 @@ fanout_run(struct fanout *f, struct dirsvc *ds, unsigned budget)
 		/* recipients on other nodes of a cluster: theirs to deliver */
 		if (f->remote && ds->ops != NULL && ds->ops->forward != NULL)
 			ds->ops->forward(ds, rec);
+		/* kept once delivered (a retry after a full inbox resolves again) */
+		if (f->hist_chan != NULL || f->hist_to >= 0)
+			cmd_hist_record(ds, rec, f->hist_chan, (uint32_t)f->hist_to);
 		for (uint32_t i = 0; i < n; i++)
 			if (ring_inbox_push(r, f->recips[i], pos))
 				fanout_queue_wake(f, f->recips[i]);

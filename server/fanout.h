@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct dir_chan;
 struct dirsvc;
 
 struct fanout_slot {
@@ -34,6 +35,9 @@ struct fanout {
 				 * cmd_msg_outcome) or -1, told once it is delivered */
 	uint32_t report_to;
 	bool remote;		/* scratch: the record has recipients on other nodes */
+	/* scratch: where the history keeps the record (cmd_hist.h), if it does */
+	const struct dir_chan *hist_chan;
+	int64_t hist_to;
 	/* a stuck fan-out or full ring: since when (ms), and who holds it */
 	bool stalled;
 	uint32_t stall_slot;

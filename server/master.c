@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cmd_hist.h"
+#include "history.h"
 #include "iplimit.h"
 #include "log.h"
 #include "master.h"
@@ -136,6 +138,8 @@ master_tick(struct master *m)
 	if (time(NULL) != m->last_status_at && !m->stopping) {
 		m->last_status_at = time(NULL);
 		master_control_update_status(m);	/* sends only when the text changed */
+		if (m->ds.history != NULL)
+			history_expire(m->ds.history, clock_realtime_ms());
 	}
 	master_admin_tick(m, t);
 	if (m->accept_resume_ms && t >= m->accept_resume_ms && !m->stopping) {
@@ -278,6 +282,7 @@ master_setup_tables(struct master *m)
 		m->ds.msgid.salt = (uint32_t)getpid() ^ (uint32_t)m->started;
 	m->ds.msgid.slot = 0xffffff;
 	dirsvc_whowas_setup(&m->ds);	/* without it WHOWAS knows nobody: not fatal */
+	cmd_hist_setup(&m->ds);		/* nor is a server without history */
 	buf_init(&m->ds.pending);
 	buf_init(&m->requests);
 	return 0;
@@ -381,6 +386,8 @@ master_cleanup(struct master *m)
 	buf_free(&m->ds.pending);
 	buf_free(&m->requests);
 	whowas_free(&m->ds.whowas);
+	history_free(m->ds.history);
+	m->ds.history = NULL;
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sigfd >= 0)

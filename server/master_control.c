@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "cmd_hist.h"
 #include "log.h"
 #include "master_control.h"
 #include "master_state.h"
@@ -118,6 +119,7 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	if (m->cluster != NULL)
 		m->cluster->cfg = nc;
 	dirsvc_whowas_setup(&m->ds);	/* whowas_history may have changed */
+	cmd_hist_setup(&m->ds);		/* and the history's bounds */
 	log_set_level(nc->log_level);
 	for (uint32_t i = 0; i < m->nlive; i++)
 		master_worker_send_settings(m, m->live[i]);

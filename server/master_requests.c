@@ -145,7 +145,8 @@ master_requests_log_msg(struct master *m, uint32_t slot, uint32_t gen, const cha
 	if (sizeof h + h.target_len + h.payload_len != len)
 		return;
 	t.kind = h.kind;
-	t.flags = h.flags;
+	t.flags = h.flags & ~RING_F_ECHO;	/* its own node echoed it */
+	t.cap_need = h.caps;
 	t.extra = msg + sizeof h;
 	t.extra_len = h.target_len;
 	if (dirsvc_emit_as(&m->ds, slot, gen, &t, msg + sizeof h + h.target_len,

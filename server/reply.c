@@ -35,6 +35,14 @@ reply_line(struct reply *r, const char *fmt, ...)
 }
 
 void
+reply_standard(struct reply *r, const char *kind, const char *command,
+    const char *code, const char *context, const char *text)
+{
+	reply_line(r, ":%s %s %s %s%s%s :%s", r->server, kind, command, code,
+	    context != NULL ? " " : "", context != NULL ? context : "", text);
+}
+
+void
 reply_list_start(struct reply_list *l, struct reply *r, const char *code,
     const char *fmt, const char *head)
 {

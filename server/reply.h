@@ -28,6 +28,14 @@ void reply_line(struct reply *r, const char *fmt, ...)
 #define RPL(r, NUM, ...) reply_numeric((r), NUM, NUM##_FMT, ##__VA_ARGS__)
 
 /*
+ * An IRCv3 standard reply: ":server FAIL command code [context] :text"
+ * (kind "FAIL", "WARN" or "NOTE"; context: parameters, space-separated,
+ * or NULL).
+ */
+void reply_standard(struct reply *r, const char *kind, const char *command,
+    const char *code, const char *context, const char *text);
+
+/*
  * A list reply split over as many lines as it needs: items are joined by
  * spaces and each line is RPL-formatted as head followed by ":items", e.g.
  * NAMES (353) and WHOIS channels (319).

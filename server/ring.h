@@ -136,6 +136,7 @@ struct ring_rec {
  */
 enum ring_event_type {
 	RING_EV_NICK = 1,	/* the client's nick is now data */
+	RING_EV_HOST = 2,	/* the client's host is now data (CHGHOST) */
 };
 
 struct ring_event {

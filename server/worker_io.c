@@ -532,6 +532,12 @@ worker_event(struct worker *w, const struct ring_rec *rec)
 		worker_set_nick(w, data, ev.len);
 		log_set_role("worker %s", w->nick);
 		break;
+	case RING_EV_HOST:
+		if (ev.len > 0 && ev.len <= IRC_HOST_MAX) {
+			memcpy(w->host, data, ev.len);
+			w->host[ev.len] = '\0';
+		}
+		break;
 	default:
 		log_warnx("unknown event %u from the master; ignored", ev.type);
 	}
