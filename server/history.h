@@ -27,6 +27,9 @@
 #include "irc.h"
 #include "irctags.h"
 
+/* the longest line kept: client tags, their '@' and space, a line, the stamp */
+#define HISTORY_LINE_MAX	(IRCTAGS_CLIENT_MAX + 2 + IRC_MAXLINE + IRCTAGS_STAMP_LEN)
+
 struct history_limits {
 	uint32_t lines;		/* per target (history_lines); 0: no history at all */
 	uint32_t age_s;		/* lines older than this go (history_age); 0: no age limit */
@@ -72,6 +75,9 @@ void history_expire(struct history *h, int64_t now_ms);
  * Add a line to a channel (folded name) or to the conversation between
  * from and to (their uids and current nicks). 0, or -ENOMEM (nothing
  * kept), -E2BIG (longer than a line can be), 0 also when lines is 0.
+ * Also -EINVAL: a msgid longer than IRCTAGS_MSGID_LEN or a nick longer
+ * than IRC_NICK_MAX (nothing kept). msgid NULL or "": the line has none
+ * (no reference finds it); a nick NULL: the one remembered stays.
  */
 int history_add_chan(struct history *h, const char *chan_key, int64_t ms, const char *msgid,
     const char *line, size_t len);
@@ -106,6 +112,12 @@ struct history_target *history_private(struct history *h, uint64_t uid, uint64_t
  *   BETWEEN: lines strictly between a and b, in either order of a and b;
  *            from a's side (a before b: the oldest after a; a after b:
  *            the newest before a)
+ * A reference NONE ("*") is no bound: BEFORE gives the newest lines,
+ * AFTER the oldest, BETWEEN runs to that end; AROUND needs one (0 lines).
+ * AROUND: a timestamp's "from" half is the lines at or after it, a
+ * msgid's starts with that line; the half before takes up to limit/2
+ * lines and the "from" half the rest. Lines past the age limit are never
+ * returned, even before history_expire takes them.
  * Returns the number of lines written to out.
  */
 enum history_sel { HISTORY_LATEST, HISTORY_BEFORE, HISTORY_AFTER, HISTORY_AROUND,
@@ -117,7 +129,9 @@ size_t history_select(struct history *h, struct history_target *t, enum history_
 /*
  * TARGETS: uid's conversations (the other party's nick) with a line in
  * (from_ms, to_ms), either order of the two times, at most limit, oldest
- * latest-line first. Channels are the caller's (it knows memberships):
+ * latest-line first. From the side of from_ms, as BETWEEN: from_ms
+ * before to_ms, the limit oldest; after, the limit newest. The names stay
+ * valid until the next call that adds or removes lines. Channels are the caller's (it knows memberships):
  * history_chan_latest gives a channel's newest time (0: none).
  */
 size_t history_private_targets(struct history *h, uint64_t uid, int64_t from_ms, int64_t to_ms,
