@@ -118,7 +118,7 @@ static struct history *
 ten(void)
 {
 	struct history *h = mk(100, 0, BIG);
-	char id[8];
+	char id[16];
 
 	for (int i = 1; i <= 10; i++) {
 		snprintf(id, sizeof id, "m%d", i);
@@ -285,7 +285,7 @@ START_TEST(line_bound)
 	struct history *h = mk(5, 0, BIG);
 	struct history_target *t;
 	uint64_t lines, bytes;
-	char id[8];
+	char id[16];
 
 	for (int i = 1; i <= 8; i++) {
 		snprintf(id, sizeof id, "m%d", i);
@@ -576,7 +576,7 @@ START_TEST(set_limits)
 	struct history *h = mk(10, 0, BIG);
 	struct history_limits lim = { .lines = 3, .age_s = 0, .max_bytes = BIG };
 	uint64_t lines, bytes, b;
-	char id[8];
+	char id[16];
 
 	for (int i = 1; i <= 10; i++) {
 		snprintf(id, sizeof id, "a%d", i);
