@@ -53,6 +53,11 @@
  * is resumed), and reports cycles per second and the time from connect()
  * to 001.
  *
+ * --caps LIST requests IRCv3 capabilities (e.g. "message-tags server-time
+ * echo-message") before registering; tags on received lines are skipped,
+ * and with echo-message a sender's own messages come back and are counted
+ * apart (echoed), never as deliveries.
+ *
  * Output: a human summary, then one machine-readable last line:
  * "RESULT key=value ...". Exit status: 0 ok; 1 a loss, a reorder or a
  * disconnect during the run; 2 setup failure, stall or timeout; 64 usage.
@@ -121,6 +126,7 @@ static struct {
 	double timeout_s, churn_s;
 	uint32_t stall_ms, settle_ms;
 	bool mem, no_join, tls;
+	const char *caps;	/* --caps: IRCv3 capabilities to request, or NULL */
 	const char *channel, *nick_prefix, *label;
 	bool quiet;
 } opt = {
@@ -195,6 +201,7 @@ static uint64_t n_cycles, t_churn_end, t_last_cycle;
 /* counters */
 static uint32_t next_connect, inflight, n_ready, next_join, joins_inflight,
     n_joined, n_ponged, n_dead, n_live;
+static uint64_t n_echo;	/* --caps echo-message: own lines back */
 static uint64_t n_deliv, n_reorder, n_bogus, n_overlong, n_errnum,
     n_msgs_sent, n_completed, n_dead_in_send;
 static char first_error[256];
@@ -499,6 +506,8 @@ start_connect(struct client *c)
 	/* --churn: a nick per connection, none waits for the last one's QUIT */
 	uint32_t nick = opt.mode == M_CHURN ? n_serial++ : c->idx;
 
+	if (opt.caps != NULL)
+		cprintf(c, "CAP REQ :%s\r\nCAP END\r\n", opt.caps);
 	cprintf(c, "NICK %s%u\r\nUSER %s%u 0 * :shmbench\r\n",
 	    opt.nick_prefix, nick, opt.nick_prefix, nick);
 }
@@ -707,9 +716,16 @@ on_bench_message(struct client *c, const char *p, const char *end, uint64_t now)
 
 	if ((p = parse_u64(p, end, &s)) == NULL || p >= end || *p++ != ' ' ||
 	    (p = parse_u64(p, end, &q)) == NULL || p >= end || *p++ != ' ' ||
-	    (p = parse_u64(p, end, &t)) == NULL || s >= S || q >= opt.messages ||
-	    s == c->idx) {
+	    (p = parse_u64(p, end, &t)) == NULL || s >= S || q >= opt.messages) {
 		n_bogus++;
+		return;
+	}
+	if (s == c->idx) {
+		/* echo-message: our own line back; anything else is bogus */
+		if (opt.caps != NULL && strstr(opt.caps, "echo-message") != NULL)
+			n_echo++;
+		else
+			n_bogus++;
 		return;
 	}
 	n_deliv++;
@@ -811,6 +827,14 @@ on_line(struct client *c, const char *line, const char *end, uint64_t now)
 {
 	const char *p = line;
 
+	if (p < end && *p == '@') {
+		/* IRCv3 tags (--caps): not what is measured */
+		p = memchr(p, ' ', (size_t)(end - p));
+		if (p == NULL)
+			return;
+		while (p < end && *p == ' ')
+			p++;
+	}
 	if (p < end && *p == ':') {
 		p = memchr(p, ' ', (size_t)(end - p));
 		if (p == NULL)
@@ -1432,6 +1456,8 @@ report(void)
 		printf(" cycles=%" PRIu64 " cycle_s=%.4f cycles_per_s=%.0f failed=%u", n_cycles,
 		    churn_s, churn_s > 0 ? n_cycles / churn_s : 0, n_dead);
 	printf(" tls=%s", opt.tls ? (tls_desc[0] ? tls_desc : "none") : "-");
+	if (opt.caps != NULL)
+		printf(" echoed=%" PRIu64, n_echo);
 	if (t_joined)
 		printf(" join_s=%.4f", (double)(t_joined - t_join_start) / 1e9);
 	if (sending) {
@@ -1528,6 +1554,7 @@ usage(FILE *f)
 "      --churn SEC        connect, register, QUIT, again, for SEC seconds with\n"
 "                         --concurrency connections at a time: cycles/s\n"
 "      --tls              every connection is TLS (no certificate check)\n"
+"      --caps LIST        request these IRCv3 capabilities (space-separated)\n"
 "  -P, --server-pid PID   the server, for its CPU time and memory (/proc);\n"
 "                         again for each node (CPU added up, memory: first)\n"
 "      --aux-pid PID      one more process (a Redis): its CPU, on its own\n"
@@ -1576,7 +1603,7 @@ static void
 parse_args(int argc, char **argv)
 {
 	enum { O_JOINC = 255, O_STORM = 256, O_BCAST, O_IDLE, O_MEM, O_NOJOIN, O_STALL, O_SETTLE, O_CHAN,
-	    O_NICK, O_LABEL, O_CHURN, O_TLS, O_PORTS, O_AUX };
+	    O_NICK, O_LABEL, O_CHURN, O_TLS, O_PORTS, O_AUX, O_CAPS };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -1597,6 +1624,7 @@ parse_args(int argc, char **argv)
 		{ "no-join", no_argument, NULL, O_NOJOIN },
 		{ "churn", required_argument, NULL, O_CHURN },
 		{ "tls", no_argument, NULL, O_TLS },
+		{ "caps", required_argument, NULL, O_CAPS },
 		{ "server-pid", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stall-ms", required_argument, NULL, O_STALL },
@@ -1657,6 +1685,7 @@ parse_args(int argc, char **argv)
 			}
 			break;
 		case O_TLS: opt.tls = true; break;
+		case O_CAPS: opt.caps = optarg; break;
 		case 'P':
 			if (opt.npids == MAX_PIDS) {
 				fprintf(stderr, "shmbench: at most %d --server-pid\n", MAX_PIDS);

@@ -126,7 +126,9 @@ struct ring_rec {
 	/* IRCv3 capabilities (cap.h) a recipient must have, and must not
 	 * have: fan-out delivers by them (extended-join, away-notify...) */
 	uint16_t cap_need, cap_deny;
+	uint32_t pad;		/* the payload starts 8-aligned */
 };
+_Static_assert(sizeof(struct ring_rec) % 8 == 0, "records stay 8-aligned");
 
 /*
  * A directory change that concerns one client's own state, carried by the
