@@ -301,9 +301,12 @@ worker_label_owns(const struct worker *w, const struct ring_rec *rec)
 		len -= sp + 1 - p;
 		p = sp + 1;
 	}
-	/* a line the client caused: it starts with its own prefix */
-	return rec->owner == RING_OWNER_MASTER && len > nl + 2 && p[0] == ':' &&
-	    memcmp(p + 1, w->nick, nl) == 0 && p[1 + nl] == '!';
+	/* a change the client caused (the master announces it, attributed to
+	 * the client or to nobody): it starts with the client's own prefix;
+	 * its chat lines (MSG_CHAN, TO_NICK) only match by msgid, above */
+	return (rec->owner == RING_OWNER_MASTER || rec->owner == w->slot) &&
+	    rec->kind != RING_MSG_CHAN && rec->kind != RING_TO_NICK && len > nl + 2 &&
+	    p[0] == ':' && memcmp(p + 1, w->nick, nl) == 0 && p[1 + nl] == '!';
 }
 
 
