@@ -497,11 +497,13 @@ has(const struct sbuf *b, const char *text)
  * A strict parser for what --json promises: one flat object per line with
  * string keys and string/null values. Values are decoded into v[].
  */
+#define JOBJ_KEYS	12	/* the five, "nick", and IRCv3's "msgid", "history" */
+
 struct jobj {
 	int n;
-	char key[8][32];
-	char val[8][2048];
-	bool null[8];
+	char key[JOBJ_KEYS][32];
+	char val[JOBJ_KEYS][2048];
+	bool null[JOBJ_KEYS];
 };
 
 static const char *
@@ -581,13 +583,17 @@ json_parse(const char *line, struct jobj *o)
 	if (*p++ != '{')
 		return false;
 	for (;;) {
-		if (o->n == 8)
+		if (o->n == JOBJ_KEYS)
 			return false;
 		if ((p = json_str(p, o->key[o->n], sizeof o->key[0])) == NULL || *p++ != ':')
 			return false;
 		if (!strncmp(p, "null", 4)) {
 			o->null[o->n] = true;
 			p += 4;
+		} else if (!strncmp(p, "true", 4) || !strncmp(p, "false", 5)) {
+			/* kept as text: "true", "false" */
+			snprintf(o->val[o->n], sizeof o->val[0], "%s", p[0] == 't' ? "true" : "false");
+			p += p[0] == 't' ? 4 : 5;
 		} else if ((p = json_str(p, o->val[o->n], sizeof o->val[0])) == NULL)
 			return false;
 		o->n++;
