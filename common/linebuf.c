@@ -39,6 +39,24 @@ linebuf_init_in(struct linebuf *lb, char *storage, size_t maxline)
 	return 0;
 }
 
+int
+linebuf_grow(struct linebuf *lb, size_t maxline)
+{
+	char *nb;
+
+	if (maxline <= lb->maxline)
+		return 0;
+	if ((nb = malloc(maxline)) == NULL)
+		return -ENOMEM;
+	memcpy(nb, lb->buf, lb->len);
+	if (!lb->borrowed)
+		free(lb->buf);
+	lb->buf = nb;
+	lb->maxline = maxline;
+	lb->borrowed = false;
+	return 0;
+}
+
 void
 linebuf_free(struct linebuf *lb)
 {

@@ -34,6 +34,9 @@ int linebuf_init(struct linebuf *lb, size_t maxline);
  * returns 0 or -EINVAL */
 int linebuf_init_in(struct linebuf *lb, char *storage, size_t maxline);
 void linebuf_free(struct linebuf *lb);
+/* longer lines from now on (what is buffered is kept, lines returned
+ * before are not valid any more); 0 or -ENOMEM with nothing changed */
+int linebuf_grow(struct linebuf *lb, size_t maxline);
 /* where to read() into, and how many bytes fit (always > 0 after next()) */
 char *linebuf_space(struct linebuf *lb, size_t *avail);
 void linebuf_commit(struct linebuf *lb, size_t n);

@@ -10,7 +10,9 @@
 #include "cmd_query.h"
 #include "cmd_user.h"
 #include "dirsvc.h"
+#include "cap.h"
 #include "irc.h"
+#include "irctags.h"
 #include "log.h"
 #include "worker_io.h"
 
@@ -47,14 +49,21 @@ cmd_sync(struct worker *w)
 	return CMD_WAIT;
 }
 
-enum cmd_result
-cmd_worker_line(struct worker *w, struct irc_msg *m, const char *line, size_t len)
+/* tags of up to IRCTAGS_CLIENT_MAX bytes, then at most 510 of the line */
+static bool
+cmd_line_too_long(const char *line, size_t len)
+{
+	const char *sp = len > 0 && line[0] == '@' ? memchr(line, ' ', len) : NULL;
+	size_t tags = sp != NULL ? (size_t)(sp - line) + 1 : 0;
+
+	return tags > IRCTAGS_CLIENT_MAX + 2 || len - tags > IRC_MAXLINE - 2;
+}
+
+static enum cmd_result
+cmd_worker_run(struct worker *w, struct irc_msg *m, int rc)
 {
 	const struct cmd_row *row;
-	int rc = irc_parse(m, line, len);
 
-	if (rc == IRC_PARSE_EMPTY)
-		return CMD_DONE;
 	row = rc == IRC_PARSE_OK ? cmd_find(m->command, false) : NULL;
 	/* a NICK sent alone is reserved before anything else is answered */
 	if (!w->registered && (row == NULL || !(row->flags & CMD_REGISTRATION)) &&
@@ -90,6 +99,32 @@ cmd_worker_line(struct worker *w, struct irc_msg *m, const char *line, size_t le
 	return r == CMD_SYNC ? cmd_sync(w) : r;
 }
 
+enum cmd_result
+cmd_worker_line(struct worker *w, struct irc_msg *m, const char *line, size_t len)
+{
+	struct irctag label;
+	enum cmd_result r;
+	int rc;
+
+	if (cmd_line_too_long(line, len)) {
+		RPL(&w->rpl, ERR_INPUTTOOLONG);
+		return CMD_DONE;
+	}
+	if ((rc = irc_parse(m, line, len)) == IRC_PARSE_EMPTY)
+		return CMD_DONE;
+	if (rc == IRC_PARSE_OK && m->tags != NULL && (w->caps & CAP_LABELED_RESPONSE) &&
+	    irctags_get(m->tags, strlen(m->tags), "label", &label) && label.val_len > 0)
+		worker_label_begin(w, label.val, label.val_len);
+	r = cmd_worker_run(w, m, rc);
+	if (w->label_wanted) {
+		if (r == CMD_DONE)
+			worker_label_line_done(w);
+		else
+			w->label_wanted = false;	/* the line runs again later */
+	}
+	return r;
+}
+
 void
 cmd_worker_answered(struct worker *w)
 {
@@ -99,6 +134,8 @@ cmd_worker_answered(struct worker *w)
 	if (row != NULL && row->answered != NULL)
 		row->answered(w, w->answer_status);
 	worker_request_next(w);
+	if (w->label_open && !worker_requesting(w))
+		worker_label_finish(w);
 }
 
 /* ---------------------------------------------------------------- master */

@@ -2,10 +2,12 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "cap.h"
 #include "chanmode.h"
 #include "cmd_conn.h"
 #include "cmd_query.h"
@@ -141,22 +143,46 @@ w_register_answered(struct worker *w, int status)
 		w->registered = true;	/* the nick came as an event before this */
 }
 
-/*
- * IRCv3 sts (Strict Transport Security), the one capability listed: on a
- * plain connection it names the TLS port to upgrade to, on a TLS one it
- * is the persistence policy. It is a policy, not something to request.
- */
-static void
-conn_cap_ls(struct worker *w, const char *server, const char *who)
+/* the sts value: on a plain connection the TLS port to upgrade to, on a
+ * TLS one the persistence policy; NULL when none is advertised */
+static const char *
+conn_sts(const struct worker *w, char *buf, size_t size)
 {
 	if (w->set.sts_duration <= 0)
-		reply_line(&w->rpl, ":%s CAP %s LS :", server, who);
-	else if (w->tls)
-		reply_line(&w->rpl, ":%s CAP %s LS :sts=duration=%d", server, who,
-		    (int)w->set.sts_duration);
+		return NULL;
+	if (w->tls)
+		snprintf(buf, size, "duration=%d", (int)w->set.sts_duration);
 	else
-		reply_line(&w->rpl, ":%s CAP %s LS :sts=port=%d,duration=%d", server, who,
-		    (int)w->set.sts_port, (int)w->set.sts_duration);
+		snprintf(buf, size, "port=%d,duration=%d", (int)w->set.sts_port,
+		    (int)w->set.sts_duration);
+	return buf;
+}
+
+uint32_t
+cmd_conn_caps_offered(const struct worker *w)
+{
+	return (w->set.caps_offered & ~CAP_STS) | (w->set.sts_duration > 0 ? CAP_STS : 0);
+}
+
+/* the master formats and delivers by the client's capabilities too */
+static void
+conn_caps_tell_master(struct worker *w)
+{
+	char hex[16];
+	const char *args[1] = { hex };
+
+	snprintf(hex, sizeof hex, "%x", w->caps);
+	worker_request(w, "CAPS", args, 1);
+}
+
+void
+cmd_conn_caps_changed(struct worker *w, uint32_t was)
+{
+	if ((w->caps & CAP_MESSAGE_TAGS) && !(was & CAP_MESSAGE_TAGS))
+		worker_input_tags(w);
+	/* cap-notify is the worker's alone */
+	if ((w->caps ^ was) & ~CAP_CAP_NOTIFY)
+		conn_caps_tell_master(w);
 }
 
 static enum cmd_result
@@ -165,25 +191,64 @@ w_cap(struct worker *w, const struct irc_msg *m)
 	const char *sub = m->params[0];
 	const char *who = w->nick[0] ? w->nick : "*";
 	const char *server = w->set.server_name;
+	char sts[64], names[512];
 
 	if (strcasecmp(sub, "LS") == 0) {
+		int version = m->nparams > 1 ? atoi(m->params[1]) : 0;
 		if (!w->registered)
 			w->cap_negotiating = true;
-		conn_cap_ls(w, server, who);
+		if (version >= 302 && !w->cap_302) {
+			/* 302 turns cap-notify on, for good */
+			w->cap_302 = true;
+			w->caps |= CAP_CAP_NOTIFY;
+		}
+		cap_ls(&w->rpl, server, who, "LS", cmd_conn_caps_offered(w), version,
+		    conn_sts(w, sts, sizeof sts));
 	} else if (strcasecmp(sub, "LIST") == 0) {
-		reply_line(&w->rpl, ":%s CAP %s LIST :", server, who);
+		cap_names(names, sizeof names, w->caps);
+		reply_line(&w->rpl, ":%s CAP %s LIST :%s", server, who, names);
 	} else if (strcasecmp(sub, "REQ") == 0) {
+		const char *list = m->nparams > 1 ? m->params[1] : "";
+		uint32_t caps, was = w->caps;
 		if (!w->registered)
 			w->cap_negotiating = true;
-		/* nothing requestable (sts is a policy): refuse whatever was asked for */
-		reply_line(&w->rpl, ":%s CAP %s NAK :%s", server, who,
-		    m->nparams > 1 ? m->params[1] : "");
+		if (!cap_req(list, cmd_conn_caps_offered(w), w->caps, &caps)) {
+			reply_line(&w->rpl, ":%s CAP %s NAK :%s", server, who, list);
+			return CMD_DONE;
+		}
+		/* cap-notify stays on once 302 turned it on */
+		if (w->cap_302)
+			caps |= CAP_CAP_NOTIFY;
+		reply_line(&w->rpl, ":%s CAP %s ACK :%s", server, who, list);
+		w->caps = caps;
+		if (caps != was)
+			cmd_conn_caps_changed(w, was);
 	} else if (strcasecmp(sub, "END") == 0) {
 		w->cap_negotiating = false;
 		conn_try_register(w);
 	} else
 		RPL(&w->rpl, ERR_INVALIDCAPCMD, sub);
 	return CMD_DONE;
+}
+
+void
+cmd_conn_caps_reloaded(struct worker *w, uint32_t was_offered)
+{
+	uint32_t now = cmd_conn_caps_offered(w), gone = was_offered & ~now,
+	    added = now & ~was_offered, was = w->caps;
+	const char *who = w->nick[0] ? w->nick : "*";
+	char sts[64];
+
+	if (w->caps & CAP_CAP_NOTIFY) {
+		if (added)
+			cap_ls(&w->rpl, w->set.server_name, who, "NEW", added, 302,
+			    conn_sts(w, sts, sizeof sts));
+		if (gone)
+			cap_ls(&w->rpl, w->set.server_name, who, "DEL", gone, 0, NULL);
+	}
+	w->caps &= ~gone;
+	if (w->caps != was)
+		cmd_conn_caps_changed(w, was);
 }
 
 /*
@@ -357,6 +422,20 @@ m_quit(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	return CMD_OK;
 }
 
+/* the client's capabilities, which its worker negotiated (hex) */
+static int
+m_caps(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
+{
+	char *end;
+	unsigned long caps = strtoul(q->args[0], &end, 16);
+
+	(void)r;
+	if (*end != '\0' || caps > UINT32_MAX)
+		return CMD_BAD_REQUEST;
+	ds->dir.users[q->slot].caps = (uint32_t)caps & (CAP_ALWAYS | CAP_CHATHISTORY);
+	return CMD_OK;
+}
+
 /* nothing to do: the answer itself is the point (cmd.c, cmd_sync) */
 static int
 m_sync(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
@@ -386,6 +465,7 @@ static const struct cmd_row conn_rows[] = {
 	  .master = m_register, .min_args = 3, .max_args = 3,
 	  .answered = w_register_answered },
 	{ .name = "SYNC", .flags = CMD_INTERNAL, .master = m_sync },
+	{ .name = "CAPS", .flags = CMD_INTERNAL, .master = m_caps, .min_args = 1, .max_args = 1 },
 };
 
 CMD_FAMILY(cmd_conn, "connection", conn_rows);

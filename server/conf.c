@@ -92,6 +92,11 @@ conf_init_defaults(struct conf *c)
 	c->admin_group = xstrdup("shmchat");
 
 	c->whowas_history = 500;
+	c->history_lines = 1000;
+	c->history_age = 604800;
+	c->history_memory = 67108864;
+	c->chathistory_max = 100;
+	c->join_replay_lines = 0;
 
 	c->tls_min_version = CONF_TLS_1_2;
 	c->tls_sts_duration = 2592000;	/* 30 days */
@@ -406,6 +411,11 @@ static const struct opt opts[] = {
 	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
 	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
 	{ "whowas_history", OPT_INT, F(whowas_history), 0, 100000, 0, NULL },
+	{ "history_lines", OPT_INT, F(history_lines), 0, 1000000, 0, NULL },
+	{ "history_age", OPT_INT, F(history_age), 0, 315360000, 0, NULL },
+	{ "history_memory", OPT_LONG, F(history_memory), 65536, 17179869184L, 0, NULL },
+	{ "chathistory_max", OPT_INT, F(chathistory_max), 1, 10000, 0, NULL },
+	{ "join_replay_lines", OPT_INT, F(join_replay_lines), 0, 1000, 0, NULL },
 	{ "oper_override", OPT_BOOL, F(oper_override), 0, 0, 0, NULL },
 };
 #undef F
@@ -1323,6 +1333,11 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DS(admin_description);
 	DS(admin_email);
 	DI(whowas_history);
+	DI(history_lines);
+	DI(history_age);
+	DI(history_memory);
+	DI(chathistory_max);
+	DI(join_replay_lines);
 	DI(oper_override);
 	DS(cluster_redis);
 	DS(cluster_node_name);

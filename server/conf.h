@@ -98,6 +98,14 @@ struct conf {
 	char *admin_email;		/* unset: "" */
 
 	int whowas_history;		/* 500 nicks WHOWAS remembers; 0 = none */
+	/* chat history (CHATHISTORY, the replay on JOIN): per channel or
+	 * conversation, its age, all of it together; 0 lines: none */
+	int history_lines;		/* 1000 */
+	int history_age;		/* 604800 s (7 days); 0: no age limit */
+	long history_memory;		/* 67108864 bytes */
+	int chathistory_max;		/* 100 lines per CHATHISTORY (ISUPPORT) */
+	int join_replay_lines;		/* 0: lines replayed on JOIN to clients
+					 * without draft/chathistory */
 
 	/*
 	 * tls = { certificate; key; ciphers; min_version; sts_port;

@@ -113,6 +113,7 @@ struct dir_user {
 	uint32_t nchans, cap;
 	time_t connected_at;
 	bool tls;			/* came in on a TLS listener (WHOIS 671) */
+	uint32_t caps;			/* IRCv3 capabilities it asked for (cap.h) */
 	uint16_t node;			/* 0: this server's client; else its node (cluster.h) */
 	UT_hash_handle hh;	/* in dir.nicks by key while key is set */
 };

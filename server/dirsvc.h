@@ -16,11 +16,13 @@
 
 #include "buf.h"
 #include "dir.h"
+#include "irctags.h"
 #include "reply.h"
 #include "ring.h"
 #include "whowas.h"
 
 struct conf;
+struct history;
 struct dirsvc;
 
 /*
@@ -61,6 +63,9 @@ struct dirsvc {
 	uint64_t oper_check_next_ms;	/* no OPER password is checked before then */
 	struct whowas whowas;	/* nicks gone, fed by the directory (WHOWAS) */
 	uint32_t servers;	/* the nodes of the network up (LUSERS); 0 or 1: one server */
+	struct irctags_msgid msgid;	/* ids of the master's own lines; its salt is
+					 * every worker's (IPC settings) */
+	struct history *history;	/* recent chat lines (history.h); NULL: none */
 };
 
 /*

@@ -181,6 +181,8 @@ fanout_msg_nick(struct fanout *f, struct dirsvc *ds, uint32_t *n,
 		return;
 	}
 	fanout_add(f, n, slot, stamp);
+	if (rec->flags & RING_F_ECHO)
+		fanout_add(f, n, rec->owner, stamp);
 	if (errors && ds->dir.users[slot].away != NULL) {
 		f->report = CMD_MSG_AWAY;
 		f->report_to = slot;
@@ -196,6 +198,23 @@ fanout_target_slot(struct fanout *f, struct dirsvc *ds, uint32_t *n,
 	    ds->dir.users[rec->target_id].gen == rec->target_gen &&
 	    ds->dir.users[rec->target_id].state != DIR_FREE)
 		fanout_add(f, n, rec->target_id, stamp);
+}
+
+/* a line for the clients with (or without) some capability only: the rare
+ * case (a JOIN in two forms, AWAY for away-notify), so a second pass */
+static uint32_t
+fanout_by_caps(struct dirsvc *ds, struct fanout *f, const struct ring_rec *rec, uint32_t n)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t caps = ds->dir.users[f->recips[i]].caps;
+		if ((caps & rec->cap_need) == rec->cap_need && !(caps & rec->cap_deny))
+			f->recips[k++] = f->recips[i];
+		else
+			f->slots[f->recips[i]].mark = 0;
+	}
+	return k;
 }
 
 static uint32_t
@@ -247,6 +266,8 @@ fanout_resolve(struct fanout *f, struct dirsvc *ds, const struct ring_rec *rec, 
 		log_warnx("record at %llu has unknown target kind %u; dropped",
 		    (unsigned long long)pos, rec->kind);
 	}
+	if (rec->cap_need | rec->cap_deny)
+		n = fanout_by_caps(ds, f, rec, n);
 	return n;
 }
 

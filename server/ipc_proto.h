@@ -92,6 +92,8 @@ struct ipc_wsettings {
 	char password[132];	/* "" when none is required */
 	/* the IRCv3 sts capability: sts_duration 0 when none is advertised */
 	int32_t sts_port, sts_duration;
+	uint32_t caps_offered;	/* enum cap_bit (cap.h) but sts */
+	uint32_t msgid_salt;	/* this server run's part of every msgid (irctags.h) */
 };
 
 struct ipc_settings {

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -270,6 +271,12 @@ master_setup_tables(struct master *m)
 	m->ds.config_path = m->config_path;
 	m->ds.ops = &master_ds_ops;
 	m->ds.started = m->started;
+	/* this run's part of every msgid; the master's own ids use a slot no
+	 * client has (irctags.h) */
+	if (getrandom(&m->ds.msgid.salt, sizeof m->ds.msgid.salt, 0) !=
+	    (ssize_t)sizeof m->ds.msgid.salt)
+		m->ds.msgid.salt = (uint32_t)getpid() ^ (uint32_t)m->started;
+	m->ds.msgid.slot = 0xffffff;
 	dirsvc_whowas_setup(&m->ds);	/* without it WHOWAS knows nobody: not fatal */
 	buf_init(&m->ds.pending);
 	buf_init(&m->requests);

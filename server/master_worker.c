@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cap.h"
 #include "log.h"
 #include "master_requests.h"
 #include "master_state.h"
@@ -118,6 +119,8 @@ master_worker_settings(struct master *m, struct ipc_wsettings *s, bool exempt)
 		s->sts_port = m->cfg->tls_sts_port > 0 ? m->cfg->tls_sts_port : m->tls_port;
 		s->sts_duration = s->sts_port > 0 ? m->cfg->tls_sts_duration : 0;
 	}
+	s->caps_offered = CAP_ALWAYS | (m->cfg->history_lines > 0 ? CAP_CHATHISTORY : 0);
+	s->msgid_salt = m->ds.msgid.salt;
 }
 
 void

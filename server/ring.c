@@ -170,6 +170,8 @@ ring_publish(struct ring *r, uint32_t owner, uint32_t owner_gen,
 	rec->extra_len = elen;
 	rec->event_len = elen - t->extra_len;
 	rec->payload_len = len;
+	rec->cap_need = t->cap_need;
+	rec->cap_deny = t->cap_deny;
 	atomic_store_explicit(&rec->state, RING_RESERVED, memory_order_relaxed);
 	/* the header is complete before head moves past it (see ring_lock) */
 	atomic_store_explicit(&h->head, head + need, memory_order_release);

@@ -72,7 +72,7 @@
 #include <stdint.h>
 
 #define RING_MAGIC		0x73686d63u	/* "shmc" */
-#define RING_VERSION		2
+#define RING_VERSION		3
 #define RING_OWNER_MASTER	UINT32_MAX
 #define RING_REC_MAX		16384	/* bytes, header included */
 #define RING_EXTRA_MAX		1024
@@ -104,6 +104,11 @@ enum ring_flags {
 	RING_F_INCLUDE_TARGET = 1 << 1,	/* TO_CHANS: also slot (id, gen) */
 	RING_F_REPLY_ERRORS = 1 << 2,	/* TO_NICK, MSG_CHAN: tell the origin why it was
 					 * not delivered (PRIVMSG, not NOTICE) */
+	RING_F_TAGGED = 1 << 3,		/* the payload is one line that starts with the
+					 * server's stamp (irctags.h): each worker keeps
+					 * of the tags what its client asked for */
+	RING_F_ECHO = 1 << 4,		/* TO_NICK: back to the origin too, once
+					 * delivered (IRCv3 echo-message) */
 };
 
 struct ring_rec {
@@ -118,6 +123,9 @@ struct ring_rec {
 	uint16_t extra_len;	/* bytes after the header: target data, then the event */
 	uint16_t payload_len;	/* bytes of CR LF terminated lines after extra */
 	uint16_t event_len;	/* the last bytes of extra: a struct ring_event, or 0 */
+	/* IRCv3 capabilities (cap.h) a recipient must have, and must not
+	 * have: fan-out delivers by them (extended-join, away-notify...) */
+	uint16_t cap_need, cap_deny;
 };
 
 /*
@@ -192,6 +200,7 @@ struct ring_target {
 	size_t extra_len;
 	const struct ring_event *event;	/* or NULL */
 	size_t event_len;	/* sizeof *event + event->len */
+	uint16_t cap_need, cap_deny;	/* see struct ring_rec */
 };
 
 /* where the next record will be published (records from here on are new) */

@@ -257,9 +257,12 @@ worker_master_msg(void *arg, struct ipc_peer *p, enum ipc_event ev, const void *
 		worker_close(w, reason != NULL ? reason : "Closed by server", false);
 		break;
 	}
-	case IPC_SETTINGS:
+	case IPC_SETTINGS: {
+		uint32_t offered = cmd_conn_caps_offered(w);
 		worker_apply_settings(w, &((const struct ipc_settings *)msg)->s);
+		cmd_conn_caps_reloaded(w, offered);
 		break;
+	}
 	default:
 		log_warnx("unexpected message %u from the master", h->type);
 	}
@@ -379,6 +382,8 @@ worker_wait_assign(struct worker *w, int ipc_fd)
 		memcpy(w->host, a->host, hl);
 		w->host[hl] = '\0';
 		worker_apply_settings(w, &a->s);
+		w->msgid = (struct irctags_msgid){ .salt = w->set.msgid_salt, .slot = w->slot,
+		    .gen = w->gen };
 		w->ipc = p;
 		return 0;
 	}

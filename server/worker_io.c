@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cap.h"
 #include "clock.h"
 #include "cmd_row.h"
 #include "log.h"
@@ -161,8 +162,150 @@ worker_send(struct worker *w, const char *line, size_t len)
 static void
 worker_rpl_put(struct reply *r, const char *line, size_t len)
 {
-	worker_send((struct worker *)((char *)r - offsetof(struct worker, rpl)), line, len);
+	struct worker *w = (struct worker *)((char *)r - offsetof(struct worker, rpl));
+
+	/* the answer to a labelled command goes out with its label, whole */
+	if (w->label_wanted) {
+		if (buf_append(&w->label_out, line, len) < 0)
+			worker_close(w, "Out of memory", true);
+		return;
+	}
+	worker_send(w, line, len);
 }
+
+/* ------------------------------------------------------ labeled-response */
+
+/*
+ * IRCv3 labeled-response: every line the server says because of a
+ * labelled command carries the label, or all of them sit in one batch,
+ * or an ACK says there was nothing to say. The worker sees all of them:
+ * its own replies (w->rpl), the master's answer to the requests the
+ * command made (records to this client alone, and the lines the client
+ * caused, which start with its own prefix), and the echo of a message it
+ * published (by its msgid). They are gathered until the last answer has
+ * come, and what arrived for the client meanwhile follows them.
+ */
+void
+worker_label_begin(struct worker *w, const char *label, size_t len)
+{
+	if (len > WORKER_LABEL_MAX)
+		len = WORKER_LABEL_MAX;
+	memcpy(w->label, label, len);
+	w->label[len] = '\0';
+	w->label_wanted = true;
+	w->label_open = w->label_seen = w->label_published = false;
+	w->label_msgid[0] = '\0';
+	buf_consume(&w->label_out, buf_used(&w->label_out));
+	buf_consume(&w->label_after, buf_used(&w->label_after));
+}
+
+/* the line is copied with tag added to its tags (a line of its own) */
+static void
+worker_label_tagged(struct worker *w, const char *tag, const char *line, size_t len)
+{
+	char head[WORKER_LABEL_MAX + 16];
+	struct iovec iov[3];
+	int n = 0;
+
+	if (len > 0 && line[0] == '@') {
+		/* it has tags: ours go first */
+		snprintf(head, sizeof head, "@%s;", tag);
+		iov[n++] = (struct iovec){ head, strlen(head) };
+		iov[n++] = (struct iovec){ (void *)(line + 1), len - 1 };
+	} else {
+		snprintf(head, sizeof head, "@%s ", tag);
+		iov[n++] = (struct iovec){ head, strlen(head) };
+		iov[n++] = (struct iovec){ (void *)line, len };
+	}
+	worker_output(w, iov, n, true);
+}
+
+void
+worker_label_finish(struct worker *w)
+{
+	const char *p = buf_head(&w->label_out), *end = p + buf_used(&w->label_out);
+	char tag[WORKER_LABEL_MAX + 16], line[IRC_MAXLINE + 1];
+	unsigned nlines = 0;
+	size_t n;
+
+	w->label_wanted = w->label_open = false;
+	for (const char *q = p; q < end && (q = memchr(q, '\n', end - q)) != NULL; q++)
+		nlines++;
+	snprintf(tag, sizeof tag, "label=%s", w->label);
+	if (nlines == 0) {
+		n = irc_fmt(line, sizeof line, ":%s ACK", w->set.server_name);
+		worker_label_tagged(w, tag, line, n);
+	} else if (nlines == 1) {
+		worker_label_tagged(w, tag, p, end - p);
+	} else if (!(w->caps & CAP_BATCH)) {
+		worker_send(w, p, end - p);	/* no batch: the lines as they are */
+	} else {
+		char id[16], btag[32];
+		snprintf(id, sizeof id, "L%u", ++w->batch_next);
+		snprintf(btag, sizeof btag, "batch=%s", id);
+		n = irc_fmt(line, sizeof line, ":%s BATCH +%s labeled-response",
+		    w->set.server_name, id);
+		worker_label_tagged(w, tag, line, n);
+		while (p < end) {
+			const char *nl = memchr(p, '\n', end - p);
+			size_t len = (nl != NULL ? nl + 1 : end) - p;
+			struct irctag t;
+			const char *sp = p[0] == '@' ? memchr(p, ' ', len) : NULL;
+			/* a line of a nested batch stays in it (CHATHISTORY) */
+			if (sp != NULL && irctags_get(p + 1, sp - p - 1, "batch", &t))
+				worker_send(w, p, len);
+			else
+				worker_label_tagged(w, btag, p, len);
+			p += len;
+		}
+		n = irc_fmt(line, sizeof line, ":%s BATCH -%s", w->set.server_name, id);
+		worker_send(w, line, n);
+	}
+	buf_free(&w->label_out);
+	if (buf_used(&w->label_after) > 0)
+		worker_send(w, buf_head(&w->label_after), buf_used(&w->label_after));
+	buf_free(&w->label_after);
+}
+
+void
+worker_label_line_done(struct worker *w)
+{
+	if (!w->label_wanted)
+		return;
+	/* its errors (401, 404) or its echo come from fan-out: wait for them */
+	if (w->label_published && !worker_requesting(w))
+		worker_request(w, "SYNC", NULL, 0);
+	if (worker_requesting(w))
+		w->label_open = true;
+	else
+		worker_label_finish(w);
+}
+
+/* is this record part of the answer to the labelled command? */
+static bool
+worker_label_owns(const struct worker *w, const struct ring_rec *rec)
+{
+	const char *p = ring_rec_payload(rec);
+	size_t len = rec->payload_len, nl = strlen(w->nick);
+
+	if (rec->owner == RING_OWNER_MASTER && (rec->kind == RING_TO_SLOT ||
+	    rec->kind == RING_ACK) && rec->target_id == w->slot)
+		return true;
+	if ((rec->flags & RING_F_TAGGED) && len > IRCTAGS_STAMP_LEN) {
+		if (rec->owner == w->slot && w->label_msgid[0] != '\0' &&
+		    memcmp(p + IRCTAGS_STAMP_TIME_END + 7, w->label_msgid, IRCTAGS_MSGID_LEN) == 0)
+			return true;
+		const char *sp = memchr(p, ' ', len);
+		if (sp == NULL)
+			return false;
+		len -= sp + 1 - p;
+		p = sp + 1;
+	}
+	/* a line the client caused: it starts with its own prefix */
+	return rec->owner == RING_OWNER_MASTER && len > nl + 2 && p[0] == ':' &&
+	    memcmp(p + 1, w->nick, nl) == 0 && p[1 + nl] == '!';
+}
+
 
 void
 worker_io_init(struct worker *w)
@@ -172,6 +315,16 @@ worker_io_init(struct worker *w)
 	w->rpl.put = worker_rpl_put;
 	buf_init(&w->sendq);
 	buf_init(&w->reqq);
+	buf_init(&w->label_out);
+	buf_init(&w->label_after);
+}
+
+void
+worker_input_tags(struct worker *w)
+{
+	/* on the heap: only clients that use tags pay for the room */
+	if (linebuf_grow(&w->in, IRCTAGS_CLIENT_MAX + 2 + IRC_MAXLINE) < 0)
+		log_warnx("out of memory: tags longer than a line are refused");
 }
 
 void
@@ -298,9 +451,47 @@ worker_publish(struct worker *w, const struct ring_target *t, const char *line, 
 	}
 	if (t->flags & RING_F_REPLY_ERRORS)
 		w->unconfirmed = true;
+	if (w->label_wanted)
+		w->label_published = true;
 	if (rang && ipc_send_empty(&w->ipc, IPC_FANOUT) < 0)
 		w->exit_now = true;
 	return 0;
+}
+
+/*
+ * A record's lines as this client gets them: a stamped line (RING_F_TAGGED)
+ * loses the tags its client did not ask for, by slicing the one copy in
+ * the ring (irctags.h has the layout). Fills 1 or 2 iovecs, returns how many.
+ */
+static int
+worker_rec_iov(const struct worker *w, const struct ring_rec *rec, struct iovec *iov)
+{
+	char *p = (char *)ring_rec_payload(rec), *end = p + rec->payload_len, *sp;
+	bool st = w->caps & CAP_SERVER_TIME, mt = w->caps & CAP_MESSAGE_TAGS;
+
+	if (!(rec->flags & RING_F_TAGGED) || (st && mt) ||
+	    rec->payload_len <= IRCTAGS_STAMP_LEN || p[0] != '@' ||
+	    (sp = p[IRCTAGS_STAMP_LEN] == ' ' ? p + IRCTAGS_STAMP_LEN :
+	    memchr(p + IRCTAGS_STAMP_LEN, ' ', end - p - IRCTAGS_STAMP_LEN)) == NULL) {
+		iov[0] = (struct iovec){ p, rec->payload_len };
+		return 1;
+	}
+	if (!st && !mt) {
+		iov[0] = (struct iovec){ sp + 1, end - sp - 1 };
+		return 1;
+	}
+	if (st) {
+		/* "@time=..." and " :prefix ..." */
+		iov[0] = (struct iovec){ p, IRCTAGS_STAMP_TIME_END };
+		iov[1] = (struct iovec){ sp, end - sp };
+	} else {
+		/* "@" and "msgid=...;+tags :prefix ..." */
+		static const char at[] = "@";
+		iov[0] = (struct iovec){ (void *)at, 1 };
+		iov[1] = (struct iovec){ p + IRCTAGS_STAMP_TIME_END + 1,
+		    end - p - IRCTAGS_STAMP_TIME_END - 1 };
+	}
+	return 2;
 }
 
 /* the master's answer to the request in flight */
@@ -346,6 +537,28 @@ worker_event(struct worker *w, const struct ring_rec *rec)
 	}
 }
 
+/* a record while a labelled command waits for its answer: one at a time */
+static void
+worker_drain_labelled(struct worker *w, const struct ring_rec *rec)
+{
+	struct iovec iov[2];
+	int n = worker_rec_iov(w, rec, iov);
+	struct buf *to = NULL;
+
+	if (worker_label_owns(w, rec)) {
+		to = &w->label_out;
+		w->label_seen = true;
+	} else if (w->label_seen)
+		to = &w->label_after;	/* after the answer, as it came after its start */
+	if (to == NULL) {
+		worker_output(w, iov, n, true);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		if (buf_append(to, iov[i].iov_base, iov[i].iov_len) < 0)
+			worker_close(w, "Out of memory", true);
+}
+
 /*
  * Send inbox records to the client. A few (at most DRAIN_IOV, the usual
  * wake-up) go out in one writev() from the ring itself; a backlog is
@@ -358,7 +571,7 @@ worker_event(struct worker *w, const struct ring_rec *rec)
 bool
 worker_drain(struct worker *w)
 {
-	struct iovec iov[DRAIN_IOV];
+	struct iovec iov[2 * DRAIN_IOV];
 	unsigned total = 0;
 	bool direct = ring_inbox_peek_at(&w->ring, w->slot, DRAIN_IOV) == NULL;
 
@@ -367,17 +580,17 @@ worker_drain(struct worker *w)
 		unsigned k = 0;
 		int niov = 0;
 
-		while (niov < DRAIN_IOV && total + k < DRAIN_BUDGET &&
+		while (k < DRAIN_IOV && total + k < DRAIN_BUDGET &&
 		    (rec = ring_inbox_peek_at(&w->ring, w->slot, k)) != NULL) {
-			uint32_t plen = rec->payload_len;
-
 			k++;
-			if (rec->size < sizeof *rec + rec->extra_len + plen) {
+			if (rec->size < sizeof *rec + rec->extra_len + rec->payload_len) {
 				log_warnx("corrupt record in inbox (size %u); skipped", rec->size);
 				continue;
 			}
-			if (plen > 0)
-				iov[niov++] = (struct iovec){ (void *)ring_rec_payload(rec), plen };
+			if (w->label_open)
+				worker_drain_labelled(w, rec);
+			else if (rec->payload_len > 0)
+				niov += worker_rec_iov(w, rec, iov + niov);
 			if (rec->owner != RING_OWNER_MASTER && rec->event_len == 0)
 				continue;	/* chat: the common case */
 			if (rec->event_len > 0)
@@ -394,6 +607,8 @@ worker_drain(struct worker *w)
 			worker_answer(w, ack);
 		ring_inbox_pop_n(&w->ring, w->slot, k);
 		total += k;
+		if (ack != NULL && w->label_open)
+			break;	/* the answer may end the labelled response: first that */
 	}
 	if (total > 0 && ring_drain_notify_due(&w->ring, w->slot))
 		ipc_send_empty(&w->ipc, IPC_FANOUT);

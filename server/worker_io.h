@@ -19,12 +19,14 @@
 #include "cmd_row.h"
 #include "ipc.h"
 #include "irc.h"
+#include "irctags.h"
 #include "linebuf.h"
 #include "reply.h"
 #include "ring.h"
 
 #define WORKER_REQQ	32	/* requests queued behind the one in flight */
 #define WORKER_REQ_MAX	(sizeof(struct ipc_req) + 640)	/* bytes of one request */
+#define WORKER_LABEL_MAX	64	/* bytes of a label (labeled-response) */
 
 struct worker {
 	struct ipc_wsettings set;	/* from the master: at start and on reload */
@@ -42,6 +44,9 @@ struct worker {
 	char realname[IRC_REAL_MAX + 1];
 	char pass[130];
 	bool got_pass, got_user, cap_negotiating, registered, registering;
+	uint32_t caps;		/* IRCv3 capabilities on (cap.h); the master knows them too */
+	bool cap_302;		/* CAP LS 302 or later: values, cap-notify */
+	struct irctags_msgid msgid;	/* the ids of the messages it publishes */
 	struct linebuf in;
 	struct buf sendq;
 
@@ -68,6 +73,17 @@ struct worker {
 	 * 404...) and no answer came since: a local reply must wait */
 	bool unconfirmed;
 
+	/*
+	 * IRCv3 labeled-response: the line being run has a label; its answer
+	 * is gathered in label_out (label_open: until its requests are
+	 * answered), what else arrives meanwhile in label_after
+	 */
+	bool label_wanted, label_open, label_seen, label_published;
+	char label[WORKER_LABEL_MAX + 1];
+	char label_msgid[IRCTAGS_MSGID_LEN + 1];	/* of the message it published */
+	struct buf label_out, label_after;
+	uint32_t batch_next;	/* ids of the batches it opens */
+
 	bool space_wait;	/* ring full: input paused until woken */
 	bool throttled;		/* flood control: input paused until a token is back */
 	int64_t flood_tokens;	/* thousandths of a line */
@@ -92,6 +108,9 @@ void worker_close(struct worker *w, const char *reason, bool tell_master);
 void worker_write_failed(struct worker *w);
 /* write what the send queue holds */
 void worker_flush(struct worker *w);
+/* the client negotiated message-tags: its lines may carry tags of up to
+ * IRCTAGS_CLIENT_MAX bytes before the 512 of the line */
+void worker_input_tags(struct worker *w);
 /* the nick the worker's lines and numerics use */
 void worker_set_nick(struct worker *w, const char *nick, size_t len);
 
@@ -112,6 +131,12 @@ static inline bool worker_requesting(const struct worker *w)
 int worker_publish(struct worker *w, const struct ring_target *t, const char *line, size_t len);
 /* the client spoke (PRIVMSG/NOTICE): resets its idle time */
 void worker_mark_active(struct worker *w);
+/* labeled-response: the line being run has this label (raw, as sent) */
+void worker_label_begin(struct worker *w, const char *label, size_t len);
+/* the line's worker half is done: answer now, or once its requests are */
+void worker_label_line_done(struct worker *w);
+/* its last answer came: the labelled response goes out */
+void worker_label_finish(struct worker *w);
 /* inbox records to the client; true when there were any */
 bool worker_drain(struct worker *w);
 
