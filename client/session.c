@@ -679,6 +679,14 @@ session_handle(struct session *s, const struct irc_msg *m)
 		s->cap_pending = 0;
 		return SESS_HANDLED;
 	}
+	/* draft/chathistory offered, the command unknown: no history then */
+	if (!strcmp(cmd, "421") && !strcasecmp(irc_param(m, 1), "CHATHISTORY") &&
+	    session_has_cap(s, SESSION_CAP_CHATHISTORY)) {
+		s->caps &= ~(unsigned)SESSION_CAP_CHATHISTORY;
+		snprintf(s->note, sizeof s->note,
+		    "the server offers chat history but does not know CHATHISTORY: none shown");
+		return SESS_NOTE | SESS_HANDLED;
+	}
 
 	if (!strcmp(cmd, "PING")) {
 		session_send(s, "PONG :%s", irc_last(m));

@@ -1991,6 +1991,12 @@ START_TEST(history_live_and_off)
 	}
 	ck_assert_int_eq(sess.nbatches, SESSION_BATCHES);
 
+	/* offered but unknown: given up quietly but for a note */
+	ck_assert_uint_eq(feed(":srv 421 alice CHATHISTORY :Unknown command"),
+	    SESS_NOTE | SESS_HANDLED);
+	ck_assert(!session_has_cap(&sess, SESSION_CAP_CHATHISTORY));
+	ck_assert_int_eq(session_history(&sess, "#ops", 10), -ENOTSUP);
+
 	/* without draft/chathistory there is nothing to ask */
 	session_reset(&sess);
 	session_register(&sess);
