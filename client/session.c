@@ -589,7 +589,7 @@ on_batch(struct session *s, const struct irc_msg *m)
 	return SESS_HANDLED;
 }
 
-/* a line with server-time about chan: remember it if it is the oldest seen there */
+/* a line with server-time about chan: remember it if it is the oldest or newest seen there */
 static void
 seen(struct session *s, const char *chan, const struct irc_msg *m)
 {
@@ -600,13 +600,18 @@ seen(struct session *s, const char *chan, const struct irc_msg *m)
 	if (c == NULL || !tag_value(m, "time", t, sizeof t) ||
 	    !irctags_time_parse(t, strlen(t), &ms) || strlen(t) >= sizeof c->oldest_time)
 		return;
-	/* the same format from one server sorts as text */
-	if (c->oldest_time[0] != '\0' && strcmp(t, c->oldest_time) >= 0)
-		return;
-	snprintf(c->oldest_time, sizeof c->oldest_time, "%s", t);
+	/* a reference goes out as one word */
 	if (!tag_value(m, "msgid", id, sizeof id) || strpbrk(id, " ") != NULL)
 		id[0] = '\0';
-	snprintf(c->oldest_msgid, sizeof c->oldest_msgid, "%s", id);
+	/* the same format from one server sorts as text */
+	if (c->oldest_time[0] == '\0' || strcmp(t, c->oldest_time) < 0) {
+		snprintf(c->oldest_time, sizeof c->oldest_time, "%s", t);
+		snprintf(c->oldest_msgid, sizeof c->oldest_msgid, "%s", id);
+	}
+	if (c->newest_time[0] == '\0' || strcmp(t, c->newest_time) > 0) {
+		snprintf(c->newest_time, sizeof c->newest_time, "%s", t);
+		snprintf(c->newest_msgid, sizeof c->newest_msgid, "%s", id);
+	}
 }
 
 /* a line of a chathistory batch: counted and remembered, no state changes */
@@ -618,17 +623,26 @@ history_line(struct session *s, int b, const struct irc_msg *m)
 	return SESS_HISTORY;
 }
 
-/* the last lines of a channel we just joined */
+/*
+ * The last lines of a channel we just joined; joined again (a
+ * reconnect), only those after the newest we have seen: what we missed.
+ */
 static void
 history_on_join(struct session *s, const char *chan)
 {
+	struct chan *c = chans_find(&s->chans, chan);
 	int n = s->history;
 
-	if (n <= 0 || !session_has_cap(s, SESSION_CAP_CHATHISTORY))
+	if (c == NULL || n <= 0 || !session_has_cap(s, SESSION_CAP_CHATHISTORY))
 		return;
 	if (s->chathistory_max > 0 && n > s->chathistory_max)
 		n = s->chathistory_max;
-	session_send(s, "CHATHISTORY LATEST %s * %d", chan, n);
+	if (c->newest_msgid[0] != '\0' && s->msgref_msgid)
+		session_send(s, "CHATHISTORY LATEST %s msgid=%s %d", c->name, c->newest_msgid, n);
+	else if (c->newest_time[0] != '\0' && s->msgref_timestamp)
+		session_send(s, "CHATHISTORY LATEST %s timestamp=%s %d", c->name, c->newest_time, n);
+	else
+		session_send(s, "CHATHISTORY LATEST %s * %d", c->name, n);
 }
 
 int

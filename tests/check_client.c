@@ -1956,6 +1956,27 @@ START_TEST(history_on_join)
 	/* newer live lines do not move the mark back */
 	feed("@time=2026-12-06T11:00:00.000Z;msgid=m9 :bob!b@h PRIVMSG #ops :new");
 	ck_assert_str_eq(c->oldest_msgid, "m1");
+	ck_assert_str_eq(c->newest_msgid, "m9");
+	sent();
+
+	/* back after a reconnect: only what came after the newest line seen */
+	session_reset(&sess);
+	session_register(&sess);
+	feed(":srv CAP * LS :" ALL_CAPS);
+	feed(":srv CAP * ACK :" ALL_CAPS);
+	feed(":srv 001 alice :Welcome");
+	sent();
+	feed(":alice!al@h JOIN #ops");
+	ck_assert_str_eq(sent(), "CHATHISTORY LATEST #ops msgid=m9 100|");
+	session_reset(&sess);
+	session_register(&sess);
+	feed(":srv CAP * LS :" ALL_CAPS);
+	feed(":srv CAP * ACK :" ALL_CAPS);
+	feed(":srv 001 alice :Welcome");
+	feed(":srv 005 alice MSGREFTYPES=timestamp :are supported");
+	sent();
+	feed(":alice!al@h JOIN #ops");
+	ck_assert_str_eq(sent(), "CHATHISTORY LATEST #ops timestamp=2026-12-06T11:00:00.000Z 100|");
 }
 END_TEST
 
