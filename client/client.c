@@ -385,7 +385,7 @@ say_to(struct client *c, const char *cmd, const char *target, const char *text, 
 	}
 	send_text(c, cmd, target, text, strlen(text), action);
 	/* echo-message: the server's copy is shown when it comes back */
-	if (session_has_cap(&c->sess, SESSION_CAP_ECHO_MESSAGE))
+	if (!session_echo_local(&c->sess))
 		return;
 	event_local(&ev, action ? EV_ACTION : cmd[0] == 'N' ? EV_NOTICE : EV_MESSAGE,
 	    c->sess.nick, target, text);

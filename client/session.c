@@ -365,6 +365,12 @@ session_has_cap(const struct session *s, unsigned cap)
 	return (s->caps & cap) == cap && cap != 0;
 }
 
+bool
+session_echo_local(const struct session *s)
+{
+	return !session_has_cap(s, SESSION_CAP_ECHO_MESSAGE);
+}
+
 const char *
 session_cap_name(unsigned cap)
 {

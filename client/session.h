@@ -138,6 +138,11 @@ int session_send(struct session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* is this SESSION_CAP_* capability enabled? */
 bool session_has_cap(const struct session *s, unsigned cap);
+/*
+ * Should what we send (PRIVMSG, NOTICE) be shown at once? Not with
+ * echo-message: the server's copy, tagged and as others got it, comes back.
+ */
+bool session_echo_local(const struct session *s);
 /* the name of one SESSION_CAP_* bit ("server-time"), NULL when unknown */
 const char *session_cap_name(unsigned cap);
 /*

@@ -1762,6 +1762,7 @@ START_TEST(cap_negotiation)
 	    SESSION_CAP_AWAY_NOTIFY | SESSION_CAP_CHATHISTORY | SESSION_CAP_LABELED_RESPONSE;
 
 	session_join(&sess, "#ops", NULL);
+	ck_assert(session_echo_local(&sess));
 	ck_assert_int_eq(session_register(&sess), 0);
 	/* NICK and USER at once: a server without CAP registers us anyway */
 	ck_assert_str_eq(sent(), "CAP LS 302|NICK alice|USER al 0 * :Alice A|");
@@ -1777,6 +1778,8 @@ START_TEST(cap_negotiation)
 	ck_assert_int_eq(sess.cap_state, SESSION_CAP_DONE);
 	ck_assert_uint_eq(sess.caps, all);
 	ck_assert(session_has_cap(&sess, SESSION_CAP_ECHO_MESSAGE));
+	/* echo-message: what we send is shown when the server sends it back */
+	ck_assert(!session_echo_local(&sess));
 	ck_assert_str_eq(session_cap_name(SESSION_CAP_CHATHISTORY), "draft/chathistory");
 	ck_assert_ptr_null(session_cap_name(1u << 30));
 	feed(":srv 001 alice :Welcome");
@@ -1881,6 +1884,14 @@ START_TEST(cap_new_del)
 	/* one we have already: not asked again */
 	feed(":srv CAP alice NEW :server-time");
 	ck_assert_str_eq(sent(), "");
+	ck_assert(session_echo_local(&sess));
+	feed(":srv CAP alice NEW :echo-message");
+	ck_assert_str_eq(sent(), "CAP REQ :echo-message|");
+	feed(":srv CAP alice ACK :echo-message");
+	ck_assert(!session_echo_local(&sess));
+	/* withdrawn: our own lines are shown locally again */
+	feed(":srv CAP alice DEL :echo-message");
+	ck_assert(session_echo_local(&sess));
 	feed(":srv CAP alice DEL :away-notify server-time");
 	ck_assert_uint_eq(sess.caps, 0);
 	ck_assert_uint_eq(sess.caps_offered, 0);
