@@ -28,6 +28,12 @@ struct chan {
 	char **nicks;
 	chans_prefix *prefix;	/* prefix[i] belongs to nicks[i] */
 	size_t nnicks, capnicks;
+	/* the oldest line seen here (server-time, msgid): where /history goes on */
+	char oldest_time[32];	/* 2026-12-06T10:00:00.123Z, "" none */
+	char oldest_msgid[64];	/* "" when unknown */
+	/* the newest: after a reconnect, history starts after it */
+	char newest_time[32];
+	char newest_msgid[64];
 };
 
 /* how the server's channel modes work, from 005 */

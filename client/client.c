@@ -47,6 +47,7 @@ struct client {
 	struct render_opts ro;
 	char current[256];	/* the current target: channel or nick, "" none */
 	char switch_to[256];	/* a /join'ed channel becomes current on JOIN */
+	bool history_asked;	/* a /history is on its way: say when there is none */
 	enum phase phase;
 	bool ever_registered;
 	int backoff_ms;
@@ -383,6 +384,9 @@ say_to(struct client *c, const char *cmd, const char *target, const char *text, 
 		return;
 	}
 	send_text(c, cmd, target, text, strlen(text), action);
+	/* echo-message: the server's copy is shown when it comes back */
+	if (!session_echo_local(&c->sess))
+		return;
 	event_local(&ev, action ? EV_ACTION : cmd[0] == 'N' ? EV_NOTICE : EV_MESSAGE,
 	    c->sess.nick, target, text);
 	show_event(c, &ev);
@@ -571,6 +575,40 @@ do_join(struct client *c, const struct cmd *cmd)
 		say(c, "not connected: will join %s once connected", cmd->arg);
 }
 
+/* /history [N]: earlier lines of the current channel */
+static void
+do_history(struct client *c, const struct cmd *cmd)
+{
+	long n = 0;
+	char *end;
+	int rc;
+
+	if (cmd->arg != NULL) {
+		n = strtol(cmd->arg, &end, 10);
+		if (*end != '\0' || n < 1 || n > OPTS_MAX_HISTORY) {
+			say(c, "usage: %s (N: 1..%d)", cmd->usage, OPTS_MAX_HISTORY);
+			return;
+		}
+	}
+	if (!event_is_channel(c->current)) {
+		say(c, "no current channel: %s", cmd->usage);
+		return;
+	}
+	if (c->phase != PH_READY) {
+		say(c, "not connected: /history not sent");
+		return;
+	}
+	rc = session_history(&c->sess, c->current, (int)n);
+	if (rc == 0)
+		c->history_asked = true;
+	else if (rc == -ENOTSUP)
+		say(c, "the server keeps no chat history (no draft/chathistory)");
+	else if (rc == -ENOENT)
+		say(c, "you are not on %s", c->current);
+	else if (rc < 0)
+		say(c, "out of memory");
+}
+
 /* send what cmd_irc() made: one line, or several separated by '\n' */
 static void
 send_lines(struct client *c, const char *lines)
@@ -641,6 +679,9 @@ on_line(void *arg, const char *text)
 		break;
 	case CMD_JOIN:
 		do_join(c, &cmd);
+		break;
+	case CMD_HISTORY:
+		do_history(c, &cmd);
 		break;
 	default:
 		n = cmd_irc(&cmd, event_is_channel(c->current) ? c->current : NULL,
@@ -744,7 +785,21 @@ server_line(struct client *c, const char *line, size_t len)
 		f |= SESS_HANDLED;
 	if (!(f & SESS_HANDLED)) {
 		event_from_msg(&ev, m, c->sess.nick, line, len);
+		ev.history = (f & SESS_HISTORY) != 0;
 		show_event(c, &ev);
+	}
+	if ((f & SESS_HISTORY_END) && c->mode == OPTS_INTERACTIVE) {
+		char chan[260];
+
+		/* where the old lines stop and the live ones begin */
+		render_clean(chan, sizeof chan, c->sess.chan, strlen(c->sess.chan));
+		/* an empty answer to the fetch on joining is no news */
+		if (c->sess.history_count == 0 && c->history_asked)
+			say(c, "[history] no earlier messages in %s", chan);
+		else if (c->sess.history_count > 0)
+			say(c, "[history] end of %d earlier line%s of %s (/history for more)",
+			    c->sess.history_count, c->sess.history_count == 1 ? "" : "s", chan);
+		c->history_asked = false;
 	}
 	if (f & SESS_JOINED) {
 		if (c->current[0] == '\0' || !irc_casecmp(c->switch_to, c->sess.chan)) {
@@ -1042,6 +1097,11 @@ client_run(struct opts *o)
 		c->sess.trace = trace_out;
 		c->sess.trace_arg = c;
 	}
+	/* history on join: at a terminal by default; a script only when asked */
+	if (c->mode == OPTS_INTERACTIVE)
+		c->sess.history = o->history >= 0 ? o->history : OPTS_DEFAULT_HISTORY;
+	else if (c->mode == OPTS_LISTEN)
+		c->sess.history = o->history > 0 ? o->history : 0;
 	c->ro.time = true;
 	c->ro.color = !o->no_color && (nc == NULL || nc[0] == '\0') &&
 	    isatty(STDOUT_FILENO) && (c->mode == OPTS_INTERACTIVE || !o->json);

@@ -69,6 +69,8 @@ static const struct cmd_info cmd_rows[] = {
 	  "become an IRC operator" },
 	{ "kill", CMD_KILL, ARG_REQ | TEXT_REQ, "/kill NICK REASON",
 	  "disconnect NICK from the server (IRC operators)" },
+	{ "history", CMD_HISTORY, ARG_OPT, "/history [N]",
+	  "show N (default 20) earlier lines of the current channel, if the server keeps them" },
 	{ "help", CMD_HELP, ARG_OPT, "/help [command]", "this list" },
 };
 

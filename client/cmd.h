@@ -39,6 +39,7 @@ enum cmd_kind {
 	CMD_INVITE,
 	CMD_OPER,
 	CMD_KILL,
+	CMD_HISTORY,	/* arg: how many lines, or NULL */
 	CMD_HELP,
 	CMD_UNKNOWN,	/* "/foo": name is "foo" */
 	CMD_USAGE,	/* a known command with missing arguments */

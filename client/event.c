@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "event.h"
+#include "irctags.h"
 
 /* below the template machinery it uses */
 static void list_entry(struct event *ev, const struct irc_msg *m);
@@ -267,6 +268,66 @@ numeric(struct event *ev, const struct irc_msg *m, const char *raw, size_t rawle
 }
 
 bool
+event_tag_time(const char *tags, struct timespec *ts)
+{
+	struct irctag t;
+	int64_t ms;
+
+	if (tags == NULL || !irctags_get(tags, strlen(tags), "time", &t) ||
+	    !irctags_time_parse(t.val, t.val_len, &ms))
+		return false;
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += 1000000000;
+	}
+	return true;
+}
+
+/* the msgid tag into ev->msgid, when there is one that fits */
+static void
+tag_msgid(struct event *ev, const char *tags)
+{
+	struct irctag t;
+
+	if (tags == NULL || !irctags_get(tags, strlen(tags), "msgid", &t) ||
+	    irctags_unescape(ev->msgid, sizeof ev->msgid, t.val, t.val_len) < 0)
+		ev->msgid[0] = '\0';
+}
+
+/*
+ * Standard replies: FAIL/WARN/NOTE <command> <code> [context...] :text.
+ * "CHATHISTORY: text (INVALID_TARGET #c)"; FAIL is an error.
+ */
+static void
+standard_reply(struct event *ev, const struct irc_msg *m)
+{
+	size_t n = 0;
+	const char *cmd = irc_param(m, 0);
+
+	ev->type = m->command[0] == 'F' ? EV_ERROR : EV_SERVER;
+	ev->textb[0] = '\0';
+	if (m->command[0] == 'W')
+		put_str(ev, &n, "Warning: ");
+	if (cmd[0] != '\0' && strcmp(cmd, "*") != 0) {
+		put_str(ev, &n, cmd);
+		put_str(ev, &n, ": ");
+	}
+	put_str(ev, &n, irc_last(m));
+	if (m->nparams > 2) {
+		put_str(ev, &n, " (");
+		for (int i = 1; i < m->nparams - 1; i++) {
+			if (i > 1)
+				put_str(ev, &n, " ");
+			put_str(ev, &n, irc_param(m, i));
+		}
+		put_str(ev, &n, ")");
+	}
+	ev->text = ev->textb;
+}
+
+bool
 event_is_channel(const char *name)
 {
 	return name != NULL && name[0] != '\0' && strchr("#&+!", name[0]) != NULL;
@@ -314,8 +375,10 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 
 	memset(ev, 0, offsetof(struct event, fromb));
 	ev->fromb[0] = ev->textb[0] = '\0';
-	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->type = EV_NONE;
+	if (!event_tag_time(m->tags, &ev->time))
+		clock_gettime(CLOCK_REALTIME, &ev->time);
+	tag_msgid(ev, m->tags);
 
 	if (m->prefix != NULL) {
 		bang = strchr(m->prefix, '!');
@@ -400,7 +463,15 @@ event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
 	} else if (!strcmp(cmd, "ERROR")) {
 		ev->type = EV_ERROR;
 		ev->text = irc_last(m);
-	} else if (!strcmp(cmd, "PING") || !strcmp(cmd, "PONG") || !strcmp(cmd, "CAP")) {
+	} else if (!strcmp(cmd, "AWAY")) {
+		ev->type = EV_AWAY;
+		ev->text = m->nparams >= 1 && irc_last(m)[0] != '\0' ? irc_last(m) : NULL;
+	} else if ((!strcmp(cmd, "FAIL") || !strcmp(cmd, "WARN") || !strcmp(cmd, "NOTE")) &&
+	    m->nparams >= 3) {
+		standard_reply(ev, m);
+	} else if (!strcmp(cmd, "PING") || !strcmp(cmd, "PONG") || !strcmp(cmd, "CAP") ||
+	    /* IRCv3 plumbing: batches, labeled-response's empty reply, tag-only messages */
+	    !strcmp(cmd, "BATCH") || !strcmp(cmd, "ACK") || !strcmp(cmd, "TAGMSG")) {
 		ev->type = EV_NONE;
 	} else {
 		set_raw(ev, raw, rawlen);
@@ -449,6 +520,7 @@ event_public(const struct event *ev)
 	case EV_INVITE:
 	case EV_WALLOPS:
 	case EV_KILL:
+	case EV_AWAY:
 	case EV_ERROR:
 		return true;
 	default:
@@ -476,6 +548,7 @@ event_type_name(enum event_type type)
 		[EV_INVITE] = "invite",
 		[EV_WALLOPS] = "wallops",
 		[EV_KILL] = "kill",
+		[EV_AWAY] = "away",
 		[EV_ERROR] = "error",
 		[EV_SERVER] = "server",
 		[EV_RAW] = "raw",

@@ -30,6 +30,7 @@ enum event_type {
 	EV_INVITE,	/* from invites victim to target */
 	EV_WALLOPS,	/* a message from from to the IRC operators (and +w) */
 	EV_KILL,	/* from disconnected victim; text the reason */
+	EV_AWAY,	/* away-notify: from is away (text the message) or back (NULL) */
 	EV_ERROR,	/* an error numeric or ERROR: text in plain words */
 	EV_SERVER,	/* a server notice or an informational numeric */
 	EV_RAW,		/* a line we do not know: text is the line as it came */
@@ -38,7 +39,8 @@ enum event_type {
 
 struct event {
 	enum event_type type;
-	struct timespec time;	/* CLOCK_REALTIME when it arrived */
+	struct timespec time;	/* when the server sent it (server-time tag),
+				 * else CLOCK_REALTIME when it arrived */
 	const char *from;	/* a nick, or a server name; NULL when none */
 	const char *userhost;	/* "user@host" of a user prefix, or NULL */
 	const char *target;	/* a channel or a nick; NULL when none */
@@ -49,6 +51,8 @@ struct event {
 	bool priv;		/* to us (or from us to a nick), not to a channel */
 	bool self;		/* from is us */
 	bool victim_self;	/* victim is us */
+	bool history;		/* chat history (a chathistory batch), not live */
+	char msgid[64];		/* the msgid tag, "" when none */
 	char fromb[IRC_MAXLINE];
 	char textb[2 * IRC_MAXLINE];
 };
@@ -59,6 +63,11 @@ struct event {
  */
 void event_from_msg(struct event *ev, const struct irc_msg *m, const char *mynick,
     const char *raw, size_t rawlen);
+/*
+ * The time of a server-time tag ("@time=2026-12-06T10:00:00.123Z") in
+ * tags (without '@', may be NULL) into *ts; false when there is none.
+ */
+bool event_tag_time(const char *tags, struct timespec *ts);
 /* an event of our own (a message we sent, a note): strings are copied */
 void event_local(struct event *ev, enum event_type type, const char *from,
     const char *target, const char *text);

@@ -50,5 +50,10 @@ jsonout_event(struct buf *b, const struct event *ev)
 	if ((ev->type == EV_KICK || ev->type == EV_INVITE || ev->type == EV_KILL) &&
 	    (rc = key(b, "nick", ev->victim, false)) < 0)
 		return rc;
+	/* IRCv3: only when there is something to say, so older readers see no change */
+	if (ev->msgid[0] != '\0' && (rc = key(b, "msgid", ev->msgid, false)) < 0)
+		return rc;
+	if (ev->history && (rc = buf_append(b, ",\"history\":true", 15)) < 0)
+		return rc;
 	return buf_append(b, "}\n", 2);
 }

@@ -3,7 +3,9 @@
  * {"type":"message","time":"2025-01-02T03:04:05.678Z","from":"alice",
  *  "target":"#ops","text":"hi"}. The five keys are always there (null when
  * not applicable); a kick, invite or kill adds "nick" (who was kicked,
- * invited, killed). Output is always
+ * invited, killed). "time" is the server's (server-time) when it said;
+ * a line with a msgid tag adds "msgid", one from chat history
+ * "history":true. Output is always
  * valid UTF-8 JSON: invalid bytes become U+FFFD, control characters are
  * escaped. Pure: appends to a buf, no I/O.
  */

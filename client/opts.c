@@ -23,6 +23,7 @@ opts_init(struct opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->timeout = OPTS_DEFAULT_TIMEOUT;
+	o->history = -1;
 }
 
 void
@@ -163,6 +164,20 @@ add_channels(struct opts *o, const char *list, char *err, size_t cap)
 }
 
 static int
+parse_history(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno || v < 0 || v > OPTS_MAX_HISTORY)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
 parse_timeout(const char *s, int *out)
 {
 	char *end;
@@ -207,6 +222,7 @@ enum {
 	OPT_TLS_NO_VERIFY,
 	OPT_TLS_FINGERPRINT,
 	OPT_TLS_CA,
+	OPT_HISTORY,
 };
 
 static const struct option long_opts[] = {
@@ -225,6 +241,7 @@ static const struct option long_opts[] = {
 	{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
 	{ "notice", no_argument, NULL, OPT_NOTICE },
 	{ "timeout", required_argument, NULL, 'T' },
+	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "config", required_argument, NULL, 'C' },
 	{ "tls", no_argument, NULL, OPT_TLS },
 	{ "tls-no-verify", no_argument, NULL, OPT_TLS_NO_VERIFY },
@@ -311,6 +328,12 @@ opts_parse(struct opts *o, int argc, char **argv, char *err, size_t cap)
 				return fail(err, cap, OPTS_ERR_USAGE,
 				    "invalid --timeout '%s' (seconds, 1..86400)", optarg);
 			o->set |= OPTS_SET_TIMEOUT;
+			break;
+		case OPT_HISTORY:
+			if (parse_history(optarg, &o->history) < 0)
+				return fail(err, cap, OPTS_ERR_USAGE,
+				    "invalid --history '%s' (lines, 0..%d)", optarg, OPTS_MAX_HISTORY);
+			o->set |= OPTS_SET_HISTORY;
 			break;
 		case 'C':
 			if (set_str(&o->config, optarg) < 0)
@@ -404,6 +427,7 @@ conf_check_keys(config_t *cf, const char *path, char *err, size_t cap)
 	static const char *const known[] = {
 		"server", "nick", "user", "realname", "channel", "password", "to",
 		"color", "timeout", "tls", "tls-no-verify", "tls-fingerprint", "tls-ca",
+		"history",
 	};
 	config_setting_t *root = config_root_setting(cf);
 
@@ -549,6 +573,15 @@ conf_apply(config_t *cf, const char *path, struct opts *o, char *err, size_t cap
 			    config_setting_source_line(s));
 		o->timeout = config_setting_get_int(s);
 	}
+	s = config_lookup(cf, "history");
+	if (s != NULL && !(o->set & OPTS_SET_HISTORY)) {
+		if (config_setting_type(s) != CONFIG_TYPE_INT ||
+		    config_setting_get_int(s) < 0 || config_setting_get_int(s) > OPTS_MAX_HISTORY)
+			return fail(err, cap, OPTS_ERR_CONFIG,
+			    "%s:%d: history must be a number of lines (0..%d)", path,
+			    config_setting_source_line(s), OPTS_MAX_HISTORY);
+		o->history = config_setting_get_int(s);
+	}
 	return conf_tls(cf, path, o, err, cap);
 }
 
@@ -648,6 +681,9 @@ opts_usage(FILE *f)
 	    "  -i, --interactive         interactive mode (needs a terminal)\n"
 	    "      --notice              script mode sends NOTICEs instead of messages\n"
 	    "  -T, --timeout SECONDS     how long to wait for the server (default 30)\n"
+	    "      --history N           show the last N lines of a channel on joining,\n"
+	    "                            if the server keeps history (default 20 at a\n"
+	    "                            terminal, 0 with --listen; 0: none)\n"
 	    "      --no-color            no colours (also: NO_COLOR set)\n"
 	    "      --tls                 connect with TLS; the certificate must chain to\n"
 	    "                            the system's CA store and name the server\n"

@@ -17,6 +17,8 @@
 #define OPTS_DEFAULT_TLS_PORT	"6697"	/* IANA's ircs-u, RFC 7194 */
 #define OPTS_DEFAULT_TIMEOUT	30	/* seconds */
 #define OPTS_MAX_CHANNELS	64
+#define OPTS_DEFAULT_HISTORY	20	/* lines of history on join, at a terminal */
+#define OPTS_MAX_HISTORY	1000
 
 enum opts_mode {
 	OPTS_AUTO,		/* interactive on a terminal, else script */
@@ -38,6 +40,7 @@ enum {
 	OPTS_SET_TIMEOUT = 1 << 8,
 	OPTS_SET_TLS = 1 << 9,
 	OPTS_SET_TLS_VERIFY = 1 << 10,	/* any of the three below: the file's are ignored */
+	OPTS_SET_HISTORY = 1 << 11,
 };
 
 struct opts {
@@ -53,6 +56,8 @@ struct opts {
 	bool notice;		/* script mode sends NOTICE, not PRIVMSG */
 	bool verbose;		/* the IRC traffic on stderr */
 	int timeout;		/* seconds to wait for the server */
+	int history;		/* lines of chat history to show on join (0 none),
+				 * -1: not set (OPTS_DEFAULT_HISTORY interactive, else 0) */
 	/* TLS; each --tls-* option implies --tls */
 	bool tls;
 	bool tls_no_verify;	/* --tls-no-verify */

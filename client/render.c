@@ -204,9 +204,20 @@ static void
 out_time(struct out *o, const struct render_opts *ro, const struct event *ev)
 {
 	struct tm tm;
-	char ts[16];
+	char ts[32];
 	time_t t = ev->time.tv_sec;
 
+	if (ev->history) {
+		/* old lines: the day matters too, and they are marked, dimmed */
+		if (ro->time && localtime_r(&t, &tm) != NULL) {
+			strftime(ts, sizeof ts, "%Y-%m-%d %H:%M", &tm);
+			out_sgr(o, ro, "2", ts);
+			out_str(o, " ");
+		}
+		out_sgr(o, ro, "2", "[history]");
+		out_str(o, " ");
+		return;
+	}
 	if (!ro->time || localtime_r(&t, &tm) == NULL)
 		return;
 	strftime(ts, sizeof ts, "%H:%M", &tm);
@@ -411,6 +422,16 @@ render_event(char *out, size_t cap, const struct event *ev, const struct render_
 			out_str(&o, " killed ");
 			out_nick(&o, ro, ev->victim);
 		}
+		out_reason(&o, ev->text);
+		break;
+	case EV_AWAY:
+		out_marker(&o, ro, false);
+		out_nick(&o, ro, ev->from);
+		if (ev->text == NULL) {
+			out_str(&o, " is back");
+			break;
+		}
+		out_str(&o, " is away");
 		out_reason(&o, ev->text);
 		break;
 	case EV_ERROR:

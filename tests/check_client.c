@@ -1169,7 +1169,7 @@ START_TEST(session_register_join)
 	ck_assert_str_eq(sent(), "");	/* not registered: remembered only */
 	sess.password = pw;
 	ck_assert_int_eq(session_register(&sess), 0);
-	ck_assert_str_eq(sent(), "PASS :sesame|NICK alice|USER al 0 * :Alice A|");
+	ck_assert_str_eq(sent(), "CAP LS 302|PASS :sesame|NICK alice|USER al 0 * :Alice A|");
 	ck_assert_uint_eq(feed("PING :abc"), 0);
 	ck_assert_str_eq(sent(), "PONG :abc|");
 	f = feed(":irc.test 001 alice :Welcome to the Net alice!al@127.0.0.1");
@@ -1750,6 +1750,461 @@ START_TEST(opts_tls)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- IRCv3 */
+
+#define ALL_CAPS "server-time echo-message message-tags batch multi-prefix away-notify " \
+	"draft/chathistory labeled-response"
+
+START_TEST(cap_negotiation)
+{
+	unsigned all = SESSION_CAP_SERVER_TIME | SESSION_CAP_ECHO_MESSAGE |
+	    SESSION_CAP_MESSAGE_TAGS | SESSION_CAP_BATCH | SESSION_CAP_MULTI_PREFIX |
+	    SESSION_CAP_AWAY_NOTIFY | SESSION_CAP_CHATHISTORY | SESSION_CAP_LABELED_RESPONSE;
+
+	session_join(&sess, "#ops", NULL);
+	ck_assert(session_echo_local(&sess));
+	ck_assert_int_eq(session_register(&sess), 0);
+	/* NICK and USER at once: a server without CAP registers us anyway */
+	ck_assert_str_eq(sent(), "CAP LS 302|NICK alice|USER al 0 * :Alice A|");
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_LS);
+	ck_assert(feed(":srv CAP * LS :away-notify batch cap-notify chghost draft/chathistory "
+	    "echo-message extended-join invite-notify labeled-response message-tags multi-prefix "
+	    "server-time setname userhost-in-names") & SESS_HANDLED);
+	ck_assert_str_eq(sent(), "CAP REQ :" ALL_CAPS "|");
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_REQ);
+	ck_assert(!session_has_cap(&sess, SESSION_CAP_SERVER_TIME));
+	feed(":srv CAP * ACK :" ALL_CAPS " ");
+	ck_assert_str_eq(sent(), "CAP END|");
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_DONE);
+	ck_assert_uint_eq(sess.caps, all);
+	ck_assert(session_has_cap(&sess, SESSION_CAP_ECHO_MESSAGE));
+	/* echo-message: what we send is shown when the server sends it back */
+	ck_assert(!session_echo_local(&sess));
+	ck_assert_str_eq(session_cap_name(SESSION_CAP_CHATHISTORY), "draft/chathistory");
+	ck_assert_ptr_null(session_cap_name(1u << 30));
+	feed(":srv 001 alice :Welcome");
+	ck_assert_str_eq(sent(), "JOIN #ops|");
+	/* the next connection negotiates afresh */
+	session_reset(&sess);
+	ck_assert_uint_eq(sess.caps, 0);
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_IDLE);
+}
+END_TEST
+
+START_TEST(cap_nak_and_values)
+{
+	session_register(&sess);
+	sent();
+	/* values and capabilities we do not use are left alone */
+	feed(":srv CAP * LS :sts=port=6697,duration=300 server-time=x chghost");
+	ck_assert_str_eq(sent(), "CAP REQ :server-time|");
+	/* all or nothing: refused, so registration goes on without */
+	feed(":srv CAP * NAK :server-time");
+	ck_assert_str_eq(sent(), "CAP END|");
+	ck_assert_uint_eq(sess.caps, 0);
+	ck_assert(feed(":srv 001 alice :Welcome") & SESS_REGISTERED);
+
+	/* a server that offers nothing (or only what we do not want) */
+	session_reset(&sess);
+	session_register(&sess);
+	sent();
+	feed(":srv CAP * LS :");
+	ck_assert_str_eq(sent(), "CAP END|");
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_DONE);
+	/* an ACK that also turns one off */
+	session_reset(&sess);
+	session_register(&sess);
+	sent();
+	feed(":srv CAP * LS :batch server-time");
+	ck_assert_str_eq(sent(), "CAP REQ :server-time batch|");
+	feed(":srv CAP * ACK :server-time -batch");
+	ck_assert_uint_eq(sess.caps, SESSION_CAP_SERVER_TIME);
+	ck_assert_str_eq(sent(), "CAP END|");
+}
+END_TEST
+
+START_TEST(cap_ls_multiline)
+{
+	session_register(&sess);
+	sent();
+	/* CAP 302: "*" before the list says more lines follow */
+	feed(":srv CAP * LS * :server-time batch");
+	ck_assert_str_eq(sent(), "");
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_LS);
+	feed(":srv CAP * LS * :multi-prefix");
+	ck_assert_str_eq(sent(), "");
+	feed(":srv CAP * LS :echo-message");
+	ck_assert_str_eq(sent(), "CAP REQ :server-time echo-message batch multi-prefix|");
+	feed(":srv CAP * ACK :server-time echo-message batch multi-prefix");
+	ck_assert_str_eq(sent(), "CAP END|");
+	/* a too short CAP line is ignored */
+	ck_assert(feed(":srv CAP *") & SESS_HANDLED);
+}
+END_TEST
+
+START_TEST(cap_no_cap_server)
+{
+	session_join(&sess, "#ops", NULL);
+	session_register(&sess);
+	sent();
+	/* "unknown command": no CAP END, nothing shown, registration goes on */
+	ck_assert(feed(":old 421 * CAP :Unknown command") & SESS_HANDLED);
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_DONE);
+	ck_assert_str_eq(sent(), "");
+	ck_assert(feed(":old 001 alice :Welcome") & SESS_REGISTERED);
+	ck_assert_str_eq(sent(), "JOIN #ops|");
+	/* a later 421 for something else is not ours */
+	ck_assert_uint_eq(feed(":old 421 alice FOO :Unknown command"), 0);
+
+	/* one that ignores CAP and welcomes us: negotiation is over, no CAP END */
+	session_reset(&sess);
+	session_register(&sess);
+	sent();
+	ck_assert(feed(":old 001 alice :Welcome") & SESS_REGISTERED);
+	ck_assert_int_eq(sess.cap_state, SESSION_CAP_DONE);
+	ck_assert_str_eq(sent(), "JOIN #ops|");
+	feed(":old 451 * :You have not registered");
+	ck_assert_str_eq(sent(), "");
+}
+END_TEST
+
+START_TEST(cap_new_del)
+{
+	session_register(&sess);
+	feed(":srv CAP * LS :server-time");
+	feed(":srv CAP * ACK :server-time");
+	feed(":srv 001 alice :Welcome");
+	sent();
+	/* cap-notify: asked for when offered later, no CAP END after registration */
+	feed(":srv CAP alice NEW :away-notify chghost");
+	ck_assert_str_eq(sent(), "CAP REQ :away-notify|");
+	feed(":srv CAP alice ACK :away-notify");
+	ck_assert_str_eq(sent(), "");
+	ck_assert(session_has_cap(&sess, SESSION_CAP_AWAY_NOTIFY));
+	/* one we have already: not asked again */
+	feed(":srv CAP alice NEW :server-time");
+	ck_assert_str_eq(sent(), "");
+	ck_assert(session_echo_local(&sess));
+	feed(":srv CAP alice NEW :echo-message");
+	ck_assert_str_eq(sent(), "CAP REQ :echo-message|");
+	feed(":srv CAP alice ACK :echo-message");
+	ck_assert(!session_echo_local(&sess));
+	/* withdrawn: our own lines are shown locally again */
+	feed(":srv CAP alice DEL :echo-message");
+	ck_assert(session_echo_local(&sess));
+	feed(":srv CAP alice DEL :away-notify server-time");
+	ck_assert_uint_eq(sess.caps, 0);
+	ck_assert_uint_eq(sess.caps_offered, 0);
+	ck_assert_str_eq(sent(), "");
+	/* offered again later: asked for again */
+	feed(":srv CAP alice NEW :server-time");
+	ck_assert_str_eq(sent(), "CAP REQ :server-time|");
+	feed(":srv CAP alice NAK :server-time");
+	ck_assert_uint_eq(sess.caps, 0);
+	ck_assert_str_eq(sent(), "");
+}
+END_TEST
+
+/* register with every capability, in #ops, with n lines of history on join */
+static void
+v3_setup(int n, const char *isupport)
+{
+	char line[512];
+
+	session_join(&sess, "#ops", NULL);
+	sess.history = n;
+	session_register(&sess);
+	feed(":srv CAP * LS :" ALL_CAPS);
+	feed(":srv CAP * ACK :" ALL_CAPS);
+	feed(":srv 001 alice :Welcome");
+	if (isupport != NULL) {
+		snprintf(line, sizeof line, ":srv 005 alice %s :are supported", isupport);
+		feed(line);
+	}
+	sent();
+}
+
+START_TEST(history_on_join)
+{
+	unsigned f;
+	struct chan *c;
+
+	v3_setup(100, "CHATHISTORY=50 MSGREFTYPES=timestamp,msgid");
+	ck_assert_int_eq(sess.chathistory_max, 50);
+	f = feed("@time=2026-12-06T10:00:00.000Z;msgid=j1 :alice!al@h JOIN #ops");
+	ck_assert(f & SESS_JOINED);
+	/* bounded by the server's limit */
+	ck_assert_str_eq(sent(), "CHATHISTORY LATEST #ops * 50|");
+	ck_assert_uint_eq(feed(":srv BATCH +h1 chathistory #ops"), SESS_HANDLED);
+	f = feed("@batch=h1;time=2026-12-05T09:30:00.000Z;msgid=m1 :bob!b@h PRIVMSG #ops :old");
+	ck_assert_uint_eq(f, SESS_HISTORY);
+	/* history is shown, never acted on: an old JOIN of ours changes nothing */
+	f = feed("@batch=h1;time=2026-12-05T09:31:00.000Z;msgid=m2 :alice!al@h JOIN #ops");
+	ck_assert_uint_eq(f, SESS_HISTORY);
+	ck_assert_uint_eq(feed("@batch=h1 :carol!c@h QUIT :bye"), SESS_HISTORY);
+	ck_assert_str_eq(sent(), "");
+	f = feed(":srv BATCH -h1");
+	ck_assert(f & SESS_HISTORY_END);
+	ck_assert_str_eq(sess.chan, "#ops");
+	ck_assert_int_eq(sess.history_count, 3);
+	ck_assert_int_eq(sess.nbatches, 0);
+	/* the batch is closed: a stray line naming it is live */
+	ck_assert_uint_eq(feed("@batch=h1 :bob!b@h PRIVMSG #ops :late"), 0);
+
+	c = chans_find(&sess.chans, "#ops");
+	ck_assert_str_eq(c->oldest_time, "2026-12-05T09:30:00.000Z");
+	ck_assert_str_eq(c->oldest_msgid, "m1");
+	/* /history goes on before the oldest line seen */
+	ck_assert_int_eq(session_history(&sess, "#ops", 0), 0);
+	ck_assert_str_eq(sent(), "CHATHISTORY BEFORE #ops msgid=m1 20|");
+	ck_assert_int_eq(session_history(&sess, "#OPS", 500), 0);
+	ck_assert_str_eq(sent(), "CHATHISTORY BEFORE #ops msgid=m1 50|");
+	ck_assert_int_eq(session_history(&sess, "#dev", 5), -ENOENT);
+	/* a server that takes timestamps only */
+	feed(":srv 005 alice MSGREFTYPES=timestamp :are supported");
+	ck_assert_int_eq(session_history(&sess, "#ops", 5), 0);
+	ck_assert_str_eq(sent(), "CHATHISTORY BEFORE #ops timestamp=2026-12-05T09:30:00.000Z 5|");
+	/* newer live lines do not move the mark back */
+	feed("@time=2026-12-06T11:00:00.000Z;msgid=m9 :bob!b@h PRIVMSG #ops :new");
+	ck_assert_str_eq(c->oldest_msgid, "m1");
+	ck_assert_str_eq(c->newest_msgid, "m9");
+	sent();
+
+	/* back after a reconnect: only what came after the newest line seen */
+	session_reset(&sess);
+	session_register(&sess);
+	feed(":srv CAP * LS :" ALL_CAPS);
+	feed(":srv CAP * ACK :" ALL_CAPS);
+	feed(":srv 001 alice :Welcome");
+	sent();
+	feed(":alice!al@h JOIN #ops");
+	ck_assert_str_eq(sent(), "CHATHISTORY LATEST #ops msgid=m9 100|");
+	session_reset(&sess);
+	session_register(&sess);
+	feed(":srv CAP * LS :" ALL_CAPS);
+	feed(":srv CAP * ACK :" ALL_CAPS);
+	feed(":srv 001 alice :Welcome");
+	feed(":srv 005 alice MSGREFTYPES=timestamp :are supported");
+	sent();
+	feed(":alice!al@h JOIN #ops");
+	ck_assert_str_eq(sent(), "CHATHISTORY LATEST #ops timestamp=2026-12-06T11:00:00.000Z 100|");
+}
+END_TEST
+
+START_TEST(history_live_and_off)
+{
+	v3_setup(0, NULL);
+	/* history 0: nothing fetched on join */
+	feed(":alice!al@h JOIN #ops");
+	ck_assert_str_eq(sent(), "");
+	/* nothing seen: /history asks for the latest */
+	ck_assert_int_eq(session_history(&sess, "#ops", 10), 0);
+	ck_assert_str_eq(sent(), "CHATHISTORY LATEST #ops * 10|");
+	/* a live line with server-time is where the next /history starts */
+	feed("@time=2026-12-06T10:00:00.123Z;msgid=L1 :bob!b@h PRIVMSG #ops :now");
+	ck_assert_int_eq(session_history(&sess, "#ops", 10), 0);
+	ck_assert_str_eq(sent(), "CHATHISTORY BEFORE #ops msgid=L1 10|");
+	/* nested: a chathistory batch inside a labeled-response one */
+	feed("@label=x :srv BATCH +lr labeled-response");
+	feed("@batch=lr :srv BATCH +in chathistory #ops");
+	ck_assert_uint_eq(feed("@batch=in;time=2026-12-06T09:00:00.000Z :bob!b@h PRIVMSG #ops :o"),
+	    SESS_HISTORY);
+	ck_assert(feed(":srv BATCH -in") & SESS_HISTORY_END);
+	ck_assert_int_eq(sess.history_count, 1);
+	ck_assert_uint_eq(feed("@batch=lr :srv NOTICE alice :not history"), 0);
+	feed(":srv BATCH -lr");
+	ck_assert_int_eq(sess.nbatches, 0);
+	/* a server that never closes its batches cannot make us grow */
+	for (int i = 0; i < 3 * SESSION_BATCHES; i++) {
+		char line[64];
+
+		snprintf(line, sizeof line, ":srv BATCH +b%d netsplit a b", i);
+		feed(line);
+	}
+	ck_assert_int_eq(sess.nbatches, SESSION_BATCHES);
+
+	/* offered but unknown: given up quietly but for a note */
+	ck_assert_uint_eq(feed(":srv 421 alice CHATHISTORY :Unknown command"),
+	    SESS_NOTE | SESS_HANDLED);
+	ck_assert(!session_has_cap(&sess, SESSION_CAP_CHATHISTORY));
+	ck_assert_int_eq(session_history(&sess, "#ops", 10), -ENOTSUP);
+
+	/* without draft/chathistory there is nothing to ask */
+	session_reset(&sess);
+	session_register(&sess);
+	feed(":srv 001 alice :Welcome");
+	feed(":alice!al@h JOIN #ops");
+	sent();
+	ck_assert_int_eq(session_history(&sess, "#ops", 10), -ENOTSUP);
+	ck_assert_str_eq(sent(), "");
+}
+END_TEST
+
+START_TEST(multi_prefix_names)
+{
+	struct chan *c;
+
+	v3_setup(0, NULL);
+	feed(":alice!al@h JOIN #ops");
+	c = chans_find(&sess.chans, "#ops");
+	feed(":srv 353 alice = #ops :@+alice +@bob @carol +dave erin");
+	feed(":srv 366 alice #ops :End of /NAMES list.");
+	ck_assert_uint_eq(c->nnicks, 5);
+	ck_assert_str_eq(chans_prefix_of(c, "alice"), "@+");
+	ck_assert_str_eq(chans_prefix_of(c, "bob"), "@+");
+	ck_assert_str_eq(chans_prefix_of(c, "carol"), "@");
+	ck_assert_str_eq(chans_prefix_of(c, "dave"), "+");
+	ck_assert_str_eq(chans_prefix_of(c, "erin"), "");
+	/* -o leaves the voice */
+	feed(":x!x@h MODE #ops -o bob");
+	ck_assert_str_eq(chans_prefix_of(c, "bob"), "+");
+}
+END_TEST
+
+START_TEST(ircv3_events)
+{
+	struct timespec ts;
+
+	utc();
+	/* server-time: the sender's time, not ours */
+	classify("@time=2026-12-06T10:00:00.123Z;msgid=abc;+draft/reply=x "
+	    ":alice!a@h PRIVMSG #ops :hi", "me");
+	ck_assert_int_eq(ev.type, EV_MESSAGE);
+	ck_assert_int_eq(ev.time.tv_sec, 1796551200);
+	ck_assert_int_eq(ev.time.tv_nsec, 123000000);
+	ck_assert_str_eq(ev.msgid, "abc");
+	ck_assert(!ev.history);
+	ck_assert(event_tag_time("time=2026-12-05T09:30:00Z", &ts));
+	ck_assert_int_eq(ts.tv_sec, 1796463000);
+	ck_assert(!event_tag_time("time=yesterday", &ts));
+	ck_assert(!event_tag_time(NULL, &ts));
+	/* our own message come back (echo-message) */
+	classify("@time=2026-12-06T10:00:00.123Z :me!m@h PRIVMSG #ops :mine", "me");
+	ck_assert(ev.self);
+	/* away-notify */
+	classify(":bob!b@h AWAY :gone fishing", "me");
+	ck_assert_int_eq(ev.type, EV_AWAY);
+	ck_assert_str_eq(ev.text, "gone fishing");
+	ck_assert(event_public(&ev));
+	ck_assert_str_eq(event_type_name(EV_AWAY), "away");
+	classify(":bob!b@h AWAY", "me");
+	ck_assert_ptr_null(ev.text);
+	/* standard replies */
+	classify(":srv FAIL CHATHISTORY INVALID_TARGET #x :Messages could not be retrieved", "me");
+	ck_assert_int_eq(ev.type, EV_ERROR);
+	ck_assert_str_eq(ev.text, "CHATHISTORY: Messages could not be retrieved (INVALID_TARGET #x)");
+	classify(":srv WARN REHASH CERTS_EXPIRED :Certificate expires soon", "me");
+	ck_assert_int_eq(ev.type, EV_SERVER);
+	ck_assert_str_eq(ev.text, "Warning: REHASH: Certificate expires soon (CERTS_EXPIRED)");
+	classify(":srv NOTE * OPER_MESSAGE :hello", "me");
+	ck_assert_int_eq(ev.type, EV_SERVER);
+	ck_assert_str_eq(ev.text, "hello (OPER_MESSAGE)");
+	/* plumbing shows nothing */
+	classify(":srv BATCH +x chathistory #ops", "me");
+	ck_assert_int_eq(ev.type, EV_NONE);
+	classify("@label=1 :srv ACK", "me");
+	ck_assert_int_eq(ev.type, EV_NONE);
+	classify("@+typing=active :bob!b@h TAGMSG #ops", "me");
+	ck_assert_int_eq(ev.type, EV_NONE);
+}
+END_TEST
+
+START_TEST(ircv3_render_json)
+{
+	struct render_opts ro = { .color = false, .time = true, .current = "#ops" };
+
+	utc();
+	classify("@time=2026-12-06T10:00:00.123Z;msgid=abc :alice!a@h PRIVMSG #ops :hi", "me");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "10:00 <alice> hi");
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"message\",\"time\":\"2026-12-06T10:00:00.123Z\",\"from\":\"alice\","
+	    "\"target\":\"#ops\",\"text\":\"hi\",\"msgid\":\"abc\"}\n");
+	/* history: marked, with the day */
+	classify("@batch=h;time=2026-12-05T09:30:00.000Z;msgid=m1 :bob!b@h PRIVMSG #ops :old", "me");
+	ev.history = true;
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "2026-12-05 09:30 [history] <bob> old");
+	ck_assert_str_eq(json_of(&ev),
+	    "{\"type\":\"message\",\"time\":\"2026-12-05T09:30:00.000Z\",\"from\":\"bob\","
+	    "\"target\":\"#ops\",\"text\":\"old\",\"msgid\":\"m1\",\"history\":true}\n");
+	ro.time = false;
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "[history] <bob> old");
+	ro.color = true;
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_ptr_nonnull(strstr(rendered, "\033[2m[history]\033[0m "));
+	/* the echo of our own message looks like what we typed */
+	ro.color = false;
+	ro.time = true;
+	classify("@time=2026-12-06T10:00:00.123Z :me!m@h PRIVMSG #ops :mine", "me");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "10:00 <me> mine");
+	classify("@time=2026-12-06T10:00:00.123Z :me!m@h PRIVMSG bob :psst", "me");
+	render_event(rendered, sizeof rendered, &ev, &ro);
+	ck_assert_str_eq(rendered, "10:00 -> *bob* psst");
+	/* away-notify, and a failure */
+	ck_assert_str_eq(show(":bob!b@h AWAY :lunch", "#ops", false), "13:07 -!- bob is away (lunch)");
+	ck_assert_str_eq(show(":bob!b@h AWAY", "#ops", false), "13:07 -!- bob is back");
+	ck_assert_str_eq(show(":srv FAIL CHATHISTORY MESSAGE_ERROR #ops :No history", NULL, false),
+	    "13:07 -!- Error: CHATHISTORY: No history (MESSAGE_ERROR #ops)");
+	/* no tags: the five keys as before, nothing added */
+	classify(":bob!b@h JOIN #ops", "me");
+	ck_assert_ptr_null(strstr(json_of(&ev), "history"));
+	ck_assert_ptr_null(strstr(json_of(&ev), "msgid"));
+}
+END_TEST
+
+START_TEST(ircv3_opts_cmd)
+{
+	struct opts o;
+	char err[256], *path;
+
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ NULL }), OPTS_OK);
+	ck_assert_int_eq(o.history, -1);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--history", "5", NULL }), OPTS_OK);
+	ck_assert_int_eq(o.history, 5);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--history", "0", NULL }), OPTS_OK);
+	ck_assert_int_eq(o.history, 0);
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--history", "-1", NULL }),
+	    OPTS_ERR_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "--history"));
+	opts_free(&o);
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "--history", "1001", NULL }),
+	    OPTS_ERR_USAGE);
+	opts_free(&o);
+
+	path = write_conf("history = 7;\n");
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-C", path, NULL }), OPTS_OK);
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert_int_eq(o.history, 7);
+	opts_free(&o);
+	/* the command line wins */
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-C", path, "--history", "0", NULL }),
+	    OPTS_OK);
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_OK);
+	ck_assert_int_eq(o.history, 0);
+	opts_free(&o);
+	unlink(path);
+	path = write_conf("history = \"lots\";\n");
+	ck_assert_int_eq(opts_of(&o, err, (const char *[]){ "-C", path, NULL }), OPTS_OK);
+	ck_assert_int_eq(opts_load_config(&o, err, sizeof err), OPTS_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "history must be"));
+	opts_free(&o);
+	unlink(path);
+
+	ck_assert_int_eq(parse("/history"), CMD_HISTORY);
+	ck_assert_ptr_null(cmd.arg);
+	ck_assert_int_eq(parse("/history 30"), CMD_HISTORY);
+	ck_assert_str_eq(cmd.arg, "30");
+	ck_assert_ptr_nonnull(cmd_find("history"));
+	ck_assert_ptr_nonnull(strstr(cmd_find("history")->usage, "/history [N]"));
+}
+END_TEST
+
 /* ----------------------------------------------------------------- main */
 
 int
@@ -1812,6 +2267,21 @@ main(void)
 	tcase_add_test(tc, session_tracks_others);
 	tcase_add_test(tc, session_isupport_and_prefixes);
 	tcase_add_test(tc, session_kicked_stays_out);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ircv3");
+	tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+	tcase_add_test(tc, cap_negotiation);
+	tcase_add_test(tc, cap_nak_and_values);
+	tcase_add_test(tc, cap_ls_multiline);
+	tcase_add_test(tc, cap_no_cap_server);
+	tcase_add_test(tc, cap_new_del);
+	tcase_add_test(tc, history_on_join);
+	tcase_add_test(tc, history_live_and_off);
+	tcase_add_test(tc, multi_prefix_names);
+	tcase_add_test(tc, ircv3_events);
+	tcase_add_test(tc, ircv3_render_json);
+	tcase_add_test(tc, ircv3_opts_cmd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("opts");

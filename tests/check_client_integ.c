@@ -497,11 +497,13 @@ has(const struct sbuf *b, const char *text)
  * A strict parser for what --json promises: one flat object per line with
  * string keys and string/null values. Values are decoded into v[].
  */
+#define JOBJ_KEYS	12	/* the five, "nick", and IRCv3's "msgid", "history" */
+
 struct jobj {
 	int n;
-	char key[8][32];
-	char val[8][2048];
-	bool null[8];
+	char key[JOBJ_KEYS][32];
+	char val[JOBJ_KEYS][2048];
+	bool null[JOBJ_KEYS];
 };
 
 static const char *
@@ -581,13 +583,17 @@ json_parse(const char *line, struct jobj *o)
 	if (*p++ != '{')
 		return false;
 	for (;;) {
-		if (o->n == 8)
+		if (o->n == JOBJ_KEYS)
 			return false;
 		if ((p = json_str(p, o->key[o->n], sizeof o->key[0])) == NULL || *p++ != ':')
 			return false;
 		if (!strncmp(p, "null", 4)) {
 			o->null[o->n] = true;
 			p += 4;
+		} else if (!strncmp(p, "true", 4) || !strncmp(p, "false", 5)) {
+			/* kept as text: "true", "false" */
+			snprintf(o->val[o->n], sizeof o->val[0], "%s", p[0] == 't' ? "true" : "false");
+			p += p[0] == 't' ? 4 : 5;
 		} else if ((p = json_str(p, o->val[o->n], sizeof o->val[0])) == NULL)
 			return false;
 		o->n++;
@@ -2220,6 +2226,248 @@ START_TEST(test_tls_hostile)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- IRCv3 */
+
+/* how many screen rows hold text */
+static int
+term_count(struct term *t, const char *text)
+{
+	int n = 0;
+
+	for (int r = 0; r < VT_ROWS; r++)
+		if (strstr(vt_row(&t->vt, r), text))
+			n++;
+	return n;
+}
+
+/* the JSON events of a type with this text */
+static int
+json_count(struct kid *k, const char *type, const char *text)
+{
+	static struct jobj ev[256];
+	int n = json_lines(k, ev, 256), found = 0;
+
+	for (int i = 0; i < n && i < 256; i++)
+		if (!strcmp(jget(&ev[i], "type"), type) && !strcmp(jget(&ev[i], "text"), text))
+			found++;
+	return found;
+}
+
+/*
+ * echo-message at a terminal: what we say is shown once, when the server
+ * sends it back; private messages too.
+ */
+START_TEST(test_v3_echo_interactive)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *w = cli_new(s, "watcher");
+	struct term t = { 0 };
+	struct irc_msg m;
+
+	join(w, "#ops");
+	vt_init(&t.vt);
+	t.k = kid_run_pty("interactive", (const char *[]){ "-s", port_arg(s->port), "-n", "alice",
+	    "-c", "#ops", "--history", "0", NULL }, VT_ROWS, VT_COLS);
+	EXPECT_FROM(w, "JOIN", "alice", &m);
+	term_expect_input(&t, "[#ops]", -1, T_LONG);
+	type(&t, "only once\r");
+	expect_msg(w, "alice", "#ops", "only once");
+	type(&t, "/msg watcher in private\r");
+	expect_msg(w, "alice", "watcher", "in private");
+	/* what came after both: their echoes (or local copies) are on screen by now */
+	cli_send(w, "PRIVMSG #ops :marker");
+	term_expect_row(&t, "<watcher> marker", T_SHORT);
+	term_expect_row(&t, "<alice> only once", T_SHORT);
+	term_expect_row(&t, "-> *watcher* in private", T_SHORT);
+	C_ASSERT(term_count(&t, "<alice> only once") == 1, "own message shown %d times",
+	    term_count(&t, "<alice> only once"));
+	C_ASSERT(term_count(&t, "-> *watcher* in private") == 1, "private message shown %d times",
+	    term_count(&t, "-> *watcher* in private"));
+	type(&t, "/quit\r");
+	kid_expect_exit(t.k, 0, T_LONG);
+	srv_stop(s);
+}
+END_TEST
+
+/*
+ * A listening script with the capabilities on: server-time and msgid in
+ * the JSON, away-notify, a script sender (echo-message) delivering each
+ * line once and exiting 0.
+ */
+START_TEST(test_v3_listen_json)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *w = cli_new(s, "watcher"), *b = cli_new(s, "bob");
+	static struct jobj ev[256];
+	struct kid *l, *k;
+	struct irc_msg m;
+	int n;
+
+	join(w, "#ops");
+	join(b, "#ops");
+	l = kid_run("listener", (const char *[]){ "-s", port_arg(s->port), "-n", "lis",
+	    "-c", "#ops", "--listen", "--json", NULL }, NULL, false);
+	EXPECT_FROM(w, "JOIN", "lis", &m);
+	json_expect(l, "join", "lis", NULL, T_SHORT);
+	cli_send(w, "PRIVMSG #ops :stamped");
+	json_expect(l, "message", "watcher", "stamped", T_SHORT);
+	n = json_lines(l, ev, 256);
+	for (int i = 0; i < n && i < 256; i++) {
+		const char *id = jget(&ev[i], "msgid"), *t = jget(&ev[i], "time");
+
+		if (strcmp(jget(&ev[i], "text"), "stamped") != 0)
+			continue;
+		C_ASSERT(id != NULL && strlen(id) == 26, "msgid %s", id ? id : "missing");
+		C_ASSERT(strlen(t) == 24 && t[23] == 'Z', "time %s", t);
+		C_ASSERT(jget(&ev[i], "history") == NULL, "a live line marked as history");
+	}
+	/* a script with echo-message: each line once, delivery confirmed */
+	k = kid_run("script", (const char *[]){ "-s", port_arg(s->port), "-n", "bot",
+	    "-c", "#ops", NULL }, "first\nsecond\n", false);
+	expect_msg(w, "bot", "#ops", "first");
+	expect_msg(w, "bot", "#ops", "second");
+	kid_expect_exit(k, 0, T_LONG);
+	C_ASSERT(k->e.len == 0, "unexpected stderr: %s", k->e.p);
+	C_ASSERT(k->o.len == 0, "unexpected stdout: %s", k->o.p);
+	json_expect(l, "message", "bot", "second", T_SHORT);
+	C_ASSERT(json_count(l, "message", "first") == 1, "first seen %d times",
+	    json_count(l, "message", "first"));
+
+	/* away-notify: the channel's members going away and coming back */
+	cli_send(b, "AWAY :lunch");
+	json_expect(l, "away", "bob", "lunch", T_SHORT);
+	cli_send(b, "AWAY");
+	json_expect(l, "away", "bob", "(null)", T_SHORT);
+
+	kill(l->pid, SIGTERM);
+	kid_expect_exit(l, 0, T_LONG);
+	srv_stop(s);
+}
+END_TEST
+
+/*
+ * draft/chathistory: the last lines on joining, marked as history, in
+ * JSON and at a terminal; /history pages back from the oldest seen.
+ */
+START_TEST(test_v3_history)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *w = cli_new(s, "watcher");
+	static struct jobj ev[256];
+	struct term t = { 0 };
+	struct kid *l;
+	struct irc_msg m;
+	int n, seen = 0;
+
+	join(w, "#hist");
+	for (int i = 1; i <= 5; i++)
+		cli_send(w, "PRIVMSG #hist :old %d", i);
+	/* a round trip: the lines are in the server's history now */
+	cli_send(w, "PING :sync");
+	EXPECT(w, "PONG", &m);
+
+	l = kid_run("listener", (const char *[]){ "-s", port_arg(s->port), "-n", "lis",
+	    "-c", "#hist", "--listen", "--json", "--history", "3", NULL }, NULL, false);
+	EXPECT_FROM(w, "JOIN", "lis", &m);
+	json_expect(l, "message", "watcher", "old 5", T_LONG);
+	cli_send(w, "PRIVMSG #hist :live");
+	json_expect(l, "message", "watcher", "live", T_SHORT);
+	n = json_lines(l, ev, 256);
+	for (int i = 0; i < n && i < 256; i++) {
+		const char *text = jget(&ev[i], "text"), *h = jget(&ev[i], "history");
+
+		if (strcmp(jget(&ev[i], "type"), "message") != 0)
+			continue;
+		if (!strcmp(text, "live")) {
+			C_ASSERT(h == NULL, "the live line is marked as history");
+			continue;
+		}
+		/* the last three, oldest first */
+		C_ASSERT(seen < 3, "more than 3 lines of history: %s", text);
+		C_ASSERT(h != NULL && !strcmp(h, "true"), "%s not marked as history", text);
+		C_ASSERT(!strcmp(text, (const char *[]){ "old 3", "old 4", "old 5" }[seen]),
+		    "history line %d is %s", seen, text);
+		seen++;
+	}
+	C_ASSERT(seen == 3, "%d lines of history, expected 3", seen);
+	kill(l->pid, SIGTERM);
+	kid_expect_exit(l, 0, T_LONG);
+
+	/* at a terminal: marked, and /history goes further back */
+	vt_init(&t.vt);
+	t.k = kid_run_pty("interactive", (const char *[]){ "-s", port_arg(s->port), "-n", "alice",
+	    "-c", "#hist", "--history", "2", NULL }, VT_ROWS, VT_COLS);
+	EXPECT_FROM(w, "JOIN", "alice", &m);
+	term_expect_row(&t, "[history] <watcher> live", T_LONG);
+	term_expect_row(&t, "[history] <watcher> old 5", T_SHORT);
+	term_expect_row(&t, "end of 2 earlier lines of #hist", T_SHORT);
+	C_ASSERT(term_find(&t, "old 4") < 0, "more history than asked for");
+	type(&t, "/history 2\r");
+	term_expect_row(&t, "[history] <watcher> old 3", T_SHORT);
+	term_expect_row(&t, "[history] <watcher> old 4", T_SHORT);
+	type(&t, "/quit\r");
+	kid_expect_exit(t.k, 0, T_LONG);
+	srv_stop(s);
+}
+END_TEST
+
+/*
+ * The client's side of IRCv3 against a scripted server: negotiation, the
+ * history fetched on joining (bounded by CHATHISTORY=), a chathistory
+ * batch marked in JSON with the sender's times, a standard reply.
+ */
+START_TEST(test_v3_fake_server)
+{
+	int port, lfd = fake_listen(&port), fd;
+	struct sbuf got = { 0 };
+	const struct jobj *e;
+	struct kid *l;
+
+	l = kid_run("listener", (const char *[]){ "-s", port_arg(port), "-n", "lis", "-c",
+	    "#ops", "--listen", "--json", "--history", "5", NULL }, NULL, false);
+	fd = fake_accept(lfd, l);
+	fake_expect(fd, &got, "USER ", l);
+	C_ASSERT(has(&got, "CAP LS 302\r\n"), "no CAP LS 302: %s", got.p);
+	FAKE(fd, ":fake CAP * LS * :server-time batch sts=port=6697,duration=60\r\n"
+	    ":fake CAP * LS :draft/chathistory echo-message chghost\r\n");
+	fake_expect(fd, &got, "CAP REQ :server-time echo-message batch draft/chathistory\r\n", l);
+	FAKE(fd, ":fake CAP * ACK :server-time echo-message batch draft/chathistory\r\n");
+	fake_expect(fd, &got, "CAP END\r\n", l);
+	FAKE(fd, ":fake 001 lis :Welcome lis!u@h\r\n"
+	    ":fake 005 lis CHATHISTORY=2 MSGREFTYPES=msgid,timestamp :are supported\r\n");
+	fake_expect(fd, &got, "JOIN #ops", l);
+	FAKE(fd, "@time=2026-12-06T10:00:00.000Z :lis!u@h JOIN #ops\r\n");
+	fake_expect(fd, &got, "CHATHISTORY LATEST #ops * 2\r\n", l);
+	FAKE(fd, ":fake BATCH +h1 chathistory #ops\r\n"
+	    "@batch=h1;time=2026-12-05T09:30:00.000Z;msgid=m1 :bob!b@h PRIVMSG #ops :old one\r\n"
+	    "@batch=h1;time=2026-12-05T09:31:00.500Z;msgid=m2 :bob!b@h PRIVMSG #ops :old two\r\n"
+	    ":fake BATCH -h1\r\n"
+	    "@time=2026-12-06T10:01:00.250Z;msgid=m3 :bob!b@h PRIVMSG #ops :live one\r\n"
+	    ":fake FAIL CHATHISTORY MESSAGE_ERROR #ops :Messages could not be retrieved\r\n");
+	json_expect(l, "error", NULL, NULL, T_LONG);
+	e = json_find(l, "message", "text", "old one");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "time"), "2026-12-05T09:30:00.000Z") &&
+	    jget(e, "history") != NULL && !strcmp(jget(e, "history"), "true") &&
+	    !strcmp(jget(e, "msgid"), "m1"), "old one: not history, or not its time");
+	e = json_find(l, "message", "text", "old two");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "time"), "2026-12-05T09:31:00.500Z") &&
+	    jget(e, "history") != NULL, "old two: not history, or not its time");
+	e = json_find(l, "message", "text", "live one");
+	C_ASSERT(e != NULL && !strcmp(jget(e, "time"), "2026-12-06T10:01:00.250Z") &&
+	    jget(e, "history") == NULL, "live one: marked as history, or not its time");
+	e = json_find(l, "error", "from", "fake");
+	C_ASSERT(e != NULL && strstr(jget(e, "text"), "CHATHISTORY: Messages could not be retrieved")
+	    != NULL, "the FAIL reply: %s", e ? jget(e, "text") : "missing");
+
+	kill(l->pid, SIGTERM);
+	fake_expect(fd, &got, "QUIT :Leaving", l);
+	close(fd);
+	kid_expect_exit(l, 0, T_LONG);
+	free(got.p);
+	close(lfd);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 int
@@ -2247,6 +2495,13 @@ main(void)
 	tcase_add_test(tc, test_interactive_pty);
 	tcase_add_test(tc, test_interactive_ctrl_c);
 	tcase_add_test(tc, test_interactive_moderation);
+
+	/* IRCv3 against shmchatd (chat history: once the server keeps it) */
+	tc = h_tcase(su, "ircv3", 60, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_v3_fake_server);
+	tcase_add_test(tc, test_v3_echo_interactive);
+	tcase_add_test(tc, test_v3_listen_json);
+	tcase_add_test(tc, test_v3_history);
 
 	tc = h_tcase(su, "ngircd", 60, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_ngircd);
