@@ -9,8 +9,9 @@
  *   uint32_t inbox[n][m]     per client: ring offsets of records to deliver
  *   data[cap]                the records themselves (variable size, 8-aligned)
  *
- * A record is published once and read by every recipient; the master never
- * reads payloads, only record headers.
+ * A record is published once and read by every recipient; fan-out reads
+ * record headers only (the history copies the lines of PRIVMSG and NOTICE
+ * records once they are delivered: cmd_hist.h).
  *
  * CONCURRENCY CONTRACT
  *
