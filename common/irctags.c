@@ -142,6 +142,10 @@ irctags_client_only(char *out, size_t cap, const char *tags, size_t len)
 			continue;
 		if (!irctags_key_valid(t.key, t.key_len))
 			return -1;
+		/* a raw value holds none of what would end or break the line */
+		for (size_t i = 0; i < t.val_len; i++)
+			if (t.val[i] == ' ' || t.val[i] == '\r' || t.val[i] == '\n' || t.val[i] == '\0')
+				return -1;
 		size_t whole = t.key_len + (t.val_len > 0 ? 1 + t.val_len : 0);
 		if (n + (n > 0) + whole >= cap)
 			return -1;

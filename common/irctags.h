@@ -60,7 +60,8 @@ int irctags_unescape(char *out, size_t cap, const char *val, size_t len);
  * The client-only tags (+key) of a client's tag section, checked and
  * joined with ';' into out (cap bytes, NUL-terminated; no leading ';' or
  * '@'). Other tags (label, batch, ...) are left out. Returns the length,
- * or -1 when a client-only key is invalid or the result would pass cap.
+ * or -1 when a client-only key is invalid, a value holds a space, CR, LF
+ * or NUL, or the result would pass cap.
  */
 int irctags_client_only(char *out, size_t cap, const char *tags, size_t len);
 

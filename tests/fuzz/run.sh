@@ -24,11 +24,11 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--build-dir) builddir=$2; shift 2 ;;
 	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-	irc|adminq|cluster) names+=("$1"); shift ;;
-	*) echo "usage: $0 [--seconds N] [--out DIR] [--build-dir DIR] [irc|adminq|cluster]..." >&2; exit 64 ;;
+	irc|adminq|cluster|tags) names+=("$1"); shift ;;
+	*) echo "usage: $0 [--seconds N] [--out DIR] [--build-dir DIR] [irc|adminq|cluster|tags]..." >&2; exit 64 ;;
 	esac
 done
-[ ${#names[@]} -gt 0 ] || names=(irc adminq cluster)
+[ ${#names[@]} -gt 0 ] || names=(irc adminq cluster tags)
 case "$seconds" in ''|*[!0-9]*) echo "$0: --seconds wants a number" >&2; exit 64 ;; esac
 
 CC=${FUZZ_CC:-clang}
@@ -52,6 +52,7 @@ declare -A sources=(
 	[irc]="common/irc.c common/linebuf.c"
 	[adminq]="common/adminq.c"
 	[cluster]="server/cluster_entry.c"
+	[tags]="common/irctags.c server/cap.c server/reply.c common/irc.c"
 )
 
 status=0
