@@ -89,6 +89,9 @@ static const struct ctl_col status_keys[] = {
 	{ "shm_name", "shm_name", CTL_TEXT },
 	{ "shm_size", "shm_size", CTL_BYTES },
 	{ "cluster", "cluster", CTL_TEXT },
+	{ "history_lines", "history_lines", CTL_NUM },
+	{ "history_bytes", "history_bytes", CTL_BYTES },
+	{ "history_memory", "history_memory", CTL_BYTES },
 };
 
 static const struct ctl_col cluster_cols[] = {

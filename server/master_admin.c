@@ -19,6 +19,7 @@
 #include "adminq.h"
 #include "chanmode.h"
 #include "cluster.h"
+#include "history.h"
 #include "clock.h"
 #include "cmd_chan.h"
 #include "cmd_user.h"
@@ -304,6 +305,13 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 	kv(&b, "shm_size", "%zu", m->seg.size);
 	if (m->cluster != NULL)
 		kv(&b, "cluster", "%s", cluster_state_name(m->cluster));
+	if (m->ds.history != NULL) {
+		uint64_t lines, bytes;
+		history_usage(m->ds.history, &lines, &bytes);
+		kv(&b, "history_lines", "%llu", (unsigned long long)lines);
+		kv(&b, "history_bytes", "%llu", (unsigned long long)bytes);
+		kv(&b, "history_memory", "%ld", m->cfg->history_memory);
+	}
 	answer(m, q, ADMINQ_OK, &b);
 }
 
