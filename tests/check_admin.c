@@ -425,6 +425,9 @@ START_TEST(test_status_channels_ipc)
 	cli_join(b, "#two");
 	cli_send(a, "TOPIC #one :hello topic");
 	EXPECT(a, "TOPIC", NULL);
+	/* delivered, hence kept in the history */
+	cli_send(a, "PRIVMSG #one :kept");
+	EXPECT(b, "PRIVMSG", NULL);
 	cli_sync(b, NULL);
 
 	RUN(r, s->conf, "status");
@@ -437,6 +440,8 @@ START_TEST(test_status_channels_ipc)
 	EXPECT_OUT(r, "uptime: ");
 	EXPECT_OUT(r, "ring_size: 8.0 MiB\n");
 	EXPECT_OUT(r, "listen: ");
+	EXPECT_OUT(r, "history_lines: 1\n");
+	EXPECT_OUT(r, "history_memory: 64.0 MiB\n");
 
 	RUN(r, s->conf, "status", "--json");
 	EXPECT_RC(r, 0);
@@ -446,6 +451,7 @@ START_TEST(test_status_channels_ipc)
 	EXPECT_OUT(r, want);
 	EXPECT_OUT(r, "\"clients\": 2,");
 	EXPECT_OUT(r, "\"ring_size\": 8388608,");
+	EXPECT_OUT(r, "\"history_lines\": 1,");
 
 	RUN(r, s->conf, "channels");
 	EXPECT_RC(r, 0);
