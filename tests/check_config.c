@@ -117,6 +117,11 @@ assert_defaults(const struct conf *c)
 	ck_assert_ptr_null(c->admin_description);
 	ck_assert_ptr_null(c->admin_email);
 	ck_assert_int_eq(c->whowas_history, 500);
+	ck_assert_int_eq(c->history_lines, 1000);
+	ck_assert_int_eq(c->history_age, 604800);
+	ck_assert_int_eq(c->history_memory, 67108864);
+	ck_assert_int_eq(c->chathistory_max, 100);
+	ck_assert_int_eq(c->join_replay_lines, 0);
 	ck_assert_int_eq(c->nlisten_tls, 0);
 	ck_assert_ptr_null(c->tls_certificate);
 	ck_assert_ptr_null(c->tls_key);
@@ -812,6 +817,8 @@ START_TEST(test_example_conf)
 		"max_clients_per_ip", "flood_rate", "flood_burst", "flood_queue",
 		"limits_exempt", "user", "group",
 		"admin_info", "whowas_history", "opers", "oper_override",
+		"history_lines", "history_age", "history_memory", "chathistory_max",
+		"join_replay_lines",
 	};
 	struct conf c;
 	char path[4096], err[512], line[1024], want[64];
