@@ -203,6 +203,22 @@ hist_put_batch(struct dirsvc *ds, struct reply *r, uint32_t caps, const char *ty
 		reply_line(r, ":%s BATCH -%s", r->server, id);
 }
 
+/* may slot read c's history? its members may, but for a banned member
+ * without voice or op (it may have come in on an INVITE) */
+static bool
+hist_chan_readable(struct dirsvc *ds, const struct dir_chan *c, uint32_t slot)
+{
+	const struct dir_member *m = c != NULL ? dir_member_get(c, slot) : NULL;
+	char nuh[IRC_MASK_MAX + 1];
+
+	if (m == NULL)
+		return false;
+	if ((m->flags & (DIR_MEMBER_OP | DIR_MEMBER_VOICE)) || c->lists[DIR_LIST_BAN].n == 0)
+		return true;
+	dirsvc_prefix(&ds->dir.users[slot], nuh, sizeof nuh);
+	return !chanmode_banned(c, nuh);
+}
+
 /* --------------------------------------------------------- the replay */
 
 void
@@ -217,7 +233,7 @@ cmd_hist_join_replay(struct dirsvc *ds, struct reply *r, const struct dir_chan *
 
 	/* a chathistory client asks for what it wants */
 	if (n == 0 || ds->history == NULL || (caps & CAP_CHATHISTORY) ||
-	    (t = history_chan(ds->history, c->key)) == NULL)
+	    !hist_chan_readable(ds, c, slot) || (t = history_chan(ds->history, c->key)) == NULL)
 		return;
 	if ((lines = calloc(n, sizeof *lines)) == NULL)
 		return;
@@ -263,26 +279,19 @@ hist_limit_parse(struct dirsvc *ds, const char *s, size_t *limit)
 	return true;
 }
 
-/* the history slot may read for target: a channel it is in (and not banned
- * from), or its own conversation with a nick; NULL with *denied when it
- * may not, NULL alone when there is none */
+/* the history slot may read for target: a channel it may read, or its own
+ * conversation with a nick; NULL with *denied when it may not, NULL alone
+ * when there is none */
 static struct history_target *
 hist_target(struct dirsvc *ds, uint32_t slot, const char *target, bool *denied)
 {
-	char key[IRC_NICK_MAX + 1], nuh[IRC_MASK_MAX + 1];
+	char key[IRC_NICK_MAX + 1];
 
 	*denied = false;
 	if (target[0] == '#') {
 		const struct dir_chan *c = dir_chan_find(&ds->dir, target);
-		const struct dir_member *m = c != NULL ? dir_member_get(c, slot) : NULL;
 		/* unknown and forbidden look alike: secret channels stay secret */
-		if (m == NULL) {
-			*denied = true;
-			return NULL;
-		}
-		dirsvc_prefix(&ds->dir.users[slot], nuh, sizeof nuh);
-		if (!(m->flags & (DIR_MEMBER_OP | DIR_MEMBER_VOICE)) &&
-		    c->lists[DIR_LIST_BAN].n > 0 && chanmode_banned(c, nuh)) {
+		if (!hist_chan_readable(ds, c, slot)) {
 			*denied = true;
 			return NULL;
 		}
@@ -317,7 +326,8 @@ hist_targets(struct dirsvc *ds, struct reply *r, const struct cmd_req *q, size_t
 	n = history_private_targets(ds->history, hist_uid(ds, q->slot), a, b, limit, v);
 	for (uint32_t i = 0; i < u->nchans; i++) {
 		const struct dir_chan *c = dir_chan_get(&ds->dir, u->chans[i]);
-		int64_t t = c != NULL ? history_chan_latest(ds->history, c->key) : 0;
+		int64_t t = c != NULL && hist_chan_readable(ds, c, q->slot) ?
+		    history_chan_latest(ds->history, c->key) : 0;
 		if (t > lo && t < hi)
 			v[n++] = (struct history_target_info){ c->name, t };
 	}
