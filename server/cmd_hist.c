@@ -163,6 +163,9 @@ hist_put_marked(struct reply *r, const char *batch, int64_t ms, const char *p, s
 	struct tm tm;
 	size_t n;
 
+	/* the kept line ends in CR LF, which irc_parse wants gone */
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
 	if (sp == NULL || irc_parse(&m, sp + 1, len - (sp + 1 - p)) != IRC_PARSE_OK ||
 	    m.nparams < 2 || m.prefix == NULL)
 		return;
