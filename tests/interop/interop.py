@@ -14,6 +14,10 @@ is checked from three sides:
 Then TLS: the server also listens for TLS, with a certificate made for the
 run; erin, a second irssi, connects with /connect -tls (verifying it) and
 talks in #tls with carol (plain) and dave (openssl s_client).
+Then IRCv3 (shmchatd only; ngircd keeps no history): weechat's negotiated
+capabilities (CAP LIST), and the replay on JOIN (join_replay_lines) of lines
+carol said in #hist before: weechat (server-time) logs them at the times the
+server stamped them, irssi (server-time dropped) shows "[... UTC]" in the text.
 
 Usage: interop.py [--server shmchatd|ngircd] [--build-dir DIR] [--keep] [-v]
                   [--timeout SECONDS] [--no-install]
@@ -23,6 +27,7 @@ Run through make: `make check-interop [INTEROP_SERVER=ngircd]`.
 """
 
 import argparse
+import calendar
 import os
 import re
 import shutil
@@ -36,10 +41,15 @@ import time
 
 POLL = 0.05            # seconds between looks at a log or a socket
 STEP_TIMEOUT = 3.0     # one step's expectations; local replies take ms
-GLOBAL_TIMEOUT = 180   # the whole run, whatever happens (every step failing: ~155 s)
+GLOBAL_TIMEOUT = 270   # the whole run, whatever happens (every step failing: ~210 s)
 ROOM = "#room"
 KEY = "sekrit"
 TLS_ROOM = "#tls"
+HIST_ROOM = "#hist"
+REPLAY_LINES = 5       # shmchatd's join_replay_lines
+HIST_SAID = 6          # lines carol says in #hist: the first is not replayed
+HIST_GAP = 0.6         # seconds between two of them
+HIST_AGE = 2.5         # the newest is at least this old when the others join
 
 
 class GlobalTimeout(Exception):
@@ -220,6 +230,10 @@ class Shmchatd(Server):
         with open(conf, "w") as f:
             f.write('server_name = "irc.shmchat.test";\nnetwork = "InteropNet";\n'
                     'log_level = "debug";\nlisten = ["127.0.0.1:%d"];\n' % self.port)
+            # the IRCv3 section: the last lines of a channel replayed on JOIN
+            # to clients without draft/chathistory (carol's rejoins of #room
+            # get one too: "[... UTC] "-marked lines no earlier step looks for)
+            f.write('join_replay_lines = %d;\n' % REPLAY_LINES)
             # no sts policy: the moderation scenario's clients stay in the clear
             f.write('listen_tls = ["127.0.0.1:%d"];\n'
                     'tls = { certificate = "%s"; key = "%s"; sts_duration = 0; };\n'
@@ -511,15 +525,20 @@ settings = {
 };
 """ % (server, logdir, nick.capitalize(), nick, nick, logdir))
         self.session = "irssi" if nick == "alice" else "irssi-" + nick
+        self.logdir = logdir
+        self.who = "irssi" if nick == "alice" else "%s's irssi" % nick
         tmux.new(self.session, ["irssi", "--home=" + home])
         self.tmux = tmux
-        who = "irssi" if nick == "alice" else "%s's irssi" % nick
-        self.room = LogFile("%s's log of %s" % (who, room), os.path.join(logdir, room + ".log"))
+        self.room = LogFile("%s's log of %s" % (self.who, room), os.path.join(logdir, room + ".log"))
         # every window: replies such as 341 go to the window of the nick
-        self.all = LogFile("%s's log of all windows" % who, os.path.join(logdir, "all.log"))
+        self.all = LogFile("%s's log of all windows" % self.who, os.path.join(logdir, "all.log"))
 
     def type(self, text):
         self.tmux.type(self.session, text)
+
+    def log_of(self, channel):
+        return LogFile("%s's log of %s" % (self.who, channel),
+                       os.path.join(self.logdir, channel + ".log"))
 
     def screen(self):
         return self.tmux.screen(self.session)
@@ -538,10 +557,15 @@ class Weechat:
                 "/set irc.server_default.realname Bob on weechat",
                 "/set irc.server_default.anti_flood_prio_high 0",
                 "/set irc.server_default.anti_flood_prio_low 0",
+                # every capability weechat knows ("*": those the server offers
+                # too) but draft/chathistory, whatever the version: a
+                # chathistory client gets no replay on JOIN from shmchatd
+                "/set irc.server_default.capabilities *,!draft/chathistory",
                 "/server add interop 127.0.0.1/%d" % port,
                 "/connect interop"]
         tmux.new("weechat", ["weechat", "--dir", home, "--run-command", ";".join(cmds)])
         self.tmux = tmux
+        self.home = home
         self.room = LogFile("weechat's log of " + ROOM,
                             os.path.join(home, "logs", "irc.interop.%s.weechatlog" % ROOM))
         self.server = LogFile("weechat's log of the server buffer",
@@ -549,6 +573,10 @@ class Weechat:
 
     def type(self, text):
         self.tmux.type("weechat", text)
+
+    def log_of(self, channel):
+        return LogFile("weechat's log of " + channel,
+                       os.path.join(self.home, "logs", "irc.interop.%s.weechatlog" % channel))
 
 
 # ---------------------------------------------------------------- steps
@@ -577,7 +605,9 @@ class Expect:
             out.append("    (file %s)" % self.where.path)
         if new:
             out.append("    what arrived there during the step:")
-            out.append(tail("\n".join(new), 8))
+            # control characters and trailing blanks made visible
+            out.append(tail("\n".join(l if l.isprintable() and l == l.rstrip() else repr(l)
+                                      for l in new), 8))
         else:
             out.append("    nothing arrived there during the step")
         return "\n".join(out)
@@ -630,6 +660,19 @@ class Run:
         if self.server.proc.poll() is not None:
             raise Fatal("%s exited (status %d): no step can pass any more"
                         % (self.server.name, self.server.proc.returncode))
+        return False
+
+    def check(self, name, problems):
+        """A step with nothing to do: its problems were found by the caller."""
+        self.n += 1
+        if not problems:
+            self.passed += 1
+            say("ok %d - %s" % (self.n, name))
+            return True
+        self.failed.append(name)
+        say("not ok %d - %s" % (self.n, name))
+        for p in problems:
+            say("  " + p)
         return False
 
 
@@ -912,6 +955,173 @@ def tls_scenario(run, erin, carol, dave):
              raw(C, r" (671|275) carol dave :", "671 for dave"), by=carol)
 
 
+def _tag_time(line):
+    """The seconds of a line's server-time tag (floored), or None."""
+    m = re.match(r"@(?:\S*;)?time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z[; ]", line)
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) if m else None
+
+
+def _utc(text, fmt="%Y-%m-%d %H:%M:%S"):
+    return calendar.timegm(time.strptime(text, fmt))
+
+
+def _stamp(t):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+
+
+def hist_scenario(run, irssi, weechat, carol):
+    """IRCv3: weechat's capabilities; the replay on JOIN with server-time
+    (weechat) and without it (irssi, the time in the text)."""
+    C, S = carol, weechat.server
+    rm = re.escape(HIST_ROOM)
+    WH, IH = weechat.log_of(HIST_ROOM), irssi.log_of(HIST_ROOM)
+
+    # weechat 3.8 knows account-notify away-notify cap-notify chghost
+    # extended-join invite-notify message-tags multi-prefix server-time
+    # setname userhost-in-names (/help cap); "*" takes those the server has
+    run.step("weechat /cap list: the capabilities it negotiated",
+             lambda: weechat.type("/cap list"),
+             Expect(S, r"client capability, currently enabled: (?!.*draft/chathistory)"
+                       r"(?=.*\bserver-time\b)(?=.*\bmessage-tags\b)(?=.*\bmulti-prefix\b)"
+                       r"(?=.*\baway-notify\b)(?=.*\bextended-join\b)",
+                    "server-time, message-tags, multi-prefix, away-notify and extended-join "
+                    "enabled, draft/chathistory not"), by=S)
+
+    # carol's own lines come back stamped: the times the server gave them
+    run.step("carol asks for server-time and echo-message",
+             lambda: carol.send("CAP REQ :server-time echo-message"),
+             raw(C, r"^:\S+ CAP carol ACK :(?=.*\bserver-time\b)(?=.*\becho-message\b)",
+                 "CAP ACK (both)"), by=carol)
+    run.step("carol creates %s" % HIST_ROOM, lambda: carol.send("JOIN " + HIST_ROOM),
+             raw(C, r"^(@\S+ )?:carol!\S+ JOIN :?%s" % rm, "carol's JOIN echoed"), by=carol)
+    said_mark = carol.mark()
+
+    # the last line is a /me: CTCP ACTION, whose \1 must stay the last byte
+    def text(i):
+        return "\001ACTION hist line %d\001" % i if i == HIST_SAID else "hist line %d" % i
+
+    def say_lines():
+        for i in range(1, HIST_SAID + 1):
+            if i > 1:
+                time.sleep(HIST_GAP)    # the lines a little apart in time
+            carol.send("PRIVMSG %s :%s" % (HIST_ROOM, text(i)))
+    run.step("carol says %d numbered lines in %s, %.1f s apart (the last a /me)"
+             % (HIST_SAID, HIST_ROOM, HIST_GAP), say_lines,
+             *[raw(C, r"^@\S*time=\S+ :carol!\S+ PRIVMSG %s :%s$" % (rm, re.escape(text(i))),
+                   "line %d echoed with its time" % i) for i in range(1, HIST_SAID + 1)],
+             by=carol)
+    stamped = {}
+    for l in carol.since(said_mark):
+        m = re.search(r" PRIVMSG %s :\001?(?:ACTION )?hist line (\d+)\001?$" % rm, l)
+        if m and _tag_time(l) is not None:
+            stamped[int(m.group(1))] = _tag_time(l)
+    replayed = list(range(HIST_SAID - REPLAY_LINES + 1, HIST_SAID + 1))
+    # the replayed lines must be older than the joins by more than the tolerance
+    if stamped:
+        time.sleep(max(0.0, max(stamped.values()) + 1 + HIST_AGE - time.time()))
+
+    # weechat: "DATE\t@carol\ttext", a /me "DATE\t *\tcarol text"
+    wpat = (r"^(?P<when>\S+ \S+)\t(?:[@%+]?carol\t|(?P<act> \*\t)[@%+]?carol )"
+            r"hist line (?P<n>\d+)(?P<rest>.*)$")
+    # irssi: "HH:MM <@carol> [DATE UTC] text", a /me "HH:MM  * carol [DATE UTC] text"
+    ipat = (r"^\d\d:\d\d (?:<[@%+ ]?carol>|(?P<act> \* )[@%+]?carol) "
+            r"\[(?P<when>\S+ \S+) UTC\] hist line (?P<n>\d+)(?P<rest>.*)$")
+
+    wj = time.time()
+    run.step("weechat joins %s: the server replays the last %d lines" % (HIST_ROOM, REPLAY_LINES),
+             lambda: weechat.type("/join " + HIST_ROOM),
+             raw(C, nick_re("bob") + r"JOIN :?%s" % rm, "carol sees bob's JOIN"),
+             *[Expect(WH, r"carol\s+hist line %d\b" % i, "weechat logs line %d" % i)
+               for i in replayed],
+             timeout=8, by=S)
+    _check_replay(run, "weechat", WH, wpat, stamped, replayed, wj)
+
+    # the same replay on a raw socket: what exactly the server sends a
+    # client without server-time (CR, LF, \1 and trailing blanks shown)
+    gina = RawClient("gina", run.server.port, "Gina without capabilities")
+    try:
+        if run.step("gina (no capabilities) registers", lambda: None,
+                    raw(gina, r"^:\S+ 001 gina ", "the welcome (001)"), timeout=10, by=gina):
+            mark = gina.mark()
+            run.step("gina joins %s: the replay, the time in the text" % HIST_ROOM,
+                     lambda: gina.send("JOIN " + HIST_ROOM),
+                     *[raw(gina, r"^:carol!\S+ PRIVMSG %s :.*\bhist line %d\b" % (rm, i),
+                           "line %d" % i) for i in replayed], by=gina)
+            got = {}
+            for l in gina.since(mark):
+                m = re.search(r"\bhist line (\d+)", l)
+                if m:
+                    got[int(m.group(1))] = l
+            bad = []
+            for i in replayed:
+                want = re.compile(r"^:carol!\S+ PRIVMSG %s :%s$" % (rm, re.escape(text(i)).replace(
+                    "hist", r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\] hist")))
+                if i in got and not want.search(got[i]):
+                    bad.append("line %d: %r" % (i, got[i]))
+            if bad:
+                bad.insert(0, "expected \"[YYYY-MM-DD HH:MM:SS UTC] \" in front of the text "
+                           "(after \"\\x01ACTION \" for the /me), nothing after it; got:")
+            run.check("gina: the replayed text as said, the time in front, nothing after it",
+                      bad)
+    finally:
+        gina.close()
+
+    # irssi 1.4 asks for server-time itself: it drops it here, so that it
+    # gets the replay the way a client without it does
+    run.step("irssi drops server-time (CAP REQ :-server-time)",
+             lambda: irssi.type("/quote CAP REQ :-server-time"),
+             Expect(irssi.all, r"Capabilities acknowledged: -server-time",
+                    "irssi shows the CAP ACK"), by=irssi.all)
+    ij = time.time()
+    run.step("irssi joins %s: the replay, the time in the text" % HIST_ROOM,
+             lambda: irssi.type("/join " + HIST_ROOM),
+             raw(C, nick_re("alice") + r"JOIN :?%s" % rm, "carol sees alice's JOIN"),
+             *[Expect(IH, r"carol>? \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\] hist line %d\b" % i,
+                      "irssi shows line %d with its time in front" % i) for i in replayed],
+             timeout=8, by=irssi.all)
+    _check_replay(run, "irssi", IH, ipat, stamped, replayed, ij)
+
+
+def _check_replay(run, who, log, pattern, stamped, replayed, joined):
+    """Two checks of what a client logged of the replay: its times are those
+    the server stamped (a second's tolerance), older than the join; the text
+    is the text said (the /me a /me), nothing after it."""
+    times, text = [], []
+    seen = {}
+    for l in log.text().splitlines():
+        m = re.search(pattern, l)
+        if m:
+            seen.setdefault(int(m.group("n")), []).append(m)
+        elif "hist line" in l:
+            text.append("not the line said: %r" % l)
+    for i in replayed:
+        got = seen.get(i, [])
+        if len(got) != 1:
+            times.append("line %d shown %d times" % (i, len(got)))
+            continue
+        m = got[0]
+        if m.group("rest"):
+            text.append("line %d: %r after the text (%r)" % (i, m.group("rest"), m.group(0)))
+        if bool(m.group("act")) != (i == HIST_SAID):
+            text.append("line %d: %s (%r)" % (i, "not shown as a /me" if i == HIST_SAID
+                                              else "shown as a /me", m.group(0)))
+        when = _utc(m.group("when"))
+        if i not in stamped:
+            times.append("line %d: carol got no time for it" % i)
+        elif abs(when - stamped[i]) > 1:
+            times.append("line %d at %s, stamped %s" % (i, _stamp(when), _stamp(stamped[i])))
+        elif when > joined - 1:
+            times.append("line %d at %s: not older than the join at %s"
+                         % (i, _stamp(when), _stamp(joined)))
+    for i in sorted(set(seen) - set(replayed)):
+        times.append("line %d replayed too (only the last %d should be)" % (i, len(replayed)))
+    for p in (times, text):
+        if p:
+            p.append("(file %s)" % log.path)
+    run.check("%s: the replayed lines at the times the server stamped them" % who, times)
+    run.check("%s: the replayed text unchanged (the /me a /me, nothing after it)" % who, text)
+
+
 # ---------------------------------------------------------------- main
 
 def have_tools(install):
@@ -976,7 +1186,7 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
     # TMUX_TMPDIR: the tmux socket goes with the temporary directory
     env.update(HOME=work, TMUX_TMPDIR=work, TERM="xterm-256color",
-               LANG="C.UTF-8", LC_ALL="C.UTF-8")
+               LANG="C.UTF-8", LC_ALL="C.UTF-8", TZ="UTC")
     env.pop("XDG_CONFIG_HOME", None)
     env.pop("XDG_DATA_HOME", None)
     tmux = Tmux(work, env)
@@ -1004,6 +1214,11 @@ def main():
         scenario(run, irssi, weechat, carol)
         dave = SClient("dave", server.tls_port, tls, os.path.join(work, "s_client.err"))
         tls_scenario(run, erin, carol, dave)
+        if args.server == "ngircd":
+            say("# SKIP IRCv3 section (capabilities, history replay): ngircd keeps no "
+                "history (no CHATHISTORY, no replay on JOIN)")
+        else:
+            hist_scenario(run, irssi, weechat, carol)
         rc = 0 if not run.failed else 1
     except Skip as e:
         say("SKIP: interop: %s" % e)
