@@ -186,6 +186,27 @@ static void check_time(const char *line, const char *who)
 		 "%s: time %s is not now", who, val);
 }
 
+/* register nick; every ISUPPORT token of its 005 lines, space-separated */
+static struct cli *cli_new_isupport(struct srv *s, const char *nick, char *out, size_t cap)
+{
+	struct cli *c = cli_connect(s);
+	struct irc_msg m;
+
+	out[0] = '\0';
+	cli_register_send(c, nick);
+	for (;;) {
+		H_ASSERT(cli_next(c, T_LONG, &m), "%s: registration did not end", nick);
+		if (!strcmp(m.command, "376") || !strcmp(m.command, "422"))
+			break;
+		if (strcmp(m.command, "005"))
+			continue;
+		for (int i = 1; i < m.nparams - 1; i++)
+			snprintf(out + strlen(out), cap - strlen(out), " %s", m.params[i]);
+	}
+	snprintf(out + strlen(out), cap - strlen(out), " ");
+	return c;
+}
+
 /* ----------------------------------------------------------- negotiation */
 
 START_TEST(test_cap_negotiation)
@@ -277,8 +298,14 @@ START_TEST(test_cap_notify_reload)
 	l = raw_cmd(c, "FAIL");
 	H_ASSERT(STARTS(l, ":" SRV " FAIL CHATHISTORY MESSAGE_ERROR LATEST"),
 		 "CHATHISTORY without history: %s", l);
-	/* a client without cap-notify hears nothing of the change */
-	old = cli_new(f.s, "unnotified");
+	/* a client without cap-notify hears nothing of the change; no
+	 * CHATHISTORY in its ISUPPORT */
+	{
+		char isup[2048];
+		old = cli_new_isupport(f.s, "unnotified", isup, sizeof isup);
+		H_ASSERT(strstr(isup, " NICKLEN=") && !strstr(isup, "CHATHISTORY") &&
+			 !strstr(isup, "MSGREFTYPES"), "ISUPPORT without history:%s", isup);
+	}
 
 	srv_write_conf(f.s, "history_lines = 100;");
 	H_ASSERT(kill(f.s->pid, SIGHUP) == 0, "SIGHUP");
@@ -894,7 +921,8 @@ static const char *hist(struct cli *c, const char *target, const char *fmt, ...)
 		H_ASSERT(tag(l, "msgid", val, sizeof val) && strlen(val) == IRCTAGS_MSGID_LEN,
 			 "%s: CHATHISTORY %s: no msgid: %s", c->nick, q, l);
 		H_ASSERT(irc_parse(m, body(l), strlen(body(l))) == IRC_PARSE_OK &&
-			 !strcmp(m->command, "PRIVMSG"), "%s: %s", c->nick, l);
+			 (!strcmp(m->command, "PRIVMSG") || !strcmp(m->command, "NOTICE")),
+			 "%s: %s", c->nick, l);
 		snprintf(texts + strlen(texts), sizeof texts - strlen(texts), "%s%s",
 			 texts[0] ? " " : "", msg_last(m));
 	}
@@ -941,7 +969,12 @@ START_TEST(test_chathistory)
 	struct irc_msg m;
 
 	h_fx_start(&f, "chathistory_max = 5;", H_NO_TESTER);
-	op = cli_new(f.s, "hop");
+	{
+		char isup[2048];
+		op = cli_new_isupport(f.s, "hop", isup, sizeof isup);
+		H_ASSERT(strstr(isup, " CHATHISTORY=5 ") && strstr(isup, " MSGREFTYPES=msgid,timestamp "),
+			 "ISUPPORT:%s", isup);
+	}
 	a = cli_caps(f.s, "ha", HCAPS);
 	b = cli_caps(f.s, "hb", HCAPS);
 	c = cli_caps(f.s, "hc", HCAPS);
@@ -963,6 +996,8 @@ START_TEST(test_chathistory)
 	HIST_EQ(hist(b, "#h", "LATEST #h * 100"), "m5 m6 m7 m8 m9");
 	HIST_EQ(hist(b, "#h", "LATEST #h msgid=%s 10", id[6]), "m7 m8 m9");
 	HIST_EQ(hist(b, "#H", "LATEST #H * 1"), "m9");
+	HIST_EQ(hist(b, "#h", "LATEST #h %s 3", ts(t[0] - 1)), "m7 m8 m9");
+	HIST_EQ(hist(b, "#h", "LATEST #h %s 3", ts(t[9] + 1)), "");
 	/* BEFORE, AFTER, AROUND */
 	HIST_EQ(hist(b, "#h", "BEFORE #h msgid=%s 2", id[5]), "m3 m4");
 	HIST_EQ(hist(b, "#h", "AFTER #h msgid=%s 2", id[5]), "m6 m7");
@@ -983,6 +1018,26 @@ START_TEST(test_chathistory)
 	HIST_EQ(hist(b, "#h", "BEFORE #h msgid=%s 5", id[0]), "");
 	HIST_EQ(hist(b, "#h", "AFTER #h %s 5", ts(t[9] + 60000)), "");
 	HIST_EQ(hist(b, "#h", "BEFORE #h msgid=0000000000000000000000000a 5"), "");
+
+	/* NOTICE is kept, TAGMSG is not; a channel made again has no past */
+	cli_join(a, "#n");
+	cli_join(b, "#n");
+	EXPECT_FROM(a, "JOIN", "hb", &m);
+	cli_send(a, "NOTICE #n :noted");
+	cli_send(a, "@+typing=active TAGMSG #n");
+	cli_send(a, "PRIVMSG #n :said");
+	raw_cmd(b, "NOTICE");
+	raw_cmd(b, "TAGMSG");
+	raw_cmd(b, "PRIVMSG");
+	HIST_EQ(hist(b, "#n", "LATEST #n * 5"), "noted said");
+	cli_send(a, "PART #n");
+	cli_send(b, "PART #n");
+	EXPECT_FROM(a, "PART", "ha", &m);
+	EXPECT_FROM(b, "PART", "hb", &m);
+	cli_join(c, "#n");
+	HIST_EQ(hist(c, "#n", "LATEST #n * 5"), "");
+	cli_send(c, "PART #n");
+	EXPECT_FROM(c, "PART", "hc", &m);
 
 	/* private history: the two parties only */
 	cli_send(a, "PRIVMSG hb :p1");
@@ -1114,17 +1169,6 @@ START_TEST(test_join_replay)
 		cli_send(a, "PRIVMSG #r :r%d", i);
 	cli_sync(a, NULL);
 
-	/* no capabilities: the time in front of the text */
-	plain = cli_new(f.s, "rplain");
-	cli_join(plain, "#r");
-	for (int i = 2; i < 5; i++) {
-		l = raw(plain);
-		snprintf(want, sizeof want, ":%s PRIVMSG #r :[", pfx(a));
-		H_ASSERT(STARTS(l, ":ra!ra@127.0.0.1 PRIVMSG #r :[") && strlen(l) == strlen(want) +
-			 strlen("2026-12-06 10:00:00 UTC] r2") && strstr(l, " UTC] r") &&
-			 l[strlen(l) - 1] == '0' + i, "replay %d without server-time: %s", i, l);
-	}
-	none_before_sync(plain, "PRIVMSG");
 	/* server-time: @time tags, the text as it was */
 	st = cli_caps(f.s, "rst", "server-time");
 	cli_join(st, "#r");
@@ -1156,6 +1200,32 @@ START_TEST(test_join_replay)
 	cli_join(hc, "#r");
 	none_before_sync(hc, "PRIVMSG");
 	none_before_sync(hc, "BATCH");
+	/* no capabilities: the time in front of the text */
+	plain = cli_new(f.s, "rplain");
+	cli_join(plain, "#r");
+	for (int i = 2; i < 5; i++) {
+		l = raw(plain);
+		snprintf(want, sizeof want, ":%s PRIVMSG #r :[", pfx(a));
+		H_ASSERT(STARTS(l, ":ra!ra@127.0.0.1 PRIVMSG #r :[") && strlen(l) == strlen(want) +
+			 strlen("2026-12-06 10:00:00 UTC] r2") && strstr(l, " UTC] r") &&
+			 l[strlen(l) - 1] == '0' + i, "replay %d without server-time: %s", i, l);
+	}
+	none_before_sync(plain, "PRIVMSG");
+	/* batch without server-time: marked, in a batch */
+	{
+		struct cli *pb = cli_caps(f.s, "rpb", "batch");
+		cli_join(pb, "#r");
+		l = raw(pb);
+		H_ASSERT(STARTS(l, ":" SRV " BATCH +") && strstr(l, " chathistory #r"), "batch: %s", l);
+		for (int i = 2; i < 5; i++) {
+			l = raw(pb);
+			H_ASSERT(STARTS(l, "@batch=") && STARTS(body(l), ":ra!ra@127.0.0.1 PRIVMSG #r :[") &&
+				 strstr(l, " UTC] r") && l[strlen(l) - 1] == '0' + i,
+				 "replay %d in a batch without server-time: %s", i, l);
+		}
+		l = raw(pb);
+		H_ASSERT(STARTS(l, ":" SRV " BATCH -"), "batch end: %s", l);
+	}
 	h_fx_stop(&f);
 }
 END_TEST
