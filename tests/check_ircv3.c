@@ -235,6 +235,18 @@ START_TEST(test_cap_negotiation)
 	EXPECT_LINE(c, ":" SRV " CAP * ACK :-echo-message");
 	cli_send(c, "CAP LIST");
 	EXPECT_LINE(c, ":" SRV " CAP * LIST :cap-notify message-tags server-time");
+	/* cap-notify, on with 302: a removal is refused, or done */
+	cli_send(c, "CAP REQ :-cap-notify");
+	{
+		const char *r = raw(c);
+		cli_send(c, "CAP LIST");
+		const char *list = raw(c);
+		H_ASSERT((!strcmp(r, ":" SRV " CAP * NAK :-cap-notify") &&
+			  !strcmp(list, ":" SRV " CAP * LIST :cap-notify message-tags server-time")) ||
+			 (!strcmp(r, ":" SRV " CAP * ACK :-cap-notify") &&
+			  !strcmp(list, ":" SRV " CAP * LIST :message-tags server-time")),
+			 "CAP REQ :-cap-notify answered '%s', then '%s'", r, list);
+	}
 	cli_send(c, "CAP FROB");
 	EXPECT(c, "410", &m);
 	/* no registration while negotiating */
@@ -610,6 +622,16 @@ START_TEST(test_labeled_response)
 	snprintf(want, sizeof want, ":%s PRIVMSG #lab :hi again", pfx(lab));
 	H_ASSERT(!strcmp(b, want), "labelled echo: %s", b);
 	cli_expect_text(peer, "PRIVMSG", lab, "#lab", "hi again");
+	cli_send(lab, "@label=m4 PRIVMSG peer :direct");
+	b = labelled_one(lab, "m4", "PRIVMSG");
+	snprintf(want, sizeof want, ":%s PRIVMSG peer :direct", pfx(lab));
+	H_ASSERT(!strcmp(b, want), "labelled private echo: %s", b);
+	cli_expect_text(peer, "PRIVMSG", lab, "peer", "direct");
+	/* conn: CAP */
+	cli_send(lab, "@label=c1 CAP LIST");
+	b = labelled_one(lab, "c1", "CAP");
+	H_ASSERT(!strcmp(b, ":" SRV " CAP lab LIST :batch cap-notify draft/chathistory "
+			 "echo-message labeled-response message-tags setname"), "CAP LIST: %s", b);
 	/* a missing nick: 401 with the label */
 	cli_send(lab, "@label=m3 PRIVMSG nobody :hello?");
 	b = labelled_one(lab, "m3", "401");
@@ -768,7 +790,13 @@ START_TEST(test_channel_caps)
 		     "invite-notify setname chghost");
 	w = cli_caps(f.s, "wcap", "extended-join invite-notify");
 	y = cli_new(f.s, "ycap");
-	join_any(x, "#x");
+	cli_send(x, "JOIN #x");
+	snprintf(want, sizeof want, ":%s JOIN #x * :Real xcap", pfx(x));
+	EXPECT_LINE(x, want);
+	l = raw_cmd(x, "353");
+	snprintf(want, sizeof want, ":" SRV " 353 xcap = #x :@%s", pfx(x));
+	H_ASSERT(!strcmp(l, want), "userhost-in-names on JOIN: %s", l);
+	EXPECT(x, "366", &m);
 	cli_join(y, "#x");
 	/* extended-join: "JOIN #c account :realname" (no accounts: "*") */
 	snprintf(want, sizeof want, ":%s JOIN #x * :Real ycap", pfx(y));
