@@ -678,6 +678,25 @@ static struct cli *lab_start(struct h_fx *f, struct cli **peer)
 	return lab;
 }
 
+START_TEST(test_labeled_multi_target)
+{
+	struct h_fx f;
+	struct cli *lab, *peer;
+	char cmds[512];
+
+	lab = lab_start(&f, &peer);
+	cli_send(lab, "CAP REQ :echo-message");
+	EXPECT_LINE(lab, ":" SRV " CAP lab ACK :echo-message");
+	/* two targets with echo-message: both echoes, in one labelled batch */
+	cli_send(lab, "@label=m5 PRIVMSG #lab,peer :twice");
+	labelled_batch(lab, "m5", cmds, sizeof cmds);
+	H_ASSERT(!strcmp(cmds, "PRIVMSG PRIVMSG"), "two echoes: %s", cmds);
+	cli_expect_text(peer, "PRIVMSG", lab, "#lab", "twice");
+	cli_expect_text(peer, "PRIVMSG", lab, "peer", "twice");
+	h_fx_stop(&f);
+}
+END_TEST
+
 START_TEST(test_labeled_mode)
 {
 	struct h_fx f;
@@ -1273,6 +1292,7 @@ int main(void)
 	tcase_add_test(tc, test_tag_formats);
 	tcase_add_test(tc, test_echo_message);
 	tcase_add_test(tc, test_labeled_response);
+	tcase_add_test(tc, test_labeled_multi_target);
 	tcase_add_test(tc, test_labeled_mode);
 	tcase_add_test(tc, test_labeled_nick);
 	tcase_add_test(tc, test_labeled_join);
