@@ -654,6 +654,15 @@ START_TEST(test_labeled_response)
 	cli_send(lab, "@label=h1 CHATHISTORY LATEST #lab * 10");
 	labelled_batch(lab, "h1", cmds, sizeof cmds);
 	H_ASSERT(!strcmp(cmds, "BATCH BATCH"), "CHATHISTORY batch: %s", cmds);
+	/* pipelined after a message whose error comes from fan-out: the
+	 * error first, unlabelled, then the labelled answer */
+	{
+		static const char two[] = "PRIVMSG nobody :x\r\n@label=v1 PING :z\r\n";
+		H_ASSERT(cli_send_raw(lab, two, sizeof two - 1), "send");
+		EXPECT_LINE(lab, ":" SRV " 401 lab nobody :No such nick/channel");
+		b = labelled_one(lab, "v1", "PONG");
+		H_ASSERT(!strcmp(b, ":" SRV " PONG " SRV " :z"), "PONG: %s", b);
+	}
 	/* an empty label is no label; without the capability none either */
 	cli_send(peer, "@label=x1 PING :y");
 	EXPECT_LINE(peer, ":" SRV " PONG " SRV " :y");
