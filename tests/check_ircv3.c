@@ -235,18 +235,6 @@ START_TEST(test_cap_negotiation)
 	EXPECT_LINE(c, ":" SRV " CAP * ACK :-echo-message");
 	cli_send(c, "CAP LIST");
 	EXPECT_LINE(c, ":" SRV " CAP * LIST :cap-notify message-tags server-time");
-	/* cap-notify, on with 302: a removal is refused, or done */
-	cli_send(c, "CAP REQ :-cap-notify");
-	{
-		const char *r = raw(c);
-		cli_send(c, "CAP LIST");
-		const char *list = raw(c);
-		H_ASSERT((!strcmp(r, ":" SRV " CAP * NAK :-cap-notify") &&
-			  !strcmp(list, ":" SRV " CAP * LIST :cap-notify message-tags server-time")) ||
-			 (!strcmp(r, ":" SRV " CAP * ACK :-cap-notify") &&
-			  !strcmp(list, ":" SRV " CAP * LIST :message-tags server-time")),
-			 "CAP REQ :-cap-notify answered '%s', then '%s'", r, list);
-	}
 	cli_send(c, "CAP FROB");
 	EXPECT(c, "410", &m);
 	/* no registration while negotiating */
@@ -280,6 +268,37 @@ START_TEST(test_cap_negotiation)
 	}
 	cli_expect_text(f.listener, "PRIVMSG", e, "#live", "late");
 	cli_expect_text(f.speaker, "PRIVMSG", e, "#live", "late");
+	h_fx_stop(&f);
+}
+END_TEST
+
+/* cap-notify, which 302 turned on: CAP REQ :-cap-notify is refused (NAK),
+ * or it is done; an ACK for a change that is not made is neither */
+START_TEST(test_cap_notify_sticky)
+{
+	struct h_fx f;
+	struct cli *c;
+
+	h_fx_start(&f, NULL, H_NO_TESTER);
+	c = cli_connect(f.s);
+	cli_send(c, "CAP LS 302");
+	EXPECT_LINE(c, ":" SRV " CAP * LS :" ALL_CAPS);
+	cli_send(c, "CAP REQ :server-time message-tags");
+	EXPECT_LINE(c, ":" SRV " CAP * ACK :server-time message-tags");
+	/* cap-notify, on with 302: a removal is refused, or done */
+	cli_send(c, "CAP REQ :-cap-notify");
+	{
+		const char *r = raw(c);
+		cli_send(c, "CAP LIST");
+		const char *list = raw(c);
+		H_ASSERT((!strcmp(r, ":" SRV " CAP * NAK :-cap-notify") &&
+			  !strcmp(list, ":" SRV " CAP * LIST :cap-notify message-tags server-time")) ||
+			 (!strcmp(r, ":" SRV " CAP * ACK :-cap-notify") &&
+			  !strcmp(list, ":" SRV " CAP * LIST :message-tags server-time")),
+			 "CAP REQ :-cap-notify answered '%s', then '%s'", r, list);
+	}
+	cli_send(c, "CAP END");
+	cli_register(c, "sticky");
 	h_fx_stop(&f);
 }
 END_TEST
@@ -1297,6 +1316,7 @@ int main(void)
 	tc = h_tcase(su, "cap", 30, NULL, NULL);
 	tcase_add_test(tc, test_cap_negotiation);
 	tcase_add_test(tc, test_cap_notify_reload);
+	tcase_add_test(tc, test_cap_notify_sticky);
 	tc = h_tcase(su, "tags", 30, NULL, NULL);
 	tcase_add_test(tc, test_tag_formats);
 	tcase_add_test(tc, test_echo_message);
