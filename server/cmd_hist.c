@@ -163,7 +163,8 @@ hist_put_marked(struct reply *r, const char *batch, int64_t ms, const char *p, s
 	struct tm tm;
 	size_t n;
 
-	if (sp == NULL || irc_parse(&m, sp + 1, len - (sp + 1 - p)) != IRC_PARSE_OK ||
+	/* the kept line ends in CR LF (history.h): not part of the text */
+	if (sp == NULL || irc_parse(&m, sp + 1, len - (sp + 1 - p) - 2) != IRC_PARSE_OK ||
 	    m.nparams < 2 || m.prefix == NULL)
 		return;
 	gmtime_r(&t, &tm);
