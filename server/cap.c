@@ -118,8 +118,10 @@ cap_names(char *out, size_t cap, uint32_t set)
 		if (!(set & cap_table[i].bit))
 			continue;
 		int k = snprintf(out + n, cap - n, "%s%s", n > 0 ? " " : "", cap_table[i].name);
-		if (k < 0 || (size_t)k >= cap - n)
+		if (k < 0 || (size_t)k >= cap - n) {
+			out[n] = '\0';	/* no part of a name that did not fit */
 			break;
+		}
 		n += k;
 	}
 	return n;
