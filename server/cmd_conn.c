@@ -216,9 +216,12 @@ w_cap(struct worker *w, const struct irc_msg *m)
 			reply_line(&w->rpl, ":%s CAP %s NAK :%s", server, who, list);
 			return CMD_DONE;
 		}
-		/* cap-notify stays on once 302 turned it on */
-		if (w->cap_302)
-			caps |= CAP_CAP_NOTIFY;
+		/* cap-notify stays on once 302 turned it on: no ACK for what
+		 * is not done */
+		if (w->cap_302 && !(caps & CAP_CAP_NOTIFY)) {
+			reply_line(&w->rpl, ":%s CAP %s NAK :%s", server, who, list);
+			return CMD_DONE;
+		}
 		reply_line(&w->rpl, ":%s CAP %s ACK :%s", server, who, list);
 		w->caps = caps;
 		if (caps != was)

@@ -48,7 +48,8 @@ msg_format(struct worker *w, const struct irc_msg *m, char *out, size_t cap,
 	else
 		n += irc_fmt(out + n, cap - n, ":%s!%s@%s %s %s", w->nick, w->user, w->host,
 		    m->command, target);
-	if (w->label_wanted)
+	/* the first of the labelled line's messages (one per target) */
+	if (w->label_wanted && w->label_msgid[0] == '\0')
 		memcpy(w->label_msgid, id, sizeof id);
 	return n;
 }

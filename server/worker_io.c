@@ -292,8 +292,11 @@ worker_label_owns(const struct worker *w, const struct ring_rec *rec)
 	    rec->kind == RING_ACK) && rec->target_id == w->slot)
 		return true;
 	if ((rec->flags & RING_F_TAGGED) && len > IRCTAGS_STAMP_LEN) {
+		/* its echo: our msgids grow, and the client's input waits
+		 * while the answer is gathered, so the labelled line's
+		 * messages are the ones from its first msgid on */
 		if (rec->owner == w->slot && w->label_msgid[0] != '\0' &&
-		    memcmp(p + IRCTAGS_STAMP_TIME_END + 7, w->label_msgid, IRCTAGS_MSGID_LEN) == 0)
+		    memcmp(p + IRCTAGS_STAMP_TIME_END + 7, w->label_msgid, IRCTAGS_MSGID_LEN) >= 0)
 			return true;
 		const char *sp = memchr(p, ' ', len);
 		if (sp == NULL)

@@ -80,7 +80,7 @@ struct worker {
 	 */
 	bool label_wanted, label_open, label_seen, label_published;
 	char label[WORKER_LABEL_MAX + 1];
-	char label_msgid[IRCTAGS_MSGID_LEN + 1];	/* of the message it published */
+	char label_msgid[IRCTAGS_MSGID_LEN + 1];	/* of the first message it published */
 	struct buf label_out, label_after;
 	uint32_t batch_next;	/* ids of the batches it opens */
 
