@@ -51,7 +51,9 @@ ratio shmchatd/ngircd.
   --ngircd PATH         the ngircd binary (default: ngircd from PATH)
   --rounds N            rounds per workload and server (default 3)
   --only "LIST"         workloads to run, from: a b c d e f f2 g h, and aT bT
-                        hT ... for the same over TLS (default: a-g)
+                        hT ... for the same over TLS, aC bC cC dC for the
+                        same with every client asking for message-tags,
+                        server-time and echo-message (default: a-g)
   --tls                 the TLS comparison: --only "a aT b bT h hT"
   --servers "LIST"      shmchatd, ngircd or both (default both)
   --big N               clients of (f) and of the largest (g) (default 10000)
@@ -327,6 +329,7 @@ wl_args() {
 	gbig) echo "-n $big --idle --no-join $common -t $big_timeout" ;;
 	h) echo "--churn $churn $common" ;;
 	*T) echo "$(wl_args "${1%T}") --tls" ;;
+	*C) echo "$(wl_args "${1%C}") --caps message-tags,server-time,echo-message" ;;
 	esac
 }
 wl_title() {
@@ -343,14 +346,15 @@ wl_title() {
 	gbig) echo "(g) $big idle clients" ;;
 	h) echo "(h) connect, register, QUIT, $conc at a time, ${churn} s" ;;
 	*T) echo "$(wl_title "${1%T}") over TLS" ;;
+	*C) echo "$(wl_title "${1%C}"), with message-tags, server-time, echo-message" ;;
 	esac
 }
 runs=()
 for w in $only; do
 	case $w in
-	a|b|c|d|e|f|f2|h|aT|bT|cT|dT|eT|f2T|hT) runs+=("$w") ;;
+	a|b|c|d|e|f|f2|h|aT|bT|cT|dT|eT|f2T|hT|aC|bC|cC|dC) runs+=("$w") ;;
 	g) runs+=(g1); [ "$big" != 1000 ] && runs+=(g1000); runs+=(gbig) ;;
-	*) die "unknown workload '$w' (a b c d e f f2 g h; aT bT cT dT eT f2T hT over TLS)" ;;
+	*) die "unknown workload '$w' (a b c d e f f2 g h; aT bT cT dT eT f2T hT over TLS; aC bC cC dC with IRCv3 tags)" ;;
 	esac
 done
 

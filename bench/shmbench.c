@@ -1554,7 +1554,7 @@ usage(FILE *f)
 "      --churn SEC        connect, register, QUIT, again, for SEC seconds with\n"
 "                         --concurrency connections at a time: cycles/s\n"
 "      --tls              every connection is TLS (no certificate check)\n"
-"      --caps LIST        request these IRCv3 capabilities (space-separated)\n"
+"      --caps LIST        request these IRCv3 capabilities (comma- or space-separated)\n"
 "  -P, --server-pid PID   the server, for its CPU time and memory (/proc);\n"
 "                         again for each node (CPU added up, memory: first)\n"
 "      --aux-pid PID      one more process (a Redis): its CPU, on its own\n"
@@ -1685,7 +1685,13 @@ parse_args(int argc, char **argv)
 			}
 			break;
 		case O_TLS: opt.tls = true; break;
-		case O_CAPS: opt.caps = optarg; break;
+		case O_CAPS:
+			/* commas or blanks between names: one shell word is enough */
+			for (char *q = optarg; *q; q++)
+				if (*q == ',')
+					*q = ' ';
+			opt.caps = optarg;
+			break;
 		case 'P':
 			if (opt.npids == MAX_PIDS) {
 				fprintf(stderr, "shmbench: at most %d --server-pid\n", MAX_PIDS);

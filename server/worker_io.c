@@ -16,7 +16,7 @@
 
 #define WORKER_CLOSE_GRACE	3	/* seconds to flush the final ERROR */
 #define DRAIN_BUDGET		1024	/* inbox records per turn */
-#define DRAIN_IOV		64	/* ring records per writev() */
+#define DRAIN_IOV		256	/* ring records per writev() (2 iovecs each at most) */
 
 void
 worker_mark_active(struct worker *w)
@@ -115,20 +115,20 @@ worker_queue(struct worker *w, const char *line, size_t len)
  * malloc, so its pages stay shared with the fork server).
  */
 static void
-worker_output(struct worker *w, const struct iovec *iov, int niov, bool direct)
+worker_output(struct worker *w, const struct iovec *iov, int niov)
 {
 	size_t done = 0;
 
 	if (niov == 0 || w->closing)
 		return;
-	if (direct && buf_used(&w->sendq) == 0 && w->tls_write != NULL && niov > 1) {
+	if (buf_used(&w->sendq) == 0 && w->tls_write != NULL && niov > 1) {
 		/* TLS: the lines go out in as few records as the queue allows */
 		for (int i = 0; i < niov && !w->closing; i++)
 			worker_queue(w, iov[i].iov_base, iov[i].iov_len);
 		worker_flush(w);
 		return;
 	}
-	if (direct && buf_used(&w->sendq) == 0) {
+	if (buf_used(&w->sendq) == 0) {
 		ssize_t r = w->tls_write != NULL ?
 		    w->tls_write(w, iov[0].iov_base, iov[0].iov_len) :
 		    niov == 1 ? write(w->cfd, iov[0].iov_base, iov[0].iov_len) :
@@ -156,7 +156,7 @@ worker_send(struct worker *w, const char *line, size_t len)
 {
 	struct iovec iov = { .iov_base = (void *)line, .iov_len = len };
 
-	worker_output(w, &iov, 1, true);
+	worker_output(w, &iov, 1);
 }
 
 static void
@@ -217,7 +217,7 @@ worker_label_tagged(struct worker *w, const char *tag, const char *line, size_t 
 		iov[n++] = (struct iovec){ head, strlen(head) };
 		iov[n++] = (struct iovec){ (void *)line, len };
 	}
-	worker_output(w, iov, n, true);
+	worker_output(w, iov, n);
 }
 
 void
@@ -563,7 +563,7 @@ worker_drain_labelled(struct worker *w, const struct ring_rec *rec)
 	} else if (w->label_seen)
 		to = &w->label_after;	/* after the answer, as it came after its start */
 	if (to == NULL) {
-		worker_output(w, iov, n, true);
+		worker_output(w, iov, n);
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -572,20 +572,20 @@ worker_drain_labelled(struct worker *w, const struct ring_rec *rec)
 }
 
 /*
- * Send inbox records to the client. A few (at most DRAIN_IOV, the usual
- * wake-up) go out in one writev() from the ring itself; a backlog is
- * copied into the send queue, which the main loop writes in one large
- * write() after up to 8 turns: under load, fewer and larger writes are
- * worth more than the copy. Records are popped (and the master may reuse
- * their space) only after that. An answer is acted on after the lines
- * before it went out, so whatever it makes the worker say comes later.
+ * Send inbox records to the client: up to DRAIN_IOV records in one
+ * writev() straight from the ring, a backlog too (copying a backlog into
+ * the send queue first, for one large write(), cost more than it saved:
+ * the copy, and the page faults of a queue grown again for every batch,
+ * took half of a busy worker's time). Only what the socket does not take
+ * is copied. Records are popped (and the master may reuse their space)
+ * only after that. An answer is acted on after the lines before it went
+ * out, so whatever it makes the worker say comes later.
  */
 bool
 worker_drain(struct worker *w)
 {
 	struct iovec iov[2 * DRAIN_IOV];
 	unsigned total = 0;
-	bool direct = ring_inbox_peek_at(&w->ring, w->slot, DRAIN_IOV) == NULL;
 
 	while (total < DRAIN_BUDGET) {
 		const struct ring_rec *rec, *ack = NULL;
@@ -614,7 +614,7 @@ worker_drain(struct worker *w)
 		}
 		if (k == 0)
 			break;
-		worker_output(w, iov, niov, direct);
+		worker_output(w, iov, niov);
 		if (ack != NULL)
 			worker_answer(w, ack);
 		ring_inbox_pop_n(&w->ring, w->slot, k);
