@@ -527,7 +527,7 @@ echo "|---|---:|---:|---:|"
 for w in "${runs[@]}"; do
 	echo "| **$(wl_title "$w")** | $(statuses shmchatd "$w") | $(statuses ngircd "$w") | |"
 	case $w in
-	a|b|c|aT|bT|cT)
+	a|b|c|aT|bT|cT|aC|bC|cC)
 		row "$w" "deliveries/s" deliv_per_s 1 0
 		row "$w" "latency p50 (ms)" lat_p50_us 0.001 2
 		row "$w" "latency p99 (ms)" lat_p99_us 0.001 2
@@ -536,7 +536,7 @@ for w in "${runs[@]}"; do
 		row "$w" "shmbench CPU (s)" bench_cpu_s 1 2 noratio
 		echo "| lost + reordered, all rounds | $(sumv shmchatd "$w" lost) + $(sumv shmchatd "$w" reordered) | $(sumv ngircd "$w" lost) + $(sumv ngircd "$w" reordered) | |"
 		;;
-	d|dT)
+	d|dT|dC)
 		row "$w" "latency p50 (ms)" lat_p50_us 0.001 3
 		row "$w" "latency p90 (ms)" lat_p90_us 0.001 3
 		row "$w" "latency p99 (ms)" lat_p99_us 0.001 3
@@ -632,6 +632,16 @@ for w in aT bT; do
 	check "($w) over TLS ≥ 2× ngircd's TLS deliveries/s with no loss: $(ratio "$s" "$n")×, lost $l, reordered $o" \
 		"$s >= 2 * $n && \"$l\" == \"0\" && \"$o\" == \"0\""
 done
+# IRCv3: tags cost each recipient a slice of the one line, never a format
+if has b && has bC; then
+	s=$(val shmchatd bC deliv_per_s); p=$(val shmchatd b deliv_per_s); n=$(val ngircd b deliv_per_s)
+	l=$(sumv shmchatd bC lost); o=$(sumv shmchatd bC reordered)
+	[ "$s" = - ] || [ "$p" = - ] ||
+		check "(bC) with message-tags, server-time, echo-message within 10 % of (b): $(ratio "$s" "$p")× of it, lost $l, reordered $o" \
+			"$s >= 0.9 * $p && \"$l\" == \"0\" && \"$o\" == \"0\""
+	[ "$s" = - ] || [ "$n" = - ] ||
+		check "(bC) ≥ 2× ngircd's (b) deliveries/s: $(ratio "$s" "$n")×" "$s >= 2 * $n"
+fi
 if has d; then
 	p=$(val shmchatd d lat_p99_us)
 	[ "$p" = - ] || check "(d) p99 latency ≤ 2 ms: $(fmt "$p" 0.001 3) ms" "$p <= 2000"

@@ -17,6 +17,7 @@
 #define WORKER_CLOSE_GRACE	3	/* seconds to flush the final ERROR */
 #define DRAIN_BUDGET		1024	/* inbox records per turn */
 #define DRAIN_IOV		256	/* ring records per writev() (2 iovecs each at most) */
+#define DRAIN_IOV_SMALL		64	/* the same without a backlog */
 
 void
 worker_mark_active(struct worker *w)
@@ -584,7 +585,17 @@ worker_drain_labelled(struct worker *w, const struct ring_rec *rec)
 bool
 worker_drain(struct worker *w)
 {
-	struct iovec iov[2 * DRAIN_IOV];
+	/*
+	 * A backlog goes out in large writes, from an array in static memory
+	 * that only busy workers touch; the usual few records of a wake-up
+	 * use a small one on the stack (8 kB more of stack, or a page of
+	 * static memory, would be one more private page in every idle worker)
+	 */
+	static struct iovec big[2 * DRAIN_IOV];
+	struct iovec small[2 * DRAIN_IOV_SMALL];
+	bool backlog = ring_inbox_peek_at(&w->ring, w->slot, DRAIN_IOV_SMALL) != NULL;
+	struct iovec *iov = backlog ? big : small;
+	unsigned per_call = backlog ? DRAIN_IOV : DRAIN_IOV_SMALL;
 	unsigned total = 0;
 
 	while (total < DRAIN_BUDGET) {
@@ -592,7 +603,7 @@ worker_drain(struct worker *w)
 		unsigned k = 0;
 		int niov = 0;
 
-		while (k < DRAIN_IOV && total + k < DRAIN_BUDGET &&
+		while (k < per_call && total + k < DRAIN_BUDGET &&
 		    (rec = ring_inbox_peek_at(&w->ring, w->slot, k)) != NULL) {
 			k++;
 			if (rec->size < sizeof *rec + rec->extra_len + rec->payload_len) {
