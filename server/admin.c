@@ -22,9 +22,15 @@
 #define ADMIN_SEND_PATIENCE_MS	500	/* a live requester that does not read */
 #define ADMIN_MASTER_TIMEOUT_MS	10000
 
+#define ADMIN_RECENT	32	/* requesters remembered, to purge once gone */
+
 struct admin {
 	int qid;
 	struct ipc_peer ipc;
+	/* the last requesters replied to: when the queue is full, the unread
+	 * replies of those that are gone are purged, whoever asks next */
+	pid_t recent[ADMIN_RECENT];
+	unsigned nrecent;
 	uint32_t dropped;	/* reply parts dropped since start */
 	uint32_t malformed;	/* malformed messages since start */
 	struct adminq_msg qmsg;	/* the queue message being read or written */
@@ -39,11 +45,44 @@ admin_nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* remember a requester (once) */
+static void
+admin_recent_add(struct admin *a, pid_t pid)
+{
+	for (unsigned i = 0; i < a->nrecent; i++)
+		if (a->recent[i] == pid)
+			return;
+	if (a->nrecent < ADMIN_RECENT)
+		a->recent[a->nrecent++] = pid;
+	else {
+		memmove(a->recent, a->recent + 1, (ADMIN_RECENT - 1) * sizeof *a->recent);
+		a->recent[ADMIN_RECENT - 1] = pid;
+	}
+}
+
+/* purge the unread replies of remembered requesters that are gone; how
+ * many parts went */
+static int
+admin_purge_gone(struct admin *a)
+{
+	int purged = 0;
+
+	for (unsigned i = 0; i < a->nrecent;) {
+		if (kill(a->recent[i], 0) < 0 && errno == ESRCH) {
+			purged += adminq_purge(a->qid, a->recent[i]);
+			a->recent[i] = a->recent[--a->nrecent];
+		} else
+			i++;
+	}
+	return purged;
+}
+
 /*
  * One reply part onto the queue. Never blocks for long: when the queue is
- * full and the requester is gone, its unread replies are purged; a live
- * requester that does not read gets ADMIN_SEND_PATIENCE_MS, then loses it.
- * Returns false when the rest of this reply should be dropped too.
+ * full, the unread replies of requesters that are gone are purged (this
+ * one's and earlier ones'); a live requester that does not read gets
+ * ADMIN_SEND_PATIENCE_MS, then loses it. Returns false when the rest of
+ * this reply should be dropped too.
  */
 static bool
 admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part,
@@ -55,6 +94,7 @@ admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part
 
 	if (n < 0)
 		return false;
+	admin_recent_add(a, to);
 	for (;;) {
 		rc = adminq_send(a->qid, m, n);
 		if (rc == 0)
@@ -62,6 +102,15 @@ admin_put(struct admin *a, pid_t to, uint32_t id, unsigned status, unsigned part
 		if (rc != -EAGAIN) {
 			log_warnc(-rc, "reply to pid %ld", (long)to);
 			return false;
+		}
+		if (kill(to, 0) == 0 && waited == 0) {
+			/* room left by those who asked and went away */
+			int purged = admin_purge_gone(a);
+			if (purged > 0) {
+				log_warnx("queue full: purged %d reply parts of requesters that "
+				    "are gone", purged);
+				continue;
+			}
 		}
 		if (kill(to, 0) < 0 && errno == ESRCH) {
 			int purged = adminq_purge(a->qid, to);
