@@ -208,12 +208,25 @@ irctags_num(const char *s, int n, int *v)
 	return true;
 }
 
+/* days since 1970-01-01 of a proleptic Gregorian date: arithmetic, where
+ * timegm() costs a microsecond (the master parses a stamp per message) */
+static int64_t
+irctags_days(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
 bool
 irctags_time_parse(const char *s, size_t len, int64_t *ms)
 {
 	int y, mo, d, h, mi, sec, frac = 0;
 	size_t i = 19;
-	struct tm tm = { 0 };
 
 	if (len < 20 || !irctags_num(s, 4, &y) || s[4] != '-' || !irctags_num(s + 5, 2, &mo) ||
 	    s[7] != '-' || !irctags_num(s + 8, 2, &d) || s[10] != 'T' ||
@@ -234,16 +247,7 @@ irctags_time_parse(const char *s, size_t len, int64_t *ms)
 	}
 	if (i + 1 != len || s[i] != 'Z')
 		return false;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*ms = (int64_t)t * 1000 + frac;
+	*ms = ((irctags_days(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + frac;
 	return true;
 }
 
