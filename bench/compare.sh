@@ -419,8 +419,10 @@ has_tls() {
 start=$(date +%s)
 echo "$me: results and logs in $outdir" >&2
 [ "$tables_only" = 1 ] && runs_todo=() || runs_todo=("${runs[@]}")
-for w in "${runs_todo[@]}"; do
-	for r in $(seq "$rounds"); do
+# round by round through the workloads, so that a machine that drifts over
+# minutes weighs on every workload alike (b against bC, a against aT)
+for r in $(seq "$rounds"); do
+	for w in "${runs_todo[@]}"; do
 		order=$servers
 		# alternate which server goes first
 		[ $((r % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$servers" | tac | tr '\n' ' ')
