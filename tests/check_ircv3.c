@@ -1184,6 +1184,9 @@ START_TEST(test_chathistory)
 	EXPECT_FROM(b, "MODE", "hop", &m);
 	HIST_FAIL(b, "LATEST #h * 5", ":" SRV " FAIL CHATHISTORY INVALID_TARGET LATEST #h "
 		  ":Messages could not be retrieved");
+	/* after every refusal, the others are still served */
+	cli_send(op, "PRIVMSG #h :still served");
+	cli_expect_text(newa, "PRIVMSG", op, "#h", "still served");
 	h_fx_stop(&f);
 }
 END_TEST
@@ -1224,6 +1227,9 @@ START_TEST(test_history_memory)
 		H_ASSERT(!strncmp(got + i * (TEXT + 1), want, 5), "line %zu of %zu: %.8s", i,
 			 lines, got + i * (TEXT + 1));
 	}
+	/* the flood and the full history cost nobody the next message */
+	cli_send(b, "PRIVMSG #f :after the flood");
+	cli_expect_text(a, "PRIVMSG", b, "#f", "after the flood");
 	h_fx_stop(&f);
 }
 END_TEST
