@@ -23,6 +23,7 @@
 /* quoted: found next to this file, i.e. server/conf.h, not autoconf's */
 #include "conf.h"
 #include "errbuf.h"
+#include "forkserver.h"
 #include "irc.h"
 #include "log.h"
 
@@ -92,6 +93,8 @@ conf_init_defaults(struct conf *c)
 	c->admin_group = xstrdup("shmchat");
 
 	c->whowas_history = 500;
+	c->min_spare_workers = 8;
+	c->max_spare_workers = 64;
 	c->history_lines = 1000;
 	c->history_age = 604800;
 	c->history_memory = 67108864;
@@ -411,6 +414,8 @@ static const struct opt opts[] = {
 	{ "user", OPT_STR, F(user), 0, 0, 0, check_account },
 	{ "group", OPT_STR, F(group), 0, 0, 0, check_account },
 	{ "whowas_history", OPT_INT, F(whowas_history), 0, 100000, 0, NULL },
+	{ "min_spare_workers", OPT_INT, F(min_spare_workers), 0, FORKSERVER_POOL_MAX, 0, NULL },
+	{ "max_spare_workers", OPT_INT, F(max_spare_workers), 0, FORKSERVER_POOL_MAX, 0, NULL },
 	{ "history_lines", OPT_INT, F(history_lines), 0, 1000000, 0, NULL },
 	{ "history_age", OPT_INT, F(history_age), 0, 315360000, 0, NULL },
 	{ "history_memory", OPT_LONG, F(history_memory), 65536, 17179869184L, 0, NULL },
@@ -932,6 +937,27 @@ check_tls(struct conf *n, struct load_ctx *lc)
 	return 0;
 }
 
+/*
+ * The pool's bounds, once both are read: "max_spare_workers = 0" alone
+ * turns the pool off (the default minimum follows it down); both given
+ * and crossed is an error.
+ */
+static int
+check_spares(struct conf *n, const struct load_ctx *lc, const config_t *cf)
+{
+	const config_setting_t *min = config_lookup(cf, "min_spare_workers");
+
+	if (n->min_spare_workers <= n->max_spare_workers)
+		return 0;
+	if (min == NULL) {
+		n->min_spare_workers = n->max_spare_workers;
+		return 0;
+	}
+	return setting_err(lc->err, lc->errlen, lc->path, min,
+	    "min_spare_workers (%d) exceeds max_spare_workers (%d)",
+	    n->min_spare_workers, n->max_spare_workers);
+}
+
 /* a node name: what other nodes and WHOIS 312 call this server */
 static bool
 cluster_name_ok(const char *v)
@@ -1189,6 +1215,8 @@ load(struct conf *c, const char *path, bool must_exist, bool admin_only,
 			r = resolve_motd(&n, &lc);
 		if (r == 0 && !admin_only)
 			r = check_tls(&n, &lc);
+		if (r == 0 && !admin_only)
+			r = check_spares(&n, &lc, &cf);
 	}
 	config_destroy(&cf);
 	free(text);
@@ -1333,6 +1361,8 @@ conf_diff(const struct conf *old, const struct conf *new,
 	DS(admin_description);
 	DS(admin_email);
 	DI(whowas_history);
+	DI(min_spare_workers);
+	DI(max_spare_workers);
 	DI(history_lines);
 	DI(history_age);
 	DI(history_memory);

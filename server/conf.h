@@ -98,6 +98,10 @@ struct conf {
 	char *admin_email;		/* unset: "" */
 
 	int whowas_history;		/* 500 nicks WHOWAS remembers; 0 = none */
+	/* workers forked ahead of demand (forkserver.h): the pool keeps
+	 * between min and max idle ones, more after it ran dry; 0/0: none */
+	int min_spare_workers;		/* 8 */
+	int max_spare_workers;		/* 64 */
 	/* chat history (CHATHISTORY, the replay on JOIN): per channel or
 	 * conversation, its age, all of it together; 0 lines: none */
 	int history_lines;		/* 1000 */

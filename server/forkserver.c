@@ -6,11 +6,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "forkserver.h"
 #include "ipc.h"
 #include "log.h"
@@ -20,8 +22,258 @@
 #include "worker.h"
 #include "worker_tls.h"
 
+/* a worker forked ahead of demand (forkserver.h, "The pool") */
+struct forkserver_spare {
+	pid_t pid;
+	int fd;			/* our end of its channel; -1: told to go, not reaped yet */
+};
+
+struct forkserver_pool {
+	uint32_t min, max;	/* min_spare_workers, max_spare_workers */
+	uint32_t target;	/* spares kept now: min, doubled by each miss up to max */
+	uint32_t ready;		/* spares waiting (fd >= 0) */
+	uint32_t n;		/* entries: ready ones and the ones leaving */
+	uint32_t sent_ready, sent_target;	/* last IPC_FS_POOL_STATE */
+	uint64_t quiet_since;	/* clock_ms() of the last miss or halving */
+	uint64_t retry_at;	/* after a failed fork(): not before */
+	bool failing;		/* the last fork() failed (logged once) */
+	struct forkserver_spare s[FORKSERVER_POOL_MAX * 2];
+};
+
+/*
+ * The pool's memory is mapped MADV_DONTFORK: children do not inherit it.
+ * The fork server rewrites it around every fork(); were it inherited, each
+ * child would keep the page version of its own fork() to itself.
+ */
+static struct forkserver_pool *
+forkserver_pool_new(void)
+{
+	struct forkserver_pool *pool = mmap(NULL, sizeof *pool, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (pool == MAP_FAILED) {
+		log_warn("mmap of the worker pool");
+		return NULL;
+	}
+	if (madvise(pool, sizeof *pool, MADV_DONTFORK) < 0) {
+		log_warn("madvise(MADV_DONTFORK) of the worker pool");
+		munmap(pool, sizeof *pool);
+		return NULL;
+	}
+	return pool;
+}
+
 static void
-forkserver_reap(struct ipc_peer *p)
+forkserver_pool_remove(struct forkserver_pool *pool, uint32_t i)
+{
+	if (pool->s[i].fd >= 0) {
+		close(pool->s[i].fd);
+		pool->ready--;
+	}
+	pool->s[i] = pool->s[--pool->n];
+}
+
+/* a spare reaped: forget it (true), or it was not one */
+static bool
+forkserver_pool_reaped(struct forkserver_pool *pool, pid_t pid)
+{
+	for (uint32_t i = 0; i < pool->n; i++)
+		if (pool->s[i].pid == pid) {
+			forkserver_pool_remove(pool, i);
+			return true;
+		}
+	return false;
+}
+
+/* tell the spares above the target to go: they leave on EOF */
+static void
+forkserver_pool_trim(struct forkserver_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->n && pool->ready > pool->target; i++)
+		if (pool->s[i].fd >= 0) {
+			close(pool->s[i].fd);
+			pool->s[i].fd = -1;
+			pool->ready--;
+		}
+}
+
+/* every spare goes (a new TLS context: they hold the old one) */
+static void
+forkserver_pool_flush(struct forkserver_pool *pool)
+{
+	uint32_t target = pool->target;
+
+	pool->target = 0;
+	forkserver_pool_trim(pool);
+	pool->target = target;
+}
+
+static void
+forkserver_pool_config(struct forkserver_pool *pool, const struct ipc_fs_pool *c)
+{
+	pool->max = c->max < FORKSERVER_POOL_MAX ? c->max : FORKSERVER_POOL_MAX;
+	pool->min = c->min < pool->max ? c->min : pool->max;
+	if (pool->target < pool->min)
+		pool->target = pool->min;
+	if (pool->target > pool->max)
+		pool->target = pool->max;
+	pool->quiet_since = clock_ms();
+	forkserver_pool_trim(pool);
+}
+
+/* the master learns the pool's size when it is full again or shrank */
+static void
+forkserver_pool_report(struct forkserver_pool *pool, struct ipc_peer *p)
+{
+	struct ipc_fs_pool_state st = { .ready = pool->ready, .target = pool->target };
+
+	if (pool->ready == pool->sent_ready && pool->target == pool->sent_target)
+		return;
+	if (pool->ready < pool->target && pool->target == pool->sent_target)
+		return;	/* refilling: said when full */
+	pool->sent_ready = pool->ready;
+	pool->sent_target = pool->target;
+	ipc_send(p, IPC_FS_POOL_STATE, &st, sizeof st);
+}
+
+/* milliseconds until the pool has something to do; 0: refill now */
+static int
+forkserver_pool_timeout(struct forkserver_pool *pool, uint64_t now)
+{
+	uint64_t due;
+
+	if (pool->ready < pool->target && pool->n < FORKSERVER_POOL_MAX * 2)
+		return now >= pool->retry_at ? 0 : (int)(pool->retry_at - now);
+	if (pool->target <= pool->min)
+		return -1;
+	due = pool->quiet_since + FORKSERVER_POOL_DECAY_MS;
+	return now >= due ? 0 : (int)(due - now);
+}
+
+/* in the spare: wait for the channel to the master, then be its worker */
+static int
+forkserver_spare_run(const struct ring *ring, int fd)
+{
+	struct ipc_peer p;
+	struct ipc_hdr h;
+
+	/* nothing of the fork server's: its channel, other spares' channels */
+	proc_keep_fds(&fd, 1);
+	ipc_peer_init(&p, fd);
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int wfd;
+		ssize_t n;
+
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+			return 1;
+		n = ipc_recv_into(&p, &h, sizeof h, &wfd);
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n <= 0 || h.type != IPC_FS_TAKE || wfd < 0) {
+			/* EOF: not needed any more, or the fork server is gone */
+			if (wfd >= 0)
+				close(wfd);
+			return 0;
+		}
+		close(fd);
+		return worker_run(ring, wfd);
+	}
+}
+
+/* one more spare; false when fork() or the channel failed (retried later) */
+static bool
+forkserver_pool_fork(struct forkserver_pool *pool, int sigfd, const struct ring *ring)
+{
+	int sp[2], rc;
+	pid_t pid;
+
+	if ((rc = ipc_pair(sp)) < 0) {
+		if (!pool->failing)
+			log_warnc(-rc, "socketpair for a spare worker (retried every second)");
+		pool->failing = true;
+		return false;
+	}
+	if ((pid = fork()) == 0) {
+		close(sigfd);
+		close(sp[0]);
+		_exit(forkserver_spare_run(ring, sp[1]));
+	}
+	close(sp[1]);
+	if (pid < 0) {
+		/* a process limit reached stays reached for a while: said once */
+		if (!pool->failing)
+			log_warn("fork of a spare worker (retried every second)");
+		pool->failing = true;
+		close(sp[0]);
+		return false;
+	}
+	pool->failing = false;
+	pool->s[pool->n++] = (struct forkserver_spare){ .pid = pid, .fd = sp[0] };
+	pool->ready++;
+	return true;
+}
+
+/* the pool's turn when no request waits: one fork, or the decay */
+static void
+forkserver_pool_work(struct forkserver_pool *pool, struct ipc_peer *p, int sigfd,
+    const struct ring *ring)
+{
+	uint64_t now = clock_ms();
+
+	if (pool->ready < pool->target && pool->n < FORKSERVER_POOL_MAX * 2 &&
+	    now >= pool->retry_at) {
+		if (!forkserver_pool_fork(pool, sigfd, ring))
+			pool->retry_at = now + 1000;
+	} else if (pool->target > pool->min &&
+	    now >= pool->quiet_since + FORKSERVER_POOL_DECAY_MS) {
+		pool->target = pool->target / 2 > pool->min ? pool->target / 2 : pool->min;
+		pool->quiet_since = now;
+		forkserver_pool_trim(pool);
+	}
+	forkserver_pool_report(pool, p);
+}
+
+/*
+ * A spare takes the worker's channel to the master: its pid, or 0 when
+ * none is left (a miss: the target doubles). A spare that died meanwhile
+ * refuses the send and is dropped.
+ */
+static pid_t
+forkserver_pool_take(struct forkserver_pool *pool, int wfd)
+{
+	for (uint32_t i = pool->n; i-- > 0;) {
+		struct forkserver_spare *sp = &pool->s[i];
+		struct ipc_peer to;
+		struct ipc_hdr h;
+		pid_t pid = sp->pid;
+		int rc;
+
+		if (sp->fd < 0)
+			continue;
+		ipc_peer_init(&to, sp->fd);
+		rc = ipc_send_fd(&to, IPC_FS_TAKE, &h, sizeof h, wfd);
+		/* a spare's channel is empty: anything queued means it is gone */
+		if (rc < 0 || ipc_pending(&to)) {
+			ipc_peer_close(&to);
+			sp->fd = -1;
+			pool->ready--;
+			continue;
+		}
+		/* a worker now: its exit is the master's to hear of */
+		forkserver_pool_remove(pool, i);
+		return pid;
+	}
+	if (pool->max > 0) {
+		pool->target = pool->target * 2 > pool->max ? pool->max :
+		    pool->target > 0 ? pool->target * 2 : 1;
+		pool->quiet_since = clock_ms();
+	}
+	return 0;
+}
+
+static void
+forkserver_reap(struct ipc_peer *p, struct forkserver_pool *pool)
 {
 	for (;;) {
 		struct ipc_fs_exited e;
@@ -33,6 +285,8 @@ forkserver_reap(struct ipc_peer *p)
 				continue;
 			return;
 		}
+		if (forkserver_pool_reaped(pool, pid))
+			continue;
 		e.pid = pid;
 		e.status = status;
 		ipc_send(p, IPC_FS_EXITED, &e, sizeof e);
@@ -41,12 +295,12 @@ forkserver_reap(struct ipc_peer *p)
 
 static void
 forkserver_spawn_one(struct ipc_peer *p, int sigfd, const struct ring *ring,
-    const struct ipc_fs_spawn *req, int wfd)
+    struct forkserver_pool *pool, const struct ipc_fs_spawn *req, int wfd)
 {
 	struct ipc_fs_spawned r = { .slot = req->slot, .gen = req->gen };
-	pid_t pid = fork();
+	pid_t pid = forkserver_pool_take(pool, wfd);
 
-	if (pid == 0) {
+	if (pid == 0 && (pid = fork()) == 0) {
 		/* the worker: nothing of ours survives worker_setup's close_range */
 		close(sigfd);
 		_exit(worker_run(ring, wfd));
@@ -63,10 +317,10 @@ forkserver_spawn_one(struct ipc_peer *p, int sigfd, const struct ring *ring,
 /*
  * A new TLS context from the files the master opened (IPC_FS_TLS_CERT
  * brought the certificate, this message the key); workers forked from
- * now on inherit it, running ones keep theirs. The master learns the
+ * now on inherit it, running ones keep theirs (spares are replaced). The master learns the
  * outcome, and keeps serving with the old pair on failure.
  */
-static void
+static int
 forkserver_tls(struct ipc_peer *p, const void *msg, size_t len, int key_fd, int *cert_fd)
 {
 	const struct ipc_fs_tls *t = msg;
@@ -101,6 +355,24 @@ forkserver_tls(struct ipc_peer *p, const void *msg, size_t len, int key_fd, int 
 	if (rc < 0)
 		ipc_put_str(&o, err);
 	ipc_send(p, IPC_FS_TLS_DONE, &out, o.len);
+	return rc;
+}
+
+/*
+ * Sandboxed before the first fork, so every worker inherits it
+ * (sandbox.h), and not before: the master's TLS pair comes first, and
+ * OpenSSL reads its own configuration file when the first context is
+ * built. The master sends the pool's bounds after the pair.
+ */
+static int
+forkserver_sandbox_once(bool *sandboxed)
+{
+	if (*sandboxed)
+		return 0;
+	if (sandbox_forkserver() < 0)
+		return -1;
+	*sandboxed = true;
+	return 0;
 }
 
 int
@@ -116,6 +388,7 @@ forkserver_run(const struct ring *ring, int fd)
 		char raw[IPC_MSG_MAX];	/* IPC_FS_TLS: paths; a spawn uses the start */
 	} in;
 	struct ipc_peer p;
+	struct forkserver_pool *pool;
 	sigset_t mask;
 	int sigfd, cert_fd = -1;
 	bool sandboxed = false;
@@ -140,14 +413,17 @@ forkserver_run(const struct ring *ring, int fd)
 		log_warn("signalfd");
 		return 1;
 	}
+	if ((pool = forkserver_pool_new()) == NULL)
+		return 1;
 	ipc_peer_init(&p, fd);
 	for (;;) {
 		struct pollfd pf[2] = {
 			{ .fd = fd, .events = POLLIN | (ipc_pending(&p) ? POLLOUT : 0) },
 			{ .fd = sigfd, .events = POLLIN },
 		};
+		int ready = poll(pf, 2, sandboxed ? forkserver_pool_timeout(pool, clock_ms()) : -1);
 
-		if (poll(pf, 2, -1) < 0) {
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
@@ -157,12 +433,16 @@ forkserver_run(const struct ring *ring, int fd)
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof si) == sizeof si)
 				;
-			forkserver_reap(&p);
+			forkserver_reap(&p, pool);
 		}
 		if (ipc_flush(&p) < 0)
 			return 0;	/* the master is gone */
-		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			/* nobody waits on us: the pool's turn (requests come first) */
+			if (sandboxed)
+				forkserver_pool_work(pool, &p, sigfd, ring);
 			continue;
+		}
 		for (int i = 0; i < 64; i++) {
 			int wfd;
 			ssize_t n = ipc_recv_into(&p, &in, sizeof in, &wfd);
@@ -183,7 +463,14 @@ forkserver_run(const struct ring *ring, int fd)
 				continue;
 			}
 			if (req->hdr.type == IPC_FS_TLS) {
-				forkserver_tls(&p, &in, (size_t)n, wfd, &cert_fd);
+				if (forkserver_tls(&p, &in, (size_t)n, wfd, &cert_fd) == 0)
+					forkserver_pool_flush(pool);
+				continue;
+			}
+			if (req->hdr.type == IPC_FS_POOL && wfd < 0) {
+				if (forkserver_sandbox_once(&sandboxed) < 0)
+					return 1;
+				forkserver_pool_config(pool, (const struct ipc_fs_pool *)&in);
 				continue;
 			}
 			if (req->hdr.type != IPC_FS_SPAWN || (size_t)n != sizeof *req || wfd < 0) {
@@ -192,20 +479,11 @@ forkserver_run(const struct ring *ring, int fd)
 					close(wfd);
 				continue;
 			}
-			/*
-			 * Sandboxed before the first fork, so every worker
-			 * inherits it (sandbox.h), and not before: the master's
-			 * TLS pair comes first, and OpenSSL reads its own
-			 * configuration file when the first context is built.
-			 */
-			if (!sandboxed) {
-				if (sandbox_forkserver() < 0) {
-					close(wfd);
-					return 1;
-				}
-				sandboxed = true;
+			if (forkserver_sandbox_once(&sandboxed) < 0) {
+				close(wfd);
+				return 1;
 			}
-			forkserver_spawn_one(&p, sigfd, ring, req, wfd);
+			forkserver_spawn_one(&p, sigfd, ring, pool, req, wfd);
 		}
 	}
 }

@@ -19,6 +19,20 @@
  * The master passes the client's socket to the worker itself
  * (IPC_ASSIGN). If the fork server dies, its workers are re-parented to the
  * master (a child subreaper), which reaps them and starts a new one.
+ *
+ * The pool. fork() is the dearest step of a new connection (it is most of
+ * a registration's CPU, and far more on hypervisors that trap every
+ * page-table write), so workers are forked ahead of demand while the fork
+ * server is otherwise idle: a spare waits on a channel of its own for the
+ * socketpair end of its master channel (IPC_FS_TAKE), and a spawn request
+ * hands it over instead of forking. The pool keeps min_spare_workers
+ * spares; each time a request finds it empty the target doubles, up to
+ * max_spare_workers, and after FORKSERVER_POOL_DECAY_MS without running
+ * dry it halves again (the extra spares are told to go by closing their
+ * channel). A spare has written almost nothing since fork(), so it costs a
+ * few pages and its page tables. Spares are the fork server's own: the
+ * master hears of a worker when it takes a client, and of the pool's size
+ * through IPC_FS_POOL_STATE.
  */
 #ifndef SHMCHAT_FORKSERVER_H
 #define SHMCHAT_FORKSERVER_H
@@ -28,6 +42,8 @@ struct ring;
 #define FORKSERVER_PROG		"shmchatd-worker"
 #define FORKSERVER_FD_IPC	3	/* its channel to the master */
 #define FORKSERVER_FD_RING	4	/* the shared segment, to map */
+#define FORKSERVER_POOL_MAX	1024	/* max_spare_workers' upper bound */
+#define FORKSERVER_POOL_DECAY_MS	10000
 
 /* the fork server itself (in shmchatd-worker): serve the master on fd */
 int forkserver_run(const struct ring *ring, int fd);

@@ -276,6 +276,10 @@ ipc_size_ok(uint16_t type, size_t len)
 		{ IPC_FS_TLS_CERT, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
 		{ IPC_FS_TLS, sizeof(struct ipc_fs_tls) + 3, IPC_MSG_MAX },
 		{ IPC_FS_TLS_DONE, sizeof(struct ipc_fs_tls_done), IPC_MSG_MAX },
+		{ IPC_FS_POOL, sizeof(struct ipc_fs_pool), sizeof(struct ipc_fs_pool) },
+		{ IPC_FS_POOL_STATE, sizeof(struct ipc_fs_pool_state),
+		    sizeof(struct ipc_fs_pool_state) },
+		{ IPC_FS_TAKE, sizeof(struct ipc_hdr), sizeof(struct ipc_hdr) },
 	};
 
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)

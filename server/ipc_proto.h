@@ -40,6 +40,10 @@ enum ipc_type {
 	IPC_FS_TLS_CERT,	/* header only + the certificate file (SCM_RIGHTS) */
 	IPC_FS_TLS,		/* struct ipc_fs_tls + strings + the key file (SCM_RIGHTS) */
 	IPC_FS_TLS_DONE,	/* struct ipc_fs_tls_done + the error text */
+	IPC_FS_POOL,		/* struct ipc_fs_pool: the spare workers' bounds */
+	IPC_FS_POOL_STATE,	/* struct ipc_fs_pool_state: spares ready, target */
+	IPC_FS_TAKE,		/* fork server -> a spare: header only + the
+				 * worker's socketpair end to the master */
 };
 
 struct ipc_hdr {
@@ -128,6 +132,19 @@ struct ipc_fs_exited {
 	struct ipc_hdr hdr;
 	int32_t pid;
 	int32_t status;		/* as from waitpid() */
+};
+
+/* the pool of spare workers (forkserver.h): min_spare_workers, max_spare_workers */
+struct ipc_fs_pool {
+	struct ipc_hdr hdr;
+	uint32_t min, max;
+};
+
+/* what the pool holds, sent when it is full again or shrank */
+struct ipc_fs_pool_state {
+	struct ipc_hdr hdr;
+	uint32_t ready;		/* spares waiting for a client */
+	uint32_t target;	/* spares it keeps now (min..max) */
 };
 
 /*

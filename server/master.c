@@ -358,7 +358,7 @@ master_setup(struct master *m)
 		return -1;
 	}
 	if (master_forkserver_start(&m->fs, m->seg.fd) < 0 ||
-	    master_forkserver_tls_send(&m->fs, m->cfg) < 0 || master_setup_tables(m) < 0 ||
+	    master_forkserver_setup(&m->fs, m->cfg) < 0 || master_setup_tables(m) < 0 ||
 	    master_setup_events(m) < 0 || master_child_watch_forkserver(m) < 0 ||
 	    master_cluster_start(m) < 0)
 		return -1;

@@ -297,6 +297,9 @@ do_status(struct master *m, const struct ipc_admin_req *q)
 	kv(&b, "connections", "%u", m->ds.dir.nconnected);
 	kv(&b, "channels", "%u", m->ds.dir.nchannels);
 	kv(&b, "max_clients", "%d", m->cfg->max_clients);
+	/* workers forked ahead, waiting for a client (as last reported) */
+	kv(&b, "spare_workers", "%u", m->fs.spares_ready);
+	kv(&b, "spare_workers_target", "%u", m->fs.spares_target);
 	kv(&b, "messages", "%llu", (unsigned long long)m->ring.hdr->published);
 	kv(&b, "deliveries", "%llu", (unsigned long long)m->fanout.delivered);
 	kv(&b, "ring_used", "%llu", (unsigned long long)ring_used(&m->ring));

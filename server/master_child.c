@@ -241,6 +241,10 @@ master_child_fs_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
 	} else if (h->type == IPC_FS_EXITED) {
 		const struct ipc_fs_exited *e = msg;
 		master_child_exited(m, e->pid, e->status);
+	} else if (h->type == IPC_FS_POOL_STATE) {
+		const struct ipc_fs_pool_state *st = msg;
+		m->fs.spares_ready = st->ready;
+		m->fs.spares_target = st->target;
 	} else if (h->type == IPC_FS_TLS_DONE) {
 		/* no pair at all since the start: TLS listeners would only refuse */
 		if (!master_forkserver_tls_done(&m->fs, msg, len)) {
@@ -302,7 +306,7 @@ master_child_fs_lost(struct master *m)
 	}
 	/* its workers are ours now (child subreaper); a new one for new clients */
 	if (master_forkserver_start(&m->fs, m->seg.fd) == 0 &&
-	    master_forkserver_tls_send(&m->fs, m->cfg) == 0 &&
+	    master_forkserver_setup(&m->fs, m->cfg) == 0 &&
 	    master_child_watch_forkserver(m) == 0)
 		log_notice("fork server restarted (pid %ld)", (long)m->fs.pid);
 }

@@ -123,6 +123,7 @@ master_control_reload(struct master *m, char *out, size_t outlen)
 	log_set_level(nc->log_level);
 	for (uint32_t i = 0; i < m->nlive; i++)
 		master_worker_send_settings(m, m->live[i]);
+	master_forkserver_pool_send(&m->fs, nc);
 	log_notice("configuration reloaded (changed: %s)", diff);
 	snprintf(out, outlen, "reloaded (changed: %s)%s", diff, master_control_tls(m));
 	rc = 0;

@@ -165,7 +165,7 @@ master_forkserver_tls_pair(struct master_forkserver *fs, const struct conf *c,
 	return ipc_send_fd(&fs->ipc, IPC_FS_TLS, msg, o.len, key_fd);
 }
 
-int
+static int
 master_forkserver_tls_send(struct master_forkserver *fs, const struct conf *c)
 {
 	int rc;
@@ -176,6 +176,31 @@ master_forkserver_tls_send(struct master_forkserver *fs, const struct conf *c)
 	    ++fs->tls_id)) < 0)
 		log_warnc(-rc, "cannot pass the TLS certificate to the fork server");
 	return rc;
+}
+
+int
+master_forkserver_pool_send(struct master_forkserver *fs, const struct conf *c)
+{
+	struct ipc_fs_pool req = { .min = (uint32_t)c->min_spare_workers,
+	    .max = (uint32_t)c->max_spare_workers };
+	int rc;
+
+	if (fs->pid == 0 || fs->ipc.fd < 0)
+		rc = -ECHILD;
+	else
+		rc = ipc_send(&fs->ipc, IPC_FS_POOL, &req, sizeof req);
+	if (rc < 0)
+		log_warnc(-rc, "cannot tell the fork server the spare workers' bounds");
+	return rc;
+}
+
+int
+master_forkserver_setup(struct master_forkserver *fs, const struct conf *c)
+{
+	int rc = master_forkserver_tls_send(fs, c);
+
+	fs->spares_ready = fs->spares_target = 0;
+	return rc < 0 ? rc : master_forkserver_pool_send(fs, c);
 }
 
 int

@@ -32,6 +32,8 @@ struct master_forkserver {
 	int tls_new_cert_fd, tls_new_key_fd;
 	uint32_t tls_id, tls_new_id;	/* of the last request, of the reload's */
 	bool tls_loaded;		/* a pair was loaded since the start */
+	/* the pool of spare workers, as the fork server last reported it */
+	uint32_t spares_ready, spares_target;
 };
 
 struct conf;
@@ -45,11 +47,15 @@ int master_forkserver_find(struct master_forkserver *fs);
 int master_forkserver_start(struct master_forkserver *fs, int ring_fd);
 /* ask for a worker that will own wfd (the caller keeps and closes its wfd) */
 int master_forkserver_spawn(struct master_forkserver *fs, uint32_t slot, uint32_t gen, int wfd);
+/* after each start: the TLS pair in use, then the pool's bounds (the fork
+ * server forks spares from then on); 0 or -errno (logged) */
+int master_forkserver_setup(struct master_forkserver *fs, const struct conf *c);
+/* the pool's bounds again (a reload); 0 or -errno (logged) */
+int master_forkserver_pool_send(struct master_forkserver *fs, const struct conf *c);
 /* open the TLS certificate and key files of c into fds; 0, or -1 with err */
 int master_forkserver_tls_open(const struct conf *c, int fds[2], char *err, size_t errlen);
-/* have the fork server build its TLS context from the pair in use (after
- * each start) or from a reload's new pair (it is kept once loaded) */
-int master_forkserver_tls_send(struct master_forkserver *fs, const struct conf *c);
+/* have the fork server build its TLS context from a reload's new pair (it
+ * is kept once loaded) */
 int master_forkserver_tls_reload(struct master_forkserver *fs, const struct conf *c,
     int fds[2]);
 /* the fork server's answer (IPC_FS_TLS_DONE); returns false when a pair

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -98,8 +99,9 @@ static const struct sandbox_rule sandbox_forkserver_rules[] = {
 	/* fork() exactly as glibc makes it (no threads, no namespaces) */
 	ARG(clone, SCMP_A0(SCMP_CMP_EQ, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD)),
 	ANY(set_robust_list),	/* glibc, in the child of fork() */
-	/* reaping; its loop */
+	/* reaping; its loop; a spare worker's channel (the pool) */
 	ANY(wait4), ANY(poll), ANY(ppoll),
+	ARG(socketpair, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)),
 	/* a worker's set-up: descriptors, signals, its socket, its loop */
 	ANY(close_range), ANY(rt_sigaction), ANY(rt_sigprocmask),
 	ANY(setsockopt), ANY(epoll_create1),

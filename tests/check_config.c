@@ -117,6 +117,8 @@ assert_defaults(const struct conf *c)
 	ck_assert_ptr_null(c->admin_description);
 	ck_assert_ptr_null(c->admin_email);
 	ck_assert_int_eq(c->whowas_history, 500);
+	ck_assert_int_eq(c->min_spare_workers, 8);
+	ck_assert_int_eq(c->max_spare_workers, 64);
 	ck_assert_int_eq(c->history_lines, 1000);
 	ck_assert_int_eq(c->history_age, 604800);
 	ck_assert_int_eq(c->history_memory, 67108864);
@@ -726,6 +728,28 @@ START_TEST(test_admin_info)
 }
 END_TEST
 
+/* the pool of spare workers: bounds, and the maximum alone turning it off */
+START_TEST(test_spare_workers)
+{
+	struct conf c;
+	char err[256];
+
+	conf_init_defaults(&c);
+	ck_assert_int_eq(load_text(&c, "max_spare_workers = 0;\n", err, sizeof err, NULL, 0), 0);
+	ck_assert_int_eq(c.min_spare_workers, 0);
+	ck_assert_int_eq(c.max_spare_workers, 0);
+	ck_assert_int_eq(load_text(&c, "min_spare_workers = 32;\nmax_spare_workers = 1024;\n",
+	    err, sizeof err, NULL, 0), 0);
+	ck_assert_int_eq(c.min_spare_workers, 32);
+	ck_assert_int_eq(c.max_spare_workers, 1024);
+	conf_free(&c);
+	assert_load_error("max_spare_workers = 4;\nmin_spare_workers = 5;\n", 2,
+	    "min_spare_workers (5) exceeds max_spare_workers (4)");
+	assert_load_error("max_spare_workers = 1025;\n", 1,
+	    "max_spare_workers must be between 0 and 1024");
+}
+END_TEST
+
 START_TEST(test_diff)
 {
 	struct conf a, b;
@@ -818,7 +842,7 @@ START_TEST(test_example_conf)
 		"limits_exempt", "user", "group",
 		"admin_info", "whowas_history", "opers", "oper_override",
 		"history_lines", "history_age", "history_memory", "chathistory_max",
-		"join_replay_lines",
+		"join_replay_lines", "min_spare_workers", "max_spare_workers",
 	};
 	struct conf c;
 	char path[4096], err[512], line[1024], want[64];
@@ -1312,6 +1336,7 @@ config_suite(void)
 	tcase_add_test(tc, test_opers_limits);
 	tcase_add_test(tc, test_admin_only);
 	tcase_add_test(tc, test_admin_info);
+	tcase_add_test(tc, test_spare_workers);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_example_conf);
 	suite_add_tcase(s, tc);

@@ -906,7 +906,9 @@ END_TEST
  */
 START_TEST(test_per_ip_limit)
 {
-	struct srv *s = srv_start("limits_exempt = []; max_clients_per_ip = 3; max_clients = 50;");
+	/* no spare workers: the process count then shows any fork */
+	struct srv *s = srv_start("limits_exempt = []; max_clients_per_ip = 3; max_clients = 50; "
+				  "max_spare_workers = 0;");
 	struct cli *a = cli_new(s, "ip1"), *b = cli_new(s, "ip2"), *c = cli_new(s, "ip3"), *d, *e;
 	struct irc_msg m;
 	char why[256];
@@ -942,7 +944,7 @@ START_TEST(test_per_ip_limit)
 	srv_stop(s);
 
 	/* loopback exempt by default; max_clients refused before forking too */
-	s = srv_start("max_clients_per_ip = 1; max_clients = 2;");
+	s = srv_start("max_clients_per_ip = 1; max_clients = 2; max_spare_workers = 0;");
 	a = cli_new(s, "ex1");
 	b = cli_new(s, "ex2");	/* a second one from 127.0.0.1 despite the limit of 1 */
 	spawned = srv_log_count(s, "worker requested");
@@ -953,6 +955,109 @@ START_TEST(test_per_ip_limit)
 	H_ASSERT(srv_log_count(s, "worker requested") == spawned, "a worker was requested for the "
 		 "connection over max_clients");
 	H_ASSERT(cli_sync(a, "ERROR") == 0 && cli_sync(b, "ERROR") == 0, "ERROR to the others");
+	srv_stop(s);
+}
+END_TEST
+
+/* the fork server: the master's child running shmchatd-worker --fork-server */
+static pid_t forkserver_of(struct srv *s)
+{
+	pid_t v[64];
+	int n = descendants(s->pid, v, 64, 0, 0);
+
+	for (int i = 0; i < n; i++) {
+		char path[64], cmd[256] = "";
+		FILE *f;
+		size_t len;
+
+		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)v[i]);
+		if (!(f = fopen(path, "r")))
+			continue;
+		len = fread(cmd, 1, sizeof cmd - 1, f);
+		fclose(f);
+		for (size_t k = 0; k < len; k++)
+			if (cmd[k] == '\0')
+				cmd[k] = ' ';
+		cmd[len] = '\0';
+		if (strstr(cmd, "--fork-server"))
+			return v[i];
+	}
+	return 0;
+}
+
+/* wait until the fork server has want children; their pids in v */
+static int wait_fs_children(pid_t fs, int want, pid_t *v, int max)
+{
+	long long deadline = h_now_ms() + T_LONG;
+	int n;
+
+	while ((n = descendants(fs, v, max, 0, 0)) != want && h_now_ms() < deadline)
+		nap(10);
+	return n;
+}
+
+static bool pid_in(pid_t p, const pid_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == p)
+			return true;
+	return false;
+}
+
+/*
+ * Spare workers: the fork server keeps min_spare_workers forked ahead of
+ * demand. A client is served by one of them, and the pool refills; a
+ * spare killed while it waits is replaced and nobody notices; a burst
+ * that empties the pool makes it keep more; the clients keep chatting.
+ */
+START_TEST(test_spare_workers)
+{
+	struct srv *s = srv_start("min_spare_workers = 3; max_spare_workers = 12;");
+	pid_t fs = forkserver_of(s), sp[64], v[64], wa;
+	struct cli *a, *b, *burst[10];
+	int n;
+
+	H_ASSERT(fs > 0, "no fork server under the master");
+	n = wait_fs_children(fs, 3, sp, 64);
+	H_ASSERT(n == 3, "the fork server has %d children, not the 3 spares", n);
+	a = cli_new(s, "spa");
+	wa = srv_worker_of(s, a, T_SHORT);
+	H_ASSERT(wa > 0 && pid_in(wa, sp, 3), "spa's worker %d is not one of the spares",
+		 (int)wa);
+	n = wait_fs_children(fs, 4, v, 64);
+	H_ASSERT(n == 4, "%d children after a spare took a client, not 4 (refilled)", n);
+	/* a spare that dies while it waits: replaced, and not reported as a worker */
+	for (int i = 0; i < n; i++)
+		if (v[i] != wa) {
+			H_ASSERT(kill(v[i], SIGKILL) == 0, "kill: %s", strerror(errno));
+			break;
+		}
+	n = wait_fs_children(fs, 4, v, 64);
+	H_ASSERT(n == 4, "%d children after a spare died, not 4", n);
+	b = cli_new(s, "spb");
+	cli_send(a, "PRIVMSG spb :after a spare died");
+	cli_expect_text(b, "PRIVMSG", a, "spb", "after a spare died");
+	/* ten at once: more than the pool holds, so it keeps more from now on */
+	for (int i = 0; i < 10; i++)
+		burst[i] = cli_connect(s);
+	for (int i = 0; i < 10; i++) {
+		char nick[16];
+
+		snprintf(nick, sizeof nick, "burst%d", i);
+		cli_register(burst[i], nick);
+	}
+	{
+		long long deadline = h_now_ms() + T_LONG;
+
+		/* 12 workers, and more than 3 spares */
+		while ((n = descendants(fs, v, 64, 0, 0)) < 12 + 6 && h_now_ms() < deadline)
+			nap(10);
+		H_ASSERT(n >= 12 + 6, "the pool did not grow after running dry: %d children "
+			 "for 12 clients", n);
+	}
+	cli_send(burst[9], "PRIVMSG spa :still served");
+	cli_expect_text(a, "PRIVMSG", burst[9], "spa", "still served");
+	H_ASSERT(srv_log_count(s, "spare worker") == 0, "the pool complained in the log");
 	srv_stop(s);
 }
 END_TEST
@@ -968,7 +1073,7 @@ END_TEST
 START_TEST(test_connection_flood)
 {
 	struct srv *s = srv_start("limits_exempt = []; max_clients_per_ip = 5; max_clients = 100; "
-				  "log_level = \"warning\";");
+				  "log_level = \"warning\"; max_spare_workers = 0;");
 	struct cli *k[5];
 	struct pollfd pf[64];
 	char buf[64][256];
@@ -1785,6 +1890,7 @@ int main(void)
 
 	tc = h_tcase(su, "limits", 60, NULL, NULL);
 	tcase_add_test(tc, test_per_ip_limit);
+	tcase_add_test(tc, test_spare_workers);
 	tcase_add_test(tc, test_connection_flood);
 	tcase_add_test(tc, test_flood_control);
 	tcase_add_test(tc, test_slowloris);
