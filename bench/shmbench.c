@@ -11,7 +11,12 @@
  *             the time from the first connect() to the last 376/422.
  *   join      every client JOINs the channel (at most --join-concurrency
  *             JOINs in flight) and the phase ends with the last 366
- *             (--idle --no-join skips it).
+ *             (--idle --no-join skips it). With --join-on-register there
+ *             is no such phase: each client sends its JOIN as soon as it
+ *             is registered and keeps its --concurrency slot until its
+ *             366, so at most C clients are connecting, registering or
+ *             joining at once; the time from the first connect() to the
+ *             last 366 is reported (regjoin_s).
  *   sync      every client sends PING and waits for its PONG, then the
  *             loop waits until nothing arrives for 50 ms (the JOIN burst
  *             has drained), so the send phase starts on a quiet server.
@@ -125,7 +130,7 @@ static struct {
 	pid_t aux_pid;
 	double timeout_s, churn_s;
 	uint32_t stall_ms, settle_ms;
-	bool mem, no_join, tls;
+	bool mem, no_join, join_on_reg, tls;
 	const char *caps;	/* --caps: IRCv3 capabilities to request, or NULL */
 	const char *channel, *nick_prefix, *label;
 	bool quiet;
@@ -209,7 +214,7 @@ static bool setup_failed;
 
 /* times (CLOCK_MONOTONIC ns) */
 static uint64_t t_begin, t_first_connect, t_last_ready, t_join_start,
-    t_joined, t_quiet_start, t_last_rx, t_send_start, t_send_end,
+    t_joined, t_last_join, t_quiet_start, t_last_rx, t_send_start, t_send_end,
     t_last_deliv, t_last_progress, t_settle_end, t_deadline;
 /* open loop */
 static uint64_t ol_interval_ns, ol_next_event, ol_total_events;
@@ -449,6 +454,8 @@ client_dead(struct client *c, const char *why)
 		inflight--;
 	} else if (c->state == CS_JOINING) {
 		joins_inflight--;
+		if (opt.join_on_reg)
+			inflight--;	/* it held its connect slot */
 	}
 	c->state = CS_DEAD;
 	client_close_fd(c);
@@ -789,6 +796,12 @@ on_numeric(struct client *c, unsigned num, const char *line, const char *end, ui
 			if (opt.mode == M_CHURN) {
 				c->state = CS_QUIT;
 				cprintf(c, "QUIT :shmbench\r\n");
+			} else if (opt.join_on_reg) {
+				/* at once, and the connect slot stays taken */
+				c->state = CS_JOINING;
+				inflight++;
+				joins_inflight++;
+				cprintf(c, "JOIN %s\r\n", opt.channel);
 			}
 		}
 		return;
@@ -797,6 +810,9 @@ on_numeric(struct client *c, unsigned num, const char *line, const char *end, ui
 			c->state = CS_JOINED;
 			joins_inflight--;
 			n_joined++;
+			t_last_join = now;
+			if (opt.join_on_reg)
+				inflight--;
 		}
 		return;
 	case 433:	/* nick in use: try another */
@@ -1247,7 +1263,14 @@ advance(uint64_t now)
 			note("%u clients registered in %.3f s", n_ready,
 			    (double)(t_last_ready - t_first_connect) / 1e9);
 			t_join_start = now;
-			if (opt.no_join) {
+			if (opt.join_on_reg) {
+				/* every one joined already, as it registered */
+				t_join_start = t_first_connect;
+				t_joined = t_last_join ? t_last_join : now;
+				note("%u clients registered and joined %s in %.3f s", n_joined,
+				    opt.channel, (double)(t_joined - t_join_start) / 1e9);
+			}
+			if (opt.no_join || opt.join_on_reg) {
 				phase = PH_SYNC;
 				for (uint32_t i = 0; i < opt.clients; i++)
 					if (cl[i].state != CS_DEAD)
@@ -1459,7 +1482,9 @@ report(void)
 	if (opt.caps != NULL)
 		printf(" echoed=%" PRIu64, n_echo);
 	if (t_joined)
-		printf(" join_s=%.4f", (double)(t_joined - t_join_start) / 1e9);
+		printf(" join_s=%.4f regjoin_s=%.4f join_on_register=%d",
+		    (double)(t_joined - t_join_start) / 1e9,
+		    (double)(t_joined - t_first_connect) / 1e9, opt.join_on_reg ? 1 : 0);
 	if (sending) {
 		printf(" sent=%" PRIu64 " deliveries=%" PRIu64 " expected=%" PRIu64 " lost=%" PRIu64
 		    " reordered=%" PRIu64 " disconnects=%" PRIu64 " send_s=%.4f deliv_per_s=%.0f"
@@ -1543,6 +1568,9 @@ usage(FILE *f)
 "  -b, --size BYTES       message text size, 40-400 (default 64)\n"
 "  -c, --concurrency C    registrations in flight (default 64)\n"
 "      --join-concurrency J  JOINs in flight (default 64)\n"
+"      --join-on-register each client JOINs as soon as it is registered and\n"
+"                         holds its --concurrency slot until joined; reports\n"
+"                         regjoin_s, first connect() to the last 366\n"
 "      --storm            only connect and register N clients, report the rate\n"
 "      --broadcast        one sender, M messages one at a time (default M 5):\n"
 "                         time until all N-1 others have each\n"
@@ -1603,7 +1631,7 @@ static void
 parse_args(int argc, char **argv)
 {
 	enum { O_JOINC = 255, O_STORM = 256, O_BCAST, O_IDLE, O_MEM, O_NOJOIN, O_STALL, O_SETTLE, O_CHAN,
-	    O_NICK, O_LABEL, O_CHURN, O_TLS, O_PORTS, O_AUX, O_CAPS };
+	    O_NICK, O_LABEL, O_CHURN, O_TLS, O_PORTS, O_AUX, O_CAPS, O_JOINREG };
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -1622,6 +1650,7 @@ parse_args(int argc, char **argv)
 		{ "idle", no_argument, NULL, O_IDLE },
 		{ "mem", no_argument, NULL, O_MEM },
 		{ "no-join", no_argument, NULL, O_NOJOIN },
+		{ "join-on-register", no_argument, NULL, O_JOINREG },
 		{ "churn", required_argument, NULL, O_CHURN },
 		{ "tls", no_argument, NULL, O_TLS },
 		{ "caps", required_argument, NULL, O_CAPS },
@@ -1675,6 +1704,7 @@ parse_args(int argc, char **argv)
 		case O_IDLE: opt.mode = M_IDLE; break;
 		case O_MEM: opt.mem = true; break;
 		case O_NOJOIN: opt.no_join = true; break;
+		case O_JOINREG: opt.join_on_reg = true; break;
 		case O_CHURN:
 			opt.mode = M_CHURN;
 			errno = 0;
@@ -1761,6 +1791,10 @@ parse_args(int argc, char **argv)
 	}
 	if (opt.no_join && opt.mode != M_IDLE) {
 		fprintf(stderr, "shmbench: --no-join goes with --idle only\n");
+		exit(EXIT_USAGE);
+	}
+	if (opt.join_on_reg && (opt.no_join || opt.mode == M_STORM || opt.mode == M_CHURN)) {
+		fprintf(stderr, "shmbench: --join-on-register goes with neither --no-join, --storm nor --churn\n");
 		exit(EXIT_USAGE);
 	}
 	if (opt.mode == M_IDLE && opt.server_pid <= 0) {
