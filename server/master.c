@@ -268,8 +268,10 @@ master_setup_tables(struct master *m)
 		log_errx("out of memory for %u client slots", m->nslots);
 		return -1;
 	}
-	for (uint32_t i = 0; i < m->nslots; i++)
+	for (uint32_t i = 0; i < m->nslots; i++) {
 		ipc_peer_init(&m->slots[i].ipc, -1);
+		m->slots[i].wakefd = -1;
+	}
 	m->ds.ring = &m->ring;
 	m->ds.cfg = m->cfg;
 	m->ds.config_path = m->config_path;
@@ -372,8 +374,11 @@ master_cleanup(struct master *m)
 	master_admin_stop(m);	/* the queue goes on every exit path */
 	master_cluster_stop(m);
 	master_forkserver_stop(&m->fs);
-	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
+	for (uint32_t i = 0; m->slots && i < m->nslots; i++) {
 		ipc_peer_close(&m->slots[i].ipc);
+		if (m->slots[i].wakefd >= 0)
+			close(m->slots[i].wakefd);
+	}
 	listen_close(&m->ls);
 	shm_destroy(&m->seg);
 	dir_free(&m->ds.dir);
