@@ -165,18 +165,20 @@ master_tick(struct master *m)
 /* ---------------------------------------------------------------- setup */
 
 static void
-master_raise_nofile(uint32_t need)
+master_raise_nofile(uint32_t nclients)
 {
 	struct rlimit rl;
+	/* per client a socketpair end and its wake-up eventfd (the client's
+	 * socket only until its worker exists), plus listeners and a margin */
+	rlim_t need = (rlim_t)nclients * 2 + 64;
 
-	/* one socketpair end per client, plus listeners and a margin */
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need + 64)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
 		return;
-	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need + 64 ?
-	    need + 64 : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need + 64)
-		log_warnx("open file limit %llu is below what max_clients=%u needs (%u); "
-		    "raise LimitNOFILE", (unsigned long long)rl.rlim_cur, need, need + 64);
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need)
+		log_warnx("open file limit %llu is below what max_clients=%u needs (%llu); "
+		    "raise LimitNOFILE", (unsigned long long)rl.rlim_cur, nclients,
+		    (unsigned long long)need);
 }
 
 static int
