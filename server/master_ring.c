@@ -27,10 +27,8 @@ master_ring_send_wakes(struct master *m)
 {
 	struct fanout *f = &m->fanout;
 
-	for (uint32_t i = 0; i < f->nwakes; i++) {
-		struct ipc_hdr h;
-		master_worker_send(m, f->wakes[i], IPC_WAKE, &h, sizeof h);
-	}
+	for (uint32_t i = 0; i < f->nwakes; i++)
+		master_worker_wake(m, f->wakes[i]);
 	fanout_wakes_sent(f);
 }
 

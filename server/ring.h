@@ -47,7 +47,10 @@
  *               only when no live slot's inbox still holds it.
  * slot->sleeping  the worker sets it before blocking and re-checks its
  *               inbox; the master exchanges it to 0 after pushing, and only
- *               when it was 1 does it send a wake-up over the socketpair.
+ *               when it was 1 does it wake the worker: a write to the
+ *               worker's eventfd, edge-triggered in the worker's epoll, so
+ *               a write made before the worker blocks is reported when it
+ *               does (master_worker_wake, worker.c).
  *
  * Overwrite safety: tail = min(fanout, the oldest record still queued in a
  * live slot's inbox), computed by the master. So a record is never reused

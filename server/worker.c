@@ -32,6 +32,7 @@
 #define LINE_BUDGET		256	/* client lines per turn */
 #define WORKER_EV_CLIENT	0	/* epoll data of the client's socket */
 #define WORKER_EV_MASTER	1	/* and of the master's channel */
+#define WORKER_EV_WAKE		2	/* and of the wake-up eventfd */
 
 /* ------------------------------------------------------------ memory */
 
@@ -247,9 +248,6 @@ worker_master_msg(void *arg, struct ipc_peer *p, enum ipc_event ev, const void *
 		return true;
 	}
 	switch (h->type) {
-	case IPC_WAKE:
-		w->space_wait = false;
-		break;
 	case IPC_CLOSE: {
 		const char *reason;
 		ipc_in_init(&in, msg, len, sizeof *h);
@@ -344,49 +342,66 @@ worker_apply_settings(struct worker *w, const struct ipc_wsettings *s)
 		w->set.channel_len = IRC_CHAN_MAX;
 }
 
-/* the master's first message: which client, and the socket to it */
-static int
-worker_wait_assign(struct worker *w, int ipc_fd)
+/* one message from the master, waiting for it: its length, or -1 when the
+ * master is gone */
+static ssize_t
+worker_wait_msg(struct ipc_peer *p, int *fd)
 {
-	char *msg = wmem.msg;
-	struct ipc_peer p;
-
-	ipc_peer_init(&p, ipc_fd);
 	for (;;) {
-		struct pollfd pfd = { .fd = ipc_fd, .events = POLLIN };
-		int cfd;
+		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 		ssize_t n;
 
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			return -1;
-		n = ipc_recv_into(&p, msg, sizeof wmem.msg, &cfd);
+		n = ipc_recv_into(p, wmem.msg, sizeof wmem.msg, fd);
 		if (n == -EAGAIN)
 			continue;
-		if (n <= 0)
-			return -1;	/* the master is gone before giving us a client */
-		const struct ipc_assign *a = (const void *)msg;
-		if (a->hdr.type != IPC_ASSIGN || cfd < 0 ||
-		    a->slot >= w->ring.nslots) {
-			if (cfd >= 0)
-				close(cfd);
-			log_warnx("unexpected first message from the master");
-			return -1;
-		}
-		w->slot = a->slot;
-		w->gen = a->gen;
-		w->cfd = cfd;
-		w->tls = (a->flags & IPC_ASSIGN_TLS) != 0;
-		size_t hl = strnlen(a->host, sizeof a->host);
-		if (hl > IRC_HOST_MAX)
-			hl = IRC_HOST_MAX;
-		memcpy(w->host, a->host, hl);
-		w->host[hl] = '\0';
-		worker_apply_settings(w, &a->s);
-		w->msgid = (struct irctags_msgid){ .salt = w->set.msgid_salt, .slot = w->slot,
-		    .gen = w->gen };
-		w->ipc = p;
-		return 0;
+		return n > 0 ? n : -1;
 	}
+}
+
+/* the master's first messages: which client, the socket to it, then the
+ * eventfd that wakes us */
+static int
+worker_wait_assign(struct worker *w, int ipc_fd)
+{
+	const struct ipc_assign *a = (const void *)wmem.msg;
+	struct ipc_peer p;
+	int cfd, efd;
+
+	ipc_peer_init(&p, ipc_fd);
+	if (worker_wait_msg(&p, &cfd) < 0)
+		return -1;	/* the master is gone before giving us a client */
+	if (a->hdr.type != IPC_ASSIGN || cfd < 0 || a->slot >= w->ring.nslots) {
+		if (cfd >= 0)
+			close(cfd);
+		log_warnx("unexpected first message from the master");
+		return -1;
+	}
+	w->slot = a->slot;
+	w->gen = a->gen;
+	w->cfd = cfd;
+	w->tls = (a->flags & IPC_ASSIGN_TLS) != 0;
+	size_t hl = strnlen(a->host, sizeof a->host);
+	if (hl > IRC_HOST_MAX)
+		hl = IRC_HOST_MAX;
+	memcpy(w->host, a->host, hl);
+	w->host[hl] = '\0';
+	worker_apply_settings(w, &a->s);
+	w->msgid = (struct irctags_msgid){ .salt = w->set.msgid_salt, .slot = w->slot,
+	    .gen = w->gen };
+	/* sent right behind the assignment, so it is already waiting */
+	if (worker_wait_msg(&p, &efd) < 0)
+		return -1;
+	if (a->hdr.type != IPC_WAKEFD || efd < 0) {
+		if (efd >= 0)
+			close(efd);
+		log_warnx("unexpected second message from the master");
+		return -1;
+	}
+	w->wakefd = efd;
+	w->ipc = p;
+	return 0;
 }
 
 static int
@@ -402,7 +417,7 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 
 	memset(w, 0, sizeof *w);
 	w->ring = *ring;
-	w->cfd = w->epfd = -1;
+	w->cfd = w->epfd = w->wakefd = -1;
 	if (worker_wait_assign(w, ipc_fd) < 0)
 		return -1;
 	log_set_role("worker %s", w->host);
@@ -427,8 +442,24 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 		return -1;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WORKER_EV_CLIENT };
 	w->cfd_events = EPOLLIN;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->cfd, &ev) < 0)
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->cfd, &ev) < 0) {
+		log_warn("epoll_ctl for the client");
 		return -1;
+	}
+	/*
+	 * Edge-triggered, and the counter is never read: every write by the
+	 * master queues a new event, whatever the count already is, so
+	 * reading it back would be one system call per wake for nothing. No
+	 * wake is lost: the master writes only after it found our sleeping
+	 * flag set (ring.h), which we set before our last inbox check, and an
+	 * event queued before epoll_wait() is reported by it. A count the
+	 * master left before we got here is reported by the ADD itself.
+	 */
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = WORKER_EV_WAKE };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
+		log_warn("epoll_ctl for the wake-up eventfd");
+		return -1;
+	}
 	/* from here on only what serving the client needs (sandbox.h) */
 	return sandbox_worker();
 }
@@ -474,6 +505,8 @@ worker_run(const struct ring *ring, int ipc_fd)
 			worker_tls_end(w);
 		if (w->cfd >= 0)
 			close(w->cfd);
+		if (w->wakefd >= 0)
+			close(w->wakefd);
 		return 1;
 	}
 	while (!w->exit_now) {
@@ -483,8 +516,9 @@ worker_run(const struct ring *ring, int ipc_fd)
 
 		/* bounded turns so output is flushed between batches */
 		for (int turn = 0; turn < 8 && !w->exit_now; turn++) {
-			/* one master message per readiness report: the usual one is
-			 * a lone WAKE, and epoll reports again if more wait */
+			/* one master message per readiness report (they are rare:
+			 * wake-ups come by the eventfd), and epoll reports again
+			 * if more wait */
 			if (w->ipc_ready) {
 				w->ipc_ready = false;
 				ipc_peer_receive(&w->ipc, 1);
@@ -527,8 +561,18 @@ worker_run(const struct ring *ring, int ipc_fd)
 				continue;
 			if (evs[i].data.u64 == WORKER_EV_CLIENT)
 				w->cfd_ready = true;
-			else
+			else if (evs[i].data.u64 == WORKER_EV_MASTER)
 				w->ipc_ready = true;
+			else {
+				/*
+				 * A wake: the loop drains the inbox anyway. It may
+				 * also say ring space returned (a wake for the inbox
+				 * cannot be told apart): publishing is retried, and
+				 * if the ring is still full, worker_publish() asks
+				 * the master again, which keeps one entry per waiter.
+				 */
+				w->space_wait = false;
+			}
 		}
 	}
 	/* the queued QUIT request, if any, leaves before we do */
@@ -538,6 +582,7 @@ worker_run(const struct ring *ring, int ipc_fd)
 	shutdown(w->cfd, SHUT_WR);
 	close(w->cfd);
 	close(w->epfd);
+	close(w->wakefd);
 	ipc_peer_close(&w->ipc);
 	linebuf_free(&w->in);
 	buf_free(&w->sendq);
