@@ -308,8 +308,6 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 {
 	const struct conf *cfg = ds->cfg;
 	struct dir_user *u = &ds->dir.users[q->slot];
-	char created[64];
-	struct tm tm;
 
 	if (u->state != DIR_CONNECTED)
 		return CMD_BAD_REQUEST;
@@ -323,12 +321,10 @@ m_register(struct dirsvc *ds, struct reply *r, const struct cmd_req *q)
 	/* its worker learns the nick with the welcome */
 	dirsvc_reply_nick_event(ds, (struct dirsvc_reply *)r, q->slot);
 	r->nick = u->nick;
-	localtime_r(&ds->started, &tm);
-	strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S %Z", &tm);
 
 	RPL(r, RPL_WELCOME, cfg->network, u->nick, u->user, u->host);
 	RPL(r, RPL_YOURHOST, cfg->server_name, "shmchat-" PACKAGE_VERSION);
-	RPL(r, RPL_CREATED, created);
+	RPL(r, RPL_CREATED, ds->created);
 	RPL(r, RPL_MYINFO, cfg->server_name, "shmchat-" PACKAGE_VERSION, SHMCHAT_USERMODES,
 	    CHANMODE_LETTERS, CHANMODE_WITH_PARAM);
 	cmd_query_isupport(ds, r);

@@ -58,6 +58,9 @@ struct dirsvc {
 	const char *config_path;	/* its file (REHASH's 382) */
 	const struct dirsvc_ops *ops;
 	time_t started;
+	/* RPL_CREATED's text, made once: strftime()'s %Z makes glibc stat and
+	 * read /etc/localtime on every call, once per registration */
+	char created[64];
 	struct buf pending;	/* records waiting for ring space, in order */
 	bool fanout_due;	/* records were published: run fan-out */
 	uint64_t oper_check_next_ms;	/* no OPER password is checked before then */

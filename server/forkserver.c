@@ -157,19 +157,19 @@ forkserver_spare_run(const struct ring *ring, int fd)
 	struct ipc_peer p;
 	struct ipc_hdr h;
 
-	/* nothing of the fork server's: its channel, other spares' channels */
-	proc_keep_fds(&fd, 1);
+	/* all a worker does before it has a client, done while nobody waits */
+	if (worker_prepare(fd) < 0)
+		return 1;
 	ipc_peer_init(&p, fd);
 	for (;;) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		int wfd;
-		ssize_t n;
+		ssize_t n = ipc_recv_into(&p, &h, sizeof h, &wfd);
 
-		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
-			return 1;
-		n = ipc_recv_into(&p, &h, sizeof h, &wfd);
-		if (n == -EAGAIN || n == -EINTR)
+		if (n == -EAGAIN || n == -EINTR) {
+			if (worker_wait_readable(fd) < 0)
+				return 1;
 			continue;
+		}
 		if (n <= 0 || h.type != IPC_FS_TAKE || wfd < 0) {
 			/* EOF: not needed any more, or the fork server is gone */
 			if (wfd >= 0)
@@ -183,7 +183,7 @@ forkserver_spare_run(const struct ring *ring, int fd)
 
 /* one more spare; false when fork() or the channel failed (retried later) */
 static bool
-forkserver_pool_fork(struct forkserver_pool *pool, int sigfd, const struct ring *ring)
+forkserver_pool_fork(struct forkserver_pool *pool, const struct ring *ring)
 {
 	int sp[2], rc;
 	pid_t pid;
@@ -194,11 +194,8 @@ forkserver_pool_fork(struct forkserver_pool *pool, int sigfd, const struct ring 
 		pool->failing = true;
 		return false;
 	}
-	if ((pid = fork()) == 0) {
-		close(sigfd);
-		close(sp[0]);
+	if ((pid = fork()) == 0)
 		_exit(forkserver_spare_run(ring, sp[1]));
-	}
 	close(sp[1]);
 	if (pid < 0) {
 		/* a process limit reached stays reached for a while: said once */
@@ -216,14 +213,14 @@ forkserver_pool_fork(struct forkserver_pool *pool, int sigfd, const struct ring 
 
 /* the pool's turn when no request waits: one fork, or the decay */
 static void
-forkserver_pool_work(struct forkserver_pool *pool, struct ipc_peer *p, int sigfd,
+forkserver_pool_work(struct forkserver_pool *pool, struct ipc_peer *p,
     const struct ring *ring)
 {
 	uint64_t now = clock_ms();
 
 	if (pool->ready < pool->target && pool->n < FORKSERVER_POOL_MAX * 2 &&
 	    now >= pool->retry_at) {
-		if (!forkserver_pool_fork(pool, sigfd, ring))
+		if (!forkserver_pool_fork(pool, ring))
 			pool->retry_at = now + 1000;
 	} else if (pool->target > pool->min &&
 	    now >= pool->quiet_since + FORKSERVER_POOL_DECAY_MS) {
@@ -294,16 +291,15 @@ forkserver_reap(struct ipc_peer *p, struct forkserver_pool *pool)
 }
 
 static void
-forkserver_spawn_one(struct ipc_peer *p, int sigfd, const struct ring *ring,
+forkserver_spawn_one(struct ipc_peer *p, const struct ring *ring,
     struct forkserver_pool *pool, const struct ipc_fs_spawn *req, int wfd)
 {
 	struct ipc_fs_spawned r = { .slot = req->slot, .gen = req->gen };
 	pid_t pid = forkserver_pool_take(pool, wfd);
 
 	if (pid == 0 && (pid = fork()) == 0) {
-		/* the worker: nothing of ours survives worker_setup's close_range */
-		close(sigfd);
-		_exit(worker_run(ring, wfd));
+		/* the worker: nothing of ours survives worker_prepare's close_range */
+		_exit(worker_prepare(wfd) < 0 ? 1 : worker_run(ring, wfd));
 	}
 	if (pid < 0) {
 		r.err = errno;
@@ -440,7 +436,7 @@ forkserver_run(const struct ring *ring, int fd)
 		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			/* nobody waits on us: the pool's turn (requests come first) */
 			if (sandboxed)
-				forkserver_pool_work(pool, &p, sigfd, ring);
+				forkserver_pool_work(pool, &p, ring);
 			continue;
 		}
 		for (int i = 0; i < 64; i++) {
@@ -483,7 +479,7 @@ forkserver_run(const struct ring *ring, int fd)
 				close(wfd);
 				return 1;
 			}
-			forkserver_spawn_one(&p, sigfd, ring, pool, req, wfd);
+			forkserver_spawn_one(&p, ring, pool, req, wfd);
 		}
 	}
 }

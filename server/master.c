@@ -279,6 +279,13 @@ master_setup_tables(struct master *m)
 	m->ds.config_path = m->config_path;
 	m->ds.ops = &master_ds_ops;
 	m->ds.started = m->started;
+	{
+		struct tm tm;
+		if (localtime_r(&m->ds.started, &tm) == NULL ||
+		    strftime(m->ds.created, sizeof m->ds.created, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+			snprintf(m->ds.created, sizeof m->ds.created, "%lld",
+			    (long long)m->ds.started);
+	}
 	/* this run's part of every msgid; the master's own ids use a slot no
 	 * client has (irctags.h) */
 	if (getrandom(&m->ds.msgid.salt, sizeof m->ds.msgid.salt, 0) !=

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -71,6 +72,8 @@ static const struct sandbox_rule sandbox_worker_rules[] = {
 	ANY(read), ANY(write), ANY(writev), ANY(recvmsg), ANY(sendmsg),
 	ANY(close), ANY(shutdown),
 	ARG(ioctl, SCMP_A1(SCMP_CMP_EQ, FIONREAD)),	/* flood control */
+	/* TCP_NODELAY on the client's socket, which comes after the filter */
+	ARG(setsockopt, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP)),
 	/* its loop */
 	ANY(epoll_wait), ANY(epoll_pwait), ANY(epoll_ctl),
 	/* the ring's robust mutex; clocks (vDSO, unless the clock source has none) */

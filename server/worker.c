@@ -342,21 +342,40 @@ worker_apply_settings(struct worker *w, const struct ipc_wsettings *s)
 		w->set.channel_len = IRC_CHAN_MAX;
 }
 
+int
+worker_wait_readable(int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	int rc;
+
+	if (epoll_ctl(wmem.w.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("epoll_ctl for the master's channel");
+		return -1;
+	}
+	while ((rc = epoll_wait(wmem.w.epfd, &ev, 1, -1)) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		log_warn("epoll_wait");
+	/* ipc_peer_watch() adds it again later, with its own event data */
+	if (epoll_ctl(wmem.w.epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && rc >= 0) {
+		log_warn("epoll_ctl for the master's channel");
+		rc = -1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 /* one message from the master, waiting for it: its length, or -1 when the
  * master is gone */
 static ssize_t
 worker_wait_msg(struct ipc_peer *p, int *fd)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-		ssize_t n;
+		ssize_t n = ipc_recv_into(p, wmem.msg, sizeof wmem.msg, fd);
 
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		if (n != -EAGAIN)
+			return n > 0 ? n : -1;
+		if (worker_wait_readable(p->fd) < 0)
 			return -1;
-		n = ipc_recv_into(p, wmem.msg, sizeof wmem.msg, fd);
-		if (n == -EAGAIN)
-			continue;
-		return n > 0 ? n : -1;
 	}
 }
 
@@ -404,20 +423,34 @@ worker_wait_assign(struct worker *w, int ipc_fd)
 	return 0;
 }
 
+int
+worker_prepare(int keep_fd)
+{
+	struct worker *w = &wmem.w;
+
+	/* keep stdio and keep_fd; drop what the fork server held */
+	proc_keep_fds(&keep_fd, 1);
+	/* a SIGTERM sent to us ends us; a client gone is EPIPE, not death */
+	proc_child_signals(PROC_SIG_UNBLOCK | PROC_SIG_TERM_DEFAULT |
+	    PROC_SIG_CHLD_DEFAULT | PROC_SIG_PIPE_IGNORE);
+	memset(w, 0, sizeof *w);
+	w->cfd = w->wakefd = -1;
+	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_warn("epoll_create1");
+		return -1;
+	}
+	if (linebuf_init_in(&w->in, wmem.inbuf, sizeof wmem.inbuf) < 0)
+		return -1;
+	/* from here on only what serving a client needs (sandbox.h) */
+	return sandbox_worker();
+}
+
 static int
 worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 {
 	int one = 1;
 
-	/* keep stdio and our socketpair end; drop what the fork server held */
-	proc_keep_fds(&ipc_fd, 1);
-	/* a SIGTERM sent to us ends us; a client gone is EPIPE, not death */
-	proc_child_signals(PROC_SIG_UNBLOCK | PROC_SIG_TERM_DEFAULT |
-	    PROC_SIG_CHLD_DEFAULT | PROC_SIG_PIPE_IGNORE);
-
-	memset(w, 0, sizeof *w);
 	w->ring = *ring;
-	w->cfd = w->epfd = w->wakefd = -1;
 	if (worker_wait_assign(w, ipc_fd) < 0)
 		return -1;
 	log_set_role("worker %s", w->host);
@@ -428,15 +461,9 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	w->flood_at = clock_ms();
 	w->flood_tokens = (int64_t)w->set.flood_burst * 1000;
 	worker_io_init(w);
-	if (linebuf_init_in(&w->in, wmem.inbuf, sizeof wmem.inbuf) < 0)
-		return -1;
 	if (setsockopt(w->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 &&
 	    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
 		log_warn("TCP_NODELAY");
-	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		log_warn("epoll_create1");
-		return -1;
-	}
 	if (ipc_peer_watch(&w->ipc, w->epfd, WORKER_EV_MASTER, wmem.msg, sizeof wmem.msg,
 	    worker_master_msg, w) < 0)
 		return -1;
@@ -460,8 +487,7 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 		log_warn("epoll_ctl for the wake-up eventfd");
 		return -1;
 	}
-	/* from here on only what serving the client needs (sandbox.h) */
-	return sandbox_worker();
+	return 0;
 }
 
 static void

@@ -15,9 +15,20 @@ struct ring;
  * every worker shares is set up there, so no worker dirties it */
 void worker_prefork(void);
 /*
- * A new worker (forked by the fork server): wait for the master's
- * IPC_ASSIGN on ipc_fd, which brings the client's socket, then serve that
- * client until it leaves. Returns the exit status.
+ * In a new child of the fork server, before it has a client: keep only
+ * keep_fd (and stdio), set up signals, the event loop and the sandbox.
+ * A spare does this while it waits (forkserver.h), so a client it takes
+ * finds all of it done. Returns 0, or -1 (logged): the child exits. The
+ * sandbox is in place once it returns: what follows may only wait on
+ * epoll, send and receive on its descriptors, and close them.
+ */
+int worker_prepare(int keep_fd);
+/* wait on epoll (set up by worker_prepare) until fd is readable */
+int worker_wait_readable(int fd);
+/*
+ * Then: wait for the master's IPC_ASSIGN on ipc_fd, which brings the
+ * client's socket, then serve that client until it leaves. Returns the
+ * exit status.
  */
 int worker_run(const struct ring *ring, int ipc_fd);
 
