@@ -153,8 +153,9 @@ void
 dirsvc_emit_chan_caps(struct dirsvc *ds, const struct dir_chan *c, uint32_t origin,
     uint32_t flags, uint16_t need, uint16_t deny, const char *line, size_t len)
 {
+	/* announcements: nobody waits on them (fanout.h, lazy wake-ups) */
 	struct ring_target t = { .kind = RING_TO_CHAN, .id = c->id, .gen = c->gen,
-	    .flags = flags, .cap_need = need, .cap_deny = deny };
+	    .flags = flags | RING_F_LAZY, .cap_need = need, .cap_deny = deny };
 
 	/* RING_OWNER_MASTER (shmchatctl's chanmode) has no slot, hence no gen */
 	dirsvc_emit_event(ds, origin, origin < ds->dir.nslots ? ds->dir.users[origin].gen : 0,
@@ -188,7 +189,7 @@ dirsvc_emit_peers(struct dirsvc *ds, uint32_t slot, bool include_self, uint16_t 
 	if (n == 0 && !include_self)
 		return;
 	struct ring_target t = { .kind = RING_TO_CHANS, .id = slot, .gen = u->gen,
-	    .flags = include_self ? RING_F_INCLUDE_TARGET : 0,
+	    .flags = RING_F_LAZY | (include_self ? RING_F_INCLUDE_TARGET : 0),
 	    .extra = refs, .extra_len = n * sizeof *refs, .cap_need = need,
 	    .event = ev, .event_len = ev != NULL ? sizeof *ev + ev->len : 0 };
 	dirsvc_emit_event(ds, RING_OWNER_MASTER, 0, &t, line, len);

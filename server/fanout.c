@@ -22,7 +22,8 @@ fanout_init(struct fanout *f, uint32_t nslots)
 	f->slots = calloc(nslots, sizeof *f->slots);
 	f->recips = calloc(nslots, sizeof *f->recips);
 	f->wakes = calloc(nslots, sizeof *f->wakes);
-	if (f->slots == NULL || f->recips == NULL || f->wakes == NULL) {
+	f->lazy = calloc(nslots, sizeof *f->lazy);
+	if (f->slots == NULL || f->recips == NULL || f->wakes == NULL || f->lazy == NULL) {
 		fanout_free(f);
 		return -ENOMEM;
 	}
@@ -35,8 +36,9 @@ fanout_free(struct fanout *f)
 	free(f->slots);
 	free(f->recips);
 	free(f->wakes);
+	free(f->lazy);
 	f->slots = NULL;
-	f->recips = f->wakes = NULL;
+	f->recips = f->wakes = f->lazy = NULL;
 }
 
 void
@@ -54,6 +56,48 @@ fanout_wakes_sent(struct fanout *f)
 	for (uint32_t i = 0; i < f->nwakes; i++)
 		f->slots[f->wakes[i]].wake_queued = false;
 	f->nwakes = 0;
+}
+
+/* a lazy record for a sleeping slot: the wake is owed until due */
+static void
+fanout_queue_lazy(struct fanout *f, struct ring *r, uint32_t slot, uint64_t due)
+{
+	/* half its inbox used: waiting longer would only stall fan-out */
+	if (ring_inbox_room(r, slot) < r->inbox_size / 2) {
+		if (ring_inbox_take_wake(r, slot))
+			fanout_queue_wake(f, slot);
+		return;
+	}
+	if (f->slots[slot].lazy_queued)
+		return;
+	f->slots[slot].lazy_queued = true;
+	f->lazy[f->nlazy++] = slot;
+	if (f->nlazy == 1 || due < f->lazy_due)
+		f->lazy_due = due;
+}
+
+int
+fanout_lazy_timeout(const struct fanout *f, uint64_t now)
+{
+	if (f->nlazy == 0)
+		return -1;
+	return f->lazy_due <= now ? 0 : (int)(f->lazy_due - now);
+}
+
+void
+fanout_lazy_flush(struct fanout *f, struct ring *r, uint64_t now, bool force)
+{
+	if (f->nlazy == 0 || (!force && now < f->lazy_due))
+		return;
+	for (uint32_t i = 0; i < f->nlazy; i++) {
+		uint32_t slot = f->lazy[i];
+
+		f->slots[slot].lazy_queued = false;
+		/* not if it woke meanwhile (it took the entries), or is gone */
+		if (!f->slots[slot].gone && ring_inbox_take_wake(r, slot))
+			fanout_queue_wake(f, slot);
+	}
+	f->nlazy = 0;
 }
 
 void
@@ -323,9 +367,19 @@ fanout_run(struct fanout *f, struct dirsvc *ds, unsigned budget)
 		/* kept once delivered (a retry after a full inbox resolves again) */
 		if (f->hist_chan != NULL || f->hist_to >= 0)
 			cmd_hist_record(ds, rec, f->hist_chan, (uint32_t)f->hist_to);
-		for (uint32_t i = 0; i < n; i++)
-			if (ring_inbox_push(r, f->recips[i], pos))
-				fanout_queue_wake(f, f->recips[i]);
+		if ((rec->flags & RING_F_LAZY) && n >= FANOUT_LAZY_MIN) {
+			uint64_t delay = (uint64_t)n * FANOUT_LAZY_US / 1000;
+			uint64_t due = clock_ms() + (delay < FANOUT_LAZY_MAX_MS ? delay :
+			    FANOUT_LAZY_MAX_MS);
+
+			for (uint32_t i = 0; i < n; i++)
+				if (ring_inbox_push_lazy(r, f->recips[i], pos))
+					fanout_queue_lazy(f, r, f->recips[i], due);
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				if (ring_inbox_push(r, f->recips[i], pos))
+					fanout_queue_wake(f, f->recips[i]);
+		}
 		f->delivered += n;
 		f->stalled = false;
 		ring_fanout_advance(r);

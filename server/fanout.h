@@ -17,10 +17,12 @@
 
 struct dir_chan;
 struct dirsvc;
+struct ring;
 
 struct fanout_slot {
 	uint64_t mark;		/* de-duplication stamp of the record being resolved */
 	bool wake_queued;
+	bool lazy_queued;	/* a lazy wake is owed (fanout_lazy_due) */
 	bool gone;		/* its worker exited: deliver nothing more */
 };
 
@@ -30,6 +32,9 @@ struct fanout {
 	uint32_t *recips;	/* scratch: one record's recipients */
 	uint32_t *wakes;	/* slots to wake after the pass */
 	uint32_t nwakes;
+	uint32_t *lazy;		/* slots owed a wake for lazy records only */
+	uint32_t nlazy;
+	uint64_t lazy_due;	/* clock_ms() by which they are woken */
 	uint64_t delivered;	/* inbox entries, for statistics */
 	int report;		/* the record's outcome for its sender (enum
 				 * cmd_msg_outcome) or -1, told once it is delivered */
@@ -58,6 +63,22 @@ enum fanout_result fanout_run(struct fanout *f, struct dirsvc *ds, unsigned budg
 void fanout_queue_wake(struct fanout *f, uint32_t slot);
 /* the caller sent the queued wake-ups */
 void fanout_wakes_sent(struct fanout *f);
+/*
+ * Lazy wake-ups. An announcement (RING_F_LAZY) to at least
+ * FANOUT_LAZY_MIN recipients does not wake sleeping workers at once:
+ * they are woken within FANOUT_LAZY_US per recipient (at most
+ * FANOUT_LAZY_MAX_MS), so a flood of JOINs into a big channel reaches
+ * each member in batches instead of one wake-up per line. Anything else
+ * for a worker (a message, an answer) wakes it at once, with what waited
+ * before it, in order.
+ */
+#define FANOUT_LAZY_MIN		32
+#define FANOUT_LAZY_US		50
+#define FANOUT_LAZY_MAX_MS	500
+/* ms until the owed lazy wakes are due (0: now), -1 when none is owed */
+int fanout_lazy_timeout(const struct fanout *f, uint64_t now);
+/* queue the owed lazy wakes (now, or when due or forced) as ordinary ones */
+void fanout_lazy_flush(struct fanout *f, struct ring *r, uint64_t now, bool force);
 /* slot holds the ring back (since now, unless it already did) */
 void fanout_stall(struct fanout *f, uint32_t slot);
 

@@ -509,7 +509,7 @@ master_run(struct conf *cfg, const char *config_path, bool must_exist)
 	log_notice("shmchatd " PACKAGE_VERSION " ready: %s", status);
 
 	while (!m->stopping || m->nlive > 0) {
-		int n = epoll_wait(m->epfd, evs, 256, busy ? 0 : -1);
+		int n = epoll_wait(m->epfd, evs, 256, busy ? 0 : master_ring_timeout(m));
 
 		if (n < 0) {
 			if (errno == EINTR)

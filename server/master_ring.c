@@ -1,6 +1,7 @@
 /* master_ring: fan-out passes, reclaiming, waking, stalls */
 #include <config.h>
 
+#include "clock.h"
 #include "log.h"
 #include "master_ring.h"
 #include "master_state.h"
@@ -23,9 +24,11 @@ master_ring_fanout(struct master *m)
 }
 
 static void
-master_ring_send_wakes(struct master *m)
+master_ring_send_wakes(struct master *m, bool force_lazy)
 {
 	struct fanout *f = &m->fanout;
+
+	fanout_lazy_flush(f, &m->ring, clock_ms(), force_lazy);
 
 	for (uint32_t i = 0; i < f->nwakes; i++)
 		master_worker_wake(m, f->wakes[i]);
@@ -67,7 +70,14 @@ master_ring_upkeep(struct master *m)
 			}
 		}
 	}
-	master_ring_send_wakes(m);
+	/* the ring filling up: lazy wakes hold its tail back, send them now */
+	master_ring_send_wakes(m, want);
+}
+
+int
+master_ring_timeout(const struct master *m)
+{
+	return fanout_lazy_timeout(&m->fanout, clock_ms());
 }
 
 void

@@ -15,6 +15,8 @@ struct master;
 enum fanout_result master_ring_fanout(struct master *m);
 /* after the passes of a turn: reclaim, flush, wake; send the wake-ups */
 void master_ring_upkeep(struct master *m);
+/* epoll_wait's timeout: ms until lazy wake-ups are due, or -1 */
+int master_ring_timeout(const struct master *m);
 /* on the tick: retry a stuck fan-out, kill a worker stuck past stall_timeout */
 void master_ring_tick(struct master *m, uint64_t now_ms);
 /* slot's worker is gone: it holds nothing back any more */

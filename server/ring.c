@@ -333,14 +333,28 @@ ring_inbox_room(struct ring *r, uint32_t slot)
 }
 
 bool
-ring_inbox_push(struct ring *r, uint32_t slot, uint64_t pos)
+ring_inbox_push_lazy(struct ring *r, uint32_t slot, uint64_t pos)
 {
 	struct ring_slot *s = &r->slots[slot];
 	uint32_t head = atomic_load_explicit(&s->inbox_head, memory_order_relaxed);
 
 	ring_inbox_of(r, slot)[head & (r->inbox_size - 1)] = (uint32_t)((pos % r->cap) / 8);
 	atomic_store(&s->inbox_head, head + 1);	/* seq_cst: pairs with sleep_prepare */
+	return atomic_load(&s->sleeping) != 0;
+}
+
+bool
+ring_inbox_take_wake(struct ring *r, uint32_t slot)
+{
+	struct ring_slot *s = &r->slots[slot];
+
 	return atomic_load(&s->sleeping) && atomic_exchange(&s->sleeping, 0) == 1;
+}
+
+bool
+ring_inbox_push(struct ring *r, uint32_t slot, uint64_t pos)
+{
+	return ring_inbox_push_lazy(r, slot, pos) && ring_inbox_take_wake(r, slot);
 }
 
 void

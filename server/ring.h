@@ -50,7 +50,11 @@
  *               when it was 1 does it wake the worker: a write to the
  *               worker's eventfd, edge-triggered in the worker's epoll, so
  *               a write made before the worker blocks is reported when it
- *               does (master_worker_wake, worker.c).
+ *               does (master_worker_wake, worker.c). For a lazy record
+ *               (RING_F_LAZY) the master may leave the flag set and owe
+ *               the wake a little longer (ring_inbox_push_lazy, then
+ *               ring_inbox_take_wake): the worker still finds the entry
+ *               if it wakes for anything else.
  *
  * Overwrite safety: tail = min(fanout, the oldest record still queued in a
  * live slot's inbox), computed by the master. So a record is never reused
@@ -113,6 +117,10 @@ enum ring_flags {
 					 * of the tags what its client asked for */
 	RING_F_ECHO = 1 << 4,		/* TO_NICK: back to the origin too, once
 					 * delivered (IRCv3 echo-message) */
+	RING_F_LAZY = 1 << 5,		/* an announcement nobody waits on (JOIN,
+					 * PART, QUIT, NICK, MODE...): to many
+					 * recipients, fan-out may wake them later
+					 * (fanout.h) */
 };
 
 struct ring_rec {
@@ -271,6 +279,11 @@ uint32_t ring_inbox_room(struct ring *r, uint32_t slot);
 void ring_drain_notify_request(struct ring *r, uint32_t slot);
 /* push the record at pos into slot's inbox (caller checked room); true if the slot sleeps and needs a wake */
 bool ring_inbox_push(struct ring *r, uint32_t slot, uint64_t pos);
+/* the same, leaving the sleeping flag set: true if a wake is owed, to be
+ * taken later with ring_inbox_take_wake() */
+bool ring_inbox_push_lazy(struct ring *r, uint32_t slot, uint64_t pos);
+/* take slot's wake-up: true if it still sleeps (the caller wakes it) */
+bool ring_inbox_take_wake(struct ring *r, uint32_t slot);
 /* forget a dead or new slot's inbox */
 void ring_inbox_reset(struct ring *r, uint32_t slot);
 /* oldest position still queued in slot's inbox, or UINT64_MAX */

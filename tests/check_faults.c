@@ -1015,10 +1015,14 @@ static bool pid_in(pid_t p, const pid_t *v, int n)
 START_TEST(test_spare_workers)
 {
 	struct srv *s = srv_start("min_spare_workers = 3; max_spare_workers = 12;");
-	pid_t fs = forkserver_of(s), sp[64], v[64], wa;
+	pid_t fs = 0, sp[64], v[64], wa;
 	struct cli *a, *b, *burst[10];
+	long long until = h_now_ms() + T_SHORT;
 	int n;
 
+	/* it may still be between fork() and exec() */
+	while ((fs = forkserver_of(s)) == 0 && h_now_ms() < until)
+		nap(10);
 	H_ASSERT(fs > 0, "no fork server under the master");
 	n = wait_fs_children(fs, 3, sp, 64);
 	H_ASSERT(n == 3, "the fork server has %d children, not the 3 spares", n);

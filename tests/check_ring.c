@@ -1133,6 +1133,25 @@ START_TEST(inbox_sleep_wake)
 	ck_assert(ring_sleep_prepare(r, 0));
 	ck_assert(ring_inbox_push(r, 0, pos[1]));
 	ck_assert(!ring_inbox_push(r, 0, pos[2]));
+	while (ring_inbox_peek_at(r, 0, 0) != NULL)
+		ring_inbox_pop_n(r, 0, 1);
+
+	/* a lazy push owes the wake and leaves the flag: the worker still sees
+	 * the entry; the wake is taken once, later */
+	ck_assert(ring_sleep_prepare(r, 0));
+	ck_assert(ring_inbox_push_lazy(r, 0, pos[0]));
+	ck_assert_uint_eq(atomic_load(&r->slots[0].sleeping), 1);
+	ck_assert(ring_inbox_push_lazy(r, 0, pos[1]));
+	ck_assert(ring_inbox_take_wake(r, 0));
+	ck_assert(!ring_inbox_take_wake(r, 0));
+	ck_assert(!ring_inbox_push_lazy(r, 0, pos[2]));
+	/* owed, but it woke on its own meanwhile: nothing left to take */
+	while (ring_inbox_peek_at(r, 0, 0) != NULL)
+		ring_inbox_pop_n(r, 0, 1);
+	ck_assert(ring_sleep_prepare(r, 0));
+	ck_assert(ring_inbox_push_lazy(r, 0, pos[3]));
+	ck_assert(!ring_sleep_prepare(r, 0));
+	ck_assert(!ring_inbox_take_wake(r, 0));
 
 	/* drain notification: due once per request */
 	ck_assert(!ring_drain_notify_due(r, 0));

@@ -1426,6 +1426,60 @@ END_TEST
 #define NBIG	200
 #define KBIG	10
 
+/*
+ * Lazy wake-ups (fanout.h): in a channel of more than FANOUT_LAZY_MIN
+ * members, JOIN and NICK announcements reach sleeping members a little
+ * later, batched; each still reaches every member, and a message sent
+ * right behind one arrives at once, after it, in order.
+ */
+#define NLAZY	40
+
+START_TEST(test_lazy_announcements)
+{
+	struct srv *s = srv_start("max_clients = 100;");
+	struct cli *c[NLAZY], *n;
+	struct irc_msg m;
+
+	for (int i = 0; i < NLAZY; i++) {
+		char nick[16];
+
+		snprintf(nick, sizeof nick, "z%02d", i);
+		c[i] = cli_connect(s);
+		cli_register_send(c[i], nick);
+	}
+	for (int i = 0; i < NLAZY; i++) {
+		cli_register_wait(c[i]);
+		cli_send(c[i], "JOIN #lazy");
+		h_expect(__FILE__, __LINE__, c[i], "366", NULL, T_LONG, &m);
+	}
+	n = cli_new(s, "newcomer");
+	cli_send(n, "JOIN #lazy");
+	EXPECT(n, "366", &m);
+	for (int i = 0; i < NLAZY; i++)
+		h_expect(__FILE__, __LINE__, c[i], "JOIN", "newcomer", T_LONG, &m);
+	/* an announcement, and a message right behind it */
+	cli_send(n, "NICK later");
+	cli_send(n, "PRIVMSG #lazy :right behind");
+	for (int i = 0; i < NLAZY; i++) {
+		bool nick = false;
+
+		for (;;) {
+			H_ASSERT(cli_next(c[i], T_SHORT, &m), "z%02d: no PRIVMSG within %d ms "
+				 "(nick seen: %d)", i, T_SHORT, nick);
+			if (!strcmp(m.command, "NICK"))
+				nick = true;
+			if (!strcmp(m.command, "PRIVMSG"))
+				break;
+		}
+		H_ASSERT(nick, "z%02d: the PRIVMSG came before the NICK", i);
+		H_ASSERT(!strcmp(msg_last(&m), "right behind"), "z%02d got '%s'", i, msg_last(&m));
+	}
+	cli_send(c[NLAZY - 1], "PRIVMSG later :still served");
+	cli_expect_text(n, "PRIVMSG", c[NLAZY - 1], "later", "still served");
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_many_clients)
 {
 	struct srv *s;
@@ -1575,6 +1629,7 @@ int main(void)
 	tc = h_tcase(su, "load", 60, NULL, NULL);
 	tcase_add_test(tc, test_sendq);
 	tcase_add_test(tc, test_many_clients);
+	tcase_add_test(tc, test_lazy_announcements);
 
 	return h_suite_run(su);
 }
