@@ -4,10 +4,10 @@
  * members of a channel, with the sender's right to speak there checked, a
  * nick, a slot, several channels de-duplicated, or everyone) to slots,
  * appends the record to each inbox and queues one wake-up per sleeping
- * worker (the caller sends them: a write to each one's eventfd). What it
- * cannot deliver it reports to the messaging commands (cmd_msg_report),
- * which answer the sender. Per record the work is proportional to the
- * number of recipients, never to the number of connections. Master only.
+ * worker. What it cannot deliver it reports to the messaging commands
+ * (cmd_msg_report), which answer the sender. Per record the work is
+ * proportional to the number of recipients, never to the number of
+ * connections. Master only.
  */
 #ifndef SHMCHAT_FANOUT_H
 #define SHMCHAT_FANOUT_H

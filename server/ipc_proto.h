@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define IPC_VERSION	4
+#define IPC_VERSION	3
 #define IPC_MSG_MAX	4096	/* bytes; requests carry at most a few IRC params */
 #define IPC_WORKER_MSG_MAX 1024	/* master -> worker messages are short */
 
@@ -28,12 +28,11 @@ enum ipc_type {
 	IPC_ADMIN_REQ = 16,	/* struct ipc_admin_req + NUL-separated args */
 	IPC_ADMIN_DONE,		/* the answer is on the queue (or dropped) */
 	IPC_ADMIN_REPLY,	/* struct ipc_admin_reply + data: one part of an answer */
-	/* master -> worker (wake-ups do not travel here: the worker's eventfd) */
-	IPC_CLOSE = 64,		/* say ERROR :Closing Link (reason) and exit; args: reason */
+	/* master -> worker */
+	IPC_WAKE = 64,		/* inbox has entries, or ring space returned */
+	IPC_CLOSE,		/* say ERROR :Closing Link (reason) and exit; args: reason */
 	IPC_SETTINGS,		/* struct ipc_settings: reloaded limits and timeouts */
 	IPC_ASSIGN,		/* struct ipc_assign + the client's socket (SCM_RIGHTS) */
-	IPC_WAKEFD,		/* header only + the worker's wake-up eventfd (SCM_RIGHTS);
-				 * right after IPC_ASSIGN */
 	/* master <-> fork server */
 	IPC_FS_SPAWN = 96,	/* struct ipc_fs_spawn + the worker's socketpair end */
 	IPC_FS_SPAWNED,		/* struct ipc_fs_spawned: pid, or the fork() errno */
@@ -106,9 +105,7 @@ struct ipc_settings {
 	struct ipc_wsettings s;
 };
 
-/* a new worker's first message: its client (the socket rides along); its
- * second is IPC_WAKEFD, the eventfd the master writes to wake it (one
- * descriptor per message, ipc.h) */
+/* a new worker's first message: its client (the socket rides along) */
 #define IPC_ASSIGN_TLS	0x1	/* accepted on a TLS listener: handshake first */
 
 struct ipc_assign {

@@ -165,20 +165,18 @@ master_tick(struct master *m)
 /* ---------------------------------------------------------------- setup */
 
 static void
-master_raise_nofile(uint32_t nclients)
+master_raise_nofile(uint32_t need)
 {
 	struct rlimit rl;
-	/* per client a socketpair end and its wake-up eventfd (the client's
-	 * socket only until its worker exists), plus listeners and a margin */
-	rlim_t need = (rlim_t)nclients * 2 + 64;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+	/* one socketpair end per client, plus listeners and a margin */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need + 64)
 		return;
-	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need)
-		log_warnx("open file limit %llu is below what max_clients=%u needs (%llu); "
-		    "raise LimitNOFILE", (unsigned long long)rl.rlim_cur, nclients,
-		    (unsigned long long)need);
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need + 64 ?
+	    need + 64 : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need + 64)
+		log_warnx("open file limit %llu is below what max_clients=%u needs (%u); "
+		    "raise LimitNOFILE", (unsigned long long)rl.rlim_cur, need, need + 64);
 }
 
 static int
@@ -270,10 +268,8 @@ master_setup_tables(struct master *m)
 		log_errx("out of memory for %u client slots", m->nslots);
 		return -1;
 	}
-	for (uint32_t i = 0; i < m->nslots; i++) {
+	for (uint32_t i = 0; i < m->nslots; i++)
 		ipc_peer_init(&m->slots[i].ipc, -1);
-		m->slots[i].wakefd = -1;
-	}
 	m->ds.ring = &m->ring;
 	m->ds.cfg = m->cfg;
 	m->ds.config_path = m->config_path;
@@ -383,11 +379,8 @@ master_cleanup(struct master *m)
 	master_admin_stop(m);	/* the queue goes on every exit path */
 	master_cluster_stop(m);
 	master_forkserver_stop(&m->fs);
-	for (uint32_t i = 0; m->slots && i < m->nslots; i++) {
+	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
 		ipc_peer_close(&m->slots[i].ipc);
-		if (m->slots[i].wakefd >= 0)
-			close(m->slots[i].wakefd);
-	}
 	listen_close(&m->ls);
 	shm_destroy(&m->seg);
 	dir_free(&m->ds.dir);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,7 +71,6 @@ master_accept_spawn(struct master *m, int fd, uint32_t slot, uint32_t gen, int s
 {
 	struct mslot *ms = &m->slots[slot];
 	struct ipc_assign a = { .slot = slot, .gen = gen, .flags = tls ? IPC_ASSIGN_TLS : 0 };
-	struct ipc_hdr h;
 	int rc;
 
 	/* before the worker can exist: it sleeps on this inbox at once */
@@ -82,27 +80,16 @@ master_accept_spawn(struct master *m, int fd, uint32_t slot, uint32_t gen, int s
 	ms->pending_fd = -1;
 	ms->exempt = exempt;
 	ipc_peer_init(&ms->ipc, sp[0]);
-	/* how we wake the worker: a write is far cheaper than a message */
-	if ((ms->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		rc = -errno;
-		log_warnc(-rc, "eventfd for the worker of %s", host);
-		ipc_peer_close(&ms->ipc);
-		return rc;
-	}
 	snprintf(a.host, sizeof a.host, "%s", host);
 	master_worker_settings(m, &a.s, exempt);
 	/*
-	 * The client's socket goes to the worker with its first message, the
-	 * eventfd with the second (one descriptor per message); they wait in
-	 * the socketpair until the fork server has forked the worker that
-	 * owns the other end.
+	 * The client's socket goes to the worker with its first message; the
+	 * message waits in the socketpair until the fork server has forked
+	 * the worker that owns the other end.
 	 */
 	if ((rc = ipc_send_fd(&ms->ipc, IPC_ASSIGN, &a, sizeof a, fd)) < 0 ||
-	    (rc = ipc_send_fd(&ms->ipc, IPC_WAKEFD, &h, sizeof h, ms->wakefd)) < 0 ||
 	    (rc = master_forkserver_spawn(&m->fs, slot, gen, sp[1])) < 0) {
 		ipc_peer_close(&ms->ipc);
-		close(ms->wakefd);
-		ms->wakefd = -1;
 		return rc;
 	}
 	if ((rc = master_worker_watch(m, slot)) < 0) {

@@ -124,9 +124,6 @@ master_child_gone(struct master *m, uint32_t slot, int status)
 	}
 	master_requests_push(m, slot, u->gen, MASTER_REQ_RELEASE, NULL, 0);
 	ipc_peer_close(&ms->ipc);
-	if (ms->wakefd >= 0)
-		close(ms->wakefd);
-	ms->wakefd = -1;
 	if (ms->pending_fd >= 0)
 		close(ms->pending_fd);
 	ms->pending_fd = -1;

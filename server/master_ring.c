@@ -29,9 +29,10 @@ master_ring_send_wakes(struct master *m, bool force_lazy)
 	struct fanout *f = &m->fanout;
 
 	fanout_lazy_flush(f, &m->ring, clock_ms(), force_lazy);
-
-	for (uint32_t i = 0; i < f->nwakes; i++)
-		master_worker_wake(m, f->wakes[i]);
+	for (uint32_t i = 0; i < f->nwakes; i++) {
+		struct ipc_hdr h;
+		master_worker_send(m, f->wakes[i], IPC_WAKE, &h, sizeof h);
+	}
 	fanout_wakes_sent(f);
 }
 

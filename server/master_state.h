@@ -39,7 +39,6 @@ enum master_ev {
 struct mslot {
 	pid_t pid;		/* 0 when no worker runs for it */
 	struct ipc_peer ipc;
-	int wakefd;		/* eventfd its worker sleeps on (master_worker_wake), or -1 */
 	bool space_wait;	/* waits for ring space */
 	bool reaped;		/* waited for: its pid may belong to someone else now */
 	bool eof;		/* its channel closed: the worker has exited */

@@ -1,8 +1,6 @@
 /* master_worker: the master's side of each worker's channel */
 #include <config.h>
 
-#include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,26 +77,6 @@ master_worker_send(struct master *m, uint32_t slot, uint16_t type, void *msg, si
 	if (ms->ipc.fd < 0 || ms->ipc.dead || ms->reaped)
 		return;
 	ipc_send(&ms->ipc, type, msg, len);
-}
-
-void
-master_worker_wake(struct master *m, uint32_t slot)
-{
-	struct mslot *ms = &m->slots[slot];
-	uint64_t one = 1;
-
-	/* a worker still being forked finds the count when it watches the eventfd */
-	if (ms->wakefd < 0 || write(ms->wakefd, &one, sizeof one) == sizeof one)
-		return;
-	/*
-	 * EAGAIN: the count is at its maximum, 2^64 - 2, as the worker never
-	 * reads it back (worker.c). That takes 2^64 - 2 wakes of one client
-	 * (each eventfd starts at 0 with its worker): at a million a second,
-	 * 580,000 years. No worker lives to see it: no error, and not worth
-	 * a read() per wake in every worker.
-	 */
-	if (errno != EAGAIN)
-		log_warn("waking worker %ld (slot %u): eventfd write", (long)ms->pid, slot);
 }
 
 void

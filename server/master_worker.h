@@ -1,8 +1,7 @@
 /*
  * master_worker: the master's side of each worker's socketpair: what a
  * worker says (run fan-out, wait for ring space, a directory request,
- * EOF), and what the master tells it (settings, close); and its wake-ups,
- * which do not use the socketpair but the worker's eventfd.
+ * EOF), and what the master tells it (wake up, settings, close).
  */
 #ifndef SHMCHAT_MASTER_WORKER_H
 #define SHMCHAT_MASTER_WORKER_H
@@ -18,8 +17,6 @@ struct master;
 int master_worker_watch(struct master *m, uint32_t slot);
 /* send a message to a worker (queued while its channel is full) */
 void master_worker_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t len);
-/* wake the worker in slot: its inbox has entries, or ring space returned */
-void master_worker_wake(struct master *m, uint32_t slot);
 /* ask the worker in slot to close its client with reason */
 void master_worker_close(struct master *m, uint32_t slot, const char *reason);
 /* what a worker needs of the configuration */

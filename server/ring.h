@@ -47,14 +47,11 @@
  *               only when no live slot's inbox still holds it.
  * slot->sleeping  the worker sets it before blocking and re-checks its
  *               inbox; the master exchanges it to 0 after pushing, and only
- *               when it was 1 does it wake the worker: a write to the
- *               worker's eventfd, edge-triggered in the worker's epoll, so
- *               a write made before the worker blocks is reported when it
- *               does (master_worker_wake, worker.c). For a lazy record
- *               (RING_F_LAZY) the master may leave the flag set and owe
- *               the wake a little longer (ring_inbox_push_lazy, then
- *               ring_inbox_take_wake): the worker still finds the entry
- *               if it wakes for anything else.
+ *               when it was 1 does it send a wake-up over the socketpair.
+ *               For a lazy record (RING_F_LAZY) the master may leave the
+ *               flag set and owe the wake a little longer
+ *               (ring_inbox_push_lazy, then ring_inbox_take_wake): the
+ *               worker still finds the entry if it wakes for anything else.
  *
  * Overwrite safety: tail = min(fanout, the oldest record still queued in a
  * live slot's inbox), computed by the master. So a record is never reused

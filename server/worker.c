@@ -32,7 +32,6 @@
 #define LINE_BUDGET		256	/* client lines per turn */
 #define WORKER_EV_CLIENT	0	/* epoll data of the client's socket */
 #define WORKER_EV_MASTER	1	/* and of the master's channel */
-#define WORKER_EV_WAKE		2	/* and of the wake-up eventfd */
 
 /* ------------------------------------------------------------ memory */
 
@@ -248,6 +247,9 @@ worker_master_msg(void *arg, struct ipc_peer *p, enum ipc_event ev, const void *
 		return true;
 	}
 	switch (h->type) {
+	case IPC_WAKE:
+		w->space_wait = false;
+		break;
 	case IPC_CLOSE: {
 		const char *reason;
 		ipc_in_init(&in, msg, len, sizeof *h);
@@ -379,14 +381,13 @@ worker_wait_msg(struct ipc_peer *p, int *fd)
 	}
 }
 
-/* the master's first messages: which client, the socket to it, then the
- * eventfd that wakes us */
+/* the master's first message: which client, and the socket to it */
 static int
 worker_wait_assign(struct worker *w, int ipc_fd)
 {
 	const struct ipc_assign *a = (const void *)wmem.msg;
 	struct ipc_peer p;
-	int cfd, efd;
+	int cfd;
 
 	ipc_peer_init(&p, ipc_fd);
 	if (worker_wait_msg(&p, &cfd) < 0)
@@ -409,16 +410,6 @@ worker_wait_assign(struct worker *w, int ipc_fd)
 	worker_apply_settings(w, &a->s);
 	w->msgid = (struct irctags_msgid){ .salt = w->set.msgid_salt, .slot = w->slot,
 	    .gen = w->gen };
-	/* sent right behind the assignment, so it is already waiting */
-	if (worker_wait_msg(&p, &efd) < 0)
-		return -1;
-	if (a->hdr.type != IPC_WAKEFD || efd < 0) {
-		if (efd >= 0)
-			close(efd);
-		log_warnx("unexpected second message from the master");
-		return -1;
-	}
-	w->wakefd = efd;
 	w->ipc = p;
 	return 0;
 }
@@ -434,7 +425,7 @@ worker_prepare(int keep_fd)
 	proc_child_signals(PROC_SIG_UNBLOCK | PROC_SIG_TERM_DEFAULT |
 	    PROC_SIG_CHLD_DEFAULT | PROC_SIG_PIPE_IGNORE);
 	memset(w, 0, sizeof *w);
-	w->cfd = w->wakefd = -1;
+	w->cfd = -1;
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_warn("epoll_create1");
 		return -1;
@@ -471,20 +462,6 @@ worker_setup(struct worker *w, const struct ring *ring, int ipc_fd)
 	w->cfd_events = EPOLLIN;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->cfd, &ev) < 0) {
 		log_warn("epoll_ctl for the client");
-		return -1;
-	}
-	/*
-	 * Edge-triggered, and the counter is never read: every write by the
-	 * master queues a new event, whatever the count already is, so
-	 * reading it back would be one system call per wake for nothing. No
-	 * wake is lost: the master writes only after it found our sleeping
-	 * flag set (ring.h), which we set before our last inbox check, and an
-	 * event queued before epoll_wait() is reported by it. A count the
-	 * master left before we got here is reported by the ADD itself.
-	 */
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = WORKER_EV_WAKE };
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
-		log_warn("epoll_ctl for the wake-up eventfd");
 		return -1;
 	}
 	return 0;
@@ -531,8 +508,6 @@ worker_run(const struct ring *ring, int ipc_fd)
 			worker_tls_end(w);
 		if (w->cfd >= 0)
 			close(w->cfd);
-		if (w->wakefd >= 0)
-			close(w->wakefd);
 		return 1;
 	}
 	while (!w->exit_now) {
@@ -542,9 +517,8 @@ worker_run(const struct ring *ring, int ipc_fd)
 
 		/* bounded turns so output is flushed between batches */
 		for (int turn = 0; turn < 8 && !w->exit_now; turn++) {
-			/* one master message per readiness report (they are rare:
-			 * wake-ups come by the eventfd), and epoll reports again
-			 * if more wait */
+			/* one master message per readiness report: the usual one is
+			 * a lone WAKE, and epoll reports again if more wait */
 			if (w->ipc_ready) {
 				w->ipc_ready = false;
 				ipc_peer_receive(&w->ipc, 1);
@@ -587,18 +561,8 @@ worker_run(const struct ring *ring, int ipc_fd)
 				continue;
 			if (evs[i].data.u64 == WORKER_EV_CLIENT)
 				w->cfd_ready = true;
-			else if (evs[i].data.u64 == WORKER_EV_MASTER)
+			else
 				w->ipc_ready = true;
-			else {
-				/*
-				 * A wake: the loop drains the inbox anyway. It may
-				 * also say ring space returned (a wake for the inbox
-				 * cannot be told apart): publishing is retried, and
-				 * if the ring is still full, worker_publish() asks
-				 * the master again, which keeps one entry per waiter.
-				 */
-				w->space_wait = false;
-			}
 		}
 	}
 	/* the queued QUIT request, if any, leaves before we do */
@@ -608,7 +572,6 @@ worker_run(const struct ring *ring, int ipc_fd)
 	shutdown(w->cfd, SHUT_WR);
 	close(w->cfd);
 	close(w->epfd);
-	close(w->wakefd);
 	ipc_peer_close(&w->ipc);
 	linebuf_free(&w->in);
 	buf_free(&w->sendq);

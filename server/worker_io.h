@@ -33,7 +33,6 @@ struct worker {
 	struct ring ring;
 	uint32_t slot, gen;
 	int cfd, epfd;
-	int wakefd;		/* the master writes it to wake us (worker.c) */
 	uint32_t cfd_events;
 	struct ipc_peer ipc;
 	struct reply rpl;	/* numerics from this worker to its client */

@@ -1,6 +1,5 @@
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1194,63 +1193,6 @@ START_TEST(test_lean_workers)
 }
 END_TEST
 
-/* the count of pid's eventfd (its fdinfo's eventfd-count), -1 when it has none */
-static long long worker_eventfd_count(pid_t pid)
-{
-	char path[64], link[64], line[128];
-	long long count = -1;
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	H_ASSERT((d = opendir(path)) != NULL, "%s: %s", path, strerror(errno));
-	while (count < 0 && (e = readdir(d)) != NULL) {
-		char fdpath[sizeof path + sizeof e->d_name + 16];
-		ssize_t n;
-		FILE *f;
-
-		snprintf(fdpath, sizeof fdpath, "%s/%s", path, e->d_name);
-		if ((n = readlink(fdpath, link, sizeof link - 1)) < 0)
-			continue;
-		link[n] = '\0';
-		if (strcmp(link, "anon_inode:[eventfd]") != 0)
-			continue;
-		snprintf(fdpath, sizeof fdpath, "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-		H_ASSERT((f = fopen(fdpath, "r")) != NULL, "%s: %s", fdpath, strerror(errno));
-		while (fgets(line, sizeof line, f))
-			if (sscanf(line, "eventfd-count: %llx", &count) == 1)
-				break;
-		fclose(f);
-	}
-	closedir(d);
-	return count;
-}
-
-/* the master wakes a sleeping worker through its eventfd, not a message */
-START_TEST(test_worker_wakefd)
-{
-	struct srv *s = srv_start(NULL);
-	struct cli *a = cli_new(s, "wakee"), *b = cli_new(s, "waker");
-	pid_t w = srv_worker_of(s, a, T_SHORT);
-	long long before, after;
-	char text[32];
-
-	H_ASSERT(w > 0, "no worker process found for a client");
-	before = worker_eventfd_count(w);
-	H_ASSERT(before >= 0, "worker %d holds no eventfd", (int)w);
-	/* each line finds the worker asleep (it has answered the last one) */
-	for (int i = 0; i < 3; i++) {
-		snprintf(text, sizeof text, "wake %d", i);
-		cli_send(b, "PRIVMSG wakee :%s", text);
-		cli_expect_text(a, "PRIVMSG", b, "wakee", text);
-	}
-	after = worker_eventfd_count(w);
-	H_ASSERT(after > before, "eventfd count %lld after three lines (was %lld)", after,
-		 before);
-	srv_stop(s);
-}
-END_TEST
-
 START_TEST(test_kill_worker)
 {
 	struct srv *s = srv_start(NULL);
@@ -1624,7 +1566,6 @@ int main(void)
 	tcase_add_test(tc, test_master_death);
 	tcase_add_test(tc, test_kill_worker);
 	tcase_add_test(tc, test_lean_workers);
-	tcase_add_test(tc, test_worker_wakefd);
 
 	tc = h_tcase(su, "load", 60, NULL, NULL);
 	tcase_add_test(tc, test_sendq);

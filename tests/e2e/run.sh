@@ -148,9 +148,9 @@ limits_ok() {
 	tasks=$(cexec systemctl show -P TasksMax shmchatd.service)
 	nofile=$(cexec cat /proc/"$(main_pid)"/limits | awk '/^Max open files/ { print $4 }')
 	cap=$(cexec cat /proc/1/limits | awk '/^Max open files/ { print $5 }')
-	[ "$cap" -gt 131072 ] 2>/dev/null && cap=131072
+	[ "$cap" -gt 65536 ] 2>/dev/null && cap=65536
 	echo "LimitNOFILE=$unit TasksMax=$tasks, shmchatd has $nofile open files (at most $cap here)"
-	[ "$unit" = 131072 ] && [ "$tasks" = 65536 ] && [ "$nofile" = "$cap" ]
+	[ "$unit" = 65536 ] && [ "$tasks" = 65536 ] && [ "$nofile" = "$cap" ]
 }
 watchdog_fed() {
 	local wd
@@ -277,7 +277,7 @@ check "an IPv6 connection gets 001" irc_welcome ::1 probe6
 pid=$(main_pid)
 wd0=$(cexec systemctl show -P WatchdogTimestampMonotonic shmchatd.service)
 check "shmchatd runs as user shmchat" runs_as_shmchat
-check "LimitNOFILE=131072 and TasksMax=65536 apply" limits_ok
+check "LimitNOFILE=65536 and TasksMax=65536 apply" limits_ok
 check "STATUS= reaches systemd" status_text
 check "admin queue: key 0x53434d51, mode 0660, group shmchat" queue_ok
 check "nothing named in /dev/shm (the segment is unlinked)" shm_empty
