@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define IPC_VERSION	3
+#define IPC_VERSION	4
 #define IPC_MSG_MAX	4096	/* bytes; requests carry at most a few IRC params */
 #define IPC_WORKER_MSG_MAX 1024	/* master -> worker messages are short */
 
