@@ -467,6 +467,8 @@ forkserver_run(const struct ring *ring, int fd)
 				if (forkserver_sandbox_once(&sandboxed) < 0)
 					return 1;
 				forkserver_pool_config(pool, (const struct ipc_fs_pool *)&in);
+				/* a lowered maximum shows at once, not at the next refill */
+				forkserver_pool_report(pool, &p);
 				continue;
 			}
 			if (req->hdr.type != IPC_FS_SPAWN || (size_t)n != sizeof *req || wfd < 0) {

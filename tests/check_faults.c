@@ -959,29 +959,19 @@ START_TEST(test_per_ip_limit)
 }
 END_TEST
 
-/* the fork server: the master's child running shmchatd-worker --fork-server */
+/*
+ * The fork server: the master's child with children of its own (the
+ * spares), whatever its command line says (under valgrind it is
+ * valgrind's); 0 until the first spare exists.
+ */
 static pid_t forkserver_of(struct srv *s)
 {
-	pid_t v[64];
+	pid_t v[64], c[64];
 	int n = descendants(s->pid, v, 64, 0, 0);
 
-	for (int i = 0; i < n; i++) {
-		char path[64], cmd[256] = "";
-		FILE *f;
-		size_t len;
-
-		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)v[i]);
-		if (!(f = fopen(path, "r")))
-			continue;
-		len = fread(cmd, 1, sizeof cmd - 1, f);
-		fclose(f);
-		for (size_t k = 0; k < len; k++)
-			if (cmd[k] == '\0')
-				cmd[k] = ' ';
-		cmd[len] = '\0';
-		if (strstr(cmd, "--fork-server"))
+	for (int i = 0; i < n; i++)
+		if (descendants(v[i], c, 64, 0, 0) > 0)
 			return v[i];
-	}
 	return 0;
 }
 
@@ -1018,7 +1008,7 @@ START_TEST(test_spare_workers)
 	long long until = h_now_ms() + T_SHORT;
 	int n;
 
-	/* it may still be between fork() and exec() */
+	/* the pool fills while the master starts */
 	while ((fs = forkserver_of(s)) == 0 && h_now_ms() < until)
 		nap(10);
 	H_ASSERT(fs > 0, "no fork server under the master");
