@@ -42,6 +42,8 @@
  */
 
 #define NSTABLE	20
+#define NSPARE	4	/* spare workers: a pool of fixed size, refilled after each round */
+#define NSPARE_CONF	"min_spare_workers = 4; max_spare_workers = 4;"	/* NSPARE */
 #define NCHURN	40
 #define NIDLE	2
 #define NMSG	5
@@ -243,7 +245,7 @@ START_TEST(test_soak)
 	 * bound: it stays on, and its bound is part of what must hold.
 	 */
 	s = srv_start("max_clients = 200; ring_size = 1048576; log_level = \"notice\"; "
-	    "history_memory = 65536;");
+	    "history_memory = 65536; " NSPARE_CONF);
 	for (int i = 0; i < NSTABLE; i++) {
 		char nick[16];
 
@@ -351,11 +353,12 @@ START_TEST(test_soak)
 			H_ASSERT(admin_status(s), "round %d: no answer from the admin queue", round);
 			admin_ok++;
 		}
-		/* quiet point: only the members' workers (+ fork server, admin) */
+		/* quiet point: only the members' workers (+ fork server, admin,
+		 * and the pool refilled to its fixed size) */
 		deadline = h_now_ms() + T_LONG;
-		while ((x.procs = count_procs(s, &fs)) != 2 + NSTABLE) {
+		while ((x.procs = count_procs(s, &fs)) != 2 + NSTABLE + NSPARE) {
 			H_ASSERT(h_now_ms() < deadline, "round %d: %d processes, expected %d", round,
-				 x.procs, 2 + NSTABLE);
+				 x.procs, 2 + NSTABLE + NSPARE);
 			poll(NULL, 0, 5);
 		}
 		/* the master closes a worker's socketpair once it has handled the
