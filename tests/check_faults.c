@@ -89,32 +89,11 @@ static long long proc_cpu_ms(pid_t pid)
 	return (long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 }
 
-/* a "Name:" line of /proc/PID/status: up to 4 numbers (Uid, Gid) or kB */
-static int proc_status(pid_t pid, const char *name, long v[4])
-{
-	char path[64], line[512];
-	size_t nl = strlen(name);
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, name, nl) && line[nl] == ':') {
-			n = sscanf(line + nl + 1, "%ld %ld %ld %ld", &v[0], &v[1], &v[2], &v[3]);
-			break;
-		}
-	fclose(f);
-	return n;
-}
-
 static long proc_kb(pid_t pid, const char *name)
 {
 	long v[4] = { -1 };
 
-	return proc_status(pid, name, v) >= 1 ? v[0] : -1;
+	return h_proc_fields(pid, "status", name, v) >= 1 ? v[0] : -1;
 }
 
 /* every descendant of root (children of each of its threads, recursively) */
@@ -860,7 +839,7 @@ START_TEST(test_fork_fails)
 	{
 		long uid[4] = { -1 };
 
-		H_ASSERT(proc_status(s->pid, "Uid", uid) == 4 && uid[0] == (long)g_uid,
+		H_ASSERT(h_proc_fields(s->pid, "status", "Uid", uid) == 4 && uid[0] == (long)g_uid,
 			 "daemon runs as uid %ld, wanted %ld", uid[0], (long)g_uid);
 	}
 	a = cli_new(s, "first");
@@ -1712,8 +1691,8 @@ static void check_creds(pid_t pid, const char *what, uid_t uid, gid_t gid)
 	char path[64], line[512];
 	FILE *f;
 
-	H_ASSERT(proc_status(pid, "Uid", u) == 4, "%s %d: no Uid line", what, (int)pid);
-	H_ASSERT(proc_status(pid, "Gid", g) == 4, "%s %d: no Gid line", what, (int)pid);
+	H_ASSERT(h_proc_fields(pid, "status", "Uid", u) == 4, "%s %d: no Uid line", what, (int)pid);
+	H_ASSERT(h_proc_fields(pid, "status", "Gid", g) == 4, "%s %d: no Gid line", what, (int)pid);
 	for (int i = 0; i < 4; i++) {
 		H_ASSERT(u[i] == (long)uid, "%s %d runs with uids %ld %ld %ld %ld, wanted %ld", what,
 			 (int)pid, u[0], u[1], u[2], u[3], (long)uid);

@@ -59,26 +59,6 @@ struct sample {
 static int g_seconds = 120;
 static long g_tol_kb = 512;
 
-static long smaps_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	size_t fl = strlen(field);
-	FILE *f;
-	long v = -1;
-
-	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, field, fl) && line[fl] == ':') {
-			v = atol(line + fl + 1);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 /* children of pid (all threads), into out; returns how many */
 static int children(pid_t pid, pid_t *out, int max)
 {
@@ -373,11 +353,11 @@ START_TEST(test_soak)
 		x.t = h_now_ms() - t0;
 		x.round = round;
 		x.conns = conns;
-		x.rss = smaps_kb(s->pid, "Rss");
-		x.pss = smaps_kb(s->pid, "Pss");
-		x.anon = smaps_kb(s->pid, "Anonymous");
-		x.fs_pss = fs ? smaps_kb(fs, "Pss") : -1;
-		x.fs_anon = fs ? smaps_kb(fs, "Anonymous") : -1;
+		x.rss = h_proc_smaps_kb(s->pid, "Rss");
+		x.pss = h_proc_smaps_kb(s->pid, "Pss");
+		x.anon = h_proc_smaps_kb(s->pid, "Anonymous");
+		x.fs_pss = fs ? h_proc_smaps_kb(fs, "Pss") : -1;
+		x.fs_anon = fs ? h_proc_smaps_kb(fs, "Anonymous") : -1;
 		if (nsmp == capsmp) {
 			capsmp = capsmp ? capsmp * 2 : 256;
 			smp = realloc(smp, capsmp * sizeof *smp);

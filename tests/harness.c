@@ -1400,6 +1400,33 @@ int h_proc_nfds(pid_t pid)
 	return n;
 }
 
+int h_proc_fields(pid_t pid, const char *file, const char *name, long v[4])
+{
+	char path[64], line[512];
+	size_t nl = strlen(name);
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, name, nl) && line[nl] == ':') {
+			n = sscanf(line + nl + 1, "%ld %ld %ld %ld", &v[0], &v[1], &v[2], &v[3]);
+			break;
+		}
+	fclose(f);
+	return n;
+}
+
+long h_proc_smaps_kb(pid_t pid, const char *field)
+{
+	long v[4] = { -1 };
+
+	return h_proc_fields(pid, "smaps_rollup", field, v) >= 1 ? v[0] : -1;
+}
+
 pid_t srv_worker_of(struct srv *s, struct cli *c, int ms)
 {
 	long long deadline = h_now_ms() + ms;

@@ -180,6 +180,10 @@ void srv_check_ipc(struct srv *s, bool fail_on_leak);
 /* pid of the worker holding c's connection (via /proc/net/tcp inode), or -1 */
 /* open descriptors of pid (/proc/PID/fd), -1 when unreadable */
 int h_proc_nfds(pid_t pid);
+/* the numbers (up to 4) of a "Name:" line of /proc/PID/FILE: how many; -1 if unreadable */
+int h_proc_fields(pid_t pid, const char *file, const char *name, long v[4]);
+/* a field of /proc/PID/smaps_rollup ("Pss", "Private_Dirty"), kB; -1 if unreadable */
+long h_proc_smaps_kb(pid_t pid, const char *field);
 pid_t srv_worker_of(struct srv *s, struct cli *c, int ms);
 /* the daemon's log so far (malloc'd, NUL-terminated), NULL when unreadable */
 char *srv_log_text(struct srv *s);
