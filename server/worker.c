@@ -278,6 +278,10 @@ static int
 worker_timers(struct worker *w)
 {
 	int t = worker_timers_idle(w), f = worker_flood_wait_ms(w);
+	int trim = worker_drain_trim();
+
+	if (trim >= 0 && (t < 0 || trim < t))
+		t = trim;
 
 	if (f >= 0 && !w->closing) {
 		if (f == 0)

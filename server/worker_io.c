@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -18,6 +19,20 @@
 #define DRAIN_BUDGET		1024	/* inbox records per turn */
 #define DRAIN_IOV		256	/* ring records per writev() (2 iovecs each at most) */
 #define DRAIN_IOV_SMALL		64	/* the same without a backlog */
+#define DRAIN_TRIM_S		2	/* a backlog's array given back after this idle */
+
+/*
+ * A backlog goes out in large writes (fewer, larger writev() calls: a
+ * quarter of the records per call cost a busy worker a third of its
+ * throughput), from an array in static memory that only a backlog touches.
+ * Those two pages would stay private to every worker that ever had one
+ * (every member of a channel that many joined at once), so they are given
+ * back once the worker has gone DRAIN_TRIM_S seconds without a backlog
+ * (on the coarse clock: the precise one, read on every turn, cost a busy
+ * worker a few per cent).
+ */
+static struct iovec drain_big[2 * DRAIN_IOV] __attribute__((aligned(4096)));
+static time_t drain_big_at;	/* the last backlog (clock_s); 0: not in use */
 
 void
 worker_mark_active(struct worker *w)
@@ -585,23 +600,21 @@ worker_drain_labelled(struct worker *w, const struct ring_rec *rec)
 bool
 worker_drain(struct worker *w)
 {
-	/*
-	 * A backlog goes out in large writes, from an array in static memory
-	 * that only busy workers touch; the usual few records of a wake-up
-	 * use a small one on the stack (8 kB more of stack, or a page of
-	 * static memory, would be one more private page in every idle worker)
-	 */
-	static struct iovec big[2 * DRAIN_IOV];
+	/* the usual few records of a wake-up: a small array on the stack */
 	struct iovec small[2 * DRAIN_IOV_SMALL];
-	bool backlog = ring_inbox_peek_at(&w->ring, w->slot, DRAIN_IOV_SMALL) != NULL;
-	struct iovec *iov = backlog ? big : small;
-	unsigned per_call = backlog ? DRAIN_IOV : DRAIN_IOV_SMALL;
 	unsigned total = 0;
+	bool backlogged = false;
 
 	while (total < DRAIN_BUDGET) {
 		const struct ring_rec *rec, *ack = NULL;
+		/* asked again for every batch: records keep coming meanwhile */
+		bool backlog = ring_inbox_peek_at(&w->ring, w->slot, DRAIN_IOV_SMALL) != NULL;
+		struct iovec *iov = backlog ? drain_big : small;
+		unsigned per_call = backlog ? DRAIN_IOV : DRAIN_IOV_SMALL;
 		unsigned k = 0;
 		int niov = 0;
+
+		backlogged |= backlog;
 
 		while (k < per_call && total + k < DRAIN_BUDGET &&
 		    (rec = ring_inbox_peek_at(&w->ring, w->slot, k)) != NULL) {
@@ -635,5 +648,24 @@ worker_drain(struct worker *w)
 	}
 	if (total > 0 && ring_drain_notify_due(&w->ring, w->slot))
 		ipc_send_empty(&w->ipc, IPC_FANOUT);
+	if (backlogged)
+		drain_big_at = clock_s();
 	return total > 0;
+}
+
+int
+worker_drain_trim(void)
+{
+	time_t now;
+
+	if (drain_big_at == 0)
+		return -1;
+	now = clock_s();
+	if (now < drain_big_at + DRAIN_TRIM_S)
+		return (int)(drain_big_at + DRAIN_TRIM_S - now) * 1000;
+	drain_big_at = 0;
+	/* the array's contents are dead: zero pages come back on next use */
+	if (madvise(drain_big, sizeof drain_big, MADV_DONTNEED) < 0)
+		log_warn("madvise(MADV_DONTNEED) of the backlog array");
+	return -1;
 }

@@ -139,5 +139,7 @@ void worker_label_line_done(struct worker *w);
 void worker_label_finish(struct worker *w);
 /* inbox records to the client; true when there were any */
 bool worker_drain(struct worker *w);
+/* gives a past backlog's pages back once due; ms until then, or -1 */
+int worker_drain_trim(void);
 
 #endif
