@@ -9,6 +9,7 @@
 
 #include "cluster_dir.h"
 #include "cluster_snap.h"
+#include "fields.h"
 #include "log.h"
 
 /*
@@ -19,32 +20,6 @@
  * then per list a count and mask/by/at triples, then a member count and
  * client-index/flags pairs, the index counting "U" records from 0).
  */
-
-static int
-snap_put(struct buf *b, const char *p, size_t len)
-{
-	char head[24];
-	int n = snprintf(head, sizeof head, "%zu:", len);
-
-	if (buf_append(b, head, (size_t)n) < 0 || buf_append(b, p, len) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-static int
-snap_str(struct buf *b, const char *s)
-{
-	return snap_put(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
-}
-
-static int
-snap_num(struct buf *b, int64_t v)
-{
-	char n[24];
-
-	snprintf(n, sizeof n, "%" PRId64, v);
-	return snap_str(b, n);
-}
 
 int
 cluster_snap_build(struct cluster_dir *cd, struct buf *out)
@@ -67,20 +42,20 @@ cluster_snap_build(struct cluster_dir *cd, struct buf *out)
 			continue;
 		index[s] = ++next;	/* 0: not in the blob */
 		snprintf(incs, sizeof incs, "%016" PRIx64, inc);
-		rc |= snap_str(out, "U");
-		rc |= snap_str(out, node);
-		rc |= snap_str(out, incs);
-		rc |= snap_num(out, hslot);
-		rc |= snap_num(out, hgen);
-		rc |= snap_str(out, u->state == DIR_REGISTERED ? "R" : "C");
-		rc |= snap_str(out, u->nick);
-		rc |= snap_str(out, u->user);
-		rc |= snap_str(out, u->host);
-		rc |= snap_str(out, u->realname);
-		rc |= snap_str(out, u->away);
-		rc |= snap_num(out, u->umodes);
-		rc |= snap_num(out, u->tls);
-		rc |= snap_num(out, (int64_t)u->connected_at);
+		rc |= fields_str(out, "U");
+		rc |= fields_str(out, node);
+		rc |= fields_str(out, incs);
+		rc |= fields_num(out, hslot);
+		rc |= fields_num(out, hgen);
+		rc |= fields_str(out, u->state == DIR_REGISTERED ? "R" : "C");
+		rc |= fields_str(out, u->nick);
+		rc |= fields_str(out, u->user);
+		rc |= fields_str(out, u->host);
+		rc |= fields_str(out, u->realname);
+		rc |= fields_str(out, u->away);
+		rc |= fields_num(out, u->umodes);
+		rc |= fields_num(out, u->tls);
+		rc |= fields_num(out, (int64_t)u->connected_at);
 	}
 	for (uint32_t i = 0; i < d->nchans_alloc && rc == 0; i++) {
 		const struct dir_chan *ch = d->chans[i];
@@ -92,29 +67,29 @@ cluster_snap_build(struct cluster_dir *cd, struct buf *out)
 			n += index[ch->members[k].slot] != 0;
 		if (n == 0)
 			continue;	/* only members on their way out */
-		rc |= snap_str(out, "C");
-		rc |= snap_str(out, ch->name);
-		rc |= snap_num(out, (int64_t)ch->created);
-		rc |= snap_num(out, ch->modes);
-		rc |= snap_str(out, ch->chankey);
-		rc |= snap_num(out, ch->limit);
-		rc |= snap_str(out, ch->topic);
-		rc |= snap_str(out, ch->topic_by);
-		rc |= snap_num(out, (int64_t)ch->topic_at);
+		rc |= fields_str(out, "C");
+		rc |= fields_str(out, ch->name);
+		rc |= fields_num(out, (int64_t)ch->created);
+		rc |= fields_num(out, ch->modes);
+		rc |= fields_str(out, ch->chankey);
+		rc |= fields_num(out, ch->limit);
+		rc |= fields_str(out, ch->topic);
+		rc |= fields_str(out, ch->topic_by);
+		rc |= fields_num(out, (int64_t)ch->topic_at);
 		for (int l = 0; l < DIR_NLISTS; l++) {
-			rc |= snap_num(out, ch->lists[l].n);
+			rc |= fields_num(out, ch->lists[l].n);
 			for (uint32_t k = 0; k < ch->lists[l].n; k++) {
-				rc |= snap_str(out, ch->lists[l].v[k].mask);
-				rc |= snap_str(out, ch->lists[l].v[k].by);
-				rc |= snap_num(out, (int64_t)ch->lists[l].v[k].at);
+				rc |= fields_str(out, ch->lists[l].v[k].mask);
+				rc |= fields_str(out, ch->lists[l].v[k].by);
+				rc |= fields_num(out, (int64_t)ch->lists[l].v[k].at);
 			}
 		}
-		rc |= snap_num(out, n);
+		rc |= fields_num(out, n);
 		for (uint32_t k = 0; k < ch->nmembers; k++) {
 			if (index[ch->members[k].slot] == 0)
 				continue;
-			rc |= snap_num(out, index[ch->members[k].slot] - 1);
-			rc |= snap_num(out, ch->members[k].flags);
+			rc |= fields_num(out, index[ch->members[k].slot] - 1);
+			rc |= fields_num(out, ch->members[k].flags);
 		}
 	}
 	free(index);
@@ -123,75 +98,9 @@ cluster_snap_build(struct cluster_dir *cd, struct buf *out)
 
 /* ---------------------------------------------------------------- reading */
 
-struct snap_in {
-	const char *p, *end;
-	bool bad;
-	const char *why;
-};
-
-/* the next field: its bytes and length; on error bad is set */
-static const char *
-snap_get(struct snap_in *in, size_t *len, size_t max)
-{
-	size_t n = 0;
-	const char *p = in->p, *s;
-
-	if (in->bad)
-		return NULL;
-	while (p < in->end && *p >= '0' && *p <= '9' && n <= CLUSTER_BLOB_MAX)
-		n = n * 10 + (size_t)(*p++ - '0');
-	if (p == in->p || p >= in->end || *p != ':' || n > max ||
-	    n > (size_t)(in->end - p - 1)) {
-		in->bad = true;
-		in->why = "a field is cut or too long";
-		return NULL;
-	}
-	s = p + 1;
-	in->p = s + n;
-	*len = n;
-	return s;
-}
-
-/* a field as a NUL-terminated string in out (of size cap); no NUL, CR or LF inside */
-static bool
-snap_cstr(struct snap_in *in, char *out, size_t cap)
-{
-	size_t len;
-	const char *s = snap_get(in, &len, cap - 1);
-
-	if (s == NULL)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n') {
-			in->bad = true;
-			in->why = "a string holds a control character";
-			return false;
-		}
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return true;
-}
-
-static int64_t
-snap_int(struct snap_in *in, int64_t min, int64_t max)
-{
-	char n[24], *end;
-	long long v;
-
-	if (!snap_cstr(in, n, sizeof n))
-		return min;
-	v = strtoll(n, &end, 10);
-	if (n[0] == '\0' || *end != '\0' || v < min || v > max) {
-		in->bad = true;
-		in->why = "a number is out of range";
-		return min;
-	}
-	return v;
-}
-
 /* one "U" record (the tag read): a client of another node */
 static void
-snap_user(struct cluster_dir *cd, struct snap_in *in, uint32_t *slots, uint32_t *nusers,
+snap_user(struct cluster_dir *cd, struct fields_in *in, uint32_t *slots, uint32_t *nusers,
     uint32_t max)
 {
 	struct dir *d = cd->d;
@@ -204,31 +113,29 @@ snap_user(struct cluster_dir *cd, struct snap_in *in, uint32_t *slots, uint32_t 
 	int64_t umodes, tls, at;
 	struct dir_user *u;
 
-	snap_cstr(in, node, sizeof node);
-	snap_cstr(in, incs, sizeof incs);
-	hslot = (uint32_t)snap_int(in, 0, UINT32_MAX);
-	hgen = (uint32_t)snap_int(in, 0, UINT32_MAX);
-	snap_cstr(in, state, sizeof state);
-	snap_cstr(in, nick, sizeof nick);
-	snap_cstr(in, user, sizeof user);
-	snap_cstr(in, host, sizeof host);
-	snap_cstr(in, real, sizeof real);
-	snap_cstr(in, away, sizeof away);
-	umodes = snap_int(in, 0, UINT32_MAX);
-	tls = snap_int(in, 0, 1);
-	at = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+	fields_cstr(in, node, sizeof node);
+	fields_cstr(in, incs, sizeof incs);
+	hslot = (uint32_t)fields_int(in, 0, UINT32_MAX);
+	hgen = (uint32_t)fields_int(in, 0, UINT32_MAX);
+	fields_cstr(in, state, sizeof state);
+	fields_cstr(in, nick, sizeof nick);
+	fields_cstr(in, user, sizeof user);
+	fields_cstr(in, host, sizeof host);
+	fields_cstr(in, real, sizeof real);
+	fields_cstr(in, away, sizeof away);
+	umodes = fields_int(in, 0, UINT32_MAX);
+	tls = fields_int(in, 0, 1);
+	at = fields_int(in, INT64_MIN / 2, INT64_MAX / 2);
 	if (in->bad)
 		return;
 	if (!cluster_entry_name_ok(node, strlen(node)) || sscanf(incs, "%" SCNx64, &inc) != 1 ||
 	    (state[0] != 'R' && state[0] != 'C') || *nusers >= max) {
-		in->bad = true;
-		in->why = "a client is malformed";
+		fields_fail(in, "a client is malformed");
 		return;
 	}
 	if ((n = cluster_dir_node_get(cd, node, strlen(node), inc)) == NULL || n->self ||
 	    cluster_dir_ruser_add(cd, n, hslot, hgen, &local, &lgen) < 0) {
-		in->bad = true;
-		in->why = "a client cannot be added";
+		fields_fail(in, "a client cannot be added");
 		return;
 	}
 	slots[(*nusers)++] = local;
@@ -239,8 +146,7 @@ snap_user(struct cluster_dir *cd, struct snap_in *in, uint32_t *slots, uint32_t 
 	u->tls = tls != 0;
 	u->connected_at = (time_t)at;
 	if (nick[0] != '\0' && dir_nick_set(d, local, nick) < 0) {
-		in->bad = true;
-		in->why = "two clients hold one nick";
+		fields_fail(in, "two clients hold one nick");
 		return;
 	}
 	if (state[0] == 'R')
@@ -252,7 +158,7 @@ snap_user(struct cluster_dir *cd, struct snap_in *in, uint32_t *slots, uint32_t 
 
 /* one "C" record (the tag read): a channel and its members */
 static void
-snap_chan(struct cluster_dir *cd, struct snap_in *in, const uint32_t *slots, uint32_t nusers)
+snap_chan(struct cluster_dir *cd, struct fields_in *in, const uint32_t *slots, uint32_t nusers)
 {
 	struct dir *d = cd->d;
 	char name[IRC_CHAN_MAX + 1], key[IRC_KEY_MAX + 1], topic[IRC_MAXLINE],
@@ -264,34 +170,33 @@ snap_chan(struct cluster_dir *cd, struct snap_in *in, const uint32_t *slots, uin
 		int64_t at;
 	} m;
 
-	snap_cstr(in, name, sizeof name);
-	created = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
-	modes = snap_int(in, 0, UINT32_MAX);
-	snap_cstr(in, key, sizeof key);
-	limit = snap_int(in, 0, UINT32_MAX);
-	snap_cstr(in, topic, sizeof topic);
-	snap_cstr(in, by, sizeof by);
-	at = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+	fields_cstr(in, name, sizeof name);
+	created = fields_int(in, INT64_MIN / 2, INT64_MAX / 2);
+	modes = fields_int(in, 0, UINT32_MAX);
+	fields_cstr(in, key, sizeof key);
+	limit = fields_int(in, 0, UINT32_MAX);
+	fields_cstr(in, topic, sizeof topic);
+	fields_cstr(in, by, sizeof by);
+	at = fields_int(in, INT64_MIN / 2, INT64_MAX / 2);
 	/* the lists wait for the channel, which its first member creates */
 	const char *lists_at = in->p;
 	for (int l = 0; l < DIR_NLISTS && !in->bad; l++) {
-		int64_t n = snap_int(in, 0, 100000);
+		int64_t n = fields_int(in, 0, 100000);
 		for (int64_t k = 0; k < n && !in->bad; k++) {
-			snap_cstr(in, m.mask, sizeof m.mask);
-			snap_cstr(in, m.by, sizeof m.by);
-			snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+			fields_cstr(in, m.mask, sizeof m.mask);
+			fields_cstr(in, m.by, sizeof m.by);
+			fields_int(in, INT64_MIN / 2, INT64_MAX / 2);
 		}
 	}
-	int64_t nm = snap_int(in, 1, UINT32_MAX);
+	int64_t nm = fields_int(in, 1, UINT32_MAX);
 	for (int64_t k = 0; k < nm && !in->bad; k++) {
-		int64_t i = snap_int(in, 0, (int64_t)nusers - 1);
-		int64_t fl = snap_int(in, 0, 255);
+		int64_t i = fields_int(in, 0, (int64_t)nusers - 1);
+		int64_t fl = fields_int(in, 0, 255);
 		struct dir_chan *joined;
 		if (in->bad)
 			break;
 		if (dir_join(d, slots[i], name, 0, UINT32_MAX, &joined) < 0) {
-			in->bad = true;
-			in->why = "a member cannot join";
+			fields_fail(in, "a member cannot join");
 			break;
 		}
 		ch = joined;
@@ -310,11 +215,11 @@ snap_chan(struct cluster_dir *cd, struct snap_in *in, const uint32_t *slots, uin
 	const char *resume = in->p;
 	in->p = lists_at;
 	for (int l = 0; l < DIR_NLISTS; l++) {
-		int64_t n = snap_int(in, 0, 100000);
+		int64_t n = fields_int(in, 0, 100000);
 		for (int64_t k = 0; k < n; k++) {
-			snap_cstr(in, m.mask, sizeof m.mask);
-			snap_cstr(in, m.by, sizeof m.by);
-			m.at = snap_int(in, INT64_MIN / 2, INT64_MAX / 2);
+			fields_cstr(in, m.mask, sizeof m.mask);
+			fields_cstr(in, m.by, sizeof m.by);
+			m.at = fields_int(in, INT64_MIN / 2, INT64_MAX / 2);
 			dir_mask_add(ch, (enum dir_list)l, m.mask, m.by, (time_t)m.at, UINT32_MAX);
 		}
 	}
@@ -327,21 +232,21 @@ cluster_snap_apply(struct cluster_dir *cd, const char *p, size_t len)
 	struct dir *d = cd->d;
 	uint32_t max = d->nslots - d->nlocal, nusers = 0;
 	uint32_t *slots = calloc(max + 1, sizeof *slots);
-	struct snap_in in = { p, p + len, false, NULL };
+	struct fields_in in;
 
 	if (slots == NULL)
 		return -ENOMEM;
+	fields_in_init(&in, p, len);
 	while (in.p < in.end && !in.bad) {
 		char tag[2];
-		if (!snap_cstr(&in, tag, sizeof tag))
+		if (!fields_cstr(&in, tag, sizeof tag))
 			break;
 		if (strcmp(tag, "U") == 0)
 			snap_user(cd, &in, slots, &nusers, max);
 		else if (strcmp(tag, "C") == 0)
 			snap_chan(cd, &in, slots, nusers);
 		else {
-			in.bad = true;
-			in.why = "an unknown record";
+			fields_fail(&in, "an unknown record");
 		}
 	}
 	if (in.bad) {
