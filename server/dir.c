@@ -205,42 +205,43 @@ dir_chan_find(const struct dir *d, const char *name)
 	return c;
 }
 
-static struct dir_chan *
-dir_chan_create(struct dir *d, const char *name)
+/* twice as many channel records; the new ids go on the free list */
+static int
+dir_chans_grow(struct dir *d)
 {
-	struct dir_chan *c;
-	uint32_t id;
+	uint32_t n = d->nchans_alloc ? d->nchans_alloc * 2 : 16;
+	struct dir_chan **nc = realloc(d->chans, n * sizeof *nc);
+	uint32_t *nf;
+
+	if (nc == NULL)
+		return -ENOMEM;
+	d->chans = nc;
+	nf = realloc(d->free_chans, n * sizeof *nf);
+	if (nf == NULL)
+		return -ENOMEM;
+	d->free_chans = nf;
+	for (uint32_t i = d->nchans_alloc; i < n; i++) {
+		if ((d->chans[i] = calloc(1, sizeof **nc)) == NULL) {
+			n = i;
+			break;
+		}
+	}
+	if (n == d->nchans_alloc)
+		return -ENOMEM;
+	/* lowest ids first */
+	for (uint32_t i = n; i-- > d->nchans_alloc;)
+		d->free_chans[d->nfree_chans++] = i;
+	d->nchans_alloc = n;
+	return 0;
+}
+
+/* channel record id (free, off the free list) becomes the channel name */
+static struct dir_chan *
+dir_chan_init(struct dir *d, uint32_t id, const char *name)
+{
+	struct dir_chan *c = d->chans[id];
 	unsigned before;
 
-	if (strlen(name) > IRC_CHAN_MAX)
-		return NULL;
-	if (d->nfree_chans > 0) {
-		id = d->free_chans[--d->nfree_chans];
-	} else {
-		uint32_t n = d->nchans_alloc ? d->nchans_alloc * 2 : 16;
-		struct dir_chan **nc = realloc(d->chans, n * sizeof *nc);
-		uint32_t *nf;
-		if (nc == NULL)
-			return NULL;
-		d->chans = nc;
-		nf = realloc(d->free_chans, n * sizeof *nf);
-		if (nf == NULL)
-			return NULL;
-		d->free_chans = nf;
-		for (uint32_t i = d->nchans_alloc; i < n; i++) {
-			if ((d->chans[i] = calloc(1, sizeof **nc)) == NULL) {
-				n = i;
-				break;
-			}
-		}
-		if (n == d->nchans_alloc)
-			return NULL;
-		for (uint32_t i = n; i-- > d->nchans_alloc + 1;)
-			d->free_chans[d->nfree_chans++] = i;
-		id = d->nchans_alloc;
-		d->nchans_alloc = n;
-	}
-	c = d->chans[id];
 	c->used = true;
 	c->id = id;
 	c->gen++;
@@ -259,10 +260,25 @@ dir_chan_create(struct dir *d, const char *name)
 	HASH_ADD_STR(d->channels, key, c);
 	if (HASH_COUNT(d->channels) == before) {	/* out of memory */
 		c->used = false;
-		d->free_chans[d->nfree_chans++] = id;
 		return NULL;
 	}
 	d->nchannels++;
+	return c;
+}
+
+static struct dir_chan *
+dir_chan_create(struct dir *d, const char *name)
+{
+	struct dir_chan *c;
+	uint32_t id;
+
+	if (strlen(name) > IRC_CHAN_MAX)
+		return NULL;
+	if (d->nfree_chans == 0 && dir_chans_grow(d) < 0)
+		return NULL;
+	id = d->free_chans[--d->nfree_chans];
+	if ((c = dir_chan_init(d, id, name)) == NULL)
+		d->free_chans[d->nfree_chans++] = id;
 	return c;
 }
 
@@ -530,4 +546,105 @@ dir_set_umodes(struct dir *d, uint32_t slot, uint32_t umodes)
 		    ((u->umodes & DIR_UMODE_INVISIBLE) != 0);
 	}
 	u->umodes = umodes;
+}
+
+/* ------------------------------------------------------------ restore */
+
+int
+dir_restore_gen(struct dir *d, uint32_t slot, uint32_t gen)
+{
+	if (slot >= d->nslots || d->users[slot].state != DIR_FREE)
+		return -EINVAL;
+	d->users[slot].gen = gen;
+	return 0;
+}
+
+int
+dir_restore_user(struct dir *d, uint32_t slot, uint32_t gen)
+{
+	uint32_t ignored;
+
+	if (slot >= d->nslots || d->users[slot].state != DIR_FREE)
+		return -EINVAL;
+	dir_user_take(d, slot, &ignored);
+	d->users[slot].gen = gen;
+	return 0;
+}
+
+struct dir_chan *
+dir_restore_chan(struct dir *d, uint32_t id, uint32_t gen, const char *name)
+{
+	struct dir_chan *c;
+	char key[IRC_CHAN_MAX + 1];
+
+	if (strlen(name) > IRC_CHAN_MAX || irc_casefold(key, sizeof key, name) < 0 ||
+	    dir_chan_find(d, name) != NULL || id >= UINT32_MAX / 2)
+		return NULL;
+	while (id >= d->nchans_alloc)
+		if (dir_chans_grow(d) < 0)
+			return NULL;
+	if (d->chans[id]->used || (c = dir_chan_init(d, id, name)) == NULL)
+		return NULL;
+	c->gen = gen;
+	return c;
+}
+
+int
+dir_restore_chan_gen(struct dir *d, uint32_t id, uint32_t gen)
+{
+	if (id >= UINT32_MAX / 2)
+		return -EINVAL;
+	while (id >= d->nchans_alloc)
+		if (dir_chans_grow(d) < 0)
+			return -ENOMEM;
+	if (d->chans[id]->used)
+		return -EINVAL;
+	d->chans[id]->gen = gen;
+	return 0;
+}
+
+int
+dir_restore_member(struct dir *d, struct dir_chan *c, uint32_t slot, uint64_t joined_at,
+    uint8_t flags)
+{
+	struct dir_user *u;
+
+	if (slot >= d->nslots || (u = &d->users[slot])->state == DIR_FREE ||
+	    dir_is_member(d, c->id, slot))
+		return -EINVAL;
+	if (u->nchans == u->cap) {
+		uint32_t n = u->cap ? u->cap * 2 : 4;
+		uint32_t *p = realloc(u->chans, n * sizeof *p);
+		if (p == NULL)
+			return -ENOMEM;
+		u->chans = p;
+		u->cap = n;
+	}
+	if (c->nmembers == c->cap) {
+		uint32_t n = c->cap ? c->cap * 2 : 4;
+		struct dir_member *p = realloc(c->members, n * sizeof *p);
+		if (p == NULL)
+			return -ENOMEM;
+		c->members = p;
+		c->cap = n;
+	}
+	c->members[c->nmembers++] = (struct dir_member){ slot, u->gen, joined_at, flags };
+	u->chans[u->nchans++] = c->id;
+	return 0;
+}
+
+void
+dir_restore_done(struct dir *d)
+{
+	/* lowest first, as dir_init has them */
+	d->nfree = d->nfree_remote = d->nfree_chans = 0;
+	for (uint32_t i = d->nlocal; i-- > 0;)
+		if (d->users[i].state == DIR_FREE)
+			d->free_slots[d->nfree++] = i;
+	for (uint32_t i = d->nslots; i-- > d->nlocal;)
+		if (d->users[i].state == DIR_FREE)
+			d->free_remote[d->nfree_remote++] = i;
+	for (uint32_t i = d->nchans_alloc; i-- > 0;)
+		if (!d->chans[i]->used)
+			d->free_chans[d->nfree_chans++] = i;
 }

@@ -214,4 +214,25 @@ void dir_set_state(struct dir *d, uint32_t slot, enum dir_state st);
 /* user modes change here only: keeps the operator and invisible counts right */
 void dir_set_umodes(struct dir *d, uint32_t slot, uint32_t umodes);
 
+/*
+ * Rebuilding a directory exactly as another process had it (handover.h),
+ * into a fresh one (dir_init): slots, channel ids and their generations
+ * stay what they were, since ring records and workers name them. The
+ * caller sets the rest through the functions above; dir_restore_done()
+ * then rebuilds the free lists. All refuse what contradicts what was
+ * already restored (-EINVAL, or NULL).
+ */
+/* a free slot's generation (its next client gets gen + 1) */
+int dir_restore_gen(struct dir *d, uint32_t slot, uint32_t gen);
+/* a client in its slot (DIR_CONNECTED; dir_set_state() for the rest) */
+int dir_restore_user(struct dir *d, uint32_t slot, uint32_t gen);
+/* a channel with its id, generation and name, empty */
+struct dir_chan *dir_restore_chan(struct dir *d, uint32_t id, uint32_t gen, const char *name);
+/* a free channel id's generation */
+int dir_restore_chan_gen(struct dir *d, uint32_t id, uint32_t gen);
+/* a member, in the order given */
+int dir_restore_member(struct dir *d, struct dir_chan *c, uint32_t slot, uint64_t joined_at,
+    uint8_t flags);
+void dir_restore_done(struct dir *d);
+
 #endif
