@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fields.h"
 #include "hashtab.h"
 #include "history.h"
 
@@ -443,7 +444,7 @@ history_add(struct history *h, struct history_target *t, int64_t ms, const char 
 		history_pop_oldest(h);
 	if (h->bytes > h->lim.max_bytes) {
 		history_pop_oldest(h);	/* it alone is too much */
-		return -ENOMEM;
+		return -ENOBUFS;	/* -ENOMEM to callers; history_read drops it */
 	}
 	return 0;
 fail:
@@ -477,7 +478,22 @@ history_add_chan(struct history *h, const char *chan_key, int64_t ms, const char
 	t = history_chan_get(h, chan_key);
 	if (t == NULL)
 		return -ENOMEM;
-	return history_add(h, t, ms, msgid, line, len);
+	rc = history_add(h, t, ms, msgid, line, len);
+	return rc == -ENOBUFS ? -ENOMEM : rc;
+}
+
+/* a line is coming to t: it is now the latest conversation of each party
+ * on a list; -ENOMEM (t freed if it has no line) */
+static int
+history_conv_link(struct history *h, struct history_target *t)
+{
+	int rc = history_link_front(h, t, 0);
+
+	if (rc == 0 && t->pair[1] != t->pair[0])
+		rc = history_link_front(h, t, 1);
+	if (rc < 0 && t->count == 0)
+		history_target_free(h, t);
+	return rc;
 }
 
 /* NULL: not known, the last one stays (the length is checked by the caller) */
@@ -507,20 +523,15 @@ history_add_private(struct history *h, uint64_t from, const char *from_nick,
 	t = history_conv_get(h, from, to);
 	if (t == NULL)
 		return -ENOMEM;
-	/* both lists: this is now each party's latest conversation */
-	rc = history_link_front(h, t, 0);
-	if (rc == 0 && t->pair[1] != t->pair[0])
-		rc = history_link_front(h, t, 1);
-	if (rc < 0) {
-		if (t->count == 0)
-			history_target_free(h, t);
+	rc = history_conv_link(h, t);
+	if (rc < 0)
 		return rc;
-	}
 	/* each party's nick as of now, for TARGETS and finding it by nick
 	 * (the line may fail below: the nicks are still the current ones) */
 	history_set_nick(&t->party[history_party_index(t, to)], to_nick);
 	history_set_nick(&t->party[history_party_index(t, from)], from_nick);
-	return history_add(h, t, ms, msgid, line, len);
+	rc = history_add(h, t, ms, msgid, line, len);
+	return rc == -ENOBUFS ? -ENOMEM : rc;
 }
 
 /* ---------------------------------------------------------------- life */
@@ -896,4 +907,502 @@ history_usage(const struct history *h, uint64_t *lines, uint64_t *bytes)
 		*lines = h->lines;
 	if (bytes != NULL)
 		*bytes = h->bytes;
+}
+
+/* ---------------------------------------------------------------- handover */
+
+/*
+ * The blob (fields.h), record by record:
+ *   "H"                                        the start
+ *   "C" name cap                               a channel, just before its first line
+ *   "P" uid0 nick0 state0 uid1 nick1 state1 cap
+ *                                              a conversation (uid0 <= uid1), likewise
+ *   "c" name ms msgid line                     a channel's line
+ *   "p" uid0 uid1 ms msgid line                a conversation's line
+ *   "U" uid n other-uid...                     uid's list, the latest last, by uid
+ *   "E" ntargets nlines nlists                 the end, with the counts
+ * Lines come oldest first anywhere (the order the byte bound evicts by)
+ * and are replayed through history_add, so the reading side's limits drop
+ * what they would have dropped. What adding cannot give back is written
+ * as it is: each party's nick and state, a ring's size (it counts in the
+ * byte bound), and each list's order (an add that failed halfway leaves
+ * it other than the lines say). A uid is written as an int64 (the same
+ * 64 bits).
+ */
+
+/* a party's state: on its uid's list, gone (history_user_gone), or
+ * neither (the second party of a conversation with oneself; a list that
+ * could not be joined for want of memory) */
+enum history_state { HISTORY_LISTED, HISTORY_GONE, HISTORY_OFF };
+
+static int
+history_party_state(const struct history_party *p)
+{
+	return p->gone ? HISTORY_GONE : p->linked ? HISTORY_LISTED : HISTORY_OFF;
+}
+
+static int
+history_write_target(struct buf *b, const struct history_target *t)
+{
+	int rc = 0;
+
+	if (!t->conv) {
+		rc |= fields_str(b, "C");
+		rc |= fields_str(b, t->name);
+	} else {
+		rc |= fields_str(b, "P");
+		for (int i = 0; i < 2; i++) {
+			rc |= fields_num(b, (int64_t)t->party[i].uid);
+			rc |= fields_str(b, t->party[i].nick);
+			rc |= fields_num(b, history_party_state(&t->party[i]));
+		}
+	}
+	rc |= fields_num(b, t->cap);
+	return rc;
+}
+
+static int
+history_write_line(struct buf *b, const struct history_entry *e)
+{
+	const struct history_target *t = e->t;
+	int rc = 0;
+
+	if (!t->conv) {
+		rc |= fields_str(b, "c");
+		rc |= fields_str(b, t->name);
+	} else {
+		rc |= fields_str(b, "p");
+		rc |= fields_num(b, (int64_t)t->pair[0]);
+		rc |= fields_num(b, (int64_t)t->pair[1]);
+	}
+	rc |= fields_num(b, e->ms);
+	/* the key's msgid: "" for none */
+	rc |= fields_str(b, (const char *)e->key + sizeof(struct history_target *));
+	rc |= fields_put(b, e->line, e->len);
+	return rc;
+}
+
+static int
+history_write_list(struct buf *b, const struct history_user *u)
+{
+	const struct history_target *t, *last = NULL;
+	int64_t n = 0;
+	int rc = 0;
+
+	for (t = u->convs; t != NULL; t = t->party[history_party_index(t, u->uid)].next) {
+		last = t;
+		n++;
+	}
+	rc |= fields_str(b, "U");
+	rc |= fields_num(b, (int64_t)u->uid);
+	rc |= fields_num(b, n);
+	/* the latest last: the reader puts each at the front in turn */
+	for (t = last; t != NULL; t = t->party[history_party_index(t, u->uid)].prev)
+		rc |= fields_num(b, (int64_t)history_other(t, u->uid)->uid);
+	return rc;
+}
+
+static int
+history_uid_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(struct history_user *const *)a)->uid;
+	uint64_t y = (*(struct history_user *const *)b)->uid;
+
+	return (x > y) - (x < y);
+}
+
+int
+history_write(const struct history *h, struct buf *out)
+{
+	struct history_user **users = NULL, *u, *tmp;
+	size_t nusers = HASH_COUNT(h->users), i = 0;
+	int64_t ntargets = 0, nlines = 0;
+	int rc = 0;
+
+	rc |= fields_str(out, "H");
+	for (const struct history_entry *e = h->oldest; e != NULL && rc == 0; e = e->newer) {
+		/* a target's oldest line is the first of it here: the target first */
+		if (e->seq == e->t->head_seq) {
+			rc |= history_write_target(out, e->t);
+			ntargets++;
+		}
+		rc |= history_write_line(out, e);
+		nlines++;
+	}
+	/* by uid: the table's own order is the order records came, which a
+	 * reader does not repeat (the blob would not be the same twice) */
+	if (nusers > 0) {
+		if ((users = malloc(nusers * sizeof *users)) == NULL)
+			return -ENOMEM;
+		HASH_ITER(hh, h->users, u, tmp)
+			users[i++] = u;
+		qsort(users, nusers, sizeof *users, history_uid_cmp);
+	}
+	for (i = 0; i < nusers && rc == 0; i++)
+		rc |= history_write_list(out, users[i]);
+	free(users);
+	rc |= fields_str(out, "E");
+	rc |= fields_num(out, ntargets);
+	rc |= fields_num(out, nlines);
+	rc |= fields_num(out, (int64_t)nusers);
+	return rc != 0 ? -ENOMEM : 0;
+}
+
+/* a target as the blob declares it, kept while reading: a conversation the
+ * bounds take while lines are replayed is made again from it */
+struct history_decl {
+	UT_hash_handle hh;	/* in->chans (key: name) or in->convs (key: pair) */
+	bool conv;
+	uint64_t pair[2];
+	uint8_t state[2];
+	char nick[2][IRC_NICK_MAX + 1];
+	uint32_t cap;
+	uint64_t lines;		/* the blob's, whatever the limits keep */
+	int64_t last_ms;
+	char name[];		/* channel */
+};
+
+struct history_in {
+	struct fields_in f;
+	struct history *h;
+	struct history_decl *chans, *convs;
+	struct history_decl *fresh;	/* declared, its first line not read yet */
+	uint64_t ntargets, nlines, nlists;
+	uint64_t lists_here;	/* lists whose uid has one in h */
+	uint64_t last_uid;
+	bool lists, end;	/* past the lines; past the end */
+};
+
+static uint64_t
+history_read_uid(struct fields_in *f)
+{
+	return (uint64_t)fields_int(f, INT64_MIN, INT64_MAX);
+}
+
+static uint32_t
+history_read_cap(struct fields_in *f)
+{
+	int64_t cap = fields_int(f, HISTORY_RING_MIN, INT64_C(1) << 31);
+
+	if (!f->bad && (cap & (cap - 1)) != 0)
+		fields_fail(f, "a ring's size is no power of two");
+	return (uint32_t)cap;
+}
+
+static void
+history_read_decl(struct history_in *in, bool conv)
+{
+	struct fields_in *f = &in->f;
+	struct history_decl **head = conv ? &in->convs : &in->chans, *d, *old;
+	char name[IRC_CHAN_MAX + 1] = "";
+	const void *key;
+	size_t len, key_len;
+	unsigned before;
+
+	if (!conv)
+		fields_cstr(f, name, sizeof name);
+	len = strlen(name);
+	if (f->bad)
+		return;
+	if (in->fresh != NULL) {
+		fields_fail(f, "a target is declared without a line");
+		return;
+	}
+	if ((d = calloc(1, sizeof *d + len + 1)) == NULL) {
+		fields_fail(f, "out of memory");
+		return;
+	}
+	d->conv = conv;
+	memcpy(d->name, name, len + 1);
+	if (conv) {
+		for (int i = 0; i < 2; i++) {
+			d->pair[i] = history_read_uid(f);
+			fields_cstr(f, d->nick[i], sizeof d->nick[i]);
+			d->state[i] = (uint8_t)fields_int(f, HISTORY_LISTED, HISTORY_OFF);
+		}
+	}
+	d->cap = history_read_cap(f);
+	if (!f->bad && conv) {
+		/* as history.c leaves them: lower uid first, never both gone (it
+		 * is freed then), oneself's conversation on one list at most */
+		if (d->pair[0] > d->pair[1])
+			fields_fail(f, "a conversation's parties are out of order");
+		else if (d->state[0] == HISTORY_GONE && d->state[1] == HISTORY_GONE)
+			fields_fail(f, "a conversation whose parties are both gone");
+		else if (d->pair[0] == d->pair[1] &&
+		    (d->state[0] == HISTORY_GONE || d->state[1] != HISTORY_OFF))
+			fields_fail(f, "a conversation with oneself has two parties");
+	}
+	key = conv ? (const void *)d->pair : d->name;
+	key_len = conv ? sizeof d->pair : len;
+	if (!f->bad) {
+		HASH_FIND(hh, *head, key, key_len, old);
+		if (old != NULL)
+			fields_fail(f, "a target is declared twice");
+	}
+	if (!f->bad) {
+		before = HASH_COUNT(*head);
+		HASH_ADD_KEYPTR(hh, *head, key, key_len, d);
+		if (HASH_COUNT(*head) == before)
+			fields_fail(f, "out of memory");
+	}
+	if (f->bad) {
+		free(d);
+		return;
+	}
+	in->fresh = d;
+	in->ntargets++;
+}
+
+/* a line through history_add, as it came: 0 (kept, or dropped as adding
+ * drops it) or -ENOMEM */
+static int
+history_replay(struct history *h, const struct history_decl *d, int64_t ms, const char *msgid,
+    const char *line, size_t len)
+{
+	struct history_target *t;
+	int rc;
+
+	if (h->lim.lines == 0)
+		return 0;	/* no history: nothing is kept, as by history_add_* */
+	if (!d->conv) {
+		t = history_chan_get(h, d->name);
+	} else if ((t = history_conv_find(h, d->pair[0], d->pair[1])) == NULL &&
+	    (t = history_conv_get(h, d->pair[0], d->pair[1])) != NULL) {
+		/* new, or made again after the bounds took it: its parties as
+		 * they are; one off its list stays off (gone until the end) */
+		for (int i = 0; i < 2; i++) {
+			memcpy(t->party[i].nick, d->nick[i], sizeof t->party[i].nick);
+			t->party[i].gone = d->state[i] != HISTORY_LISTED;
+		}
+	}
+	if (t == NULL)
+		return -ENOMEM;
+	if (t->conv && (rc = history_conv_link(h, t)) < 0)
+		return rc;
+	rc = history_add(h, t, ms, msgid, line, len);
+	return rc == -ENOBUFS ? 0 : rc;	/* too big for the byte bound alone */
+}
+
+static void
+history_read_line(struct history_in *in, bool conv)
+{
+	struct fields_in *f = &in->f;
+	char name[IRC_CHAN_MAX + 1], msgid[IRCTAGS_MSGID_LEN + 1];
+	uint64_t pair[2];
+	struct history_decl *d;
+	const char *line;
+	size_t len;
+	int64_t ms;
+
+	if (conv) {
+		pair[0] = history_read_uid(f);
+		pair[1] = history_read_uid(f);
+	} else {
+		fields_cstr(f, name, sizeof name);
+	}
+	ms = fields_int(f, INT64_MIN, INT64_MAX);
+	fields_cstr(f, msgid, sizeof msgid);
+	line = fields_get(f, &len, HISTORY_LINE_MAX);
+	if (f->bad)
+		return;
+	if (conv)
+		HASH_FIND(hh, in->convs, pair, sizeof pair, d);
+	else
+		HASH_FIND(hh, in->chans, name, strlen(name), d);
+	if (d == NULL) {
+		fields_fail(f, "a line's target is not declared");
+		return;
+	}
+	if (in->fresh != NULL && d != in->fresh) {
+		fields_fail(f, "a target is declared without a line");
+		return;
+	}
+	/* times never go backwards in a target: history_add would change them */
+	if (d->lines > 0 && ms < d->last_ms) {
+		fields_fail(f, "a target's times go backwards");
+		return;
+	}
+	in->fresh = NULL;
+	d->lines++;
+	d->last_ms = ms;
+	in->nlines++;
+	if (history_replay(in->h, d, ms, msgid, line, len) < 0)
+		fields_fail(f, "out of memory");
+}
+
+/* a target's state that adding does not give, once its lines are in */
+static void
+history_read_settle(struct history_in *in, struct history_decl *d)
+{
+	struct history *h = in->h;
+	struct history_target *t;
+	uint32_t cap;
+
+	if (d->lines == 0) {
+		fields_fail(&in->f, "a target is declared without a line");
+		return;
+	}
+	if (d->lines > d->cap) {
+		fields_fail(&in->f, "a ring is smaller than its lines");
+		return;
+	}
+	t = d->conv ? history_conv_find(h, d->pair[0], d->pair[1]) : history_chan(h, d->name);
+	if (t == NULL)
+		return;		/* the limits took it */
+	if (d->conv)
+		for (int i = 0; i < 2; i++)
+			t->party[i].gone = d->state[i] == HISTORY_GONE;
+	/* the ring it had (no more than the lines bound now wants): its
+	 * bytes count in the bound, so the bound bites when it would have */
+	cap = d->cap < history_ring_size(h->lim.lines) ? d->cap : history_ring_size(h->lim.lines);
+	if (cap > t->cap && history_ring_resize(h, t, cap) < 0)
+		fields_fail(&in->f, "out of memory");
+}
+
+/* the lines are in: settle every target, then the byte bound (a smaller
+ * one than the writer's may not hold the rings) */
+static void
+history_read_lines_done(struct history_in *in)
+{
+	struct history_decl *d, *tmp;
+
+	in->lists = true;
+	HASH_ITER(hh, in->chans, d, tmp)
+		if (!in->f.bad)
+			history_read_settle(in, d);
+	HASH_ITER(hh, in->convs, d, tmp)
+		if (!in->f.bad)
+			history_read_settle(in, d);
+	while (in->h->bytes > in->h->lim.max_bytes && in->h->oldest != NULL)
+		history_pop_oldest(in->h);
+}
+
+static void
+history_read_list(struct history_in *in)
+{
+	struct fields_in *f = &in->f;
+	struct history *h = in->h;
+	uint64_t uid, other, pair[2], moved = 0, len = 0;
+	struct history_decl *d;
+	struct history_target *t;
+	struct history_user *u;
+	int64_t n;
+
+	uid = history_read_uid(f);
+	/* each conversation listed has a line of its own, once */
+	n = fields_int(f, 0, (int64_t)in->nlines);
+	if (f->bad)
+		return;
+	if (in->nlists > 0 && uid <= in->last_uid) {
+		fields_fail(f, "the lists are out of order");
+		return;
+	}
+	in->last_uid = uid;
+	in->nlists++;
+	for (int64_t k = 0; k < n && !f->bad; k++) {
+		other = history_read_uid(f);
+		if (f->bad)
+			break;
+		history_pair(uid, other, pair);
+		HASH_FIND(hh, in->convs, pair, sizeof pair, d);
+		if (d == NULL || d->state[d->pair[0] == uid ? 0 : 1] != HISTORY_LISTED) {
+			fields_fail(f, "a list holds a conversation not on it");
+			break;
+		}
+		if ((t = history_conv_find(h, uid, other)) == NULL)
+			continue;	/* the limits took it */
+		/* the latest last: each goes to the front in turn */
+		if (history_link_front(h, t, history_party_index(t, uid)) < 0)
+			fields_fail(f, "out of memory");
+		else
+			moved++;
+	}
+	if (f->bad)
+		return;
+	if ((u = history_user_find(h, uid)) != NULL) {
+		for (t = u->convs; t != NULL; t = t->party[history_party_index(t, uid)].next)
+			len++;
+		in->lists_here++;
+	}
+	/* all of uid's list, each once */
+	if (len != moved)
+		fields_fail(f, "a list and its conversations disagree");
+}
+
+static void
+history_read_end(struct history_in *in)
+{
+	struct fields_in *f = &in->f;
+	int64_t a, b, c;
+
+	a = fields_int(f, 0, INT64_MAX);
+	b = fields_int(f, 0, INT64_MAX);
+	c = fields_int(f, 0, INT64_MAX);
+	if (f->bad)
+		return;
+	if ((uint64_t)a != in->ntargets || (uint64_t)b != in->nlines || (uint64_t)c != in->nlists)
+		fields_fail(f, "the counts at the end disagree");
+	else if (in->lists_here != HASH_COUNT(in->h->users))
+		fields_fail(f, "a list is missing");
+	in->end = true;
+}
+
+static void
+history_decls_free(struct history_decl **head)
+{
+	struct history_decl *d, *tmp;
+
+	HASH_ITER(hh, *head, d, tmp) {
+		HASH_DEL(*head, d);
+		free(d);
+	}
+}
+
+int
+history_read(struct history *h, const void *p, size_t len, const char **why)
+{
+	struct history_in in = { .h = h };
+	char tag[2];
+
+	fields_in_init(&in.f, p, len);
+	if (fields_cstr(&in.f, tag, sizeof tag) && strcmp(tag, "H") != 0)
+		fields_fail(&in.f, "not a history");
+	while (!in.f.bad && !in.end && in.f.p < in.f.end && fields_cstr(&in.f, tag, sizeof tag)) {
+		switch (tag[0]) {
+		case 'C':
+		case 'P':
+		case 'c':
+		case 'p':
+			if (in.lists)
+				fields_fail(&in.f, "a line after the lists");
+			else if (tag[0] == 'C' || tag[0] == 'P')
+				history_read_decl(&in, tag[0] == 'P');
+			else
+				history_read_line(&in, tag[0] == 'p');
+			break;
+		case 'U':
+		case 'E':
+			if (!in.lists)
+				history_read_lines_done(&in);
+			if (in.f.bad)
+				break;
+			if (tag[0] == 'U')
+				history_read_list(&in);
+			else
+				history_read_end(&in);
+			break;
+		default:
+			fields_fail(&in.f, "an unknown record");
+		}
+	}
+	if (!in.f.bad && (!in.end || in.f.p != in.f.end))
+		fields_fail(&in.f, in.end ? "bytes after the end" : "the history is cut short");
+	history_decls_free(&in.chans);
+	history_decls_free(&in.convs);
+	if (in.f.bad) {
+		*why = in.f.why;
+		return -EPROTO;
+	}
+	return 0;
 }

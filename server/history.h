@@ -3,7 +3,8 @@
  * kept by the master for CHATHISTORY and the replay on JOIN (master only;
  * no worker maps it). Bounded three ways: lines per target, age, and a
  * global number of bytes across all targets (the oldest line anywhere
- * goes first). It survives clients leaving, not a restart.
+ * goes first). It survives clients leaving and an upgrade in place
+ * (history_write, history_read), not a restart.
  *
  * A line is stored as the server relayed it, stamp included:
  * "@time=...;msgid=...[;+client tags] :nick!user@host PRIVMSG #c :text\r\n"
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "irc.h"
 #include "irctags.h"
 
@@ -140,5 +142,17 @@ int64_t history_chan_latest(struct history *h, const char *chan_key);
 
 /* statistics: lines and bytes held now */
 void history_usage(const struct history *h, uint64_t *lines, uint64_t *bytes);
+
+/*
+ * An upgrade in place (handover.h): one image writes the history, the next
+ * reads it back. Written: every line of h, oldest first (global order),
+ * with the targets' state, appended to out: 0 or -ENOMEM. Read: into h,
+ * fresh from history_new with the limits wanted now (lines they do not
+ * allow are dropped as history_add would drop them; the age limit is the
+ * next history_expire's). 0, or -EPROTO with *why set when the blob is
+ * cut, malformed or contradicts itself (h then holds part: free it).
+ */
+int history_write(const struct history *h, struct buf *out);
+int history_read(struct history *h, const void *p, size_t len, const char **why);
 
 #endif

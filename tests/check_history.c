@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+#include "fields.h"
 #include "history.h"
 #include "unit.h"
 
@@ -718,6 +720,656 @@ START_TEST(targets)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- handover */
+
+/* a selection's msgids, comma separated ("" for a line without one) */
+static const char *
+ids(struct history *h, struct history_target *t, enum history_sel s, struct history_ref a,
+    size_t limit)
+{
+	static char buf[4096];
+	struct history_line out[64];
+	size_t n = history_select(h, t, s, &a, &a, limit, out), pos = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		pos += (size_t)snprintf(buf + pos, sizeof buf - pos, "%s%s", i ? "," : "",
+		    out[i].msgid);
+	return buf;
+}
+
+static void
+wr(const struct history *h, struct buf *out)
+{
+	buf_init(out);
+	ck_assert_int_eq(history_write(h, out), 0);
+}
+
+/* a blob read into a fresh history of these limits; NULL: refused (*why) */
+static struct history *
+rd(uint32_t lines, uint64_t max_bytes, const void *p, size_t len, const char **why)
+{
+	struct history *h = mk(lines, 0, max_bytes);
+	int rc;
+
+	*why = NULL;
+	rc = history_read(h, p, len, why);
+	ck_assert(rc == 0 || rc == -EPROTO);
+	if (rc < 0) {
+		ck_assert_ptr_nonnull(*why);
+		history_free(h);
+		return NULL;
+	}
+	ck_assert_ptr_null(*why);
+	return h;
+}
+
+static void
+same_blob(const struct history *a, const struct history *b)
+{
+	struct buf x, y;
+
+	wr(a, &x);
+	wr(b, &y);
+	ck_assert_uint_eq(x.len, y.len);
+	ck_assert(memcmp(x.data, y.data, x.len) == 0);
+	buf_free(&x);
+	buf_free(&y);
+}
+
+static void
+same_sel(struct history *a, struct history_target *ta, struct history *b,
+    struct history_target *tb, enum history_sel s, struct history_ref r)
+{
+	struct history_line x[64], y[64];
+	size_t n = history_select(a, ta, s, &r, &r, 64, x);
+
+	ck_assert_uint_eq(history_select(b, tb, s, &r, &r, 64, y), n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(x[i].ms, y[i].ms);
+		ck_assert_str_eq(x[i].msgid, y[i].msgid);
+		ck_assert_uint_eq(x[i].len, y[i].len);
+		ck_assert(memcmp(x[i].line, y[i].line, x[i].len) == 0);
+	}
+}
+
+/* one target's answers, by every reference its lines give */
+static void
+same_target(struct history *a, struct history_target *ta, struct history *b,
+    struct history_target *tb)
+{
+	struct history_line x[64];
+	size_t n;
+
+	ck_assert((ta == NULL) == (tb == NULL));
+	if (ta == NULL)
+		return;
+	same_sel(a, ta, b, tb, HISTORY_LATEST, NONE);
+	n = history_select(a, ta, HISTORY_LATEST, &NONE, NULL, 64, x);
+	ck_assert_uint_gt(n, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct history_ref m = x[i].msgid[0] != '\0' ? mref(x[i].msgid) : NONE;
+
+		same_sel(a, ta, b, tb, HISTORY_LATEST, m);
+		same_sel(a, ta, b, tb, HISTORY_BEFORE, m);
+		same_sel(a, ta, b, tb, HISTORY_AFTER, m);
+		same_sel(a, ta, b, tb, HISTORY_AROUND, m);
+		same_sel(a, ta, b, tb, HISTORY_BEFORE, tref(x[i].ms));
+		same_sel(a, ta, b, tb, HISTORY_AFTER, tref(x[i].ms));
+	}
+}
+
+/* what clients can ask of a and of b: the same answers */
+static void
+same(struct history *a, struct history *b)
+{
+	static const char *chans[] = { "#early", "#keep", "#main", "#side", "#none" };
+	static const uint64_t convs[][2] = { { 1, 2 }, { 2, 1 }, { 1, 3 }, { 3, 1 }, { 1, 4 },
+		{ 5, 6 }, { 9, 9 }, { 7, 8 }, { 1, 10 }, { 4, 1 } };
+	static const struct { uint64_t uid; const char *nick; } by_nick[] = { { 1, "robert" },
+		{ 1, "bob" }, { 2, "alice" }, { 3, "alice" }, { 1, "carol" }, { 4, "alice" },
+		{ 9, "me" }, { 10, "alice" }, { 7, "hank" } };
+	struct history_target_info x[16], y[16];
+	uint64_t la, ba, lb, bb;
+	size_t n;
+
+	history_usage(a, &la, &ba);
+	history_usage(b, &lb, &bb);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_uint_eq(ba, bb);
+	for (size_t i = 0; i < sizeof chans / sizeof *chans; i++) {
+		ck_assert_int_eq(history_chan_latest(a, chans[i]),
+		    history_chan_latest(b, chans[i]));
+		same_target(a, history_chan(a, chans[i]), b, history_chan(b, chans[i]));
+	}
+	for (size_t i = 0; i < sizeof convs / sizeof *convs; i++)
+		same_target(a, history_private(a, convs[i][0], convs[i][1], NULL),
+		    b, history_private(b, convs[i][0], convs[i][1], NULL));
+	for (size_t i = 0; i < sizeof by_nick / sizeof *by_nick; i++)
+		same_target(a, history_private(a, by_nick[i].uid, 0, by_nick[i].nick),
+		    b, history_private(b, by_nick[i].uid, 0, by_nick[i].nick));
+	for (uint64_t uid = 1; uid <= 10; uid++) {
+		n = history_private_targets(a, uid, 0, INT64_MAX, 16, x);
+		ck_assert_uint_eq(history_private_targets(b, uid, 0, INT64_MAX, 16, y), n);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_str_eq(x[i].name, y[i].name);
+			ck_assert_int_eq(x[i].latest_ms, y[i].latest_ms);
+		}
+		/* the newest only: ties go by the order of uid's list */
+		n = history_private_targets(a, uid, INT64_MAX, 0, 1, x);
+		ck_assert_uint_eq(history_private_targets(b, uid, INT64_MAX, 0, 1, y), n);
+		if (n > 0)
+			ck_assert_str_eq(x[0].name, y[0].name);
+	}
+}
+
+/* the oldest lines: what the byte bound takes first (#keep's ring stays
+ * as large as five lines made it, with one line in it) */
+static void
+early(struct history *h)
+{
+	char id[16];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "k%d", i);
+		ck_assert_int_eq(addc(h, "#keep", 50 + i, id), 0);
+	}
+	ck_assert_int_eq(addc(h, "#early", 100, "e1"), 0);
+	ck_assert_int_eq(addp(h, 7, "Gina", 8, "Hank", 200, "g1"), 0);
+	ck_assert_int_eq(addc(h, "#early", 300, "e2"), 0);
+	ck_assert_int_eq(addp(h, 8, "Hank", 7, "Gina", 400, "g2"), 0);
+}
+
+/* something of everything: lines without a msgid, a time clamped, a nick
+ * changed, a party gone, both parties gone, oneself, the lines bound */
+static void
+rest(struct history *h)
+{
+	char id[16], line[64];
+
+	for (int i = 1; i <= 10; i++) {
+		snprintf(id, sizeof id, "m%d", i);
+		if (i % 3 == 0) {
+			snprintf(line, sizeof line, ":n!u@h PRIVMSG #main :no id %d\r\n", i);
+			ck_assert_int_eq(history_add_chan(h, "#main", 1000 + i * 100, NULL, line,
+			    strlen(line)), 0);
+		} else {
+			ck_assert_int_eq(addc(h, "#main", 1000 + i * 100, id), 0);
+		}
+		if (i % 2 == 0) {
+			snprintf(id, sizeof id, "s%d", i);
+			ck_assert_int_eq(addc(h, "#side", 1000 + i * 100, id), 0);
+		}
+	}
+	ck_assert_int_eq(addp(h, 1, "Alice", 2, "Bob", 2000, "p1"), 0);
+	ck_assert_int_eq(addp(h, 2, "Bob", 1, "Alice", 2100, "p2"), 0);
+	ck_assert_int_eq(addp(h, 1, "Alice", 3, "Carol", 2200, "q1"), 0);
+	ck_assert_int_eq(addp(h, 3, "Carol", 1, "Alice", 2300, "q2"), 0);
+	ck_assert_int_eq(addp(h, 2, "Robert", 1, "Alice", 2050, "p3"), 0);	/* at 2100 */
+	ck_assert_int_eq(addp(h, 5, "Eve", 6, "Finn", 2400, "r1"), 0);
+	ck_assert_int_eq(addp(h, 9, "Me", 9, "Me", 2500, "o1"), 0);
+	ck_assert_int_eq(addp(h, 1, "Alice", 4, "Dave", 2600, "d1"), 0);
+	history_user_gone(h, 3);	/* 1 still reads it */
+	history_user_gone(h, 5);
+	history_user_gone(h, 6);	/* both: gone */
+	ck_assert_int_eq(addc(h, "#main", 2700, "m11"), 0);
+	ck_assert_int_eq(addp(h, 2, "Robert", 1, "Alice", 2800, "p4"), 0);
+	ck_assert_int_eq(addc(h, "#side", 1500, "s12"), 0);	/* clamped */
+	ck_assert_int_eq(addp(h, 10, "Bob", 1, "Alice", 2900, "b1"), 0);
+	ck_assert_int_eq(addp(h, 4, NULL, 1, NULL, 2900, "d2"), 0);	/* nicks as they were */
+	ck_assert_int_eq(addc(h, "#keep", 3000, "k5"), 0);
+}
+
+#define RT_LINES	6
+
+/* early then rest, in a byte bound that takes about what early holds */
+static struct history *
+build(uint64_t *max_bytes)
+{
+	struct history *h = mk(RT_LINES, 0, BIG);
+	uint64_t lines, b_early, b_all;
+
+	early(h);
+	history_usage(h, &lines, &b_early);
+	rest(h);
+	history_usage(h, &lines, &b_all);
+	history_free(h);
+	*max_bytes = b_all - b_early;
+	h = mk(RT_LINES, 0, *max_bytes);
+	early(h);
+	rest(h);
+	return h;
+}
+
+START_TEST(handover_round_trip)
+{
+	uint64_t max;
+	struct history *a = build(&max), *b;
+	struct history_target *t;
+	struct buf one;
+	const char *why;
+
+	/* the bound took the oldest, the lines bound #main's first */
+	ck_assert_ptr_null(history_chan(a, "#early"));
+	ck_assert_ptr_null(history_private(a, 7, 8, NULL));
+	ck_assert_ptr_nonnull(history_chan(a, "#side"));
+	ck_assert_str_eq(sel(a, history_chan(a, "#keep"), HISTORY_LATEST, NONE, NONE, 64), "k5");
+	ck_assert_str_eq(ids(a, history_chan(a, "#main"), HISTORY_LATEST, NONE, 64),
+	    ",m7,m8,,m10,m11");	/* 6 and 9 have none */
+	wr(a, &one);
+	b = rd(RT_LINES, max, one.data, one.len, &why);
+	ck_assert_msg(b != NULL, "refused: %s", why);
+	/* written again, the same bytes; the same answers */
+	same_blob(a, b);
+	same(a, b);
+	/* what the state means, on the copy */
+	t = history_private(b, 1, 3, NULL);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_eq(history_private(b, 1, 0, "carol"), t);
+	ck_assert_ptr_null(history_private(b, 3, 1, NULL));	/* gone */
+	ck_assert_ptr_null(history_private(b, 5, 6, NULL));
+	ck_assert_ptr_eq(history_private(b, 1, 0, "bob"), history_private(b, 1, 10, NULL));
+	ck_assert_ptr_eq(history_private(b, 1, 0, "robert"), history_private(b, 2, 1, NULL));
+	ck_assert_ptr_eq(history_private(b, 9, 0, "me"), history_private(b, 9, 9, NULL));
+	ck_assert_str_eq(sel(b, history_private(b, 1, 2, NULL), HISTORY_AFTER, mref("p1"), NONE,
+	    64), "p2,p3,p4");
+	ck_assert_str_eq(ids(b, history_chan(b, "#main"), HISTORY_BEFORE, mref("m10"), 2), "m8,");
+	ck_assert_int_eq(history_chan_latest(b, "#side"), 2000);
+	/* and they go on the same: more lines through the bound, parties leaving */
+	for (int i = 0; i < 40; i++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "n%d", i);
+		ck_assert_int_eq(addc(a, i % 2 ? "#main" : "#new", 3000 + i, id), 0);
+		ck_assert_int_eq(addc(b, i % 2 ? "#main" : "#new", 3000 + i, id), 0);
+		if (i % 10 == 0) {
+			ck_assert_int_eq(addp(a, 2, "Robert", 1, "Alice", 3000 + i, id), 0);
+			ck_assert_int_eq(addp(b, 2, "Robert", 1, "Alice", 3000 + i, id), 0);
+		}
+		same_blob(a, b);
+	}
+	history_user_gone(a, 1);
+	history_user_gone(b, 1);
+	same_blob(a, b);
+	same(a, b);
+	buf_free(&one);
+	history_free(a);
+	history_free(b);
+}
+END_TEST
+
+/* every prefix of a blob is refused, and nothing crashes or leaks */
+START_TEST(handover_cut_short)
+{
+	uint64_t max;
+	struct history *a = build(&max), *b;
+	struct buf one;
+	const char *why;
+
+	wr(a, &one);
+	for (size_t len = 0; len < one.len; len++) {
+		b = rd(RT_LINES, max, one.data, len, &why);
+		ck_assert_msg(b == NULL, "a blob cut to %zu of %zu bytes was taken", len, one.len);
+	}
+	/* and one byte more */
+	ck_assert_int_eq(buf_append(&one, "0", 1), 0);
+	ck_assert_ptr_null(rd(RT_LINES, max, one.data, one.len, &why));
+	ck_assert_str_eq(why, "bytes after the end");
+	buf_free(&one);
+	history_free(a);
+}
+END_TEST
+
+/* any byte changed: taken or refused, never a crash (valgrind checks the
+ * memory); what is taken is a history that writes and reads back whole */
+START_TEST(handover_altered)
+{
+	static const char repl[] = "0123456789:HCPcpUE#!@ \r\xff";
+	uint64_t max, seed = 0x9e3779b97f4a7c15ULL;
+	struct history *a = build(&max), *b, *c;
+	struct buf one, two;
+	int refused = 0, taken = 0;
+	const char *why;
+
+	wr(a, &one);
+	for (int i = 0; i < 4000; i++) {
+		char *copy = malloc(one.len);
+		size_t at;
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, one.data, one.len);
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		at = (size_t)(seed % one.len);
+		copy[at] = repl[(seed >> 32) % (sizeof repl - 1)];
+		b = rd(RT_LINES, max, copy, one.len, &why);
+		if (b == NULL) {
+			refused++;
+		} else {
+			uint64_t lines, bytes;
+
+			taken++;
+			history_usage(b, &lines, &bytes);
+			ck_assert_uint_le(bytes, max);
+			wr(b, &two);
+			c = rd(RT_LINES, max, two.data, two.len, &why);
+			ck_assert_msg(c != NULL, "a copy of what was taken is refused: %s", why);
+			same_blob(b, c);
+			buf_free(&two);
+			history_free(b);
+			history_free(c);
+		}
+		free(copy);
+	}
+	ck_assert_int_gt(refused, 0);
+	ck_assert_int_gt(taken, 0);
+	buf_free(&one);
+	history_free(a);
+}
+END_TEST
+
+/* lines in turn over channels and conversations, nicks that stay */
+static void
+plain(struct history *h)
+{
+	char id[16], chan[16];
+
+	for (int i = 0; i < 60; i++) {
+		snprintf(id, sizeof id, "x%d", i);
+		if (i % 4 == 3) {
+			ck_assert_int_eq(addp(h, (uint64_t)(i % 3 + 1), i % 3 ? "A" : "B",
+			    (uint64_t)(i % 5 + 10), "C", i * 10, id), 0);
+		} else {
+			snprintf(chan, sizeof chan, "#c%d", i % 7);
+			ck_assert_int_eq(addc(h, chan, i * 10, id), 0);
+		}
+	}
+}
+
+/* read with smaller limits, the lines go as adding them there would */
+START_TEST(handover_smaller_limits)
+{
+	struct history *a = mk(100, 0, BIG), *b, *c;
+	uint64_t lines, bytes, max;
+	struct buf one;
+	const char *why;
+
+	plain(a);
+	wr(a, &one);
+	/* the lines bound: each target's newest */
+	b = mk(3, 0, BIG);
+	plain(b);
+	c = rd(3, BIG, one.data, one.len, &why);
+	ck_assert_msg(c != NULL, "refused: %s", why);
+	same_blob(b, c);
+	ck_assert_str_eq(sel(c, history_chan(c, "#c0"), HISTORY_LATEST, NONE, NONE, 64),
+	    "x42,x49,x56");
+	history_free(b);
+	history_free(c);
+	/* and a byte bound: the oldest anywhere, targets whole */
+	history_usage(a, &lines, &bytes);
+	max = bytes / 3;
+	b = mk(3, 0, max);
+	plain(b);
+	c = rd(3, max, one.data, one.len, &why);
+	ck_assert_msg(c != NULL, "refused: %s", why);
+	same_blob(b, c);
+	history_usage(c, &lines, &bytes);
+	ck_assert_uint_le(bytes, max);
+	ck_assert_uint_lt(lines, 21);
+	ck_assert_str_eq(sel(c, history_chan(c, "#c1"), HISTORY_LATEST, NONE, NONE, 64),
+	    "x50,x57");	/* x43 went with the bytes */
+	history_free(b);
+	history_free(c);
+	/* no history at all: taken, nothing kept */
+	c = rd(0, BIG, one.data, one.len, &why);
+	ck_assert_msg(c != NULL, "refused: %s", why);
+	history_usage(c, &lines, &bytes);
+	ck_assert_uint_eq(lines, 0);
+	ck_assert_uint_eq(bytes, 0);
+	history_free(c);
+	buf_free(&one);
+	history_free(a);
+}
+END_TEST
+
+/* hand-made blobs: a channel and a conversation declared, their lines */
+static void
+chan_decl(struct buf *b, const char *name, int cap)
+{
+	fields_str(b, "C");
+	fields_str(b, name);
+	fields_num(b, cap);
+}
+
+static void
+conv_decl(struct buf *b, int u0, int s0, int u1, int s1, int cap)
+{
+	fields_str(b, "P");
+	fields_num(b, u0);
+	fields_str(b, "n0");
+	fields_num(b, s0);
+	fields_num(b, u1);
+	fields_str(b, "n1");
+	fields_num(b, s1);
+	fields_num(b, cap);
+}
+
+static void
+chan_line(struct buf *b, const char *name, int ms)
+{
+	fields_str(b, "c");
+	fields_str(b, name);
+	fields_num(b, ms);
+	fields_str(b, "");
+	fields_str(b, "x\r\n");
+}
+
+static void
+conv_line(struct buf *b, int u0, int u1, int ms)
+{
+	fields_str(b, "p");
+	fields_num(b, u0);
+	fields_num(b, u1);
+	fields_num(b, ms);
+	fields_str(b, "");
+	fields_str(b, "x\r\n");
+}
+
+static void
+list(struct buf *b, int uid, int n, const int *other)
+{
+	fields_str(b, "U");
+	fields_num(b, uid);
+	fields_num(b, n);
+	for (int i = 0; i < n; i++)
+		fields_num(b, other[i]);
+}
+
+static void
+end(struct buf *b, int targets, int lines, int lists)
+{
+	fields_str(b, "E");
+	fields_num(b, targets);
+	fields_num(b, lines);
+	fields_num(b, lists);
+}
+
+/* b read and freed: NULL taken, else why */
+static const char *
+try(struct buf *b)
+{
+	const char *why;
+	struct history *h = rd(10, BIG, b->data, b->len, &why);
+
+	buf_free(b);
+	history_free(h);
+	return h == NULL ? why : NULL;
+}
+
+static struct buf
+head(void)
+{
+	struct buf b;
+
+	buf_init(&b);
+	fields_str(&b, "H");
+	return b;
+}
+
+/* h written is b, byte for byte; both freed */
+static void
+written_as(struct history *h, struct buf *b)
+{
+	struct buf again;
+
+	wr(h, &again);
+	ck_assert_uint_eq(again.len, b->len);
+	ck_assert(memcmp(again.data, b->data, b->len) == 0);
+	buf_free(&again);
+	buf_free(b);
+	history_free(h);
+}
+
+START_TEST(handover_contradictions)
+{
+	static const int two[] = { 2 }, one[] = { 1 }, twice[] = { 2, 2 };
+	struct buf b;
+	struct history *h;
+	const char *why;
+
+	/* what the cases alter is taken as it is */
+	b = head();
+	end(&b, 0, 0, 0);
+	ck_assert_ptr_null(try(&b));
+	b = head();
+	chan_decl(&b, "#c", 4);
+	chan_line(&b, "#c", 1);
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	list(&b, 1, 1, two);
+	list(&b, 2, 1, one);
+	end(&b, 2, 2, 2);
+	ck_assert_ptr_null(try(&b));
+	/* the start, the records, the end */
+	buf_init(&b);
+	end(&b, 0, 0, 0);
+	ck_assert_str_eq(try(&b), "not a history");
+	b = head();
+	fields_str(&b, "Z");
+	ck_assert_str_eq(try(&b), "an unknown record");
+	b = head();
+	end(&b, 1, 0, 0);
+	ck_assert_str_eq(try(&b), "the counts at the end disagree");
+	/* targets and their lines */
+	b = head();
+	chan_line(&b, "#c", 1);
+	ck_assert_str_eq(try(&b), "a line's target is not declared");
+	b = head();
+	chan_decl(&b, "#c", 4);
+	chan_line(&b, "#c", 1);
+	chan_decl(&b, "#c", 4);
+	ck_assert_str_eq(try(&b), "a target is declared twice");
+	b = head();
+	chan_decl(&b, "#c", 4);
+	chan_decl(&b, "#d", 4);
+	ck_assert_str_eq(try(&b), "a target is declared without a line");
+	b = head();
+	chan_decl(&b, "#c", 4);
+	end(&b, 1, 0, 0);
+	ck_assert_str_eq(try(&b), "a target is declared without a line");
+	b = head();
+	chan_decl(&b, "#c", 4);
+	chan_line(&b, "#c", 2);
+	chan_line(&b, "#c", 1);
+	ck_assert_str_eq(try(&b), "a target's times go backwards");
+	b = head();
+	chan_decl(&b, "#c", 6);
+	ck_assert_str_eq(try(&b), "a ring's size is no power of two");
+	b = head();
+	chan_decl(&b, "#c", 4);
+	for (int i = 0; i < 5; i++)
+		chan_line(&b, "#c", i);
+	end(&b, 1, 5, 0);
+	ck_assert_str_eq(try(&b), "a ring is smaller than its lines");
+	b = head();
+	conv_decl(&b, 2, 0, 1, 0, 4);
+	ck_assert_str_eq(try(&b), "a conversation's parties are out of order");
+	b = head();
+	conv_decl(&b, 1, 1, 2, 1, 4);
+	ck_assert_str_eq(try(&b), "a conversation whose parties are both gone");
+	b = head();
+	conv_decl(&b, 1, 0, 1, 0, 4);
+	ck_assert_str_eq(try(&b), "a conversation with oneself has two parties");
+	/* the lists */
+	b = head();
+	conv_decl(&b, 1, 0, 2, 1, 4);	/* 2 is gone */
+	conv_line(&b, 1, 2, 1);
+	list(&b, 1, 1, two);
+	list(&b, 2, 1, one);
+	ck_assert_str_eq(try(&b), "a list holds a conversation not on it");
+	b = head();
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	list(&b, 1, 1, two);
+	end(&b, 1, 1, 1);
+	ck_assert_str_eq(try(&b), "a list is missing");
+	b = head();
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	list(&b, 2, 1, one);
+	list(&b, 1, 1, two);
+	ck_assert_str_eq(try(&b), "the lists are out of order");
+	b = head();
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	list(&b, 1, 0, NULL);
+	ck_assert_str_eq(try(&b), "a list and its conversations disagree");
+	b = head();
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	conv_line(&b, 1, 2, 2);
+	list(&b, 1, 2, twice);
+	ck_assert_str_eq(try(&b), "a list and its conversations disagree");
+	b = head();
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	list(&b, 1, 1, two);
+	chan_decl(&b, "#c", 4);
+	ck_assert_str_eq(try(&b), "a line after the lists");
+	/* a party off its list (a failed link): found by uid, not by nick */
+	b = head();
+	conv_decl(&b, 1, 0, 2, 2, 4);
+	conv_line(&b, 1, 2, 1);
+	list(&b, 1, 1, two);
+	end(&b, 1, 1, 1);
+	h = rd(10, BIG, b.data, b.len, &why);
+	ck_assert_msg(h != NULL, "refused: %s", why);
+	ck_assert_ptr_nonnull(history_private(h, 2, 1, NULL));
+	ck_assert_ptr_null(history_private(h, 2, 0, "n0"));
+	ck_assert_ptr_nonnull(history_private(h, 1, 0, "n1"));
+	ck_assert_uint_eq(history_private_targets(h, 2, 0, 10, 4,
+	    (struct history_target_info[4]){ { 0 } }), 0);
+	written_as(h, &b);
+	/* a list's order as given, not as the lines came: 1 talked with 3
+	 * last, yet its list has 2 first (both named "n1" by 1) */
+	b = head();
+	conv_decl(&b, 1, 0, 2, 0, 4);
+	conv_line(&b, 1, 2, 1);
+	conv_decl(&b, 1, 0, 3, 0, 4);
+	conv_line(&b, 1, 3, 2);
+	list(&b, 1, 2, (const int[]){ 3, 2 });
+	list(&b, 2, 1, one);
+	list(&b, 3, 1, one);
+	end(&b, 2, 2, 3);
+	h = rd(10, BIG, b.data, b.len, &why);
+	ck_assert_msg(h != NULL, "refused: %s", why);
+	ck_assert_ptr_eq(history_private(h, 1, 0, "n1"), history_private(h, 1, 2, NULL));
+	written_as(h, &b);
+}
+END_TEST
+
 static Suite *
 history_suite(void)
 {
@@ -747,6 +1399,14 @@ history_suite(void)
 	tcase_add_test(tc, privacy);
 	tcase_add_test(tc, user_gone);
 	tcase_add_test(tc, targets);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("handover");
+	tcase_set_timeout(tc, 120);	/* a bound for valgrind */
+	tcase_add_test(tc, handover_round_trip);
+	tcase_add_test(tc, handover_cut_short);
+	tcase_add_test(tc, handover_altered);
+	tcase_add_test(tc, handover_smaller_limits);
+	tcase_add_test(tc, handover_contradictions);
 	suite_add_tcase(s, tc);
 	return s;
 }
