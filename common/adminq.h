@@ -49,6 +49,7 @@ enum adminq_cmd {
 	ADMINQ_IPC,
 	ADMINQ_CHANMODE,	/* channel [modes [param...]]: at most ADMINQ_CHANMODE_PARAMS params */
 	ADMINQ_CLUSTER,		/* the nodes of a cluster and the link to Redis */
+	ADMINQ_UPGRADE,		/* [binary]: replace the master in place (master_upgrade.h) */
 	ADMINQ_CMD_MAX
 };
 

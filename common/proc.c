@@ -42,6 +42,8 @@ proc_child_signals(unsigned flags)
 		signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* the master's upgrade, which `systemctl kill` sends the whole unit */
+	signal(SIGUSR2, SIG_IGN);
 	if (flags & PROC_SIG_TERM_IGNORE)
 		signal(SIGTERM, SIG_IGN);
 	if (flags & PROC_SIG_CHLD_DEFAULT)

@@ -784,6 +784,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  0, -1, 0, ADMINQ_MOTD, motd_cols, NCOLS(motd_cols), "no MOTD is set" },
 	{ "reload", run_action, "", "reload the configuration, as SIGHUP",
 	  0, 0, 0, ADMINQ_RELOAD, result_cols, NCOLS(result_cols), "" },
+	{ "upgrade", run_action, "[BINARY]",
+	  "replace the running server by BINARY (default: the installed shmchatd), "
+	  "keeping every client",
+	  0, 1, 0, ADMINQ_UPGRADE, result_cols, NCOLS(result_cols), "" },
 	{ "shutdown", run_shutdown, "[--message TEXT] [--wait]",
 	  "stop the server gracefully, as SIGTERM",
 	  0, 0, OPT_MESSAGE | OPT_WAIT, ADMINQ_SHUTDOWN, result_cols, NCOLS(result_cols), "" },

@@ -28,13 +28,14 @@
 #include "master_cluster.h"
 #include "master_control.h"
 #include "master_requests.h"
+#include "master_setup.h"
+#include "master_upgrade.h"
 #include "master_ring.h"
 #include "master_state.h"
 #include "master_worker.h"
 #include "passwd.h"
 #include "privdrop.h"
 
-#define TICK_MS			200
 #define WORKER_MSG_BUDGET	256	/* a worker's messages per readiness report */
 #define REQUESTS_PER_TURN	256	/* directory requests between two epoll_waits */
 
@@ -58,6 +59,11 @@ master_signal(struct master *m)
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", m->config_path);
 			master_control_reload(m, result, sizeof result);
+			break;
+		case SIGUSR2:
+			log_notice("SIGUSR2: upgrading in place to %s", m->up.self);
+			if (master_upgrade_request(m, NULL, NULL, result, sizeof result) < 0)
+				log_errx("upgrade refused: %s", result);
 			break;
 		default:
 			break;
@@ -162,249 +168,6 @@ master_tick(struct master *m)
 	}
 }
 
-/* ---------------------------------------------------------------- setup */
-
-static void
-master_raise_nofile(uint32_t need)
-{
-	struct rlimit rl;
-
-	/* one socketpair end per client, plus listeners and a margin */
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need + 64)
-		return;
-	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need + 64 ?
-	    need + 64 : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need + 64)
-		log_warnx("open file limit %llu is below what max_clients=%u needs (%u); "
-		    "raise LimitNOFILE", (unsigned long long)rl.rlim_cur, need, need + 64);
-}
-
-static int
-master_setup_listeners(struct master *m)
-{
-	char err[512];
-
-	if (listen_open(&m->ls, m->cfg, err, sizeof err) < 0) {
-		log_errx("%s", err);
-		return -1;
-	}
-	if (err[0] != '\0')
-		log_warnx("%s", err);
-	m->listen_desc[0] = '\0';
-	for (int i = 0; i < m->ls.n; i++) {
-		size_t l = strlen(m->listen_desc);
-		snprintf(m->listen_desc + l, sizeof m->listen_desc - l, "%s%s",
-		    i ? ", " : "", m->ls.names[i]);
-		log_info("listening on %s%s%s", m->ls.names[i], m->ls.tls[i] ? " (TLS)" : "",
-		    m->ls.activated ? " (socket activation)" : "");
-		if (m->ls.tls[i] && m->tls_port == 0) {
-			const char *colon = strrchr(m->ls.names[i], ':');
-			m->tls_port = colon != NULL ? atoi(colon + 1) : 0;
-		}
-		m->tls_listeners += m->ls.tls[i];
-	}
-	return 0;
-}
-
-/*
- * TLS listeners need the certificate and key: the files are opened now,
- * while we may still be root (a root:ssl-cert 0640 key), and handed to
- * the fork server, which reads them; the master never calls OpenSSL.
- */
-static int
-master_setup_tls(struct master *m)
-{
-	char err[512];
-	int fds[2];
-
-	if (m->tls_listeners == 0)
-		return 0;
-	if (!conf_tls_enabled(m->cfg)) {
-		log_errx("%d TLS listener%s (listen_tls, or sockets named \"" LISTEN_TLS_NAME
-		    "\"), but no tls = { certificate = ...; key = ...; } configured",
-		    m->tls_listeners, m->tls_listeners > 1 ? "s" : "");
-		return -1;
-	}
-	if (master_forkserver_tls_open(m->cfg, fds, err, sizeof err) < 0) {
-		log_errx("%s", err);
-		return -1;
-	}
-	m->fs.tls_cert_fd = fds[0];
-	m->fs.tls_key_fd = fds[1];
-	return 0;
-}
-
-static int
-master_setup_ring(struct master *m)
-{
-	size_t segsize = ring_segment_size(m->nslots, m->cfg->inbox_size, m->cfg->ring_size);
-	int rc;
-
-	if ((rc = shm_create(&m->seg, segsize)) < 0) {
-		log_warnc(-rc, "cannot create the shared-memory segment (%zu bytes)", segsize);
-		return -1;
-	}
-	if ((rc = ring_init(&m->ring, m->seg.mem, segsize, m->nslots,
-	    m->cfg->inbox_size, m->cfg->ring_size)) < 0) {
-		log_warnc(-rc, "cannot initialise the shared ring");
-		return -1;
-	}
-	log_debug("shared segment %s: %zu bytes (%u slots, ring %ld bytes)",
-	    m->seg.name, segsize, m->nslots, m->cfg->ring_size);
-	return 0;
-}
-
-static int
-master_setup_tables(struct master *m)
-{
-	if (dir_init(&m->ds.dir, m->nslots, conf_cluster_enabled(m->cfg) ?
-	    (uint32_t)m->cfg->cluster_max_remote_clients : 0) < 0 ||
-	    fanout_init(&m->fanout, m->nslots) < 0 ||
-	    master_child_init(m) < 0 ||
-	    (m->slots = calloc(m->nslots, sizeof *m->slots)) == NULL ||
-	    (m->live = calloc(m->nslots, sizeof *m->live)) == NULL ||
-	    (m->waiters = calloc(m->nslots, sizeof *m->waiters)) == NULL ||
-	    (m->per_ip = iplimit_new(m->nslots)) == NULL) {
-		log_errx("out of memory for %u client slots", m->nslots);
-		return -1;
-	}
-	for (uint32_t i = 0; i < m->nslots; i++)
-		ipc_peer_init(&m->slots[i].ipc, -1);
-	m->ds.ring = &m->ring;
-	m->ds.cfg = m->cfg;
-	m->ds.config_path = m->config_path;
-	m->ds.ops = &master_ds_ops;
-	m->ds.started = m->started;
-	{
-		struct tm tm;
-		if (localtime_r(&m->ds.started, &tm) == NULL ||
-		    strftime(m->ds.created, sizeof m->ds.created, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-			snprintf(m->ds.created, sizeof m->ds.created, "%lld",
-			    (long long)m->ds.started);
-	}
-	/* this run's part of every msgid; the master's own ids use a slot no
-	 * client has (irctags.h) */
-	if (getrandom(&m->ds.msgid.salt, sizeof m->ds.msgid.salt, 0) !=
-	    (ssize_t)sizeof m->ds.msgid.salt)
-		m->ds.msgid.salt = (uint32_t)getpid() ^ (uint32_t)m->started;
-	m->ds.msgid.slot = 0xffffff;
-	dirsvc_whowas_setup(&m->ds);	/* without it WHOWAS knows nobody: not fatal */
-	cmd_hist_setup(&m->ds);		/* nor is a server without history */
-	buf_init(&m->ds.pending);
-	buf_init(&m->requests);
-	return 0;
-}
-
-static int
-master_setup_events(struct master *m)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
-	    (m->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-		log_warn("signalfd");
-		return -1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
-		log_warn("epoll/timerfd");
-		return -1;
-	}
-	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
-	    .it_value = { 0, TICK_MS * 1000000L } };
-	if (timerfd_settime(m->timerfd, 0, &its, NULL) < 0) {
-		log_warn("timerfd_settime");
-		return -1;
-	}
-	struct epoll_event ev = { .events = EPOLLIN };
-	ev.data.u64 = EV(EV_SIGNAL, 0);
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->sigfd, &ev) < 0)
-		goto fail;
-	ev.data.u64 = EV(EV_TIMER, 0);
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->timerfd, &ev) < 0)
-		goto fail;
-	for (int i = 0; i < m->ls.n; i++) {
-		ev.data.u64 = EV(EV_LISTEN, i);
-		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->ls.fds[i], &ev) < 0)
-			goto fail;
-	}
-	return 0;
-fail:
-	log_warn("epoll_ctl");
-	return -1;
-}
-
-static int
-master_setup(struct master *m)
-{
-	char err[512];
-
-	m->nslots = m->cfg->max_clients;
-	master_raise_nofile(m->nslots);
-	if (master_setup_listeners(m) < 0 || master_forkserver_find(&m->fs) < 0 ||
-	    master_setup_tls(m) < 0 || master_setup_ring(m) < 0)
-		return -1;
-	/*
-	 * Workers are forked from a fork server made now, while this process
-	 * is small: what they share then never changes under them. Workers
-	 * orphaned by a fork server's death come back to us to be reaped.
-	 */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		log_warn("PR_SET_CHILD_SUBREAPER");
-	/* the last things root is needed for: then drop it, before any fork */
-	if (master_admin_create(m) < 0)
-		return -1;
-	if (privdrop(m->cfg, m->admin.qid, err, sizeof err) < 0) {
-		log_errx("%s", err);
-		return -1;
-	}
-	if (master_forkserver_start(&m->fs, m->seg.fd) < 0 ||
-	    master_forkserver_setup(&m->fs, m->cfg) < 0 || master_setup_tables(m) < 0 ||
-	    master_setup_events(m) < 0 || master_child_watch_forkserver(m) < 0 ||
-	    master_cluster_start(m) < 0)
-		return -1;
-	/* the queue and the admin process exist before READY=1 */
-	return master_admin_start(m);
-}
-
-static void
-master_cleanup(struct master *m)
-{
-	master_admin_stop(m);	/* the queue goes on every exit path */
-	master_cluster_stop(m);
-	master_forkserver_stop(&m->fs);
-	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
-		ipc_peer_close(&m->slots[i].ipc);
-	listen_close(&m->ls);
-	shm_destroy(&m->seg);
-	dir_free(&m->ds.dir);
-	fanout_free(&m->fanout);
-	master_child_free(m);
-	free(m->slots);
-	free(m->live);
-	free(m->waiters);
-	iplimit_free(m->per_ip);
-	buf_free(&m->ds.pending);
-	buf_free(&m->requests);
-	whowas_free(&m->ds.whowas);
-	history_free(m->ds.history);
-	m->ds.history = NULL;
-	if (m->epfd >= 0)
-		close(m->epfd);
-	if (m->sigfd >= 0)
-		close(m->sigfd);
-	if (m->timerfd >= 0)
-		close(m->timerfd);
-	conf_free(m->cfg);
-	free(m->cfg);
-}
-
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -431,7 +194,8 @@ master_event(struct master *m, uint64_t data, uint32_t events)
 		ipc_peer_event(&m->admin.ipc, events, 64);
 		break;
 	case EV_FORKSERVER:
-		ipc_peer_event(&m->fs.ipc, events, 512);
+		/* 1: the fork server of the image before an upgrade, leaving */
+		ipc_peer_event(idx == 1 ? &m->fs.retiring : &m->fs.ipc, events, 512);
 		break;
 	case EV_REDIS:
 		master_cluster_event(m, idx, events);
@@ -457,6 +221,12 @@ master_turn(struct master *m)
 	}
 	if (m->rehash_due)
 		master_rehash_now(m);
+	if (m->up.asked)
+		master_upgrade_asked(m);
+	if (m->up.due)
+		master_upgrade_turn(m);
+	if (m->up.answer_due)
+		master_admin_upgrade_answer(m);
 	/* other nodes' recipients wait on Redis: their messages go before our wake-ups */
 	master_cluster_flush(m);
 	master_ring_upkeep(m);
@@ -464,42 +234,36 @@ master_turn(struct master *m)
 }
 
 int
-master_run(struct conf *cfg, const char *config_path, bool must_exist)
+master_run(struct conf *cfg, const char *config_path, bool must_exist, int handover_fd)
 {
-	struct master *m = calloc(1, sizeof *m);
+	struct master *m = master_setup_new(cfg, config_path, must_exist);
 	struct epoll_event evs[256];
 	char status[512];
 	bool busy = false;
 	int rc;
 
-	if (m == NULL) {
-		log_errx("out of memory");
-		conf_free(cfg);
-		free(cfg);
+	if (m == NULL)
 		return 1;
-	}
-	m->cfg = cfg;
-	m->config_path = config_path;
-	m->config_must_exist = must_exist;
-	m->epfd = m->sigfd = m->timerfd = -1;
-	m->admin.qid = -1;
-	ipc_peer_init(&m->admin.ipc, -1);
-	ipc_peer_init(&m->fs.ipc, -1);
-	m->fs.exe_fd = -1;
-	m->fs.tls_cert_fd = m->fs.tls_key_fd = -1;
-	m->fs.tls_new_cert_fd = m->fs.tls_new_key_fd = -1;
-	m->started = time(NULL);
+	m->ds.ops = &master_ds_ops;	/* before the cluster wraps it */
 	log_set_role("master");
 	notify_init(&m->notify);
+	master_upgrade_init(m);
 
-	if (master_setup(m) < 0) {
-		master_cleanup(m);
+	if (handover_fd >= 0 ? master_upgrade_resume(m, handover_fd) < 0 : master_setup_fresh(m) < 0) {
+		master_setup_cleanup(m);
 		free(m);
 		return 1;
 	}
-	master_control_status(m, status, sizeof status);
-	notify_ready(&m->notify, status);
-	log_notice("shmchatd " PACKAGE_VERSION " ready: %s", status);
+	if (handover_fd >= 0) {
+		/* the admin process the former image handed over relays its answer */
+		master_admin_adopt(m);
+		master_upgrade_resumed(m);
+	}
+	else {
+		master_control_status(m, status, sizeof status);
+		notify_ready(&m->notify, status);
+		log_notice("shmchatd " PACKAGE_VERSION " ready: %s", status);
+	}
 
 	while (!m->stopping || m->nlive > 0) {
 		int n = epoll_wait(m->epfd, evs, 256, busy ? 0 : master_ring_timeout(m));
@@ -518,7 +282,7 @@ master_run(struct conf *cfg, const char *config_path, bool must_exist)
 	/* every worker is reaped: nothing else holds the segment */
 	log_notice("stopped");
 	rc = m->exit_code;
-	master_cleanup(m);
+	master_setup_cleanup(m);
 	free(m);
 	return rc;
 }

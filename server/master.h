@@ -14,7 +14,11 @@
 
 struct conf;
 
-/* run the daemon until shutdown (takes ownership of cfg); returns the exit status */
-int master_run(struct conf *cfg, const char *config_path, bool must_exist);
+/*
+ * run the daemon until shutdown (takes ownership of cfg); returns the exit
+ * status. handover_fd: the state a former image of this process handed
+ * over (master_upgrade.h), or -1 to start afresh.
+ */
+int master_run(struct conf *cfg, const char *config_path, bool must_exist, int handover_fd);
 
 #endif

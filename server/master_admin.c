@@ -61,13 +61,28 @@ master_admin_start(struct master *m)
 		_exit(admin_run(a->qid, sp[1]));
 	close(sp[1]);
 	a->pid = pid;
+	ipc_peer_init(&a->ipc, sp[0]);
+	master_admin_adopt(m);
+	log_debug("admin process %ld serves queue key 0x%08lx", (long)pid, a->key);
+	return 0;
+}
+
+int
+master_admin_adopt(struct master *m)
+{
+	struct master_admin *a = &m->admin;
+
 	a->started_ms = clock_ms();
 	a->restart_ms = 0;
-	ipc_peer_init(&a->ipc, sp[0]);
+	if (a->ipc.fd < 0) {
+		/* none handed over: start one */
+		a->pid = 0;
+		a->restart_ms = a->started_ms;
+		return 0;
+	}
 	if (ipc_peer_watch(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
 	    master_admin_dispatch, m) < 0)
 		log_warn("epoll_ctl for the admin process");
-	log_debug("admin process %ld serves queue key 0x%08lx", (long)pid, a->key);
 	return 0;
 }
 
@@ -242,32 +257,58 @@ answer(struct master *m, const struct ipc_admin_req *q, unsigned status, struct 
 }
 
 static void
-refuse(struct master *m, const struct ipc_admin_req *q, const char *fmt, ...)
+refuse_v(struct master *m, const struct ipc_admin_req *q, const char *fmt, va_list ap)
 {
 	char text[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
 	master_admin_send(m, q->pid, q->id, ADMINQ_REFUSED, text, strlen(text));
 }
 
 static void
-result(struct master *m, const struct ipc_admin_req *q, const char *fmt, ...)
+result_v(struct master *m, const struct ipc_admin_req *q, const char *fmt, va_list ap)
 {
 	struct buf b;
 	char text[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
 	buf_init(&b);
 	row(&b, 1, "result");
 	row(&b, 1, text);
 	answer(m, q, ADMINQ_OK, &b);
 }
+
+static void
+master_admin_refuse(struct master *m, const struct ipc_admin_req *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	refuse_v(m, q, fmt, ap);
+	va_end(ap);
+}
+
+static void
+master_admin_result(struct master *m, const struct ipc_admin_req *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	result_v(m, q, fmt, ap);
+	va_end(ap);
+}
+
+void
+master_admin_upgrade_answer(struct master *m)
+{
+	m->up.answer_due = false;
+	if (m->up.answer_ok)
+		master_admin_result(m, &m->up.req, "%s", m->up.answer_text);
+	else
+		master_admin_refuse(m, &m->up.req, "%s", m->up.answer_text);
+}
+
+
 
 static void
 kv(struct buf *b, const char *key, const char *fmt, ...)
@@ -420,7 +461,7 @@ do_who(struct master *m, const struct ipc_admin_req *q, const char **args)
 	struct buf b;
 
 	if (q->nargs == 1 && (c = dir_chan_find(&m->ds.dir, args[0])) == NULL) {
-		refuse(m, q, "no such channel: %s", args[0]);
+		master_admin_refuse(m, q, "no such channel: %s", args[0]);
 		return;
 	}
 	flags = who_flags(m, &off);
@@ -489,11 +530,11 @@ do_kick(struct master *m, const struct ipc_admin_req *q, const char **args)
 	char nick[IRC_NICK_MAX + 1];
 
 	if (slot < 0 || m->ds.dir.users[slot].state != DIR_REGISTERED) {
-		refuse(m, q, "no such nick: %s", args[0]);
+		master_admin_refuse(m, q, "no such nick: %s", args[0]);
 		return;
 	}
 	if (!dir_is_local(&m->ds.dir, (uint32_t)slot)) {
-		refuse(m, q, "%s is on node %s: kick it there", args[0],
+		master_admin_refuse(m, q, "%s is on node %s: kick it there", args[0],
 		    dirsvc_server_of(&m->ds, (uint32_t)slot));
 		return;
 	}
@@ -504,7 +545,7 @@ do_kick(struct master *m, const struct ipc_admin_req *q, const char **args)
 	    strlen(reason));
 	master_worker_close(m, slot, reason);
 	log_notice("kicked %s (%s) on request of pid %ld", nick, reason, (long)q->pid);
-	result(m, q, "kicked %s", nick);
+	master_admin_result(m, q, "kicked %s", nick);
 }
 
 static void
@@ -516,11 +557,11 @@ do_wall(struct master *m, const struct ipc_admin_req *q, const char **args)
 	unsigned clients = m->ds.dir.nregistered;
 
 	if (dirsvc_emit(&m->ds, &t, line, n) < 0) {
-		refuse(m, q, "could not queue the notice");
+		master_admin_refuse(m, q, "could not queue the notice");
 		return;
 	}
 	log_notice("wall from pid %ld: %s", (long)q->pid, args[0]);
-	result(m, q, "sent to %u client%s", clients, clients == 1 ? "" : "s");
+	master_admin_result(m, q, "sent to %u client%s", clients, clients == 1 ? "" : "s");
 }
 
 static void
@@ -548,17 +589,17 @@ do_motd_set(struct master *m, const struct ipc_admin_req *q, const char **args)
 	char *t = args[0][0] ? strdup(args[0]) : NULL;
 
 	if (args[0][0] && t == NULL) {
-		refuse(m, q, "out of memory");
+		master_admin_refuse(m, q, "out of memory");
 		return;
 	}
 	free(m->cfg->motd_text);
 	m->cfg->motd_text = t;
 	log_notice("MOTD replaced on request of pid %ld (until the next reload)", (long)q->pid);
 	if (t != NULL)
-		result(m, q, "MOTD set (%zu bytes; a reload restores the configured one)",
+		master_admin_result(m, q, "MOTD set (%zu bytes; a reload restores the configured one)",
 		    strlen(t));
 	else
-		result(m, q, "MOTD cleared");
+		master_admin_result(m, q, "MOTD cleared");
 }
 
 static void
@@ -570,14 +611,14 @@ do_motd_reload(struct master *m, const struct ipc_admin_req *q)
 	conf_init_defaults(&nc);
 	if (conf_load(&nc, m->config_path, m->config_must_exist, err, sizeof err) < 0) {
 		conf_free(&nc);
-		refuse(m, q, "%s", err);
+		master_admin_refuse(m, q, "%s", err);
 		return;
 	}
 	free(m->cfg->motd_text);
 	m->cfg->motd_text = nc.motd_text;
 	nc.motd_text = NULL;
 	conf_free(&nc);
-	result(m, q, "MOTD reloaded (%s)", m->cfg->motd_text ? "set" : "none configured");
+	master_admin_result(m, q, "MOTD reloaded (%s)", m->cfg->motd_text ? "set" : "none configured");
 }
 
 static void
@@ -779,7 +820,7 @@ do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
 
 	text[0] = '\0';
 	if (c == NULL) {
-		refuse(m, q, "no such channel: %s", args[0]);
+		master_admin_refuse(m, q, "no such channel: %s", args[0]);
 		return;
 	}
 	if (q->nargs < 2) {
@@ -788,13 +829,13 @@ do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
 	}
 	if (m->cluster != NULL) {
 		/* a change here alone would leave the other nodes' directories behind */
-		refuse(m, q, "in a cluster, channel modes change through IRC (MODE, as an "
+		master_admin_refuse(m, q, "in a cluster, channel modes change through IRC (MODE, as an "
 		    "operator with oper_override); chanmode only shows them");
 		return;
 	}
 	n = master_admin_mode_split(args[1], args + 2, q->nargs - 2, v, why, sizeof why);
 	if (n < 0) {
-		refuse(m, q, "%s", why);
+		master_admin_refuse(m, q, "%s", why);
 		return;
 	}
 	if (n == 0) {
@@ -808,7 +849,7 @@ do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
 		return;
 	}
 	if (nqueries > 0) {
-		refuse(m, q, "a list query (b, e or I without a mask) cannot be combined "
+		master_admin_refuse(m, q, "a list query (b, e or I without a mask) cannot be combined "
 		    "with changes");
 		return;
 	}
@@ -826,7 +867,7 @@ do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
 		log_notice("%s: MODE %s on request of pid %ld", c->name, text, (long)q->pid);
 	buf_init(&b);
 	if (na == 0 && said.n > 0) {
-		/* every reason on one line, as refuse() gives it */
+		/* every reason on one line, as master_admin_refuse() gives it */
 		for (const char *p = buf_head(&said.text), *end = p + buf_used(&said.text);
 		    p < end;) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -837,7 +878,7 @@ do_chanmode(struct master *m, const struct ipc_admin_req *q, const char **args)
 		}
 		buf_free(&said.text);
 		if (buf_used(&b) == 0)
-			refuse(m, q, "out of memory");
+			master_admin_refuse(m, q, "out of memory");
 		else
 			answer(m, q, ADMINQ_REFUSED, &b);
 		return;
@@ -885,12 +926,23 @@ master_admin_request(struct master *m, const void *msg, size_t len)
 	case ADMINQ_MOTD_RELOAD: do_motd_reload(m, q); break;
 	case ADMINQ_RELOAD:
 		if (master_control_reload(m, text, sizeof text) < 0)
-			refuse(m, q, "%s", text);
+			master_admin_refuse(m, q, "%s", text);
 		else
-			result(m, q, "%s", text);
+			master_admin_result(m, q, "%s", text);
+		break;
+	case ADMINQ_UPGRADE:
+		/* taken up after this turn's requests (master_upgrade.c), and
+		 * answered once the new image runs or the upgrade is refused */
+		if (m->up.asked || m->up.due) {
+			master_admin_refuse(m, q, "upgrade refused: an upgrade is under way already");
+			break;
+		}
+		m->up.asked = true;
+		m->up.asked_req = *q;
+		snprintf(m->up.asked_path, sizeof m->up.asked_path, "%s", n > 0 ? args[0] : "");
 		break;
 	case ADMINQ_SHUTDOWN:
-		result(m, q, "shutting down");
+		master_admin_result(m, q, "shutting down");
 		log_notice("shutdown requested by pid %ld", (long)q->pid);
 		master_control_shutdown(m, n > 0 && args[0][0] ? args[0] : "Server shutting down");
 		break;

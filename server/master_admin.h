@@ -3,7 +3,7 @@
  * (created at start, removed on every exit path), forks the admin process
  * (admin.c) and restarts it if it dies, and answers the requests the admin
  * process forwards: status, who, channels, chanmode, kick, wall, motd,
- * reload, shutdown, ipc. Answers are rows of tab-separated fields
+ * reload, upgrade, shutdown, ipc. Answers are rows of tab-separated fields
  * (adminq.h).
  */
 #ifndef SHMCHAT_MASTER_ADMIN_H
@@ -36,6 +36,11 @@ int master_admin_create(struct master *m);
 int master_admin_start(struct master *m);
 /* true when pid was the admin process (then it is handled here) */
 bool master_admin_reaped(struct master *m, pid_t pid, int status);
+/* after an upgrade: watch the admin process the former image handed over
+ * (or start one when none was); 0 */
+int master_admin_adopt(struct master *m);
+/* the outcome of an upgrade (m->up, master_upgrade.h) to its shmchatctl */
+void master_admin_upgrade_answer(struct master *m);
 /* restart a dead admin process when due */
 void master_admin_tick(struct master *m, uint64_t now_ms);
 /* stop the admin process and remove the queue (every exit path) */

@@ -45,8 +45,7 @@ master_child_free(struct master *m)
 	}
 }
 
-/* false when out of memory */
-static bool
+bool
 master_child_put(struct master *m, pid_t pid, uint32_t slot)
 {
 	struct master_pid *p = malloc(sizeof *p);
@@ -149,6 +148,10 @@ master_child_exited(struct master *m, pid_t pid, int status)
 
 	if (master_admin_reaped(m, pid, status))
 		return;
+	if (pid == m->fs.retiring_pid && pid > 0) {
+		m->fs.retiring_pid = 0;	/* left after an upgrade: expected */
+		return;
+	}
 	if (pid == m->fs.pid) {
 		if (!m->stopping)
 			log_warnx("the fork server (pid %ld) %s %d", (long)pid,
@@ -254,6 +257,48 @@ master_child_fs_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
 	} else
 		log_warnx("unexpected message %u from the fork server", h->type);
 	return true;
+}
+
+/* the former fork server (an upgrade): only its reports of reaped workers */
+static bool
+master_child_old_fs_dispatch(void *arg, struct ipc_peer *p, enum ipc_event ev,
+    const void *msg, size_t len, int fd)
+{
+	struct master *m = arg;
+	const struct ipc_hdr *h = msg;
+
+	(void)p;
+	(void)len;
+	if (fd >= 0)
+		close(fd);
+	if (ev == IPC_EV_EOF) {
+		/* it has left: the workers it had not reaped are ours (SIGCHLD) */
+		ipc_peer_close(&m->fs.retiring);
+		return false;
+	}
+	if (ev == IPC_EV_MSG && h->type == IPC_FS_EXITED) {
+		const struct ipc_fs_exited *e = msg;
+		master_child_exited(m, e->pid, e->status);
+	}
+	return true;
+}
+
+int
+master_child_retire_forkserver(struct master *m, int fd, pid_t pid)
+{
+	if (fd < 0)
+		return 0;
+	m->fs.retiring_pid = pid;
+	ipc_peer_init(&m->fs.retiring, fd);
+	/* it leaves at EOF, after reporting what it reaped: read on until then */
+	if (shutdown(fd, SHUT_WR) < 0)
+		log_warn("upgrade: shutdown of the former fork server's channel");
+	if (ipc_peer_watch(&m->fs.retiring, m->epfd, EV(EV_FORKSERVER, 1), m->fs.retiring_rbuf,
+	    sizeof m->fs.retiring_rbuf, master_child_old_fs_dispatch, m) < 0) {
+		log_warn("epoll_ctl for the former fork server");
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -34,6 +34,11 @@ struct master_forkserver {
 	bool tls_loaded;		/* a pair was loaded since the start */
 	/* the pool of spare workers, as the fork server last reported it */
 	uint32_t spares_ready, spares_target;
+	/* after an upgrade: the former image's fork server, leaving; its
+	 * channel is read until EOF (it reports the workers it reaped) */
+	struct ipc_peer retiring;
+	pid_t retiring_pid;
+	char retiring_rbuf[IPC_MSG_MAX];
 };
 
 struct conf;

@@ -23,7 +23,7 @@ master_ring_fanout(struct master *m)
 	return r;
 }
 
-static void
+void
 master_ring_send_wakes(struct master *m, bool force_lazy)
 {
 	struct fanout *f = &m->fanout;

@@ -7,6 +7,8 @@
 #ifndef SHMCHAT_MASTER_RING_H
 #define SHMCHAT_MASTER_RING_H
 
+#include <stdbool.h>
+
 #include "fanout.h"
 
 struct master;
@@ -15,6 +17,8 @@ struct master;
 enum fanout_result master_ring_fanout(struct master *m);
 /* after the passes of a turn: reclaim, flush, wake; send the wake-ups */
 void master_ring_upkeep(struct master *m);
+/* the wake-ups fan-out queued, and the lazy ones owed (all of them: force_lazy) */
+void master_ring_send_wakes(struct master *m, bool force_lazy);
 /* epoll_wait's timeout: ms until lazy wake-ups are due, or -1 */
 int master_ring_timeout(const struct master *m);
 /* on the tick: retry a stuck fan-out, kill a worker stuck past stall_timeout */

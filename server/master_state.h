@@ -19,6 +19,7 @@
 #include "listen.h"
 #include "master_admin.h"
 #include "master_forkserver.h"
+#include "master_upgrade.h"
 #include "notify.h"
 #include "ring.h"
 #include "shm.h"
@@ -96,6 +97,7 @@ struct master {
 	int exit_code;
 	struct master_admin admin;
 	struct master_forkserver fs;
+	struct master_upgrade up;	/* an upgrade in place (master_upgrade.h) */
 	bool rehash_due;	/* REHASH: reload once the requests of this turn are done */
 	uint32_t rehash_slot, rehash_gen;	/* who asked: told the outcome */
 };

@@ -50,6 +50,29 @@ fail:
 	return -err;
 }
 
+int
+shm_adopt(struct shm_seg *seg, int fd, size_t size, const char *name)
+{
+	struct stat st;
+
+	seg->mem = NULL;
+	seg->fd = -1;
+	seg->size = size;
+	snprintf(seg->name, sizeof seg->name, "%s", name);
+	/* the object behind fd must be at least as large as we map */
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size < size)
+		return -EINVAL;
+	seg->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (seg->mem == MAP_FAILED) {
+		seg->mem = NULL;
+		return -errno;
+	}
+	seg->fd = fd;
+	return 0;
+}
+
 void
 shm_destroy(struct shm_seg *seg)
 {

@@ -21,6 +21,9 @@ struct shm_seg {
 
 /* returns 0 or -errno; seg->mem is zero-filled */
 int shm_create(struct shm_seg *seg, size_t size);
+/* the segment of a former image of this process (an upgrade): map the
+ * descriptor it handed over; 0 or -errno (fd then stays the caller's) */
+int shm_adopt(struct shm_seg *seg, int fd, size_t size, const char *name);
 void shm_destroy(struct shm_seg *seg);
 
 #endif

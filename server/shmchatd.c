@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "master_upgrade.h"
 #include "passwd.h"
 
 static void
@@ -29,7 +31,8 @@ usage(FILE *f)
 	    "  -h, --help           show this help and exit\n"
 	    "  -V, --version        show the version and exit\n"
 	    "\n"
-	    "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop gracefully.\n"
+	    "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop gracefully,\n"
+	    "SIGUSR2 upgrades in place: the installed shmchatd takes over every client.\n"
 	    "Started by systemd, it takes its sockets from socket activation; otherwise\n"
 	    "it binds the configured 'listen' addresses (default 127.0.0.1:6667, [::1]:6667).\n",
 	    CONFIG_DEFAULT_PATH);
@@ -45,10 +48,14 @@ main(int argc, char **argv)
 		{ "hash-password", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		/* an upgrade in place (master_upgrade.h): not for people */
+		{ "handover", required_argument, NULL, 'H' },
+		{ "handover-check", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
-	bool must_exist = false, check = false, debug = false, hash = false;
+	bool must_exist = false, check = false, debug = false, hash = false, hcheck = false;
+	int handover_fd = -1;
 	struct conf *cfg;
 	char err[512];
 	int c;
@@ -67,6 +74,12 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			hash = true;
+			break;
+		case 'H':
+			handover_fd = atoi(optarg);
+			break;
+		case 'K':
+			hcheck = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -99,6 +112,11 @@ main(int argc, char **argv)
 		free(cfg);
 		return EX_CONFIG;
 	}
+	if (hcheck) {
+		/* the verdict goes to stdout, read by the running server */
+		log_set_level(LOG_LEVEL_WARNING);
+		return master_check_handover(cfg, path, must_exist, STDIN_FILENO);
+	}
 	if (check) {
 		printf("%s: configuration OK\n", path);
 		conf_free(cfg);
@@ -106,7 +124,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(debug ? LOG_LEVEL_DEBUG : cfg->log_level);
-	c = master_run(cfg, path, must_exist);
+	c = master_run(cfg, path, must_exist, handover_fd);
 	/* master_run may have swapped in a reloaded configuration */
 	return c;
 }

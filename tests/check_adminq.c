@@ -52,6 +52,7 @@ static const struct {
 	{ ADMINQ_IPC, "ipc", 0, 0 },
 	{ ADMINQ_CHANMODE, "chanmode", 1, 8 },
 	{ ADMINQ_CLUSTER, "cluster", 0, 0 },
+	{ ADMINQ_UPGRADE, "upgrade", 0, 1 },
 };
 #define NCMDS	((int)(sizeof cmds / sizeof cmds[0]))
 

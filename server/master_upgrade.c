@@ -1,0 +1,801 @@
+/* master_upgrade: the master replaced in place by a new image (master_upgrade.h) */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cmd_hist.h"
+#include "fields.h"
+#include "handover.h"
+#include "history.h"
+#include "iplimit.h"
+#include "log.h"
+#include "master_child.h"
+#include "master_control.h"
+#include "master_ring.h"
+#include "master_setup.h"
+#include "master_state.h"
+#include "master_upgrade.h"
+#include "master_worker.h"
+
+#define UPGRADE_QUIET_MS	2000	/* for workers being started to be up */
+#define UPGRADE_CHECK_MS	10000	/* for the new binary to check the state */
+#define UPGRADE_STATE_MAX	(1024u << 20)	/* bytes a state may take */
+#define UPGRADE_MAGIC		"shmchat-upgrade"
+
+extern char **environ;
+
+/* the fields of one live slot: flags */
+enum {
+	SLOT_SPACE_WAIT = 1 << 0,
+	SLOT_REAPED = 1 << 1,
+	SLOT_EOF = 1 << 2,
+	SLOT_COUNTED = 1 << 3,
+	SLOT_EXEMPT = 1 << 4,
+};
+
+void
+master_upgrade_init(struct master *m)
+{
+	ssize_t n = readlink("/proc/self/exe", m->up.self, sizeof m->up.self - 1);
+	static const char deleted[] = " (deleted)";
+
+	if (n <= 0) {
+		snprintf(m->up.self, sizeof m->up.self, "%s/shmchatd", SBINDIR);
+		return;
+	}
+	m->up.self[n] = '\0';
+	/* a package upgrade replaced the file: its path is the new binary */
+	if ((size_t)n > sizeof deleted - 1 &&
+	    strcmp(m->up.self + n - (sizeof deleted - 1), deleted) == 0)
+		m->up.self[n - (sizeof deleted - 1)] = '\0';
+}
+
+/* ------------------------------------------------------ the old image */
+
+static void
+master_upgrade_listen(struct master *m, bool on)
+{
+	for (int i = 0; i < m->ls.n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_LISTEN, i) };
+
+		if (epoll_ctl(m->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, m->ls.fds[i], &ev) < 0 &&
+		    errno != EEXIST && errno != ENOENT)
+			log_warn("%s accepting on %s", on ? "resuming" : "pausing", m->ls.names[i]);
+	}
+}
+
+/* the upgrade did not happen: say why to everyone who should know, serve on */
+static void
+master_upgrade_fail(struct master *m, const char *why)
+{
+	char status[512];
+
+	log_errx("upgrade to %s refused; serving on with version " PACKAGE_VERSION ": %s",
+	    m->up.path, why);
+	if (m->up.answer) {
+		m->up.answer_due = true;	/* master_admin sends it */
+		m->up.answer_ok = false;
+		snprintf(m->up.answer_text, sizeof m->up.answer_text, "upgrade refused: %s", why);
+	}
+	m->up.due = m->up.answer = false;
+	if (!m->stopping && m->accept_resume_ms == 0)
+		master_upgrade_listen(m, true);
+	master_control_status(m, status, sizeof status);
+	notify_ready(&m->notify, status);
+}
+
+int
+master_upgrade_request(struct master *m, const char *path,
+    const struct ipc_admin_req *q, char *why, size_t len)
+{
+	const char *bin = path != NULL && path[0] != '\0' ? path : m->up.self;
+
+	if (m->stopping) {
+		snprintf(why, len, "the server is stopping");
+		return -1;
+	}
+	if (m->up.due) {
+		snprintf(why, len, "an upgrade is under way already");
+		return -1;
+	}
+	if (m->cluster != NULL) {
+		/* the link's stream positions and the other nodes' clients are
+		 * not part of the state yet: a node is restarted instead */
+		snprintf(why, len, "a node of a cluster cannot be upgraded in place yet; "
+		    "restart it (its clients reconnect)");
+		return -1;
+	}
+	if (bin[0] != '/') {
+		snprintf(why, len, "%s: not an absolute path", bin);
+		return -1;
+	}
+	if (access(bin, X_OK) < 0) {
+		snprintf(why, len, "%s: %s", bin, strerror(errno));
+		return -1;
+	}
+	snprintf(m->up.path, sizeof m->up.path, "%s", bin);
+	m->up.due = true;
+	m->up.deadline_ms = clock_ms() + UPGRADE_QUIET_MS;
+	m->up.answer = q != NULL;
+	if (q != NULL)
+		m->up.req = *q;
+	/* nobody new while we wait for the ones being started */
+	master_upgrade_listen(m, false);
+	notify_reloading(&m->notify);
+	log_notice("upgrade to %s requested", bin);
+	return 0;
+}
+
+void
+master_upgrade_asked(struct master *m)
+{
+	char why[600];
+
+	m->up.asked = false;
+	if (master_upgrade_request(m, m->up.asked_path, &m->up.asked_req, why, sizeof why) < 0) {
+		log_errx("upgrade requested by pid %ld refused: %s", (long)m->up.asked_req.pid, why);
+		m->up.answer_due = true;
+		m->up.answer_ok = false;
+		m->up.req = m->up.asked_req;
+		snprintf(m->up.answer_text, sizeof m->up.answer_text, "upgrade refused: %.490s", why);
+	}
+}
+
+/* workers being forked, or messages the master still has to send */
+static const char *
+master_upgrade_busy(struct master *m)
+{
+	if (ipc_flush(&m->fs.ipc) < 0 || ipc_pending(&m->fs.ipc))
+		return "the fork server is not reading its channel";
+	if (m->admin.ipc.fd >= 0 && (ipc_flush(&m->admin.ipc) < 0 || ipc_pending(&m->admin.ipc)))
+		return "the admin process is not reading its channel";
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		struct mslot *ms = &m->slots[m->live[i]];
+
+		if (ms->pid == 0 && ms->pending_fd >= 0)
+			return "workers are still being started";
+		if (ms->ipc.fd >= 0 && !ms->ipc.dead &&
+		    (ipc_flush(&ms->ipc) < 0 || ipc_pending(&ms->ipc)))
+			return "a worker is not reading its channel";
+	}
+	return NULL;
+}
+
+static int
+master_upgrade_write_blob(struct buf *out, const struct buf *b)
+{
+	return fields_put(out, buf_head(b), buf_used(b));
+}
+
+/* everything the next image needs, into out */
+static int
+master_upgrade_state(struct master *m, struct buf *out)
+{
+	struct buf sub;
+	int rc = 0;
+
+	rc |= fields_str(out, UPGRADE_MAGIC);
+	rc |= fields_num(out, HANDOVER_VERSION);
+	rc |= fields_num(out, IPC_VERSION);
+	rc |= fields_num(out, RING_VERSION);
+	rc |= fields_str(out, PACKAGE_VERSION);
+	rc |= fields_num(out, m->nslots);
+	rc |= fields_num(out, (int64_t)m->started);
+	rc |= fields_num(out, (int64_t)m->up.paused_ms);
+	/* the directory and WHOWAS; the history */
+	buf_init(&sub);
+	rc |= handover_write(&m->ds.dir, &m->ds.whowas, &sub);
+	rc |= master_upgrade_write_blob(out, &sub);
+	buf_free(&sub);
+	buf_init(&sub);
+	if (m->ds.history != NULL)
+		rc |= history_write(m->ds.history, &sub);
+	rc |= master_upgrade_write_blob(out, &sub);
+	buf_free(&sub);
+	/* the process */
+	rc |= fields_num(out, m->ls.n);
+	rc |= fields_num(out, m->ls.activated);
+	for (int i = 0; i < m->ls.n; i++) {
+		rc |= fields_num(out, m->ls.fds[i]);
+		rc |= fields_num(out, m->ls.tls[i]);
+		rc |= fields_str(out, m->ls.names[i]);
+	}
+	rc |= fields_num(out, m->seg.fd);
+	rc |= fields_num(out, (int64_t)m->seg.size);
+	rc |= fields_str(out, m->seg.name);
+	rc |= fields_num(out, m->fs.tls_cert_fd);
+	rc |= fields_num(out, m->fs.tls_key_fd);
+	rc |= fields_num(out, m->fs.ipc.fd);	/* the old fork server: it leaves */
+	rc |= fields_num(out, m->fs.pid);
+	rc |= fields_num(out, m->admin.qid);
+	rc |= fields_num(out, m->admin.key);
+	rc |= fields_str(out, m->admin.group);
+	rc |= fields_num(out, m->admin.pid);
+	rc |= fields_num(out, m->admin.ipc.fd);
+	rc |= fields_num(out, m->admin.busy);
+	rc |= fields_num(out, m->up.answer);
+	rc |= fields_num(out, m->up.req.pid);
+	rc |= fields_num(out, m->up.req.id);
+	/* what the directory service counts and makes */
+	rc |= fields_num(out, m->ds.msgid.salt);
+	rc |= fields_num(out, m->ds.msgid.last_ms);
+	rc |= fields_num(out, m->ds.msgid.seq);
+	rc |= fields_num(out, m->ds.batch_next);
+	rc |= fields_num(out, (int64_t)m->ds.oper_check_next_ms);
+	rc |= fields_num(out, (int64_t)m->fanout.delivered);
+	/* queued work, as it is queued (its layout is this version's: HANDOVER_VERSION) */
+	rc |= fields_put(out, buf_head(&m->requests), buf_used(&m->requests));
+	rc |= fields_put(out, buf_head(&m->ds.pending), buf_used(&m->ds.pending));
+	/* the live slots, in their order */
+	rc |= fields_num(out, m->nlive);
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		uint32_t slot = m->live[i];
+		const struct mslot *ms = &m->slots[slot];
+
+		rc |= fields_num(out, slot);
+		rc |= fields_num(out, ms->pid);
+		rc |= fields_num(out, ms->ipc.fd);
+		rc |= fields_num(out, (ms->space_wait ? SLOT_SPACE_WAIT : 0) |
+		    (ms->reaped ? SLOT_REAPED : 0) | (ms->eof ? SLOT_EOF : 0) |
+		    (ms->counted ? SLOT_COUNTED : 0) | (ms->exempt ? SLOT_EXEMPT : 0));
+	}
+	rc |= fields_num(out, m->nwaiters);
+	for (uint32_t i = 0; i < m->nwaiters; i++)
+		rc |= fields_num(out, m->waiters[i]);
+	/* slots whose worker is gone but whose client the directory still has */
+	for (uint32_t s = 0; s < m->nslots; s++)
+		if (m->fanout.slots[s].gone && m->ds.dir.users[s].state != DIR_FREE)
+			rc |= fields_num(out, s);
+	rc |= fields_num(out, -1);
+	return rc != 0 ? -ENOMEM : 0;
+}
+
+/* every descriptor the state names: kept across exec (inherit) or not */
+static int
+master_upgrade_inherit(struct master *m, bool inherit)
+{
+	int fds[LISTEN_MAX + 6], n = 0, rc = 0;
+
+	for (int i = 0; i < m->ls.n; i++)
+		fds[n++] = m->ls.fds[i];
+	fds[n++] = m->seg.fd;
+	fds[n++] = m->fs.tls_cert_fd;
+	fds[n++] = m->fs.tls_key_fd;
+	fds[n++] = m->fs.ipc.fd;
+	fds[n++] = m->admin.ipc.fd;
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, inherit ? 0 : FD_CLOEXEC) < 0)
+			rc = -errno;
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		int fd = m->slots[m->live[i]].ipc.fd;
+
+		if (fd >= 0 && fcntl(fd, F_SETFD, inherit ? 0 : FD_CLOEXEC) < 0)
+			rc = -errno;
+	}
+	return rc;
+}
+
+/*
+ * The new binary reads the state from its stdin and says whether it can
+ * take it over: "ok VERSION", or why not. Bounded in time; 0 or -1 (why).
+ */
+static int
+master_upgrade_check(struct master *m, int state_fd, char *version, size_t vlen,
+    char *why, size_t len)
+{
+	char *const argv[] = { m->up.path, "--handover-check", "-c", (char *)m->config_path,
+	    NULL };
+	posix_spawn_file_actions_t fa;
+	uint64_t deadline = clock_ms() + UPGRADE_CHECK_MS;
+	char out[512];
+	size_t got = 0;
+	int pipefd[2], status = 0, rc;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(why, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, state_fd, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	rc = posix_spawn(&pid, m->up.path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (rc != 0) {
+		close(pipefd[0]);
+		snprintf(why, len, "%.256s cannot run: %s", m->up.path, strerror(rc));
+		return -1;
+	}
+	/* its answer, up to EOF or the deadline */
+	for (;;) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		uint64_t now = clock_ms();
+		ssize_t n;
+
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(pipefd[0], out + got, sizeof out - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == sizeof out - 1)
+			break;
+	}
+	close(pipefd[0]);
+	out[got] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && strncmp(out, "ok ", 3) == 0) {
+		snprintf(version, vlen, "%.63s", out + 3);
+		return 0;
+	}
+	if (strncmp(out, "refused: ", 9) == 0)
+		snprintf(why, len, "%.256s cannot take the state over: %.300s", m->up.path, out + 9);
+	else if (WIFSIGNALED(status))
+		snprintf(why, len, "%.256s was killed by signal %d while checking the state%s",
+		    m->up.path, WTERMSIG(status),
+		    WTERMSIG(status) == SIGKILL ? " (too slow, or killed)" : "");
+	else if (WEXITSTATUS(status) == EX_CONFIG)
+		snprintf(why, len, "%.256s finds the configuration %s invalid (its log says why)",
+		    m->up.path, m->config_path);
+	else
+		snprintf(why, len, "%.256s exited with status %d without taking the state "
+		    "(not a shmchatd that can)", m->up.path, WEXITSTATUS(status));
+	return -1;
+}
+
+/* exec the new image on the state; returns only if that failed (why) */
+static void
+master_upgrade_exec(struct master *m, int state_fd, char *why, size_t len)
+{
+	char fdarg[16];
+	char *argv[8];
+	int n = 0;
+
+	snprintf(fdarg, sizeof fdarg, "%d", state_fd);
+	argv[n++] = m->up.path;
+	if (m->config_must_exist) {
+		argv[n++] = "-c";
+		argv[n++] = (char *)m->config_path;
+	}
+	if (log_get_level() >= LOG_LEVEL_DEBUG)
+		argv[n++] = "-d";
+	argv[n++] = "--handover";
+	argv[n++] = fdarg;
+	argv[n] = NULL;
+	if (master_upgrade_inherit(m, true) < 0 || fcntl(state_fd, F_SETFD, 0) < 0) {
+		snprintf(why, len, "cannot keep the descriptors open: %s", strerror(errno));
+		master_upgrade_inherit(m, false);
+		return;
+	}
+	log_notice("upgrade: handing over to %s", m->up.path);
+	execve(m->up.path, argv, environ);
+	snprintf(why, len, "exec %.256s: %s", m->up.path, strerror(errno));
+	master_upgrade_inherit(m, false);
+}
+
+void
+master_upgrade_turn(struct master *m)
+{
+	const char *busy;
+	char why[600], version[64];
+	struct buf state;
+	int fd;
+
+	/* owed wake-ups go now: the next image starts with none owed */
+	master_ring_send_wakes(m, true);
+	if ((busy = master_upgrade_busy(m)) != NULL) {
+		if (clock_ms() >= m->up.deadline_ms)
+			master_upgrade_fail(m, busy);
+		return;	/* next turn */
+	}
+	/* from here until the new image runs, nobody is served: the pause */
+	m->up.paused_ms = clock_ms();
+	buf_init(&state);
+	if (master_upgrade_state(m, &state) < 0) {
+		buf_free(&state);
+		master_upgrade_fail(m, "out of memory writing the state");
+		return;
+	}
+	if ((fd = memfd_create("shmchatd-upgrade", MFD_CLOEXEC)) < 0 ||
+	    write(fd, buf_head(&state), buf_used(&state)) != (ssize_t)buf_used(&state) ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		snprintf(why, sizeof why, "cannot write the state (%zu bytes): %s",
+		    buf_used(&state), strerror(errno));
+		buf_free(&state);
+		if (fd >= 0)
+			close(fd);
+		master_upgrade_fail(m, why);
+		return;
+	}
+	log_info("upgrade: state of %zu bytes (%u clients, %u channels) written in %llu ms",
+	    buf_used(&state), m->ds.dir.nconnected, m->ds.dir.nchannels,
+	    (unsigned long long)(clock_ms() - m->up.paused_ms));
+	buf_free(&state);
+	if (master_upgrade_check(m, fd, version, sizeof version, why, sizeof why) < 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		master_upgrade_fail(m, why);
+		return;
+	}
+	log_notice("upgrade: %s (version %s) can take the state over (checked in %llu ms since "
+	    "the pause began)", m->up.path, version,
+	    (unsigned long long)(clock_ms() - m->up.paused_ms));
+	master_upgrade_exec(m, fd, why, sizeof why);
+	close(fd);
+	master_upgrade_fail(m, why);
+}
+
+/* ------------------------------------------------------ the new image */
+
+/* what reading the state gives besides what it restores in place */
+struct upgrade_in {
+	struct fields_in f;
+	bool adopt;		/* take the descriptors (resume), or only check */
+	int old_fs_fd;
+	pid_t old_fs_pid;
+};
+
+/* a descriptor number from the state: open in this process when adopting */
+static int
+upgrade_fd(struct upgrade_in *in, bool may_be_none)
+{
+	int fd = (int)fields_int(&in->f, -1, 1 << 20);
+
+	if (in->f.bad)
+		return -1;
+	if (fd < 0 && !may_be_none)
+		fields_fail(&in->f, "a descriptor is missing");
+	else if (fd >= 0 && in->adopt && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		fields_fail(&in->f, "a descriptor named in the state is not open");
+	/* checking only: the numbers are the old image's, not ours */
+	return in->f.bad || !in->adopt ? -1 : fd;
+}
+
+/* the header: versions this binary must share with the running processes */
+static int
+upgrade_read_head(struct fields_in *f, uint32_t *nslots, time_t *started, uint64_t *paused,
+    char *from, size_t fromlen)
+{
+	char magic[sizeof UPGRADE_MAGIC];
+	int64_t hv, iv, rv;
+
+	fields_cstr(f, magic, sizeof magic);
+	if (f->bad || strcmp(magic, UPGRADE_MAGIC) != 0)
+		return fields_fail(f, "not an upgrade state"), -1;
+	hv = fields_int(f, 0, INT32_MAX);
+	iv = fields_int(f, 0, INT32_MAX);
+	rv = fields_int(f, 0, INT32_MAX);
+	fields_cstr(f, from, fromlen);
+	*nslots = (uint32_t)fields_int(f, 1, 1 << 24);
+	*started = (time_t)fields_int(f, 0, INT64_MAX / 2);
+	*paused = (uint64_t)fields_int(f, 0, INT64_MAX);
+	if (f->bad)
+		return -1;
+	if (hv != HANDOVER_VERSION)
+		return fields_fail(f, "the state's format is another version's"), -1;
+	if (iv != IPC_VERSION)
+		return fields_fail(f, "the workers speak another version of the "
+		    "master's protocol"), -1;
+	if (rv != RING_VERSION)
+		return fields_fail(f, "the shared ring is another version's"), -1;
+	return 0;
+}
+
+/* a queued-work buffer, refilled as it was */
+static void
+upgrade_read_buf(struct upgrade_in *in, struct buf *b)
+{
+	size_t n;
+	const char *p = fields_get(&in->f, &n, UPGRADE_STATE_MAX);
+
+	if (p != NULL && n > 0 && buf_append(b, p, n) < 0)
+		fields_fail(&in->f, "out of memory");
+}
+
+/* everything after the header, into m (whose tables exist) */
+static void
+upgrade_read(struct master *m, struct upgrade_in *in)
+{
+	struct fields_in *f = &in->f;
+	const char *why = NULL, *p;
+	size_t n;
+	int64_t v;
+
+	p = fields_get(f, &n, UPGRADE_STATE_MAX);
+	if (p != NULL && handover_read(&m->ds.dir, &m->ds.whowas, p, n, &why) < 0)
+		fields_fail(f, why);
+	p = fields_get(f, &n, UPGRADE_STATE_MAX);
+	if (p != NULL && n > 0 && m->ds.history != NULL &&
+	    history_read(m->ds.history, p, n, &why) < 0)
+		fields_fail(f, why);
+	m->ls.n = (int)fields_int(f, 0, LISTEN_MAX);
+	m->ls.activated = fields_int(f, 0, 1) != 0;
+	for (int i = 0; i < m->ls.n && !f->bad; i++) {
+		m->ls.fds[i] = upgrade_fd(in, false);
+		m->ls.tls[i] = fields_int(f, 0, 1) != 0;
+		fields_cstr(f, m->ls.names[i], sizeof m->ls.names[i]);
+	}
+	if (f->bad)
+		m->ls.n = 0;	/* none of ours to close */
+	m->seg.fd = upgrade_fd(in, false);
+	m->seg.size = (size_t)fields_int(f, 1, INT64_MAX / 2);
+	fields_cstr(f, m->seg.name, sizeof m->seg.name);
+	m->fs.tls_cert_fd = upgrade_fd(in, true);
+	m->fs.tls_key_fd = upgrade_fd(in, true);
+	in->old_fs_fd = upgrade_fd(in, true);
+	in->old_fs_pid = (pid_t)fields_int(f, 0, INT32_MAX);
+	/* the queue and the admin process are only ours to stop once adopted */
+	v = fields_int(f, -1, INT32_MAX);
+	m->admin.qid = in->adopt ? (int)v : -1;
+	m->admin.key = (long)fields_int(f, 0, INT64_MAX / 2);
+	fields_cstr(f, m->admin.group, sizeof m->admin.group);
+	v = fields_int(f, 0, INT32_MAX);
+	m->admin.pid = in->adopt ? (pid_t)v : 0;
+	ipc_peer_init(&m->admin.ipc, upgrade_fd(in, true));
+	m->admin.busy = (unsigned)fields_int(f, 0, UINT32_MAX);
+	m->up.answer = fields_int(f, 0, 1) != 0;
+	m->up.req.pid = (int32_t)fields_int(f, 0, INT32_MAX);
+	m->up.req.id = (uint32_t)fields_int(f, 0, UINT32_MAX);
+	m->ds.msgid.salt = (uint32_t)fields_int(f, 0, UINT32_MAX);
+	m->ds.msgid.last_ms = fields_int(f, INT64_MIN / 2, INT64_MAX / 2);
+	m->ds.msgid.seq = (uint32_t)fields_int(f, 0, UINT32_MAX);
+	m->ds.batch_next = (uint32_t)fields_int(f, 0, UINT32_MAX);
+	m->ds.oper_check_next_ms = (uint64_t)fields_int(f, 0, INT64_MAX);
+	m->fanout.delivered = (uint64_t)fields_int(f, 0, INT64_MAX);
+	upgrade_read_buf(in, &m->requests);
+	upgrade_read_buf(in, &m->ds.pending);
+	/* the live slots */
+	v = fields_int(f, 0, m->nslots);
+	for (int64_t i = 0; i < v && !f->bad; i++) {
+		uint32_t slot = (uint32_t)fields_int(f, 0, (int64_t)m->nslots - 1);
+		pid_t pid = (pid_t)fields_int(f, 0, INT32_MAX);
+		int fd = upgrade_fd(in, true);
+		int64_t flags = fields_int(f, 0, 31);
+		struct mslot *ms = &m->slots[slot];
+
+		if (f->bad)
+			break;
+		if (m->ds.dir.users[slot].state == DIR_FREE || ms->pid != 0 || ms->live_idx != 0 ||
+		    (m->nlive > 0 && m->live[0] == slot)) {
+			fields_fail(f, "a live slot has no client, or is given twice");
+			break;
+		}
+		ipc_peer_init(&ms->ipc, fd);
+		ms->pid = pid;
+		ms->pending_fd = -1;
+		ms->space_wait = flags & SLOT_SPACE_WAIT;
+		ms->reaped = flags & SLOT_REAPED;
+		ms->eof = flags & SLOT_EOF;
+		ms->counted = flags & SLOT_COUNTED;
+		ms->exempt = flags & SLOT_EXEMPT;
+		ms->live_idx = m->nlive;
+		m->live[m->nlive++] = slot;
+	}
+	v = fields_int(f, 0, m->nslots);
+	for (int64_t i = 0; i < v && !f->bad; i++) {
+		uint32_t slot = (uint32_t)fields_int(f, 0, (int64_t)m->nslots - 1);
+
+		if (!f->bad && !m->slots[slot].space_wait)
+			fields_fail(f, "a slot waits for space without saying so");
+		else if (!f->bad)
+			m->waiters[m->nwaiters++] = slot;
+	}
+	while (!f->bad && (v = fields_int(f, -1, (int64_t)m->nslots - 1)) >= 0)
+		m->fanout.slots[v].gone = true;
+	if (!f->bad && f->p != f->end)
+		fields_fail(f, "bytes after the end of the state");
+}
+
+/* the whole state of fd into memory; NULL (why) when it cannot be read */
+static char *
+upgrade_load(int fd, size_t *len, const char **why)
+{
+	struct stat st;
+	char *p;
+	size_t got = 0;
+
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uintmax_t)st.st_size > UPGRADE_STATE_MAX) {
+		*why = "the state cannot be read, or is empty or too large";
+		return NULL;
+	}
+	if ((p = malloc((size_t)st.st_size)) == NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, p + got, (size_t)st.st_size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(p);
+			*why = "the state cannot be read";
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	*len = got;
+	return p;
+}
+
+/* parse a state into m: nslots from it, then the tables, then the rest */
+static int
+upgrade_parse(struct master *m, struct upgrade_in *in, const char *p, size_t len,
+    const char **why)
+{
+	fields_in_init(&in->f, p, len);
+	in->old_fs_fd = -1;
+	if (upgrade_read_head(&in->f, &m->nslots, &m->started, &m->up.paused_ms, m->up.from,
+	    sizeof m->up.from) < 0) {
+		*why = in->f.why;
+		return -1;
+	}
+	if ((int64_t)m->nslots != m->cfg->max_clients)
+		log_warnx("max_clients is %d in the configuration; %u until a restart (the "
+		    "shared ring keeps its size)", m->cfg->max_clients, m->nslots);
+	if (master_setup_tables(m) < 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	upgrade_read(m, in);
+	*why = in->f.why;
+	return in->f.bad ? -1 : 0;
+}
+
+int
+master_upgrade_resume(struct master *m, int fd)
+{
+	struct upgrade_in in = { .adopt = true };
+	const char *why = NULL;
+	size_t len;
+	char *p = upgrade_load(fd, &len, &why);
+	int rc;
+
+	close(fd);
+	if (p == NULL) {
+		log_errx("upgrade: %s", why);
+		return -1;
+	}
+	rc = upgrade_parse(m, &in, p, len, &why);
+	free(p);
+	if (rc < 0) {
+		log_errx("upgrade: the state cannot be taken over: %s", why);
+		return -1;
+	}
+	master_setup_describe_listeners(m);
+	if ((rc = shm_adopt(&m->seg, m->seg.fd, m->seg.size, m->seg.name)) < 0 ||
+	    (rc = ring_attach(&m->ring, m->seg.mem, m->seg.size)) < 0) {
+		log_errx("upgrade: the shared segment cannot be mapped again: %s", strerror(-rc));
+		return -1;
+	}
+	/* the counts per address, from the clients that count */
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		const struct mslot *ms = &m->slots[m->live[i]];
+
+		if (ms->counted)
+			iplimit_add(m->per_ip, m->ds.dir.users[m->live[i]].host);
+		if (ms->pid > 0 && !ms->reaped && !master_child_put(m, ms->pid, m->live[i])) {
+			log_errx("upgrade: out of memory");
+			return -1;
+		}
+	}
+	master_setup_subreaper();
+	master_setup_nofile(m->nslots);
+	/*
+	 * The old fork server leaves when its channel closes; its workers are
+	 * ours from then on (we are their subreaper, under the same pid). New
+	 * clients get a fork server of the new binary.
+	 */
+	if (master_forkserver_find(&m->fs) < 0 || master_forkserver_start(&m->fs, m->seg.fd) < 0 ||
+	    master_forkserver_setup(&m->fs, m->cfg) < 0 || master_setup_events(m) < 0 ||
+	    master_child_watch_forkserver(m) < 0 ||
+	    master_child_retire_forkserver(m, in.old_fs_fd, in.old_fs_pid) < 0)
+		return -1;
+	for (uint32_t i = 0; i < m->nlive; i++) {
+		uint32_t slot = m->live[i];
+
+		if (m->slots[slot].ipc.fd >= 0 && (rc = master_worker_watch(m, slot)) < 0)
+			log_warnc(-rc, "upgrade: epoll_ctl for slot %u", slot);
+	}
+	/* whatever arrived meanwhile: published records, queued requests */
+	m->ds.fanout_due = true;
+	return 0;
+}
+
+void
+master_upgrade_resumed(struct master *m)
+{
+	uint64_t pause = clock_ms() - m->up.paused_ms;
+	char status[512];
+
+	master_control_status(m, status, sizeof status);
+	log_notice("shmchatd " PACKAGE_VERSION " took over from %s after a pause of %llu ms: %s",
+	    m->up.from, (unsigned long long)pause, status);
+	if (m->up.answer) {
+		m->up.answer_due = true;	/* master_admin sends it */
+		m->up.answer_ok = true;
+		snprintf(m->up.answer_text, sizeof m->up.answer_text,
+		    "upgraded from %s to %s (paused %llu ms)", m->up.from, PACKAGE_VERSION,
+		    (unsigned long long)pause);
+	}
+	m->up.answer = false;
+	snprintf(status + strlen(status), sizeof status - strlen(status),
+	    " (upgraded from %s)", m->up.from);
+	notify_ready(&m->notify, status);
+}
+
+int
+master_upgrade_check_main(struct master *m, int fd)
+{
+	struct upgrade_in in = { .adopt = false };
+	const char *why = NULL;
+	size_t len = 0;
+	char *p = NULL, *grown;
+	int rc;
+
+	/* a pipe or a file: read to EOF, bounded */
+	for (size_t cap = 0;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			cap = cap ? cap * 2 : 1 << 16;
+			if (cap > UPGRADE_STATE_MAX || (grown = realloc(p, cap)) == NULL) {
+				free(p);
+				printf("refused: the state is too large\n");
+				return 1;
+			}
+			p = grown;
+		}
+		n = read(fd, p + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(p);
+			printf("refused: the state cannot be read: %s\n", strerror(errno));
+			return 1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	rc = upgrade_parse(m, &in, p, len, &why);
+	free(p);
+	if (rc < 0) {
+		printf("refused: %s\n", why != NULL ? why : "the state does not parse");
+		return 1;
+	}
+	printf("ok %s\n", PACKAGE_VERSION);
+	return 0;
+}
+
+int
+master_check_handover(struct conf *cfg, const char *config_path, bool must_exist, int fd)
+{
+	struct master *m = master_setup_new(cfg, config_path, must_exist);
+	int rc;
+
+	if (m == NULL)
+		return 1;
+	rc = master_upgrade_check_main(m, fd);
+	master_setup_cleanup(m);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,289 @@
+/*
+ * check_upgrade: the master replaced in place by a new image (shmchatctl
+ * upgrade, SIGUSR2) against real shmchatd processes: same pid, every
+ * client still connected and served, every nick, channel, mode, topic,
+ * ban and WHOWAS entry still there, workers started before it still
+ * reaped after it, lines sent during it delivered once and in order, three
+ * times in a row; and refused upgrades (a missing binary, one that cannot
+ * take the state) that leave the old image serving.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef SHMCHATCTL_PATH
+#error "SHMCHATCTL_PATH must be defined by the build"
+#endif
+
+/* shmchatctl upgrade [binary]: its exit status; its output in out */
+static int
+ctl_upgrade(struct srv *s, const char *binary, char *out, size_t cap)
+{
+	char timeout[16];
+	const char *argv[] = { SHMCHATCTL_PATH, "--config", s->conf, "--timeout", timeout,
+	    "upgrade", binary, NULL };
+	int st;
+
+	snprintf(timeout, sizeof timeout, "%d", 20 * h_scale);
+	st = h_run(argv, out, cap, T_LONG * 3);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* a line from a to b (a channel or a nick) arrives */
+static void
+say(struct cli *from, struct cli *to, const char *target, const char *text)
+{
+	cli_send(from, "PRIVMSG %s :%s", target, text);
+	cli_expect_text(to, "PRIVMSG", from, target, text);
+}
+
+/* the reply with this numeric holds text */
+static void
+expect_numeric(struct cli *c, const char *num, const char *text)
+{
+	struct irc_msg m;
+
+	for (;;) {
+		H_ASSERT(cli_next(c, T_SHORT, &m), "no %s (wanted '%s')", num, text);
+		if (strcmp(m.command, num) == 0) {
+			bool found = false;
+
+			for (int i = 0; i < m.nparams && !found; i++)
+				found = strstr(m.params[i], text) != NULL;
+			H_ASSERT(found, "%s: '%s' lacks '%s'", num, msg_last(&m), text);
+			return;
+		}
+	}
+}
+
+START_TEST(test_upgrade_keeps_everything)
+{
+	struct srv *s = srv_start("whowas_history = 100; join_replay_lines = 3;");
+	struct cli *a = cli_new(s, "alice"), *b = cli_new(s, "bob"), *c = cli_new(s, "carol");
+	struct cli *d = cli_new(s, "dave"), *e, *half = cli_connect(s);
+	struct irc_msg m;
+	pid_t pid = s->pid, wa;
+	char out[2048];
+
+	cli_join(a, "#up");
+	cli_join(b, "#up");
+	EXPECT_FROM(a, "JOIN", "bob", &m);
+	cli_send(a, "TOPIC #up :before and after");
+	EXPECT(a, "TOPIC", &m);
+	cli_send(a, "MODE #up +b spam!*@*");
+	EXPECT(a, "MODE", &m);
+	cli_send(a, "MODE #up +v bob");
+	EXPECT(a, "MODE", &m);
+	cli_join(c, "#other");
+	cli_join(a, "#hist");
+	cli_join(cli_new(s, "keeper"), "#hist");	/* an emptied channel's history goes */
+	cli_send(a, "PRIVMSG #hist :said before the upgrades");
+	H_ASSERT(cli_sync(a, NULL) >= 0, "sync");
+	cli_send(a, "AWAY :gone fishing");
+	EXPECT(a, "306", &m);
+	cli_send(d, "QUIT :bye");
+	EXPECT_EOF(d, T_SHORT);
+	/* one client halfway through registering when the upgrades come */
+	cli_send(half, "NICK halfway");
+	H_ASSERT(cli_none(half, NULL, 200), "an answer to NICK alone");
+	for (int round = 1; round <= 3; round++) {
+		char text[64];
+
+		H_ASSERT(ctl_upgrade(s, SHMCHATD_PATH, out, sizeof out) == 0,
+			 "upgrade %d failed:\n%s", round, out);
+		H_ASSERT(strstr(out, "upgraded from " PACKAGE_VERSION " to " PACKAGE_VERSION " (paused "),
+			 "upgrade %d said:\n%s", round, out);
+		H_ASSERT(srv_alive(s) && s->pid == pid, "the master is not the same process");
+		/* everyone still connected and served, both ways */
+		snprintf(text, sizeof text, "after upgrade %d", round);
+		say(a, b, "#up", text);
+		say(b, a, "#up", text);
+		say(c, a, "alice", text);
+		say(a, c, "carol", text);
+	}
+	/* the client halfway through registering finishes it */
+	cli_send(half, "USER h 0 * :Half Way");
+	EXPECT(half, "001", &m);
+	cli_send(half, "JOIN #up");
+	EXPECT(half, "366", &m);
+	cli_send(half, "PRIVMSG #up :registered across three upgrades");
+	EXPECT_FROM(a, "PRIVMSG", "halfway", &m);
+	H_ASSERT(strcmp(msg_last(&m), "registered across three upgrades") == 0, "got %s",
+		 msg_last(&m));
+	/* what the directory knew */
+	cli_send(b, "TOPIC #up");
+	expect_numeric(b, "332", "before and after");
+	cli_send(b, "NAMES #up");
+	expect_numeric(b, "353", "@alice");
+	cli_send(b, "NAMES #up");
+	expect_numeric(b, "353", "+bob");
+	cli_send(a, "MODE #up b");
+	expect_numeric(a, "367", "spam!*@*");
+	cli_send(c, "WHOIS alice");
+	expect_numeric(c, "301", "gone fishing");
+	cli_send(c, "WHOWAS dave");
+	expect_numeric(c, "314", "dave");
+	/* a worker started before the upgrades is still the master's to reap */
+	wa = srv_worker_of(s, a, T_SHORT);
+	H_ASSERT(wa > 0, "no worker found for alice");
+	H_ASSERT(kill(wa, SIGKILL) == 0, "kill: %s", strerror(errno));
+	EXPECT_FROM(b, "QUIT", "alice", &m);
+	/* the nick is free; a new client gets a worker of the new fork server */
+	e = cli_new(s, "alice");
+	cli_join(e, "#up");
+	EXPECT_FROM(b, "JOIN", "alice", &m);
+	say(e, b, "#up", "a new worker");
+	/* the history came along: a newcomer to #hist gets the line replayed */
+	cli_send(e, "JOIN #hist");
+	do
+		H_ASSERT(cli_wait(e, "PRIVMSG", NULL, T_SHORT, &m), "no replay on JOIN");
+	while (strcmp(msg_param(&m, 0), "#hist") != 0);
+	H_ASSERT(strstr(msg_last(&m), "said before the upgrades"), "replayed: %s", msg_last(&m));
+	say(b, e, "#up", "and an old one");
+	srv_stop(s);
+}
+END_TEST
+
+START_TEST(test_upgrade_refused)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *a = cli_new(s, "stay"), *b = cli_new(s, "put");
+	char out[2048], script[400];
+	FILE *f;
+
+	cli_join(a, "#here");
+	cli_join(b, "#here");
+	/* a binary that is not there */
+	H_ASSERT(ctl_upgrade(s, "/nonexistent/shmchatd", out, sizeof out) != 0, "taken:\n%s", out);
+	H_ASSERT(strstr(out, "No such file"), "the reason:\n%s", out);
+	say(a, b, "#here", "still here 1");
+	/* one that exits at once */
+	H_ASSERT(ctl_upgrade(s, "/bin/false", out, sizeof out) != 0, "taken:\n%s", out);
+	H_ASSERT(strstr(out, "without taking the state"), "the reason:\n%s", out);
+	say(b, a, "#here", "still here 2");
+	/* one that refuses the state (as another version of shmchatd does) */
+	snprintf(script, sizeof script, "%s/other-version", s->dir);
+	f = fopen(script, "w");
+	H_ASSERT(f != NULL, "%s: %s", script, strerror(errno));
+	fprintf(f, "#!/bin/sh\ncat >/dev/null\n"
+		   "echo \"refused: the state's format is another version's\"\nexit 1\n");
+	fclose(f);
+	H_ASSERT(chmod(script, 0755) == 0, "chmod: %s", strerror(errno));
+	H_ASSERT(ctl_upgrade(s, script, out, sizeof out) != 0, "taken:\n%s", out);
+	H_ASSERT(strstr(out, "another version"), "the reason:\n%s", out);
+	/* one that says yes without reading anything is not believed */
+	f = fopen(script, "w");
+	H_ASSERT(f != NULL, "%s: %s", script, strerror(errno));
+	fprintf(f, "#!/bin/sh\nexit 0\n");
+	fclose(f);
+	H_ASSERT(ctl_upgrade(s, script, out, sizeof out) != 0, "taken:\n%s", out);
+	/* a relative path */
+	H_ASSERT(ctl_upgrade(s, "shmchatd", out, sizeof out) != 0, "taken:\n%s", out);
+	H_ASSERT(strstr(out, "absolute"), "the reason:\n%s", out);
+	/* nobody noticed; and the server can still be upgraded */
+	say(a, b, "#here", "still here 3");
+	H_ASSERT(ctl_upgrade(s, SHMCHATD_PATH, out, sizeof out) == 0, "upgrade failed:\n%s", out);
+	say(b, a, "#here", "upgraded at last");
+	srv_stop(s);
+}
+END_TEST
+
+/*
+ * SIGUSR2 while lines flow: every receiver gets every line, once, in
+ * order, and new clients come in after it.
+ */
+START_TEST(test_upgrade_under_traffic)
+{
+	enum { NRECV = 8, NLINES = 300 };
+	struct srv *s = srv_start(NULL);
+	struct cli *snd = cli_new(s, "sender"), *r[NRECV], *late;
+	struct irc_msg m;
+	char status[512];
+
+	cli_join(snd, "#flow");
+	for (int i = 0; i < NRECV; i++) {
+		char nick[16];
+
+		snprintf(nick, sizeof nick, "recv%d", i);
+		r[i] = cli_new(s, nick);
+		cli_join(r[i], "#flow");
+	}
+	for (int n = 0; n < NLINES; n++) {
+		if (n == NLINES / 4)
+			H_ASSERT(kill(s->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
+		cli_send(snd, "PRIVMSG #flow :line %d", n);
+	}
+	for (int i = 0; i < NRECV; i++)
+		for (int n = 0; n < NLINES; n++) {
+			char text[32];
+
+			snprintf(text, sizeof text, "line %d", n);
+			cli_expect_text(r[i], "PRIVMSG", snd, "#flow", text);
+		}
+	H_ASSERT(srv_wait_status(s, "upgraded from", T_LONG, status, sizeof status),
+		 "no upgrade reported (status: %s)", s->status);
+	late = cli_new(s, "late");
+	cli_join(late, "#flow");
+	EXPECT_FROM(r[0], "JOIN", "late", &m);
+	say(late, r[NRECV - 1], "#flow", "after the traffic");
+	srv_stop(s);
+}
+END_TEST
+
+/*
+ * The master SIGKILLed at some moment of a hand-over (before, during the
+ * check, around the exec, while the new image sets up): it is a master's
+ * death like any other, and everyone is gone within a second or two.
+ */
+START_TEST(test_upgrade_master_killed)
+{
+	static const int delays_us[] = { 0, 2000, 15000, 40000 };
+
+	for (size_t i = 0; i < sizeof delays_us / sizeof *delays_us; i++) {
+		struct srv *s = srv_start(NULL);
+		struct cli *a = cli_new(s, "one"), *b = cli_new(s, "two");
+		long long t0;
+
+		cli_join(a, "#x");
+		cli_join(b, "#x");
+		H_ASSERT(kill(s->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
+		usleep(delays_us[i]);
+		t0 = h_now_ms();
+		H_ASSERT(kill(s->pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+		H_ASSERT(srv_wait_master(s, T_SHORT), "master survived SIGKILL");
+		EXPECT_EOF(a, 2000 * h_scale);
+		EXPECT_EOF(b, 2000 * h_scale);
+		if (!srv_group_gone(s, 2000 * h_scale))
+			H_FAIL("processes still alive %lld ms after the master died (%d us into "
+			       "the upgrade)", h_now_ms() - t0, delays_us[i]);
+		/* the daemon could not clean up after itself: remove what is left */
+		srv_check_ipc(s, false);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su;
+	TCase *tc;
+
+	harness_init();
+	su = suite_create("upgrade");
+	tc = h_tcase(su, "upgrade", 120, NULL, NULL);
+	tcase_add_test(tc, test_upgrade_keeps_everything);
+	tcase_add_test(tc, test_upgrade_refused);
+	tcase_add_test(tc, test_upgrade_under_traffic);
+	tcase_add_test(tc, test_upgrade_master_killed);
+	return h_suite_run(su);
+}
