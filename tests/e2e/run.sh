@@ -202,6 +202,12 @@ journal_clean() {
 	[ -z "$raw$errs" ] || { echo "$raw$errs"; return 1; }
 }
 journal_stopped() { journal -p notice..notice | grep -q 'stopped'; }
+journal_took_over() { journal -p notice..notice | grep -q 'took over from'; }
+status_version() {
+	local v
+	v=$(cexec dpkg-query -W -f '${Version}' shmchat-server)
+	ctl status | grep -q "^version: ${v%%-*}\$"
+}
 pid_changed() { local p; p=$(main_pid); [ "$p" != "$1" ] && [ "$p" != 0 ]; }
 got_closing_link() {
 	retry 15 grep -q '^ERROR :Closing Link' "$hold" || { cat "$hold"; return 1; }
@@ -371,13 +377,19 @@ check "the old instance closed its clients (ERROR :Closing Link)" \
 	retry 20 grep -q 'Closing Link: .*(Server shutting down)' "$root/root/bob.out"
 check "bob (--listen) reconnected to the new one" retry 20 who_has bob
 check "answers after the restart" irc_welcome 127.0.0.1 probe-restart
+closings=$(grep -c 'Closing Link' "$root/root/bob.out")
 check "package upgrade (reinstall)" \
 	cexec sh -c 'apt-get install -y -q --reinstall /root/debs/shmchat-server_*.deb'
-check "the upgrade restarted the running service" pid_changed "$pid"
+# the postinst upgrades in place (shmchatctl upgrade): same process, new code
+check "the upgrade kept the main PID (an upgrade in place)" test "$(main_pid)" = "$pid"
 check "and it is active" is_active shmchatd.service
-# bob reconnects to 6667 while the units restart: the service must not
-# start before the TLS socket is back (it wants the socket)
-check "the TLS socket is back too and serves" serves_fp "$fp1"
+check "notice: took over from the running version" retry 10 journal_took_over
+check "bob (--listen) was not disconnected" \
+	test "$(grep -c 'Closing Link' "$root/root/bob.out")" = "$closings"
+cexec sh -c 'echo "across the upgrade" >>/root/alice.in'
+check "alice and bob, connected before, still chat" retry 20 bob_got "across the upgrade"
+check "shmchatctl status shows the running version" status_version
+check "the TLS socket still serves" serves_fp "$fp1"
 
 step "stop"
 # bob (--listen) would reconnect and so start shmchatd again
