@@ -2,21 +2,38 @@
 #include <config.h>
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fields.h"
 
+/* v in decimal, ending at end; returns where it starts */
+static char *
+fields_digits(char *end, uint64_t v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return end;
+}
+
+/*
+ * No snprintf() here: an upgrade writes a few hundred thousand fields
+ * while the server pauses, and the new image reads them all twice
+ */
 int
 fields_put(struct buf *b, const void *p, size_t len)
 {
-	char head[24];
-	int n = snprintf(head, sizeof head, "%zu:", len);
+	char head[24], *h = fields_digits(head + sizeof head - 1, len), *dst;
+	size_t hlen;
 
-	if (buf_append(b, head, (size_t)n) < 0 || buf_append(b, p, len) < 0)
+	head[sizeof head - 1] = ':';
+	hlen = (size_t)(head + sizeof head - h);
+	if ((dst = buf_reserve(b, hlen + len)) == NULL)
 		return -ENOMEM;
+	memcpy(dst, h, hlen);
+	if (len > 0)
+		memcpy(dst + hlen, p, len);
+	buf_commit(b, hlen + len);
 	return 0;
 }
 
@@ -29,10 +46,11 @@ fields_str(struct buf *b, const char *s)
 int
 fields_num(struct buf *b, int64_t v)
 {
-	char n[24];
+	char n[24], *p = fields_digits(n + sizeof n, v < 0 ? -(uint64_t)v : (uint64_t)v);
 
-	snprintf(n, sizeof n, "%" PRId64, v);
-	return fields_str(b, n);
+	if (v < 0)
+		*--p = '-';
+	return fields_put(b, p, (size_t)(n + sizeof n - p));
 }
 
 bool
@@ -87,16 +105,30 @@ fields_cstr(struct fields_in *in, char *out, size_t cap)
 int64_t
 fields_int(struct fields_in *in, int64_t min, int64_t max)
 {
-	char n[24], *end;
-	long long v;
+	const uint64_t top = UINT64_C(1) << 63;	/* the magnitude of INT64_MIN */
+	size_t len, i;
+	const char *s = fields_get(in, &len, 20);
+	uint64_t v = 0;
+	int64_t val;
+	bool neg;
 
-	if (!fields_cstr(in, n, sizeof n))
+	if (s == NULL)
 		return min;
-	errno = 0;
-	v = strtoll(n, &end, 10);
-	if (n[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
-		fields_fail(in, "a number is out of range");
-		return min;
+	neg = len > 0 && s[0] == '-';
+	if ((i = neg) == len)
+		goto bad;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)((unsigned char)s[i] - '0');
+
+		if (d > 9 || v > top / 10 || (v = v * 10 + d) > top)
+			goto bad;
 	}
-	return v;
+	if (!neg && v == top)
+		goto bad;
+	val = !neg ? (int64_t)v : v == top ? INT64_MIN : -(int64_t)v;
+	if (val >= min && val <= max)
+		return val;
+bad:
+	fields_fail(in, "a number is out of range");
+	return min;
 }

@@ -307,6 +307,45 @@ START_TEST(altered_bytes)
 }
 END_TEST
 
+/* the field codec's numbers: the whole int64 range, and nothing else */
+START_TEST(field_numbers)
+{
+	static const int64_t ok[] = { 0, 1, -1, 9, 10, -10, 4294967296LL, INT64_MAX, INT64_MIN };
+	static const char *const bad[] = { "", "-", "+1", " 1", "1 ", "1a", "--1", "0x10",
+	    "9223372036854775808", "-9223372036854775809", "99999999999999999999" };
+	struct fields_in in;
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+		ck_assert_int_eq(fields_num(&b, ok[i]), 0);
+	fields_in_init(&in, b.data, b.len);
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+		ck_assert(fields_int(&in, INT64_MIN, INT64_MAX) == ok[i]);
+	ck_assert(!in.bad && in.p == in.end);
+	buf_free(&b);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		buf_init(&b);
+		fields_str(&b, bad[i]);
+		fields_in_init(&in, b.data, b.len);
+		fields_int(&in, INT64_MIN, INT64_MAX);
+		ck_assert_msg(in.bad, "\"%s\" taken as a number", bad[i]);
+		buf_free(&b);
+	}
+	/* the bounds are the caller's, on both sides */
+	buf_init(&b);
+	fields_num(&b, 5);
+	fields_num(&b, -3);
+	fields_num(&b, 7);
+	fields_in_init(&in, b.data, b.len);
+	ck_assert(fields_int(&in, 0, 5) == 5);
+	ck_assert(fields_int(&in, -3, -1) == -3);
+	fields_int(&in, 8, 9);
+	ck_assert(in.bad);
+	buf_free(&b);
+}
+END_TEST
+
 /* the header of a blob for a directory of 4 local slots */
 static void
 head(struct buf *b)
@@ -472,6 +511,7 @@ handover_suite(void)
 	tcase_add_test(tc, cut_short_refused);
 	tcase_add_test(tc, altered_bytes);
 	tcase_add_test(tc, contradictions_refused);
+	tcase_add_test(tc, field_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }
