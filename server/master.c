@@ -258,6 +258,8 @@ master_run(struct conf *cfg, const char *config_path, bool must_exist, int hando
 		/* the admin process the former image handed over relays its answer */
 		master_admin_adopt(m);
 		master_upgrade_resumed(m);
+		if (m->up.answer_due)
+			master_admin_upgrade_answer(m);
 	}
 	else {
 		master_control_status(m, status, sizeof status);
