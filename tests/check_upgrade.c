@@ -241,6 +241,72 @@ START_TEST(test_upgrade_under_traffic)
 END_TEST
 
 /*
+ * At scale: 200 clients in four channels, twenty of them sending numbered
+ * lines at a steady rate while the master is upgraded three times (each
+ * SIGUSR2 sent while lines flow): every member gets every other sender's
+ * lines of its channel, once and in order, so nobody was disconnected.
+ */
+START_TEST(test_upgrade_200_clients)
+{
+	enum { NCLI = 200, NCHAN = 4, NSEND = 5, NLINES = 60 };
+	struct srv *s = srv_start("max_clients = 400;");
+	static struct cli *c[NCLI];
+	int upgrades = 0;
+
+	for (int i = 0; i < NCLI; i++) {
+		char nick[16], chan[16];
+
+		snprintf(nick, sizeof nick, "u%03d", i);
+		snprintf(chan, sizeof chan, "#c%d", i % NCHAN);
+		c[i] = cli_new(s, nick);
+		cli_join(c[i], chan);
+	}
+	for (int r = 0; r < NLINES; r++) {
+		if (r == 10 || r == 25 || r == 40) {
+			/* the one before is done: one hand-over at a time */
+			if (upgrades > 0)
+				H_ASSERT(srv_wait_notify(s, "READY=1", T_LONG, NULL, 0),
+					 "upgrade %d did not finish", upgrades);
+			H_ASSERT(kill(s->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
+			upgrades++;
+		}
+		/* senders: the first NSEND members of each channel */
+		for (int i = 0; i < NSEND * NCHAN; i++)
+			cli_send(c[i], "PRIVMSG #c%d :u%03d %d", i % NCHAN, i, r);
+		usleep(10000);	/* a steady rate, not a burst */
+	}
+	H_ASSERT(srv_wait_notify(s, "READY=1", T_LONG, NULL, 0), "upgrade 3 did not finish");
+	H_ASSERT(srv_wait_status(s, "upgraded from", 0, NULL, 0), "no upgrade reported");
+	for (int i = 0; i < NCLI; i++) {
+		int next[NSEND * NCHAN] = { 0 }, want = 0, got = 0;
+		struct irc_msg m;
+
+		/* every sender of its channel but itself */
+		for (int j = 0; j < NSEND * NCHAN; j++)
+			want += j % NCHAN == i % NCHAN && j != i ? NLINES : 0;
+		while (got < want) {
+			int from, n;
+
+			H_ASSERT(cli_next(c[i], T_LONG, &m), "u%03d: %d of %d lines", i, got, want);
+			if (strcmp(m.command, "PRIVMSG") != 0)
+				continue;
+			bool mine = sscanf(msg_last(&m), "u%d %d", &from, &n) == 2 && from >= 0 &&
+			    from < NSEND * NCHAN && from % NCHAN == i % NCHAN && from != i;
+
+			H_ASSERT(mine, "u%03d got '%s'", i, msg_last(&m));
+			H_ASSERT(n == next[from], "u%03d: line %d of u%03d after %d (lost or reordered)",
+				 i, n, from, next[from] - 1);
+			next[from]++;
+			got++;
+		}
+	}
+	/* and they go on */
+	say(c[NCLI - 1], c[NCLI - 1 - NCHAN], "#c3", "after three upgrades");
+	srv_stop(s);
+}
+END_TEST
+
+/*
  * The master SIGKILLed at some moment of a hand-over (before, during the
  * check, around the exec, while the new image sets up): it is a master's
  * death like any other, and everyone is gone within a second or two.
@@ -284,6 +350,7 @@ main(void)
 	tcase_add_test(tc, test_upgrade_keeps_everything);
 	tcase_add_test(tc, test_upgrade_refused);
 	tcase_add_test(tc, test_upgrade_under_traffic);
+	tcase_add_test(tc, test_upgrade_200_clients);
 	tcase_add_test(tc, test_upgrade_master_killed);
 	return h_suite_run(su);
 }
