@@ -33,17 +33,24 @@ ipc_peer_watch(struct ipc_peer *p, int epfd, uint64_t tag, void *rbuf,
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0)
+		return -errno;
+	ipc_peer_adopt(p, epfd, tag, rbuf, rsize, dispatch, arg);
+	ipc_flush(p);
+	return 0;
+}
+
+void
+ipc_peer_adopt(struct ipc_peer *p, int epfd, uint64_t tag, void *rbuf,
+    size_t rsize, ipc_dispatch_fn dispatch, void *arg)
+{
 	p->rbuf = rbuf;
 	p->rsize = rsize;
 	p->dispatch = dispatch;
 	p->arg = arg;
 	p->tag = tag;
 	p->out_armed = false;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &ev) < 0)
-		return -errno;
 	p->epfd = epfd;
-	ipc_flush(p);
-	return 0;
 }
 
 void

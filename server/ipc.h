@@ -62,6 +62,10 @@ int ipc_peer_watch(struct ipc_peer *p, int epfd, uint64_t tag, void *rbuf,
     size_t rsize, ipc_dispatch_fn dispatch, void *arg);
 /* leave epoll (EOF seen: a closed socket would report EPOLLHUP forever) */
 void ipc_peer_unwatch(struct ipc_peer *p);
+/* the same for a peer already in epfd under tag, for EPOLLIN only: an
+ * epoll instance a former image of this process handed over (an upgrade) */
+void ipc_peer_adopt(struct ipc_peer *p, int epfd, uint64_t tag, void *rbuf,
+    size_t rsize, ipc_dispatch_fn dispatch, void *arg);
 /* epoll reported events for p: flush, then receive at most budget messages */
 void ipc_peer_event(struct ipc_peer *p, uint32_t events, unsigned budget);
 /*

@@ -61,8 +61,12 @@ master_admin_start(struct master *m)
 		_exit(admin_run(a->qid, sp[1]));
 	close(sp[1]);
 	a->pid = pid;
+	a->started_ms = clock_ms();
+	a->restart_ms = 0;
 	ipc_peer_init(&a->ipc, sp[0]);
-	master_admin_adopt(m);
+	if (ipc_peer_watch(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
+	    master_admin_dispatch, m) < 0)
+		log_warn("epoll_ctl for the admin process");
 	log_debug("admin process %ld serves queue key 0x%08lx", (long)pid, a->key);
 	return 0;
 }
@@ -80,9 +84,9 @@ master_admin_adopt(struct master *m)
 		a->restart_ms = a->started_ms;
 		return 0;
 	}
-	if (ipc_peer_watch(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
-	    master_admin_dispatch, m) < 0)
-		log_warn("epoll_ctl for the admin process");
+	/* in the epoll instance the former image handed over */
+	ipc_peer_adopt(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
+	    master_admin_dispatch, m);
 	return 0;
 }
 

@@ -182,7 +182,8 @@ master_setup_events(struct master *m)
 		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	/* an upgrade hands its epoll instance over: keep it */
+	if ((m->epfd < 0 && (m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) ||
 	    (m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
 		log_warn("epoll/timerfd");
 		return -1;

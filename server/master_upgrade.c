@@ -217,6 +217,9 @@ master_upgrade_state(struct master *m, struct buf *out)
 	rc |= fields_num(out, m->seg.fd);
 	rc |= fields_num(out, (int64_t)m->seg.size);
 	rc |= fields_str(out, m->seg.name);
+	/* the epoll instance: the channels' registrations (their tags are this
+	 * format's, EV() in master_state.h) go across as they are */
+	rc |= fields_num(out, m->epfd);
 	rc |= fields_num(out, m->fs.tls_cert_fd);
 	rc |= fields_num(out, m->fs.tls_key_fd);
 	rc |= fields_num(out, m->fs.ipc.fd);	/* the old fork server: it leaves */
@@ -268,11 +271,12 @@ master_upgrade_state(struct master *m, struct buf *out)
 static int
 master_upgrade_inherit(struct master *m, bool inherit)
 {
-	int fds[LISTEN_MAX + 6], n = 0, rc = 0;
+	int fds[LISTEN_MAX + 7], n = 0, rc = 0;
 
 	for (int i = 0; i < m->ls.n; i++)
 		fds[n++] = m->ls.fds[i];
 	fds[n++] = m->seg.fd;
+	fds[n++] = m->epfd;
 	fds[n++] = m->fs.tls_cert_fd;
 	fds[n++] = m->fs.tls_key_fd;
 	fds[n++] = m->fs.ipc.fd;
@@ -380,6 +384,11 @@ master_upgrade_exec(struct master *m, int state_fd, char *why, size_t len)
 	argv[n++] = "--handover";
 	argv[n++] = fdarg;
 	argv[n] = NULL;
+	/* the old fork server's channel is retired under another tag over there */
+	if (m->fs.ipc.fd >= 0 && epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->fs.ipc.fd, NULL) < 0) {
+		snprintf(why, len, "epoll_ctl: %s", strerror(errno));
+		return;
+	}
 	if (master_upgrade_inherit(m, true) < 0 || fcntl(state_fd, F_SETFD, 0) < 0) {
 		snprintf(why, len, "cannot keep the descriptors open: %s", strerror(errno));
 		master_upgrade_inherit(m, false);
@@ -389,6 +398,9 @@ master_upgrade_exec(struct master *m, int state_fd, char *why, size_t len)
 	execve(m->up.path, argv, environ);
 	snprintf(why, len, "exec %.256s: %s", m->up.path, strerror(errno));
 	master_upgrade_inherit(m, false);
+	if (m->fs.ipc.fd >= 0 && ipc_peer_watch(&m->fs.ipc, m->epfd, EV(EV_FORKSERVER, 0),
+	    m->fs.rbuf, sizeof m->fs.rbuf, m->fs.ipc.dispatch, m->fs.ipc.arg) < 0)
+		log_warn("epoll_ctl for the fork server");
 }
 
 void
@@ -538,6 +550,7 @@ upgrade_read(struct master *m, struct upgrade_in *in)
 	m->seg.fd = upgrade_fd(in, false);
 	m->seg.size = (size_t)fields_int(f, 1, INT64_MAX / 2);
 	fields_cstr(f, m->seg.name, sizeof m->seg.name);
+	m->epfd = upgrade_fd(in, false);
 	m->fs.tls_cert_fd = upgrade_fd(in, true);
 	m->fs.tls_key_fd = upgrade_fd(in, true);
 	in->old_fs_fd = upgrade_fd(in, true);
@@ -709,12 +722,10 @@ master_upgrade_resume(struct master *m, int fd)
 	    master_child_watch_forkserver(m) < 0 ||
 	    master_child_retire_forkserver(m, in.old_fs_fd, in.old_fs_pid) < 0)
 		return -1;
-	for (uint32_t i = 0; i < m->nlive; i++) {
-		uint32_t slot = m->live[i];
-
-		if (m->slots[slot].ipc.fd >= 0 && (rc = master_worker_watch(m, slot)) < 0)
-			log_warnc(-rc, "upgrade: epoll_ctl for slot %u", slot);
-	}
+	/* their channels are in the epoll instance handed over already */
+	for (uint32_t i = 0; i < m->nlive; i++)
+		if (m->slots[m->live[i]].ipc.fd >= 0)
+			master_worker_adopt(m, m->live[i]);
 	/* whatever arrived meanwhile: published records, queued requests */
 	m->ds.fanout_due = true;
 	return 0;

@@ -69,6 +69,13 @@ master_worker_watch(struct master *m, uint32_t slot)
 }
 
 void
+master_worker_adopt(struct master *m, uint32_t slot)
+{
+	ipc_peer_adopt(&m->slots[slot].ipc, m->epfd, EV(EV_WORKER, slot), m->rbuf,
+	    sizeof m->rbuf, master_worker_dispatch, m);
+}
+
+void
 master_worker_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t len)
 {
 	struct mslot *ms = &m->slots[slot];

@@ -15,6 +15,8 @@ struct master;
 
 /* watch slot's channel (its peer was initialised on sp[0]); 0 or -errno */
 int master_worker_watch(struct master *m, uint32_t slot);
+/* the same after an upgrade: the channel is in the epoll instance handed over */
+void master_worker_adopt(struct master *m, uint32_t slot);
 /* send a message to a worker (queued while its channel is full) */
 void master_worker_send(struct master *m, uint32_t slot, uint16_t type, void *msg, size_t len);
 /* ask the worker in slot to close its client with reason */
