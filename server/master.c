@@ -200,6 +200,9 @@ master_event(struct master *m, uint64_t data, uint32_t events)
 	case EV_REDIS:
 		master_cluster_event(m, idx, events);
 		break;
+	case EV_UPGRADE:
+		master_upgrade_check_event(m);
+		break;
 	}
 }
 

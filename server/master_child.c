@@ -148,6 +148,12 @@ master_child_exited(struct master *m, pid_t pid, int status)
 
 	if (master_admin_reaped(m, pid, status))
 		return;
+	if (pid == m->up.check_pid && pid > 0) {
+		/* an upgrade's check: master_upgrade reads the verdict */
+		m->up.check_status = status;
+		m->up.check_reaped = true;
+		return;
+	}
 	if (pid == m->fs.retiring_pid && pid > 0) {
 		m->fs.retiring_pid = 0;	/* left after an upgrade: expected */
 		return;

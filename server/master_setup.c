@@ -258,6 +258,8 @@ master_setup_cleanup(struct master *m)
 	master_cluster_stop(m);
 	master_forkserver_stop(&m->fs);
 	ipc_peer_close(&m->fs.retiring);
+	if (m->up.check_fd >= 0)
+		close(m->up.check_fd);
 	for (uint32_t i = 0; m->slots && i < m->nslots; i++)
 		ipc_peer_close(&m->slots[i].ipc);
 	listen_close(&m->ls);
@@ -304,6 +306,7 @@ master_setup_new(struct conf *cfg, const char *config_path, bool must_exist)
 	ipc_peer_init(&m->admin.ipc, -1);
 	ipc_peer_init(&m->fs.ipc, -1);
 	ipc_peer_init(&m->fs.retiring, -1);
+	m->up.check_fd = -1;
 	m->fs.exe_fd = -1;
 	m->fs.tls_cert_fd = m->fs.tls_key_fd = -1;
 	m->fs.tls_new_cert_fd = m->fs.tls_new_key_fd = -1;

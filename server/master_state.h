@@ -33,6 +33,7 @@ enum master_ev {
 	EV_ADMIN,
 	EV_FORKSERVER,
 	EV_REDIS,		/* the cluster's link (index: its connection) */
+	EV_UPGRADE,		/* an upgrade's check answering (master_upgrade.h) */
 };
 #define EV(type, idx)	(((uint64_t)(type) << 32) | (uint32_t)(idx))
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -47,6 +46,8 @@ enum {
 	SLOT_EXEMPT = 1 << 4,
 };
 
+static int master_upgrade_check_start(struct master *m, char *why, size_t len);
+
 void
 master_upgrade_init(struct master *m)
 {
@@ -86,14 +87,22 @@ master_upgrade_fail(struct master *m, const char *why)
 
 	log_errx("upgrade to %s refused; serving on with version " PACKAGE_VERSION ": %s",
 	    m->up.path, why);
+	if (m->up.check_fd >= 0) {
+		close(m->up.check_fd);	/* leaves the epoll set with it */
+		m->up.check_fd = -1;
+	}
+	if (m->up.check_pid > 0 && !m->up.check_reaped)
+		kill(m->up.check_pid, SIGKILL);	/* reaped by master_child */
+	m->up.checked = false;
 	if (m->up.answer) {
 		m->up.answer_due = true;	/* master_admin sends it */
 		m->up.answer_ok = false;
 		snprintf(m->up.answer_text, sizeof m->up.answer_text, "upgrade refused: %s", why);
 	}
-	m->up.due = m->up.answer = false;
-	if (!m->stopping && m->accept_resume_ms == 0)
+	/* accepting again, if the quiet wait had stopped it */
+	if (m->up.due && m->up.checked_listen && !m->stopping && m->accept_resume_ms == 0)
 		master_upgrade_listen(m, true);
+	m->up.due = m->up.answer = m->up.checked_listen = false;
 	master_control_status(m, status, sizeof status);
 	notify_ready(&m->notify, status);
 }
@@ -128,15 +137,22 @@ master_upgrade_request(struct master *m, const char *path,
 		return -1;
 	}
 	snprintf(m->up.path, sizeof m->up.path, "%s", bin);
+	if (master_upgrade_check_start(m, why, len) < 0) {
+		if (m->up.check_fd >= 0)
+			close(m->up.check_fd);
+		m->up.check_fd = -1;
+		if (m->up.check_pid > 0)
+			kill(m->up.check_pid, SIGKILL);	/* reaped by master_child */
+		return -1;
+	}
 	m->up.due = true;
-	m->up.deadline_ms = clock_ms() + UPGRADE_QUIET_MS;
+	m->up.checked = false;
+	m->up.deadline_ms = clock_ms() + UPGRADE_CHECK_MS;
 	m->up.answer = q != NULL;
 	if (q != NULL)
 		m->up.req = *q;
-	/* nobody new while we wait for the ones being started */
-	master_upgrade_listen(m, false);
 	notify_reloading(&m->notify);
-	log_notice("upgrade to %s requested", bin);
+	log_notice("upgrade to %s requested; %s checks the state while we serve on", bin, bin);
 	return 0;
 }
 
@@ -294,68 +310,108 @@ master_upgrade_inherit(struct master *m, bool inherit)
 }
 
 /*
- * The new binary reads the state from its stdin and says whether it can
- * take it over: "ok VERSION", or why not. Bounded in time; 0 or -1 (why).
+ * The new binary reads a copy of the state from its stdin and says whether
+ * it can take it over: "ok VERSION", or why not. It runs while we serve on;
+ * its output comes through the loop (EV_UPGRADE), its exit through
+ * master_child (SIGCHLD). 0, or -1 with why.
  */
 static int
-master_upgrade_check(struct master *m, int state_fd, char *version, size_t vlen,
-    char *why, size_t len)
+master_upgrade_check_start(struct master *m, char *why, size_t len)
 {
 	char *const argv[] = { m->up.path, "--handover-check", "-c", (char *)m->config_path,
 	    NULL };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_UPGRADE, 0) };
 	posix_spawn_file_actions_t fa;
-	uint64_t deadline = clock_ms() + UPGRADE_CHECK_MS;
-	char out[512];
-	size_t got = 0;
-	int pipefd[2], status = 0, rc;
-	pid_t pid;
+	int pipefd[2], rc, fd;
+	struct buf state;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(why, len, "pipe: %s", strerror(errno));
+	buf_init(&state);
+	if (master_upgrade_state(m, &state) < 0) {
+		buf_free(&state);
+		snprintf(why, len, "out of memory writing the state");
+		return -1;
+	}
+	fd = memfd_create("shmchatd-upgrade-check", MFD_CLOEXEC);
+	rc = fd >= 0 && write(fd, buf_head(&state), buf_used(&state)) == (ssize_t)buf_used(&state) &&
+	    lseek(fd, 0, SEEK_SET) == 0 ? 0 : -errno;
+	buf_free(&state);
+	if (rc == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		snprintf(why, len, "cannot write the state for the check: %s", strerror(-rc));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, state_fd, 0);
+	posix_spawn_file_actions_adddup2(&fa, fd, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	rc = posix_spawn(&pid, m->up.path, &fa, NULL, argv, environ);
+	rc = posix_spawn(&m->up.check_pid, m->up.path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
+	close(fd);
 	if (rc != 0) {
 		close(pipefd[0]);
+		m->up.check_pid = 0;
 		snprintf(why, len, "%.256s cannot run: %s", m->up.path, strerror(rc));
 		return -1;
 	}
-	/* its answer, up to EOF or the deadline */
-	for (;;) {
-		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		uint64_t now = clock_ms();
-		ssize_t n;
+	m->up.check_fd = pipefd[0];
+	m->up.check_reaped = false;
+	m->up.check_len = 0;
+	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, pipefd[0], &ev) < 0) {
+		snprintf(why, len, "cannot watch the check: %s", strerror(errno));
+		return -1;	/* master_upgrade_fail ends it */
+	}
+	return 0;
+}
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
-			kill(pid, SIGKILL);
-			break;
+void
+master_upgrade_check_event(struct master *m)
+{
+	for (;;) {
+		char sink[256];
+		bool full = m->up.check_len >= sizeof m->up.check_out - 1;
+		ssize_t n = full ? read(m->up.check_fd, sink, sizeof sink) :
+		    read(m->up.check_fd, m->up.check_out + m->up.check_len,
+		    sizeof m->up.check_out - 1 - m->up.check_len);
+
+		if (n > 0) {
+			if (!full)
+				m->up.check_len += (size_t)n;
+			continue;
 		}
-		n = read(pipefd[0], out + got, sizeof out - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || (got += (size_t)n) == sizeof out - 1)
-			break;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		close(m->up.check_fd);	/* EOF (or an error): its verdict is complete */
+		m->up.check_fd = -1;
+		return;
 	}
-	close(pipefd[0]);
-	out[got] = '\0';
+}
+
+/* the check is over (output read, process reaped): 0 if it said yes, else why */
+static int
+master_upgrade_verdict(struct master *m, char *why, size_t len)
+{
+	char *out = m->up.check_out;
+	int status = m->up.check_status;
+
+	out[m->up.check_len] = '\0';
 	out[strcspn(out, "\n")] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	m->up.check_pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && strncmp(out, "ok ", 3) == 0) {
-		snprintf(version, vlen, "%.63s", out + 3);
+		log_notice("upgrade: %s (version %.63s) can take the state over", m->up.path,
+		    out + 3);
 		return 0;
 	}
 	if (strncmp(out, "refused: ", 9) == 0)
 		snprintf(why, len, "%.256s cannot take the state over: %.300s", m->up.path, out + 9);
 	else if (WIFSIGNALED(status))
-		snprintf(why, len, "%.256s was killed by signal %d while checking the state%s",
-		    m->up.path, WTERMSIG(status),
-		    WTERMSIG(status) == SIGKILL ? " (too slow, or killed)" : "");
+		snprintf(why, len, "%.256s was killed by signal %d while checking the state",
+		    m->up.path, WTERMSIG(status));
 	else if (WEXITSTATUS(status) == EX_CONFIG)
 		snprintf(why, len, "%.256s finds the configuration %s invalid (its log says why)",
 		    m->up.path, m->config_path);
@@ -407,10 +463,26 @@ void
 master_upgrade_turn(struct master *m)
 {
 	const char *busy;
-	char why[600], version[64];
+	char why[600];
 	struct buf state;
 	int fd;
 
+	if (!m->up.checked) {
+		if (m->up.check_fd >= 0 || !m->up.check_reaped) {
+			if (clock_ms() >= m->up.deadline_ms)
+				master_upgrade_fail(m, "the new binary took more than 10 s to check "
+				    "the state");
+			return;	/* its verdict comes later */
+		}
+		if (master_upgrade_verdict(m, why, sizeof why) < 0) {
+			master_upgrade_fail(m, why);
+			return;
+		}
+		/* nobody new while we wait for the ones being started */
+		m->up.checked = m->up.checked_listen = true;
+		master_upgrade_listen(m, false);
+		m->up.deadline_ms = clock_ms() + UPGRADE_QUIET_MS;
+	}
 	/* owed wake-ups go now: the next image starts with none owed */
 	master_ring_send_wakes(m, true);
 	if ((busy = master_upgrade_busy(m)) != NULL) {
@@ -441,15 +513,6 @@ master_upgrade_turn(struct master *m)
 	    buf_used(&state), m->ds.dir.nconnected, m->ds.dir.nchannels,
 	    (unsigned long long)(clock_ms() - m->up.paused_ms));
 	buf_free(&state);
-	if (master_upgrade_check(m, fd, version, sizeof version, why, sizeof why) < 0 ||
-	    lseek(fd, 0, SEEK_SET) != 0) {
-		close(fd);
-		master_upgrade_fail(m, why);
-		return;
-	}
-	log_notice("upgrade: %s (version %s) can take the state over (checked in %llu ms since "
-	    "the pause began)", m->up.path, version,
-	    (unsigned long long)(clock_ms() - m->up.paused_ms));
 	master_upgrade_exec(m, fd, why, sizeof why);
 	close(fd);
 	master_upgrade_fail(m, why);

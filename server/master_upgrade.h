@@ -27,8 +27,17 @@ struct master;
 
 struct master_upgrade {
 	char self[PATH_MAX];	/* the binary this image was started from */
-	bool due;		/* asked for: waiting for a quiet moment */
-	uint64_t deadline_ms;	/* given up if not quiet by then */
+	bool due;		/* asked for: being checked, then waiting to be quiet */
+	uint64_t deadline_ms;	/* given up if not checked, or not quiet, by then */
+	/* the new binary's check of a copy of the state, while we serve on */
+	bool checked;		/* it said yes: quiet, then hand over */
+	bool checked_listen;	/* accepting stopped for the quiet wait */
+	pid_t check_pid;	/* the checking process (0: none yet) */
+	int check_fd;		/* its stdout (-1: read to EOF) */
+	bool check_reaped;	/* waited for by master_child, which sets the status */
+	int check_status;
+	char check_out[512];
+	size_t check_len;
 	char path[PATH_MAX];	/* the binary to run */
 	bool answer;		/* a shmchatctl request waits for the outcome */
 	struct ipc_admin_req req;	/* its route */
@@ -56,7 +65,10 @@ int master_upgrade_request(struct master *m, const char *path,
     const struct ipc_admin_req *q, char *why, size_t len);
 /* shmchatctl asked (m->up.asked): under way, or refused and answered so */
 void master_upgrade_asked(struct master *m);
-/* each turn of the loop while one is due: hand over once quiet */
+/* the check's output is readable (EV_UPGRADE) */
+void master_upgrade_check_event(struct master *m);
+/* each turn of the loop while one is due: the check's verdict, then hand
+ * over once quiet */
 void master_upgrade_turn(struct master *m);
 
 /*
