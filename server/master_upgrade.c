@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "clock.h"
 #include "cmd_hist.h"
@@ -524,6 +525,8 @@ master_upgrade_turn(struct master *m)
 struct upgrade_in {
 	struct fields_in f;
 	bool adopt;		/* take the descriptors (resume), or only check */
+	bool bulk;		/* close_range() made them all close-on-exec */
+	bool singles;		/* reading the few (checked), not the workers' (trusted) */
 	int old_fs_fd;
 	pid_t old_fs_pid;
 };
@@ -536,9 +539,12 @@ upgrade_fd(struct upgrade_in *in, bool may_be_none)
 
 	if (in->f.bad)
 		return -1;
+	/* open? (every descriptor is close-on-exec again already: resume) */
 	if (fd < 0 && !may_be_none)
 		fields_fail(&in->f, "a descriptor is missing");
-	else if (fd >= 0 && in->adopt && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+	else if (fd >= 0 && in->adopt && !in->bulk && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		fields_fail(&in->f, "a descriptor named in the state is not open");
+	else if (fd >= 0 && in->adopt && in->bulk && fcntl(fd, F_GETFD) < 0 && in->singles)
 		fields_fail(&in->f, "a descriptor named in the state is not open");
 	/* checking only: the numbers are the old image's, not ours */
 	return in->f.bad || !in->adopt ? -1 : fd;
@@ -643,8 +649,13 @@ upgrade_read(struct master *m, struct upgrade_in *in)
 	for (int64_t i = 0; i < v && !f->bad; i++) {
 		uint32_t slot = (uint32_t)fields_int(f, 0, (int64_t)m->nslots - 1);
 		pid_t pid = (pid_t)fields_int(f, 0, INT32_MAX);
-		int fd = upgrade_fd(in, true);
-		int64_t flags = fields_int(f, 0, 31);
+		int fd;
+		int64_t flags;
+
+		in->singles = false;	/* 10,000 fcntl() would be most of the pause */
+		fd = upgrade_fd(in, true);
+		in->singles = true;
+		flags = fields_int(f, 0, 31);
 		struct mslot *ms = &m->slots[slot];
 
 		if (f->bad)
@@ -739,7 +750,7 @@ upgrade_parse(struct master *m, struct upgrade_in *in, const char *p, size_t len
 int
 master_upgrade_resume(struct master *m, int fd)
 {
-	struct upgrade_in in = { .adopt = true };
+	struct upgrade_in in = { .adopt = true, .singles = true };
 	const char *why = NULL;
 	size_t len;
 	char *p = upgrade_load(fd, &len, &why);
@@ -750,6 +761,8 @@ master_upgrade_resume(struct master *m, int fd)
 		log_errx("upgrade: %s", why);
 		return -1;
 	}
+	/* what we inherit is ours alone again, in one call rather than one per channel */
+	in.bulk = close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0;
 	rc = upgrade_parse(m, &in, p, len, &why);
 	free(p);
 	if (rc < 0) {
