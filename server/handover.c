@@ -374,7 +374,7 @@ handover_read_order(struct handover_in *in)
 		}
 		if (f.bad)
 			fields_fail(&in->f, f.why);
-		else
+		else if (u->nchans > 0)
 			memcpy(u->chans, ids, u->nchans * sizeof *ids);
 	}
 	free(ids);
