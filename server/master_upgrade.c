@@ -326,6 +326,9 @@ master_upgrade_check_start(struct master *m, char *why, size_t len)
 	int pipefd[2], rc, fd;
 	struct buf state;
 
+	/* an earlier check's process is its reaper's business, never ours to kill */
+	m->up.check_pid = 0;
+	m->up.check_fd = -1;
 	buf_init(&state);
 	if (master_upgrade_state(m, &state) < 0) {
 		buf_free(&state);
