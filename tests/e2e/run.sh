@@ -377,6 +377,15 @@ check "the old instance closed its clients (ERROR :Closing Link)" \
 	retry 20 grep -q 'Closing Link: .*(Server shutting down)' "$root/root/bob.out"
 check "bob (--listen) reconnected to the new one" retry 20 who_has bob
 check "answers after the restart" irc_welcome 127.0.0.1 probe-restart
+# alice (not --listen) left with the restart: she comes back for the upgrade
+cexec systemctl stop e2e-alice 2>/dev/null
+cexec sh -c ': >/root/alice.in'
+cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=file:/root/alice.out \
+	-p StandardError=file:/root/alice.err \
+	sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+check "alice is connected again" retry 20 who_has alice
+cexec sh -c 'echo "before the upgrade" >>/root/alice.in'
+check "bob receives her" retry 20 bob_got "before the upgrade"
 closings=$(grep -c 'Closing Link' "$root/root/bob.out")
 check "package upgrade (reinstall)" \
 	cexec sh -c 'apt-get install -y -q --reinstall /root/debs/shmchat-server_*.deb'
