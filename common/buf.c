@@ -28,13 +28,14 @@ buf_reserve(struct buf *b, size_t n)
 		b->off = b->len = 0;
 	if (b->cap - b->len >= n)
 		return b->data + b->len;
-	if (b->off > 0 && b->cap - buf_used(b) >= n) {
+	if (b->off > 0) {
 		memmove(b->data, b->data + b->off, buf_used(b));
 		b->len -= b->off;
 		b->off = 0;
-		return b->data + b->len;
+		if (b->cap - b->len >= n)
+			return b->data + b->len;
 	}
-	size_t need = buf_used(b) + n, cap = b->cap ? b->cap : 256;
+	size_t need = b->len + n, cap = b->cap ? b->cap : 256;
 	while (cap < need) {
 		if (cap > ((size_t)-1) / 2) {
 			errno = ENOMEM;
@@ -42,14 +43,11 @@ buf_reserve(struct buf *b, size_t n)
 		}
 		cap *= 2;
 	}
-	char *p = malloc(cap);
+	/* realloc: a large buffer grows by remapping, without a copy (an
+	 * upgrade's state is megabytes, written while the server pauses) */
+	char *p = realloc(b->data, cap);
 	if (p == NULL)
 		return NULL;
-	if (b->data != NULL)
-		memcpy(p, b->data + b->off, buf_used(b));
-	free(b->data);
-	b->len -= b->off;
-	b->off = 0;
 	b->data = p;
 	b->cap = cap;
 	return b->data + b->len;

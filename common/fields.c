@@ -53,6 +53,33 @@ fields_num(struct buf *b, int64_t v)
 	return fields_put(b, p, (size_t)(n + sizeof n - p));
 }
 
+/* the length of an open field: zero-padded to a fixed width, which the
+ * reader takes as any other decimal */
+#define FIELDS_OPEN_DIGITS 20
+
+int
+fields_open(struct buf *b, size_t *mark)
+{
+	char *dst = buf_reserve(b, FIELDS_OPEN_DIGITS + 1);
+
+	if (dst == NULL)
+		return -ENOMEM;
+	*mark = buf_used(b);
+	memset(dst, '0', FIELDS_OPEN_DIGITS);
+	dst[FIELDS_OPEN_DIGITS] = ':';
+	buf_commit(b, FIELDS_OPEN_DIGITS + 1);
+	return 0;
+}
+
+void
+fields_close(struct buf *b, size_t mark)
+{
+	char *head = buf_head(b) + mark;
+
+	fields_digits(head + FIELDS_OPEN_DIGITS,
+	    (uint64_t)(buf_used(b) - mark - FIELDS_OPEN_DIGITS - 1));
+}
+
 bool
 fields_fail(struct fields_in *in, const char *why)
 {

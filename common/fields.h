@@ -19,6 +19,14 @@ int fields_put(struct buf *b, const void *p, size_t len);
 /* a string (NULL: the empty one) */
 int fields_str(struct buf *b, const char *s);
 int fields_num(struct buf *b, int64_t v);
+/*
+ * A field whose bytes are appended to b after it (a nested state written in
+ * place, without a copy): fields_open() leaves room for the length and
+ * gives its place (0 or -ENOMEM), fields_close() writes it once the bytes
+ * are there.
+ */
+int fields_open(struct buf *b, size_t *mark);
+void fields_close(struct buf *b, size_t mark);
 
 struct fields_in {
 	const char *p, *end;

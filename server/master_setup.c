@@ -215,6 +215,12 @@ fail:
 void
 master_setup_subreaper(void)
 {
+	int on = 0;
+
+	/* an upgraded image is one already: setting it again walks every
+	 * descendant (ten thousand workers), while the server pauses */
+	if (prctl(PR_GET_CHILD_SUBREAPER, &on) == 0 && on)
+		return;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 }

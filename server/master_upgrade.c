@@ -48,6 +48,7 @@ enum {
 };
 
 static int master_upgrade_check_start(struct master *m, char *why, size_t len);
+static int master_upgrade_inherit(struct master *m, bool inherit, bool slots);
 
 void
 master_upgrade_init(struct master *m)
@@ -95,6 +96,8 @@ master_upgrade_fail(struct master *m, const char *why)
 	if (m->up.check_pid > 0 && !m->up.check_reaped)
 		kill(m->up.check_pid, SIGKILL);	/* reaped by master_child */
 	m->up.checked = false;
+	if (m->up.inherited)
+		master_upgrade_inherit(m, false, true);
 	if (m->up.answer) {
 		m->up.answer_due = true;	/* master_admin sends it */
 		m->up.answer_ok = false;
@@ -192,19 +195,16 @@ master_upgrade_busy(struct master *m)
 	return NULL;
 }
 
-static int
-master_upgrade_write_blob(struct buf *out, const struct buf *b)
-{
-	return fields_put(out, buf_head(b), buf_used(b));
-}
-
 /* everything the next image needs, into out */
 static int
 master_upgrade_state(struct master *m, struct buf *out)
 {
-	struct buf sub;
+	size_t mark;
 	int rc = 0;
 
+	/* about what the check's copy took, so that it is not copied as it grows */
+	if (buf_reserve(out, m->up.state_size + m->up.state_size / 4 + 65536) == NULL)
+		return -ENOMEM;
 	rc |= fields_str(out, UPGRADE_MAGIC);
 	rc |= fields_num(out, HANDOVER_VERSION);
 	rc |= fields_num(out, IPC_VERSION);
@@ -213,16 +213,16 @@ master_upgrade_state(struct master *m, struct buf *out)
 	rc |= fields_num(out, m->nslots);
 	rc |= fields_num(out, (int64_t)m->started);
 	rc |= fields_num(out, (int64_t)m->up.paused_ms);
-	/* the directory and WHOWAS; the history */
-	buf_init(&sub);
-	rc |= handover_write(&m->ds.dir, &m->ds.whowas, &sub);
-	rc |= master_upgrade_write_blob(out, &sub);
-	buf_free(&sub);
-	buf_init(&sub);
+	/* the directory and WHOWAS; the history (each a field, written in place) */
+	if (fields_open(out, &mark) < 0)
+		return -ENOMEM;
+	rc |= handover_write(&m->ds.dir, &m->ds.whowas, out);
+	fields_close(out, mark);
+	if (fields_open(out, &mark) < 0)
+		return -ENOMEM;
 	if (m->ds.history != NULL)
-		rc |= history_write(m->ds.history, &sub);
-	rc |= master_upgrade_write_blob(out, &sub);
-	buf_free(&sub);
+		rc |= history_write(m->ds.history, out);
+	fields_close(out, mark);
 	/* the process */
 	rc |= fields_num(out, m->ls.n);
 	rc |= fields_num(out, m->ls.activated);
@@ -281,12 +281,19 @@ master_upgrade_state(struct master *m, struct buf *out)
 		if (m->fanout.slots[s].gone && m->ds.dir.users[s].state != DIR_FREE)
 			rc |= fields_num(out, s);
 	rc |= fields_num(out, -1);
+	m->up.state_size = buf_used(out);
 	return rc != 0 ? -ENOMEM : 0;
 }
 
-/* every descriptor the state names: kept across exec (inherit) or not */
+/*
+ * The descriptors the state names: kept across exec (inherit) or not. The
+ * workers' channels (slots) are done once accepting stops, before the
+ * pause: ten thousand fcntl() calls are milliseconds, and no channel is
+ * made after that (the fork server and the admin process close what they
+ * do not need).
+ */
 static int
-master_upgrade_inherit(struct master *m, bool inherit)
+master_upgrade_inherit(struct master *m, bool inherit, bool slots)
 {
 	int fds[LISTEN_MAX + 7], n = 0, rc = 0;
 
@@ -301,12 +308,14 @@ master_upgrade_inherit(struct master *m, bool inherit)
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, inherit ? 0 : FD_CLOEXEC) < 0)
 			rc = -errno;
-	for (uint32_t i = 0; i < m->nlive; i++) {
+	for (uint32_t i = 0; slots && i < m->nlive; i++) {
 		int fd = m->slots[m->live[i]].ipc.fd;
 
 		if (fd >= 0 && fcntl(fd, F_SETFD, inherit ? 0 : FD_CLOEXEC) < 0)
 			rc = -errno;
 	}
+	if (slots)
+		m->up.inherited = inherit;
 	return rc;
 }
 
@@ -449,15 +458,13 @@ master_upgrade_exec(struct master *m, int state_fd, char *why, size_t len)
 		snprintf(why, len, "epoll_ctl: %s", strerror(errno));
 		return;
 	}
-	if (master_upgrade_inherit(m, true) < 0 || fcntl(state_fd, F_SETFD, 0) < 0) {
+	if (master_upgrade_inherit(m, true, false) < 0 || fcntl(state_fd, F_SETFD, 0) < 0) {
 		snprintf(why, len, "cannot keep the descriptors open: %s", strerror(errno));
-		master_upgrade_inherit(m, false);
-		return;
+		return;	/* master_upgrade_fail makes them close-on-exec again */
 	}
 	log_notice("upgrade: handing over to %s", m->up.path);
 	execve(m->up.path, argv, environ);
 	snprintf(why, len, "exec %.256s: %s", m->up.path, strerror(errno));
-	master_upgrade_inherit(m, false);
 	if (m->fs.ipc.fd >= 0 && ipc_peer_watch(&m->fs.ipc, m->epfd, EV(EV_FORKSERVER, 0),
 	    m->fs.rbuf, sizeof m->fs.rbuf, m->fs.ipc.dispatch, m->fs.ipc.arg) < 0)
 		log_warn("epoll_ctl for the fork server");
@@ -486,6 +493,12 @@ master_upgrade_turn(struct master *m)
 		m->up.checked = m->up.checked_listen = true;
 		master_upgrade_listen(m, false);
 		m->up.deadline_ms = clock_ms() + UPGRADE_QUIET_MS;
+		if (master_upgrade_inherit(m, true, true) < 0) {
+			snprintf(why, sizeof why, "cannot keep the descriptors open: %s",
+			    strerror(errno));
+			master_upgrade_fail(m, why);
+			return;
+		}
 	}
 	/* owed wake-ups go now: the next image starts with none owed */
 	master_ring_send_wakes(m, true);
@@ -547,7 +560,7 @@ upgrade_fd(struct upgrade_in *in, bool may_be_none)
 		fields_fail(&in->f, "a descriptor is missing");
 	else if (fd >= 0 && in->adopt && !in->bulk && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		fields_fail(&in->f, "a descriptor named in the state is not open");
-	else if (fd >= 0 && in->adopt && in->bulk && fcntl(fd, F_GETFD) < 0 && in->singles)
+	else if (fd >= 0 && in->adopt && in->bulk && in->singles && fcntl(fd, F_GETFD) < 0)
 		fields_fail(&in->f, "a descriptor named in the state is not open");
 	/* checking only: the numbers are the old image's, not ours */
 	return in->f.bad || !in->adopt ? -1 : fd;

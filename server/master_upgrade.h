@@ -32,6 +32,8 @@ struct master_upgrade {
 	/* the new binary's check of a copy of the state, while we serve on */
 	bool checked;		/* it said yes: quiet, then hand over */
 	bool checked_listen;	/* accepting stopped for the quiet wait */
+	bool inherited;		/* every channel kept across exec (master_upgrade_inherit) */
+	size_t state_size;	/* the last state's bytes: room made for the next */
 	pid_t check_pid;	/* the checking process (0: none yet) */
 	int check_fd;		/* its stdout (-1: read to EOF) */
 	bool check_reaped;	/* waited for by master_child, which sets the status */
