@@ -15,6 +15,7 @@
 #include "cluster_snap.h"
 #include "conf.h"
 #include "dirsvc.h"
+#include "fields.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -968,7 +969,10 @@ cluster_up(void *arg)
 		redis_link_cmd(&c->link, NULL, NULL, 4, hset, NULL);
 		cluster_outbox_flush(c);
 		cluster_read(c);
-		c->ops->link(c->arg, true);
+		/* after an upgrade in place our clients never heard it was gone */
+		if (!c->resumed)
+			c->ops->link(c->arg, true);
+		c->resumed = false;
 		return;
 	}
 	c->state = CLUSTER_CLAIMING;
@@ -982,6 +986,7 @@ cluster_down(void *arg, const char *reason)
 
 	c->reading = false;
 	c->xadd_pending = false;
+	c->resumed = false;
 	if (c->state == CLUSTER_SYNCED) {
 		if (!c->split) {
 			c->split = true;
@@ -1178,4 +1183,137 @@ cluster_state_name(const struct cluster *c)
 	if (c->split)
 		return "split (Redis out of reach)";
 	return states[c->state];
+}
+
+/* ---------------------------------------------------------------- upgrades in place */
+
+#define CLUSTER_HANDOVER_MAGIC	"shmchat-cluster-node"
+
+const char *
+cluster_handover_refused(const struct cluster *c)
+{
+	/* joining: what it holds is not the network's yet */
+	return c->state == CLUSTER_SYNCED ? NULL :
+	    "the node is still joining its network (shmchatctl status says when it is in)";
+}
+
+const char *
+cluster_handover_busy(const struct cluster *c)
+{
+	/* while Redis is reachable, what we wrote reaches it before we go */
+	if (redis_link_is_up(&c->link) && c->outbox_n > 0)
+		return "entries of the network's log wait for Redis";
+	return NULL;
+}
+
+int
+cluster_handover_write(const struct cluster *c, struct buf *out)
+{
+	int rc = 0;
+
+	rc |= fields_str(out, CLUSTER_HANDOVER_MAGIC);
+	rc |= cluster_dir_write(&c->cd, out);
+	rc |= fields_num(out, c->split);
+	rc |= fields_num(out, (int64_t)(c->seq >> 32));
+	rc |= fields_num(out, (int64_t)(c->seq & 0xffffffffu));
+	rc |= fields_str(out, c->last_id);
+	rc |= fields_str(out, c->epoch);
+	rc |= fields_num(out, (int64_t)c->written);
+	rc |= fields_num(out, (int64_t)c->applied);
+	rc |= fields_num(out, (int64_t)c->refused);
+	rc |= fields_num(out, (int64_t)c->dropped);
+	rc |= fields_num(out, c->outbox_n);
+	rc |= fields_put(out, buf_head(&c->outbox), buf_used(&c->outbox));
+	for (uint32_t s = 0; s < c->ds->dir.nlocal; s++)
+		if (c->introduced[s])
+			rc |= fields_num(out, s);
+	rc |= fields_num(out, -1);
+	return rc != 0 ? -ENOMEM : 0;
+}
+
+/* the outbox as written: n records, each whole and within bounds */
+static bool
+cluster_handover_outbox_ok(const char *p, size_t len, uint32_t n)
+{
+	const char *end = p + len;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t argc, l;
+
+		if ((size_t)(end - p) < 4)
+			return false;
+		memcpy(&argc, p, 4);
+		p += 4;
+		if (argc == 0 || argc > CLUSTER_ENTRY_ARGV)
+			return false;
+		for (uint32_t k = 0; k < argc; k++) {
+			if ((size_t)(end - p) < 4)
+				return false;
+			memcpy(&l, p, 4);
+			if ((size_t)(end - p) - 4 < l)
+				return false;
+			p += 4 + l;
+		}
+	}
+	return p == end;
+}
+
+int
+cluster_handover_read(struct cluster *c, const void *p, size_t len, const char **why)
+{
+	struct fields_in f;
+	char magic[sizeof CLUSTER_HANDOVER_MAGIC];
+	const char *outbox;
+	size_t outbox_len = 0;
+	int64_t slot, outbox_n;
+	uint64_t hi;
+
+	fields_in_init(&f, p, len);
+	fields_cstr(&f, magic, sizeof magic);
+	if (!f.bad && strcmp(magic, CLUSTER_HANDOVER_MAGIC) != 0)
+		fields_fail(&f, "not a cluster node's state");
+	/* the nodes as the old image knew them, this one included */
+	cluster_dir_free(&c->cd);
+	if (!f.bad && cluster_dir_init(&c->cd, &c->ds->dir) < 0)
+		fields_fail(&f, "out of memory");
+	if (!f.bad && cluster_dir_read(&c->cd, &f) &&
+	    strcmp(c->cd.self->name, c->cfg->cluster_node_name) != 0)
+		fields_fail(&f, "the configuration gives this node another name: a restart "
+		    "does that");
+	c->split = fields_int(&f, 0, 1) != 0;
+	hi = (uint64_t)fields_int(&f, 0, UINT32_MAX);
+	c->seq = hi << 32 | (uint64_t)fields_int(&f, 0, UINT32_MAX);
+	fields_cstr(&f, c->last_id, sizeof c->last_id);
+	fields_cstr(&f, c->epoch, sizeof c->epoch);
+	c->written = (uint64_t)fields_int(&f, 0, INT64_MAX);
+	c->applied = (uint64_t)fields_int(&f, 0, INT64_MAX);
+	c->refused = (uint64_t)fields_int(&f, 0, INT64_MAX);
+	c->dropped = (uint64_t)fields_int(&f, 0, INT64_MAX);
+	outbox_n = fields_int(&f, 0, UINT32_MAX);
+	outbox = fields_get(&f, &outbox_len, CLUSTER_OUTBOX_MAX);
+	if (!f.bad && !cluster_handover_outbox_ok(outbox, outbox_len, (uint32_t)outbox_n))
+		fields_fail(&f, "the entries waiting for Redis are malformed");
+	if (!f.bad && (c->last_id[0] == '\0' || (outbox_len > 0 &&
+	    buf_append(&c->outbox, outbox, outbox_len) < 0)))
+		fields_fail(&f, c->last_id[0] == '\0' ? "the log's position is missing" :
+		    "out of memory");
+	c->outbox_n = (uint32_t)outbox_n;
+	while (!f.bad && (slot = fields_int(&f, -1, (int64_t)c->ds->dir.nlocal - 1)) >= 0) {
+		if (c->ds->dir.users[slot].state == DIR_FREE)
+			fields_fail(&f, "a client the network knows is not here");
+		else
+			c->introduced[slot] = true;
+	}
+	if (!f.bad && f.p != f.end)
+		fields_fail(&f, "bytes after the end of the cluster's state");
+	if (f.bad) {
+		*why = f.why;
+		return -EPROTO;
+	}
+	c->state = CLUSTER_SYNCED;
+	c->resumed = !c->split;
+	log_notice("cluster: node %s (incarnation %016" PRIx64 ") goes on from entry %s of "
+	    "the log%s", c->cd.self->name, c->cd.self->inc, c->last_id,
+	    c->split ? " (Redis still out of reach)" : "");
+	return 0;
 }

@@ -69,6 +69,7 @@ struct cluster {
 	void *arg;
 	enum cluster_state state;
 	bool split;		/* synced once, link lost since: local only */
+	bool resumed;		/* taken over by an upgrade, the link not back yet */
 	struct cluster_dir cd;	/* the nodes and their clients here */
 	bool *introduced;	/* by local slot: USER written */
 	uint64_t seq;		/* our entries so far */
@@ -130,6 +131,24 @@ void cluster_snap_due(struct cluster *c, const char *id);
 /* the network dropped this node's clients (its lease lapsed): bring them
  * back (RESTORE), from here in the log's order */
 void cluster_rejoin(struct cluster *c);
+
+/*
+ * An upgrade in place (master_upgrade.h). A node is handed over once it is
+ * in its network (cluster_handover_refused: why not, or NULL) and Redis
+ * has confirmed what it wrote (cluster_handover_busy: why wait, or NULL).
+ * cluster_handover_write: this node's part of the network (the nodes,
+ * their clients here, the log read up to where, our entries so far and
+ * those Redis has not confirmed), 0 or -ENOMEM. cluster_handover_read, in
+ * the new image, after cluster_init and with the directory restored: the
+ * node goes on from there (the same incarnation, reading the log where the
+ * old image stopped, writing again what Redis had not confirmed: readers
+ * drop duplicates by sequence); its clients hear nothing of it unless Redis
+ * cannot be reached again. 0, or -EPROTO with why.
+ */
+const char *cluster_handover_refused(const struct cluster *c);
+const char *cluster_handover_busy(const struct cluster *c);
+int cluster_handover_write(const struct cluster *c, struct buf *out);
+int cluster_handover_read(struct cluster *c, const void *p, size_t len, const char **why);
 
 /* "synced", "split (...)", ...: this node's state, for shmchatctl */
 const char *cluster_state_name(const struct cluster *c);

@@ -187,3 +187,115 @@ cluster_dir_home(const struct cluster_dir *cd, uint32_t local, const char **node
 	return true;
 }
 
+
+/* ---------------------------------------------------------------- upgrades in place */
+
+int
+cluster_dir_write(const struct cluster_dir *cd, struct buf *out)
+{
+	const struct cluster_ruser *ru, *tr;
+	int rc = 0;
+
+	rc |= fields_num(out, cd->nnodes);
+	for (uint16_t i = 1; i <= cd->nnodes; i++) {
+		const struct cluster_node *n = cd->nodes[i];
+
+		rc |= fields_str(out, n->name);
+		rc |= fields_num(out, (int64_t)(n->inc >> 32));
+		rc |= fields_num(out, (int64_t)(n->inc & 0xffffffffu));
+		rc |= fields_num(out, (int64_t)(n->seq >> 32));
+		rc |= fields_num(out, (int64_t)(n->seq & 0xffffffffu));
+		rc |= fields_num(out, n->dead);
+		rc |= fields_num(out, n->self);
+		rc |= fields_num(out, (int64_t)n->lease_missing_ms);
+	}
+	rc |= fields_num(out, HASH_COUNT(cd->rusers));
+	HASH_ITER(hh, cd->rusers, ru, tr) {
+		rc |= fields_num(out, ru->key.node);
+		rc |= fields_num(out, ru->key.slot);
+		rc |= fields_num(out, ru->key.gen);
+		rc |= fields_num(out, ru->local);
+	}
+	return rc != 0 ? -ENOMEM : 0;
+}
+
+/* a 64-bit number written as two halves (fields_num is signed) */
+static uint64_t
+cluster_dir_read_u64(struct fields_in *f)
+{
+	uint64_t hi = (uint64_t)fields_int(f, 0, UINT32_MAX);
+
+	return hi << 32 | (uint64_t)fields_int(f, 0, UINT32_MAX);
+}
+
+bool
+cluster_dir_read(struct cluster_dir *cd, struct fields_in *f)
+{
+	struct dir *d = cd->d;
+	int64_t nnodes, nrusers;
+	uint32_t remote = 0;
+
+	nnodes = fields_int(f, 1, CLUSTER_MAX_NODES - 1);
+	for (int64_t i = 0; i < nnodes && !f->bad; i++) {
+		char name[CLUSTER_NAME_MAX + 1];
+		struct cluster_node *n;
+		uint64_t inc, seq;
+		bool dead, self;
+		int64_t missing;
+
+		fields_cstr(f, name, sizeof name);
+		inc = cluster_dir_read_u64(f);
+		seq = cluster_dir_read_u64(f);
+		dead = fields_int(f, 0, 1) != 0;
+		self = fields_int(f, 0, 1) != 0;
+		missing = fields_int(f, 0, INT64_MAX);
+		if (f->bad)
+			break;
+		if (name[0] == '\0' || cluster_dir_node_find(cd, name, strlen(name)) != NULL ||
+		    (self && cd->self != NULL) || (self && dead))
+			return fields_fail(f, "the nodes of the network are malformed");
+		if ((n = cluster_dir_node_add(cd, name, strlen(name), inc)) == NULL)
+			return fields_fail(f, "out of memory");
+		n->seq = seq;
+		n->dead = dead;
+		n->self = self;
+		n->lease_missing_ms = (uint64_t)missing;
+		if (self)
+			cd->self = n;
+	}
+	if (!f->bad && cd->self == NULL)
+		return fields_fail(f, "no node of the network is this one");
+	nrusers = fields_int(f, 0, d->nslots - d->nlocal);
+	for (int64_t i = 0; i < nrusers && !f->bad; i++) {
+		struct cluster_ruser *ru;
+		int64_t node = fields_int(f, 1, cd->nnodes);
+		int64_t slot = fields_int(f, 0, UINT32_MAX);
+		int64_t gen = fields_int(f, 0, UINT32_MAX);
+		int64_t local = fields_int(f, d->nlocal, (int64_t)d->nslots - 1);
+
+		if (f->bad)
+			break;
+		/* a slot of ours that the directory gave to a client of that node */
+		if (cd->nodes[node]->self || d->users[local].state == DIR_FREE ||
+		    d->users[local].node != node || cd->home[local - d->nlocal].node != 0 ||
+		    cluster_dir_ruser_find(cd, (uint16_t)node, (uint32_t)slot,
+		    (uint32_t)gen) != NULL)
+			return fields_fail(f, "another node's client is malformed or given twice");
+		if ((ru = calloc(1, sizeof *ru)) == NULL)
+			return fields_fail(f, "out of memory");
+		ru->key.node = (uint16_t)node;
+		ru->key.slot = (uint32_t)slot;
+		ru->key.gen = (uint32_t)gen;
+		ru->local = (uint32_t)local;
+		HASH_ADD(hh, cd->rusers, key, sizeof ru->key, ru);
+		cd->home[local - d->nlocal] = ru->key;
+		cd->nodes[node]->nusers++;
+	}
+	/* every other node's client in the directory is one of those */
+	for (uint32_t s = d->nlocal; s < d->nslots && !f->bad; s++)
+		remote += d->users[s].state != DIR_FREE;
+	if (!f->bad && remote != (uint32_t)nrusers)
+		return fields_fail(f, "the directory holds other nodes' clients the network "
+		    "does not");
+	return !f->bad;
+}

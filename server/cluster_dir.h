@@ -15,6 +15,7 @@
 
 #include "cluster_entry.h"
 #include "dir.h"
+#include "fields.h"
 #include "hashtab.h"
 
 #define CLUSTER_MAX_NODES	1024
@@ -78,6 +79,15 @@ int cluster_dir_ruser_add(struct cluster_dir *cd, struct cluster_node *n, uint32
 void cluster_dir_ruser_forget(struct cluster_dir *cd, struct cluster_ruser *ru);
 /* forget another node's client and free its slot at once (a refused snapshot) */
 void cluster_dir_ruser_drop(struct cluster_dir *cd, uint32_t local);
+
+/*
+ * An upgrade in place: the nodes (in their order: dir_user.node stays
+ * right) and the other nodes' clients, into out (0 or -ENOMEM); and back
+ * into an empty cd whose directory holds those clients already (false:
+ * f is marked bad with why).
+ */
+int cluster_dir_write(const struct cluster_dir *cd, struct buf *out);
+bool cluster_dir_read(struct cluster_dir *cd, struct fields_in *f);
 /* a client's node and its slot there; false for a free slot */
 bool cluster_dir_home(const struct cluster_dir *cd, uint32_t local, const char **node,
     uint64_t *inc, uint32_t *slot, uint32_t *gen);

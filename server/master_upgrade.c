@@ -17,13 +17,16 @@
 #include <linux/close_range.h>
 
 #include "clock.h"
+#include "cluster.h"
 #include "cmd_hist.h"
+#include "conf.h"
 #include "fields.h"
 #include "handover.h"
 #include "history.h"
 #include "iplimit.h"
 #include "log.h"
 #include "master_child.h"
+#include "master_cluster.h"
 #include "master_control.h"
 #include "master_ring.h"
 #include "master_setup.h"
@@ -125,11 +128,8 @@ master_upgrade_request(struct master *m, const char *path,
 		snprintf(why, len, "an upgrade is under way already");
 		return -1;
 	}
-	if (m->cluster != NULL) {
-		/* the link's stream positions and the other nodes' clients are
-		 * not part of the state yet: a node is restarted instead */
-		snprintf(why, len, "a node of a cluster cannot be upgraded in place yet; "
-		    "restart it (its clients reconnect)");
+	if (m->cluster != NULL && cluster_handover_refused(m->cluster) != NULL) {
+		snprintf(why, len, "%s", cluster_handover_refused(m->cluster));
 		return -1;
 	}
 	if (bin[0] != '/') {
@@ -183,6 +183,8 @@ master_upgrade_busy(struct master *m)
 		return "the fork server is not reading its channel";
 	if (m->admin.ipc.fd >= 0 && (ipc_flush(&m->admin.ipc) < 0 || ipc_pending(&m->admin.ipc)))
 		return "the admin process is not reading its channel";
+	if (m->cluster != NULL && cluster_handover_busy(m->cluster) != NULL)
+		return cluster_handover_busy(m->cluster);
 	for (uint32_t i = 0; i < m->nlive; i++) {
 		struct mslot *ms = &m->slots[m->live[i]];
 
@@ -281,6 +283,14 @@ master_upgrade_state(struct master *m, struct buf *out)
 		if (m->fanout.slots[s].gone && m->ds.dir.users[s].state != DIR_FREE)
 			rc |= fields_num(out, s);
 	rc |= fields_num(out, -1);
+	/* a node of a cluster: its part of the network */
+	if (m->cluster != NULL) {
+		rc |= fields_str(out, "cluster");
+		if (fields_open(out, &mark) < 0)
+			return -ENOMEM;
+		rc |= cluster_handover_write(m->cluster, out);
+		fields_close(out, mark);
+	}
 	m->up.state_size = buf_used(out);
 	return rc != 0 ? -ENOMEM : 0;
 }
@@ -545,6 +555,8 @@ struct upgrade_in {
 	bool singles;		/* reading the few (checked), not the workers' (trusted) */
 	int old_fs_fd;
 	pid_t old_fs_pid;
+	const char *cluster;	/* a node's part of the network, or NULL */
+	size_t cluster_len;
 };
 
 /* a descriptor number from the state: open in this process when adopting */
@@ -703,8 +715,42 @@ upgrade_read(struct master *m, struct upgrade_in *in)
 	}
 	while (!f->bad && (v = fields_int(f, -1, (int64_t)m->nslots - 1)) >= 0)
 		m->fanout.slots[v].gone = true;
+	if (!f->bad && f->p != f->end) {
+		char tag[8];
+
+		if (fields_cstr(f, tag, sizeof tag) && strcmp(tag, "cluster") != 0)
+			fields_fail(f, "an unknown part of the state");
+		in->cluster = fields_get(f, &in->cluster_len, UPGRADE_STATE_MAX);
+	}
 	if (!f->bad && f->p != f->end)
 		fields_fail(f, "bytes after the end of the state");
+}
+
+/* a node of a cluster goes on where it was; a server alone stays alone */
+static void
+upgrade_read_cluster(struct master *m, struct upgrade_in *in)
+{
+	const char *why = NULL;
+
+	if (in->f.bad)
+		return;
+	if (conf_cluster_enabled(m->cfg) != (in->cluster != NULL)) {
+		fields_fail(&in->f, in->cluster != NULL ? "the configuration has no cluster "
+		    "any more: a restart takes a node out of its network" : "the configuration "
+		    "adds a cluster: a restart makes the server a node");
+		return;
+	}
+	if (in->cluster == NULL)
+		return;
+	/* checking: an instance of our own for the link it never opens */
+	if (m->epfd < 0 && (m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		fields_fail(&in->f, "epoll_create1 failed");
+		return;
+	}
+	if (master_cluster_start(m) < 0)
+		fields_fail(&in->f, "the cluster cannot be set up (see the log)");
+	else if (cluster_handover_read(m->cluster, in->cluster, in->cluster_len, &why) < 0)
+		fields_fail(&in->f, why);
 }
 
 /* the whole state of fd into memory; NULL (why) when it cannot be read */
@@ -759,6 +805,7 @@ upgrade_parse(struct master *m, struct upgrade_in *in, const char *p, size_t len
 		return -1;
 	}
 	upgrade_read(m, in);
+	upgrade_read_cluster(m, in);
 	*why = in->f.why;
 	return in->f.bad ? -1 : 0;
 }

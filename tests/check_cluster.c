@@ -1010,6 +1010,92 @@ START_TEST(test_redis_stopped_quit)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- 8. upgrades in place */
+
+/* srv_log_count(s, text) reaches n within ms (the log is the only signal) */
+static bool log_count_reaches(struct srv *s, const char *text, int n, int ms)
+{
+	long long deadline = h_now_ms() + ms;
+
+	while (srv_log_count(s, text) < n) {
+		if (h_now_ms() >= deadline)
+			return false;
+		usleep(20 * 1000);
+	}
+	return true;
+}
+
+/*
+ * A node upgraded in place twice (SIGUSR2) while a client of another node
+ * sends numbered lines to its channel: the node's client gets every line
+ * once and in order and nothing else (no QUIT, no notice about the link),
+ * the other node never sees it go (its lease is renewed under the same
+ * incarnation), and the directory goes on through the log: a NICK, a
+ * new client's JOIN and WHOIS across the nodes, the topic from before.
+ */
+START_TEST(test_upgrade_node)
+{
+	enum { NLINES = 200 };
+	struct srv *a = node_start("nA", NULL), *b = node_start("nB", NULL);
+	struct cli *alice = cli_new(a, "alice"), *bob = cli_new(b, "bob"), *carol;
+	struct irc_msg m;
+	pid_t pid = a->pid;
+
+	cli_join(alice, "#up");
+	cli_join(bob, "#up");
+	EXPECT_FROM(alice, "JOIN", "bob", &m);
+	cli_send(alice, "TOPIC #up :kept across");
+	EXPECT_FROM(bob, "TOPIC", "alice", &m);
+	H_ASSERT(cli_sync(alice, NULL) >= 0, "sync");
+	for (int round = 1; round <= 2; round++) {
+		for (int n = 0; n < NLINES; n++) {
+			if (n == NLINES / 4)
+				H_ASSERT(kill(a->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
+			cli_send(bob, "PRIVMSG #up :line %d %d", round, n);
+		}
+		for (int n = 0; n < NLINES; n++) {
+			int r = -1, k = -1;
+			bool line;
+
+			NEXT(alice, &m);
+			line = strcmp(m.command, "PRIVMSG") == 0 &&
+			       sscanf(msg_last(&m), "line %d %d", &r, &k) == 2;
+			H_ASSERT(line, "alice: '%s %s' amid the lines", m.command, msg_last(&m));
+			H_ASSERT(r == round && k == n, "alice: line %d %d, expected %d %d", r, k,
+				 round, n);
+		}
+		H_ASSERT(log_count_reaches(a, "took over from", round, T_LONG),
+			 "upgrade %d of nA not in its log", round);
+		H_ASSERT(log_count_reaches(a, "cluster: connected to Redis", round + 1, T_LONG),
+			 "nA not connected to Redis again after upgrade %d", round);
+		H_ASSERT(srv_alive(a) && a->pid == pid, "nA is not the same process");
+	}
+	H_ASSERT(srv_log_count(a, "goes on from entry") == 2, "nA's log");
+	/* no notice of a link lost or back, no QUIT: nobody noticed */
+	H_ASSERT(cli_none(alice, NULL, 300 * h_scale), "alice: %s",
+		 alice->hist[(alice->nhist - 1) % 16]);
+	/* the directory through the log, both ways */
+	cli_send(alice, "NICK alicia");
+	EXPECT_FROM(bob, "NICK", "alice", &m);
+	snprintf(alice->nick, sizeof alice->nick, "alicia");
+	carol = cli_new(a, "carol");
+	cli_join(carol, "#up");
+	EXPECT_FROM(bob, "JOIN", "carol", &m);
+	EXPECT_FROM(alice, "JOIN", "carol", &m);
+	cli_send(bob, "WHOIS carol");
+	EXPECT_PARAM(bob, "312", 2, "nA", &m);
+	EXPECT(bob, "318", &m);
+	cli_send(carol, "TOPIC #up");
+	EXPECT_TEXT(carol, "332", NULL, "kept across", &m);
+	/* nB saw no lease lapse: nobody of nA went away */
+	H_ASSERT(cli_none(bob, "QUIT", DEAD_AFTER * 1000 * h_scale), "bob: %s",
+		 bob->hist[(bob->nhist - 1) % 16]);
+	H_ASSERT(srv_log_count(b, "announcing it gone") == 0, "nB declared nA dead");
+	still_talk(alice, bob);
+	still_talk(bob, carol);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("cluster");
@@ -1042,6 +1128,9 @@ int main(void)
 	tcase_add_test(tc, test_redis_stopped);
 	tcase_add_test(tc, test_redis_restarted);
 	tcase_add_test(tc, test_redis_stopped_quit);
+
+	tc = h_tcase(su, "upgrade", 40, cl_setup, cl_teardown);
+	tcase_add_test(tc, test_upgrade_node);
 
 	return h_suite_run(su);
 }

@@ -3,7 +3,8 @@
  * written by one image and read back by the next: a directory and WHOWAS
  * come back exactly (written again, the same bytes; the same next slot,
  * generation and channel id), and a blob that is cut, altered, of another
- * version or contradicting itself is refused whole, without a crash.
+ * version or contradicting itself is refused whole, without a crash. The
+ * same for a cluster node's nodes and other nodes' clients (cluster_dir).
  */
 #include <config.h>
 
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cluster_dir.h"
 #include "dir.h"
 #include "fields.h"
 #include "handover.h"
@@ -499,6 +501,185 @@ START_TEST(contradictions_refused)
 }
 END_TEST
 
+/* ------------------------------------------------ a cluster node's part */
+
+struct cnode {
+	struct dir d;
+	struct whowas ww;
+	struct cluster_dir cd;
+};
+
+/* three nodes (this one, nB, a dead nC), nB's and nC's clients here */
+static void
+cnode_build(struct cnode *n)
+{
+	struct cluster_node *self, *b, *c;
+	uint32_t local, gen;
+
+	ck_assert_int_eq(dir_init(&n->d, NLOCAL, NREMOTE), 0);
+	ck_assert_int_eq(whowas_init(&n->ww, 4), 0);
+	ck_assert_int_eq(cluster_dir_init(&n->cd, &n->d), 0);
+	ck_assert_ptr_nonnull(self = cluster_dir_node_add(&n->cd, "nA", 2, 0xfeedfacecafebeefULL));
+	self->self = true;
+	n->cd.self = self;
+	ck_assert_ptr_nonnull(b = cluster_dir_node_add(&n->cd, "nB", 2, 7));
+	ck_assert_ptr_nonnull(c = cluster_dir_node_add(&n->cd, "nC", 2, UINT64_MAX));
+	b->seq = 1ULL << 40;
+	c->dead = true;
+	self->seq = 12345;
+	user(&n->d, "Local", true);
+	for (uint32_t i = 0; i < 4; i++) {
+		ck_assert_int_eq(cluster_dir_ruser_add(&n->cd, i == 3 ? c : b, 100 + i, 1000 + i,
+		    &local, &gen), 0);
+		ck_assert_int_eq(dir_nick_set(&n->d, local, (const char *[]){ "B0", "B1", "B2",
+		    "C0" }[i]), 0);
+		dir_set_state(&n->d, local, DIR_REGISTERED);
+		if (i == 1) {	/* gone again: its slot's generation counts */
+			cluster_dir_ruser_drop(&n->cd, local);
+		}
+	}
+}
+
+static void
+cnode_free(struct cnode *n)
+{
+	cluster_dir_free(&n->cd);
+	dir_free(&n->d);
+	whowas_free(&n->ww);
+}
+
+static void
+cnode_write(const struct cnode *n, struct buf *dirb, struct buf *cdb)
+{
+	buf_init(dirb);
+	buf_init(cdb);
+	ck_assert_int_eq(handover_write(&n->d, &n->ww, dirb), 0);
+	ck_assert_int_eq(cluster_dir_write(&n->cd, cdb), 0);
+}
+
+/* the directory, then the nodes over it: true when both were taken */
+static bool
+cnode_read(struct cnode *n, const struct buf *dirb, const char *p, size_t len)
+{
+	struct fields_in f;
+	const char *why = NULL;
+
+	ck_assert_int_eq(dir_init(&n->d, NLOCAL, NREMOTE), 0);
+	ck_assert_int_eq(whowas_init(&n->ww, 4), 0);
+	ck_assert_int_eq(handover_read(&n->d, &n->ww, dirb->data, dirb->len, &why), 0);
+	ck_assert_int_eq(cluster_dir_init(&n->cd, &n->d), 0);
+	fields_in_init(&f, p, len);
+	if (cluster_dir_read(&n->cd, &f) && f.p == f.end)
+		return true;
+	ck_assert(f.bad || f.p != f.end);
+	return false;
+}
+
+START_TEST(cluster_round_trip)
+{
+	struct cnode a, b;
+	struct buf adir, acd, bdir, bcd;
+	const struct cluster_ruser *ra, *tmp;
+
+	cnode_build(&a);
+	cnode_write(&a, &adir, &acd);
+	ck_assert(cnode_read(&b, &adir, acd.data, acd.len));
+	ck_assert_int_eq(b.cd.nnodes, 3);
+	ck_assert_str_eq(b.cd.self->name, "nA");
+	ck_assert_int_eq(b.cd.self->idx, 1);
+	ck_assert(b.cd.self->inc == 0xfeedfacecafebeefULL && b.cd.self->seq == 12345);
+	ck_assert(b.cd.nodes[2]->seq == 1ULL << 40 && b.cd.nodes[2]->nusers == 2);
+	ck_assert(b.cd.nodes[3]->inc == UINT64_MAX && b.cd.nodes[3]->dead);
+	ck_assert_int_eq(b.cd.nodes[3]->nusers, 1);
+	ck_assert_int_eq(HASH_COUNT(b.cd.rusers), 3);
+	HASH_ITER(hh, a.cd.rusers, ra, tmp) {
+		const struct cluster_ruser *rb = cluster_dir_ruser_find(&b.cd, ra->key.node,
+		    ra->key.slot, ra->key.gen);
+		const char *node, *bnode;
+		uint64_t inc, binc;
+		uint32_t slot, gen, bslot, bgen;
+
+		ck_assert_ptr_nonnull(rb);
+		ck_assert_uint_eq(rb->local, ra->local);
+		ck_assert(cluster_dir_home(&a.cd, ra->local, &node, &inc, &slot, &gen));
+		ck_assert(cluster_dir_home(&b.cd, ra->local, &bnode, &binc, &bslot, &bgen));
+		ck_assert(strcmp(node, bnode) == 0 && inc == binc && slot == bslot && gen == bgen);
+	}
+	/* written again: the same bytes */
+	cnode_write(&b, &bdir, &bcd);
+	ck_assert(acd.len == bcd.len && memcmp(acd.data, bcd.data, acd.len) == 0);
+	ck_assert(adir.len == bdir.len && memcmp(adir.data, bdir.data, adir.len) == 0);
+	buf_free(&bdir);
+	buf_free(&bcd);
+	cnode_free(&b);
+	/* every prefix, and bytes altered: refused, or taken whole, never a crash */
+	for (size_t cut = 0; cut < acd.len; cut++) {
+		ck_assert(!cnode_read(&b, &adir, acd.data, cut));
+		cnode_free(&b);
+	}
+	for (uint32_t i = 0, seed = 2463534242u; i < 2000; i++) {
+		char *copy = malloc(acd.len);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, acd.data, acd.len);
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		copy[seed % acd.len] = "0123456789:-\xff"[(seed >> 8) % 13];
+		cnode_read(&b, &adir, copy, acd.len);
+		cnode_free(&b);
+		free(copy);
+	}
+	buf_free(&adir);
+	buf_free(&acd);
+	cnode_free(&a);
+}
+END_TEST
+
+/* a self-contradicting part: no node of its own, a client twice, one unknown */
+START_TEST(cluster_contradictions_refused)
+{
+	struct cnode a, b;
+	struct buf adir, acd, bad;
+	struct cluster_ruser *ru, *tmp;
+
+	cnode_build(&a);
+	a.cd.self->self = false;
+	cnode_write(&a, &adir, &acd);
+	ck_assert(!cnode_read(&b, &adir, acd.data, acd.len));
+	cnode_free(&b);
+	buf_free(&acd);
+	buf_free(&adir);
+	a.cd.self->self = true;
+	/* the directory holds a client of nB the nodes do not */
+	HASH_ITER(hh, a.cd.rusers, ru, tmp) {
+		cluster_dir_ruser_forget(&a.cd, ru);
+		break;
+	}
+	cnode_write(&a, &adir, &acd);
+	ck_assert(!cnode_read(&b, &adir, acd.data, acd.len));
+	cnode_free(&b);
+	/* a node named twice */
+	buf_init(&bad);
+	fields_num(&bad, 2);
+	for (int i = 0; i < 2; i++) {
+		fields_str(&bad, "nA");
+		for (int k = 0; k < 4; k++)
+			fields_num(&bad, 1);
+		fields_num(&bad, 0);
+		fields_num(&bad, i == 0);
+		fields_num(&bad, 0);
+	}
+	fields_num(&bad, 0);
+	ck_assert(!cnode_read(&b, &adir, bad.data, bad.len));
+	cnode_free(&b);
+	buf_free(&bad);
+	buf_free(&acd);
+	buf_free(&adir);
+	cnode_free(&a);
+}
+END_TEST
+
 static Suite *
 handover_suite(void)
 {
@@ -512,6 +693,8 @@ handover_suite(void)
 	tcase_add_test(tc, altered_bytes);
 	tcase_add_test(tc, contradictions_refused);
 	tcase_add_test(tc, field_numbers);
+	tcase_add_test(tc, cluster_round_trip);
+	tcase_add_test(tc, cluster_contradictions_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
