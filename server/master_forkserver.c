@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "clock.h"
 #include "conf.h"
@@ -17,7 +18,6 @@
 #include "master_forkserver.h"
 #include "log.h"
 #include "notify.h"
-#include "proc.h"
 
 static int
 master_forkserver_open(struct master_forkserver *fs)
@@ -54,55 +54,75 @@ master_forkserver_find(struct master_forkserver *fs)
 	return -1;
 }
 
-/* in the child: the channel on FORKSERVER_FD_IPC, the segment on
- * FORKSERVER_FD_RING, nothing else; never returns */
+/*
+ * In the child of vfork(), which shares our memory until it execs: system
+ * calls only. The channel on FORKSERVER_FD_IPC, the segment on
+ * FORKSERVER_FD_RING; everything else is made close-on-exec (one call, no
+ * work per descriptor here: the exec closes them after we run on).
+ */
 static void
-master_forkserver_exec(const struct master_forkserver *fs, int ipc_fd, int ring_fd)
+master_forkserver_exec(int exe_fd, int ipc_fd, int ring_fd, char *const argv[],
+    char *const envp[])
 {
-	char level[16];
 	int a, b, exe;
 
 	/* above both targets first, so no dup2() clobbers another one */
 	if ((a = fcntl(ipc_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
 	    (b = fcntl(ring_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
-	    (exe = fcntl(fs->exe_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
-	    dup2(a, FORKSERVER_FD_IPC) < 0 || dup2(b, FORKSERVER_FD_RING) < 0) {
-		log_warn("fork server descriptors");
-		_exit(127);
-	}
-	/* keep only those two, and the program (close-on-exec) */
-	proc_keep_fds((const int[]){ FORKSERVER_FD_IPC, FORKSERVER_FD_RING, exe }, 3);
-	notify_forget();	/* readiness and the watchdog are the master's */
-	snprintf(level, sizeof level, "%d", (int)log_get_level());
-	{
-		char *const argv[] = { FORKSERVER_PROG, "--fork-server", level, NULL };
-
-		/* AT_EMPTY_PATH: the descriptor opened as root, before privdrop */
-		syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
-	}
-	log_warn("exec %s", fs->path);
+	    (exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 16)) < 0 ||
+	    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
+	    dup2(a, FORKSERVER_FD_IPC) < 0 || dup2(b, FORKSERVER_FD_RING) < 0)
+		_exit(126);
+	/* AT_EMPTY_PATH: the descriptor opened as root, before privdrop */
+	syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
 	_exit(127);
+}
+
+/*
+ * vfork(), not fork(): the master may hold ten thousand channels and
+ * megabytes of tables; fork() would copy its page tables and make every
+ * page it writes afterwards fault (copy-on-write), while an upgraded image
+ * starts its fork server during the pause. We wait only until the exec.
+ */
+static pid_t
+master_forkserver_vfork(int exe_fd, int ipc_fd, int ring_fd, char *const argv[],
+    char *const envp[])
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		master_forkserver_exec(exe_fd, ipc_fd, ring_fd, argv, envp);
+	return pid;
 }
 
 int
 master_forkserver_start(struct master_forkserver *fs, int ring_fd)
 {
+	char level[16];
+	char *argv[] = { FORKSERVER_PROG, "--fork-server", level, NULL };
+	char **envp;
 	int sp[2], rc;
 	pid_t pid;
 
+	/* readiness and the watchdog are the master's */
+	if ((envp = notify_environ()) == NULL) {
+		log_warnx("out of memory for the fork server's environment");
+		return -1;
+	}
 	if ((rc = ipc_pair(sp)) < 0) {
 		log_warnc(-rc, "socketpair for the fork server");
+		free(envp);
 		return -1;
 	}
-	if ((pid = fork()) < 0) {
-		log_warn("fork of the fork server");
-		close(sp[0]);
-		close(sp[1]);
-		return -1;
-	}
-	if (pid == 0)
-		master_forkserver_exec(fs, sp[1], ring_fd);
+	snprintf(level, sizeof level, "%d", (int)log_get_level());
+	pid = master_forkserver_vfork(fs->exe_fd, sp[1], ring_fd, argv, envp);
+	free(envp);
 	close(sp[1]);
+	if (pid < 0) {
+		log_warn("vfork of the fork server");
+		close(sp[0]);
+		return -1;
+	}
 	fs->started = clock_s();
 	fs->pid = pid;
 	ipc_peer_init(&fs->ipc, sp[0]);

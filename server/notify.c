@@ -1,9 +1,11 @@
 /* notify: sd_notify wrappers for the master */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
@@ -67,10 +69,35 @@ notify_watchdog(struct notify *n)
 		notify_send(n, "WATCHDOG=1");
 }
 
+static const char *const notify_vars[] = { "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID" };
+
 void
 notify_forget(void)
 {
-	unsetenv("NOTIFY_SOCKET");
-	unsetenv("WATCHDOG_USEC");
-	unsetenv("WATCHDOG_PID");
+	for (size_t i = 0; i < sizeof notify_vars / sizeof notify_vars[0]; i++)
+		unsetenv(notify_vars[i]);
+}
+
+char **
+notify_environ(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 1, sizeof *env)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		bool drop = false;
+
+		for (size_t v = 0; v < sizeof notify_vars / sizeof notify_vars[0] && !drop; v++) {
+			size_t len = strlen(notify_vars[v]);
+
+			drop = strncmp(environ[i], notify_vars[v], len) == 0 && environ[i][len] == '=';
+		}
+		if (!drop)
+			env[k++] = environ[i];
+	}
+	return env;
 }

@@ -22,5 +22,8 @@ void notify_status(struct notify *n, const char *status);
 void notify_watchdog(struct notify *n);
 /* drop NOTIFY_SOCKET and WATCHDOG_* from the environment (in workers) */
 void notify_forget(void);
+/* our environment without them, for a child that execs without changing
+ * ours (vfork): an array to free, whose strings are environ's; or NULL */
+char **notify_environ(void);
 
 #endif
