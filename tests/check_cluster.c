@@ -10,8 +10,7 @@
 
 #include <check.h>
 
-#include "harness.h"
-#include "harness_redis.h"
+#include "harness_cluster.h"
 
 /*
  * Integration tests of a cluster (docs/cluster.md): two or three real
@@ -19,144 +18,19 @@
  * UNIX socket in the test's temp dir), one IRC network. Directory changes
  * across nodes, the nick race, every message exactly once and in order, a
  * node killed (its clients QUIT once, "went away"), a node joining late
- * (the snapshot) and Redis stopped and continued (Redis restarted empty:
- * written, not in the suite yet, see redis_outage()). A node is used once
- * its log says it is synced; messages and PING round trips synchronise
- * the rest. Every test ends by showing that the survivors still talk.
+ * (the snapshot); Redis going away and a node upgraded in place are in
+ * check_cluster_outage.c. A node is used once its log says it is synced;
+ * messages and PING round trips synchronise the rest. Every test ends by
+ * showing that the survivors still talk.
  *
  * Skipped (a TAP plan of 0 with SKIP) when redis-server is not installed,
  * unless CI is set: tools/install-deps --test installs it.
  */
 
-#define DEAD_AFTER	2	/* s: cluster.dead_after of every node */
-
 /* test 4: clients over three nodes (at most max_clients_per_ip, 100, per
  * node), each sending ORDER_MSGS_EACH messages to all the others */
 #define ORDER_CLIENTS	100
 #define ORDER_MSGS_EACH	20
-
-static struct h_redis g_redis;
-static char g_prefix[64];	/* cluster.key_prefix, unique per test */
-static bool g_tcp;		/* the nodes reach Redis by TCP, not its UNIX socket */
-
-static void cl_setup(void)
-{
-	static unsigned n;
-	char parent[512];
-
-	harness_setup();
-	h_mkdtemp(parent, sizeof parent);
-	if (!h_redis_init(&g_redis, parent, NULL))
-		H_FAIL("redis: %s", g_redis.err);
-	if (!h_redis_start(&g_redis))
-		H_FAIL("redis: %s", g_redis.err);
-	snprintf(g_prefix, sizeof g_prefix, "t%d-%u:", (int)getpid(), ++n);
-	g_tcp = false;
-}
-
-static void cl_teardown(void)
-{
-	harness_teardown();
-	h_redis_cleanup(&g_redis);
-}
-
-/* ---------------------------------------------------------------- helpers */
-
-/* wait until the node is synced with the network: the first node, or one
- * that joined by a snapshot */
-static void node_wait_synced(struct srv *s, const char *name, int ms)
-{
-	long long deadline = h_now_ms() + ms;
-
-	while (!srv_log_has(s, "cluster: first node of the network", 0) &&
-	       !srv_log_has(s, "cluster: joined the network", 0)) {
-		if (h_now_ms() >= deadline)
-			H_FAIL("node %s: not synced with the network within %d ms", name, ms);
-		usleep(20 * 1000);	/* polling its log: it has no other signal */
-	}
-}
-
-/* a node of the test's network, synced */
-static struct srv *node_start(const char *name, const char *extra)
-{
-	char conf[2048], url[200];
-	struct srv *s;
-
-	snprintf(conf, sizeof conf,
-		 "cluster = { redis = \"%s\"; node_name = \"%s\"; dead_after = %d; "
-		 "key_prefix = \"%s\"; };\n"
-		 "flood_burst = 200;\n%s",
-		 h_redis_url(&g_redis, g_tcp, url, sizeof url), name, DEAD_AFTER, g_prefix,
-		 extra ? extra : "");
-	s = srv_start(conf);
-	node_wait_synced(s, name, T_LONG);
-	return s;
-}
-
-/* the next line with cmd, whose trailing parameter contains text */
-static void expect_text_in(const char *file, int line, struct cli *c, const char *cmd,
-			   const char *from, const char *text, int ms, struct irc_msg *m)
-{
-	long long deadline = h_now_ms() + ms;
-
-	for (;;) {
-		long long left = deadline - h_now_ms();
-
-		if (left <= 0 || !cli_wait(c, cmd, from, (int)left, m))
-			h_fail(file, line, "client %s: no %s%s%s containing '%s' within %d ms (%s)",
-			       c->nick, cmd, from ? " from " : "", from ? from : "", text, ms,
-			       c->eof ? "EOF" : "timeout");
-		if (strstr(msg_last(m), text))
-			return;
-	}
-}
-#define EXPECT_TEXT(c, cmd, from, text, m) \
-	expect_text_in(__FILE__, __LINE__, (c), (cmd), (from), (text), T_SHORT, (m))
-
-/* the next numeric reply n; parameter i of it must be want */
-static void expect_param(const char *file, int line, struct cli *c, const char *cmd, int i,
-			 const char *want, struct irc_msg *m)
-{
-	h_expect(file, line, c, cmd, NULL, T_SHORT, m);
-	if (irc_casecmp(msg_param(m, i), want))
-		h_fail(file, line, "client %s: %s parameter %d is '%s', expected '%s'", c->nick,
-		       cmd, i, msg_param(m, i), want);
-}
-#define EXPECT_PARAM(c, cmd, i, want, m) \
-	expect_param(__FILE__, __LINE__, (c), (cmd), (i), (want), (m))
-
-/* the next line, whatever it is */
-#define NEXT(c, m) do { \
-	if (!cli_next((c), T_SHORT, (m))) \
-		H_FAIL("client %s: no more lines (%s)", (c)->nick, (c)->eof ? "EOF" : "timeout"); \
-} while (0)
-
-/* c sends text to target; every client of to[] gets exactly it next */
-static void say(struct cli *c, const char *target, const char *text, struct cli **to, int n)
-{
-	cli_send(c, "PRIVMSG %s :%s", target, text);
-	for (int i = 0; i < n; i++)
-		cli_expect_text(to[i], "PRIVMSG", c, target, text);
-}
-
-/* a and b (on different nodes) still talk, both ways */
-static void still_talk(struct cli *a, struct cli *b)
-{
-	cli_send(a, "PRIVMSG %s :still there %s?", b->nick, b->nick);
-	{
-		char text[128];
-
-		snprintf(text, sizeof text, "still there %s?", b->nick);
-		cli_expect_text(b, "PRIVMSG", a, b->nick, text);
-	}
-	cli_send(b, "PRIVMSG %s :yes %s", a->nick, a->nick);
-	{
-		char text[128];
-
-		snprintf(text, sizeof text, "yes %s", a->nick);
-		cli_expect_text(a, "PRIVMSG", b, a->nick, text);
-	}
-}
 
 /* ---------------------------------------------------------------- 1. basics */
 
@@ -889,230 +763,14 @@ START_TEST(test_late_node)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- 7. Redis goes away */
-
-/*
- * Redis killed and started again, empty, on the same socket; or stopped
- * (SIGSTOP) and continued. During the outage every client hears that its
- * node lost the network, local chat goes on, directory changes are
- * refused; after it, the nodes are one network again: the message written
- * during the outage reaches the other node, chat and NICK work across.
- *
- * Nobody is declared gone afterwards: a node back on Redis gives the
- * others dead_after seconds to renew their leases (a restarted Redis had
- * none, a stopped one let them lapse).
- *
- * With quit, a client of nA quits during the outage: its QUIT must reach
- * both nodes with its reason (a client leaving is never refused; the
- * network hears of it when the link is back).
- */
-static void redis_outage(bool stop, bool quit)
-{
-	struct srv *a = node_start("nA", NULL), *b = node_start("nB", NULL);
-	struct cli *alice = cli_new(a, "alice"), *al2 = cli_new(a, "al2"), *bob = cli_new(b, "bob");
-	struct irc_msg m;
-	/* a stopped Redis is noticed when a command gets no reply in time */
-	const int notice_ms = stop ? T_LONG : T_SHORT;
-
-	cli_join(alice, "#o");
-	cli_join(al2, "#o");
-	cli_join(bob, "#o");
-	EXPECT_FROM(alice, "JOIN", "bob", &m);
-	EXPECT_FROM(al2, "JOIN", "bob", &m);
-	say(bob, "#o", "before", (struct cli *[]){ alice, al2 }, 2);
-
-	if (stop)
-		H_ASSERT(h_redis_signal(&g_redis, SIGSTOP), "SIGSTOP to redis-server");
-	else
-		h_redis_kill(&g_redis);
-	/* every client hears that its node lost the network */
-	expect_text_in(__FILE__, __LINE__, alice, "NOTICE", NULL, "lost the rest of the network",
-		       notice_ms, &m);
-	expect_text_in(__FILE__, __LINE__, al2, "NOTICE", NULL, "lost the rest of the network",
-		       notice_ms, &m);
-	expect_text_in(__FILE__, __LINE__, bob, "NOTICE", NULL, "lost the rest of the network",
-		       notice_ms, &m);
-
-	/* local chat still works; bob gets it when the network is back */
-	say(alice, "#o", "during", (struct cli *[]){ al2 }, 1);
-	cli_send(alice, "PRIVMSG bob :private in the dark");
-	say(al2, "alice", "local private", (struct cli *[]){ alice }, 1);
-	/* directory changes are refused */
-	cli_send(alice, "JOIN #new");
-	EXPECT_TEXT(alice, "NOTICE", NULL, "not connected to the rest of the network", &m);
-	cli_send(bob, "NICK bobby");
-	EXPECT_TEXT(bob, "NOTICE", NULL, "not connected to the rest of the network", &m);
-	cli_send(alice, "NAMES #new");
-	EXPECT(alice, "366", &m);
-	H_ASSERT(cli_sync(alice, "JOIN") == 0, "alice joined #new during the outage");
-	/* a client leaving meanwhile: its own node sees it at once, the others later */
-	if (quit) {
-		cli_send(al2, "QUIT :leaving in the dark");
-		EXPECT_EOF(al2, T_SHORT);
-		EXPECT_FROM(alice, "QUIT", "al2", &m);
-		H_ASSERT(strstr(msg_last(&m), "leaving in the dark") != NULL,
-			 "al2's QUIT on nA: %s", msg_last(&m));
-	}
-
-	/* Redis back on the same socket */
-	if (stop)
-		H_ASSERT(h_redis_signal(&g_redis, SIGCONT), "SIGCONT to redis-server");
-	else if (!h_redis_start(&g_redis))
-		H_FAIL("redis restart: %s", g_redis.err);
-	expect_text_in(__FILE__, __LINE__, alice, "NOTICE", NULL,
-		       "This server is connected to the network", T_LONG, &m);
-	expect_text_in(__FILE__, __LINE__, bob, "NOTICE", NULL,
-		       "This server is connected to the network", T_LONG, &m);
-
-	/* the message written during the outage reaches bob now (then al2's QUIT) */
-	cli_expect_text(bob, "PRIVMSG", alice, "#o", "during");
-	cli_expect_text(bob, "PRIVMSG", alice, "bob", "private in the dark");
-	if (quit) {
-		EXPECT_FROM(bob, "QUIT", "al2", &m);
-		H_ASSERT(strstr(msg_last(&m), "leaving in the dark") != NULL,
-			 "al2's QUIT on nB: %s", msg_last(&m));
-		say(alice, "#o", "after", (struct cli *[]){ bob }, 1);
-		say(bob, "#o", "after too", (struct cli *[]){ alice }, 1);
-		/* al2's nick is free on both nodes */
-		cli_new(b, "al2");
-	} else {
-		say(alice, "#o", "after", (struct cli *[]){ al2, bob }, 2);
-		say(bob, "#o", "after too", (struct cli *[]){ alice, al2 }, 2);
-	}
-	cli_send(bob, "NICK bobby");
-	EXPECT_FROM(alice, "NICK", "bob", &m);
-	snprintf(bob->nick, sizeof bob->nick, "bobby");
-	/* nobody is dropped afterwards: the leases' check runs every second,
-	 * and a node whose lease is missing is declared gone at once */
-	H_ASSERT(cli_none(alice, "QUIT", (DEAD_AFTER + 2) * 1000 * h_scale),
-		 "alice: %s", alice->hist[(alice->nhist - 1) % 16]);
-	H_ASSERT(cli_none(bob, "QUIT", 0), "bob: %s", bob->hist[(bob->nhist - 1) % 16]);
-	H_ASSERT(srv_log_count(a, "went away") == 0 && srv_log_count(b, "went away") == 0,
-		 "a node was declared gone after the outage");
-	still_talk(alice, bob);
-}
-
-START_TEST(test_redis_restarted)
-{
-	redis_outage(false, false);
-}
-END_TEST
-
-START_TEST(test_redis_stopped)
-{
-	redis_outage(true, false);
-}
-END_TEST
-
-START_TEST(test_redis_stopped_quit)
-{
-	redis_outage(true, true);
-}
-END_TEST
-
-/* ---------------------------------------------------------------- 8. upgrades in place */
-
-/* srv_log_count(s, text) reaches n within ms (the log is the only signal) */
-static bool log_count_reaches(struct srv *s, const char *text, int n, int ms)
-{
-	long long deadline = h_now_ms() + ms;
-
-	while (srv_log_count(s, text) < n) {
-		if (h_now_ms() >= deadline)
-			return false;
-		usleep(20 * 1000);
-	}
-	return true;
-}
-
-/*
- * A node upgraded in place twice (SIGUSR2) while a client of another node
- * sends numbered lines to its channel: the node's client gets every line
- * once and in order and nothing else (no QUIT, no notice about the link),
- * the other node never sees it go (its lease is renewed under the same
- * incarnation), and the directory goes on through the log: a NICK, a
- * new client's JOIN and WHOIS across the nodes, the topic from before.
- */
-START_TEST(test_upgrade_node)
-{
-	enum { NLINES = 200 };
-	struct srv *a = node_start("nA", NULL), *b = node_start("nB", NULL);
-	struct cli *alice = cli_new(a, "alice"), *bob = cli_new(b, "bob"), *carol;
-	struct irc_msg m;
-	pid_t pid = a->pid;
-
-	cli_join(alice, "#up");
-	cli_join(bob, "#up");
-	EXPECT_FROM(alice, "JOIN", "bob", &m);
-	cli_send(alice, "TOPIC #up :kept across");
-	EXPECT_FROM(bob, "TOPIC", "alice", &m);
-	H_ASSERT(cli_sync(alice, NULL) >= 0, "sync");
-	for (int round = 1; round <= 2; round++) {
-		for (int n = 0; n < NLINES; n++) {
-			if (n == NLINES / 4)
-				H_ASSERT(kill(a->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
-			cli_send(bob, "PRIVMSG #up :line %d %d", round, n);
-		}
-		for (int n = 0; n < NLINES; n++) {
-			int r = -1, k = -1;
-			bool line;
-
-			NEXT(alice, &m);
-			line = strcmp(m.command, "PRIVMSG") == 0 &&
-			       sscanf(msg_last(&m), "line %d %d", &r, &k) == 2;
-			H_ASSERT(line, "alice: '%s %s' amid the lines", m.command, msg_last(&m));
-			H_ASSERT(r == round && k == n, "alice: line %d %d, expected %d %d", r, k,
-				 round, n);
-		}
-		H_ASSERT(log_count_reaches(a, "took over from", round, T_LONG),
-			 "upgrade %d of nA not in its log", round);
-		H_ASSERT(log_count_reaches(a, "cluster: connected to Redis", round + 1, T_LONG),
-			 "nA not connected to Redis again after upgrade %d", round);
-		H_ASSERT(srv_alive(a) && a->pid == pid, "nA is not the same process");
-	}
-	H_ASSERT(srv_log_count(a, "goes on from entry") == 2, "nA's log");
-	/* no notice of a link lost or back, no QUIT: nobody noticed */
-	H_ASSERT(cli_none(alice, NULL, 300 * h_scale), "alice: %s",
-		 alice->hist[(alice->nhist - 1) % 16]);
-	/* the directory through the log, both ways */
-	cli_send(alice, "NICK alicia");
-	EXPECT_FROM(bob, "NICK", "alice", &m);
-	snprintf(alice->nick, sizeof alice->nick, "alicia");
-	carol = cli_new(a, "carol");
-	cli_join(carol, "#up");
-	EXPECT_FROM(bob, "JOIN", "carol", &m);
-	EXPECT_FROM(alice, "JOIN", "carol", &m);
-	cli_send(bob, "WHOIS carol");
-	EXPECT_PARAM(bob, "312", 2, "nA", &m);
-	EXPECT(bob, "318", &m);
-	cli_send(carol, "TOPIC #up");
-	EXPECT_TEXT(carol, "332", NULL, "kept across", &m);
-	/* nB saw no lease lapse: nobody of nA went away */
-	H_ASSERT(cli_none(bob, "QUIT", DEAD_AFTER * 1000 * h_scale), "bob: %s",
-		 bob->hist[(bob->nhist - 1) % 16]);
-	H_ASSERT(srv_log_count(b, "announcing it gone") == 0, "nB declared nA dead");
-	still_talk(alice, bob);
-	still_talk(bob, carol);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *su = suite_create("cluster");
 	TCase *tc;
+	int rc;
 
-	if (!h_redis_available()) {
-		if (getenv("CI") != NULL) {
-			fprintf(stderr, "check_cluster: redis-server is not installed "
-				"(tools/install-deps --test installs it)\n");
-			return EXIT_FAILURE;
-		}
-		printf("1..0 # SKIP redis-server is not installed (tools/install-deps --test)\n");
-		return EXIT_SUCCESS;
-	}
-	harness_init();
-	signal(SIGPIPE, SIG_IGN);
-
+	if (!cl_init("check_cluster", &rc))
+		return rc;
 	tc = h_tcase(su, "nodes", 40, cl_setup, cl_teardown);
 	tcase_add_test(tc, test_two_nodes_basics);
 	tcase_add_test(tc, test_tcp_url);
@@ -1123,14 +781,5 @@ int main(void)
 	tcase_add_test(tc, test_node_killed);
 	tcase_add_test(tc, test_node_cut_off);
 	tcase_add_test(tc, test_late_node);
-
-	tc = h_tcase(su, "outage", 40, cl_setup, cl_teardown);
-	tcase_add_test(tc, test_redis_stopped);
-	tcase_add_test(tc, test_redis_restarted);
-	tcase_add_test(tc, test_redis_stopped_quit);
-
-	tc = h_tcase(su, "upgrade", 40, cl_setup, cl_teardown);
-	tcase_add_test(tc, test_upgrade_node);
-
 	return h_suite_run(su);
 }
