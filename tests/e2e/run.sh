@@ -241,6 +241,15 @@ in_group_ssl_cert() { cexec id -nG shmchat | grep -qw ssl-cert; }
 conf_uses_snakeoil() {
 	cexec grep -q '^    key = "/etc/ssl/private/ssl-cert-snakeoil.key";' /etc/shmchat/shmchatd.conf
 }
+# alice: the packaged client in script mode, saying in #e2e each line
+# appended to /root/alice.in (started again after the restart: append:
+# keeps what the first one wrote)
+start_alice() {
+	cexec sh -c ': >/root/alice.in'
+	cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=append:/root/alice.out \
+		-p StandardError=append:/root/alice.err \
+		sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+}
 # tess is a raw IRC client over TLS (openssl s_client), fed by /root/tess.in
 tess_says() { cexec sh -c "printf '%s\r\n' \"\$1\" >>/root/tess.in" _ "$1"; }
 tess_got() { grep -qF -- "$1" "$root/root/tess.out"; }
@@ -293,10 +302,7 @@ cexec systemd-run -q --unit=e2e-bob --collect -p StandardOutput=file:/root/bob.o
 	-p StandardError=file:/root/bob.err \
 	shmchat --server localhost:6667 --nick bob --channel '#e2e' --listen >/dev/null
 check "bob is connected (shmchatctl who)" retry 20 who_has bob
-cexec sh -c ': >/root/alice.in'
-cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=file:/root/alice.out \
-	-p StandardError=file:/root/alice.err \
-	sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+start_alice
 check "alice is connected (shmchatctl who)" retry 20 who_has alice
 cexec sh -c 'echo "hello from alice" >>/root/alice.in'
 check "bob receives alice's message" retry 20 bob_got "hello from alice"
@@ -379,10 +385,7 @@ check "bob (--listen) reconnected to the new one" retry 20 who_has bob
 check "answers after the restart" irc_welcome 127.0.0.1 probe-restart
 # alice (not --listen) left with the restart: she comes back for the upgrade
 cexec systemctl stop e2e-alice 2>/dev/null
-cexec sh -c ': >/root/alice.in'
-cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=file:/root/alice.out \
-	-p StandardError=file:/root/alice.err \
-	sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+start_alice
 check "alice is connected again" retry 20 who_has alice
 cexec sh -c 'echo "before the upgrade" >>/root/alice.in'
 check "bob receives her" retry 20 bob_got "before the upgrade"
