@@ -2,20 +2,23 @@
 # tests/e2e/run.sh: the Debian packages in a booted Debian 12 (make check-e2e).
 #
 # Builds shmchat-server and shmchat-client with dpkg-buildpackage (which
-# runs make check) and checks them with lintian, installs them with apt
-# into a fresh copy of a cached debootstrap root, boots it with
-# systemd-nspawn (private network) and checks from outside: socket
-# activation, two shmchat clients chatting, TLS on port 6697 with the
+# runs make check, unless --nocheck) and checks them with lintian,
+# installs them with apt into a fresh copy of a cached debootstrap root,
+# boots it with systemd-nspawn (private network) and checks from outside:
+# socket activation, two shmchat clients chatting, TLS on port 6697 with the
 # snakeoil pair and a certificate replaced by a reload, shmchatctl, reload,
 # restart, upgrade, stop without leftovers, the journal, remove and purge.
 # Needs root; exits 77 (skip) where containers cannot be booted.
 #
-#   run.sh [--tarball FILE | --source DIR | --debs DIR] [--refresh] [--keep]
+#   run.sh [--tarball FILE | --source DIR | --debs DIR] [--nocheck] [--refresh]
+#          [--keep]
 #
 #   --tarball FILE  build from this release tarball (make check-e2e: make dist)
 #   --source DIR    build from this tree: tracked and untracked files of a git
 #                   checkout, not ignored ones (default: this script's tree)
 #   --debs DIR      use the .deb files in DIR instead of building
+#   --nocheck       build without make check (DEB_BUILD_OPTIONS=nocheck), for
+#                   a caller that has run the suite already (CI)
 #   --refresh       debootstrap the cached root again
 #   --keep          keep the work directory under /var/tmp
 # Cache: /var/cache/shmchat-e2e (SHMCHAT_E2E_CACHE). Time limit: 1800 s
@@ -26,12 +29,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tarball="" source="" debs=""
+tarball="" source="" debs="" nocheck=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tarball) tarball=$(readlink -f "$2"); shift ;;
 	--source) source=$(readlink -f "$2"); shift ;;
 	--debs) debs=$(readlink -f "$2"); shift ;;
+	--nocheck) nocheck=1 ;;
 	--refresh) E2E_REFRESH=1 ;;
 	--keep) SHMCHAT_E2E_KEEP=1 ;;
 	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -67,6 +71,15 @@ e2e_diagnose() {
 }
 
 # -------------------------------------------------------------- packages
+# build_debs SRC LOG DEB_BUILD_OPTIONS [dpkg-buildpackage options]: the
+# binary packages of SRC, into SRC's parent directory
+build_debs() {
+	local src=$1 log=$2 opts=$3
+	shift 3
+	(cd "$src" && DEB_BUILD_OPTIONS=$opts timeout 1800 dpkg-buildpackage -us -uc -b -jauto "$@") \
+		>"$log" 2>&1 || { tail -n 60 "$log"; return 1; }
+}
+
 if [ -z "$debs" ]; then
 	step "building the Debian packages"
 	src=$e2e_work/src
@@ -80,15 +93,20 @@ if [ -z "$debs" ]; then
 	else
 		die "$source is not a git checkout: use --tarball (make check-e2e does)"
 	fi
-	if ! (cd "$src" && dpkg-checkbuilddeps >/dev/null 2>&1); then
+	# nocheck: the option skips make check, the profile the Build-Depends
+	# only the tests need (ngircd)
+	profile=() opts=${DEB_BUILD_OPTIONS:-} what="runs make check"
+	if [ $nocheck = 1 ]; then
+		profile=(-Pnocheck) opts="${opts:+$opts }nocheck" what=nocheck
+	fi
+	if ! (cd "$src" && dpkg-checkbuilddeps "${profile[@]}" >/dev/null 2>&1); then
 		say "installing the Build-Depends (apt-get build-dep)"
-		(cd "$src" && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get build-dep -y -qq . \
-			>"$e2e_work/build-dep.log" 2>&1) ||
+		(cd "$src" && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get build-dep -y -qq \
+			"${profile[@]}" . >"$e2e_work/build-dep.log" 2>&1) ||
 			{ tail -n 20 "$e2e_work/build-dep.log" >&2; die "apt-get build-dep failed"; }
 	fi
-	check "dpkg-buildpackage -us -uc -b (runs make check)" \
-		bash -c "cd '$src' && timeout 1800 dpkg-buildpackage -us -uc -b -jauto >'$e2e_work/build.log' 2>&1 ||
-			{ tail -n 60 '$e2e_work/build.log'; exit 1; }"
+	check "dpkg-buildpackage -us -uc -b ($what)" \
+		build_debs "$src" "$e2e_work/build.log" "$opts" "${profile[@]}"
 	debs=$e2e_work/debs
 	mkdir -p "$debs"
 	mv "$e2e_work"/*.deb "$e2e_work"/*.changes "$e2e_work"/*.buildinfo "$debs"/ 2>/dev/null
