@@ -2,20 +2,27 @@
 # tests/e2e/run.sh: the Debian packages in a booted Debian 12 (make check-e2e).
 #
 # Builds shmchat-server and shmchat-client with dpkg-buildpackage (which
-# runs make check) and checks them with lintian, installs them with apt
-# into a fresh copy of a cached debootstrap root, boots it with
-# systemd-nspawn (private network) and checks from outside: socket
-# activation, two shmchat clients chatting, TLS on port 6697 with the
-# snakeoil pair and a certificate replaced by a reload, shmchatctl, reload,
-# restart, upgrade, stop without leftovers, the journal, remove and purge.
+# runs make check, unless --nocheck) and checks them with lintian, and
+# again from the same source with a higher version (VERSION+e2e1, without
+# make check, in the background), installs the first with apt into a fresh
+# copy of a cached debootstrap root, boots it with systemd-nspawn (private
+# network) and checks from outside: socket activation, two shmchat clients
+# chatting, TLS on port 6697 with the snakeoil pair and a certificate
+# replaced by a reload, shmchatctl, reload, restart, an upgrade to the
+# higher version in place with clients connected, stop without leftovers,
+# the journal, remove and purge.
 # Needs root; exits 77 (skip) where containers cannot be booted.
 #
-#   run.sh [--tarball FILE | --source DIR | --debs DIR] [--refresh] [--keep]
+#   run.sh [--tarball FILE | --source DIR | --debs DIR --next-debs DIR]
+#          [--nocheck] [--refresh] [--keep]
 #
 #   --tarball FILE  build from this release tarball (make check-e2e: make dist)
 #   --source DIR    build from this tree: tracked and untracked files of a git
 #                   checkout, not ignored ones (default: this script's tree)
 #   --debs DIR      use the .deb files in DIR instead of building
+#   --next-debs DIR with --debs: the packages of a higher version to upgrade to
+#   --nocheck       build without make check (DEB_BUILD_OPTIONS=nocheck), for
+#                   a caller that has run the suite already (CI)
 #   --refresh       debootstrap the cached root again
 #   --keep          keep the work directory under /var/tmp
 # Cache: /var/cache/shmchat-e2e (SHMCHAT_E2E_CACHE). Time limit: 1800 s
@@ -26,12 +33,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-tarball="" source="" debs=""
+tarball="" source="" debs="" next_debs="" nocheck=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tarball) tarball=$(readlink -f "$2"); shift ;;
 	--source) source=$(readlink -f "$2"); shift ;;
 	--debs) debs=$(readlink -f "$2"); shift ;;
+	--next-debs) next_debs=$(readlink -f "$2"); shift ;;
+	--nocheck) nocheck=1 ;;
 	--refresh) E2E_REFRESH=1 ;;
 	--keep) SHMCHAT_E2E_KEEP=1 ;;
 	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -40,6 +49,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -z "$tarball$source$debs" ] && source=$(cd "$here/../.." && pwd)
+if [ "${debs:+x}" != "${next_debs:+x}" ]; then
+	echo "run.sh: --debs and --next-debs go together (try --help)" >&2
+	exit 64
+fi
 
 need_root
 e2e_init
@@ -67,6 +80,55 @@ e2e_diagnose() {
 }
 
 # -------------------------------------------------------------- packages
+# build_debs SRC LOG DEB_BUILD_OPTIONS [dpkg-buildpackage options]: the
+# binary packages of SRC, into SRC's parent directory
+build_debs() {
+	local src=$1 log=$2 opts=$3
+	shift 3
+	(cd "$src" && DEB_BUILD_OPTIONS=$opts timeout 1800 dpkg-buildpackage -us -uc -b -jauto "$@") \
+		>"$log" 2>&1 || { tail -n 60 "$log"; return 1; }
+}
+
+# make_next SRC VERSION NEXT: a copy of the source of VERSION becomes
+# version NEXT: AC_INIT (dh_autoreconf makes configure from it, so that
+# shmchatd says NEXT) and a changelog entry (the package's version)
+make_next() {
+	local src=$1 cur=$2 next=$3 re maint
+	dpkg --compare-versions "$next" gt "$cur" ||
+		{ echo "$next does not sort after $cur"; return 1; }
+	re=${cur//./[.]}
+	grep -q "^AC_INIT(\[shmchat\], \[$re\]" "$src/configure.ac" ||
+		{ echo "configure.ac is not at version $cur:"; grep '^AC_INIT' "$src/configure.ac"; return 1; }
+	sed -i "s/^\(AC_INIT(\[shmchat\], \[\)$re\]/\1$next]/" "$src/configure.ac" || return 1
+	maint=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Maintainer) || return 1
+	{ printf 'shmchat (%s) unstable; urgency=medium\n\n' "$next"
+	  printf '  * The same source, a higher version: the upgrade of tests/e2e/run.sh.\n\n'
+	  printf ' -- %s  %s\n\n' "$maint" "$(date -R)"
+	  cat "$src/debian/changelog"; } >"$src/debian/changelog.new" &&
+		mv "$src/debian/changelog.new" "$src/debian/changelog"
+	grep "^AC_INIT" "$src/configure.ac"
+	head -n 1 "$src/debian/changelog"
+}
+
+# the background build of the higher version: stopped top-down first, so
+# that make starts nothing new while its children are killed
+next_pid=""
+stop_next_build() {
+	[ -n "$next_pid" ] || return 0
+	freeze_tree "$next_pid"
+	kill_tree "$next_pid"
+	wait "$next_pid" 2>/dev/null
+	next_pid=""
+}
+freeze_tree() {
+	local c
+	kill -STOP "$1" 2>/dev/null
+	for c in $(pgrep -P "$1"); do
+		freeze_tree "$c"
+	done
+}
+on_cleanup stop_next_build
+
 if [ -z "$debs" ]; then
 	step "building the Debian packages"
 	src=$e2e_work/src
@@ -80,24 +142,56 @@ if [ -z "$debs" ]; then
 	else
 		die "$source is not a git checkout: use --tarball (make check-e2e does)"
 	fi
-	if ! (cd "$src" && dpkg-checkbuilddeps >/dev/null 2>&1); then
+	version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version) ||
+		die "no version in $src/debian/changelog"
+	next_version=$version+e2e1
+	next_src=$e2e_work/next/src
+	mkdir -p "$next_src"
+	cp -a "$src/." "$next_src/" || die "cannot copy $src"
+	check "a copy of the source becomes version $next_version" \
+		make_next "$next_src" "$version" "$next_version"
+	# nocheck: the option skips make check, the profile the Build-Depends
+	# only the tests need (ngircd)
+	profile=() opts=${DEB_BUILD_OPTIONS:-} what="runs make check"
+	if [ $nocheck = 1 ]; then
+		profile=(-Pnocheck) opts="${opts:+$opts }nocheck" what=nocheck
+	fi
+	if ! (cd "$src" && dpkg-checkbuilddeps "${profile[@]}" >/dev/null 2>&1); then
 		say "installing the Build-Depends (apt-get build-dep)"
-		(cd "$src" && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get build-dep -y -qq . \
-			>"$e2e_work/build-dep.log" 2>&1) ||
+		(cd "$src" && DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get build-dep -y -qq \
+			"${profile[@]}" . >"$e2e_work/build-dep.log" 2>&1) ||
 			{ tail -n 20 "$e2e_work/build-dep.log" >&2; die "apt-get build-dep failed"; }
 	fi
-	check "dpkg-buildpackage -us -uc -b (runs make check)" \
-		bash -c "cd '$src' && timeout 1800 dpkg-buildpackage -us -uc -b -jauto >'$e2e_work/build.log' 2>&1 ||
-			{ tail -n 60 '$e2e_work/build.log'; exit 1; }"
+	check "dpkg-buildpackage -us -uc -b ($what)" \
+		build_debs "$src" "$e2e_work/build.log" "$opts" "${profile[@]}"
 	debs=$e2e_work/debs
 	mkdir -p "$debs"
 	mv "$e2e_work"/*.deb "$e2e_work"/*.changes "$e2e_work"/*.buildinfo "$debs"/ 2>/dev/null
+	# the higher version builds while this one is checked (until the
+	# upgrade step): the same code, so without make check, and niced, so
+	# that the container's timings stay the same
+	say "building version $next_version in the background (nocheck)"
+	next_opts=${DEB_BUILD_OPTIONS:-}
+	( renice -n 10 -p "$BASHPID" >/dev/null
+	  t0=$SECONDS
+	  build_debs "$next_src" "$e2e_work/next/build.log" "${next_opts:+$next_opts }nocheck" -Pnocheck
+	  rc=$?
+	  echo "$((SECONDS - t0))" >"$e2e_work/next/seconds"
+	  exit $rc ) >/dev/null 2>&1 &
+	next_pid=$!
 	check "lintian --fail-on error,warning" \
 		timeout 600 lintian --fail-on error,warning "$debs"/shmchat_*.changes
 fi
 server_deb=$(ls "$debs"/shmchat-server_*.deb 2>/dev/null | head -n1)
 client_deb=$(ls "$debs"/shmchat-client_*.deb 2>/dev/null | head -n1)
 [ -n "$server_deb" ] && [ -n "$client_deb" ] || die "no shmchat-server/shmchat-client .deb in $debs"
+version=$(dpkg-deb -f "$server_deb" Version) || die "no version in $server_deb"
+if [ -n "$next_debs" ]; then
+	next_version=$(dpkg-deb -f "$(ls "$next_debs"/shmchat-server_*.deb | head -n1)" Version) ||
+		die "no shmchat-server .deb in $next_debs"
+	dpkg --compare-versions "$next_version" gt "$version" ||
+		die "$next_debs has version $next_version, not higher than $version"
+fi
 
 # ------------------------------------------------------------- container
 step "a fresh Debian 12 root from the debootstrap cache"
@@ -176,9 +270,13 @@ shm_empty() {
 	[ -z "$left" ] || { echo "left in /dev/shm: $left"; return 1; }
 }
 clients_are() { ctl status | grep -qx "clients: $1"; }
-both_in_channel() {
-	local out
-	out=$(ctl who --channel '#e2e') && grep -qw alice <<<"$out" && grep -qw bob <<<"$out"
+# in_e2e NICK...: each of them in #e2e
+in_e2e() {
+	local out n
+	out=$(ctl who --channel '#e2e') || return 1
+	for n in "$@"; do
+		grep -qw -- "$n" <<<"$out" || { echo "$out"; return 1; }
+	done
 }
 denied_77() {
 	cexec runuser -u dave -- shmchatctl status
@@ -202,12 +300,24 @@ journal_clean() {
 	[ -z "$raw$errs" ] || { echo "$raw$errs"; return 1; }
 }
 journal_stopped() { journal -p notice..notice | grep -q 'stopped'; }
-journal_took_over() { journal -p notice..notice | grep -q 'took over from'; }
-status_version() {
-	local v
-	v=$(cexec dpkg-query -W -f '${Version}' shmchat-server)
-	ctl status | grep -q "^version: ${v%%-*}\$"
+# journal_took_over OLD NEW: the notice of an upgrade in place, shown
+journal_took_over() {
+	journal -p notice..notice | grep -F "shmchatd $2 took over from $1 after a pause of "
 }
+# status_version_is VERSION: shmchatd's (the package's without a revision)
+status_version_is() {
+	local v
+	v=$(ctl status | sed -n 's/^version: //p')
+	[ "$v" = "${1%-*}" ] || { echo "version: $v"; return 1; }
+}
+# pkg_version_is PACKAGE VERSION: installed at that version
+pkg_version_is() {
+	local v
+	v=$(cexec dpkg-query -W -f '${Version}' "$1")
+	[ "$v" = "$2" ] || { echo "$1 $v is installed"; return 1; }
+}
+# built STATUS LOG: a background build's exit status, the end of its log
+built() { [ "$1" = 0 ] || { tail -n 60 "$2"; return 1; }; }
 pid_changed() { local p; p=$(main_pid); [ "$p" != "$1" ] && [ "$p" != 0 ]; }
 got_closing_link() {
 	retry 15 grep -q '^ERROR :Closing Link' "$hold" || { cat "$hold"; return 1; }
@@ -241,8 +351,27 @@ in_group_ssl_cert() { cexec id -nG shmchat | grep -qw ssl-cert; }
 conf_uses_snakeoil() {
 	cexec grep -q '^    key = "/etc/ssl/private/ssl-cert-snakeoil.key";' /etc/shmchat/shmchatd.conf
 }
-# tess is a raw IRC client over TLS (openssl s_client), fed by /root/tess.in
+# alice: the packaged client in script mode, saying in #e2e each line
+# appended to /root/alice.in (started again after the restart: append:
+# keeps what the first one wrote)
+start_alice() {
+	cexec sh -c ': >/root/alice.in'
+	cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=append:/root/alice.out \
+		-p StandardError=append:/root/alice.err \
+		sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+}
+# tess is a raw IRC client over TLS (openssl s_client), fed by /root/tess.in:
+# she both says and hears (alice only says, bob only listens)
 tess_says() { cexec sh -c "printf '%s\r\n' \"\$1\" >>/root/tess.in" _ "$1"; }
+start_tess() {
+	cexec sh -c ': >/root/tess.in'
+	cexec systemd-run -q --unit=e2e-tess --collect -p StandardOutput=append:/root/tess.out \
+		-p StandardError=append:/root/tess.err \
+		sh -c 'tail -n +1 -f /root/tess.in | openssl s_client -quiet -connect localhost:6697' >/dev/null
+	tess_says "NICK tess"
+	tess_says "USER tess 0 * :TLS client"
+	tess_says "JOIN #e2e"
+}
 tess_got() { grep -qF -- "$1" "$root/root/tess.out"; }
 bob_got_line() { grep -qF -- "$1" "$root/root/bob.out"; }
 # pinned FINGERPRINT TEXT: the packaged client over TLS, pinning the
@@ -293,15 +422,12 @@ cexec systemd-run -q --unit=e2e-bob --collect -p StandardOutput=file:/root/bob.o
 	-p StandardError=file:/root/bob.err \
 	shmchat --server localhost:6667 --nick bob --channel '#e2e' --listen >/dev/null
 check "bob is connected (shmchatctl who)" retry 20 who_has bob
-cexec sh -c ': >/root/alice.in'
-cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=file:/root/alice.out \
-	-p StandardError=file:/root/alice.err \
-	sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+start_alice
 check "alice is connected (shmchatctl who)" retry 20 who_has alice
 cexec sh -c 'echo "hello from alice" >>/root/alice.in'
 check "bob receives alice's message" retry 20 bob_got "hello from alice"
 check "shmchatctl status shows 2 clients" clients_are 2
-check "shmchatctl who shows alice and bob in #e2e" both_in_channel
+check "shmchatctl who shows alice and bob in #e2e" in_e2e alice bob
 cexec sh -c 'useradd -M -G shmchat carol && useradd -M dave'
 check "a member of group shmchat may use shmchatctl" cexec runuser -u carol -- shmchatctl status
 check "anyone else gets exit status 77" denied_77
@@ -319,13 +445,7 @@ step "TLS on port 6697 (snakeoil pair), then a new certificate by reload"
 fp0=$(file_fp)
 echo "# snakeoil certificate: $fp0"
 check "a TLS connection gets the snakeoil certificate" serves_fp "$fp0"
-cexec sh -c ': >/root/tess.in'
-cexec systemd-run -q --unit=e2e-tess --collect -p StandardOutput=file:/root/tess.out \
-	-p StandardError=file:/root/tess.err \
-	sh -c 'tail -n +1 -f /root/tess.in | openssl s_client -quiet -connect localhost:6697' >/dev/null
-tess_says "NICK tess"
-tess_says "USER tess 0 * :TLS client"
-tess_says "JOIN #e2e"
+start_tess
 check "tess (TLS, openssl s_client) is connected and in #e2e" retry 20 tess_got " JOIN "
 check "shmchatctl who shows tess" who_has tess
 cexec sh -c 'echo "plain to TLS" >>/root/alice.in'
@@ -369,7 +489,7 @@ check "info: listening on [::]:6697 (TLS) (socket activation)" journal_tls
 check "notice: ready, configuration reloaded" journal_notice
 check "no raw <N> prefixes, nothing at err or worse" journal_clean
 
-step "restart and upgrade"
+step "restart"
 check "systemctl restart shmchatd" cexec systemctl restart shmchatd
 check "a new main PID" pid_changed "$pid"
 pid=$(main_pid)
@@ -377,28 +497,70 @@ check "the old instance closed its clients (ERROR :Closing Link)" \
 	retry 20 grep -q 'Closing Link: .*(Server shutting down)' "$root/root/bob.out"
 check "bob (--listen) reconnected to the new one" retry 20 who_has bob
 check "answers after the restart" irc_welcome 127.0.0.1 probe-restart
-# alice (not --listen) left with the restart: she comes back for the upgrade
+
+step "upgrade from $version to $next_version in place (apt-get install)"
+if [ -n "$next_pid" ]; then
+	t0=$SECONDS
+	wait "$next_pid"
+	next_rc=$?
+	next_pid=""
+	echo "# version $next_version built in $(cat "$e2e_work/next/seconds" 2>/dev/null) s" \
+		"in the background; waited $((SECONDS - t0)) s for it"
+	check "dpkg-buildpackage -us -uc -b of version $next_version (nocheck)" \
+		built "$next_rc" "$e2e_work/next/build.log"
+	next_debs=$e2e_work/debs-next
+	mkdir -p "$next_debs"
+	mv "$e2e_work"/next/*.deb "$e2e_work"/next/*.changes "$e2e_work"/next/*.buildinfo \
+		"$next_debs"/ 2>/dev/null
+fi
+mkdir -p "$root/root/debs-next"
+cp "$(ls "$next_debs"/shmchat-server_*.deb | head -n1)" \
+	"$(ls "$next_debs"/shmchat-client_*.deb | head -n1)" "$root/root/debs-next/" ||
+	die "no shmchat-server/shmchat-client .deb in $next_debs"
+# alice (not --listen) left with the restart, tess before it: both come
+# back, so that clients connected before the upgrade say and hear
 cexec systemctl stop e2e-alice 2>/dev/null
-cexec sh -c ': >/root/alice.in'
-cexec systemd-run -q --unit=e2e-alice --collect -p StandardOutput=file:/root/alice.out \
-	-p StandardError=file:/root/alice.err \
-	sh -c 'tail -n +1 -f /root/alice.in | shmchat --server localhost:6667 --nick alice --channel "#e2e"' >/dev/null
+start_alice
 check "alice is connected again" retry 20 who_has alice
+start_tess
+check "tess (TLS) is connected again and in #e2e" retry 20 in_e2e tess
 cexec sh -c 'echo "before the upgrade" >>/root/alice.in'
-check "bob receives her" retry 20 bob_got "before the upgrade"
-closings=$(grep -c 'Closing Link' "$root/root/bob.out")
-check "package upgrade (reinstall)" \
-	cexec sh -c 'apt-get install -y -q --reinstall /root/debs/shmchat-server_*.deb'
+check "bob receives alice" retry 20 bob_got "before the upgrade"
+check "tess too" retry 20 tess_got "PRIVMSG #e2e :before the upgrade"
+check "shmchatctl status shows 3 clients" retry 10 clients_are 3
+check "and version $version" status_version_is "$version"
+bob_closed=$(grep -c 'Closing Link' "$root/root/bob.out")
+tess_closed=$(grep -c '^ERROR' "$root/root/tess.out")
+# as an admin would; the dependencies are those of the installed version
+check "apt-get install the $next_version packages" \
+	cexec sh -c 'apt-get install -y -q --no-install-recommends \
+		/root/debs-next/shmchat-server_*.deb /root/debs-next/shmchat-client_*.deb'
+check "dpkg-query -W shows shmchat-server $next_version" \
+	pkg_version_is shmchat-server "$next_version"
+check "and shmchat-client $next_version" pkg_version_is shmchat-client "$next_version"
 # the postinst upgrades in place (shmchatctl upgrade): same process, new code
 check "the upgrade kept the main PID (an upgrade in place)" test "$(main_pid)" = "$pid"
 check "and it is active" is_active shmchatd.service
-check "notice: took over from the running version" retry 10 journal_took_over
-check "bob (--listen) was not disconnected" \
-	test "$(grep -c 'Closing Link' "$root/root/bob.out")" = "$closings"
+check "notice: shmchatd $next_version took over from $version" \
+	retry 10 journal_took_over "$version" "$next_version"
+echo "# $(journal_took_over "$version" "$next_version" | tail -n 1)"
+check "shmchatctl status shows version $next_version" status_version_is "$next_version"
+check "no client was disconnected: still 3" clients_are 3
+check "bob (--listen) got no ERROR :Closing Link" \
+	test "$(grep -c 'Closing Link' "$root/root/bob.out")" = "$bob_closed"
+check "neither did tess" test "$(grep -c '^ERROR' "$root/root/tess.out")" = "$tess_closed"
+check "alice, bob and tess are still in #e2e" in_e2e alice bob tess
 cexec sh -c 'echo "across the upgrade" >>/root/alice.in'
 check "alice and bob, connected before, still chat" retry 20 bob_got "across the upgrade"
-check "shmchatctl status shows the running version" status_version
+check "tess (TLS), connected before, hears alice" \
+	retry 20 tess_got "PRIVMSG #e2e :across the upgrade"
+tess_says "PRIVMSG #e2e :TLS across the upgrade"
+check "and bob hears tess" retry 20 bob_got_line "<tess> TLS across the upgrade"
+check "a new client gets 001" irc_welcome 127.0.0.1 probe-upgraded
 check "the TLS socket still serves" serves_fp "$fp1"
+check "no raw <N> prefixes, nothing at err or worse" journal_clean
+tess_says "QUIT :done"
+cexec systemctl stop e2e-tess 2>/dev/null
 
 step "stop"
 # bob (--listen) would reconnect and so start shmchatd again
