@@ -27,6 +27,7 @@ static const char *const adminq_names[ADMINQ_CMD_MAX] = {
 	[ADMINQ_CHANMODE] = "chanmode",
 	[ADMINQ_CLUSTER] = "cluster",
 	[ADMINQ_UPGRADE] = "upgrade",
+	[ADMINQ_RETIRE] = "retire",
 };
 
 /* how many arguments each command takes: [min, max] */
@@ -45,6 +46,7 @@ static const uint8_t adminq_nargs[ADMINQ_CMD_MAX][2] = {
 	[ADMINQ_CHANMODE] = { 1, ADMINQ_NARGS_MAX },
 	[ADMINQ_CLUSTER] = { 0, 0 },
 	[ADMINQ_UPGRADE] = { 0, 1 },
+	[ADMINQ_RETIRE] = { 1, 1 },
 };
 
 const char *

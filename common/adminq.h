@@ -50,6 +50,10 @@ enum adminq_cmd {
 	ADMINQ_CHANMODE,	/* channel [modes [param...]]: at most ADMINQ_CHANMODE_PARAMS params */
 	ADMINQ_CLUSTER,		/* the nodes of a cluster and the link to Redis */
 	ADMINQ_UPGRADE,		/* [binary]: replace the master in place (master_upgrade.h) */
+	/* token: the master tells its admin process to leave once it has
+	 * relayed what came before (an upgraded image starts its own); never
+	 * from shmchatctl, and refused without the admin process's token */
+	ADMINQ_RETIRE,
 	ADMINQ_CMD_MAX
 };
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -201,9 +202,10 @@ admin_forward(struct admin *a, const struct adminq_req *r)
 }
 
 int
-admin_run(int qid, int ipc_fd)
+admin_run(int qid, int ipc_fd, uint64_t token)
 {
 	struct admin a = { .qid = qid };
+	char mine[24];
 	struct adminq_msg *m = &a.qmsg;
 
 	/* keep stdio and our socketpair end only */
@@ -217,6 +219,7 @@ admin_run(int qid, int ipc_fd)
 	notify_forget();
 	log_set_role("admin");
 	ipc_peer_init(&a.ipc, ipc_fd);
+	snprintf(mine, sizeof mine, "%016" PRIx64, token);
 	/* blocking reads from the master: one request at a time */
 	fcntl(ipc_fd, F_SETFL, fcntl(ipc_fd, F_GETFL) & ~O_NONBLOCK);
 
@@ -258,6 +261,17 @@ admin_run(int qid, int ipc_fd)
 			if (r.pid > 1 && kill(r.pid, 0) == 0)
 				admin_answer(&a, r.pid, r.id, ADMINQ_BAD_REQUEST,
 				    "malformed request");
+			continue;
+		}
+		if (r.cmd == ADMINQ_RETIRE) {
+			/* everything before it is relayed: what comes after is the next one's */
+			if (strcmp(r.args[0], mine) == 0) {
+				log_info("leaving the queue to the upgraded master's admin process");
+				return 0;
+			}
+			if (++a.malformed <= 10 || a.malformed % 1000 == 0)
+				log_warnx("dropped a retire request without the master's token "
+				    "(%u malformed so far)", a.malformed);
 			continue;
 		}
 		log_debug("%s request from pid %ld", adminq_cmd_name(r.cmd), (long)r.pid);

@@ -9,7 +9,13 @@
 #ifndef SHMCHAT_ADMIN_H
 #define SHMCHAT_ADMIN_H
 
-/* the child side of fork(): serve until the queue is removed or the master dies */
-int admin_run(int qid, int ipc_fd);
+#include <stdint.h>
+
+/*
+ * The child side of fork(): serve until the queue is removed, the master
+ * dies, or a retire request carrying token comes (ADMINQ_RETIRE: after an
+ * upgrade in place, the new image starts an admin process of its own code).
+ */
+int admin_run(int qid, int ipc_fd, uint64_t token);
 
 #endif

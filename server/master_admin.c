@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/msg.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +52,8 @@ master_admin_start(struct master *m)
 		log_warnc(-rc, "socketpair for the admin process");
 		return -1;
 	}
+	if (getrandom(&a->token, sizeof a->token, 0) != (ssize_t)sizeof a->token || a->token == 0)
+		a->token = (uint64_t)clock_ms() << 16 ^ (uint64_t)getpid() ^ 1;
 	pid = fork();
 	if (pid < 0) {
 		log_warn("fork of the admin process");
@@ -58,11 +62,12 @@ master_admin_start(struct master *m)
 		return -1;
 	}
 	if (pid == 0)
-		_exit(admin_run(a->qid, sp[1]));
+		_exit(admin_run(a->qid, sp[1], a->token));
 	close(sp[1]);
 	a->pid = pid;
 	a->started_ms = clock_ms();
 	a->restart_ms = 0;
+	a->retiring = a->retire_due = false;
 	ipc_peer_init(&a->ipc, sp[0]);
 	if (ipc_peer_watch(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
 	    master_admin_dispatch, m) < 0)
@@ -87,6 +92,32 @@ master_admin_adopt(struct master *m)
 	/* in the epoll instance the former image handed over */
 	ipc_peer_adopt(&a->ipc, m->epfd, EV(EV_ADMIN, 0), a->rbuf, sizeof a->rbuf,
 	    master_admin_dispatch, m);
+	a->retire_due = a->token != 0 && a->pid > 0;
+	master_admin_tick(m, a->started_ms);
+	return 0;
+}
+
+/* ADMINQ_RETIRE with its token, behind whatever the queue holds: 0, or
+ * -EAGAIN while the queue is full */
+static int
+master_admin_retire(struct master *m)
+{
+	struct master_admin *a = &m->admin;
+	struct adminq_msg msg;
+	char token[24];
+	const char *args[] = { token };
+	ssize_t n;
+	int rc;
+
+	snprintf(token, sizeof token, "%016" PRIx64, a->token);
+	if ((n = adminq_encode_req(&msg, ADMINQ_RETIRE, getpid(), 0, args, 1)) < 0)
+		return (int)n;
+	if ((rc = adminq_send(a->qid, &msg, (size_t)n)) < 0)
+		return rc;
+	a->retire_due = false;
+	a->retiring = true;
+	log_debug("admin process %ld told to leave the queue to one of version "
+	    PACKAGE_VERSION, (long)a->pid);
 	return 0;
 }
 
@@ -132,10 +163,15 @@ master_admin_reaped(struct master *m, pid_t pid, int status)
 
 	if (pid == 0 || pid != a->pid)
 		return false;
-	if (!m->stopping)
+	if (a->retiring && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_info("admin process %ld of the former image has left; starting this "
+		    "image's", (long)pid);
+		a->started_ms = 0;	/* no crash: started again at once */
+	} else if (!m->stopping)
 		log_warnx("admin process %ld %s %d; restarting it", (long)pid,
 		    WIFSIGNALED(status) ? "killed by signal" : "exited with status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	a->retiring = a->retire_due = false;
 	ipc_peer_close(&a->ipc);
 	a->pid = 0;
 	a->busy = 0;
@@ -158,6 +194,14 @@ master_admin_tick(struct master *m, uint64_t now_ms)
 	    a->qid >= 0) {
 		if (master_admin_start(m) < 0)
 			a->restart_ms = now_ms + ADMIN_RESTART_DELAY_MS;
+	}
+	if (a->retire_due && a->pid > 0 && !m->stopping) {
+		int rc = master_admin_retire(m);
+
+		if (rc < 0 && rc != -EAGAIN) {
+			a->retire_due = false;	/* it stays */
+			log_warnc(-rc, "cannot tell the former image's admin process to leave");
+		}
 	}
 }
 

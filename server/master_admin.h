@@ -28,6 +28,11 @@ struct master_admin {
 	unsigned busy;		/* requests forwarded and not yet relayed */
 	uint64_t restart_ms;	/* when to start it again, 0: not due */
 	uint64_t started_ms;
+	/* what the master tells it to leave with (ADMINQ_RETIRE): 0 for one a
+	 * former image of an older version handed over, which stays */
+	uint64_t token;
+	bool retire_due;	/* after an upgrade: tell the former image's to leave */
+	bool retiring;		/* told: its exit is no failure */
 };
 
 /* create the queue; -1 on failure (logged) */
@@ -36,8 +41,12 @@ int master_admin_create(struct master *m);
 int master_admin_start(struct master *m);
 /* true when pid was the admin process (then it is handled here) */
 bool master_admin_reaped(struct master *m, pid_t pid, int status);
-/* after an upgrade: watch the admin process the former image handed over
- * (or start one when none was); 0 */
+/*
+ * After an upgrade: watch the admin process the former image handed over
+ * (or start one when none was); 0. One of this version or later (a token)
+ * is told to leave once it has relayed what it has (the outcome of the
+ * upgrade, typically), and one of this image's code is started then.
+ */
 int master_admin_adopt(struct master *m);
 /* the outcome of an upgrade (m->up, master_upgrade.h) to its shmchatctl */
 void master_admin_upgrade_answer(struct master *m);

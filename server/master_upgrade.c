@@ -291,6 +291,12 @@ master_upgrade_state(struct master *m, struct buf *out)
 		rc |= cluster_handover_write(m->cluster, out);
 		fields_close(out, mark);
 	}
+	/* an admin process that leaves when told to (master_admin_adopt) */
+	if (m->admin.token != 0 && m->admin.pid > 0) {
+		rc |= fields_str(out, "admin");
+		rc |= fields_num(out, (int64_t)(m->admin.token >> 32));
+		rc |= fields_num(out, (int64_t)(m->admin.token & 0xffffffffu));
+	}
 	m->up.state_size = buf_used(out);
 	return rc != 0 ? -ENOMEM : 0;
 }
@@ -715,15 +721,22 @@ upgrade_read(struct master *m, struct upgrade_in *in)
 	}
 	while (!f->bad && (v = fields_int(f, -1, (int64_t)m->nslots - 1)) >= 0)
 		m->fanout.slots[v].gone = true;
-	if (!f->bad && f->p != f->end) {
+	/* the parts a state may have, each once, in this order */
+	for (int part = 0; !f->bad && f->p != f->end; part++) {
 		char tag[8];
 
-		if (fields_cstr(f, tag, sizeof tag) && strcmp(tag, "cluster") != 0)
-			fields_fail(f, "an unknown part of the state");
-		in->cluster = fields_get(f, &in->cluster_len, UPGRADE_STATE_MAX);
+		fields_cstr(f, tag, sizeof tag);
+		if (!f->bad && part == 0 && strcmp(tag, "cluster") == 0)
+			in->cluster = fields_get(f, &in->cluster_len, UPGRADE_STATE_MAX);
+		else if (!f->bad && part <= 1 && strcmp(tag, "admin") == 0) {
+			uint64_t hi = (uint64_t)fields_int(f, 0, UINT32_MAX);
+
+			v = fields_int(f, 0, UINT32_MAX);
+			m->admin.token = in->adopt ? hi << 32 | (uint64_t)v : 0;
+			part = 1;
+		} else
+			fields_fail(f, "an unknown part of the state, or one given twice");
 	}
-	if (!f->bad && f->p != f->end)
-		fields_fail(f, "bytes after the end of the state");
 }
 
 /* a node of a cluster goes on where it was; a server alone stays alone */

@@ -903,6 +903,17 @@ START_TEST(test_garbage)
 	H_ASSERT(get_reply(q, 4324, text, sizeof text) == ADMINQ_BAD_REQUEST,
 		 "an unterminated argument answered with another status: %s", text);
 	H_ASSERT(cli_none(a, "NOTICE", 200), "a malformed wall reached a client");
+	/* a retire request without the master's token: the admin process stays */
+	for (int i = 0; i < 2; i++) {
+		len = adminq_encode_req(&m, ADMINQ_RETIRE, getpid(), 4325 + (uint32_t)i,
+					(const char *const[]){ i == 0 ? "0000000000000000" :
+							       "forged" }, 1);
+		put(q, ADMINQ_MTYPE_REQUEST, m.body, (size_t)len);
+	}
+	RUN(r, s->conf, "status");
+	EXPECT_RC(r, 0);
+	H_ASSERT(srv_log_count(s, "leaving the queue") == 0 &&
+		 srv_log_count(s, "restarting it") == 0, "a forged retire was taken");
 
 	/*
 	 * Requests from a process that is gone, enough for their answers to

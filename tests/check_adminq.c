@@ -53,6 +53,7 @@ static const struct {
 	{ ADMINQ_CHANMODE, "chanmode", 1, 8 },
 	{ ADMINQ_CLUSTER, "cluster", 0, 0 },
 	{ ADMINQ_UPGRADE, "upgrade", 0, 1 },
+	{ ADMINQ_RETIRE, "retire", 1, 1 },
 };
 #define NCMDS	((int)(sizeof cmds / sizeof cmds[0]))
 

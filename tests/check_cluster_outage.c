@@ -181,9 +181,9 @@ START_TEST(test_upgrade_node)
 			H_ASSERT(r == round && k == n, "alice: line %d %d, expected %d %d", r, k,
 				 round, n);
 		}
-		H_ASSERT(log_count_reaches(a, "took over from", round, T_LONG),
+		H_ASSERT(srv_log_count_reaches(a, "took over from", round, T_LONG),
 			 "upgrade %d of nA not in its log", round);
-		H_ASSERT(log_count_reaches(a, "cluster: connected to Redis", round + 1, T_LONG),
+		H_ASSERT(srv_log_count_reaches(a, "cluster: connected to Redis", round + 1, T_LONG),
 			 "nA not connected to Redis again after upgrade %d", round);
 		H_ASSERT(srv_alive(a) && a->pid == pid, "nA is not the same process");
 	}
@@ -238,7 +238,7 @@ START_TEST(test_upgrade_split_node)
 	EXPECT_TEXT(al2, "NOTICE", NULL, "lost the rest of the network", &m);
 	say(alice, "#s", "written in the dark", (struct cli *[]){ al2 }, 1);
 	H_ASSERT(kill(a->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
-	H_ASSERT(log_count_reaches(a, "took over from", 1, T_LONG), "no upgrade in nA's log");
+	H_ASSERT(srv_log_count_reaches(a, "took over from", 1, T_LONG), "no upgrade in nA's log");
 	H_ASSERT(srv_log_has(a, "(Redis still out of reach)", 0), "nA's log");
 	/* the node's own clients chat on, and hear nothing of the upgrade */
 	say(al2, "#s", "after the upgrade", (struct cli *[]){ alice }, 1);

@@ -104,6 +104,10 @@ START_TEST(test_upgrade_keeps_everything)
 		H_ASSERT(strstr(out, "upgraded from " PACKAGE_VERSION " to " PACKAGE_VERSION " (paused "),
 			 "upgrade %d said:\n%s", round, out);
 		H_ASSERT(srv_alive(s) && s->pid == pid, "the master is not the same process");
+		/* the admin process that relayed the answer leaves; the new code's
+		 * takes the queue (the next round's shmchatctl goes through it) */
+		H_ASSERT(srv_log_count_reaches(s, "of the former image has left", round, T_SHORT),
+			 "the former image's admin process did not leave (round %d)", round);
 		/* everyone still connected and served, both ways */
 		snprintf(text, sizeof text, "after upgrade %d", round);
 		say(a, b, "#up", text);

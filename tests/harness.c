@@ -1894,6 +1894,18 @@ int srv_log_count(struct srv *s, const char *text)
 	return n;
 }
 
+bool srv_log_count_reaches(struct srv *s, const char *text, int n, int ms)
+{
+	long long deadline = h_now_ms() + ms;
+
+	while (srv_log_count(s, text) < n) {
+		if (h_now_ms() >= deadline)
+			return false;
+		nap_ms(20);
+	}
+	return true;
+}
+
 void h_fx_start(struct h_fx *f, const char *extra_conf, enum h_tester cast)
 {
 	f->s = srv_start(extra_conf);

@@ -191,6 +191,8 @@ char *srv_log_text(struct srv *s);
 bool srv_log_has(struct srv *s, const char *text, int ms);
 /* how many times text stands in the log */
 int srv_log_count(struct srv *s, const char *text);
+/* srv_log_count(s, text) reaches n within ms (for what only the log tells) */
+bool srv_log_count_reaches(struct srv *s, const char *text, int n, int ms);
 /* print the last lines of the server log to stderr */
 void srv_dump_log(struct srv *s, int lines);
 

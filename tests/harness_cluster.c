@@ -139,16 +139,3 @@ void still_talk(struct cli *a, struct cli *b)
 		cli_expect_text(a, "PRIVMSG", b, a->nick, text);
 	}
 }
-
-/* srv_log_count(s, text) reaches n within ms (the log is the only signal) */
-bool log_count_reaches(struct srv *s, const char *text, int n, int ms)
-{
-	long long deadline = h_now_ms() + ms;
-
-	while (srv_log_count(s, text) < n) {
-		if (h_now_ms() >= deadline)
-			return false;
-		usleep(20 * 1000);
-	}
-	return true;
-}

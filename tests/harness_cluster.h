@@ -48,7 +48,5 @@ void expect_param(const char *file, int line, struct cli *c, const char *cmd, in
 void say(struct cli *c, const char *target, const char *text, struct cli **to, int n);
 /* a and b (on different nodes) still talk, both ways */
 void still_talk(struct cli *a, struct cli *b);
-/* srv_log_count(s, text) reaches n within ms (the log is the only signal) */
-bool log_count_reaches(struct srv *s, const char *text, int n, int ms);
 
 #endif
