@@ -306,6 +306,40 @@ dir_is_member(const struct dir *d, uint32_t chan_id, uint32_t slot)
 	return false;
 }
 
+/* room for one more channel in a client's list: 0 or -ENOMEM */
+static int
+dir_user_chans_room(struct dir_user *u)
+{
+	uint32_t n;
+	uint32_t *p;
+
+	if (u->nchans < u->cap)
+		return 0;
+	n = u->cap ? u->cap * 2 : 4;
+	if ((p = realloc(u->chans, n * sizeof *p)) == NULL)
+		return -ENOMEM;
+	u->chans = p;
+	u->cap = n;
+	return 0;
+}
+
+/* room for one more member in a channel: 0 or -ENOMEM */
+static int
+dir_chan_members_room(struct dir_chan *c)
+{
+	uint32_t n;
+	struct dir_member *p;
+
+	if (c->nmembers < c->cap)
+		return 0;
+	n = c->cap ? c->cap * 2 : 4;
+	if ((p = realloc(c->members, n * sizeof *p)) == NULL)
+		return -ENOMEM;
+	c->members = p;
+	c->cap = n;
+	return 0;
+}
+
 int
 dir_join(struct dir *d, uint32_t slot, const char *name, uint64_t joined_at,
     unsigned max_chans, struct dir_chan **out)
@@ -320,29 +354,17 @@ dir_join(struct dir *d, uint32_t slot, const char *name, uint64_t joined_at,
 	}
 	if (u->nchans >= max_chans)
 		return -ENOSPC;
-	if (u->nchans == u->cap) {
-		uint32_t n = u->cap ? u->cap * 2 : 4;
-		uint32_t *p = realloc(u->chans, n * sizeof *p);
-		if (p == NULL)
-			return -ENOMEM;
-		u->chans = p;
-		u->cap = n;
-	}
+	if (dir_user_chans_room(u) < 0)
+		return -ENOMEM;
 	if (c == NULL) {
 		if ((c = dir_chan_create(d, name)) == NULL)
 			return -ENOMEM;
 		created = true;
 	}
-	if (c->nmembers == c->cap) {
-		uint32_t n = c->cap ? c->cap * 2 : 4;
-		struct dir_member *p = realloc(c->members, n * sizeof *p);
-		if (p == NULL) {
-			if (created)
-				dir_chan_destroy(d, c);
-			return -ENOMEM;
-		}
-		c->members = p;
-		c->cap = n;
+	if (dir_chan_members_room(c) < 0) {
+		if (created)
+			dir_chan_destroy(d, c);
+		return -ENOMEM;
 	}
 	/* the first member of a new channel is its operator */
 	c->members[c->nmembers++] = (struct dir_member){ slot, u->gen, joined_at,
@@ -612,22 +634,8 @@ dir_restore_member(struct dir *d, struct dir_chan *c, uint32_t slot, uint64_t jo
 	if (slot >= d->nslots || (u = &d->users[slot])->state == DIR_FREE ||
 	    dir_is_member(d, c->id, slot))
 		return -EINVAL;
-	if (u->nchans == u->cap) {
-		uint32_t n = u->cap ? u->cap * 2 : 4;
-		uint32_t *p = realloc(u->chans, n * sizeof *p);
-		if (p == NULL)
-			return -ENOMEM;
-		u->chans = p;
-		u->cap = n;
-	}
-	if (c->nmembers == c->cap) {
-		uint32_t n = c->cap ? c->cap * 2 : 4;
-		struct dir_member *p = realloc(c->members, n * sizeof *p);
-		if (p == NULL)
-			return -ENOMEM;
-		c->members = p;
-		c->cap = n;
-	}
+	if (dir_user_chans_room(u) < 0 || dir_chan_members_room(c) < 0)
+		return -ENOMEM;
 	c->members[c->nmembers++] = (struct dir_member){ slot, u->gen, joined_at, flags };
 	u->chans[u->nchans++] = c->id;
 	return 0;
