@@ -44,6 +44,11 @@ void expect_param(const char *file, int line, struct cli *c, const char *cmd, in
 		H_FAIL("client %s: no more lines (%s)", (c)->nick, (c)->eof ? "EOF" : "timeout"); \
 } while (0)
 
+/* c is told its node lost the network (back: is connected again), within ms */
+#define EXPECT_LINK(c, back, ms) \
+	expect_text_in(__FILE__, __LINE__, (c), "NOTICE", NULL, (back) ? \
+		       "This server is connected to the network" : \
+		       "lost the rest of the network", (ms), &(struct irc_msg){ 0 })
 /* c sends text to target; every client of to[] gets exactly it next */
 void say(struct cli *c, const char *target, const char *text, struct cli **to, int n);
 /* a and b (on different nodes) still talk, both ways */
