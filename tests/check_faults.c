@@ -96,45 +96,11 @@ static long proc_kb(pid_t pid, const char *name)
 	return h_proc_fields(pid, "status", name, v) >= 1 ? v[0] : -1;
 }
 
-/* every descendant of root (children of each of its threads, recursively) */
-static int descendants(pid_t root, pid_t *out, int max, int n, int depth)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-
-	snprintf(path, sizeof path, "/proc/%d/task", (int)root);
-	d = opendir(path);
-	if (!d)
-		return n;
-	while ((e = readdir(d))) {
-		char cp[600];
-		FILE *f;
-		int pid;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(cp, sizeof cp, "%s/%s/children", path, e->d_name);
-		f = fopen(cp, "r");
-		if (!f)
-			continue;
-		while (fscanf(f, "%d", &pid) == 1) {
-			if (n < max)
-				out[n++] = pid;
-			if (depth > 0)
-				n = descendants(pid, out, max, n, depth - 1);
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 static int count_descendants(struct srv *s)
 {
 	pid_t v[4096];
 
-	return descendants(s->pid, v, 4096, 0, 3);
+	return h_descendants(s->pid, v, 4096, 0, 3);
 }
 
 /* no zombie among the daemon's processes (the master reaps every turn) */
@@ -144,7 +110,7 @@ static void assert_no_zombies(struct srv *s, int ms)
 	pid_t v[4096];
 
 	for (;;) {
-		int n = descendants(s->pid, v, 4096, 0, 3), z = -1;
+		int n = h_descendants(s->pid, v, 4096, 0, 3), z = -1;
 
 		for (int i = 0; i < n && z < 0; i++)
 			if (proc_state(v[i]) == 'Z')
@@ -409,7 +375,7 @@ START_TEST(test_kill_workers_under_load)
 	assert_no_zombies(s, T_SHORT);
 	for (int v = 0; v < NKILL; v++) {
 		pid_t kids[4096];
-		int n = descendants(s->pid, kids, 4096, 0, 3);
+		int n = h_descendants(s->pid, kids, 4096, 0, 3);
 
 		for (int i = 0; i < n; i++)
 			H_ASSERT(kids[i] != killed[v] || proc_state(kids[i]) != 'Z',
@@ -938,29 +904,13 @@ START_TEST(test_per_ip_limit)
 }
 END_TEST
 
-/*
- * The fork server: the master's child with children of its own (the
- * spares), whatever its command line says (under valgrind it is
- * valgrind's); 0 until the first spare exists.
- */
-static pid_t forkserver_of(struct srv *s)
-{
-	pid_t v[64], c[64];
-	int n = descendants(s->pid, v, 64, 0, 0);
-
-	for (int i = 0; i < n; i++)
-		if (descendants(v[i], c, 64, 0, 0) > 0)
-			return v[i];
-	return 0;
-}
-
 /* wait until the fork server has want children; their pids in v */
 static int wait_fs_children(pid_t fs, int want, pid_t *v, int max)
 {
 	long long deadline = h_now_ms() + T_LONG;
 	int n;
 
-	while ((n = descendants(fs, v, max, 0, 0)) != want && h_now_ms() < deadline)
+	while ((n = h_descendants(fs, v, max, 0, 0)) != want && h_now_ms() < deadline)
 		nap(10);
 	return n;
 }
@@ -988,7 +938,7 @@ START_TEST(test_spare_workers)
 	int n;
 
 	/* the pool fills while the master starts */
-	while ((fs = forkserver_of(s)) == 0 && h_now_ms() < until)
+	while ((fs = srv_forkserver(s)) == 0 && h_now_ms() < until)
 		nap(10);
 	H_ASSERT(fs > 0, "no fork server under the master");
 	n = wait_fs_children(fs, 3, sp, 64);
@@ -1023,7 +973,7 @@ START_TEST(test_spare_workers)
 		long long deadline = h_now_ms() + T_LONG;
 
 		/* 12 workers, and more than 3 spares */
-		while ((n = descendants(fs, v, 64, 0, 0)) < 12 + 6 && h_now_ms() < deadline)
+		while ((n = h_descendants(fs, v, 64, 0, 0)) < 12 + 6 && h_now_ms() < deadline)
 			nap(10);
 		H_ASSERT(n >= 12 + 6, "the pool did not grow after running dry: %d children "
 			 "for 12 clients", n);
@@ -1810,7 +1760,7 @@ START_TEST(test_privileges)
 	cli_send(a, "PRIVMSG #priv :unprivileged");
 	EXPECT_FROM(b, "PRIVMSG", "priv1", NULL);
 	check_creds(s->pid, "master", uid, gid);
-	n = descendants(s->pid, kids, 64, 0, 3);
+	n = h_descendants(s->pid, kids, 64, 0, 3);
 	H_ASSERT(n >= 4, "%d processes under the master (fork server, admin, 2 workers)", n);
 	for (int i = 0; i < n; i++)
 		check_creds(kids[i], "child", uid, gid);
@@ -1835,7 +1785,7 @@ START_TEST(test_privileges)
 	s = srv_start("user = \"shmchat\"; group = \"shmchat\"; log_level = \"info\";");
 	a = cli_new(s, "priv3");
 	check_creds(s->pid, "master", uid, gid);
-	n = descendants(s->pid, kids, 64, 0, 3);
+	n = h_descendants(s->pid, kids, 64, 0, 3);
 	for (int i = 0; i < n; i++)
 		check_creds(kids[i], "child", uid, gid);
 	H_ASSERT(srv_log_has(s, pw ? "shmchat" : "nobody", T_SHORT), "the switch was not logged");

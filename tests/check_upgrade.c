@@ -310,6 +310,77 @@ START_TEST(test_upgrade_200_clients)
 }
 END_TEST
 
+/* the fork server of s, once it has its spares (a new one after an upgrade) */
+static pid_t
+forkserver(struct srv *s, pid_t not)
+{
+	long long deadline = h_now_ms() + T_LONG;
+	pid_t fs;
+
+	while (((fs = srv_forkserver(s)) == 0 || fs == not) && h_now_ms() < deadline)
+		usleep(10 * 1000);
+	H_ASSERT(fs > 0 && fs != not, "no (new) fork server under the master");
+	return fs;
+}
+
+/*
+ * An upgrade asked for while a worker is being forked (the fork server
+ * stopped with a client's spawn request in its channel): it waits until
+ * the worker exists, then hands over, and the client registers after it.
+ * Stopped for longer than the quiet wait (2 s): the upgrade is refused,
+ * the server serves on, and the client registers once the fork server
+ * goes on; the next upgrade goes through.
+ */
+START_TEST(test_upgrade_while_forking)
+{
+	struct srv *s = srv_start(NULL);
+	struct cli *a = cli_new(s, "early"), *b = cli_new(s, "other"), *c, *d;
+	struct irc_msg m;
+	pid_t fs = forkserver(s, 0);
+	char out[2048];
+
+	cli_join(a, "#f");
+	cli_join(b, "#f");
+	EXPECT_FROM(a, "JOIN", "other", &m);
+	H_ASSERT(kill(fs, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+	c = cli_connect(s);
+	cli_register_send(c, "forked");
+	H_ASSERT(srv_log_count_reaches(s, "worker requested", 3, T_SHORT), "no spawn request");
+	H_ASSERT(kill(s->pid, SIGUSR2) == 0, "SIGUSR2: %s", strerror(errno));
+	/* checked, now waiting for the worker: let the fork server go on */
+	H_ASSERT(srv_log_count_reaches(s, "can take the state over", 1, T_LONG), "no check");
+	H_ASSERT(kill(fs, SIGCONT) == 0, "SIGCONT: %s", strerror(errno));
+	H_ASSERT(srv_log_count_reaches(s, "took over from", 1, T_LONG), "no upgrade");
+	cli_register_wait(c);
+	cli_join(c, "#f");
+	EXPECT_FROM(a, "JOIN", "forked", &m);
+	say(c, b, "#f", "forked across the upgrade");
+	cli_expect_text(a, "PRIVMSG", c, "#f", "forked across the upgrade");
+
+	/* stopped for longer than the quiet wait: refused, served on */
+	fs = forkserver(s, fs);
+	H_ASSERT(kill(fs, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+	d = cli_connect(s);
+	cli_register_send(d, "waited");
+	H_ASSERT(srv_log_count_reaches(s, "worker requested", 4, T_SHORT), "no spawn request");
+	H_ASSERT(ctl_upgrade(s, SHMCHATD_PATH, out, sizeof out) == 1 &&
+		 strstr(out, "workers are still being started") != NULL,
+		 "an upgrade with a worker stuck in its fork:\n%s", out);
+	say(a, b, "#f", "served on");
+	cli_expect_text(c, "PRIVMSG", a, "#f", "served on");
+	H_ASSERT(kill(fs, SIGCONT) == 0, "SIGCONT: %s", strerror(errno));
+	cli_register_wait(d);
+	cli_join(d, "#f");
+	EXPECT_FROM(b, "JOIN", "waited", &m);
+	H_ASSERT(ctl_upgrade(s, SHMCHATD_PATH, out, sizeof out) == 0, "upgrade:\n%s", out);
+	cli_send(d, "PRIVMSG #f :after both");
+	cli_expect_text(a, "PRIVMSG", d, "#f", "after both");
+	cli_expect_text(b, "PRIVMSG", d, "#f", "after both");
+	cli_expect_text(c, "PRIVMSG", d, "#f", "after both");
+	srv_stop(s);
+}
+END_TEST
+
 /*
  * The master SIGKILLed at some moment of a hand-over (before, during the
  * check, around the exec, while the new image sets up): it is a master's
@@ -355,6 +426,7 @@ main(void)
 	tcase_add_test(tc, test_upgrade_refused);
 	tcase_add_test(tc, test_upgrade_under_traffic);
 	tcase_add_test(tc, test_upgrade_200_clients);
+	tcase_add_test(tc, test_upgrade_while_forking);
 	tcase_add_test(tc, test_upgrade_master_killed);
 	return h_suite_run(su);
 }

@@ -1382,6 +1382,50 @@ static pid_t descendant_with_socket(pid_t master, unsigned long ino, int depth)
 	return found;
 }
 
+int h_descendants(pid_t root, pid_t *out, int max, int n, int depth)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)root);
+	d = opendir(path);
+	if (!d)
+		return n;
+	while ((e = readdir(d))) {
+		char cp[600];
+		FILE *f;
+		int pid;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(cp, sizeof cp, "%s/%s/children", path, e->d_name);
+		f = fopen(cp, "r");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &pid) == 1) {
+			if (n < max)
+				out[n++] = pid;
+			if (depth > 0)
+				n = h_descendants(pid, out, max, n, depth - 1);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+pid_t srv_forkserver(struct srv *s)
+{
+	pid_t v[64], c[64];
+	int n = h_descendants(s->pid, v, 64, 0, 0);
+
+	for (int i = 0; i < n; i++)
+		if (h_descendants(v[i], c, 64, 0, 0) > 0)
+			return v[i];
+	return 0;
+}
+
 int h_proc_nfds(pid_t pid)
 {
 	char path[64];

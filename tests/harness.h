@@ -179,6 +179,13 @@ bool srv_wait_master(struct srv *s, int ms);
 void srv_check_ipc(struct srv *s, bool fail_on_leak);
 /* pid of the worker holding c's connection (via /proc/net/tcp inode), or -1 */
 /* open descriptors of pid (/proc/PID/fd), -1 when unreadable */
+/* every descendant of root (children of each of its threads, down to
+ * depth more levels), appended to out from n on (at most max): the new n */
+int h_descendants(pid_t root, pid_t *out, int max, int n, int depth);
+/* the fork server: the master's child with children of its own (the
+ * spares), whatever its command line says (under valgrind it is
+ * valgrind's); 0 until the first spare exists */
+pid_t srv_forkserver(struct srv *s);
 int h_proc_nfds(pid_t pid);
 /* the numbers (up to 4) of a "Name:" line of /proc/PID/FILE: how many; -1 if unreadable */
 int h_proc_fields(pid_t pid, const char *file, const char *name, long v[4]);
