@@ -4,8 +4,9 @@
  * client still connected and served, every nick, channel, mode, topic,
  * ban and WHOWAS entry still there, workers started before it still
  * reaped after it, lines sent during it delivered once and in order, three
- * times in a row; and refused upgrades (a missing binary, one that cannot
- * take the state) that leave the old image serving.
+ * times in a row; and refused upgrades (a missing binary, a shmchatd of
+ * another state format, one that cannot take the state) that leave the old
+ * image serving.
  */
 #include <config.h>
 
@@ -21,8 +22,8 @@
 
 #include "harness.h"
 
-#ifndef SHMCHATCTL_PATH
-#error "SHMCHATCTL_PATH must be defined by the build"
+#if !defined(SHMCHATCTL_PATH) || !defined(SHMCHATD_STATE2_PATH)
+#error "SHMCHATCTL_PATH and SHMCHATD_STATE2_PATH must be defined by the build"
 #endif
 
 /* shmchatctl upgrade [binary]: its exit status; its output in out */
@@ -175,17 +176,12 @@ START_TEST(test_upgrade_refused)
 	H_ASSERT(ctl_upgrade(s, "/bin/false", out, sizeof out) != 0, "taken:\n%s", out);
 	H_ASSERT(strstr(out, "without taking the state"), "the reason:\n%s", out);
 	say(b, a, "#here", "still here 2");
-	/* one that refuses the state (as another version of shmchatd does) */
-	snprintf(script, sizeof script, "%s/other-version", s->dir);
-	f = fopen(script, "w");
-	H_ASSERT(f != NULL, "%s: %s", script, strerror(errno));
-	fprintf(f, "#!/bin/sh\ncat >/dev/null\n"
-		   "echo \"refused: the state's format is another version's\"\nexit 1\n");
-	fclose(f);
-	H_ASSERT(chmod(script, 0755) == 0, "chmod: %s", strerror(errno));
-	H_ASSERT(ctl_upgrade(s, script, out, sizeof out) != 0, "taken:\n%s", out);
-	H_ASSERT(strstr(out, "another version"), "the reason:\n%s", out);
+	/* a shmchatd built with another version of the state format */
+	H_ASSERT(ctl_upgrade(s, SHMCHATD_STATE2_PATH, out, sizeof out) != 0, "taken:\n%s", out);
+	H_ASSERT(strstr(out, "the state's format is another version's"), "the reason:\n%s", out);
+	say(a, b, "#here", "still here after another format");
 	/* one that says yes without reading anything is not believed */
+	snprintf(script, sizeof script, "%s/says-yes", s->dir);
 	f = fopen(script, "w");
 	H_ASSERT(f != NULL, "%s: %s", script, strerror(errno));
 	fprintf(f, "#!/bin/sh\nexit 0\n");
