@@ -44,6 +44,14 @@ fields_str(struct buf *b, const char *s)
 }
 
 int
+fields_unum(struct buf *b, uint64_t v)
+{
+	char n[24], *p = fields_digits(n + sizeof n, v);
+
+	return fields_put(b, p, (size_t)(n + sizeof n - p));
+}
+
+int
 fields_num(struct buf *b, int64_t v)
 {
 	char n[24], *p = fields_digits(n + sizeof n, v < 0 ? -(uint64_t)v : (uint64_t)v);
@@ -129,28 +137,39 @@ fields_cstr(struct fields_in *in, char *out, size_t cap)
 	return true;
 }
 
+/* decimal digits only, one at least, at most UINT64_MAX: their value */
+static bool
+fields_value(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned)((unsigned char)s[i] - '0');
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
 int64_t
 fields_int(struct fields_in *in, int64_t min, int64_t max)
 {
 	const uint64_t top = UINT64_C(1) << 63;	/* the magnitude of INT64_MIN */
-	size_t len, i;
+	size_t len;
 	const char *s = fields_get(in, &len, 20);
-	uint64_t v = 0;
+	uint64_t v;
 	int64_t val;
 	bool neg;
 
 	if (s == NULL)
 		return min;
 	neg = len > 0 && s[0] == '-';
-	if ((i = neg) == len)
-		goto bad;
-	for (; i < len; i++) {
-		unsigned d = (unsigned)((unsigned char)s[i] - '0');
-
-		if (d > 9 || v > top / 10 || (v = v * 10 + d) > top)
-			goto bad;
-	}
-	if (!neg && v == top)
+	if (!fields_value(s + neg, len - neg, &v) || v > top || (!neg && v == top))
 		goto bad;
 	val = !neg ? (int64_t)v : v == top ? INT64_MIN : -(int64_t)v;
 	if (val >= min && val <= max)
@@ -158,4 +177,19 @@ fields_int(struct fields_in *in, int64_t min, int64_t max)
 bad:
 	fields_fail(in, "a number is out of range");
 	return min;
+}
+
+uint64_t
+fields_uint(struct fields_in *in, uint64_t max)
+{
+	size_t len;
+	const char *s = fields_get(in, &len, 20);
+	uint64_t v;
+
+	if (s == NULL)
+		return 0;
+	if (fields_value(s, len, &v) && v <= max)
+		return v;
+	fields_fail(in, "a number is out of range");
+	return 0;
 }

@@ -19,6 +19,7 @@ int fields_put(struct buf *b, const void *p, size_t len);
 /* a string (NULL: the empty one) */
 int fields_str(struct buf *b, const char *s);
 int fields_num(struct buf *b, int64_t v);
+int fields_unum(struct buf *b, uint64_t v);
 /*
  * A field whose bytes are appended to b after it (a nested state written in
  * place, without a copy): fields_open() leaves room for the length and
@@ -51,5 +52,7 @@ const char *fields_get(struct fields_in *in, size_t *len, size_t max);
 bool fields_cstr(struct fields_in *in, char *out, size_t cap);
 /* a decimal number from min to max (min when bad) */
 int64_t fields_int(struct fields_in *in, int64_t min, int64_t max);
+/* one without a sign, up to max (0 when bad) */
+uint64_t fields_uint(struct fields_in *in, uint64_t max);
 
 #endif

@@ -1214,14 +1214,13 @@ cluster_handover_write(const struct cluster *c, struct buf *out)
 	rc |= fields_str(out, CLUSTER_HANDOVER_MAGIC);
 	rc |= cluster_dir_write(&c->cd, out);
 	rc |= fields_num(out, c->split);
-	rc |= fields_num(out, (int64_t)(c->seq >> 32));
-	rc |= fields_num(out, (int64_t)(c->seq & 0xffffffffu));
+	rc |= fields_unum(out, c->seq);
 	rc |= fields_str(out, c->last_id);
 	rc |= fields_str(out, c->epoch);
-	rc |= fields_num(out, (int64_t)c->written);
-	rc |= fields_num(out, (int64_t)c->applied);
-	rc |= fields_num(out, (int64_t)c->refused);
-	rc |= fields_num(out, (int64_t)c->dropped);
+	rc |= fields_unum(out, c->written);
+	rc |= fields_unum(out, c->applied);
+	rc |= fields_unum(out, c->refused);
+	rc |= fields_unum(out, c->dropped);
 	rc |= fields_num(out, c->outbox_n);
 	rc |= fields_put(out, buf_head(&c->outbox), buf_used(&c->outbox));
 	for (uint32_t s = 0; s < c->ds->dir.nlocal; s++)
@@ -1266,7 +1265,6 @@ cluster_handover_read(struct cluster *c, const void *p, size_t len, const char *
 	const char *outbox;
 	size_t outbox_len = 0;
 	int64_t slot, outbox_n;
-	uint64_t hi;
 
 	fields_in_init(&f, p, len);
 	fields_cstr(&f, magic, sizeof magic);
@@ -1281,14 +1279,13 @@ cluster_handover_read(struct cluster *c, const void *p, size_t len, const char *
 		fields_fail(&f, "the configuration gives this node another name: a restart "
 		    "does that");
 	c->split = fields_int(&f, 0, 1) != 0;
-	hi = (uint64_t)fields_int(&f, 0, UINT32_MAX);
-	c->seq = hi << 32 | (uint64_t)fields_int(&f, 0, UINT32_MAX);
+	c->seq = fields_uint(&f, UINT64_MAX);
 	fields_cstr(&f, c->last_id, sizeof c->last_id);
 	fields_cstr(&f, c->epoch, sizeof c->epoch);
-	c->written = (uint64_t)fields_int(&f, 0, INT64_MAX);
-	c->applied = (uint64_t)fields_int(&f, 0, INT64_MAX);
-	c->refused = (uint64_t)fields_int(&f, 0, INT64_MAX);
-	c->dropped = (uint64_t)fields_int(&f, 0, INT64_MAX);
+	c->written = fields_uint(&f, UINT64_MAX);
+	c->applied = fields_uint(&f, UINT64_MAX);
+	c->refused = fields_uint(&f, UINT64_MAX);
+	c->dropped = fields_uint(&f, UINT64_MAX);
 	outbox_n = fields_int(&f, 0, UINT32_MAX);
 	outbox = fields_get(&f, &outbox_len, CLUSTER_OUTBOX_MAX);
 	if (!f.bad && !cluster_handover_outbox_ok(outbox, outbox_len, (uint32_t)outbox_n))

@@ -201,10 +201,8 @@ cluster_dir_write(const struct cluster_dir *cd, struct buf *out)
 		const struct cluster_node *n = cd->nodes[i];
 
 		rc |= fields_str(out, n->name);
-		rc |= fields_num(out, (int64_t)(n->inc >> 32));
-		rc |= fields_num(out, (int64_t)(n->inc & 0xffffffffu));
-		rc |= fields_num(out, (int64_t)(n->seq >> 32));
-		rc |= fields_num(out, (int64_t)(n->seq & 0xffffffffu));
+		rc |= fields_unum(out, n->inc);
+		rc |= fields_unum(out, n->seq);
 		rc |= fields_num(out, n->dead);
 		rc |= fields_num(out, n->self);
 		rc |= fields_num(out, (int64_t)n->lease_missing_ms);
@@ -217,15 +215,6 @@ cluster_dir_write(const struct cluster_dir *cd, struct buf *out)
 		rc |= fields_num(out, ru->local);
 	}
 	return rc != 0 ? -ENOMEM : 0;
-}
-
-/* a 64-bit number written as two halves (fields_num is signed) */
-static uint64_t
-cluster_dir_read_u64(struct fields_in *f)
-{
-	uint64_t hi = (uint64_t)fields_int(f, 0, UINT32_MAX);
-
-	return hi << 32 | (uint64_t)fields_int(f, 0, UINT32_MAX);
 }
 
 bool
@@ -244,8 +233,8 @@ cluster_dir_read(struct cluster_dir *cd, struct fields_in *f)
 		int64_t missing;
 
 		fields_cstr(f, name, sizeof name);
-		inc = cluster_dir_read_u64(f);
-		seq = cluster_dir_read_u64(f);
+		inc = fields_uint(f, UINT64_MAX);
+		seq = fields_uint(f, UINT64_MAX);
 		dead = fields_int(f, 0, 1) != 0;
 		self = fields_int(f, 0, 1) != 0;
 		missing = fields_int(f, 0, INT64_MAX);

@@ -294,8 +294,7 @@ master_upgrade_state(struct master *m, struct buf *out)
 	/* an admin process that leaves when told to (master_admin_adopt) */
 	if (m->admin.token != 0 && m->admin.pid > 0) {
 		rc |= fields_str(out, "admin");
-		rc |= fields_num(out, (int64_t)(m->admin.token >> 32));
-		rc |= fields_num(out, (int64_t)(m->admin.token & 0xffffffffu));
+		rc |= fields_unum(out, m->admin.token);
 	}
 	m->up.state_size = buf_used(out);
 	return rc != 0 ? -ENOMEM : 0;
@@ -729,10 +728,9 @@ upgrade_read(struct master *m, struct upgrade_in *in)
 		if (!f->bad && part == 0 && strcmp(tag, "cluster") == 0)
 			in->cluster = fields_get(f, &in->cluster_len, UPGRADE_STATE_MAX);
 		else if (!f->bad && part <= 1 && strcmp(tag, "admin") == 0) {
-			uint64_t hi = (uint64_t)fields_int(f, 0, UINT32_MAX);
+			uint64_t token = fields_uint(f, UINT64_MAX);
 
-			v = fields_int(f, 0, UINT32_MAX);
-			m->admin.token = in->adopt ? hi << 32 | (uint64_t)v : 0;
+			m->admin.token = in->adopt ? token : 0;
 			part = 1;
 		} else
 			fields_fail(f, "an unknown part of the state, or one given twice");

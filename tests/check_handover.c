@@ -345,6 +345,35 @@ START_TEST(field_numbers)
 	fields_int(&in, 8, 9);
 	ck_assert(in.bad);
 	buf_free(&b);
+	/* without a sign: the whole uint64 range, and nothing else */
+	{
+		static const uint64_t uok[] = { 0, 1, 4294967296ULL, UINT64_MAX - 1, UINT64_MAX };
+		static const char *const ubad[] = { "", "-1", "+1", "18446744073709551616",
+		    "99999999999999999999", "1a" };
+
+		buf_init(&b);
+		for (size_t i = 0; i < sizeof uok / sizeof *uok; i++)
+			ck_assert_int_eq(fields_unum(&b, uok[i]), 0);
+		fields_in_init(&in, b.data, b.len);
+		for (size_t i = 0; i < sizeof uok / sizeof *uok; i++)
+			ck_assert(fields_uint(&in, UINT64_MAX) == uok[i]);
+		ck_assert(!in.bad && in.p == in.end);
+		buf_free(&b);
+		for (size_t i = 0; i < sizeof ubad / sizeof *ubad; i++) {
+			buf_init(&b);
+			fields_str(&b, ubad[i]);
+			fields_in_init(&in, b.data, b.len);
+			fields_uint(&in, UINT64_MAX);
+			ck_assert_msg(in.bad, "\"%s\" taken as a number", ubad[i]);
+			buf_free(&b);
+		}
+		buf_init(&b);
+		fields_unum(&b, 10);
+		fields_in_init(&in, b.data, b.len);
+		fields_uint(&in, 9);
+		ck_assert(in.bad);
+		buf_free(&b);
+	}
 }
 END_TEST
 
