@@ -59,46 +59,14 @@ struct sample {
 static int g_seconds = 120;
 static long g_tol_kb = 512;
 
-/* children of pid (all threads), into out; returns how many */
-static int children(pid_t pid, pid_t *out, int max)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char cp[600];
-		FILE *f;
-		int c;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(cp, sizeof cp, "%s/%s/children", path, e->d_name);
-		f = fopen(cp, "r");
-		if (!f)
-			continue;
-		while (fscanf(f, "%d", &c) == 1)
-			if (n < max)
-				out[n++] = c;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 static int count_procs(struct srv *s, pid_t *forkserver)
 {
 	pid_t kids[16], grand[4096];
-	int n = children(s->pid, kids, 16), total = n;
+	int n = h_descendants(s->pid, kids, 16, 0, 0), total = n;
 
 	*forkserver = 0;
 	for (int i = 0; i < n; i++) {
-		int g = children(kids[i], grand, 4096);
+		int g = h_descendants(kids[i], grand, 4096, 0, 0);
 
 		total += g;
 		if (g > 0)

@@ -1350,35 +1350,17 @@ static bool pid_has_socket(pid_t pid, unsigned long ino)
  */
 static pid_t descendant_with_socket(pid_t master, unsigned long ino, int depth)
 {
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	pid_t found = -1;
+	enum { MAX = 1 << 16 };
+	pid_t *v = malloc(MAX * sizeof *v), found = -1;
+	int n;
 
-	snprintf(path, sizeof path, "/proc/%d/task", (int)master);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while (found < 0 && (e = readdir(d))) {
-		char cp[PATH_MAX];
-		FILE *f;
-		int pid;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(cp, sizeof cp, "%s/%s/children", path, e->d_name);
-		f = fopen(cp, "r");
-		if (!f)
-			continue;
-		while (found < 0 && fscanf(f, "%d", &pid) == 1) {
-			if (pid_has_socket(pid, ino))
-				found = pid;
-			else if (depth > 0)
-				found = descendant_with_socket(pid, ino, depth - 1);
-		}
-		fclose(f);
-	}
-	closedir(d);
+	if (!v)
+		H_FAIL("out of memory");
+	n = h_descendants(master, v, MAX, 0, depth);
+	for (int i = 0; i < n && found < 0; i++)
+		if (pid_has_socket(v[i], ino))
+			found = v[i];
+	free(v);
 	return found;
 }
 
